@@ -1,0 +1,2 @@
+//! Shared helpers for mam's Criterion benchmarks.
+#![deny(missing_docs)]

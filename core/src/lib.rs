@@ -1,0 +1,11 @@
+//! mam-core: the centre of mam. Exact numbers, symbol specifications, the normalized events
+//! that cross the stage rings, accounts, allocation, and the journal.
+//!
+//! This crate does no I/O beyond memory-mapped files and knows no wire format: `mam-feed` and
+//! `mam-gateway` implement its traits.
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod event;
+pub mod num;
+pub mod symbol;

@@ -1,0 +1,3 @@
+//! mam-feed: market data in (wire formats, captures, receivers, books).
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]

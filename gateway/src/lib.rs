@@ -1,0 +1,3 @@
+//! mam-gateway: orders out (FIX 4.4, binary order entry, transports, latency histograms).
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]

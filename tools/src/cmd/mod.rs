@@ -1,0 +1,12 @@
+//! One module per subcommand. Each exposes clap `Args` (or a `Command` enum) and a `run`
+//! returning the process exit code.
+
+pub mod accounts;
+pub mod allocate;
+pub mod bench;
+pub mod capture;
+pub mod fix;
+pub mod hist;
+pub mod journal;
+pub mod replay;
+pub mod run;

@@ -1,0 +1,70 @@
+//! `mam`: the one binary. Each subcommand lives in its own module under `cmd/`.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// mam: a low-latency execution core for multi-account management.
+#[derive(Debug, Parser)]
+#[command(name = "mam", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the engine (with no arguments: a complete demo on generated data).
+    Run(cmd::run::Args),
+    /// Split one master order across accounts with a static model.
+    Allocate(cmd::allocate::Args),
+    /// Create, import, show and export the memory-mapped account store.
+    #[command(subcommand)]
+    Accounts(cmd::accounts::Command),
+    /// Verify or dump a journal.
+    #[command(subcommand)]
+    Journal(cmd::journal::Command),
+    /// Inspect or convert market-data captures.
+    #[command(subcommand)]
+    Capture(cmd::capture::Command),
+    /// Send a capture's packets over UDP at their recorded pace.
+    Replay(cmd::replay::Args),
+    /// FIX tools (send orders to an LP and measure round trips).
+    #[command(subcommand)]
+    Fix(cmd::fix::Command),
+    /// Print the percentile distribution of an HdrHistogram interval log.
+    Hist(cmd::hist::Args),
+    /// Operator benchmarks, each printed beside its reference.
+    #[command(subcommand)]
+    Bench(cmd::bench::Command),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(a) => cmd::run::run(a),
+        Command::Allocate(a) => cmd::allocate::run(a),
+        Command::Accounts(c) => cmd::accounts::run(c),
+        Command::Journal(c) => cmd::journal::run(c),
+        Command::Capture(c) => cmd::capture::run(c),
+        Command::Replay(a) => cmd::replay::run(a),
+        Command::Fix(c) => cmd::fix::run(c),
+        Command::Hist(a) => cmd::hist::run(a),
+        Command::Bench(c) => cmd::bench::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mam: error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
