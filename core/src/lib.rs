@@ -9,3 +9,5 @@
 pub mod event;
 pub mod num;
 pub mod symbol;
+
+pub mod account;

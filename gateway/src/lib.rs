@@ -1,3 +1,5 @@
 //! mam-gateway: orders out (FIX 4.4, binary order entry, transports, latency histograms).
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod transport;

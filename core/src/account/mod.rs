@@ -1,0 +1,221 @@
+//! Sub-accounts: the record a person imports and exports, the column view allocation reads,
+//! and the memory-mapped [`AccountStore`](store::AccountStore).
+//!
+//! The store keeps accounts as a structure of arrays: each field is one contiguous Pod column,
+//! so a model that reads only equity streams 8 bytes per account, not a whole record.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::num::{Lots, Money, Ratio};
+
+/// Flag: the account takes new orders.
+pub const FLAG_ACTIVE: u16 = 1;
+/// Flag: the account may only reduce positions (no new opens).
+pub const FLAG_CLOSE_ONLY: u16 = 2;
+
+/// One account, whole: what `mam accounts import|export|show` reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
+#[repr(C)]
+pub struct AccountRecord {
+    /// Account id as ASCII, NUL-padded (at most 16 bytes).
+    pub id: [u8; 16],
+    /// Balance (closed P&L plus deposits minus withdrawals).
+    pub balance: Money,
+    /// Equity (balance plus floating P&L).
+    pub equity: Money,
+    /// Margin in use.
+    pub margin_used: Money,
+    /// Highest equity seen (drawdown is measured from it).
+    pub equity_hwm: Money,
+    /// Lot multiplier for the `multiplier` model (1.5 = one and a half times the master).
+    pub multiplier: Ratio,
+    /// Share of the master order in percent (0-100) for the `percent` model.
+    pub percent: Ratio,
+    /// Fixed size for the `fixed` model.
+    pub fixed_lots: Lots,
+    /// Fraction of equity risked at the stop-loss for the `risk` model (0.01 = 1 %).
+    pub risk_fraction: Ratio,
+    /// Largest drawdown from the high-water mark the investor tolerates (0.2 = 20 %).
+    pub drawdown_tolerance: Ratio,
+    /// Lower bound of the adaptive scale factor the manager allows.
+    pub min_scale: Ratio,
+    /// Upper bound of the adaptive scale factor the manager allows.
+    pub max_scale: Ratio,
+    /// Account leverage (100 = 1:100).
+    pub leverage: u32,
+    /// Cluster / jurisdiction tag.
+    pub cluster: u16,
+    /// [`FLAG_ACTIVE`], [`FLAG_CLOSE_ONLY`].
+    pub flags: u16,
+}
+
+impl AccountRecord {
+    /// The id as text (up to the first NUL).
+    pub fn id_str(&self) -> &str {
+        let end = self.id.iter().position(|&b| b == 0).unwrap_or(16);
+        core::str::from_utf8(&self.id[..end]).unwrap_or("?")
+    }
+
+    /// Free margin: equity minus margin used.
+    pub fn free_margin(&self) -> Money {
+        Money(self.equity.0.saturating_sub(self.margin_used.0))
+    }
+}
+
+/// Borrowed columns of `n` accounts, index `i` in each column being account `i`.
+/// This is what allocation reads: contiguous, one field at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountColumns<'a> {
+    /// Ids.
+    pub id: &'a [[u8; 16]],
+    /// Balances.
+    pub balance: &'a [Money],
+    /// Equities.
+    pub equity: &'a [Money],
+    /// Margins used.
+    pub margin_used: &'a [Money],
+    /// Equity high-water marks.
+    pub equity_hwm: &'a [Money],
+    /// Lot multipliers.
+    pub multiplier: &'a [Ratio],
+    /// Percent shares.
+    pub percent: &'a [Ratio],
+    /// Fixed sizes.
+    pub fixed_lots: &'a [Lots],
+    /// Risk fractions.
+    pub risk_fraction: &'a [Ratio],
+    /// Drawdown tolerances.
+    pub drawdown_tolerance: &'a [Ratio],
+    /// Adaptive lower bounds.
+    pub min_scale: &'a [Ratio],
+    /// Adaptive upper bounds.
+    pub max_scale: &'a [Ratio],
+    /// Leverages.
+    pub leverage: &'a [u32],
+    /// Cluster tags.
+    pub cluster: &'a [u16],
+    /// Flags.
+    pub flags: &'a [u16],
+}
+
+impl AccountColumns<'_> {
+    /// Number of accounts.
+    pub fn len(&self) -> usize {
+        self.id.len()
+    }
+    /// True if there are no accounts.
+    pub fn is_empty(&self) -> bool {
+        self.id.is_empty()
+    }
+    /// Account `i` as a whole record.
+    pub fn record(&self, i: usize) -> AccountRecord {
+        AccountRecord {
+            id: self.id[i],
+            balance: self.balance[i],
+            equity: self.equity[i],
+            margin_used: self.margin_used[i],
+            equity_hwm: self.equity_hwm[i],
+            multiplier: self.multiplier[i],
+            percent: self.percent[i],
+            fixed_lots: self.fixed_lots[i],
+            risk_fraction: self.risk_fraction[i],
+            drawdown_tolerance: self.drawdown_tolerance[i],
+            min_scale: self.min_scale[i],
+            max_scale: self.max_scale[i],
+            leverage: self.leverage[i],
+            cluster: self.cluster[i],
+            flags: self.flags[i],
+        }
+    }
+}
+
+/// Owned columns: the in-memory twin of the store, for tests, CSV input and generated demos.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountVecs {
+    /// Ids.
+    pub id: Vec<[u8; 16]>,
+    /// Balances.
+    pub balance: Vec<Money>,
+    /// Equities.
+    pub equity: Vec<Money>,
+    /// Margins used.
+    pub margin_used: Vec<Money>,
+    /// Equity high-water marks.
+    pub equity_hwm: Vec<Money>,
+    /// Lot multipliers.
+    pub multiplier: Vec<Ratio>,
+    /// Percent shares.
+    pub percent: Vec<Ratio>,
+    /// Fixed sizes.
+    pub fixed_lots: Vec<Lots>,
+    /// Risk fractions.
+    pub risk_fraction: Vec<Ratio>,
+    /// Drawdown tolerances.
+    pub drawdown_tolerance: Vec<Ratio>,
+    /// Adaptive lower bounds.
+    pub min_scale: Vec<Ratio>,
+    /// Adaptive upper bounds.
+    pub max_scale: Vec<Ratio>,
+    /// Leverages.
+    pub leverage: Vec<u32>,
+    /// Cluster tags.
+    pub cluster: Vec<u16>,
+    /// Flags.
+    pub flags: Vec<u16>,
+}
+
+impl AccountVecs {
+    /// Appends one record.
+    pub fn push(&mut self, r: &AccountRecord) {
+        self.id.push(r.id);
+        self.balance.push(r.balance);
+        self.equity.push(r.equity);
+        self.margin_used.push(r.margin_used);
+        self.equity_hwm.push(r.equity_hwm);
+        self.multiplier.push(r.multiplier);
+        self.percent.push(r.percent);
+        self.fixed_lots.push(r.fixed_lots);
+        self.risk_fraction.push(r.risk_fraction);
+        self.drawdown_tolerance.push(r.drawdown_tolerance);
+        self.min_scale.push(r.min_scale);
+        self.max_scale.push(r.max_scale);
+        self.leverage.push(r.leverage);
+        self.cluster.push(r.cluster);
+        self.flags.push(r.flags);
+    }
+
+    /// Borrowed view.
+    pub fn columns(&self) -> AccountColumns<'_> {
+        AccountColumns {
+            id: &self.id,
+            balance: &self.balance,
+            equity: &self.equity,
+            margin_used: &self.margin_used,
+            equity_hwm: &self.equity_hwm,
+            multiplier: &self.multiplier,
+            percent: &self.percent,
+            fixed_lots: &self.fixed_lots,
+            risk_fraction: &self.risk_fraction,
+            drawdown_tolerance: &self.drawdown_tolerance,
+            min_scale: &self.min_scale,
+            max_scale: &self.max_scale,
+            leverage: &self.leverage,
+            cluster: &self.cluster,
+            flags: &self.flags,
+        }
+    }
+}
+
+/// Packs an account id into 16 NUL-padded bytes; `None` if empty, longer than 16 bytes, or not
+/// printable ASCII without commas.
+pub fn encode_id(id: &str) -> Option<[u8; 16]> {
+    let ok = !id.is_empty()
+        && id.len() <= 16
+        && id.bytes().all(|b| b.is_ascii_graphic() && b != b',' && b != b'"');
+    if !ok {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    out[..id.len()].copy_from_slice(id.as_bytes());
+    Some(out)
+}
