@@ -2,4 +2,5 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod latency;
 pub mod transport;
