@@ -1,3 +1,4 @@
 //! mam-feed: market data in (wire formats, captures, receivers, books).
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
+pub mod capture;

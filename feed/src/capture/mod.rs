@@ -1,0 +1,30 @@
+//! Packet captures in: classic pcap (µs or ns, either byte order, "modified" pcap) and pcapng,
+//! both parsed with `pcap-parser` over one memory-mapped (or owned) byte buffer, so every frame
+//! is a borrowed slice of the file (zero copy).
+//!
+//! A capture cut short in the middle of a record is read up to the last complete record and
+//! reported as [`End::Truncated`], never refused. A record that cannot be parsed at all (a
+//! garbled pcapng block) stops the reading and is reported as [`End::Garbled`] with its offset.
+//!
+//! [`udp_payload`] takes a frame down to its UDP datagram (Ethernet with VLAN tags, Linux
+//! cooked capture, raw IP; IPv4 and IPv6); [`classify`] says why a frame is not one.
+//!
+//! ```no_run
+//! use mam_feed::capture::{Capture, udp_payload};
+//! let cap = Capture::open("TOPS16.pcap").unwrap();
+//! let mut frames = cap.frames().unwrap();
+//! for f in &mut frames {
+//!     if let Some(d) = udp_payload(&f) {
+//!         println!("{} {} -> {} {} bytes", f.ts_ns, d.src, d.dst, d.payload.len());
+//!     }
+//! }
+//! println!("{:?}", frames.end());
+//! ```
+
+mod net;
+mod reader;
+#[allow(unused_macros, unused_imports)]
+pub mod view;
+
+pub use net::{classify, udp_payload, NotUdp, UdpDatagram, LINKTYPE_ETHERNET, LINKTYPE_RAW};
+pub use reader::{Capture, CaptureError, Container, End, Frame, Frames};

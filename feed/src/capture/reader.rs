@@ -1,0 +1,493 @@
+//! The frame iterator over a pcap or pcapng byte buffer.
+
+use std::fs::File;
+use std::path::Path;
+
+use pcap_parser::nom;
+use pcap_parser::pcapng::Block;
+use pcap_parser::{LegacyPcapBlock, PcapError};
+use thiserror::Error;
+
+/// Which kind of capture file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// Classic libpcap file.
+    Pcap,
+    /// pcapng file.
+    PcapNg,
+}
+
+impl Container {
+    /// Name as printed by `mam capture inspect`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Container::Pcap => "pcap",
+            Container::PcapNg => "pcapng",
+        }
+    }
+
+    /// Recognizes a capture by its first four bytes; `None` if neither pcap nor pcapng.
+    pub fn detect(bytes: &[u8]) -> Option<Container> {
+        let magic: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+        match u32::from_le_bytes(magic) {
+            0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34 | 0x34cd_b2a1 => {
+                Some(Container::Pcap)
+            }
+            0x0a0d_0d0a => Some(Container::PcapNg),
+            _ => None,
+        }
+    }
+}
+
+/// A capture that cannot be opened at all.
+#[derive(Debug, Error)]
+pub enum CaptureError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Neither a pcap nor a pcapng file.
+    #[error("not a pcap or pcapng file (first bytes {0:02x?})")]
+    NotACapture(Vec<u8>),
+    /// The file header itself is cut short or invalid.
+    #[error("{container} file header unreadable: {why}")]
+    BadHeader {
+        /// Container kind.
+        container: &'static str,
+        /// Why.
+        why: String,
+    },
+}
+
+/// How the frame iterator ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// Still reading.
+    NotYet,
+    /// Every record was complete.
+    Complete,
+    /// The file ends inside a record at `offset` (`missing` more bytes were needed, if known).
+    Truncated {
+        /// Byte offset of the incomplete record.
+        offset: usize,
+        /// Bytes that were missing, when the parser could tell.
+        missing: Option<usize>,
+    },
+    /// A record at `offset` could not be parsed; the rest of the file was not read.
+    Garbled {
+        /// Byte offset of the bad record.
+        offset: usize,
+        /// What the parser said.
+        why: String,
+    },
+}
+
+/// One captured frame, borrowed from the capture's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// 0-based index among the packet records of the file.
+    pub index: u64,
+    /// Capture timestamp, nanoseconds since the Unix epoch (0 when the record has none, as a
+    /// pcapng Simple Packet Block).
+    pub ts_ns: u64,
+    /// The captured bytes (possibly fewer than `orig_len` when the capture had a snap length).
+    pub data: &'a [u8],
+    /// Length of the packet on the wire.
+    pub orig_len: u32,
+    /// Link-layer type (pcap `LINKTYPE_*`), e.g. 1 for Ethernet.
+    pub linktype: i32,
+}
+
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+/// A capture file held in memory (memory-mapped when opened from a path).
+pub struct Capture {
+    bytes: Bytes,
+}
+
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capture")
+            .field("len", &self.bytes().len())
+            .finish()
+    }
+}
+
+impl Capture {
+    /// Memory-maps a file (an empty file is read as an empty buffer).
+    pub fn open(path: impl AsRef<Path>) -> Result<Capture, CaptureError> {
+        let path = path.as_ref();
+        let io = |source| CaptureError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len == 0 {
+            return Ok(Capture::from_bytes(Vec::new()));
+        }
+        // SAFETY: the map is read-only and private to this process; a capture file changed by
+        // another process while mapped is outside what we support (as for any mmap reader), and
+        // every access goes through bounds-checked slices.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        Ok(Capture {
+            bytes: Bytes::Mapped(map),
+        })
+    }
+
+    /// Wraps bytes already in memory.
+    pub fn from_bytes(bytes: Vec<u8>) -> Capture {
+        Capture {
+            bytes: Bytes::Owned(bytes),
+        }
+    }
+
+    /// The whole file.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.bytes {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+
+    /// The container kind, if recognized.
+    pub fn container(&self) -> Option<Container> {
+        Container::detect(self.bytes())
+    }
+
+    /// Iterates the frames.
+    pub fn frames(&self) -> Result<Frames<'_>, CaptureError> {
+        Frames::new(self.bytes())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Legacy {
+    Le,
+    Be,
+    Modified,
+}
+
+#[derive(Clone, Copy)]
+struct Interface {
+    linktype: i32,
+    /// Timestamp units per second.
+    units: u64,
+    /// Seconds added to every timestamp.
+    offset_s: i64,
+}
+
+enum Kind {
+    Pcap {
+        endian: Legacy,
+        nanos: bool,
+        linktype: i32,
+    },
+    PcapNg {
+        big_endian: bool,
+        interfaces: Vec<Interface>,
+    },
+}
+
+/// Iterator over the frames of a capture buffer. After it returns `None`, [`Frames::end`]
+/// says whether the file was complete.
+pub struct Frames<'a> {
+    all: &'a [u8],
+    pos: usize,
+    kind: Kind,
+    index: u64,
+    end: End,
+}
+
+impl std::fmt::Debug for Frames<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frames")
+            .field("pos", &self.pos)
+            .field("index", &self.index)
+            .field("end", &self.end)
+            .finish()
+    }
+}
+
+fn err_text<I>(e: &nom::Err<PcapError<I>>) -> String {
+    match e {
+        nom::Err::Incomplete(_) => "incomplete".into(),
+        nom::Err::Error(e) | nom::Err::Failure(e) => match e {
+            PcapError::NomError(_, k) => format!("parse error ({k:?})"),
+            PcapError::HeaderNotRecognized => "header not recognized".into(),
+            other => format!("{:?}", std::mem::discriminant(other)),
+        },
+    }
+}
+
+impl<'a> Frames<'a> {
+    /// Starts reading a pcap or pcapng buffer.
+    pub fn new(all: &'a [u8]) -> Result<Frames<'a>, CaptureError> {
+        match Container::detect(all) {
+            Some(Container::Pcap) => {
+                let (rest, h) =
+                    pcap_parser::parse_pcap_header(all).map_err(|e| CaptureError::BadHeader {
+                        container: "pcap",
+                        why: err_text(&e),
+                    })?;
+                let endian = if h.is_modified_format() {
+                    Legacy::Modified
+                } else if h.is_bigendian() {
+                    Legacy::Be
+                } else {
+                    Legacy::Le
+                };
+                Ok(Frames {
+                    all,
+                    pos: all.len() - rest.len(),
+                    kind: Kind::Pcap {
+                        endian,
+                        nanos: h.is_nanosecond_precision(),
+                        linktype: h.network.0,
+                    },
+                    index: 0,
+                    end: End::NotYet,
+                })
+            }
+            Some(Container::PcapNg) => {
+                let (_, shb) = pcap_parser::pcapng::parse_sectionheaderblock(all).map_err(|e| {
+                    CaptureError::BadHeader {
+                        container: "pcapng",
+                        why: err_text(&e),
+                    }
+                })?;
+                Ok(Frames {
+                    all,
+                    pos: 0,
+                    kind: Kind::PcapNg {
+                        big_endian: shb.big_endian(),
+                        interfaces: Vec::new(),
+                    },
+                    index: 0,
+                    end: End::NotYet,
+                })
+            }
+            None => Err(CaptureError::NotACapture(
+                all.iter().take(8).copied().collect(),
+            )),
+        }
+    }
+
+    /// How reading ended ([`End::NotYet`] while frames remain).
+    pub fn end(&self) -> &End {
+        &self.end
+    }
+
+    /// True once the iterator stopped on an incomplete or garbled record.
+    pub fn truncated(&self) -> bool {
+        matches!(self.end, End::Truncated { .. } | End::Garbled { .. })
+    }
+
+    /// Byte offset of the next record.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    fn stop<I>(&mut self, e: nom::Err<PcapError<I>>) {
+        self.end = match e {
+            nom::Err::Incomplete(n) => End::Truncated {
+                offset: self.pos,
+                missing: match n {
+                    nom::Needed::Size(s) => Some(s.get()),
+                    nom::Needed::Unknown => None,
+                },
+            },
+            nom::Err::Error(PcapError::Incomplete(n))
+            | nom::Err::Failure(PcapError::Incomplete(n)) => End::Truncated {
+                offset: self.pos,
+                missing: Some(n),
+            },
+            ref other => End::Garbled {
+                offset: self.pos,
+                why: err_text(other),
+            },
+        };
+    }
+
+    fn next_legacy(&mut self, endian: Legacy, nanos: bool, linktype: i32) -> Option<Frame<'a>> {
+        let input = &self.all[self.pos..];
+        if input.is_empty() {
+            self.end = End::Complete;
+            return None;
+        }
+        let parsed = match endian {
+            Legacy::Le => pcap_parser::parse_pcap_frame(input),
+            Legacy::Be => pcap_parser::parse_pcap_frame_be(input),
+            Legacy::Modified => pcap_parser::parse_pcap_frame_modified(input),
+        };
+        match parsed {
+            Ok((rest, b)) => {
+                let b: LegacyPcapBlock<'a> = b;
+                self.pos = self.all.len() - rest.len();
+                let frac = if nanos {
+                    u64::from(b.ts_usec)
+                } else {
+                    u64::from(b.ts_usec) * 1_000
+                };
+                let f = Frame {
+                    index: self.index,
+                    ts_ns: u64::from(b.ts_sec) * 1_000_000_000 + frac,
+                    data: b.data,
+                    orig_len: b.origlen,
+                    linktype,
+                };
+                self.index += 1;
+                Some(f)
+            }
+            Err(e) => {
+                self.stop(e);
+                None
+            }
+        }
+    }
+
+    fn next_ng(&mut self) -> Option<Frame<'a>> {
+        loop {
+            let input = &self.all[self.pos..];
+            if input.is_empty() {
+                self.end = End::Complete;
+                return None;
+            }
+            let Kind::PcapNg {
+                big_endian,
+                interfaces,
+            } = &mut self.kind
+            else {
+                return None;
+            };
+            let parsed = if *big_endian {
+                pcap_parser::pcapng::parse_block_be(input)
+            } else {
+                pcap_parser::pcapng::parse_block_le(input)
+            };
+            let (rest, block) = match parsed {
+                Ok(v) => v,
+                Err(e) => {
+                    self.stop(e);
+                    return None;
+                }
+            };
+            // A block parser must consume something, or we would loop forever.
+            if rest.len() >= input.len() {
+                self.end = End::Garbled {
+                    offset: self.pos,
+                    why: "empty block".into(),
+                };
+                return None;
+            }
+            self.pos = self.all.len() - rest.len();
+            match block {
+                Block::SectionHeader(shb) => {
+                    *big_endian = shb.big_endian();
+                    interfaces.clear();
+                }
+                Block::InterfaceDescription(idb) => {
+                    interfaces.push(Interface {
+                        linktype: idb.linktype.0,
+                        // `None` for a resolution beyond 2^64 units/s: treat as invalid (0).
+                        units: idb.ts_resolution().unwrap_or(0),
+                        offset_s: idb.if_tsoffset,
+                    });
+                }
+                Block::EnhancedPacket(epb) => {
+                    let iface = interfaces.get(epb.if_id as usize).copied();
+                    let f = Frame {
+                        index: self.index,
+                        ts_ns: iface.map_or(0, |i| {
+                            ng_ts_ns(epb.ts_high, epb.ts_low, i.units, i.offset_s)
+                        }),
+                        data: &epb.data[..(epb.caplen as usize).min(epb.data.len())],
+                        orig_len: epb.origlen,
+                        linktype: iface.map_or(-1, |i| i.linktype),
+                    };
+                    self.index += 1;
+                    return Some(f);
+                }
+                Block::SimplePacket(spb) => {
+                    let f = Frame {
+                        index: self.index,
+                        ts_ns: 0,
+                        data: &spb.data[..(spb.origlen as usize).min(spb.data.len())],
+                        orig_len: spb.origlen,
+                        linktype: interfaces.first().map_or(-1, |i| i.linktype),
+                    };
+                    self.index += 1;
+                    return Some(f);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// pcapng timestamp in `units` per second plus an offset in seconds, to ns since the epoch
+/// (exact in `u128`, saturated to the `u64` range; 0 for an invalid resolution).
+fn ng_ts_ns(high: u32, low: u32, units: u64, offset_s: i64) -> u64 {
+    if units == 0 {
+        return 0;
+    }
+    let ts = (u128::from(high) << 32) | u128::from(low);
+    let ns = ts / u128::from(units) * 1_000_000_000
+        + (ts % u128::from(units)) * 1_000_000_000 / u128::from(units);
+    let ns = ns as i128 + i128::from(offset_s) * 1_000_000_000;
+    ns.clamp(0, i128::from(u64::MAX)) as u64
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Frame<'a>;
+
+    fn next(&mut self) -> Option<Frame<'a>> {
+        if self.end != End::NotYet {
+            return None;
+        }
+        match self.kind {
+            Kind::Pcap {
+                endian,
+                nanos,
+                linktype,
+            } => self.next_legacy(endian, nanos, linktype),
+            Kind::PcapNg { .. } => self.next_ng(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ng_timestamps_are_exact() {
+        // microsecond resolution (the default): 1.5 s
+        assert_eq!(ng_ts_ns(0, 1_500_000, 1_000_000, 0), 1_500_000_000);
+        // nanosecond resolution with an offset of 10 s
+        assert_eq!(ng_ts_ns(0, 7, 1_000_000_000, 10), 10_000_000_007);
+        // 2^-10 s units: 1024 units = 1 s
+        assert_eq!(ng_ts_ns(0, 1536, 1024, 0), 1_500_000_000);
+        assert_eq!(ng_ts_ns(u32::MAX, u32::MAX, 1, i64::MAX), u64::MAX);
+        assert_eq!(ng_ts_ns(1, 1, 0, 0), 0);
+    }
+
+    #[test]
+    fn rejects_non_captures() {
+        assert!(matches!(
+            Frames::new(b"hello world"),
+            Err(CaptureError::NotACapture(_))
+        ));
+        assert!(matches!(
+            Frames::new(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]),
+            Err(CaptureError::BadHeader { .. })
+        ));
+    }
+}
