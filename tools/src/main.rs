@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod accounts_io;
 mod cmd;
 
 /// mam: a low-latency execution core for multi-account management.

@@ -6,6 +6,8 @@
 
 use bytemuck::{Pod, Zeroable};
 
+pub mod store;
+
 use crate::num::{Lots, Money, Ratio};
 
 /// Flag: the account takes new orders.
