@@ -2,3 +2,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 pub mod capture;
+pub mod dukascopy;
+pub mod pcap_write;
+pub mod recv;
+pub mod sbe;
