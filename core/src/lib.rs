@@ -11,3 +11,5 @@ pub mod num;
 pub mod symbol;
 
 pub mod account;
+pub mod alloc;
+pub mod pipeline;

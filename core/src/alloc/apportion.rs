@@ -1,0 +1,430 @@
+//! Largest-remainder (Hamilton) apportionment of a total number of lot steps over integer
+//! weights, exact, with a rotating tie-break and the lot limits.
+//!
+//! # The rule
+//!
+//! 1. Account `i` has the exact quota `total × wᵢ / W` (`W = Σ w`, plus the optional *sink*
+//!    weight). Each gets `floor(quota)`; the `k = total − Σ floor` leftover steps go, one each,
+//!    to the `k` largest remainders `total × wᵢ mod W`. Integers only (`u128` products): two
+//!    equal fractions compare equal, so ties are real ties.
+//! 2. **Tie-break that rotates.** Among equal remainders, the order starts at index
+//!    `rotation mod m` (`m` = number of accounts, plus one if there is a sink, the sink being
+//!    index `m − 1`) and proceeds cyclically: `rank(i) = (i + m − rotation mod m) mod m`,
+//!    lowest rank first. The engine keeps `rotation` as a cursor advanced by
+//!    [`Outcome::dealt`] after every order, so leftover steps are *dealt like cards around the
+//!    table*: over successive orders among tied accounts, no account is ever more than one
+//!    leftover step ahead of another. (A fixed priority such as largest equity first would hand
+//!    every leftover to the same accounts forever.)
+//! 3. **Limits**, in steps. An account above `max_steps` is cut to it. An account with
+//!    `0 < size < min_steps` gets 0 ([`MinLotPolicy::Zero`]) or `min_steps`
+//!    ([`MinLotPolicy::RoundUp`]): never an untradable size.
+//! 4. **Block mode**: Σ children = master, always. Steps the limits free are apportioned again
+//!    (same rule, same rotation) over the accounts that already hold a tradable size and are
+//!    under the max, repeating until they are placed; if there are none, the zeroed account with
+//!    the largest weight is revived at the min lot. Steps a round-up owes are taken back the same
+//!    way from accounts above the min lot; if there are none, the smallest account at the min
+//!    lot is zeroed. If the steps still cannot be placed, [`AllocError::BlockInfeasible`] says
+//!    how many: nothing is silently dropped. (This is a greedy repair, not a search: it may
+//!    report infeasible in rare cases where some other assignment would fit.)
+//! 5. **Per-account mode**: no repair. What the limits remove (or add) is the reported
+//!    unallocated difference.
+//!
+//! The *sink* is a pseudo-account for shares that belong to nobody (the percent model's
+//! `100 % − Σ percent`): it takes part in step 1 and its steps are reported, never allocated.
+//!
+//! # Cost
+//!
+//! Two passes over the weights and no allocation once [`Scratch`] has capacity: the first
+//! computes floors and remainders with a 64-bit fixed-point reciprocal corrected exactly (no
+//! division per account) and builds a 1024-bucket histogram of remainders; the second hands the
+//! leftover to every account above the threshold bucket and collects the threshold bucket's
+//! few candidates, which are then ordered exactly. The limits are only checked in a slow path
+//! when the first pass shows they might bind.
+
+use super::{AllocError, LotLimits, MinLotPolicy, Mode};
+
+/// Histogram buckets used to find the remainder threshold.
+const BUCKET_BITS: u32 = 10;
+
+/// Inputs of [`apportion`] besides the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApportionParams {
+    /// Master size in lot steps.
+    pub total: u64,
+    /// Min and max lot in steps.
+    pub limits: LotLimits,
+    /// What sizes under the min lot become.
+    pub policy: MinLotPolicy,
+    /// Block (Σ = master) or per-account (report the difference).
+    pub mode: Mode,
+    /// Tie-break cursor (see the module docs); advance it by [`Outcome::dealt`].
+    pub rotation: u64,
+    /// Weight of the pseudo-account whose steps stay unallocated (0: none).
+    pub sink_weight: u64,
+}
+
+/// What [`apportion`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Outcome {
+    /// Σ of the accounts' steps.
+    pub allocated: u64,
+    /// `total − allocated` (the sink's steps included). Negative only in per-account mode with
+    /// [`MinLotPolicy::RoundUp`]: the round-ups asked for more than the master.
+    pub unallocated: i64,
+    /// Steps the sink took (part of `unallocated`).
+    pub sink: u64,
+    /// Leftover steps handed out by largest remainder (advance the rotation cursor by this).
+    pub dealt: u64,
+    /// True if the limits changed the plain largest-remainder result.
+    pub adjusted: bool,
+}
+
+/// Reusable buffers: with capacity for `n + 1` entries, [`apportion`] does not allocate.
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    rem: Vec<u64>,
+    cand: Vec<u32>,
+    sub: Vec<u64>,
+    add: Vec<u64>,
+    state: Vec<u8>,
+}
+
+impl Scratch {
+    /// Buffers for up to `n` accounts.
+    pub fn with_capacity(n: usize) -> Self {
+        Scratch {
+            rem: Vec::with_capacity(n + 1),
+            cand: Vec::with_capacity(n + 1),
+            sub: Vec::with_capacity(n + 1),
+            add: Vec::with_capacity(n + 1),
+            state: Vec::with_capacity(n + 1),
+        }
+    }
+}
+
+/// Apportions `p.total` lot steps over `weights` into `out` (one entry per weight) by the rule
+/// in the module docs. Deterministic: the same inputs give the same outputs.
+///
+/// Errors: `out` of the wrong length, weights summing past `u64::MAX`, or a block the limits
+/// cannot place ([`AllocError::BlockInfeasible`]; `out` then holds no meaningful result).
+pub fn apportion(
+    weights: &[u64],
+    p: &ApportionParams,
+    out: &mut [u64],
+    s: &mut Scratch,
+) -> Result<Outcome, AllocError> {
+    let n = weights.len();
+    if out.len() != n {
+        return Err(AllocError::BufferLen {
+            name: "out",
+            got: out.len(),
+            want: n,
+        });
+    }
+    if n >= u32::MAX as usize {
+        return Err(AllocError::BadRequest(
+            "at most 2^32-2 accounts per apportionment".into(),
+        ));
+    }
+    let sum = weights.iter().map(|&w| u128::from(w)).sum::<u128>() + u128::from(p.sink_weight);
+    let wsum = u64::try_from(sum).map_err(|_| AllocError::WeightOverflow { accounts: n, sum })?;
+    out.fill(0);
+    if wsum == 0 || p.total == 0 {
+        return finish(weights, p, out, 0, 0, false);
+    }
+    let m = n as u64 + u64::from(p.sink_weight > 0);
+    let split = hamilton(
+        weights,
+        wsum,
+        p.sink_weight,
+        p.total,
+        p.rotation % m,
+        p.limits.min_steps,
+        out,
+        &mut s.rem,
+        &mut s.cand,
+    );
+    let may_bind = split.qmax >= p.limits.max_steps || (p.limits.min_steps > 1 && split.small);
+    if !may_bind {
+        return finish(weights, p, out, split.sink, split.dealt, false);
+    }
+    let adjusted = settle(weights, p, out, s)?;
+    finish(weights, p, out, split.sink, split.dealt, adjusted)
+}
+
+/// Builds the outcome and checks the block identity.
+fn finish(
+    weights: &[u64],
+    p: &ApportionParams,
+    out: &[u64],
+    sink: u64,
+    dealt: u64,
+    adjusted: bool,
+) -> Result<Outcome, AllocError> {
+    let allocated: u64 = out.iter().sum();
+    let unallocated = i128::from(p.total) - i128::from(allocated);
+    let unallocated = i64::try_from(unallocated)
+        .map_err(|_| AllocError::Num(crate::num::NumError::Overflow("unallocated steps")))?;
+    if p.mode == Mode::Block && unallocated != sink as i64 {
+        return Err(AllocError::BlockInfeasible {
+            unplaced: unallocated - sink as i64,
+            total: p.total,
+            eligible: weights.iter().filter(|&&w| w > 0).count(),
+        });
+    }
+    Ok(Outcome {
+        allocated,
+        unallocated,
+        sink,
+        dealt,
+        adjusted,
+    })
+}
+
+/// Result of the plain largest-remainder pass.
+struct Split {
+    /// Leftover steps dealt by remainder.
+    dealt: u64,
+    /// Largest floor quota.
+    qmax: u64,
+    /// Some account's floor is under the min lot while its quota is not zero.
+    small: bool,
+    /// Steps of the sink.
+    sink: u64,
+}
+
+/// Plain largest-remainder apportionment (rule step 1-2), no limits. `wsum` includes the sink
+/// and is not zero; `off` is `rotation mod m`.
+#[allow(clippy::too_many_arguments)]
+fn hamilton(
+    w: &[u64],
+    wsum: u64,
+    sink_w: u64,
+    total: u64,
+    off: u64,
+    min_steps: u64,
+    out: &mut [u64],
+    rem: &mut Vec<u64>,
+    cand: &mut Vec<u32>,
+) -> Split {
+    let n = w.len();
+    let t = u128::from(total);
+    let wd = u128::from(wsum);
+    // total / W as a 64.64 fixed-point number, rounded down: q_est = floor(w × f / 2^64) is
+    // floor(quota) or one less, and the exact remainder check below fixes it.
+    let f = (t << 64) / wd;
+    let (f_hi, f_lo) = ((f >> 64) as u64, f as u64);
+    let sh = (64 - wsum.leading_zeros()).saturating_sub(BUCKET_BITS);
+    let mut hist = [0u32; 1 << BUCKET_BITS];
+    rem.clear();
+    rem.resize(n, 0);
+    let quota = |wi: u64| -> (u64, u64) {
+        let q0 = ((u128::from(wi) * u128::from(f_lo)) >> 64) as u64 + wi * f_hi;
+        let r0 = u128::from(wi) * t - u128::from(q0) * wd;
+        let c = u64::from(r0 >= wd);
+        (q0 + c, (r0 - u128::from(c) * wd) as u64)
+    };
+    let mut sumq: u64 = 0;
+    let mut qmax: u64 = 0;
+    let mut small = false;
+    for ((&wi, o), r) in w.iter().zip(out.iter_mut()).zip(rem.iter_mut()) {
+        let (q, rr) = quota(wi);
+        *o = q;
+        *r = rr;
+        sumq += q;
+        qmax = qmax.max(q);
+        small |= (q < min_steps) & ((q | rr) != 0);
+        hist[(rr >> sh) as usize] += 1;
+    }
+    let (sink_q, sink_r) = if sink_w > 0 { quota(sink_w) } else { (0, 0) };
+    if sink_w > 0 {
+        hist[(sink_r >> sh) as usize] += 1;
+    }
+    let k = total - sumq - sink_q;
+    let mut sink = sink_q;
+    if k > 0 {
+        // Threshold bucket: every remainder above it gets a step; `need` of its own do.
+        let mut above: u64 = 0;
+        let mut bstar = 0usize;
+        for b in (0..hist.len()).rev() {
+            if above + u64::from(hist[b]) >= k {
+                bstar = b;
+                break;
+            }
+            above += u64::from(hist[b]);
+        }
+        let need = (k - above) as usize;
+        let bstar = bstar as u64;
+        cand.clear();
+        cand.resize(n + 1, 0);
+        let mut len = 0usize;
+        for (i, (o, &rr)) in out.iter_mut().zip(rem.iter()).enumerate() {
+            let b = rr >> sh;
+            *o += u64::from(b > bstar);
+            cand[len] = i as u32;
+            len += usize::from(b == bstar);
+        }
+        if sink_w > 0 {
+            let b = sink_r >> sh;
+            sink += u64::from(b > bstar);
+            cand[len] = n as u32;
+            len += usize::from(b == bstar);
+        }
+        let m = n as u64 + u64::from(sink_w > 0);
+        let rem_of = |i: u32| {
+            if i as usize == n {
+                sink_r
+            } else {
+                rem[i as usize]
+            }
+        };
+        let rank = |i: u32| (u64::from(i) + m - off) % m;
+        let cmp = |a: &u32, b: &u32| {
+            rem_of(*b)
+                .cmp(&rem_of(*a))
+                .then_with(|| rank(*a).cmp(&rank(*b)))
+        };
+        let cands = &mut cand[..len];
+        if need < cands.len() {
+            cands.select_nth_unstable_by(need, cmp);
+        }
+        for &i in &cands[..need] {
+            if i as usize == n {
+                sink += 1;
+            } else {
+                out[i as usize] += 1;
+            }
+        }
+    }
+    Split {
+        dealt: k,
+        qmax,
+        small,
+        sink,
+    }
+}
+
+/// State of an account in the repair loop.
+const NORMAL: u8 = 0;
+/// Zeroed by a round-up repair: never revived.
+const REMOVED: u8 = 1;
+
+/// Applies the limits (rule steps 3-5). Returns whether anything changed.
+#[allow(clippy::needless_range_loop)] // parallel columns indexed together
+fn settle(
+    w: &[u64],
+    p: &ApportionParams,
+    out: &mut [u64],
+    s: &mut Scratch,
+) -> Result<bool, AllocError> {
+    let (min, max) = (p.limits.min_steps, p.limits.max_steps);
+    let n = w.len();
+    // f > 0: steps freed and still to place; f < 0: steps owed by round-ups.
+    let mut f: i128 = 0;
+    let mut changed = false;
+    for o in out.iter_mut() {
+        let a = *o;
+        if a > max {
+            f += i128::from(a - max);
+            *o = max;
+            changed = true;
+        } else if a > 0 && a < min {
+            changed = true;
+            match p.policy {
+                MinLotPolicy::Zero => {
+                    f += i128::from(a);
+                    *o = 0;
+                }
+                MinLotPolicy::RoundUp => {
+                    f -= i128::from(min - a);
+                    *o = min;
+                }
+            }
+        }
+    }
+    if p.mode == Mode::PerAccount || f == 0 {
+        return Ok(changed);
+    }
+    let Scratch {
+        rem,
+        cand,
+        sub,
+        add,
+        state,
+    } = s;
+    state.clear();
+    state.resize(n, NORMAL);
+    sub.clear();
+    sub.resize(n, 0);
+    add.clear();
+    add.resize(n, 0);
+    let m = n as u64;
+    let rank = |i: usize| (i as u64 + m - p.rotation % m) % m;
+    let mut rounds = 4 * n + 8;
+    while f != 0 && rounds > 0 {
+        rounds -= 1;
+        if f > 0 {
+            // Recipients: tradable holders under the max.
+            let mut ws: u128 = 0;
+            for i in 0..n {
+                let ok = w[i] > 0 && out[i] >= min && out[i] < max;
+                sub[i] = if ok { w[i] } else { 0 };
+                ws += u128::from(sub[i]);
+            }
+            if ws == 0 {
+                // Revive the zeroed account with the largest weight (ties: rotation order).
+                let best = (0..n)
+                    .filter(|&i| w[i] > 0 && out[i] == 0 && state[i] == NORMAL)
+                    .min_by(|&a, &b| w[b].cmp(&w[a]).then(rank(a).cmp(&rank(b))));
+                match best {
+                    Some(j) if f >= i128::from(min) => {
+                        out[j] = min;
+                        f -= i128::from(min);
+                    }
+                    _ => break,
+                }
+                continue;
+            }
+            let give = f as u64;
+            hamilton(sub, ws as u64, 0, give, p.rotation % m, 1, add, rem, cand);
+            for i in 0..n {
+                out[i] += add[i];
+                if out[i] > max {
+                    add[i] -= out[i] - max;
+                    out[i] = max;
+                }
+                f -= i128::from(add[i]);
+            }
+        } else {
+            // Donors: holders above the min lot.
+            let mut ws: u128 = 0;
+            for i in 0..n {
+                sub[i] = if w[i] > 0 && out[i] > min { w[i] } else { 0 };
+                ws += u128::from(sub[i]);
+            }
+            if ws == 0 {
+                // Zero the smallest account at the min lot (ties: last in rotation order).
+                let worst = (0..n)
+                    .filter(|&i| out[i] == min && out[i] > 0)
+                    .min_by(|&a, &b| w[a].cmp(&w[b]).then(rank(b).cmp(&rank(a))));
+                match worst {
+                    Some(j) => {
+                        out[j] = 0;
+                        state[j] = REMOVED;
+                        f += i128::from(min);
+                    }
+                    None => break,
+                }
+                continue;
+            }
+            let take = (-f) as u64;
+            hamilton(sub, ws as u64, 0, take, p.rotation % m, 1, add, rem, cand);
+            for i in 0..n {
+                let t = add[i].min(out[i].saturating_sub(min));
+                out[i] -= t;
+                f += i128::from(t);
+            }
+        }
+    }
+    Ok(true)
+}
