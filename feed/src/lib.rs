@@ -5,4 +5,8 @@ pub mod capture;
 pub mod dukascopy;
 pub mod pcap_write;
 pub mod recv;
+pub mod replay;
 pub mod sbe;
+pub mod iex;
+pub mod itch;
+pub mod mdp3;
