@@ -7,6 +7,3 @@ pub mod pcap_write;
 pub mod recv;
 pub mod replay;
 pub mod sbe;
-pub mod iex;
-pub mod itch;
-pub mod mdp3;
