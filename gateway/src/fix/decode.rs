@@ -1,0 +1,647 @@
+//! The decoder: framing with BodyLength and CheckSum validation ([`frame`]), then one pass that
+//! records every field as a borrowed view ([`Decoder::parse`]).
+//!
+//! Framing failures are *garbled* messages (the FIX spec says: ignore them, do not count their
+//! sequence number). Parsing failures on a well-framed message are *malformed*: they carry the
+//! SessionRejectReason the session answers with.
+
+use thiserror::Error;
+
+use super::num::{parse_decimal, parse_u64, NumFault};
+use super::SOH;
+
+/// FIX SessionRejectReason (tag 373) values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum RejectReason {
+    /// 0: invalid tag number.
+    InvalidTagNumber = 0,
+    /// 1: required tag missing.
+    RequiredTagMissing = 1,
+    /// 2: tag not defined for this message type.
+    TagNotDefinedForMsgType = 2,
+    /// 3: undefined tag.
+    UndefinedTag = 3,
+    /// 4: tag specified without a value.
+    TagWithoutValue = 4,
+    /// 5: value is incorrect (out of range) for this tag.
+    ValueIncorrect = 5,
+    /// 6: incorrect data format for value.
+    IncorrectDataFormat = 6,
+    /// 9: CompID problem.
+    CompIdProblem = 9,
+    /// 10: SendingTime accuracy problem.
+    SendingTimeAccuracy = 10,
+    /// 11: invalid MsgType.
+    InvalidMsgType = 11,
+    /// 13: tag appears more than once.
+    TagAppearsMoreThanOnce = 13,
+    /// 14: tag specified out of required order.
+    TagOutOfOrder = 14,
+    /// 17: non-data value includes the field delimiter.
+    NonDataValueIncludesDelimiter = 17,
+    /// 99: other.
+    Other = 99,
+}
+
+impl RejectReason {
+    /// The value written in tag 373.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+}
+
+impl From<NumFault> for RejectReason {
+    fn from(f: NumFault) -> Self {
+        match f {
+            NumFault::Format => RejectReason::IncorrectDataFormat,
+            NumFault::Range => RejectReason::ValueIncorrect,
+        }
+    }
+}
+
+/// What [`frame`] found at the start of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// A whole, checksum-valid message of `len` bytes.
+    Complete {
+        /// Its length.
+        len: usize,
+    },
+    /// Not enough bytes yet.
+    Incomplete,
+    /// Bytes that are not a valid message: drop `skip` bytes and look again.
+    Garbled {
+        /// Bytes to drop (at least 1).
+        skip: usize,
+        /// What was wrong.
+        why: Garble,
+    },
+    /// A message whose declared size exceeds the limit.
+    Oversized {
+        /// Its declared total size.
+        declared: usize,
+    },
+}
+
+/// Why bytes were judged garbled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum Garble {
+    /// Bytes before the next `8=FIX` (noise between messages).
+    #[error("bytes before the next `8=FIX`")]
+    Noise,
+    /// BeginString not followed by a valid `9=` BodyLength.
+    #[error("BodyLength (9) missing or not a number")]
+    BadBodyLength,
+    /// No `10=NNN|` where BodyLength says the message ends.
+    #[error("no CheckSum (10) where BodyLength says the message ends")]
+    LengthMismatch,
+    /// The CheckSum does not match the bytes.
+    #[error("CheckSum mismatch: declared {declared}, computed {computed}")]
+    BadChecksum {
+        /// The value in tag 10.
+        declared: u16,
+        /// The sum of the bytes.
+        computed: u8,
+    },
+}
+
+/// Byte sum modulo 256 (the FIX CheckSum).
+#[inline]
+pub fn checksum(b: &[u8]) -> u8 {
+    // u8 wrapping sum: the compiler vectorizes this loop.
+    b.iter().fold(0u8, |a, &c| a.wrapping_add(c))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Finds the first message at the start of `buf` and validates its framing: BeginString,
+/// BodyLength, the CheckSum field where BodyLength says and the CheckSum value.
+/// `max_len` bounds the size of a message (anything declared larger is [`Frame::Oversized`]).
+pub fn frame(buf: &[u8], max_len: usize) -> Frame {
+    if buf.len() < 2 {
+        return Frame::Incomplete;
+    }
+    if !buf.starts_with(b"8=F") {
+        // Resynchronize on the next candidate BeginString.
+        return match find(&buf[1..], b"8=FIX") {
+            Some(i) => Frame::Garbled {
+                skip: i + 1,
+                why: Garble::Noise,
+            },
+            // Keep a tail that could be the start of `8=FIX`.
+            None if buf.len() > 4 => Frame::Garbled {
+                skip: buf.len() - 4,
+                why: Garble::Noise,
+            },
+            None => Frame::Incomplete,
+        };
+    }
+    // 8=BeginString|
+    let Some(b_end) = buf.iter().take(24).position(|&c| c == SOH) else {
+        return if buf.len() < 24 {
+            Frame::Incomplete
+        } else {
+            garbled_after_begin(buf)
+        };
+    };
+    // 9=digits|
+    let rest = &buf[b_end + 1..];
+    if rest.len() < 3 {
+        return Frame::Incomplete;
+    }
+    if !rest.starts_with(b"9=") {
+        return garbled_after_begin(buf);
+    }
+    let Some(l_len) = rest[2..].iter().take(10).position(|&c| c == SOH) else {
+        return if rest.len() < 12 {
+            Frame::Incomplete
+        } else {
+            garbled_after_begin(buf)
+        };
+    };
+    let Ok(body_len) = parse_u64(&rest[2..2 + l_len]) else {
+        return garbled_after_begin(buf);
+    };
+    let body_start = b_end + 1 + 2 + l_len + 1;
+    let total = (body_start as u64)
+        .saturating_add(body_len)
+        .saturating_add(7);
+    if total > max_len as u64 {
+        return Frame::Oversized {
+            declared: total.min(usize::MAX as u64) as usize,
+        };
+    }
+    let total = total as usize;
+    if buf.len() < total {
+        return Frame::Incomplete;
+    }
+    let ck_at = total - 7;
+    let t = &buf[ck_at..total];
+    let digits_ok = t[3..6].iter().all(|c| c.is_ascii_digit());
+    if !(t.starts_with(b"10=") && digits_ok && t[6] == SOH && (ck_at == 0 || buf[ck_at - 1] == SOH))
+    {
+        return Frame::Garbled {
+            skip: next_begin(buf),
+            why: Garble::LengthMismatch,
+        };
+    }
+    let declared =
+        u16::from(t[3] - b'0') * 100 + u16::from(t[4] - b'0') * 10 + u16::from(t[5] - b'0');
+    let computed = checksum(&buf[..ck_at]);
+    if declared != u16::from(computed) {
+        return Frame::Garbled {
+            skip: total,
+            why: Garble::BadChecksum { declared, computed },
+        };
+    }
+    Frame::Complete { len: total }
+}
+
+fn next_begin(buf: &[u8]) -> usize {
+    find(&buf[1..], b"8=FIX").map_or(buf.len(), |i| i + 1)
+}
+
+fn garbled_after_begin(buf: &[u8]) -> Frame {
+    Frame::Garbled {
+        skip: next_begin(buf),
+        why: Garble::BadBodyLength,
+    }
+}
+
+/// A well-framed message that breaks the rules of field syntax or order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("malformed FIX message at byte {at}: tag {tag}: {reason:?}: {what}")]
+pub struct Malformed {
+    /// The reason code the session rejects with.
+    pub reason: RejectReason,
+    /// The tag concerned (0 when none could be read).
+    pub tag: u32,
+    /// Byte offset in the message.
+    pub at: usize,
+    /// What was wrong.
+    pub what: &'static str,
+}
+
+/// One field: tag and where its value lies.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    tag: u32,
+    start: u32,
+    end: u32,
+}
+
+/// Most fields one message may have (larger messages are rejected, reason 99).
+pub const MAX_FIELDS: usize = 128;
+
+/// A reusable decoder: its field table is allocated once, at construction.
+#[derive(Debug)]
+pub struct Decoder {
+    slots: Box<[Slot; MAX_FIELDS]>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder {
+            slots: Box::new([Slot::default(); MAX_FIELDS]),
+        }
+    }
+}
+
+impl Decoder {
+    /// A decoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Frames and parses the message at the start of `buf` (a convenience for whole messages:
+    /// streams use [`frame`] and [`Decoder::parse`] separately).
+    pub fn decode<'a>(&'a mut self, buf: &'a [u8]) -> Result<Message<'a>, DecodeError> {
+        match frame(buf, usize::MAX) {
+            Frame::Complete { len } => Ok(self.parse(&buf[..len])?),
+            Frame::Incomplete => Err(DecodeError::Incomplete),
+            Frame::Garbled { why, .. } => Err(DecodeError::Garbled(why)),
+            Frame::Oversized { declared } => Err(DecodeError::Oversized { declared }),
+        }
+    }
+
+    /// Splits a framed message into fields. Checks that tags are numbers, values are not empty,
+    /// and that 8, 9, 35 come first in that order and 10 last.
+    pub fn parse<'a>(&'a mut self, msg: &'a [u8]) -> Result<Message<'a>, Malformed> {
+        let mut n = 0usize;
+        let mut i = 0usize;
+        let len = msg.len();
+        while i < len {
+            let at = i;
+            let mut tag: u32 = 0;
+            let mut digits = 0;
+            while i < len && msg[i] != b'=' {
+                let d = msg[i].wrapping_sub(b'0');
+                if d > 9 || digits >= 9 || (digits == 0 && d == 0) {
+                    let what = if msg[i] == SOH {
+                        "field without `=`"
+                    } else {
+                        "tag is not a number"
+                    };
+                    return Err(Malformed {
+                        reason: RejectReason::InvalidTagNumber,
+                        tag,
+                        at,
+                        what,
+                    });
+                }
+                tag = tag * 10 + u32::from(d);
+                digits += 1;
+                i += 1;
+            }
+            if digits == 0 || i >= len {
+                return Err(Malformed {
+                    reason: RejectReason::InvalidTagNumber,
+                    tag,
+                    at,
+                    what: "empty tag",
+                });
+            }
+            i += 1; // '='
+            let start = i;
+            while i < len && msg[i] != SOH {
+                i += 1;
+            }
+            if i == start {
+                return Err(Malformed {
+                    reason: RejectReason::TagWithoutValue,
+                    tag,
+                    at,
+                    what: "empty value",
+                });
+            }
+            if n == MAX_FIELDS {
+                return Err(Malformed {
+                    reason: RejectReason::Other,
+                    tag,
+                    at,
+                    what: "more than 128 fields",
+                });
+            }
+            let expected = match n {
+                0 => Some(8),
+                1 => Some(9),
+                2 => Some(35),
+                _ => None,
+            };
+            if let Some(e) = expected {
+                if tag != e {
+                    return Err(Malformed {
+                        reason: RejectReason::TagOutOfOrder,
+                        tag,
+                        at,
+                        what: "header must start 8, 9, 35",
+                    });
+                }
+            } else if matches!(tag, 8 | 9 | 35) {
+                return Err(Malformed {
+                    reason: RejectReason::TagOutOfOrder,
+                    tag,
+                    at,
+                    what: "8, 9 and 35 only at the start",
+                });
+            }
+            if tag == 10 && i + 1 != len {
+                return Err(Malformed {
+                    reason: RejectReason::TagOutOfOrder,
+                    tag,
+                    at,
+                    what: "CheckSum must be last",
+                });
+            }
+            self.slots[n] = Slot {
+                tag,
+                start: start as u32,
+                end: i as u32,
+            };
+            n += 1;
+            i += 1; // SOH
+        }
+        if n < 4 || self.slots[n - 1].tag != 10 {
+            return Err(Malformed {
+                reason: RejectReason::RequiredTagMissing,
+                tag: 10,
+                at: len,
+                what: "no CheckSum",
+            });
+        }
+        Ok(Message {
+            bytes: msg,
+            slots: &self.slots[..n],
+        })
+    }
+}
+
+/// Why [`Decoder::decode`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum DecodeError {
+    /// Fewer bytes than one message.
+    #[error("incomplete FIX message")]
+    Incomplete,
+    /// Framing or checksum failure.
+    #[error("garbled FIX message: {0}")]
+    Garbled(Garble),
+    /// Declared size over the limit.
+    #[error("FIX message of {declared} bytes over the size limit")]
+    Oversized {
+        /// Declared size.
+        declared: usize,
+    },
+    /// Well framed, badly formed.
+    #[error(transparent)]
+    Malformed(#[from] Malformed),
+}
+
+/// A decoded message: borrowed views into its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    bytes: &'a [u8],
+    slots: &'a [Slot],
+}
+
+/// One field of a [`Message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field<'a> {
+    /// Tag number.
+    pub tag: u32,
+    /// Value bytes.
+    pub value: &'a [u8],
+}
+
+/// A field value that is missing or unusable, with the reject reason that fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("tag {tag}: {reason:?}")]
+pub struct FieldError {
+    /// The tag.
+    pub tag: u32,
+    /// The reject reason.
+    pub reason: RejectReason,
+}
+
+impl FieldError {
+    /// A required tag is missing.
+    pub fn missing(tag: u32) -> Self {
+        FieldError {
+            tag,
+            reason: RejectReason::RequiredTagMissing,
+        }
+    }
+    /// A value is out of range.
+    pub fn value(tag: u32) -> Self {
+        FieldError {
+            tag,
+            reason: RejectReason::ValueIncorrect,
+        }
+    }
+}
+
+impl<'a> Message<'a> {
+    /// The whole message, bytes as received.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+    /// Number of fields (BeginString to CheckSum).
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+    /// Never true for a parsed message (kept for API symmetry).
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+    /// Field `i` in wire order.
+    pub fn field(&self, i: usize) -> Option<Field<'a>> {
+        self.slots.get(i).map(|s| Field {
+            tag: s.tag,
+            value: &self.bytes[s.start as usize..s.end as usize],
+        })
+    }
+    /// All fields in wire order.
+    pub fn fields(&self) -> impl Iterator<Item = Field<'a>> + '_ {
+        (0..self.slots.len()).filter_map(move |i| self.field(i))
+    }
+    /// The value of the first field with this tag.
+    #[inline]
+    pub fn get(&self, tag: u32) -> Option<&'a [u8]> {
+        self.slots
+            .iter()
+            .find(|s| s.tag == tag)
+            .map(|s| &self.bytes[s.start as usize..s.end as usize])
+    }
+    /// How many times `tag` occurs.
+    pub fn count(&self, tag: u32) -> usize {
+        self.slots.iter().filter(|s| s.tag == tag).count()
+    }
+    /// BeginString.
+    pub fn begin_string(&self) -> &'a [u8] {
+        self.field(0).map_or(b"", |f| f.value)
+    }
+    /// MsgType.
+    pub fn msg_type(&self) -> &'a [u8] {
+        self.field(2).map_or(b"", |f| f.value)
+    }
+    /// A required field.
+    #[inline]
+    pub fn req(&self, tag: u32) -> Result<&'a [u8], FieldError> {
+        self.get(tag).ok_or(FieldError::missing(tag))
+    }
+    /// A required integer.
+    #[inline]
+    pub fn req_u64(&self, tag: u32) -> Result<u64, FieldError> {
+        parse_u64(self.req(tag)?).map_err(|f| FieldError {
+            tag,
+            reason: f.into(),
+        })
+    }
+    /// An optional integer.
+    pub fn opt_u64(&self, tag: u32) -> Result<Option<u64>, FieldError> {
+        self.get(tag)
+            .map(|v| {
+                parse_u64(v).map_err(|f| FieldError {
+                    tag,
+                    reason: f.into(),
+                })
+            })
+            .transpose()
+    }
+    /// A required decimal with `decimals` places.
+    #[inline]
+    pub fn req_decimal(&self, tag: u32, decimals: u32) -> Result<i64, FieldError> {
+        parse_decimal(self.req(tag)?, decimals).map_err(|f| FieldError {
+            tag,
+            reason: f.into(),
+        })
+    }
+    /// An optional decimal with `decimals` places.
+    pub fn opt_decimal(&self, tag: u32, decimals: u32) -> Result<Option<i64>, FieldError> {
+        self.get(tag)
+            .map(|v| {
+                parse_decimal(v, decimals).map_err(|f| FieldError {
+                    tag,
+                    reason: f.into(),
+                })
+            })
+            .transpose()
+    }
+    /// A required one-character field.
+    pub fn req_char(&self, tag: u32) -> Result<u8, FieldError> {
+        match self.req(tag)? {
+            [c] => Ok(*c),
+            _ => Err(FieldError {
+                tag,
+                reason: RejectReason::IncorrectDataFormat,
+            }),
+        }
+    }
+    /// An optional `Y`/`N` flag (absent = `false`).
+    pub fn flag(&self, tag: u32) -> Result<bool, FieldError> {
+        match self.get(tag) {
+            None | Some(b"N") => Ok(false),
+            Some(b"Y") => Ok(true),
+            Some(_) => Err(FieldError {
+                tag,
+                reason: RejectReason::ValueIncorrect,
+            }),
+        }
+    }
+    /// MsgSeqNum (34).
+    pub fn seq(&self) -> Result<u64, FieldError> {
+        self.req_u64(34)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn soh(s: &str) -> Vec<u8> {
+        s.bytes().map(|c| if c == b'|' { SOH } else { c }).collect()
+    }
+
+    /// Builds a message with correct BodyLength and CheckSum around `body` (`|` = SOH).
+    pub(crate) fn wrap(body: &str) -> Vec<u8> {
+        let body = soh(body);
+        let mut m = format!("8=FIX.4.4\x019={}\x01", body.len()).into_bytes();
+        m.extend_from_slice(&body);
+        let ck = checksum(&m);
+        m.extend_from_slice(format!("10={ck:03}\x01").as_bytes());
+        m
+    }
+
+    #[test]
+    fn frames_and_parses() {
+        let m = wrap("35=0|49=A|56=B|34=1|52=20121105-14:25:30|");
+        let mut d = Decoder::new();
+        let msg = d.decode(&m).unwrap();
+        assert_eq!(msg.msg_type(), b"0");
+        assert_eq!(msg.seq(), Ok(1));
+        assert_eq!(msg.get(49), Some(&b"A"[..]));
+        assert_eq!(msg.len(), 8);
+    }
+
+    #[test]
+    fn framing_faults() {
+        let m = wrap("35=0|49=A|56=B|34=1|52=20121105-14:25:30|");
+        assert_eq!(frame(&m[..m.len() - 1], 4096), Frame::Incomplete);
+        let mut bad = m.clone();
+        let n = bad.len();
+        bad[n - 2] = if bad[n - 2] == b'9' { b'8' } else { b'9' };
+        assert!(matches!(
+            frame(&bad, 4096),
+            Frame::Garbled {
+                why: Garble::BadChecksum { .. },
+                ..
+            }
+        ));
+        let mut bad = m.clone();
+        bad[12] = b'9'; // BodyLength now wrong
+        assert!(matches!(
+            frame(&bad, 4096),
+            Frame::Garbled { .. } | Frame::Incomplete
+        ));
+        assert!(matches!(frame(&m, 20), Frame::Oversized { .. }));
+        let mut noisy = b"xx".to_vec();
+        noisy.extend_from_slice(&m);
+        assert_eq!(
+            frame(&noisy, 4096),
+            Frame::Garbled {
+                skip: 2,
+                why: Garble::Noise
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_reasons() {
+        let mut d = Decoder::new();
+        let e = |body: &str, d: &mut Decoder| d.decode(&wrap(body)).unwrap_err();
+        assert!(matches!(
+            e("35=0|49=A|x6=B|", &mut d),
+            DecodeError::Malformed(Malformed {
+                reason: RejectReason::InvalidTagNumber,
+                ..
+            })
+        ));
+        assert!(matches!(
+            e("35=0|49=|", &mut d),
+            DecodeError::Malformed(Malformed {
+                reason: RejectReason::TagWithoutValue,
+                tag: 49,
+                ..
+            })
+        ));
+        assert!(matches!(
+            e("49=A|35=0|", &mut d),
+            DecodeError::Malformed(Malformed {
+                reason: RejectReason::TagOutOfOrder,
+                ..
+            })
+        ));
+    }
+}

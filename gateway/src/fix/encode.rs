@@ -1,0 +1,326 @@
+//! The encoder: messages written into caller-provided bytes with no heap allocation.
+//!
+//! [`HeaderTemplate`] holds the bytes that never change within a session (`8=FIX.4.4|9=` and
+//! `|49=SENDER|56=TARGET|34=`), built once. [`MsgWriter`] writes the body from a fixed offset,
+//! summing bytes as it goes (the running checksum), then puts BodyLength and the BeginString in
+//! front of it and the CheckSum after: one pass, no second walk over the message.
+
+use std::ops::Range;
+
+use mam_core::num::{Price, Qty};
+use thiserror::Error;
+
+use super::num::{fmt_decimal, fmt_u64, MAX_DECIMAL_LEN, MAX_U64_DIGITS};
+use super::tag::{self, Tag};
+use super::time::{TimeCache, TS_LEN};
+use super::SOH;
+
+/// Room left in front of the body for `8=FIX.x.y|9=NNNNNNN|`.
+pub const PREFIX_ROOM: usize = 32;
+
+/// Why a message could not be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EncodeError {
+    /// The buffer is too small for the message.
+    #[error("FIX message does not fit in a {cap}-byte buffer")]
+    BufferTooSmall {
+        /// Capacity of the buffer.
+        cap: usize,
+    },
+    /// A value would corrupt the framing (contains SOH) or is empty.
+    #[error("value of tag {tag} is empty or contains SOH")]
+    BadValue {
+        /// The tag.
+        tag: u32,
+    },
+    /// BeginString, SenderCompID or TargetCompID unusable.
+    #[error("bad session identity: {0}")]
+    BadIdentity(&'static str),
+}
+
+#[inline]
+fn sum(b: &[u8]) -> u32 {
+    b.iter().fold(0u32, |a, &c| a.wrapping_add(u32::from(c)))
+}
+
+/// The fixed bytes of one session's outgoing header, built once.
+#[derive(Debug, Clone)]
+pub struct HeaderTemplate {
+    /// `8=FIX.4.4|9=`.
+    begin: Vec<u8>,
+    begin_sum: u32,
+    /// `49=SENDER|56=TARGET|34=`.
+    comp: Vec<u8>,
+    comp_sum: u32,
+    time: TimeCache,
+}
+
+impl HeaderTemplate {
+    /// Builds the template for `begin_string` (e.g. `FIX.4.4`), our `sender` and their `target`.
+    pub fn new(begin_string: &[u8], sender: &[u8], target: &[u8]) -> Result<Self, EncodeError> {
+        let ok =
+            |b: &[u8]| !b.is_empty() && b.len() <= 64 && b.iter().all(|&c| c > b' ' && c < 0x7f);
+        if !ok(begin_string) || begin_string.len() > 16 {
+            return Err(EncodeError::BadIdentity("BeginString"));
+        }
+        if !ok(sender) || !ok(target) {
+            return Err(EncodeError::BadIdentity(
+                "CompIDs must be 1-64 printable ASCII bytes",
+            ));
+        }
+        let mut begin = b"8=".to_vec();
+        begin.extend_from_slice(begin_string);
+        begin.extend_from_slice(b"\x019=");
+        let mut comp = b"49=".to_vec();
+        comp.extend_from_slice(sender);
+        comp.extend_from_slice(b"\x0156=");
+        comp.extend_from_slice(target);
+        comp.extend_from_slice(b"\x0134=");
+        Ok(HeaderTemplate {
+            begin_sum: sum(&begin),
+            begin,
+            comp_sum: sum(&comp),
+            comp,
+            time: TimeCache::default(),
+        })
+    }
+
+    /// Starts a message of type `msg_type` with sequence number `seq`, sent at `now_ns` (UTC
+    /// nanoseconds since the epoch), in `buf`. Finish it with [`MsgWriter::finish`].
+    #[inline]
+    pub fn begin<'b>(
+        &'b mut self,
+        buf: &'b mut [u8],
+        msg_type: &[u8],
+        seq: u64,
+        now_ns: u64,
+    ) -> MsgWriter<'b> {
+        let time = *self.time.format(now_ns);
+        let mut w = MsgWriter {
+            buf,
+            pos: PREFIX_ROOM,
+            sum: 0,
+            err: None,
+            begin: &self.begin,
+            begin_sum: self.begin_sum,
+        };
+        w.field(tag::MSG_TYPE, msg_type);
+        w.raw(&self.comp, self.comp_sum);
+        w.u64_value(seq);
+        w.byte(SOH);
+        w.field(tag::SENDING_TIME, &time);
+        w
+    }
+}
+
+/// A message being written. Field methods chain; the first error is kept and returned by
+/// [`MsgWriter::finish`].
+#[derive(Debug)]
+pub struct MsgWriter<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+    sum: u32,
+    err: Option<EncodeError>,
+    begin: &'b [u8],
+    begin_sum: u32,
+}
+
+impl MsgWriter<'_> {
+    #[inline]
+    fn raw(&mut self, b: &[u8], s: u32) {
+        let end = self.pos + b.len();
+        match self.buf.get_mut(self.pos..end) {
+            Some(dst) => {
+                dst.copy_from_slice(b);
+                self.pos = end;
+                self.sum = self.sum.wrapping_add(s);
+            }
+            None => {
+                self.err.get_or_insert(EncodeError::BufferTooSmall {
+                    cap: self.buf.len(),
+                });
+            }
+        }
+    }
+
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        self.raw(b, sum(b));
+    }
+
+    #[inline]
+    fn byte(&mut self, c: u8) {
+        self.raw(&[c], u32::from(c));
+    }
+
+    #[inline]
+    fn u64_value(&mut self, v: u64) {
+        let mut d = [0u8; MAX_U64_DIGITS];
+        let s = fmt_u64(v, &mut d);
+        self.bytes(&d[s..]);
+    }
+
+    /// Writes `tag=value|`. The value must be non-empty and free of SOH (checked in debug builds
+    /// and for text that came from outside: use [`MsgWriter::text`] for that).
+    #[inline]
+    pub fn field(&mut self, t: Tag, value: &[u8]) -> &mut Self {
+        debug_assert!(!value.is_empty() && !value.contains(&SOH));
+        self.bytes(t.eq);
+        self.bytes(value);
+        self.byte(SOH);
+        self
+    }
+
+    /// Writes `tag=value|` for a tag given by number (copying fields of another message).
+    pub fn field_num(&mut self, tag: u32, value: &[u8]) -> &mut Self {
+        self.u64_value(u64::from(tag));
+        self.byte(b'=');
+        self.bytes(value);
+        self.byte(SOH);
+        self
+    }
+
+    /// Writes `tag=value|` after checking that the value is non-empty and holds no SOH.
+    pub fn text(&mut self, t: Tag, value: &[u8]) -> &mut Self {
+        if value.is_empty() || value.contains(&SOH) {
+            self.err.get_or_insert(EncodeError::BadValue { tag: t.num });
+            return self;
+        }
+        self.field(t, value)
+    }
+
+    /// Writes a one-character field.
+    #[inline]
+    pub fn char(&mut self, t: Tag, c: u8) -> &mut Self {
+        self.field(t, &[c])
+    }
+
+    /// Writes an integer field.
+    #[inline]
+    pub fn u64(&mut self, t: Tag, v: u64) -> &mut Self {
+        self.bytes(t.eq);
+        self.u64_value(v);
+        self.byte(SOH);
+        self
+    }
+
+    /// Writes a decimal field from a raw scaled integer with `decimals` places.
+    #[inline]
+    pub fn decimal(&mut self, t: Tag, raw: i64, decimals: u32) -> &mut Self {
+        let mut d = [0u8; MAX_DECIMAL_LEN];
+        let s = fmt_decimal(raw, decimals, &mut d);
+        self.bytes(t.eq);
+        self.bytes(&d[s..]);
+        self.byte(SOH);
+        self
+    }
+
+    /// Writes a quantity exactly.
+    #[inline]
+    pub fn qty(&mut self, t: Tag, q: Qty) -> &mut Self {
+        self.decimal(t, q.raw(), Qty::DECIMALS)
+    }
+
+    /// Writes a price exactly.
+    #[inline]
+    pub fn price(&mut self, t: Tag, p: Price) -> &mut Self {
+        self.decimal(t, p.raw(), Price::DECIMALS)
+    }
+
+    /// Writes a UTCTimestamp field from nanoseconds since the epoch.
+    pub fn timestamp(&mut self, t: Tag, ns: u64) -> &mut Self {
+        let mut b = [0u8; TS_LEN];
+        super::time::format_utc(ns, &mut b);
+        self.field(t, &b)
+    }
+
+    /// Writes `tag=Y|` or `tag=N|`.
+    pub fn flag(&mut self, t: Tag, v: bool) -> &mut Self {
+        self.char(t, if v { b'Y' } else { b'N' })
+    }
+
+    /// Closes the message: BodyLength and BeginString in front, CheckSum after. Returns where
+    /// the message lies in the buffer.
+    #[inline]
+    pub fn finish(mut self) -> Result<Range<usize>, EncodeError> {
+        if let Some(e) = self.err.take() {
+            return Err(e);
+        }
+        let body_len = self.pos - PREFIX_ROOM;
+        let mut d = [0u8; MAX_U64_DIGITS];
+        let ds = fmt_u64(body_len as u64, &mut d);
+        let digits = &d[ds..];
+        let start = PREFIX_ROOM - digits.len() - 1 - self.begin.len();
+        self.buf[start..start + self.begin.len()].copy_from_slice(self.begin);
+        let mut p = start + self.begin.len();
+        self.buf[p..p + digits.len()].copy_from_slice(digits);
+        p += digits.len();
+        self.buf[p] = SOH;
+        let total = self
+            .sum
+            .wrapping_add(self.begin_sum)
+            .wrapping_add(sum(digits))
+            .wrapping_add(u32::from(SOH));
+        let ck = (total % 256) as u8;
+        let end = self.pos + 7;
+        let cap = self.buf.len();
+        let tail = self
+            .buf
+            .get_mut(self.pos..end)
+            .ok_or(EncodeError::BufferTooSmall { cap })?;
+        tail.copy_from_slice(&[
+            b'1',
+            b'0',
+            b'=',
+            b'0' + ck / 100,
+            b'0' + (ck / 10) % 10,
+            b'0' + ck % 10,
+            SOH,
+        ]);
+        Ok(start..end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::decode::{frame, Frame};
+
+    #[test]
+    fn writes_a_valid_frame() {
+        let mut h = HeaderTemplate::new(b"FIX.4.4", b"MAM", b"EXECUTOR").unwrap();
+        let mut buf = [0u8; 512];
+        let mut w = h.begin(&mut buf, b"D", 7, 1_352_125_530_123_000_000);
+        w.field(tag::CL_ORD_ID, b"42")
+            .qty(tag::ORDER_QTY, Qty::parse("10000").unwrap())
+            .price(tag::PRICE, Price::parse("1.10000").unwrap());
+        let r = w.finish().unwrap();
+        let m = &buf[r];
+        let text =
+            String::from_utf8(m.iter().map(|&c| if c == 1 { b'|' } else { c }).collect()).unwrap();
+        assert!(text.starts_with("8=FIX.4.4|9="), "{text}");
+        assert!(
+            text.contains(
+                "|35=D|49=MAM|56=EXECUTOR|34=7|52=20121105-14:25:30.123|11=42|38=10000|44=1.1|10="
+            ),
+            "{text}"
+        );
+        assert_eq!(frame(m, 4096), Frame::Complete { len: m.len() });
+    }
+
+    #[test]
+    fn too_small_is_an_error() {
+        let mut h = HeaderTemplate::new(b"FIX.4.4", b"MAM", b"EXECUTOR").unwrap();
+        let mut buf = [0u8; 60];
+        let mut w = h.begin(&mut buf, b"D", 7, 0);
+        w.field(tag::TEXT, &[b'x'; 40]);
+        assert!(matches!(
+            w.finish(),
+            Err(EncodeError::BufferTooSmall { .. })
+        ));
+        let mut buf = [0u8; 512];
+        let mut w = h.begin(&mut buf, b"D", 7, 0);
+        w.text(tag::TEXT, b"a\x01b");
+        assert_eq!(w.finish(), Err(EncodeError::BadValue { tag: 58 }));
+    }
+}

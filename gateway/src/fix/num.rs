@@ -1,0 +1,200 @@
+//! Integer and exact-decimal text for FIX values, on bytes, without allocation.
+//!
+//! Decimals come from and go to [`mam_core::num`]'s scaled integers: `Qty` (6 decimals) and
+//! `Price` (8 decimals) are written in their shortest exact form (`10000`, `1.1`), and read back
+//! exactly; a value with more decimals than the type holds is refused, never rounded.
+
+use mam_core::num::POW10;
+
+/// Longest text of a `u64` (20 digits).
+pub const MAX_U64_DIGITS: usize = 20;
+
+/// Writes `v` in decimal at the end of `buf`; returns the start index of the digits.
+#[inline]
+pub fn fmt_u64(mut v: u64, buf: &mut [u8; MAX_U64_DIGITS]) -> usize {
+    let mut i = MAX_U64_DIGITS;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return i;
+        }
+    }
+}
+
+/// Longest text of a scaled decimal: sign, 19 digits, point.
+pub const MAX_DECIMAL_LEN: usize = 22;
+
+/// Writes `raw × 10^-decimals` in its shortest exact form (no trailing fraction zeros, no point
+/// for whole numbers) at the end of `buf`; returns the start index.
+#[inline]
+pub fn fmt_decimal(raw: i64, decimals: u32, buf: &mut [u8; MAX_DECIMAL_LEN]) -> usize {
+    let neg = raw < 0;
+    let a = raw.unsigned_abs();
+    let p = POW10[decimals as usize] as u64;
+    let (int, mut frac) = (a / p, a % p);
+    let mut i = MAX_DECIMAL_LEN;
+    if frac != 0 {
+        let mut width = decimals;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        for _ in 0..width {
+            i -= 1;
+            buf[i] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        i -= 1;
+        buf[i] = b'.';
+    }
+    let mut v = int;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if neg {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    i
+}
+
+/// Why a FIX number did not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumFault {
+    /// Not digits (FIX "incorrect data format").
+    Format,
+    /// Digits, but more decimals than the type holds or out of range ("value is incorrect").
+    Range,
+}
+
+/// Parses a FIX `SeqNum`/`int`: ASCII digits only, at most 18 of them (fits `u64` with room).
+#[inline]
+pub fn parse_u64(b: &[u8]) -> Result<u64, NumFault> {
+    if b.is_empty() || b.len() > 18 {
+        return Err(if b.is_empty() {
+            NumFault::Format
+        } else {
+            NumFault::Range
+        });
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(NumFault::Format);
+        }
+        v = v * 10 + u64::from(d);
+    }
+    Ok(v)
+}
+
+/// Parses a FIX `float`/`Qty`/`Price` exactly into `10^-decimals` units: optional `-`, digits,
+/// optional `.` and fraction. Extra fraction digits are accepted only if they are zeros.
+#[inline]
+pub fn parse_decimal(b: &[u8], decimals: u32) -> Result<i64, NumFault> {
+    let (neg, body) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(_) => (false, b),
+        None => return Err(NumFault::Format),
+    };
+    let mut int: u64 = 0;
+    let mut i = 0;
+    let mut digits = 0;
+    while i < body.len() {
+        let d = body[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        int = int
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d)))
+            .ok_or(NumFault::Range)?;
+        i += 1;
+        digits += 1;
+    }
+    let mut frac: u64 = 0;
+    let mut fdigits: u32 = 0;
+    if i < body.len() {
+        if body[i] != b'.' {
+            return Err(NumFault::Format);
+        }
+        i += 1;
+        while i < body.len() {
+            let d = body[i].wrapping_sub(b'0');
+            if d > 9 {
+                return Err(NumFault::Format);
+            }
+            if fdigits < decimals {
+                frac = frac * 10 + u64::from(d);
+                fdigits += 1;
+            } else if d != 0 {
+                return Err(NumFault::Range);
+            }
+            digits += 1;
+            i += 1;
+        }
+    }
+    if digits == 0 {
+        return Err(NumFault::Format);
+    }
+    let scaled = u128::from(int) * POW10[decimals as usize] as u128
+        + u128::from(frac) * POW10[(decimals - fdigits) as usize] as u128;
+    let v = i64::try_from(scaled).map_err(|_| NumFault::Range)?;
+    Ok(if neg { -v } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn dec(raw: i64, d: u32) -> String {
+        let mut b = [0; MAX_DECIMAL_LEN];
+        let s = fmt_decimal(raw, d, &mut b);
+        String::from_utf8(b[s..].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn decimals_are_shortest_and_exact() {
+        assert_eq!(dec(110_000_000, 8), "1.1");
+        assert_eq!(dec(10_000_000_000, 6), "10000");
+        assert_eq!(dec(-1, 6), "-0.000001");
+        assert_eq!(dec(0, 8), "0");
+        assert_eq!(parse_decimal(b"1.10000", 8), Ok(110_000_000));
+        assert_eq!(parse_decimal(b"1.100000000", 8), Ok(110_000_000));
+        assert_eq!(parse_decimal(b"1.000000001", 8), Err(NumFault::Range));
+        assert_eq!(parse_decimal(b"1e5", 8), Err(NumFault::Format));
+        assert_eq!(parse_decimal(b".", 8), Err(NumFault::Format));
+        assert_eq!(parse_decimal(b"", 8), Err(NumFault::Format));
+        assert_eq!(parse_decimal(b".5", 8), Ok(50_000_000));
+        assert_eq!(parse_u64(b"0042"), Ok(42));
+        assert_eq!(parse_u64(b"4x"), Err(NumFault::Format));
+    }
+
+    proptest! {
+        #[test]
+        fn decimal_roundtrip(raw in any::<i64>().prop_filter("abs", |v| *v != i64::MIN)) {
+            for d in [6u32, 8] {
+                prop_assert_eq!(parse_decimal(dec(raw, d).as_bytes(), d), Ok(raw));
+            }
+        }
+        #[test]
+        fn u64_roundtrip(v in 0u64..999_999_999_999_999_999) {
+            let mut b = [0; MAX_U64_DIGITS];
+            let s = fmt_u64(v, &mut b);
+            prop_assert_eq!(parse_u64(&b[s..]), Ok(v));
+        }
+        #[test]
+        fn parse_never_panics(b in proptest::collection::vec(any::<u8>(), 0..30)) {
+            let _ = parse_decimal(&b, 8);
+            let _ = parse_u64(&b);
+        }
+    }
+}

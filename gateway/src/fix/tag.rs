@@ -1,0 +1,127 @@
+//! Tag numbers with their pre-built `"NN="` prefixes, so the encoder copies instead of formats.
+
+/// A FIX tag: its number and its `"NN="` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag {
+    /// The tag number.
+    pub num: u32,
+    /// `"NN="`, written before the value.
+    pub eq: &'static [u8],
+}
+
+macro_rules! tags {
+    ($($(#[$doc:meta])* $name:ident = $num:literal;)*) => {
+        $( $(#[$doc])* pub const $name: Tag = Tag { num: $num, eq: concat!($num, "=").as_bytes() }; )*
+        /// Name of a tag this crate knows (for error messages and logs), `None` otherwise.
+        pub fn name(num: u32) -> Option<&'static str> {
+            match num { $($num => Some(stringify!($name)),)* _ => None }
+        }
+    };
+}
+
+tags! {
+    /// Account (sub-account id).
+    ACCOUNT = 1;
+    /// AvgPx.
+    AVG_PX = 6;
+    /// BeginSeqNo.
+    BEGIN_SEQ_NO = 7;
+    /// BeginString.
+    BEGIN_STRING = 8;
+    /// BodyLength.
+    BODY_LENGTH = 9;
+    /// CheckSum.
+    CHECKSUM = 10;
+    /// ClOrdID.
+    CL_ORD_ID = 11;
+    /// CumQty.
+    CUM_QTY = 14;
+    /// EndSeqNo.
+    END_SEQ_NO = 16;
+    /// ExecID.
+    EXEC_ID = 17;
+    /// ExecTransType (FIX 4.1/4.2; accepted, never required).
+    EXEC_TRANS_TYPE = 20;
+    /// LastPx.
+    LAST_PX = 31;
+    /// LastQty (LastShares before 4.3).
+    LAST_QTY = 32;
+    /// MsgSeqNum.
+    MSG_SEQ_NUM = 34;
+    /// MsgType.
+    MSG_TYPE = 35;
+    /// NewSeqNo.
+    NEW_SEQ_NO = 36;
+    /// OrderID.
+    ORDER_ID = 37;
+    /// OrderQty.
+    ORDER_QTY = 38;
+    /// OrdStatus.
+    ORD_STATUS = 39;
+    /// OrdType.
+    ORD_TYPE = 40;
+    /// OrigClOrdID.
+    ORIG_CL_ORD_ID = 41;
+    /// PossDupFlag.
+    POSS_DUP_FLAG = 43;
+    /// Price.
+    PRICE = 44;
+    /// RefSeqNum.
+    REF_SEQ_NUM = 45;
+    /// SenderCompID.
+    SENDER_COMP_ID = 49;
+    /// SendingTime.
+    SENDING_TIME = 52;
+    /// Side.
+    SIDE = 54;
+    /// Symbol.
+    SYMBOL = 55;
+    /// TargetCompID.
+    TARGET_COMP_ID = 56;
+    /// Text.
+    TEXT = 58;
+    /// TimeInForce.
+    TIME_IN_FORCE = 59;
+    /// TransactTime.
+    TRANSACT_TIME = 60;
+    /// PossResend.
+    POSS_RESEND = 97;
+    /// EncryptMethod.
+    ENCRYPT_METHOD = 98;
+    /// CxlRejReason.
+    CXL_REJ_REASON = 102;
+    /// OrdRejReason.
+    ORD_REJ_REASON = 103;
+    /// HeartBtInt.
+    HEART_BT_INT = 108;
+    /// TestReqID.
+    TEST_REQ_ID = 112;
+    /// OrigSendingTime.
+    ORIG_SENDING_TIME = 122;
+    /// GapFillFlag.
+    GAP_FILL_FLAG = 123;
+    /// ResetSeqNumFlag.
+    RESET_SEQ_NUM_FLAG = 141;
+    /// ExecType.
+    EXEC_TYPE = 150;
+    /// LeavesQty.
+    LEAVES_QTY = 151;
+    /// CxlRejResponseTo.
+    CXL_REJ_RESPONSE_TO = 434;
+    /// Username.
+    USERNAME = 553;
+    /// Password.
+    PASSWORD = 554;
+    /// RefTagID.
+    REF_TAG_ID = 371;
+    /// RefMsgType.
+    REF_MSG_TYPE = 372;
+    /// SessionRejectReason.
+    SESSION_REJECT_REASON = 373;
+    /// BusinessRejectRefID.
+    BUSINESS_REJECT_REF_ID = 379;
+    /// BusinessRejectReason.
+    BUSINESS_REJECT_REASON = 380;
+    /// NextExpectedMsgSeqNum (FIX 4.4 Logon, optional).
+    NEXT_EXPECTED_MSG_SEQ_NUM = 789;
+}

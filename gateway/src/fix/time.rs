@@ -1,0 +1,145 @@
+//! UTC timestamps in FIX's `UTCTimestamp` form (`YYYYMMDD-HH:MM:SS.sss`) from nanoseconds since
+//! the Unix epoch, without a date library and without allocation.
+
+/// Length of `YYYYMMDD-HH:MM:SS.sss`.
+pub const TS_LEN: usize = 21;
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn put2(b: &mut [u8], v: u32) {
+    b[0] = b'0' + (v / 10) as u8;
+    b[1] = b'0' + (v % 10) as u8;
+}
+
+/// Formats `ns` (since the epoch, UTC) as `YYYYMMDD-HH:MM:SS.sss`.
+pub fn format_utc(ns: u64, out: &mut [u8; TS_LEN]) {
+    let secs = ns / 1_000_000_000;
+    let ms = ((ns / 1_000_000) % 1000) as u32;
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let sod = (secs % 86_400) as u32;
+    let y = y.clamp(0, 9999) as u32;
+    put2(&mut out[0..2], y / 100);
+    put2(&mut out[2..4], y % 100);
+    put2(&mut out[4..6], m);
+    put2(&mut out[6..8], d);
+    out[8] = b'-';
+    put2(&mut out[9..11], sod / 3600);
+    out[11] = b':';
+    put2(&mut out[12..14], (sod / 60) % 60);
+    out[14] = b':';
+    put2(&mut out[15..17], sod % 60);
+    out[17] = b'.';
+    out[18] = b'0' + (ms / 100) as u8;
+    put2(&mut out[19..21], ms % 100);
+}
+
+/// A formatter that reformats only the milliseconds while the second stays the same.
+#[derive(Debug, Clone)]
+pub struct TimeCache {
+    sec: u64,
+    text: [u8; TS_LEN],
+}
+
+impl Default for TimeCache {
+    fn default() -> Self {
+        let mut text = [0; TS_LEN];
+        format_utc(0, &mut text);
+        TimeCache { sec: 0, text }
+    }
+}
+
+impl TimeCache {
+    /// The text of `ns`, reusing the date and time of day when the second has not changed.
+    #[inline]
+    pub fn format(&mut self, ns: u64) -> &[u8; TS_LEN] {
+        let sec = ns / 1_000_000_000;
+        if sec != self.sec {
+            format_utc(ns, &mut self.text);
+            self.sec = sec;
+        } else {
+            let ms = ((ns / 1_000_000) % 1000) as u32;
+            self.text[18] = b'0' + (ms / 100) as u8;
+            put2(&mut self.text[19..21], ms % 100);
+        }
+        &self.text
+    }
+}
+
+/// Parses `YYYYMMDD-HH:MM:SS[.sss[sss[sss]]]` into nanoseconds since the epoch; `None` if the
+/// text is not a valid UTC timestamp.
+pub fn parse_utc(b: &[u8]) -> Option<u64> {
+    let dig = |i: usize, n: usize| -> Option<u64> {
+        let s = b.get(i..i + n)?;
+        s.iter().try_fold(0u64, |a, &c| {
+            let d = c.wrapping_sub(b'0');
+            (d <= 9).then_some(a * 10 + u64::from(d))
+        })
+    };
+    if b.len() < 17 || b[8] != b'-' || b[11] != b':' || b[14] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (dig(0, 4)?, dig(4, 2)?, dig(6, 2)?);
+    let (h, mi, s) = (dig(9, 2)?, dig(12, 2)?, dig(15, 2)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let frac_ns = match b.len() {
+        17 => 0,
+        21 | 24 | 27 if b[17] == b'.' => {
+            let n = b.len() - 18;
+            dig(18, n)? * 10u64.pow(9 - n as u32)
+        }
+        _ => return None,
+    };
+    // Days from civil (inverse of civil_from_days).
+    let (y, mo) = (y as i64, mo as i64);
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = if mo > 2 { mo - 3 } else { mo + 9 };
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    if days < 0 {
+        return None;
+    }
+    Some((days as u64 * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000_000 + frac_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_instants() {
+        let mut b = [0; TS_LEN];
+        format_utc(0, &mut b);
+        assert_eq!(&b, b"19700101-00:00:00.000");
+        // 2012-11-05 14:25:30.123 UTC
+        let ns = 1_352_125_530_123_000_000;
+        format_utc(ns, &mut b);
+        assert_eq!(&b, b"20121105-14:25:30.123");
+        assert_eq!(parse_utc(&b), Some(ns));
+        assert_eq!(
+            parse_utc(b"20121105-14:25:30"),
+            Some(1_352_125_530_000_000_000)
+        );
+        assert_eq!(parse_utc(b"20121305-14:25:30"), None);
+        let mut c = TimeCache::default();
+        assert_eq!(c.format(ns), b"20121105-14:25:30.123");
+        assert_eq!(c.format(ns + 500_000_000), b"20121105-14:25:30.623");
+        assert_eq!(c.format(ns + 1_000_000_000), b"20121105-14:25:31.123");
+    }
+}
