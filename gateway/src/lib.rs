@@ -3,4 +3,5 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod latency;
+pub mod fix;
 pub mod transport;

@@ -7,6 +7,8 @@
 
 use thiserror::Error;
 
+pub mod tcp;
+
 /// Why a transport call did not go through.
 #[derive(Debug, Error)]
 pub enum TransportError {
