@@ -11,5 +11,6 @@ pub mod num;
 pub mod symbol;
 
 pub mod account;
+pub mod journal;
 pub mod alloc;
 pub mod pipeline;

@@ -425,6 +425,9 @@ fn check_header(path: &Path, head: &[u8], len: u64) -> Result<(Header, Layout), 
         let want = reference.record_size;
         return bad(format!("record_size {} (expected {want})", h.record_size));
     }
+    if h.state & !STATE_DIRTY != 0 {
+        return bad(format!("state {:#x} has unknown bits", h.state));
+    }
     let Some(layout) = Layout::new(h.capacity) else {
         return bad(format!("capacity {} above {MAX_CAPACITY}", h.capacity));
     };

@@ -1,0 +1,336 @@
+//! [`Journal`]: opening with recovery, appending, flushing, rolling over, replaying.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use memmap2::MmapMut;
+
+use super::error::{io_err, JournalError};
+use super::format::{
+    encode_record, record_size, segment_file_name, SegmentHeader, RECORD_HEADER_LEN,
+    SEGMENT_HEADER_LEN,
+};
+use super::reader::Records;
+use super::scan::{map_file, scan, Map, RecoveryReport, Segment, SegmentSummary};
+
+/// When appends are written back to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlushPolicy {
+    /// Only when [`Journal::flush`] or [`Journal::sync`] is called (and at segment rollover).
+    /// Appends survive the process being killed (they are in the page cache), not power loss.
+    #[default]
+    Manual,
+    /// Start writing each record back as it is appended (`msync(MS_ASYNC)` of its pages).
+    AsyncEachAppend,
+    /// Wait until each record is on disk before `append` returns (`msync(MS_SYNC)`).
+    SyncEachAppend,
+}
+
+/// Journal settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalConfig {
+    /// Size of each new segment file in bytes (existing segments keep theirs).
+    pub segment_size: u64,
+    /// When appends reach the disk.
+    pub flush: FlushPolicy,
+    /// Sequence number of the first record of a journal created empty (at least 1).
+    pub first_seq: u64,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig {
+            segment_size: 64 << 20,
+            flush: FlushPolicy::Manual,
+            first_seq: 1,
+        }
+    }
+}
+
+/// The segment being appended to.
+struct Active {
+    summary: SegmentSummary,
+    map: MmapMut,
+    /// Bytes before this offset have been handed to `msync`.
+    synced: usize,
+}
+
+/// An open, writable journal (one writer per directory).
+pub struct Journal {
+    dir: PathBuf,
+    config: JournalConfig,
+    sealed: Vec<Segment>,
+    active: Active,
+    next_seq: u64,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("dir", &self.dir)
+            .field("config", &self.config)
+            .field("segments", &(self.sealed.len() + 1))
+            .field("active", &self.active.summary)
+            .field("next_seq", &self.next_seq)
+            .finish()
+    }
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal in `dir`: checks every segment, cuts a torn tail
+    /// (reported in the [`RecoveryReport`]), removes leftover temporary files, and positions
+    /// the writer after the last valid record. Damage other than a torn tail is an error.
+    pub fn open(
+        dir: &Path,
+        config: JournalConfig,
+    ) -> Result<(Journal, RecoveryReport), JournalError> {
+        let min = (SEGMENT_HEADER_LEN + RECORD_HEADER_LEN + 8) as u64;
+        if config.segment_size < min || config.segment_size > 1 << 40 {
+            return Err(JournalError::BadConfig(format!(
+                "segment_size {} must be between {min} and 2^40",
+                config.segment_size
+            )));
+        }
+        if config.first_seq == 0 {
+            return Err(JournalError::BadConfig(
+                "first_seq must be at least 1".into(),
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(io_err(dir, "creating the journal directory"))?;
+        let mut s = scan(dir, true)?;
+        if let Some(c) = s.report.corruption.take() {
+            return Err(JournalError::Corrupt(c));
+        }
+        for t in &s.report.temp_files {
+            std::fs::remove_file(t).map_err(io_err(t, "removing a temporary file"))?;
+        }
+        let active = match s.segments.pop() {
+            None => create_segment(dir, 1, config.first_seq, config.segment_size)?,
+            Some(seg) => {
+                let Map::ReadWrite(mut map) = seg.map else {
+                    return Err(JournalError::BadConfig(
+                        "final segment mapped read-only".into(),
+                    ));
+                };
+                if let Some((from, to)) = s.cut {
+                    map[from..to].fill(0);
+                    map.flush()
+                        .map_err(io_err(&seg.summary.path, "syncing the cut tail"))?;
+                }
+                let end = seg.summary.end as usize;
+                Active {
+                    summary: seg.summary,
+                    map,
+                    synced: end,
+                }
+            }
+        };
+        let next_seq = active.summary.first_seq + active.summary.records;
+        let j = Journal {
+            dir: dir.to_path_buf(),
+            config,
+            sealed: s.segments,
+            active,
+            next_seq,
+        };
+        Ok((j, s.report))
+    }
+
+    /// Appends one record and returns its sequence number. The record is complete in the
+    /// mapping when this returns (and on disk as the [`FlushPolicy`] says).
+    #[inline]
+    pub fn append(&mut self, kind: u16, payload: &[u8]) -> Result<u64, JournalError> {
+        let total = record_size(payload.len());
+        let mut start = self.active.summary.end as usize;
+        if start + total > self.active.map.len() {
+            self.roll(payload.len())?;
+            start = self.active.summary.end as usize;
+        }
+        let seq = self.next_seq;
+        let next = seq.checked_add(1).ok_or(JournalError::SeqOverflow)?;
+        let buf = &mut self.active.map[start..start + total];
+        encode_record(buf, seq, kind, payload);
+        self.active.summary.end += total as u64;
+        self.active.summary.records += 1;
+        self.next_seq = next;
+        match self.config.flush {
+            FlushPolicy::Manual => {}
+            FlushPolicy::AsyncEachAppend => self.write_back(false)?,
+            FlushPolicy::SyncEachAppend => self.write_back(true)?,
+        }
+        Ok(seq)
+    }
+
+    fn write_back(&mut self, wait: bool) -> Result<(), JournalError> {
+        let a = &mut self.active;
+        let end = a.summary.end as usize;
+        if end > a.synced {
+            let r = if wait {
+                a.map.flush_range(a.synced, end - a.synced)
+            } else {
+                a.map.flush_async_range(a.synced, end - a.synced)
+            };
+            r.map_err(io_err(&a.summary.path, "msync"))?;
+            a.synced = end;
+        }
+        Ok(())
+    }
+
+    /// Starts writing every appended record back to disk (`msync(MS_ASYNC)`).
+    pub fn flush(&mut self) -> Result<(), JournalError> {
+        self.write_back(false)
+    }
+
+    /// Waits until every appended record is on disk (`msync(MS_SYNC)`).
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        let a = &mut self.active;
+        a.map.flush().map_err(io_err(&a.summary.path, "msync"))?;
+        a.synced = a.summary.end as usize;
+        Ok(())
+    }
+
+    /// Seals the active segment (synced) and starts the next one.
+    fn roll(&mut self, len: usize) -> Result<(), JournalError> {
+        let size = self.config.segment_size;
+        let max = size as usize - SEGMENT_HEADER_LEN - RECORD_HEADER_LEN;
+        if len > max || len > u32::MAX as usize {
+            return Err(JournalError::RecordTooLarge { len, max });
+        }
+        self.sync()?;
+        let next = create_segment(
+            &self.dir,
+            self.active.summary.index + 1,
+            self.next_seq,
+            size,
+        )?;
+        let old = std::mem::replace(&mut self.active, next);
+        self.sealed.push(Segment {
+            summary: old.summary,
+            map: Map::ReadWrite(old.map),
+        });
+        Ok(())
+    }
+
+    /// The records with sequence number `>= from_seq`, in order (for replay: pass the account
+    /// store's last applied sequence plus one).
+    pub fn records(&self, from_seq: u64) -> Records<'_> {
+        let mut segs: Vec<_> = self
+            .sealed
+            .iter()
+            .map(|s| (&s.summary, s.map.bytes()))
+            .collect();
+        segs.push((&self.active.summary, &self.active.map[..]));
+        Records::new(segs, from_seq)
+    }
+
+    /// The sequence number the next append will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Sequence number of the last record, if any.
+    pub fn last_seq(&self) -> Option<u64> {
+        (self.next_seq > self.first_seq()).then(|| self.next_seq - 1)
+    }
+
+    /// Sequence number of the first record the journal holds (or will hold).
+    pub fn first_seq(&self) -> u64 {
+        self.sealed
+            .first()
+            .map_or(self.active.summary.first_seq, |s| s.summary.first_seq)
+    }
+
+    /// The segments, oldest first.
+    pub fn segments(&self) -> Vec<SegmentSummary> {
+        let mut v: Vec<_> = self.sealed.iter().map(|s| s.summary.clone()).collect();
+        v.push(self.active.summary.clone());
+        v
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Deletes sealed segments whose every record is below `seq` (after a store checkpoint
+    /// that applied them). Returns how many were removed. The active segment always stays.
+    pub fn prune_before(&mut self, seq: u64) -> Result<usize, JournalError> {
+        let n = self
+            .sealed
+            .iter()
+            .take_while(|s| s.summary.first_seq + s.summary.records <= seq)
+            .count();
+        for s in self.sealed.drain(..n) {
+            std::fs::remove_file(&s.summary.path).map_err(io_err(&s.summary.path, "pruning"))?;
+        }
+        sync_dir(&self.dir)?;
+        Ok(n)
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), JournalError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir, "syncing the directory"))
+}
+
+/// Creates a pre-sized, zeroed segment with its header, crash-safely (temporary file, fsync,
+/// rename, directory fsync), and maps it.
+fn create_segment(
+    dir: &Path,
+    index: u64,
+    first_seq: u64,
+    size: u64,
+) -> Result<Active, JournalError> {
+    let name = segment_file_name(index);
+    let path = dir.join(&name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let header = SegmentHeader::new(index, first_seq, size);
+    let write = || -> Result<(), JournalError> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(io_err(&tmp, "creating a segment"))?;
+        f.set_len(size).map_err(io_err(&tmp, "sizing a segment"))?;
+        f.write_all(bytemuck::bytes_of(&header))
+            .map_err(io_err(&tmp, "writing a segment header"))?;
+        f.sync_all().map_err(io_err(&tmp, "syncing a segment"))
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if path.exists() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(JournalError::Io {
+            path,
+            what: "creating a segment",
+            source: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+        });
+    }
+    std::fs::rename(&tmp, &path).map_err(io_err(&path, "renaming a new segment"))?;
+    sync_dir(dir)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(io_err(&path, "opening a segment"))?;
+    let Map::ReadWrite(map) = map_file(&file, &path, true)? else {
+        return Err(JournalError::BadConfig("segment mapped read-only".into()));
+    };
+    Ok(Active {
+        summary: SegmentSummary {
+            index,
+            path,
+            first_seq,
+            records: 0,
+            end: SEGMENT_HEADER_LEN as u64,
+            size,
+        },
+        map,
+        synced: SEGMENT_HEADER_LEN,
+    })
+}
