@@ -17,6 +17,7 @@ use std::path::Path;
 use mam_core::num::{Price, Qty, POW10};
 use mam_core::symbol::SymbolTable;
 
+use super::time::civil_ymd;
 use super::{hour_files, read_hour, DukascopyError, Tick};
 use crate::pcap_write::{PcapWriter, TsResolution};
 use crate::sbe::msg::{Instrument, Quote};
@@ -77,19 +78,6 @@ pub struct ConvertStats {
     pub first_ms: Option<i64>,
     /// Time of the last tick.
     pub last_ms: Option<i64>,
-}
-
-fn civil_ymd(ms: i64) -> (i64, u32, u32) {
-    // Inverse of days_from_civil (H. Hinnant).
-    let z = ms.div_euclid(86_400_000) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn ns(ms: i64) -> u64 {
@@ -226,13 +214,4 @@ pub fn total_volume(ticks: &[Tick]) -> Option<(Qty, Qty)> {
             b.checked_add(t.bid_volume).ok()?,
         ))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn civil() {
-        assert_eq!(super::civil_ymd(1_549_238_400_000), (2019, 2, 4));
-        assert_eq!(super::civil_ymd(0), (1970, 1, 1));
-    }
 }

@@ -20,6 +20,28 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The civil date (year, month 1-12, day) of `ms` since the Unix epoch (inverse of
+/// [`days_from_civil`]).
+pub fn civil_ymd(ms: i64) -> (i64, u32, u32) {
+    let z = ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `ms` since the epoch as ISO 8601 UTC with milliseconds: `2019-02-04T00:00:00.123Z`.
+pub fn iso8601_ms(ms: i64) -> String {
+    let (y, mo, d) = civil_ymd(ms);
+    let t = ms.rem_euclid(86_400_000);
+    let (h, mi, s, f) = (t / 3_600_000, t / 60_000 % 60, t / 1000 % 60, t % 1000);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{f:03}Z")
+}
+
 fn num(s: &str) -> Option<u32> {
     (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
@@ -88,5 +110,8 @@ mod tests {
         assert!(hour_start_ms(Path::new("/x/BTCUSD-2023-02-20/24h_ticks.bi5")).is_err());
         assert!(hour_start_ms(Path::new("/x/nodate/01h_ticks.bi5")).is_err());
         assert!(hour_start_ms(Path::new("/x/2023-13-01/01h_ticks.bi5")).is_err());
+        assert_eq!(civil_ymd(1_549_238_400_000), (2019, 2, 4));
+        assert_eq!(civil_ymd(0), (1970, 1, 1));
+        assert_eq!(iso8601_ms(1_676_894_400_084), "2023-02-20T12:00:00.084Z");
     }
 }
