@@ -7,6 +7,8 @@
 
 use thiserror::Error;
 
+pub mod shm;
+pub mod udp;
 pub mod tcp;
 
 /// Why a transport call did not go through.
