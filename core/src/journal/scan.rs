@@ -104,8 +104,11 @@ fn corrupt(path: &Path, offset: usize, problem: Problem) -> Corruption {
     }
 }
 
+/// Segment files `(index, path)` sorted by index, and leftover temporary files.
+type Listing = (Vec<(u64, PathBuf)>, Vec<PathBuf>);
+
 /// Lists segment files (sorted by index) and leftover temporary files.
-pub(super) fn list(dir: &Path) -> Result<(Vec<(u64, PathBuf)>, Vec<PathBuf>), JournalError> {
+pub(super) fn list(dir: &Path) -> Result<Listing, JournalError> {
     let mut segs = Vec::new();
     let mut temps = Vec::new();
     let rd = std::fs::read_dir(dir).map_err(io_err(dir, "listing the journal directory"))?;
