@@ -8,6 +8,7 @@
 use thiserror::Error;
 
 pub mod shm;
+pub mod pcap_sink;
 pub mod udp;
 pub mod tcp;
 
