@@ -82,7 +82,7 @@ impl AccountStore {
             return Err(StoreError::Io {
                 path: path.to_path_buf(),
                 what: "creating a store",
-                source: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+                error: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
             });
         }
         Self::write_new(path, &AccountVecs::default().columns(), capacity, 0)

@@ -74,14 +74,14 @@ impl std::fmt::Display for TornTail {
 #[derive(Debug, Error)]
 pub enum JournalError {
     /// The operating system refused a file operation.
-    #[error("{}: {what}: {source}", path.display())]
+    #[error("{}: {what}: {error}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
         /// What was being done.
         what: &'static str,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The journal is damaged somewhere other than its tail: refusing to guess.
     #[error("journal corrupt: {0}")]
@@ -107,9 +107,9 @@ pub(super) fn io_err<'a>(
     path: &'a std::path::Path,
     what: &'static str,
 ) -> impl FnOnce(std::io::Error) -> JournalError + 'a {
-    move |source| JournalError::Io {
+    move |error| JournalError::Io {
         path: path.to_path_buf(),
         what,
-        source,
+        error,
     }
 }

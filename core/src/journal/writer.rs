@@ -308,7 +308,7 @@ fn create_segment(
         return Err(JournalError::Io {
             path,
             what: "creating a segment",
-            source: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            error: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
         });
     }
     std::fs::rename(&tmp, &path).map_err(io_err(&path, "renaming a new segment"))?;

@@ -8,14 +8,14 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// The operating system refused a file operation.
-    #[error("{}: {what}: {source}", path.display())]
+    #[error("{}: {what}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// What was being done.
         what: &'static str,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is shorter than the header.
     #[error("{}: file is {len} bytes, shorter than the {}-byte store header (truncated?)", path.display(), super::HEADER_LEN)]
@@ -134,9 +134,9 @@ pub(super) fn io_err<'a>(
     path: &'a std::path::Path,
     what: &'static str,
 ) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
-    move |source| StoreError::Io {
+    move |error| StoreError::Io {
         path: path.to_path_buf(),
         what,
-        source,
+        error,
     }
 }
