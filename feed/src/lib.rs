@@ -7,3 +7,7 @@ pub mod pcap_write;
 pub mod recv;
 pub mod replay;
 pub mod sbe;
+pub mod iex;
+pub mod itch;
+pub mod mdp3;
+pub mod inspect;

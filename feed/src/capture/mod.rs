@@ -23,6 +23,8 @@
 
 mod net;
 mod reader;
+pub mod seq;
+pub mod time;
 #[allow(unused_macros, unused_imports)]
 pub mod view;
 

@@ -290,6 +290,11 @@ impl<'a> Frames<'a> {
         matches!(self.end, End::Truncated { .. } | End::Garbled { .. })
     }
 
+    /// Frames returned so far.
+    pub fn frames_read(&self) -> u64 {
+        self.index
+    }
+
     /// Byte offset of the next record.
     pub fn offset(&self) -> usize {
         self.pos

@@ -9,6 +9,11 @@ macro_rules! rd {
     ($b:expr, $off:expr, u8) => {
         $b[$off]
     };
+    ($b:expr, $off:expr, be48) => {{
+        let mut a = [0u8; 8];
+        a[2..].copy_from_slice(&$b[$off..$off + 6]);
+        u64::from_be_bytes(a)
+    }};
     ($b:expr, $off:expr, bytes4) => {{
         let mut a = [0u8; 4];
         a.copy_from_slice(&$b[$off..$off + 4]);
@@ -28,15 +33,23 @@ macro_rules! rd {
 }
 pub(crate) use rd;
 
-/// Declares a fixed-length view. Field kinds: `u8`, `bytes4`, `bytes8`, `le u16|u32|u64|i64|i32`,
-/// `be u16|u32|u64|...`.
+/// Declares a fixed-length view. Field kinds: `u8`, `bytes4`, `bytes8`, `be48` (6-byte
+/// big-endian, read as `u64`), `le u16|u32|u64|i64|i32`, `be u16|u32|u64|...`.
 macro_rules! view {
     (@ty u8) => { u8 };
     (@ty bytes4) => { [u8; 4] };
+    (@ty be48) => { u64 };
+    (@sz be48) => { 6 };
+    (@sz u8) => { 1 };
+    (@sz bytes4) => { 4 };
+    (@sz bytes8) => { 8 };
+    (@sz le $t:ident) => { core::mem::size_of::<$t>() };
+    (@sz be $t:ident) => { core::mem::size_of::<$t>() };
     (@ty bytes8) => { [u8; 8] };
     (@ty le $t:ident) => { $t };
     (@ty be $t:ident) => { $t };
     (@get $b:expr, $off:expr, u8) => { $crate::capture::view::rd!($b, $off, u8) };
+    (@get $b:expr, $off:expr, be48) => { $crate::capture::view::rd!($b, $off, be48) };
     (@get $b:expr, $off:expr, bytes4) => { $crate::capture::view::rd!($b, $off, bytes4) };
     (@get $b:expr, $off:expr, bytes8) => { $crate::capture::view::rd!($b, $off, bytes8) };
     (@get $b:expr, $off:expr, le $t:ident) => { $crate::capture::view::rd!($b, $off, $t, from_le_bytes) };
@@ -52,7 +65,7 @@ macro_rules! view {
         pub struct $name<'a>(&'a [u8; $len]);
 
         const _: () = {
-            $( assert!($off + core::mem::size_of::<$crate::capture::view::view!(@ty $($kind)+)>() <= $len); )*
+            $( assert!($off + $crate::capture::view::view!(@sz $($kind)+) <= $len); )*
         };
 
         impl<'a> $name<'a> {
