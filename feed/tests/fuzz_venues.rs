@@ -1,0 +1,152 @@
+//! Bad input never panics: proptest over arbitrary bytes and over mutated real packets for the
+//! capture reader, IEX-TP, ITCH 5.0 (both framings), MDP 3.0 and `inspect`. Bounded case
+//! counts keep this in the normal test suite.
+
+use mam_feed::capture::{classify, udp_payload, Frame, Frames, LINKTYPE_ETHERNET};
+use mam_feed::inspect::inspect_bytes;
+use mam_feed::{iex, itch, mdp3};
+use proptest::prelude::*;
+
+fn data(rel: &str) -> Vec<u8> {
+    let p =
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")).join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("shared data missing: {}: {e}", p.display()))
+}
+
+/// UDP payloads of the first `n` frames of a real capture.
+fn payloads(rel: &str, n: usize) -> Vec<Vec<u8>> {
+    let bytes = data(rel);
+    Frames::new(&bytes)
+        .unwrap()
+        .take(n)
+        .filter_map(|f| udp_payload(&f).map(|d| d.payload.to_vec()))
+        .collect()
+}
+
+fn all_decoders(p: &[u8]) {
+    let mut s = iex::IexSession::new();
+    s.on_packet(p, |_, _, m| {
+        let _ = (m.ts(), m.symbol());
+    });
+    let mut s = itch::MoldSession::new();
+    s.on_packet(p, |_, m| {
+        let _ = (m.ts(), m.kind(), m.stock_locate());
+    });
+    let mut s = mdp3::Mdp3Session::new();
+    s.on_packet(p, |_, _, _, m| {
+        if let mdp3::Message::Book { entries, .. } = m {
+            for e in entries.entries().filter_map(mdp3::BookEntry::new) {
+                let _ = mdp3::price9(e.px());
+            }
+        }
+    });
+    let _ = iex::Message::decode(p);
+    let _ = itch::Message::decode(p);
+    for _ in itch::BinaryFile::new(p) {}
+}
+
+/// Applies `(position, value)` byte edits to a copy.
+fn mutate(base: &[u8], edits: &[(usize, u8)]) -> Vec<u8> {
+    let mut v = base.to_vec();
+    if !v.is_empty() {
+        for &(i, b) in edits {
+            let n = v.len();
+            v[i % n] = b;
+        }
+    }
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn decoders_take_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        all_decoders(&bytes);
+        let f = Frame { index: 0, ts_ns: 0, data: &bytes, orig_len: 0, linktype: LINKTYPE_ETHERNET };
+        let _ = classify(&f);
+    }
+
+    #[test]
+    fn capture_reader_and_inspect_take_arbitrary_bytes(
+        magic in prop::sample::select(vec![
+            vec![0xd4u8, 0xc3, 0xb2, 0xa1], vec![0xa1, 0xb2, 0xc3, 0xd4],
+            vec![0x4d, 0x3c, 0xb2, 0xa1], vec![0x0a, 0x0d, 0x0d, 0x0a], vec![0, 0], vec![],
+        ]),
+        rest in proptest::collection::vec(any::<u8>(), 0..800),
+    ) {
+        let mut bytes = magic;
+        bytes.extend_from_slice(&rest);
+        if let Ok(mut frames) = Frames::new(&bytes) {
+            for f in &mut frames {
+                let _ = classify(&f);
+            }
+            let _ = frames.end();
+        }
+        let _ = inspect_bytes(&bytes, None);
+        let _ = inspect_bytes(&bytes, Some(mam_feed::inspect::Format::Itch50));
+    }
+
+    #[test]
+    fn mutated_real_packets_never_panic(
+        which in 0usize..64,
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        cut in any::<usize>(),
+    ) {
+        thread_local! {
+            static REAL: Vec<Vec<u8>> = {
+                let mut v = payloads("iex/TOPS16.pcap", 24);
+                v.extend(payloads("cme/mdp3-fx-session-statistics.pcap", 24));
+                v.extend(payloads("itch/moldudp64/Multiple.Packets.pcap", 2));
+                v.extend(payloads("cme/single/MdIncrementalRefreshVolume.pcap", 1));
+                v
+            };
+        }
+        REAL.with(|real| {
+            let base = &real[which % real.len()];
+            let m = mutate(base, &edits);
+            all_decoders(&m);
+            all_decoders(&m[..cut % (m.len() + 1)]);
+        });
+    }
+
+    #[test]
+    fn mutated_real_files_never_panic(
+        which in 0usize..3,
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        cut in any::<usize>(),
+    ) {
+        thread_local! {
+            static FILES: Vec<Vec<u8>> = vec![
+                data("itch/moldudp64/Multiple.Packets.pcap"),
+                data("cme/single/MdIncrementalRefreshTradeSummary.pcap"),
+                data("itch/nasdaq-sample-1000.itch")[..2_000].to_vec(),
+            ];
+        }
+        FILES.with(|files| {
+            let m = mutate(&files[which], &edits);
+            let m = &m[..cut % (m.len() + 1)];
+            let _ = inspect_bytes(m, None);
+        });
+    }
+}
+
+#[test]
+fn lying_iex_header_drops_the_packet() {
+    let real = payloads("iex/TOPS16.pcap", 200);
+    let p = real.iter().find(|p| p.len() > 60).unwrap();
+    let mut bad = p.clone();
+    bad[12] = bad[12].wrapping_add(1); // payload length off by one
+    let mut s = iex::IexSession::new();
+    assert_eq!(
+        s.on_packet(&bad, |_, _, _| panic!("no message from a bad packet")),
+        mam_feed::capture::seq::Outcome::Bad
+    );
+    assert_eq!(s.bad_packets.total(), 1);
+    let mut bad = p.clone();
+    bad[14] = bad[14].wrapping_add(1); // message count off by one
+    assert_eq!(
+        s.on_packet(&bad, |_, _, _| panic!("no message from a bad packet")),
+        mam_feed::capture::seq::Outcome::Bad
+    );
+}
