@@ -3,6 +3,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 pub mod capture;
 pub mod dukascopy;
+pub mod fxbook;
 pub mod pcap_write;
 pub mod recv;
 pub mod replay;
