@@ -8,6 +8,7 @@
 
 pub mod event;
 pub mod num;
+pub mod risk;
 pub mod symbol;
 
 pub mod account;
