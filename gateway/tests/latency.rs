@@ -89,8 +89,7 @@ fn hgrm_has_java_layout() {
     );
     let last_row = text
         .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .last()
+        .rfind(|l| !l.starts_with('#') && !l.is_empty())
         .unwrap();
     assert_eq!(last_row, "     100.000 1.000000000000        100");
     assert!(text.contains("#[Mean    =       50.500, StdDeviation   =       28.866]"));

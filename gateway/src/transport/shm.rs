@@ -411,7 +411,9 @@ impl ShmConsumer {
                 };
             }
         }
-        if self.head_cache.wrapping_sub(self.tail) > cap as u64 || self.head_cache % 8 != 0 {
+        if self.head_cache.wrapping_sub(self.tail) > cap as u64
+            || !self.head_cache.is_multiple_of(8)
+        {
             return Err(corrupt("head outside the ring"));
         }
         let mut n = 0;
