@@ -1,0 +1,15 @@
+//! The pipeline runner: stages on pinned threads joined by bounded rings, with Aeron-style
+//! idle strategies and threading modes.
+//!
+//! ```text
+//! feed stage ──MarketEvent──► engine stage ──ChildOrder──► gateway stage
+//!                 ring A          ◄──── FillEvent ───────── ring C      ring B
+//! ```
+
+pub mod idle;
+pub mod ring;
+pub mod runner;
+
+pub use idle::{IdleStrategy, Idler};
+pub use ring::{ring, ConflatingTx, RingRx, RingStats, RingTx};
+pub use runner::{Pipeline, RunnerConfig, RunnerError, Stage, StopHandle, ThreadingMode};
