@@ -11,6 +11,8 @@ use mam_feed::inspect::{inspect_path, Format, Report};
 pub enum Command {
     /// Print what a capture holds: format, frames, messages by type, gaps, duplicates, time span.
     Inspect(InspectArgs),
+    /// Convert historical data into a capture of mam's own SBE feed.
+    Convert(super::capture_convert::Args),
 }
 
 /// `mam capture inspect FILE [--json] [--format F]`.
@@ -30,6 +32,7 @@ pub struct InspectArgs {
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
         Command::Inspect(a) => inspect(a),
+        Command::Convert(a) => super::capture_convert::run(a),
     }
 }
 

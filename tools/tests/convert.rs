@@ -1,0 +1,145 @@
+//! `mam capture convert --from dukascopy`: the real EURUSD day and BTCUSD hour into pcaps of
+//! mam's SBE feed, read back by `mam capture inspect`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn shared(rel: &str) -> PathBuf {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")).join(rel);
+    assert!(
+        p.exists(),
+        "shared data missing: {} (see PROVENANCE.md)",
+        p.display()
+    );
+    p
+}
+
+fn mam(args: &[&str]) -> (Option<i32>, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_mam"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn eurusd_day_converts_to_136741_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("eurusd.pcap");
+    let src = shared("dukascopy/EURUSD-2019-02-04");
+    let (code, stdout, err) = mam(&[
+        "capture",
+        "convert",
+        "--from",
+        "dukascopy",
+        src.to_str().unwrap(),
+        "--symbol",
+        "EURUSD",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["quotes"], 136_741);
+    assert_eq!(v["hours"], 24);
+    assert_eq!(
+        v["first_ts"].as_str().unwrap().get(..10),
+        Some("2019-02-04")
+    );
+    let (code, stdout, err) = mam(&["capture", "inspect", out.to_str().unwrap(), "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(r["format"], "mam-sbe");
+    assert_eq!(r["container"], "pcap");
+    assert_eq!(r["frames"], v["packets"]);
+    assert_eq!(r["messages"], 136_742);
+    assert_eq!(r["by_type"]["3"], 136_741);
+    assert_eq!(r["by_type"]["2"], 1);
+    assert_eq!(r["gaps"], 0);
+    assert_eq!(r["truncated"], false);
+    assert_eq!(r["symbols"], 1);
+}
+
+#[test]
+fn btcusd_single_hour_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("btc.pcap");
+    let src = shared("dukascopy/BTCUSD-2023-02-20/12h_ticks.bi5");
+    let (code, stdout, err) = mam(&[
+        "capture",
+        "convert",
+        "--from",
+        "dukascopy",
+        src.to_str().unwrap(),
+        "--symbol",
+        "BTCUSD",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(stdout.contains("8523 quotes"), "{stdout}");
+    assert!(stdout.contains("2023-02-20T12:00:00.084Z"), "{stdout}");
+    let (_, stdout, _) = mam(&["capture", "inspect", out.to_str().unwrap(), "--json"]);
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(r["by_type"]["3"], 8_523);
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.pcap");
+    let o = out.to_str().unwrap();
+    let (code, _, err) = mam(&[
+        "capture",
+        "convert",
+        "--from",
+        "dukascopy",
+        "/nonexistent",
+        "--symbol",
+        "EURUSD",
+        "--out",
+        o,
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("/nonexistent"), "{err}");
+    // A garbled hour file names the file.
+    let day = dir.path().join("EURUSD-2019-02-04");
+    std::fs::create_dir(&day).unwrap();
+    std::fs::write(day.join("03h_ticks.bi5"), b"\x5d\x00\x00garbage").unwrap();
+    let (code, _, err) = mam(&[
+        "capture",
+        "convert",
+        "--from",
+        "dukascopy",
+        day.to_str().unwrap(),
+        "--symbol",
+        "EURUSD",
+        "--out",
+        o,
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("03h_ticks.bi5") && err.contains("LZMA"),
+        "{err}"
+    );
+    // A file whose name does not say the hour.
+    std::fs::write(day.join("ticks.bi5"), b"").unwrap();
+    let (code, _, err) = mam(&[
+        "capture",
+        "convert",
+        "--from",
+        "dukascopy",
+        day.to_str().unwrap(),
+        "--symbol",
+        "EURUSD",
+        "--out",
+        o,
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("HHh_ticks.bi5"), "{err}");
+}
