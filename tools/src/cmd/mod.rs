@@ -4,7 +4,6 @@
 pub mod accounts;
 pub mod allocate;
 pub mod bench;
-pub mod bench_alloc;
 pub mod capture;
 pub mod capture_convert;
 pub mod fix;
