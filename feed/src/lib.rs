@@ -12,3 +12,4 @@ pub mod iex;
 pub mod itch;
 pub mod mdp3;
 pub mod inspect;
+pub mod book;

@@ -2,6 +2,7 @@
 //! capture reader, IEX-TP, ITCH 5.0 (both framings), MDP 3.0 and `inspect`. Bounded case
 //! counts keep this in the normal test suite.
 
+use mam_feed::book::{DeepBook, ItchBook, Mdp3Book, TopsBook};
 use mam_feed::capture::{classify, udp_payload, Frame, Frames, LINKTYPE_ETHERNET};
 use mam_feed::inspect::inspect_bytes;
 use mam_feed::{iex, itch, mdp3};
@@ -24,22 +25,38 @@ fn payloads(rel: &str, n: usize) -> Vec<Vec<u8>> {
 }
 
 fn all_decoders(p: &[u8]) {
+    let (mut tops, mut deep, mut ib, mut mb) = (
+        TopsBook::new(),
+        DeepBook::new(),
+        ItchBook::new(),
+        Mdp3Book::new(10),
+    );
     let mut s = iex::IexSession::new();
-    s.on_packet(p, |_, _, m| {
+    s.on_packet(p, |seq, _, m| {
         let _ = (m.ts(), m.symbol());
+        tops.apply(seq, &m, |_| {});
+        deep.apply(seq, &m, |_| {});
     });
     let mut s = itch::MoldSession::new();
-    s.on_packet(p, |_, m| {
+    s.on_packet(p, |seq, m| {
         let _ = (m.ts(), m.kind(), m.stock_locate());
+        ib.apply(seq, &m, |_| {});
     });
     let mut s = mdp3::Mdp3Session::new();
-    s.on_packet(p, |_, _, _, m| {
+    s.on_packet(p, |seq, t, _, m| {
         if let mdp3::Message::Book { entries, .. } = m {
             for e in entries.entries().filter_map(mdp3::BookEntry::new) {
                 let _ = mdp3::price9(e.px());
             }
         }
+        mb.apply(t, u64::from(seq), &m, |_| {});
     });
+    if let Ok(m) = iex::Message::decode(p) {
+        deep.apply(0, &m, |_| {});
+    }
+    if let Ok(m) = itch::Message::decode(p) {
+        ib.apply(0, &m, |_| {});
+    }
     let _ = iex::Message::decode(p);
     let _ = itch::Message::decode(p);
     for _ in itch::BinaryFile::new(p) {}
@@ -65,6 +82,30 @@ proptest! {
         all_decoders(&bytes);
         let f = Frame { index: 0, ts_ns: 0, data: &bytes, orig_len: 0, linktype: LINKTYPE_ETHERNET };
         let _ = classify(&f);
+    }
+
+    #[test]
+    fn itch_book_takes_arbitrary_message_streams(
+        msgs in proptest::collection::vec(
+            (prop::sample::select(b"AFECXDUP".to_vec()), proptest::collection::vec(any::<u8>(), 0..48)),
+            0..64,
+        )
+    ) {
+        let mut book = ItchBook::new();
+        for (kind, mut body) in msgs {
+            body.insert(0, kind);
+            // small locate codes and order refs so messages hit the same orders
+            if body.len() > 2 { body[1] = 0; body[2] &= 3; }
+            if body.len() > 18 { body[11..18].fill(0); body[18] &= 7; }
+            if let Ok(m) = itch::Message::decode(&body) {
+                book.apply(0, &m, |_| {});
+            }
+        }
+        for l in 0..4u16 {
+            if let Some(levels) = book.levels(l) {
+                prop_assert_eq!((levels.total(true), levels.total(false)), book.live_shares(l));
+            }
+        }
     }
 
     #[test]

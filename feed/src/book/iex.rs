@@ -1,0 +1,195 @@
+//! IEX books: TOPS best bid/offer and DEEP price levels, per symbol.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use mam_core::event::MarketEvent;
+use mam_core::num::{Price, Qty};
+
+use super::{quote_event, trade_event, units, Levels};
+use crate::iex::{self, Message};
+
+/// Multiplicative hash for 8-byte symbols (SipHash is needlessly slow for this trusted key).
+#[derive(Default)]
+pub(crate) struct SymHasher(u64);
+
+impl Hasher for SymHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7cc1_b727_220a_95);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(26);
+    }
+}
+
+type SymMap = HashMap<u64, u32, BuildHasherDefault<SymHasher>>;
+
+/// Symbol table of an IEX feed: 8-byte symbol ↔ dense instrument id (order of first sight).
+#[derive(Debug, Default, Clone)]
+pub struct Symbols {
+    ids: SymMap,
+    names: Vec<[u8; 8]>,
+}
+
+impl Symbols {
+    /// The id of `sym`, assigning the next one if new.
+    #[inline]
+    pub fn id(&mut self, sym: [u8; 8]) -> u32 {
+        let next = self.names.len() as u32;
+        let id = *self.ids.entry(u64::from_le_bytes(sym)).or_insert(next);
+        if id == next {
+            self.names.push(sym);
+        }
+        id
+    }
+
+    /// The symbol of an id.
+    pub fn name(&self, id: u32) -> Option<String> {
+        self.names
+            .get(id as usize)
+            .map(|n| crate::capture::view::symbol_str(n))
+    }
+
+    /// Number of symbols seen.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True if no symbol was seen.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+fn px(raw: i64) -> Price {
+    iex::price(raw).unwrap_or(Price::MAX)
+}
+
+/// Best bid/offer and last trade per symbol from TOPS.
+#[derive(Debug, Default, Clone)]
+pub struct TopsBook {
+    /// Symbol table (instrument ids of the emitted events).
+    pub symbols: Symbols,
+    bbo: Vec<[(Price, Qty); 2]>,
+    last: Vec<Option<(Price, Qty)>>,
+}
+
+impl TopsBook {
+    /// An empty book.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies one message; emits a Quote on 'Q' and a Trade on 'T'.
+    #[inline]
+    pub fn apply(&mut self, seq: u64, m: &Message<'_>, mut out: impl FnMut(&MarketEvent)) {
+        match m {
+            Message::Quote(q) => {
+                let id = self.slot(q.symbol());
+                let bid = (px(q.bid_price()), units(u64::from(q.bid_size())));
+                let ask = (px(q.ask_price()), units(u64::from(q.ask_size())));
+                self.bbo[id as usize] = [bid, ask];
+                out(&quote_event(q.ts() as u64, seq, id, bid, ask));
+            }
+            Message::Trade(t) => {
+                let id = self.slot(t.symbol());
+                let p = px(t.price());
+                let s = units(u64::from(t.size()));
+                self.last[id as usize] = Some((p, s));
+                out(&trade_event(t.ts() as u64, seq, id, p, s));
+            }
+            _ => {}
+        }
+    }
+
+    #[inline]
+    fn slot(&mut self, sym: [u8; 8]) -> u32 {
+        let id = self.symbols.id(sym);
+        if id as usize == self.bbo.len() {
+            self.bbo.push([(Price::ZERO, Qty::ZERO); 2]);
+            self.last.push(None);
+        }
+        id
+    }
+
+    /// Best (bid, ask) of a symbol: ((price, size), (price, size)); zero when a side is empty.
+    pub fn bbo(&self, id: u32) -> Option<[(Price, Qty); 2]> {
+        self.bbo.get(id as usize).copied()
+    }
+
+    /// Last trade of a symbol.
+    pub fn last_trade(&self, id: u32) -> Option<(Price, Qty)> {
+        self.last.get(id as usize).copied().flatten()
+    }
+}
+
+/// Price-level book per symbol from DEEP.
+#[derive(Debug, Default, Clone)]
+pub struct DeepBook {
+    /// Symbol table.
+    pub symbols: Symbols,
+    books: Vec<Levels>,
+}
+
+impl DeepBook {
+    /// An empty book.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies one message. A price level update sets the size at its price; when its event
+    /// flag says the event is complete, the symbol's best bid/ask is emitted as a Quote.
+    pub fn apply(&mut self, seq: u64, m: &Message<'_>, mut out: impl FnMut(&MarketEvent)) {
+        match m {
+            Message::BuyLevel(u) | Message::SellLevel(u) => {
+                let buy = matches!(m, Message::BuyLevel(_));
+                let id = self.slot(u.symbol());
+                let b = &mut self.books[id as usize];
+                b.set(buy, u.price(), u64::from(u.size()));
+                if u.flags() & 1 == 1 {
+                    let side = |l: Option<(i64, u64)>| {
+                        l.map_or((Price::ZERO, Qty::ZERO), |(p, s)| (px(p), units(s)))
+                    };
+                    out(&quote_event(
+                        u.ts() as u64,
+                        seq,
+                        id,
+                        side(b.best_bid()),
+                        side(b.best_ask()),
+                    ));
+                }
+            }
+            Message::Trade(t) => {
+                let id = self.slot(t.symbol());
+                out(&trade_event(
+                    t.ts() as u64,
+                    seq,
+                    id,
+                    px(t.price()),
+                    units(u64::from(t.size())),
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    fn slot(&mut self, sym: [u8; 8]) -> u32 {
+        let id = self.symbols.id(sym);
+        if id as usize == self.books.len() {
+            self.books.push(Levels::new());
+        }
+        id
+    }
+
+    /// The levels of a symbol.
+    pub fn levels(&self, id: u32) -> Option<&Levels> {
+        self.books.get(id as usize)
+    }
+}
