@@ -58,7 +58,8 @@ pub struct SegmentSummary {
 /// What opening or verifying a journal found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScanReport {
-    /// The segments, in order (those after a corruption are not listed).
+    /// The segments, in order, each with its valid records (a corrupt segment is listed
+    /// with the records before the damage; those after it are not listed).
     pub segments: Vec<SegmentSummary>,
     /// A torn tail in the final segment (cut when the journal was opened for writing).
     pub torn_tail: Option<TornTail>,
@@ -151,25 +152,46 @@ pub(super) fn scan(dir: &Path, writable: bool) -> Result<Scan, JournalError> {
         }
         prev_index = Some(*index);
         match scan_segment(path, *index, expected, last, writable)? {
-            Ok((seg, finding)) => {
+            Outcome::BadHeader(c) => {
+                out.report.corruption = Some(c);
+                break;
+            }
+            Outcome::Mapped(seg, finding) => {
                 expected = Some(seg.summary.first_seq + seg.summary.records);
                 out.report.segments.push(seg.summary.clone());
                 out.segments.push(seg);
-                if let Some((tail, range)) = finding {
-                    out.report.torn_tail = Some(tail);
-                    out.cut = Some(range);
+                match finding {
+                    None => {}
+                    Some(Finding::Torn(tail, range)) => {
+                        out.report.torn_tail = Some(tail);
+                        out.cut = Some(range);
+                    }
+                    Some(Finding::Corrupt(c)) => {
+                        out.report.corruption = Some(c);
+                        break;
+                    }
                 }
-            }
-            Err(c) => {
-                out.report.corruption = Some(c);
-                break;
             }
         }
     }
     Ok(out)
 }
 
-type SegmentResult = Result<(Segment, Option<(TornTail, (usize, usize))>), Corruption>;
+/// What scanning one segment found.
+enum Outcome {
+    /// The header (or the file size) is wrong: nothing was mapped.
+    BadHeader(Corruption),
+    /// The segment, its valid records counted, and any damage after them.
+    Mapped(Segment, Option<Finding>),
+}
+
+/// Damage after the valid records of a segment.
+enum Finding {
+    /// A torn tail and the byte range cutting it zeroes.
+    Torn(TornTail, (usize, usize)),
+    /// Anything else.
+    Corrupt(Corruption),
+}
 
 fn scan_segment(
     path: &Path,
@@ -177,7 +199,7 @@ fn scan_segment(
     expected: Option<u64>,
     last: bool,
     writable: bool,
-) -> Result<SegmentResult, JournalError> {
+) -> Result<Outcome, JournalError> {
     let write = writable && last;
     let file = OpenOptions::new()
         .read(true)
@@ -195,7 +217,13 @@ fn scan_segment(
         .map_err(io_err(path, "reading the segment header"))?;
     let h = match check_header(&head, index, expected) {
         Ok(h) => h,
-        Err(why) => return Ok(Err(corrupt(path, 0, Problem::BadSegmentHeader(why)))),
+        Err(why) => {
+            return Ok(Outcome::BadHeader(corrupt(
+                path,
+                0,
+                Problem::BadSegmentHeader(why),
+            )))
+        }
     };
     let mut short = None;
     if len != h.segment_size {
@@ -204,11 +232,8 @@ fn scan_segment(
                 declared: h.segment_size,
                 actual: len,
             };
-            return Ok(Err(corrupt(
-                path,
-                len.min(h.segment_size) as usize,
-                problem,
-            )));
+            let at = len.min(h.segment_size) as usize;
+            return Ok(Outcome::BadHeader(corrupt(path, at, problem)));
         }
         short = Some(len);
         if write {
@@ -252,28 +277,25 @@ fn scan_segment(
         end: at as u64,
         size: h.segment_size,
     };
-    let finding = match bad {
-        None => None,
-        Some(problem) => {
-            let mut c = corrupt(path, at, problem.clone());
-            if !last || matches!(problem, Problem::SeqMismatch { .. }) {
-                return Ok(Err(c));
-            }
-            if let Some(v) = valid_record_after(bytes, at + 1, written_end, seq) {
-                c.valid_record_at = Some(v as u64);
-                return Ok(Err(c));
-            }
-            let tail = TornTail {
-                segment: path.to_path_buf(),
-                offset: at as u64,
-                problem,
-                bytes_cut: written_end.saturating_sub(at) as u64,
-                short_file_len: short,
-            };
-            Some((tail, (at, written_end.max(at))))
+    let finding = bad.map(|problem| {
+        let mut c = corrupt(path, at, problem.clone());
+        if !last || matches!(problem, Problem::SeqMismatch { .. }) {
+            return Finding::Corrupt(c);
         }
-    };
-    Ok(Ok((Segment { summary, map }, finding)))
+        if let Some(v) = valid_record_after(bytes, at + 1, written_end, seq) {
+            c.valid_record_at = Some(v as u64);
+            return Finding::Corrupt(c);
+        }
+        let tail = TornTail {
+            segment: path.to_path_buf(),
+            offset: at as u64,
+            problem,
+            bytes_cut: written_end.saturating_sub(at) as u64,
+            short_file_len: short,
+        };
+        Finding::Torn(tail, (at, written_end.max(at)))
+    });
+    Ok(Outcome::Mapped(Segment { summary, map }, finding))
 }
 
 fn check_header(head: &[u8], index: u64, expected: Option<u64>) -> Result<SegmentHeader, String> {

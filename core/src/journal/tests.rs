@@ -343,7 +343,11 @@ proptest! {
         std::fs::write(&file, &b[..cut]).unwrap();
         let (j, rep) = Journal::open(d.path(), cfg(seg)).unwrap();
         prop_assert!(rep.torn_tail.is_some());
-        prop_assert_eq!(read_all(&j, 0), written[..written.len() - 1].to_vec());
+        // Cutting only zero bytes (reserved header bytes, padding) loses nothing: the file
+        // extended with zeros is byte-identical to the original, so the record survives.
+        let lost = b[cut..start + size].iter().any(|&x| x != 0);
+        let keep = written.len() - usize::from(lost);
+        prop_assert_eq!(read_all(&j, 0), written[..keep].to_vec());
     }
 
     /// A random byte flip anywhere in a written record is detected: either the open refuses it

@@ -1,12 +1,257 @@
-//! `mam accounts` (not built yet: see the open issues).
+//! `mam accounts init|import|show|export`: the memory-mapped account store from the shell.
+//!
+//! `import` parses the whole CSV first (see `accounts_io` for the columns and defaults), merges
+//! it with the store's accounts (rows whose id exists replace that account, new ids are
+//! appended; `--replace` drops the old accounts), and writes the result as a new file that is
+//! renamed over the old one. A bad CSV therefore leaves the store byte for byte untouched.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context;
+use mam_core::account::store::{AccountStore, DEFAULT_CAPACITY};
+use mam_core::account::{AccountRecord, AccountVecs};
+
+use crate::accounts_io::{read_csv, write_csv};
 
 /// Subcommands of `mam accounts`.
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Create an empty store.
+    Init {
+        /// The store file to create (refused if it exists).
+        #[arg(long)]
+        store: PathBuf,
+        /// Accounts it has room for before it must grow.
+        #[arg(long, default_value_t = DEFAULT_CAPACITY)]
+        capacity: u64,
+    },
+    /// Import accounts from CSV (creating the store if missing).
+    Import {
+        /// The store file.
+        #[arg(long)]
+        store: PathBuf,
+        /// The CSV file.
+        csv: PathBuf,
+        /// Replace every account instead of merging by id.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Print the store header and its accounts.
+    Show {
+        /// The store file.
+        #[arg(long)]
+        store: PathBuf,
+        /// Only this account.
+        #[arg(long)]
+        id: Option<String>,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the accounts as CSV (every field; importing it back gives the same store).
+    Export {
+        /// The store file.
+        #[arg(long)]
+        store: PathBuf,
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
 
 /// Runs `mam accounts`.
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
-    match c {}
+    match c {
+        Command::Init { store, capacity } => {
+            let s = AccountStore::create(&store, capacity)?;
+            println!("created {}: capacity {}", store.display(), s.capacity());
+        }
+        Command::Import {
+            store,
+            csv,
+            replace,
+        } => import(&store, &csv, replace)?,
+        Command::Show { store, id, json } => show(&store, id.as_deref(), json)?,
+        Command::Export { store, out } => {
+            let s = AccountStore::open_read_only(&store)?;
+            match out {
+                Some(p) => {
+                    let f = std::fs::File::create(&p)
+                        .with_context(|| format!("cannot create {}", p.display()))?;
+                    write_csv(std::io::BufWriter::new(f), &s.columns())?;
+                }
+                None => write_csv(std::io::stdout().lock(), &s.columns())?,
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(store: &Path, csv: &Path, replace: bool) -> anyhow::Result<()> {
+    // Everything is parsed and checked before the store is touched.
+    let rows = read_csv(csv)?;
+    let existing = store.exists();
+    let (mut merged, capacity, seq) = if existing {
+        let s = AccountStore::open_read_only(store)?;
+        let keep = if replace {
+            AccountVecs::default()
+        } else {
+            s.to_vecs()
+        };
+        (keep, s.capacity() as u64, s.last_applied_seq())
+    } else {
+        (AccountVecs::default(), DEFAULT_CAPACITY, 0)
+    };
+    let mut index: std::collections::HashMap<[u8; 16], usize> = merged
+        .id
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i))
+        .collect();
+    let (mut added, mut updated) = (0usize, 0usize);
+    for (_, r) in &rows {
+        match index.get(&r.id) {
+            Some(&i) => {
+                set(&mut merged, i, r);
+                updated += 1;
+            }
+            None => {
+                index.insert(r.id, merged.id.len());
+                merged.push(r);
+                added += 1;
+            }
+        }
+    }
+    let n = merged.id.len() as u64;
+    let capacity = if n > capacity {
+        n.next_power_of_two()
+    } else {
+        capacity
+    };
+    let s = AccountStore::write_new(store, &merged.columns(), capacity, seq)?;
+    println!(
+        "imported {} rows from {} ({added} added, {updated} updated) into {}{}: {} accounts, capacity {}",
+        rows.len(),
+        csv.display(),
+        store.display(),
+        if existing { "" } else { " (created)" },
+        s.len(),
+        s.capacity()
+    );
+    Ok(())
+}
+
+fn set(v: &mut AccountVecs, i: usize, r: &AccountRecord) {
+    v.id[i] = r.id;
+    v.balance[i] = r.balance;
+    v.equity[i] = r.equity;
+    v.margin_used[i] = r.margin_used;
+    v.equity_hwm[i] = r.equity_hwm;
+    v.multiplier[i] = r.multiplier;
+    v.percent[i] = r.percent;
+    v.fixed_lots[i] = r.fixed_lots;
+    v.risk_fraction[i] = r.risk_fraction;
+    v.drawdown_tolerance[i] = r.drawdown_tolerance;
+    v.min_scale[i] = r.min_scale;
+    v.max_scale[i] = r.max_scale;
+    v.leverage[i] = r.leverage;
+    v.cluster[i] = r.cluster;
+    v.flags[i] = r.flags;
+}
+
+fn record_json(r: &AccountRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id_str(),
+        "balance": r.balance.to_string(),
+        "equity": r.equity.to_string(),
+        "margin_used": r.margin_used.to_string(),
+        "equity_hwm": r.equity_hwm.to_string(),
+        "leverage": r.leverage,
+        "multiplier": r.multiplier.to_string(),
+        "percent": r.percent.to_string(),
+        "fixed_lots": r.fixed_lots.to_string(),
+        "risk_fraction": r.risk_fraction.to_string(),
+        "drawdown_tolerance": r.drawdown_tolerance.to_string(),
+        "min_scale": r.min_scale.to_string(),
+        "max_scale": r.max_scale.to_string(),
+        "cluster": r.cluster,
+        "active": r.flags & mam_core::account::FLAG_ACTIVE != 0,
+        "close_only": r.flags & mam_core::account::FLAG_CLOSE_ONLY != 0,
+    })
+}
+
+fn show(store: &Path, id: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let s = AccountStore::open_read_only(store)?;
+    let c = s.columns();
+    let picked: Vec<AccountRecord> = match id {
+        Some(id) => {
+            let i = s
+                .find(id)
+                .with_context(|| format!("no account `{id}` in {}", store.display()))?;
+            vec![c.record(i)]
+        }
+        None => (0..c.len()).map(|i| c.record(i)).collect(),
+    };
+    let h = s.header();
+    if json {
+        let v = serde_json::json!({
+            "store": store.display().to_string(),
+            "version": h.version,
+            "capacity": h.capacity,
+            "count": h.count,
+            "last_applied_seq": h.last_applied_seq,
+            "checksum": format!("{:#010x}", h.checksum),
+            "accounts": picked.iter().map(record_json).collect::<Vec<_>>(),
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "{}: layout v{}, {} of {} accounts, last applied seq {}, checksum {:#010x}",
+        store.display(),
+        h.version,
+        h.count,
+        h.capacity,
+        h.last_applied_seq,
+        h.checksum
+    );
+    println!(
+        "{:<16} {:>18} {:>18} {:>14} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5}",
+        "id",
+        "balance",
+        "equity",
+        "margin_used",
+        "lev",
+        "mult",
+        "percent",
+        "fixed",
+        "cluster",
+        "flags"
+    );
+    for r in &picked {
+        let flags = match (
+            r.flags & mam_core::account::FLAG_ACTIVE != 0,
+            r.flags & mam_core::account::FLAG_CLOSE_ONLY != 0,
+        ) {
+            (true, false) => "A",
+            (true, true) => "AC",
+            (false, true) => "C",
+            (false, false) => "-",
+        };
+        println!(
+            "{:<16} {:>18} {:>18} {:>14} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5}",
+            r.id_str(),
+            r.balance.to_string(),
+            r.equity.to_string(),
+            r.margin_used.to_string(),
+            r.leverage,
+            r.multiplier.to_string(),
+            r.percent.to_string(),
+            r.fixed_lots.to_string(),
+            r.cluster,
+            flags
+        );
+    }
+    Ok(())
 }

@@ -1,0 +1,240 @@
+//! `mam accounts` through the real binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mam(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mam"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run mam")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "mam failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn failed(o: &Output) -> String {
+    assert!(!o.status.success(), "mam should have failed");
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+const GOOD: &str = "id,balance,equity,margin_used,leverage,multiplier,percent,fixed_lots,risk_fraction,cluster,close_only,nickname\n\
+A1,10000,10250.5,120.25,500,1.5,40,0.1,0.01,3,0,alice\n\
+B2,-12.000001,0,0,30,0.5,60,0,0,0,yes,bob\n\
+C3,99999999.999999,1,0,100,1,0,2.5,1,7,no,carol\n";
+
+#[test]
+fn import_show_export_round_trip() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.csv"), GOOD).unwrap();
+    let o = mam(
+        &["accounts", "import", "--store", "s.mams", "a.csv"],
+        d.path(),
+    );
+    let text = ok(&o);
+    assert!(text.contains("3 added"), "{text}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("nickname"),
+        "unknown column warned about"
+    );
+
+    let js: serde_json::Value = serde_json::from_str(&ok(&mam(
+        &["accounts", "show", "--store", "s.mams", "--json"],
+        d.path(),
+    )))
+    .unwrap();
+    assert_eq!(js["count"], 3);
+    let b2 = &js["accounts"][1];
+    assert_eq!(b2["id"], "B2");
+    assert_eq!(b2["balance"], "-12.000001");
+    assert_eq!(b2["close_only"], true);
+    assert_eq!(b2["equity_hwm"], "0.0", "hwm defaults to equity");
+    assert_eq!(js["accounts"][0]["multiplier"], "1.5");
+    assert_eq!(js["accounts"][2]["balance"], "99999999.999999");
+
+    let one = ok(&mam(
+        &["accounts", "show", "--store", "s.mams", "--id", "C3"],
+        d.path(),
+    ));
+    assert!(one.contains("C3") && !one.contains("A1"), "{one}");
+    failed(&mam(
+        &["accounts", "show", "--store", "s.mams", "--id", "ZZ"],
+        d.path(),
+    ));
+
+    // export -> import -> export is the identity, and so is the store content.
+    ok(&mam(
+        &["accounts", "export", "--store", "s.mams", "--out", "e1.csv"],
+        d.path(),
+    ));
+    ok(&mam(
+        &["accounts", "import", "--store", "t.mams", "e1.csv"],
+        d.path(),
+    ));
+    let e2 = ok(&mam(&["accounts", "export", "--store", "t.mams"], d.path()));
+    let e1 = std::fs::read_to_string(d.path().join("e1.csv")).unwrap();
+    assert_eq!(e1, e2);
+    let show = |s: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(&ok(&mam(
+            &["accounts", "show", "--store", s, "--json"],
+            d.path(),
+        )))
+        .unwrap();
+        v["store"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(show("s.mams"), show("t.mams"));
+}
+
+#[test]
+fn bad_csv_leaves_the_store_byte_for_byte_untouched() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.csv"), GOOD).unwrap();
+    ok(&mam(
+        &["accounts", "import", "--store", "s.mams", "a.csv"],
+        d.path(),
+    ));
+    let before = std::fs::read(d.path().join("s.mams")).unwrap();
+    let bad = [
+        (
+            "id,balance,equity\nX1,1,1\nX2,1.0000001,1\n",
+            "line 3, column `balance`",
+        ),
+        (
+            "id,balance,equity\nX1,1,1\nX1,2,2\n",
+            "line 3, column `id`: duplicate id `X1` (first on line 2)",
+        ),
+        (
+            "id,balance,equity,percent\nX1,1,1,100.5\n",
+            "line 2, column `percent`",
+        ),
+        (
+            "id,balance\nX1,1\n",
+            "column `equity`: required column missing",
+        ),
+        ("id,balance,equity\nX1,1,1\nX2,2\n", "line 3"),
+        (
+            "id,balance,equity\nTHIS-ID-IS-WAY-TOO-LONG,1,1\n",
+            "line 2, column `id`",
+        ),
+        (
+            "id,balance,equity,leverage\nX1,1,1,0\n",
+            "line 2, column `leverage`",
+        ),
+    ];
+    for (csv, want) in bad {
+        std::fs::write(d.path().join("bad.csv"), csv).unwrap();
+        let err = failed(&mam(
+            &["accounts", "import", "--store", "s.mams", "bad.csv"],
+            d.path(),
+        ));
+        assert!(err.contains(want), "{csv}: stderr was {err}");
+        assert_eq!(
+            std::fs::read(d.path().join("s.mams")).unwrap(),
+            before,
+            "{csv}"
+        );
+    }
+    // A bad CSV into a store that does not exist yet creates nothing.
+    let e = failed(&mam(
+        &["accounts", "import", "--store", "new.mams", "bad.csv"],
+        d.path(),
+    ));
+    assert!(e.contains("line 2"));
+    assert!(!d.path().join("new.mams").exists());
+}
+
+#[test]
+fn import_merges_by_id_and_grows() {
+    let d = tempfile::tempdir().unwrap();
+    ok(&mam(
+        &["accounts", "init", "--store", "s.mams", "--capacity", "2"],
+        d.path(),
+    ));
+    failed(&mam(&["accounts", "init", "--store", "s.mams"], d.path()));
+    std::fs::write(d.path().join("a.csv"), GOOD).unwrap();
+    ok(&mam(
+        &["accounts", "import", "--store", "s.mams", "a.csv"],
+        d.path(),
+    ));
+    let mut csv = String::from("id,balance,equity\nA1,5,6\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("N{i},{i}.5,{i}\n"));
+    }
+    std::fs::write(d.path().join("more.csv"), csv).unwrap();
+    let out = ok(&mam(
+        &["accounts", "import", "--store", "s.mams", "more.csv"],
+        d.path(),
+    ));
+    assert!(out.contains("3000 added, 1 updated"), "{out}");
+    let js: serde_json::Value = serde_json::from_str(&ok(&mam(
+        &["accounts", "show", "--store", "s.mams", "--json"],
+        d.path(),
+    )))
+    .unwrap();
+    assert_eq!(js["count"], 3003);
+    assert!(js["capacity"].as_u64().unwrap() >= 3003);
+    assert_eq!(js["accounts"][0]["balance"], "5.0");
+    assert_eq!(
+        js["accounts"][0]["leverage"], 100,
+        "an updated row takes the CSV's defaults"
+    );
+    assert_eq!(js["accounts"][3002]["id"], "N2999");
+    let replaced = ok(&mam(
+        &[
+            "accounts",
+            "import",
+            "--replace",
+            "--store",
+            "s.mams",
+            "a.csv",
+        ],
+        d.path(),
+    ));
+    assert!(replaced.contains(": 3 accounts"), "{replaced}");
+}
+
+#[test]
+fn corrupt_store_is_refused_with_the_reason() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.csv"), GOOD).unwrap();
+    ok(&mam(
+        &["accounts", "import", "--store", "s.mams", "a.csv"],
+        d.path(),
+    ));
+    let good = std::fs::read(d.path().join("s.mams")).unwrap();
+    let cases: [(&str, fn(&mut Vec<u8>)); 5] = [
+        ("bad magic", |b| b[1] = b'X'),
+        ("layout version 7", |b| b[8] = 7),
+        ("checksum mismatch", |b| b[130] ^= 1), // inside the first id
+        ("shorter than the 128-byte store header", |b| b.truncate(50)),
+        ("needs exactly", |b| b.truncate(b.len() - 8)),
+    ];
+    for (want, damage) in cases {
+        let mut b = good.clone();
+        damage(&mut b);
+        std::fs::write(d.path().join("s.mams"), &b).unwrap();
+        for cmd in ["show", "export"] {
+            let e = failed(&mam(&["accounts", cmd, "--store", "s.mams"], d.path()));
+            assert!(e.contains(want), "{want}: {e}");
+        }
+        let e = failed(&mam(
+            &["accounts", "import", "--store", "s.mams", "a.csv"],
+            d.path(),
+        ));
+        assert!(e.contains(want), "import over a corrupt store: {e}");
+        assert_eq!(
+            std::fs::read(d.path().join("s.mams")).unwrap(),
+            b,
+            "left as it was"
+        );
+    }
+}
