@@ -16,6 +16,7 @@
 pub mod convert;
 pub mod decode;
 pub mod encode;
+pub mod interop;
 pub mod msg;
 pub mod num;
 pub mod session;

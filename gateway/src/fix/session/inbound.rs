@@ -319,7 +319,19 @@ impl Session {
             if mt == msg_type::LOGOUT {
                 return self.on_logout(now, out, ev);
             }
+            // A ResendRequest is answered even when it arrives ahead of a gap (FIX session
+            // rules): the peer will gap-fill it, so it would never come back.
+            if mt == msg_type::RESEND_REQUEST && header.is_ok() {
+                if let Ok(r) = msg::ResendRequest::parse(m) {
+                    ev(Event::ResendRequested {
+                        begin: r.begin,
+                        end: r.end,
+                    });
+                    self.start_replay(r.begin, r.end);
+                }
+            }
             self.request_resend(now, out, expected, seq, ev)?;
+            self.pump(now, out)?;
             return Ok(Flow::Continue);
         }
         if seq < expected {

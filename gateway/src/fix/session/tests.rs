@@ -214,6 +214,28 @@ fn too_high_asks_for_resend_too_low_logs_out() {
 }
 
 #[test]
+fn a_resend_request_ahead_of_a_gap_is_still_answered() {
+    let mut r = Rig::active();
+    r.s.send_app(T0, &mut r.out, b"D", |w| {
+        w.field(crate::fix::tag::CL_ORD_ID, b"x");
+    })
+    .unwrap();
+    r.sent();
+    // The peer's ResendRequest is seq 4 while we expect 2: we answer it and ask for 2-3.
+    r.feed(&from_lp("2", 4, "7=2|16=0|"));
+    let s = r.sent();
+    assert!(
+        s[0].contains("|35=D|") && s[0].contains("|34=2|") && s[0].contains("|43=Y|"),
+        "{s:?}"
+    );
+    assert!(
+        s[1].contains("|35=2|") && s[1].contains("|7=2|16=0|"),
+        "{s:?}"
+    );
+    assert_eq!(r.s.next_target_seq(), 2);
+}
+
+#[test]
 fn resend_request_is_answered_from_the_store() {
     let mut r = Rig::active();
     for i in 0..3 {
