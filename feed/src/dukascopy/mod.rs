@@ -201,7 +201,7 @@ pub fn decode_records(
     point_decimals: u32,
     file: &str,
 ) -> Result<Vec<Tick>, DukascopyError> {
-    if raw.len() % RECORD_LEN != 0 {
+    if !raw.chunks_exact(RECORD_LEN).remainder().is_empty() {
         return Err(DukascopyError::PartialRecord {
             file: file.to_string(),
             len: raw.len(),
