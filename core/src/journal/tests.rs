@@ -157,6 +157,7 @@ fn first_seq_and_flush_policies() {
             segment_size: 300,
             flush,
             first_seq: 1000,
+            prefault: n % 2 == 0,
         };
         let (mut j, _) = Journal::open(&dir, c).unwrap();
         for i in 0..10 {

@@ -36,6 +36,9 @@ pub struct JournalConfig {
     pub flush: FlushPolicy,
     /// Sequence number of the first record of a journal created empty (at least 1).
     pub first_seq: u64,
+    /// Touch every page of a segment ahead of the write position when it is created or opened,
+    /// so appends never take a page fault (the cost moves to rollover and open).
+    pub prefault: bool,
 }
 
 impl Default for JournalConfig {
@@ -44,6 +47,7 @@ impl Default for JournalConfig {
             segment_size: 64 << 20,
             flush: FlushPolicy::Manual,
             first_seq: 1,
+            prefault: true,
         }
     }
 }
@@ -105,7 +109,7 @@ impl Journal {
         for t in &s.report.temp_files {
             std::fs::remove_file(t).map_err(io_err(t, "removing a temporary file"))?;
         }
-        let active = match s.segments.pop() {
+        let mut active = match s.segments.pop() {
             None => create_segment(dir, 1, config.first_seq, config.segment_size)?,
             Some(seg) => {
                 let Map::ReadWrite(mut map) = seg.map else {
@@ -126,6 +130,9 @@ impl Journal {
                 }
             }
         };
+        if config.prefault {
+            prefault(&mut active.map, active.summary.end as usize);
+        }
         let next_seq = active.summary.first_seq + active.summary.records;
         let j = Journal {
             dir: dir.to_path_buf(),
@@ -266,6 +273,18 @@ impl Journal {
         }
         sync_dir(&self.dir)?;
         Ok(n)
+    }
+}
+
+/// Writes one zero byte per page from `from` on (bytes there are zero already: the segment is
+/// pre-zeroed and a cut tail is zeroed), so the kernel maps every page writable and allocates
+/// its blocks now rather than on the append that first touches it.
+fn prefault(map: &mut MmapMut, from: usize) {
+    const PAGE: usize = 4096;
+    let mut at = from.next_multiple_of(PAGE);
+    while at < map.len() {
+        map[at] = 0;
+        at += PAGE;
     }
 }
 
