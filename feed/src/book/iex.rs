@@ -39,6 +39,14 @@ pub struct Symbols {
 }
 
 impl Symbols {
+    /// A table with room for `n` symbols before it reallocates.
+    pub fn with_capacity(n: usize) -> Self {
+        Symbols {
+            ids: SymMap::with_capacity_and_hasher(n, Default::default()),
+            names: Vec::with_capacity(n),
+        }
+    }
+
     /// The id of `sym`, assigning the next one if new.
     #[inline]
     pub fn id(&mut self, sym: [u8; 8]) -> u32 {
@@ -85,6 +93,16 @@ impl TopsBook {
     /// An empty book.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty book with room for `n` symbols (IEX lists about 8,000–12,000), so that
+    /// building it does not rehash on the hot path.
+    pub fn with_capacity(n: usize) -> Self {
+        TopsBook {
+            symbols: Symbols::with_capacity(n),
+            bbo: Vec::with_capacity(n),
+            last: Vec::with_capacity(n),
+        }
     }
 
     /// Applies one message; emits a Quote on 'Q' and a Trade on 'T'.

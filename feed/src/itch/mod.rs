@@ -170,6 +170,18 @@ impl<'a> Iterator for BinaryFile<'a> {
     }
 }
 
+/// Re-frames a BinaryFILE (zero prefixes included) with each message's true length prefix:
+/// the form every other ITCH reader expects. Stops where [`BinaryFile`] stops.
+pub fn reframe(all: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(all.len());
+    for m in BinaryFile::new(all) {
+        let b = m.bytes();
+        out.extend_from_slice(&(b.len() as u16).to_be_bytes());
+        out.extend_from_slice(b);
+    }
+    out
+}
+
 /// Formats ns since midnight as `HH:MM:SS.nnnnnnnnn` (ITCH's own clock: Eastern time).
 pub fn time_of_day(ns: u64) -> String {
     let s = ns / 1_000_000_000;
