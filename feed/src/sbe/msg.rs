@@ -270,19 +270,21 @@ impl<'a> DepthView<'a> {
         self.count == 0
     }
     /// The levels, in message order.
-    pub fn levels(&self) -> impl ExactSizeIterator<Item = DepthLevel> + 'a {
+    pub fn levels(&self) -> impl Iterator<Item = DepthLevel> + 'a {
         let (entries, n) = (self.entries, self.entry_len);
-        (0..self.count).map(move |i| {
-            let e: &[u8; l::DEPTH_LEVEL_BLOCK] = entries[i * n..i * n + l::DEPTH_LEVEL_BLOCK]
+        // Every entry was length-checked in `new`; `get` keeps this free of panics anyway.
+        (0..self.count).filter_map(move |i| {
+            let e: &[u8; l::DEPTH_LEVEL_BLOCK] = entries
+                .get(i * n..i * n + l::DEPTH_LEVEL_BLOCK)?
                 .try_into()
-                .expect("length checked in DepthView::new");
-            DepthLevel {
+                .ok()?;
+            Some(DepthLevel {
                 level: e[off::L_LEVEL],
                 bid: opt(i64_at(e, off::L_BID)).map(Price),
                 ask: opt(i64_at(e, off::L_ASK)).map(Price),
                 bid_size: opt(i64_at(e, off::L_BID_SIZE)).map(Qty),
                 ask_size: opt(i64_at(e, off::L_ASK_SIZE)).map(Qty),
-            }
+            })
         })
     }
     /// Owned copy.
@@ -318,7 +320,11 @@ impl TradeView<'_> {
 pub trait Encode {
     /// Bytes the encoded message takes, header included.
     fn encoded_len(&self) -> usize;
-    /// Writes the message into `out[..encoded_len()]` (`out` must be at least that long).
+    /// Writes the message into `out[..encoded_len()]`.
+    ///
+    /// # Panics
+    /// If `out` is shorter than [`Encode::encoded_len`] (a caller bug, not bad input:
+    /// [`super::PacketBuilder`] always reserves the length first).
     fn encode(&self, out: &mut [u8]);
 }
 
