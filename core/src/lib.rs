@@ -15,3 +15,4 @@ pub mod account;
 pub mod journal;
 pub mod alloc;
 pub mod pipeline;
+pub mod engine;

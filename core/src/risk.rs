@@ -193,6 +193,20 @@ struct AccountExposure {
     orders: u32,
 }
 
+/// The state of a [`RiskBook`] besides its limits, for checkpoints
+/// ([`RiskBook::snapshot`], [`RiskBook::restore`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RiskSnapshot {
+    /// Latest reference price per instrument.
+    pub reference: Vec<Option<Price>>,
+    /// Per session: the throttle's token stamps, next slot and tokens used.
+    pub throttles: Vec<(Vec<u64>, u64, u64)>,
+    /// Open orders, sorted by ClOrdID.
+    pub open: Vec<OpenOrder>,
+    /// Kill switch engaged.
+    pub killed: bool,
+}
+
 /// Sliding-window token bucket: `stamps` holds the time each of the last N tokens was spent.
 #[derive(Debug, Clone)]
 struct Throttle {
@@ -470,6 +484,63 @@ impl RiskBook {
     /// Number of open orders.
     pub fn open_count(&self) -> usize {
         self.open.len()
+    }
+
+    /// Everything the book holds besides its limits and sizes, for engine checkpoints
+    /// (open orders sorted by ClOrdID, so equal books give equal snapshots).
+    pub fn snapshot(&self) -> RiskSnapshot {
+        RiskSnapshot {
+            reference: self.reference.to_vec(),
+            throttles: self
+                .throttles
+                .iter()
+                .map(|t| (t.stamps.to_vec(), t.next as u64, t.used as u64))
+                .collect(),
+            open: self.open_orders(),
+            killed: self.killed,
+        }
+    }
+
+    /// A book with these limits and sizes holding `snap` (from [`snapshot`](Self::snapshot)).
+    /// Account exposures are recomputed from the open orders (they are exactly the sums of
+    /// their leaves and ceil-rounded notionals). `None` if `snap` does not fit the sizes.
+    pub fn restore(
+        limits: RiskLimits,
+        accounts: u32,
+        instruments: u32,
+        sessions: u16,
+        snap: &RiskSnapshot,
+    ) -> Option<Self> {
+        let mut b = Self::new(limits, accounts, instruments, sessions);
+        if snap.reference.len() != b.reference.len() || snap.throttles.len() != b.throttles.len()
+        {
+            return None;
+        }
+        b.reference.copy_from_slice(&snap.reference);
+        for (t, (stamps, next, used)) in b.throttles.iter_mut().zip(&snap.throttles) {
+            if stamps.len() != t.stamps.len()
+                || *next as usize >= stamps.len()
+                || *used as usize > stamps.len()
+            {
+                return None;
+            }
+            t.stamps.copy_from_slice(stamps);
+            t.next = *next as usize;
+            t.used = *used as usize;
+        }
+        for o in &snap.open {
+            let slot = b.account_slot(o.account)?;
+            let n = Money::notional(o.leaves, o.price, Rounding::Ceil).ok()?;
+            let a = &mut b.accounts[slot];
+            a.qty = a.qty.checked_add(o.leaves.raw())?;
+            a.notional = a.notional.checked_add(n.raw())?;
+            a.orders += 1;
+            if b.open.insert(o.cl_ord_id, *o).is_some() {
+                return None;
+            }
+        }
+        b.killed = snap.killed;
+        Some(b)
     }
 
     /// Open quantity and notional of `account` (`u32::MAX`: block orders).

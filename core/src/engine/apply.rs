@@ -1,0 +1,640 @@
+//! What each input does. [`Engine::step`] is the pure transition used both live
+//! ([`Engine::apply`]) and in replay; it never fails: an input it cannot apply becomes a
+//! journaled [`Refused`] decision and leaves the state as it was.
+
+use super::decision::*;
+use super::input::*;
+use super::state::{BlockState, OrderState, TicketState};
+use super::{Engine, EngineError, CL_ORD_ID_SHIFT};
+use crate::alloc::fill::BlockFill;
+use crate::alloc::model::{allocate, Basis, Order, StaticModel};
+use crate::alloc::ticket::{MasterTicket, ResidualPolicy};
+use crate::alloc::{LotLimits, MinLotPolicy, Mode};
+use crate::event::{
+    ChildOrder, ExecStatus, FillEvent, MarketEvent, MarketEventKind, OrdType, Side,
+};
+use crate::journal::Journal;
+use crate::num::{div_round_i128, Money, Price, Qty, Rounding};
+
+type Refusal = (RefusedCode, u64);
+
+impl Engine {
+    /// Journals `input`, applies it, journals its decisions, then hands each order to `out`.
+    /// Returns the input's journal sequence. On a journal error the engine must be dropped
+    /// and recovered from disk (its memory may be ahead of the journal).
+    pub fn apply(
+        &mut self,
+        input: &Input,
+        journal: &mut Journal,
+        mut out: impl FnMut(&ChildOrder),
+    ) -> Result<u64, EngineError> {
+        let seq = journal.append(input.kind(), input.bytes())?;
+        let mut d = std::mem::take(&mut self.decisions);
+        d.clear();
+        self.step(seq, input, &mut d);
+        let mut last = seq;
+        for x in &d {
+            last = journal.append(x.kind(), x.bytes())?;
+        }
+        self.applied_seq = last;
+        for x in &d {
+            if let Decision::Order(o) = x {
+                out(o);
+            }
+        }
+        self.decisions = d;
+        Ok(seq)
+    }
+
+    /// The transition: applies `input` (journaled at `seq`), pushing its decisions.
+    pub(super) fn step(&mut self, seq: u64, input: &Input, d: &mut Vec<Decision>) {
+        self.counters.inputs += 1;
+        self.applied_seq = seq;
+        let r = match input {
+            Input::Open(o) => self.open(seq, o, d),
+            Input::Close(c) => self.close(seq, c, d),
+            Input::Balance(b) => self.balance(b),
+            Input::Fill(f) => self.fill(seq, f, d),
+            Input::Market(m) => {
+                self.market(m);
+                Ok(())
+            }
+            Input::Risk(r) => self.risk_command(r),
+        };
+        if let Err((code, reference)) = r {
+            self.counters.refused += 1;
+            d.push(Decision::Refused(Refused {
+                ts_ns: input.ts_ns(),
+                input_seq: seq,
+                reference,
+                code: code as u16,
+                input_kind: input.kind(),
+                _pad: 0,
+            }));
+        }
+    }
+
+    fn model_of(&self, o: &MasterOpen) -> Result<StaticModel, Refusal> {
+        let bad = (RefusedCode::BadField, o.ticket);
+        let spec = self
+            .symbols
+            .by_id(o.instrument)
+            .ok_or((RefusedCode::UnknownInstrument, o.ticket))?;
+        Ok(match o.model {
+            model_code::EQUITY => StaticModel::Equity,
+            model_code::BALANCE => StaticModel::Balance,
+            model_code::FREE_MARGIN => StaticModel::FreeMargin,
+            model_code::PERCENT => StaticModel::Percent,
+            model_code::MULTIPLIER => StaticModel::Multiplier,
+            model_code::FIXED => StaticModel::Fixed,
+            model_code::RISK => StaticModel::Risk {
+                sl_distance: o.sl_distance,
+                quote_to_account: if o.quote_to_account.is_zero() {
+                    Price(Price::ONE_RAW)
+                } else {
+                    o.quote_to_account
+                },
+                contract_size: spec.contract_size,
+            },
+            model_code::BALANCE_RATIO | model_code::EQUITY_RATIO => StaticModel::Ratio {
+                basis: if o.model == model_code::BALANCE_RATIO {
+                    Basis::Balance
+                } else {
+                    Basis::Equity
+                },
+                reference: o.reference,
+            },
+            _ => return Err(bad),
+        })
+    }
+
+    fn open(&mut self, seq: u64, o: &MasterOpen, d: &mut Vec<Decision>) -> Result<(), Refusal> {
+        let t = o.ticket;
+        let bad = (RefusedCode::BadField, t);
+        let spec = *self
+            .symbols
+            .by_id(o.instrument)
+            .ok_or((RefusedCode::UnknownInstrument, t))?;
+        let side = Side::from_u8(o.side).ok_or(bad)?;
+        let mode = match o.mode {
+            MODE_BLOCK => Mode::Block,
+            MODE_PER_ACCOUNT => Mode::PerAccount,
+            _ => return Err(bad),
+        };
+        let policy = match o.policy {
+            0 => MinLotPolicy::Zero,
+            1 => MinLotPolicy::RoundUp,
+            _ => return Err(bad),
+        };
+        let model = self.model_of(o)?;
+        if let Some(ts) = self.tickets.get(&t) {
+            if ts.instrument != o.instrument || ts.side != side {
+                return Err((RefusedCode::TicketMismatch, t));
+            }
+        }
+        let limits = LotLimits::of(&spec);
+        let order = Order {
+            lots: o.lots,
+            model,
+            policy,
+            mode,
+            rotation: self.rotation,
+        };
+        let mut alloc = std::mem::take(&mut self.buf);
+        let cols = self.accounts.columns();
+        let a = allocate(&cols, limits, &order, &mut alloc, &mut self.ws);
+        let result = (|| {
+            let a = a.map_err(|_| (RefusedCode::BadRequest, t))?;
+            if a.allocated == 0 {
+                return Err((RefusedCode::NothingAllocated, t));
+            }
+            let step_qty = limits
+                .qty_of(&spec, 1)
+                .map_err(|_| (RefusedCode::Overflow, t))?;
+            let total_qty = step_qty
+                .checked_mul_int(a.allocated as i64)
+                .map_err(|_| (RefusedCode::Overflow, t))?;
+            self.counters.opens += 1;
+            self.rotation = self.rotation.wrapping_add(a.dealt);
+            let mut sum = Summary::new(seq, o.ts_ns, t, ACTION_OPEN, o.mode, o.model);
+            sum.s.requested = a.requested;
+            sum.s.allocated = a.allocated;
+            sum.s.unallocated = a.unallocated;
+            sum.s.dealt = a.dealt;
+            if a.oversubscribed {
+                sum.s.flags |= FLAG_OVERSUBSCRIBED;
+            }
+            let ord = OrderShape {
+                ts: o.ts_ns,
+                ticket: t,
+                instrument: o.instrument,
+                side,
+                price: o.limit_price,
+                closing: false,
+            };
+            self.counters
+                .check(alloc.iter().sum::<u64>() == a.allocated);
+            if mode == Mode::Block && model.is_proportional() {
+                self.counters.check(a.allocated == a.requested);
+            }
+            let accepted = self.send(
+                seq, &ord, mode, &mut alloc, step_qty, total_qty, &mut sum, d,
+            );
+            if accepted > 0 {
+                match self.tickets.get_mut(&t) {
+                    Some(ts) => ts
+                        .book
+                        .add(a.requested, &alloc)
+                        .map_err(|_| (RefusedCode::Overflow, t))?,
+                    None => {
+                        self.tickets.insert(
+                            t,
+                            TicketState {
+                                instrument: o.instrument,
+                                side,
+                                book: MasterTicket::open(t, a.requested, &alloc),
+                            },
+                        );
+                    }
+                }
+            }
+            sum.s.rotation = self.rotation;
+            d.push(Decision::Alloc(sum.s));
+            Ok(())
+        })();
+        self.buf = alloc;
+        result
+    }
+
+    fn close(&mut self, seq: u64, c: &MasterClose, d: &mut Vec<Decision>) -> Result<(), Refusal> {
+        let t = c.ticket;
+        let bad = (RefusedCode::BadField, t);
+        let policy = match c.residual {
+            0 => ResidualPolicy::Leave,
+            1 => ResidualPolicy::CloseWhole,
+            _ => return Err(bad),
+        };
+        let mode = match c.mode {
+            MODE_BLOCK => Mode::Block,
+            MODE_PER_ACCOUNT => Mode::PerAccount,
+            _ => return Err(bad),
+        };
+        let ts = self
+            .tickets
+            .get(&t)
+            .ok_or((RefusedCode::UnknownTicket, t))?;
+        let (instrument, side) = (ts.instrument, ts.side);
+        let spec = *self
+            .symbols
+            .by_id(instrument)
+            .ok_or((RefusedCode::UnknownInstrument, t))?;
+        let limits = LotLimits::of(&spec);
+        let master = ts.book.master_open();
+        let steps = if c.full == CLOSE_FULL {
+            master
+        } else {
+            limits
+                .steps_of(c.lots)
+                .map_err(|_| (RefusedCode::BadRequest, t))?
+        };
+        if steps == 0 {
+            return Err((RefusedCode::NothingAllocated, t));
+        }
+        if steps > master {
+            return Err((RefusedCode::CloseTooLarge, t));
+        }
+        let step_qty = limits
+            .qty_of(&spec, 1)
+            .map_err(|_| (RefusedCode::Overflow, t))?;
+        let total_held: u64 = ts.book.total_open();
+        let total_qty = step_qty
+            .checked_mul_int(total_held as i64)
+            .map_err(|_| (RefusedCode::Overflow, t))?;
+        let mut out = std::mem::take(&mut self.buf);
+        let ts = self.tickets.get_mut(&t).expect("checked above");
+        let r = ts.book.close(
+            steps,
+            limits.min_steps,
+            policy,
+            self.rotation,
+            &mut out,
+            &mut self.scratch,
+        );
+        let result = (|| {
+            let co = r.map_err(|_| (RefusedCode::BadRequest, t))?;
+            self.counters.closes += 1;
+            self.rotation = self.rotation.wrapping_add(co.dealt);
+            let mut sum = Summary::new(seq, c.ts_ns, t, ACTION_CLOSE, c.mode, 0);
+            sum.s.requested = co.master_closed;
+            sum.s.allocated = co.closed;
+            sum.s.unallocated = co.residual_steps as i64;
+            sum.s.dealt = co.dealt;
+            sum.s.extra_closed = co.extra_closed;
+            sum.s.residual_accounts = co.residual_accounts as u32;
+            let ord = OrderShape {
+                ts: c.ts_ns,
+                ticket: t,
+                instrument,
+                side: side.opposite(),
+                price: Price::ZERO,
+                closing: true,
+            };
+            let closed_qty = step_qty
+                .checked_mul_int(co.closed as i64)
+                .unwrap_or(total_qty);
+            if co.closed > 0 {
+                let before: Vec<u64> = out.clone();
+                self.send(seq, &ord, mode, &mut out, step_qty, closed_qty, &mut sum, d);
+                // Refused closes stay open in the book: add back what was not sent.
+                let mut back = std::mem::take(&mut self.buf2);
+                for ((b, &x), &y) in back.iter_mut().zip(&before).zip(out.iter()) {
+                    *b = x - y;
+                }
+                if back.iter().any(|&x| x > 0) {
+                    let ts = self.tickets.get_mut(&t).expect("ticket present");
+                    let _ = ts.book.add(0, &back);
+                }
+                self.buf2 = back;
+            }
+            let ts = self.tickets.get(&t).expect("ticket present");
+            if c.full == CLOSE_FULL && sum.s.rejected == 0 {
+                self.counters.check(
+                    ts.book.master_open() == 0 && ts.book.holdings().iter().all(|&h| h == 0),
+                );
+            }
+            if ts.book.master_open() == 0 && ts.book.total_open() == 0 {
+                self.tickets.remove(&t);
+                self.counters.tickets_flat += 1;
+                sum.s.flags |= FLAG_FLAT;
+            }
+            sum.s.rotation = self.rotation;
+            d.push(Decision::Alloc(sum.s));
+            Ok(())
+        })();
+        self.buf = out;
+        result
+    }
+
+    /// Builds, risk-checks and records the orders of one allocation `steps` (one entry per
+    /// account). Steps of refused orders are set to zero in `steps`. Returns the orders sent.
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &mut self,
+        seq: u64,
+        s: &OrderShape,
+        mode: Mode,
+        steps: &mut [u64],
+        step_qty: Qty,
+        total_qty: Qty,
+        sum: &mut Summary,
+        d: &mut Vec<Decision>,
+    ) -> u32 {
+        let base = seq << CL_ORD_ID_SHIFT;
+        let ord_type = if s.price.is_zero() {
+            OrdType::Market
+        } else {
+            OrdType::Limit
+        };
+        let route = self.config.route;
+        let mut k = 0u64;
+        let mut sent = 0;
+        let mut child = |account: u32, qty: Qty| {
+            let c = ChildOrder {
+                ts_ns: s.ts,
+                cl_ord_id: base + k,
+                master_ticket: s.ticket,
+                account,
+                instrument: s.instrument,
+                qty,
+                price: s.price,
+                side: s.side as u8,
+                ord_type: ord_type as u8,
+                route,
+                _pad: [0; 4],
+            };
+            k += 1;
+            c
+        };
+        match mode {
+            Mode::PerAccount => {
+                for (i, st) in steps.iter_mut().enumerate() {
+                    if *st == 0 {
+                        continue;
+                    }
+                    sum.s.accounts += 1;
+                    // Cannot overflow: each is at most the checked total.
+                    let qty = Qty(step_qty.raw() * *st as i64);
+                    let c = child(i as u32, qty);
+                    match self.risk.check_new_record(&c, self.config.session, s.ts) {
+                        Ok(()) => {
+                            sent += 1;
+                            self.counters.orders += 1;
+                            self.counters.child_orders += 1;
+                            self.orders.insert(
+                                c.cl_ord_id,
+                                OrderState {
+                                    ticket: s.ticket,
+                                    account: i as u32,
+                                    instrument: s.instrument,
+                                    side: c.side,
+                                    closing: s.closing,
+                                    qty,
+                                    cum: Qty::ZERO,
+                                    block: None,
+                                },
+                            );
+                            d.push(Decision::Order(c));
+                        }
+                        Err((_, rec)) => {
+                            self.counters.risk_rejects += 1;
+                            sum.s.rejected += 1;
+                            sum.s.rejected_steps += *st;
+                            *st = 0;
+                            d.push(Decision::Reject(rec));
+                        }
+                    }
+                }
+            }
+            Mode::Block => {
+                sum.s.accounts = steps.iter().filter(|&&x| x > 0).count() as u32;
+                let c = child(u32::MAX, total_qty);
+                let fill = BlockFill::new(steps.to_vec(), step_qty);
+                match (
+                    fill,
+                    self.risk.check_new_record(&c, self.config.session, s.ts),
+                ) {
+                    (Ok(fill), Ok(())) => {
+                        sent = 1;
+                        self.counters.orders += 1;
+                        self.counters.block_orders += 1;
+                        self.orders.insert(
+                            c.cl_ord_id,
+                            OrderState {
+                                ticket: s.ticket,
+                                account: u32::MAX,
+                                instrument: s.instrument,
+                                side: c.side,
+                                closing: s.closing,
+                                qty: total_qty,
+                                cum: Qty::ZERO,
+                                block: Some(Box::new(BlockState {
+                                    step_qty,
+                                    fill,
+                                    history: Vec::new(),
+                                })),
+                            },
+                        );
+                        d.push(Decision::Order(c));
+                    }
+                    (_, Err((_, rec))) => {
+                        self.counters.risk_rejects += 1;
+                        sum.s.rejected = 1;
+                        sum.s.rejected_steps = steps.iter().sum();
+                        steps.fill(0);
+                        d.push(Decision::Reject(rec));
+                    }
+                    (Err(_), Ok(())) => {
+                        // Unreachable for a positive step; undo the reservation to be safe.
+                        self.risk.on_done(c.cl_ord_id);
+                        steps.fill(0);
+                    }
+                }
+            }
+        }
+        sum.s.orders = sent;
+        sent
+    }
+
+    fn balance(&mut self, b: &BalanceChange) -> Result<(), Refusal> {
+        let i = b.account as usize;
+        let r = u64::from(b.account);
+        if i >= self.accounts.balance.len() {
+            return Err((RefusedCode::UnknownAccount, r));
+        }
+        let of = (RefusedCode::Overflow, r);
+        let bal = self.accounts.balance[i]
+            .checked_add(b.amount)
+            .map_err(|_| of)?;
+        let eq = self.accounts.equity[i]
+            .checked_add(b.amount)
+            .map_err(|_| of)?;
+        if bal.is_negative() {
+            return Err((RefusedCode::NegativeBalance, r));
+        }
+        self.accounts.balance[i] = bal;
+        self.accounts.equity[i] = eq;
+        if eq > self.accounts.equity_hwm[i] {
+            self.accounts.equity_hwm[i] = eq;
+        }
+        self.counters.balance_changes += 1;
+        Ok(())
+    }
+
+    fn fill(&mut self, seq: u64, f: &FillEvent, d: &mut Vec<Decision>) -> Result<(), Refusal> {
+        let cl = f.cl_ord_id;
+        let Some(o) = self.orders.get_mut(&cl) else {
+            return Err((RefusedCode::UnknownOrder, cl));
+        };
+        if f.last_qty.is_negative() || (f.last_qty.raw() > 0 && f.last_px.raw() <= 0) {
+            return Err((RefusedCode::BadFill, cl));
+        }
+        let cum = o
+            .cum
+            .checked_add(f.last_qty)
+            .map_err(|_| (RefusedCode::Overflow, cl))?;
+        if cum > o.qty {
+            return Err((RefusedCode::Overfill, cl));
+        }
+        if f.last_qty.raw() > 0 {
+            if let Some(b) = o.block.as_mut() {
+                let mut add = std::mem::take(&mut self.buf);
+                let inc = b.fill.apply(
+                    f.last_qty,
+                    f.last_px,
+                    self.rotation,
+                    &mut add,
+                    &mut self.scratch,
+                );
+                let inc = match inc {
+                    Ok(i) => i,
+                    Err(_) => {
+                        self.buf = add;
+                        return Err((RefusedCode::Overfill, cl));
+                    }
+                };
+                b.history.push((f.last_qty, f.last_px, self.rotation));
+                self.rotation = self.rotation.wrapping_add(inc.dealt);
+                let touched = add.iter().filter(|&&x| x > 0).count() as u32;
+                // No account ever gives back quantity, and none passes its target.
+                let ok = b
+                    .fill
+                    .filled()
+                    .iter()
+                    .zip(b.fill.target())
+                    .all(|(f, t)| f <= t)
+                    && add.iter().sum::<u64>() == inc.steps;
+                self.counters.check(ok);
+                self.buf = add;
+                d.push(Decision::FillAlloc(FillAlloc {
+                    ts_ns: f.recv_ns,
+                    input_seq: seq,
+                    cl_ord_id: cl,
+                    ticket: o.ticket,
+                    last_qty: f.last_qty,
+                    last_px: f.last_px,
+                    steps: inc.steps,
+                    pending: inc.pending,
+                    dealt: inc.dealt,
+                    accounts: touched,
+                    complete: u8::from(b.fill.is_complete()),
+                    _pad: [0; 3],
+                }));
+            }
+            o.cum = cum;
+            self.counters.fills += 1;
+            self.counters.filled_qty = self.counters.filled_qty.saturating_add(f.last_qty.raw());
+            self.risk.on_fill(cl, f.last_qty);
+        }
+        let cancelled =
+            f.status == ExecStatus::Canceled as u8 || f.status == ExecStatus::Rejected as u8;
+        if o.cum == o.qty || cancelled {
+            let o = self.orders.remove(&cl).expect("present");
+            self.risk.on_done(cl);
+            if o.cum == o.qty {
+                self.counters.orders_filled += 1;
+            } else {
+                self.counters.orders_cancelled += 1;
+            }
+            if let Some(b) = o.block {
+                self.settle(&b);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a finished block: every account holds its target (if complete) and the money
+    /// identity Σ account notionals + residual = block notional holds exactly.
+    fn settle(&mut self, b: &BlockState) {
+        if b.fill.is_complete() {
+            self.counters.check(b.fill.filled() == b.fill.target());
+        }
+        let mut notional = vec![Money::ZERO; b.fill.filled().len()];
+        match b.fill.settle(&mut notional) {
+            Ok(s) => {
+                let sum: i128 = notional.iter().map(|m| i128::from(m.raw())).sum();
+                self.counters.check(
+                    sum + i128::from(s.residual.raw()) == i128::from(s.block_notional.raw()),
+                );
+                self.counters.money_residual = self
+                    .counters
+                    .money_residual
+                    .saturating_add(s.residual.raw());
+            }
+            Err(_) => self.counters.check(false),
+        }
+    }
+
+    fn market(&mut self, m: &MarketEvent) {
+        self.counters.market_events += 1;
+        let i = m.instrument as usize;
+        if i >= self.reference.len() {
+            return;
+        }
+        let px = match MarketEventKind::from_u8(m.kind) {
+            Some(MarketEventKind::Quote) if m.bid.raw() > 0 && m.ask.raw() > 0 => {
+                Price(div_round_i128(
+                    i128::from(m.bid.raw()) + i128::from(m.ask.raw()),
+                    2,
+                    Rounding::HalfEven,
+                ) as i64)
+            }
+            Some(MarketEventKind::Trade) if m.bid.raw() > 0 => m.bid,
+            _ => return,
+        };
+        self.reference[i] = Some(px);
+        self.risk.set_reference_price(m.instrument, px);
+    }
+
+    fn risk_command(&mut self, r: &RiskCommand) -> Result<(), Refusal> {
+        match r.action {
+            RISK_KILL => {
+                // Open orders stay tracked: their fills and cancels still arrive.
+                let _ = self.risk.kill();
+            }
+            RISK_RESET => self.risk.reset_kill(),
+            _ => return Err((RefusedCode::BadField, u64::from(r.action))),
+        }
+        self.counters.risk_commands += 1;
+        Ok(())
+    }
+}
+
+/// What every order of one allocation shares.
+struct OrderShape {
+    ts: u64,
+    ticket: u64,
+    instrument: u32,
+    side: Side,
+    price: Price,
+    closing: bool,
+}
+
+struct Summary {
+    s: AllocSummary,
+}
+
+impl Summary {
+    fn new(seq: u64, ts: u64, ticket: u64, action: u8, mode: u8, model: u8) -> Self {
+        Summary {
+            s: AllocSummary {
+                ts_ns: ts,
+                input_seq: seq,
+                ticket,
+                action,
+                mode,
+                model,
+                ..AllocSummary::default()
+            },
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! The engine's decisions: journaled right after the input that caused them, before any order
+//! leaves the engine, so a journal dump shows what was done and why, and recovery can check a
+//! replay against them record by record.
+//!
+//! | kind | record |
+//! |---|---|
+//! | 32 | [`ChildOrder`] emitted (per-account child, or block with `account = u32::MAX`) |
+//! | 33 | [`RiskRejectRecord`]: an order refused by pre-trade risk, with its reason code |
+//! | 34 | [`AllocSummary`]: what an open or close allocated |
+//! | 35 | [`FillAlloc`]: what one block fill increment allocated |
+//! | 36 | [`Refused`]: an input the engine could not apply, with the reason |
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::event::ChildOrder;
+use crate::num::{Price, Qty};
+use crate::risk::{RiskReject, RiskRejectRecord};
+
+/// Journal kind of an emitted [`ChildOrder`].
+pub const KIND_ORDER: u16 = 32;
+/// Journal kind of a [`RiskRejectRecord`].
+pub const KIND_REJECT: u16 = 33;
+/// Journal kind of an [`AllocSummary`].
+pub const KIND_ALLOC: u16 = 34;
+/// Journal kind of a [`FillAlloc`].
+pub const KIND_FILL_ALLOC: u16 = 35;
+/// Journal kind of a [`Refused`].
+pub const KIND_REFUSED: u16 = 36;
+
+/// [`AllocSummary::action`]: an open.
+pub const ACTION_OPEN: u8 = 1;
+/// [`AllocSummary::action`]: a close.
+pub const ACTION_CLOSE: u8 = 2;
+
+/// What one open or close allocated, in lot steps (104 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
+#[repr(C)]
+pub struct AllocSummary {
+    /// Event time of the input.
+    pub ts_ns: u64,
+    /// Journal sequence of the input.
+    pub input_seq: u64,
+    /// Master ticket.
+    pub ticket: u64,
+    /// Master steps opened or closed.
+    pub requested: u64,
+    /// Σ of the accounts' steps.
+    pub allocated: u64,
+    /// Open: `demand − allocated` (see [`Allocation`](crate::alloc::model::Allocation)).
+    /// Close: steps left as residuals under the min lot.
+    pub unallocated: i64,
+    /// Leftover steps dealt by largest remainder.
+    pub dealt: u64,
+    /// Rotation cursor after this allocation.
+    pub rotation: u64,
+    /// Close: steps closed whole beyond the proportional share.
+    pub extra_closed: u64,
+    /// Steps whose orders pre-trade risk refused (they stay unopened or open).
+    pub rejected_steps: u64,
+    /// Accounts with a non-zero share.
+    pub accounts: u32,
+    /// Orders emitted.
+    pub orders: u32,
+    /// Orders refused by risk.
+    pub rejected: u32,
+    /// Close: accounts left with a residual under the min lot.
+    pub residual_accounts: u32,
+    /// [`ACTION_OPEN`] or [`ACTION_CLOSE`].
+    pub action: u8,
+    /// Routing mode (0 block, 1 per account).
+    pub mode: u8,
+    /// Open: the model code.
+    pub model: u8,
+    /// Bit 0: percent model oversubscribed; bit 1: the ticket is now flat.
+    pub flags: u8,
+    /// Reserved, zero.
+    pub _pad: [u8; 4],
+}
+
+/// [`AllocSummary::flags`]: the percents summed past 100 %.
+pub const FLAG_OVERSUBSCRIBED: u8 = 1;
+/// [`AllocSummary::flags`]: the ticket is closed and every account holds exactly zero.
+pub const FLAG_FLAT: u8 = 2;
+
+/// What one block fill increment allocated (72 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
+#[repr(C)]
+pub struct FillAlloc {
+    /// Event time of the fill.
+    pub ts_ns: u64,
+    /// Journal sequence of the fill input.
+    pub input_seq: u64,
+    /// The block order.
+    pub cl_ord_id: u64,
+    /// Master ticket.
+    pub ticket: u64,
+    /// Quantity of this fill.
+    pub last_qty: Qty,
+    /// Price of this fill.
+    pub last_px: Price,
+    /// Whole lot steps allocated by this increment.
+    pub steps: u64,
+    /// Sub-step quantity waiting for later fills.
+    pub pending: Qty,
+    /// Leftover steps dealt by largest remainder.
+    pub dealt: u64,
+    /// Accounts that received steps.
+    pub accounts: u32,
+    /// 1 when the block is complete.
+    pub complete: u8,
+    /// Reserved, zero.
+    pub _pad: [u8; 3],
+}
+
+/// Why an input could not be applied (stable codes, journaled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u16)]
+pub enum RefusedCode {
+    /// The master ticket is unknown (or already closed).
+    UnknownTicket = 1,
+    /// A scale-in names another instrument or side than the ticket.
+    TicketMismatch = 2,
+    /// Instrument id not in the symbol table.
+    UnknownInstrument = 3,
+    /// The allocation refused the request (bad size, model parameters, infeasible block).
+    BadRequest = 4,
+    /// A close larger than the master's open size.
+    CloseTooLarge = 5,
+    /// Account index out of range.
+    UnknownAccount = 6,
+    /// A withdrawal would make the balance negative.
+    NegativeBalance = 7,
+    /// A fill for an order the engine does not have open.
+    UnknownOrder = 8,
+    /// A fill beyond the order's quantity.
+    Overfill = 9,
+    /// A fill with a non-positive quantity or price.
+    BadFill = 10,
+    /// Unknown side, mode, model, policy or risk action.
+    BadField = 11,
+    /// Arithmetic overflow.
+    Overflow = 12,
+    /// Nothing to do: every account's share is zero.
+    NothingAllocated = 13,
+}
+
+impl RefusedCode {
+    /// Every code, in order.
+    pub const ALL: [RefusedCode; 13] = [
+        Self::UnknownTicket,
+        Self::TicketMismatch,
+        Self::UnknownInstrument,
+        Self::BadRequest,
+        Self::CloseTooLarge,
+        Self::UnknownAccount,
+        Self::NegativeBalance,
+        Self::UnknownOrder,
+        Self::Overfill,
+        Self::BadFill,
+        Self::BadField,
+        Self::Overflow,
+        Self::NothingAllocated,
+    ];
+
+    /// From a journaled code.
+    pub fn from_code(c: u16) -> Option<Self> {
+        Self::ALL.iter().copied().find(|r| *r as u16 == c)
+    }
+
+    /// Short stable text.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::UnknownTicket => "unknown ticket",
+            Self::TicketMismatch => "instrument or side differs from the ticket",
+            Self::UnknownInstrument => "unknown instrument",
+            Self::BadRequest => "allocation refused the request",
+            Self::CloseTooLarge => "close larger than the open master",
+            Self::UnknownAccount => "unknown account",
+            Self::NegativeBalance => "withdrawal exceeds the balance",
+            Self::UnknownOrder => "fill for an order not open",
+            Self::Overfill => "fill beyond the order quantity",
+            Self::BadFill => "fill quantity or price not positive",
+            Self::BadField => "unknown side, mode, model, policy or action",
+            Self::Overflow => "arithmetic overflow",
+            Self::NothingAllocated => "every account's share is zero",
+        }
+    }
+}
+
+/// An input the engine did not apply (32 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
+#[repr(C)]
+pub struct Refused {
+    /// Event time of the input.
+    pub ts_ns: u64,
+    /// Journal sequence of the input.
+    pub input_seq: u64,
+    /// What it referred to: ticket, ClOrdID or account index.
+    pub reference: u64,
+    /// [`RefusedCode`] as `u16`.
+    pub code: u16,
+    /// Journal kind of the input.
+    pub input_kind: u16,
+    /// Reserved, zero.
+    pub _pad: u32,
+}
+
+/// One decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// An order to send.
+    Order(ChildOrder),
+    /// An order pre-trade risk refused.
+    Reject(RiskRejectRecord),
+    /// What an open or close allocated.
+    Alloc(AllocSummary),
+    /// What a block fill increment allocated.
+    FillAlloc(FillAlloc),
+    /// An input not applied.
+    Refused(Refused),
+}
+
+impl Decision {
+    /// The journal kind.
+    pub fn kind(&self) -> u16 {
+        match self {
+            Decision::Order(_) => KIND_ORDER,
+            Decision::Reject(_) => KIND_REJECT,
+            Decision::Alloc(_) => KIND_ALLOC,
+            Decision::FillAlloc(_) => KIND_FILL_ALLOC,
+            Decision::Refused(_) => KIND_REFUSED,
+        }
+    }
+
+    /// The journaled payload.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Decision::Order(r) => bytemuck::bytes_of(r),
+            Decision::Reject(r) => bytemuck::bytes_of(r),
+            Decision::Alloc(r) => bytemuck::bytes_of(r),
+            Decision::FillAlloc(r) => bytemuck::bytes_of(r),
+            Decision::Refused(r) => bytemuck::bytes_of(r),
+        }
+    }
+
+    /// Decodes a journaled decision; `None` for other kinds or a wrong length.
+    pub fn decode(kind: u16, p: &[u8]) -> Option<Decision> {
+        fn pod<T: Pod>(p: &[u8]) -> Option<T> {
+            (p.len() == core::mem::size_of::<T>()).then(|| bytemuck::pod_read_unaligned(p))
+        }
+        Some(match kind {
+            KIND_ORDER => Decision::Order(pod(p)?),
+            KIND_REJECT => Decision::Reject(pod(p)?),
+            KIND_ALLOC => Decision::Alloc(pod(p)?),
+            KIND_FILL_ALLOC => Decision::FillAlloc(pod(p)?),
+            KIND_REFUSED => Decision::Refused(pod(p)?),
+            _ => return None,
+        })
+    }
+}
+
+/// The name of an engine journal kind (inputs and decisions), for dumps.
+pub fn kind_name(kind: u16) -> Option<&'static str> {
+    use super::input::*;
+    Some(match kind {
+        KIND_MASTER_OPEN => "master-open",
+        KIND_MASTER_CLOSE => "master-close",
+        KIND_BALANCE => "balance",
+        KIND_FILL => "fill",
+        KIND_MARKET => "market",
+        KIND_RISK_COMMAND => "risk-command",
+        KIND_ORDER => "order",
+        KIND_REJECT => "risk-reject",
+        KIND_ALLOC => "alloc",
+        KIND_FILL_ALLOC => "fill-alloc",
+        KIND_REFUSED => "refused",
+        _ => return None,
+    })
+}
+
+/// A readable form of an engine journal record (for `mam journal dump`); `None` if the kind is
+/// not the engine's or the payload does not decode.
+pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
+    use super::input::Input;
+    if let Some(i) = Input::decode(kind, payload) {
+        return Some(match i {
+            Input::Open(o) => format!(
+                "ts={} ticket={} instrument={} side={} lots={} model={} policy={} mode={} limit={} sl={}",
+                o.ts_ns, o.ticket, o.instrument, o.side, o.lots, o.model, o.policy, o.mode,
+                o.limit_price, o.sl_distance
+            ),
+            Input::Close(c) => format!(
+                "ts={} ticket={} lots={} full={} residual={} mode={}",
+                c.ts_ns, c.ticket, c.lots, c.full, c.residual, c.mode
+            ),
+            Input::Balance(b) => {
+                format!("ts={} account={} amount={}", b.ts_ns, b.account, b.amount)
+            }
+            Input::Fill(f) => format!(
+                "ts={} cl_ord_id={} exec_id={} last_qty={} last_px={} cum={} leaves={} status={}",
+                f.recv_ns, f.cl_ord_id, f.exec_id, f.last_qty, f.last_px, f.cum_qty,
+                f.leaves_qty, f.status as char
+            ),
+            Input::Market(m) => format!(
+                "ts={} instrument={} kind={} bid={} ask={}",
+                m.source_ns, m.instrument, m.kind, m.bid, m.ask
+            ),
+            Input::Risk(r) => format!("ts={} action={}", r.ts_ns, r.action),
+        });
+    }
+    Some(match Decision::decode(kind, payload)? {
+        Decision::Order(o) => format!(
+            "cl_ord_id={} ticket={} account={} instrument={} side={} qty={} price={} type={}",
+            o.cl_ord_id,
+            o.master_ticket,
+            if o.account == u32::MAX { "block".to_string() } else { o.account.to_string() },
+            o.instrument,
+            o.side,
+            o.qty,
+            o.price,
+            o.ord_type
+        ),
+        Decision::Reject(r) => format!(
+            "cl_ord_id={} account={} code={} ({})",
+            r.cl_ord_id,
+            r.account,
+            r.code,
+            RiskReject::from_code(r.code).map_or("?", |c| c.text())
+        ),
+        Decision::Alloc(a) => format!(
+            "input={} ticket={} action={} requested={} allocated={} unallocated={} dealt={} \
+             rotation={} accounts={} orders={} rejected={} residual_accounts={} flags={}",
+            a.input_seq,
+            a.ticket,
+            if a.action == ACTION_OPEN { "open" } else { "close" },
+            a.requested,
+            a.allocated,
+            a.unallocated,
+            a.dealt,
+            a.rotation,
+            a.accounts,
+            a.orders,
+            a.rejected,
+            a.residual_accounts,
+            a.flags
+        ),
+        Decision::FillAlloc(f) => format!(
+            "input={} cl_ord_id={} ticket={} qty={} px={} steps={} pending={} dealt={} accounts={} complete={}",
+            f.input_seq, f.cl_ord_id, f.ticket, f.last_qty, f.last_px, f.steps, f.pending,
+            f.dealt, f.accounts, f.complete
+        ),
+        Decision::Refused(r) => format!(
+            "input={} kind={} reference={} code={} ({})",
+            r.input_seq,
+            r.input_kind,
+            r.reference,
+            r.code,
+            RefusedCode::from_code(r.code).map_or("?", |c| c.text())
+        ),
+    })
+}

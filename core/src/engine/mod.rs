@@ -1,0 +1,262 @@
+//! The engine: a deterministic state machine `(state, input) → (state, decisions)`.
+//!
+//! Every [`Input`] is appended to the [`Journal`](crate::journal::Journal) before the engine
+//! acts on it; every decision (each [`ChildOrder`](crate::event::ChildOrder) emitted, each
+//! pre-trade risk reject, each allocation summary, each refused input) is appended right after
+//! it, and only then are the orders handed to the caller. Time enters only as the timestamps
+//! inside inputs; nothing reads a clock, a random source or a hash-map order, so replaying the
+//! same inputs gives bit-identical state and decisions on any machine.
+//!
+//! - [`input`]: the input records (Pod, one journal kind each);
+//! - [`decision`]: the decision records and their readable form;
+//! - `state`: tickets, open orders, counters;
+//! - `apply`: what each input does;
+//! - `codec`: the whole state as bytes ([`Engine::state_bytes`], [`Engine::digest`]);
+//! - `checkpoint`, `recover`: crash-safe checkpoints and journal replay.
+//!
+//! ClOrdIDs: the `k`-th order caused by the input journaled at sequence `s` gets
+//! `s × 2^24 + k`. Sequence numbers are never reused, so ClOrdIDs are unique across restarts.
+//! `docs/engine.md` has the whole story.
+
+mod apply;
+mod checkpoint;
+mod codec;
+pub mod decision;
+pub mod input;
+mod recover;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::account::AccountVecs;
+use crate::alloc::model::Workspace;
+use crate::alloc::Scratch;
+use crate::journal::JournalError;
+use crate::num::{Money, Price, Qty};
+use crate::risk::{RiskBook, RiskLimits};
+use crate::symbol::SymbolTable;
+
+pub use checkpoint::{
+    checkpoint_name, read_checkpoint, Checkpoint, CURRENT_FILE, STATE_MAGIC, STATE_VERSION,
+};
+pub use decision::Decision;
+pub use input::Input;
+pub use recover::Recovered;
+pub use state::EngineCounters;
+use state::{OrderState, TicketState};
+
+/// Bits of a ClOrdID that number the orders of one input (`s × 2^24 + k`).
+pub const CL_ORD_ID_SHIFT: u32 = 24;
+
+/// Largest number of accounts an engine takes (every order of one input needs its own
+/// ClOrdID below `2^24`).
+pub const MAX_ACCOUNTS: usize = (1 << CL_ORD_ID_SHIFT) - 1;
+
+/// Engine settings (journaled in every checkpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Pre-trade risk limits.
+    pub risk: RiskLimits,
+    /// Session id orders are checked and throttled under.
+    pub session: u16,
+    /// LP / route id written into every order.
+    pub route: u16,
+}
+
+impl EngineConfig {
+    /// Limits wide enough for demos and tests: 1,000 lots per order, 200,000 orders per second,
+    /// no collar.
+    pub fn permissive() -> Self {
+        EngineConfig {
+            risk: RiskLimits {
+                max_order_qty: Qty(100_000_000 * Qty::ONE_RAW),
+                max_order_notional: Money(1_000_000_000_000 * Money::ONE_RAW / 100),
+                max_account_qty: Qty(1_000_000_000 * Qty::ONE_RAW),
+                max_account_notional: Money(i64::MAX / 4),
+                max_account_open_orders: 1_000,
+                max_open_orders: 1_000_000,
+                collar_bps: None,
+                max_orders_per_sec: 200_000,
+            },
+            session: 0,
+            route: 1,
+        }
+    }
+}
+
+/// An engine failure. Bad inputs are never errors (they are journaled as refused); these are
+/// failures of the files underneath or of determinism itself.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The journal failed.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The account store of a checkpoint failed.
+    #[error(transparent)]
+    Store(#[from] crate::account::store::StoreError),
+    /// A file or directory operation failed.
+    #[error("{what} {}: {error}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// A checkpoint is missing, damaged or inconsistent.
+    #[error("checkpoint {}: {why}", path.display())]
+    Checkpoint {
+        /// File or directory.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// Replay computed a decision different from the journaled one: the engine is not
+    /// deterministic, or the journal or checkpoint belongs to another engine.
+    #[error("determinism violation at journal seq {seq}: {why}")]
+    Determinism {
+        /// Journal sequence of the record that differs.
+        seq: u64,
+        /// What differs.
+        why: String,
+    },
+    /// The journal does not hold the records the checkpoint needs.
+    #[error("journal {}: {why}", dir.display())]
+    JournalGap {
+        /// Journal directory.
+        dir: PathBuf,
+        /// What is missing.
+        why: String,
+    },
+    /// The engine's configuration is unusable.
+    #[error("engine configuration: {0}")]
+    Config(String),
+}
+
+/// The engine (see the module docs).
+#[derive(Debug)]
+pub struct Engine {
+    symbols: SymbolTable,
+    config: EngineConfig,
+    accounts: AccountVecs,
+    tickets: BTreeMap<u64, TicketState>,
+    orders: BTreeMap<u64, OrderState>,
+    rotation: u64,
+    reference: Vec<Option<Price>>,
+    risk: RiskBook,
+    counters: EngineCounters,
+    applied_seq: u64,
+    // Reused buffers (not state).
+    ws: Workspace,
+    scratch: Scratch,
+    buf: Vec<u64>,
+    buf2: Vec<u64>,
+    decisions: Vec<Decision>,
+}
+
+impl Engine {
+    /// A fresh engine over `accounts` (nothing applied yet: sequence 0).
+    pub fn new(
+        symbols: SymbolTable,
+        accounts: AccountVecs,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
+        let n = accounts.id.len();
+        if n > MAX_ACCOUNTS {
+            return Err(EngineError::Config(format!(
+                "{n} accounts, at most {MAX_ACCOUNTS}"
+            )));
+        }
+        if config.risk.max_orders_per_sec == 0 {
+            return Err(EngineError::Config(
+                "max_orders_per_sec must be at least 1".into(),
+            ));
+        }
+        let instruments = symbols.iter().count();
+        let risk = RiskBook::new(
+            config.risk,
+            n as u32,
+            instruments as u32,
+            config.session.saturating_add(1),
+        );
+        Ok(Engine {
+            symbols,
+            config,
+            tickets: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            rotation: 0,
+            reference: vec![None; instruments],
+            risk,
+            counters: EngineCounters::default(),
+            applied_seq: 0,
+            ws: Workspace::with_capacity(n),
+            scratch: Scratch::with_capacity(n),
+            buf: vec![0; n],
+            buf2: vec![0; n],
+            decisions: Vec::new(),
+            accounts,
+        })
+    }
+
+    /// The accounts as the engine holds them.
+    pub fn accounts(&self) -> &AccountVecs {
+        &self.accounts
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The symbol table.
+    pub fn symbols(&self) -> &SymbolTable {
+        &self.symbols
+    }
+
+    /// Counters of what the engine did.
+    pub fn counters(&self) -> &EngineCounters {
+        &self.counters
+    }
+
+    /// Journal sequence of the last record whose effect the state holds.
+    pub fn applied_seq(&self) -> u64 {
+        self.applied_seq
+    }
+
+    /// The rotation cursor of the remainder tie-break.
+    pub fn rotation(&self) -> u64 {
+        self.rotation
+    }
+
+    /// Open master tickets.
+    pub fn open_tickets(&self) -> usize {
+        self.tickets.len()
+    }
+
+    /// Orders the engine still tracks (not yet completely filled or done).
+    pub fn open_orders(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// Each account's open steps in `ticket`, if the ticket is open.
+    pub fn holdings(&self, ticket: u64) -> Option<&[u64]> {
+        self.tickets.get(&ticket).map(|t| t.book.holdings())
+    }
+
+    /// Master steps still open in `ticket`, if the ticket is open.
+    pub fn master_open(&self, ticket: u64) -> Option<u64> {
+        self.tickets.get(&ticket).map(|t| t.book.master_open())
+    }
+
+    /// Latest reference price of `instrument`.
+    pub fn reference_price(&self, instrument: u32) -> Option<Price> {
+        self.reference.get(instrument as usize).copied().flatten()
+    }
+}

@@ -1,0 +1,621 @@
+//! Engine tests: determinism, recovery from checkpoints at random points, torn journal tails,
+//! exact full closes, deposits that leave open positions alone.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use super::decision::*;
+use super::input::*;
+use super::*;
+use crate::alloc::synth::synthetic_accounts;
+use crate::event::{ChildOrder, ExecStatus, FillEvent, MarketEvent, MarketEventKind, Side};
+use crate::journal::{Journal, JournalConfig, JournalReader};
+use crate::num::{Lots, Money, Price, Qty};
+
+/// A test operation; turned into inputs by [`Driver`] (fills refer to orders it saw).
+#[derive(Debug, Clone)]
+pub(super) enum Op {
+    Open {
+        ticket: u8,
+        instrument: u8,
+        buy: bool,
+        steps: u16,
+        model: u8,
+        mode: u8,
+        policy: u8,
+    },
+    Close {
+        ticket: u8,
+        pct: u8,
+        mode: u8,
+        residual: u8,
+    },
+    Balance {
+        account: u16,
+        amount: i32,
+    },
+    /// Fill the oldest open order in `parts` increments (the last one completes it).
+    Fill {
+        parts: u8,
+    },
+    /// One partial fill of a third of the oldest open order.
+    Partial,
+    /// The LP cancels the oldest open order.
+    Cancel,
+    Market {
+        instrument: u8,
+        tick: u16,
+    },
+    Kill,
+    Reset,
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0u8..4, 0u8..3, any::<bool>(), 1u16..400, 1u8..10, 0u8..2, 0u8..2).prop_map(
+            |(ticket, instrument, buy, steps, model, mode, policy)| Op::Open {
+                ticket, instrument, buy, steps, model, mode, policy
+            }
+        ),
+        2 => (0u8..4, 0u8..101, 0u8..2, 0u8..2)
+            .prop_map(|(ticket, pct, mode, residual)| Op::Close { ticket, pct, mode, residual }),
+        1 => (0u16..40, -50_000i32..50_000).prop_map(|(account, amount)| Op::Balance { account, amount }),
+        4 => (1u8..4).prop_map(|parts| Op::Fill { parts }),
+        1 => Just(Op::Partial),
+        1 => Just(Op::Cancel),
+        2 => (0u8..3, 0u16..200).prop_map(|(instrument, tick)| Op::Market { instrument, tick }),
+        1 => Just(Op::Kill),
+        1 => Just(Op::Reset),
+    ]
+}
+
+/// Turns ops into inputs and plays the LP: remembers every order emitted and its fills.
+pub(super) struct Driver {
+    pub engine: Engine,
+    pub journal: Journal,
+    pending: BTreeMap<u64, (Qty, Qty)>,
+    ts: u64,
+    exec: u64,
+    pub sent: Vec<ChildOrder>,
+}
+
+pub(super) fn symbols() -> SymbolTable {
+    SymbolTable::builtin()
+}
+
+pub(super) const ACCOUNTS: usize = 40;
+
+fn config() -> EngineConfig {
+    let mut c = EngineConfig::permissive();
+    c.risk.max_orders_per_sec = 500;
+    c.risk.collar_bps = Some(500);
+    c
+}
+
+impl Driver {
+    pub fn new(journal_dir: &Path) -> Self {
+        let accounts = synthetic_accounts(ACCOUNTS, 7);
+        let engine = Engine::new(symbols(), accounts, config()).unwrap();
+        let (journal, _) = Journal::open(journal_dir, small_journal()).unwrap();
+        Driver {
+            engine,
+            journal,
+            pending: BTreeMap::new(),
+            ts: 1_000_000_000,
+            exec: 0,
+            sent: Vec::new(),
+        }
+    }
+
+    pub fn apply(&mut self, input: Input) {
+        let mut out = Vec::new();
+        self.engine
+            .apply(&input, &mut self.journal, |o| out.push(*o))
+            .unwrap();
+        for o in out {
+            self.pending.insert(o.cl_ord_id, (o.qty, Qty::ZERO));
+            self.sent.push(o);
+        }
+    }
+
+    fn fill(&mut self, cl: u64, qty: Qty, status: ExecStatus) -> Input {
+        self.exec += 1;
+        let e = self.pending.get_mut(&cl).unwrap();
+        e.1 = Qty(e.1.raw() + qty.raw());
+        let f = FillEvent {
+            recv_ns: self.ts,
+            cl_ord_id: cl,
+            exec_id: self.exec,
+            last_qty: qty,
+            last_px: Price(110_000_000 + (self.exec % 7) as i64 * 1_000),
+            cum_qty: e.1,
+            leaves_qty: Qty(e.0.raw() - e.1.raw()),
+            status: status as u8,
+            _pad: [0; 7],
+        };
+        if e.0 == e.1 || status == ExecStatus::Canceled {
+            self.pending.remove(&cl);
+        }
+        Input::Fill(f)
+    }
+
+    pub fn inputs(&mut self, op: &Op) -> Vec<Input> {
+        self.ts += 50_000_000;
+        let ts = self.ts;
+        match *op {
+            Op::Open {
+                ticket,
+                instrument,
+                buy,
+                steps,
+                model,
+                mode,
+                policy,
+            } => {
+                vec![Input::Open(MasterOpen {
+                    ts_ns: ts,
+                    ticket: u64::from(ticket) + 1,
+                    lots: Lots(i64::from(steps) * 100),
+                    limit_price: if steps % 3 == 0 {
+                        Price(110_100_000)
+                    } else {
+                        Price::ZERO
+                    },
+                    sl_distance: Price(250_000),
+                    quote_to_account: Price::ZERO,
+                    reference: Money(50_000_000_000),
+                    instrument: u32::from(instrument),
+                    model,
+                    side: if buy {
+                        Side::Buy as u8
+                    } else {
+                        Side::Sell as u8
+                    },
+                    policy,
+                    mode,
+                })]
+            }
+            Op::Close {
+                ticket,
+                pct,
+                mode,
+                residual,
+            } => {
+                let t = u64::from(ticket) + 1;
+                let open = self.engine.master_open(t).unwrap_or(0);
+                let steps = open * u64::from(pct) / 100;
+                vec![Input::Close(MasterClose {
+                    ts_ns: ts,
+                    ticket: t,
+                    lots: Lots(steps as i64 * 100),
+                    full: u8::from(pct == 100),
+                    residual,
+                    mode,
+                    _pad: [0; 5],
+                })]
+            }
+            Op::Balance { account, amount } => vec![Input::Balance(BalanceChange {
+                ts_ns: ts,
+                amount: Money(i64::from(amount) * 1_000_000),
+                account: u32::from(account),
+                _pad: 0,
+            })],
+            Op::Fill { parts } => {
+                let Some((&cl, &(qty, cum))) = self.pending.iter().next() else {
+                    return vec![];
+                };
+                let left = qty.raw() - cum.raw();
+                let mut v = Vec::new();
+                for p in 0..parts {
+                    let q = if p + 1 == parts {
+                        left - left / i64::from(parts) * i64::from(p)
+                    } else {
+                        left / i64::from(parts)
+                    };
+                    if q > 0 {
+                        let st = if p + 1 == parts {
+                            ExecStatus::Filled
+                        } else {
+                            ExecStatus::PartiallyFilled
+                        };
+                        v.push(self.fill(cl, Qty(q), st));
+                    }
+                }
+                v
+            }
+            Op::Partial => {
+                let Some((&cl, &(qty, cum))) = self.pending.iter().next() else {
+                    return vec![];
+                };
+                let q = (qty.raw() - cum.raw()) / 3;
+                if q == 0 {
+                    return vec![];
+                }
+                vec![self.fill(cl, Qty(q), ExecStatus::PartiallyFilled)]
+            }
+            Op::Cancel => {
+                let Some((&cl, _)) = self.pending.iter().next() else {
+                    return vec![];
+                };
+                vec![self.fill(cl, Qty::ZERO, ExecStatus::Canceled)]
+            }
+            Op::Market { instrument, tick } => vec![Input::Market(MarketEvent {
+                recv_ns: 0,
+                source_ns: ts,
+                seq: u64::from(tick),
+                instrument: u32::from(instrument),
+                source: 1,
+                kind: MarketEventKind::Quote as u8,
+                level: 0,
+                bid: Price(109_990_000 + i64::from(tick) * 100),
+                ask: Price(110_010_000 + i64::from(tick) * 100),
+                bid_size: Qty(1_000_000 * Qty::ONE_RAW),
+                ask_size: Qty(1_000_000 * Qty::ONE_RAW),
+            })],
+            Op::Kill => vec![Input::Risk(RiskCommand {
+                ts_ns: ts,
+                action: RISK_KILL,
+                _pad: 0,
+            })],
+            Op::Reset => vec![Input::Risk(RiskCommand {
+                ts_ns: ts,
+                action: RISK_RESET,
+                _pad: 0,
+            })],
+        }
+    }
+
+    pub fn run(&mut self, op: &Op) -> Vec<Input> {
+        let ins = self.inputs(op);
+        for i in &ins {
+            self.apply(*i);
+        }
+        ins
+    }
+}
+
+fn small_journal() -> JournalConfig {
+    JournalConfig {
+        segment_size: 64 << 10,
+        ..JournalConfig::default()
+    }
+}
+
+/// Every journal record's (seq, kind, payload).
+fn journal_records(dir: &Path) -> Vec<(u64, u16, Vec<u8>)> {
+    let r = JournalReader::open(dir).unwrap();
+    r.records(0)
+        .map(|x| x.unwrap())
+        .map(|x| (x.seq, x.kind, x.payload.to_vec()))
+        .collect()
+}
+
+/// Quotes for the three instruments so the collar has a reference.
+fn warm_up() -> Vec<Op> {
+    (0..3)
+        .map(|i| Op::Market {
+            instrument: i,
+            tick: 100,
+        })
+        .collect()
+}
+
+fn recovered(cp: &Path, jd: &Path) -> Recovered {
+    Engine::recover(cp, jd, small_journal(), symbols()).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Same inputs, same journal bytes and state; a checkpoint at a random point plus replay
+    /// gives the uninterrupted state bit for bit, and sends nothing again.
+    #[test]
+    fn determinism_and_recovery(ops in prop::collection::vec(op_strategy(), 1..60), cut in 0usize..60) {
+        let dir = tempfile::tempdir().unwrap();
+        let (ja, jb, cp) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("cp"));
+        let mut a = Driver::new(&ja);
+        let mut b = Driver::new(&jb);
+        let ops: Vec<Op> = warm_up().into_iter().chain(ops).collect();
+        let cut = cut % (ops.len() + 1);
+        for (i, op) in ops.iter().enumerate() {
+            if i == cut {
+                a.engine.write_checkpoint(&cp, &mut a.journal).unwrap();
+            }
+            a.run(op);
+            let ins = b.inputs(op);
+            for x in ins { b.apply(x); }
+        }
+        if cut == ops.len() {
+            a.engine.write_checkpoint(&cp, &mut a.journal).unwrap();
+        }
+        prop_assert_eq!(a.engine.digest(), b.engine.digest());
+        prop_assert_eq!(a.engine.counters().invariant_failures, 0);
+        let digest = a.engine.digest();
+        let bytes = a.engine.state_bytes();
+        let seq = a.engine.applied_seq();
+        drop(a);
+        drop(b);
+        prop_assert_eq!(journal_records(&ja), journal_records(&jb));
+        let r = recovered(&cp, &ja);
+        prop_assert_eq!(r.engine.applied_seq(), seq);
+        prop_assert!(r.engine.state_bytes() == bytes, "recovered state differs");
+        prop_assert_eq!(r.engine.digest(), digest);
+        prop_assert!(r.to_send.is_empty());
+        prop_assert_eq!(r.appended_decisions, 0);
+    }
+
+    /// Arbitrary bytes as inputs never panic: they decode to nothing or are refused.
+    #[test]
+    fn arbitrary_inputs_never_panic(kind in 1u16..7, bytes in prop::collection::vec(any::<u8>(), 0..80)) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = Driver::new(dir.path());
+        if let Some(i) = Input::decode(kind, &bytes) {
+            d.apply(i);
+        }
+    }
+}
+
+fn open(ticket: u64, steps: i64, model: u8, mode: u8) -> Op {
+    let _ = ticket;
+    Op::Open {
+        ticket: (ticket - 1) as u8,
+        instrument: 0,
+        buy: true,
+        steps: steps as u16,
+        model,
+        mode,
+        policy: 0,
+    }
+}
+
+#[test]
+fn full_close_leaves_every_account_at_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Driver::new(dir.path());
+    for op in warm_up() {
+        d.run(&op);
+    }
+    for (mode, t) in [(MODE_BLOCK, 1u64), (MODE_PER_ACCOUNT, 2)] {
+        d.run(&open(t, 137, model_code::EQUITY, mode));
+        let h: u64 = d.engine.holdings(t).unwrap().iter().sum();
+        assert_eq!(h, 137, "equity model allocates the whole master");
+        while !d.pending.is_empty() {
+            d.run(&Op::Fill { parts: 3 });
+        }
+        d.run(&Op::Close {
+            ticket: (t - 1) as u8,
+            pct: 33,
+            mode,
+            residual: 0,
+        });
+        assert!(d.engine.master_open(t).unwrap() < 137);
+        d.run(&Op::Close {
+            ticket: (t - 1) as u8,
+            pct: 100,
+            mode,
+            residual: 0,
+        });
+        assert!(d.engine.holdings(t).is_none(), "a flat ticket is closed");
+        while !d.pending.is_empty() {
+            d.run(&Op::Fill { parts: 2 });
+        }
+    }
+    let c = d.engine.counters();
+    assert_eq!(c.tickets_flat, 2);
+    assert_eq!(c.invariant_failures, 0);
+    assert!(c.invariant_checks > 4);
+    assert_eq!(d.engine.open_orders(), 0);
+    // Per ticket, Σ closes sent = Σ opens sent, for every account.
+    let mut net: BTreeMap<(u64, u32), i64> = BTreeMap::new();
+    for o in &d.sent {
+        let s = if o.side == Side::Buy as u8 { 1 } else { -1 };
+        *net.entry((o.master_ticket, o.account)).or_default() += s * o.qty.raw();
+    }
+    assert!(net.values().all(|&v| v == 0), "{net:?}");
+}
+
+#[test]
+fn deposits_do_not_move_open_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Driver::new(dir.path());
+    for op in warm_up() {
+        d.run(&op);
+    }
+    d.run(&open(1, 250, model_code::BALANCE, MODE_PER_ACCOUNT));
+    let before = d.engine.holdings(1).unwrap().to_vec();
+    let bal0 = d.engine.accounts().balance[3];
+    d.run(&Op::Balance {
+        account: 3,
+        amount: 40_000,
+    });
+    d.run(&Op::Balance {
+        account: 5,
+        amount: -500,
+    });
+    assert_eq!(d.engine.holdings(1).unwrap(), &before[..]);
+    assert_eq!(
+        d.engine.accounts().balance[3],
+        Money(bal0.raw() + 40_000_000_000)
+    );
+    // The deposit changes the weights of the next order: account 3's share grows.
+    d.run(&open(2, 250, model_code::BALANCE, MODE_PER_ACCOUNT));
+    let after = d.engine.holdings(2).unwrap();
+    assert!(after[3] >= before[3], "{} < {}", after[3], before[3]);
+    // A withdrawal past the balance is refused, journaled, and changes nothing.
+    let bal5 = d.engine.accounts().balance[5];
+    d.run(&Op::Balance {
+        account: 5,
+        amount: -2_000_000,
+    });
+    assert_eq!(d.engine.accounts().balance[5], bal5);
+    assert_eq!(d.engine.counters().refused, 1);
+}
+
+#[test]
+fn kill_switch_rejects_with_a_journaled_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Driver::new(dir.path());
+    for op in warm_up() {
+        d.run(&op);
+    }
+    d.run(&Op::Kill);
+    d.run(&open(1, 100, model_code::EQUITY, MODE_BLOCK));
+    assert!(d.sent.is_empty());
+    assert!(
+        d.engine.holdings(1).is_none(),
+        "a refused open opens nothing"
+    );
+    drop(d.journal);
+    let recs = journal_records(dir.path());
+    let rej: Vec<_> = recs.iter().filter(|r| r.1 == KIND_REJECT).collect();
+    assert_eq!(rej.len(), 1);
+    assert!(describe(rej[0].1, &rej[0].2)
+        .unwrap()
+        .contains("kill switch"));
+}
+
+/// Zeroes the CRC of the journal's last record: a torn tail.
+fn tear_last_record(dir: &Path) -> (u64, u16) {
+    let r = JournalReader::open(dir).unwrap();
+    let segs = r.report().segments.clone();
+    let last = r
+        .records(0)
+        .map(|x| x.unwrap())
+        .map(|x| (x.seq, x.kind, x.offset))
+        .last()
+        .unwrap();
+    drop(r);
+    let seg = segs.last().unwrap();
+    let mut bytes = std::fs::read(&seg.path).unwrap();
+    let at = last.2;
+    for b in &mut bytes[at..at + 4] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&seg.path, &bytes).unwrap();
+    (last.0, last.1)
+}
+
+#[test]
+fn torn_input_is_cut_and_never_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, cp, j2) = (
+        dir.path().join("j"),
+        dir.path().join("cp"),
+        dir.path().join("j2"),
+    );
+    let ops: Vec<Op> = warm_up()
+        .into_iter()
+        .chain([
+            open(1, 120, model_code::EQUITY, MODE_BLOCK),
+            Op::Fill { parts: 2 },
+        ])
+        .collect();
+    let mut d = Driver::new(&j);
+    let mut reference = Driver::new(&j2);
+    d.engine.write_checkpoint(&cp, &mut d.journal).unwrap();
+    for op in &ops {
+        d.run(op);
+        reference.run(op);
+    }
+    d.run(&Op::Market {
+        instrument: 1,
+        tick: 7,
+    }); // the input that will be torn
+    drop(d);
+    let (_, kind) = tear_last_record(&j);
+    assert_eq!(kind, KIND_MARKET);
+    let r = recovered(&cp, &j);
+    assert!(r.journal_report.torn_tail.is_some());
+    assert_eq!(r.engine.digest(), reference.engine.digest());
+    assert!(r.to_send.is_empty());
+}
+
+#[test]
+fn torn_decision_is_recomputed_and_its_orders_sent_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, cp) = (dir.path().join("j"), dir.path().join("cp"));
+    let mut d = Driver::new(&j);
+    for op in warm_up() {
+        d.run(&op);
+    }
+    d.engine.write_checkpoint(&cp, &mut d.journal).unwrap();
+    let before = d.sent.len();
+    d.run(&open(1, 90, model_code::EQUITY, MODE_PER_ACCOUNT));
+    let orders: Vec<ChildOrder> = d.sent[before..].to_vec();
+    let digest = d.engine.digest();
+    drop(d);
+    let (_, kind) = tear_last_record(&j);
+    assert_eq!(kind, KIND_ALLOC);
+    let r = recovered(&cp, &j);
+    assert_eq!(r.appended_decisions, 1);
+    assert_eq!(r.engine.digest(), digest);
+    assert_eq!(
+        r.to_send, orders,
+        "the input's orders had not left: send them now"
+    );
+    // A second recovery finds the journal whole: nothing to send.
+    drop(r);
+    let r = recovered(&cp, &j);
+    assert!(r.to_send.is_empty());
+    assert_eq!(r.engine.digest(), digest);
+}
+
+#[test]
+fn damaged_checkpoint_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, cp) = (dir.path().join("j"), dir.path().join("cp"));
+    let mut d = Driver::new(&j);
+    d.run(&warm_up()[0]);
+    let p = d.engine.write_checkpoint(&cp, &mut d.journal).unwrap();
+    drop(d);
+    let sp = p.join("engine.state");
+    let mut b = std::fs::read(&sp).unwrap();
+    let n = b.len();
+    b[n - 1] ^= 1;
+    std::fs::write(&sp, &b).unwrap();
+    let e = Engine::recover(&cp, &j, small_journal(), symbols()).unwrap_err();
+    assert!(e.to_string().contains("checksum mismatch"), "{e}");
+    std::fs::write(&sp, b"MAMXXXXX").unwrap();
+    let e = Engine::recover(&cp, &j, small_journal(), symbols()).unwrap_err();
+    assert!(e.to_string().contains("shorter than the header"), "{e}");
+}
+
+#[test]
+fn tampered_decision_is_a_determinism_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, cp) = (dir.path().join("j"), dir.path().join("cp"));
+    let mut d = Driver::new(&j);
+    for op in warm_up() {
+        d.run(&op);
+    }
+    d.engine.write_checkpoint(&cp, &mut d.journal).unwrap();
+    d.run(&open(1, 90, model_code::EQUITY, MODE_BLOCK));
+    d.run(&Op::Market {
+        instrument: 0,
+        tick: 3,
+    });
+    drop(d);
+    // Rewrite the block order's quantity with a valid CRC: only replay can notice.
+    let r = JournalReader::open(&j).unwrap();
+    let rec = r
+        .records(0)
+        .map(|x| x.unwrap())
+        .find(|x| x.kind == KIND_ORDER)
+        .unwrap();
+    let (seq, mut payload) = (rec.seq, rec.payload.to_vec());
+    let off = rec.offset;
+    let seg = r.report().segments.last().unwrap().path.clone();
+    drop(r);
+    payload[32] ^= 1;
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let size = crate::journal::format::record_size(payload.len());
+    crate::journal::format::encode_record(&mut bytes[off..off + size], seq, KIND_ORDER, &payload);
+    std::fs::write(&seg, &bytes).unwrap();
+    let e = Engine::recover(&cp, &j, small_journal(), symbols()).unwrap_err();
+    assert!(
+        matches!(e, EngineError::Determinism { seq: s, .. } if s == seq),
+        "{e}"
+    );
+}
