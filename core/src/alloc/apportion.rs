@@ -82,7 +82,7 @@ pub struct Outcome {
 /// Reusable buffers: with capacity for `n + 1` entries, [`apportion`] does not allocate.
 #[derive(Debug, Clone, Default)]
 pub struct Scratch {
-    rem: Vec<u64>,
+    bucket: Vec<u16>,
     cand: Vec<u32>,
     sub: Vec<u64>,
     add: Vec<u64>,
@@ -93,7 +93,7 @@ impl Scratch {
     /// Buffers for up to `n` accounts.
     pub fn with_capacity(n: usize) -> Self {
         Scratch {
-            rem: Vec::with_capacity(n + 1),
+            bucket: Vec::with_capacity(n + 1),
             cand: Vec::with_capacity(n + 1),
             sub: Vec::with_capacity(n + 1),
             add: Vec::with_capacity(n + 1),
@@ -113,6 +113,19 @@ pub fn apportion(
     out: &mut [u64],
     s: &mut Scratch,
 ) -> Result<Outcome, AllocError> {
+    let sum = weights.iter().map(|&w| u128::from(w)).sum::<u128>();
+    apportion_summed(weights, sum, p, out, s)
+}
+
+/// [`apportion`] with `Σ weights` (without the sink) already known: the models compute it while
+/// they build the weights, saving a pass.
+pub(crate) fn apportion_summed(
+    weights: &[u64],
+    sum: u128,
+    p: &ApportionParams,
+    out: &mut [u64],
+    s: &mut Scratch,
+) -> Result<Outcome, AllocError> {
     let n = weights.len();
     if out.len() != n {
         return Err(AllocError::BufferLen {
@@ -126,11 +139,12 @@ pub fn apportion(
             "at most 2^32-2 accounts per apportionment".into(),
         ));
     }
-    let sum = weights.iter().map(|&w| u128::from(w)).sum::<u128>() + u128::from(p.sink_weight);
+    debug_assert_eq!(sum, weights.iter().map(|&w| u128::from(w)).sum::<u128>());
+    let sum = sum + u128::from(p.sink_weight);
     let wsum = u64::try_from(sum).map_err(|_| AllocError::WeightOverflow { accounts: n, sum })?;
-    out.fill(0);
     if wsum == 0 || p.total == 0 {
-        return finish(weights, p, out, 0, 0, false);
+        out.fill(0);
+        return finish(weights, p, out, 0, 0, None);
     }
     let m = n as u64 + u64::from(p.sink_weight > 0);
     let split = hamilton(
@@ -139,29 +153,32 @@ pub fn apportion(
         p.sink_weight,
         p.total,
         p.rotation % m,
-        p.limits.min_steps,
+        (p.limits.min_steps, p.limits.max_steps),
         out,
-        &mut s.rem,
+        &mut s.bucket,
         &mut s.cand,
     );
-    let may_bind = split.qmax >= p.limits.max_steps || (p.limits.min_steps > 1 && split.small);
-    if !may_bind {
-        return finish(weights, p, out, split.sink, split.dealt, false);
+    if !split.may_bind {
+        let allocated = p.total - split.sink;
+        return finish(weights, p, out, split.sink, split.dealt, Some(allocated));
     }
     let adjusted = settle(weights, p, out, s)?;
-    finish(weights, p, out, split.sink, split.dealt, adjusted)
+    let o = finish(weights, p, out, split.sink, split.dealt, None)?;
+    Ok(Outcome { adjusted, ..o })
 }
 
-/// Builds the outcome and checks the block identity.
+/// Builds the outcome and checks the block identity. `allocated` is Σ `out` when the caller
+/// knows it (no limit bound), else it is summed here.
 fn finish(
     weights: &[u64],
     p: &ApportionParams,
     out: &[u64],
     sink: u64,
     dealt: u64,
-    adjusted: bool,
+    allocated: Option<u64>,
 ) -> Result<Outcome, AllocError> {
-    let allocated: u64 = out.iter().sum();
+    let allocated = allocated.unwrap_or_else(|| out.iter().sum());
+    debug_assert_eq!(allocated, out.iter().sum::<u64>());
     let unallocated = i128::from(p.total) - i128::from(allocated);
     let unallocated = i64::try_from(unallocated)
         .map_err(|_| AllocError::Num(crate::num::NumError::Overflow("unallocated steps")))?;
@@ -177,7 +194,7 @@ fn finish(
         unallocated,
         sink,
         dealt,
-        adjusted,
+        adjusted: false,
     })
 }
 
@@ -185,16 +202,89 @@ fn finish(
 struct Split {
     /// Leftover steps dealt by remainder.
     dealt: u64,
-    /// Largest floor quota.
-    qmax: u64,
-    /// Some account's floor is under the min lot while its quota is not zero.
-    small: bool,
     /// Steps of the sink.
     sink: u64,
+    /// Some account may be above the max or under the min lot: run the limits.
+    may_bind: bool,
 }
 
-/// Plain largest-remainder apportionment (rule step 1-2), no limits. `wsum` includes the sink
-/// and is not zero; `off` is `rotation mod m`.
+/// Exact `floor(total × w / W)` and `total × w mod W` without a division per account.
+#[derive(Clone, Copy)]
+struct Recip {
+    t: u64,
+    wsum: u64,
+    f_hi: u64,
+    f_lo: u64,
+}
+
+impl Recip {
+    fn new(total: u64, wsum: u64) -> Self {
+        // total / W as a 64.64 fixed-point number, rounded down: q0 = floor(w × f / 2^64) is
+        // floor(quota) or one less (the error is below w / 2^64 < 1), fixed by one comparison.
+        let f = (u128::from(total) << 64) / u128::from(wsum);
+        Recip {
+            t: total,
+            wsum,
+            f_hi: (f >> 64) as u64,
+            f_lo: f as u64,
+        }
+    }
+
+    /// The quota of weight `w`. With `NARROW` (W ≤ 2^63) the remainder is computed modulo
+    /// 2^64, exact because its true value is below 2W ≤ 2^64; otherwise in `u128`.
+    #[inline(always)]
+    fn quota<const NARROW: bool>(&self, w: u64) -> (u64, u64) {
+        // w × f_hi ≤ w × total / W ≤ total: no overflow.
+        let q0 = ((u128::from(w) * u128::from(self.f_lo)) >> 64) as u64 + w * self.f_hi;
+        if NARROW {
+            let r0 = self
+                .t
+                .wrapping_mul(w)
+                .wrapping_sub(q0.wrapping_mul(self.wsum));
+            let c = r0 >= self.wsum;
+            (q0 + u64::from(c), if c { r0 - self.wsum } else { r0 })
+        } else {
+            let wd = u128::from(self.wsum);
+            let r0 = u128::from(w) * u128::from(self.t) - u128::from(q0) * wd;
+            let c = r0 >= wd;
+            (q0 + u64::from(c), (if c { r0 - wd } else { r0 }) as u64)
+        }
+    }
+
+    #[inline]
+    fn quota_any(&self, w: u64) -> (u64, u64) {
+        if self.wsum <= 1 << 63 {
+            self.quota::<true>(w)
+        } else {
+            self.quota::<false>(w)
+        }
+    }
+}
+
+/// First pass: floors into `out`, remainder buckets into `bucket` and `hist`; returns Σ floors.
+#[inline(always)]
+fn floors<const NARROW: bool>(
+    rc: &Recip,
+    w: &[u64],
+    out: &mut [u64],
+    bucket: &mut [u16],
+    sh: u32,
+    hist: &mut [u32; 1 << BUCKET_BITS],
+) -> u64 {
+    let mut sumq: u64 = 0;
+    for ((&wi, o), b) in w.iter().zip(out.iter_mut()).zip(bucket.iter_mut()) {
+        let (q, r) = rc.quota::<NARROW>(wi);
+        *o = q;
+        sumq += q;
+        let bk = (r >> sh) as u16;
+        *b = bk;
+        hist[usize::from(bk) & ((1 << BUCKET_BITS) - 1)] += 1;
+    }
+    sumq
+}
+
+/// Plain largest-remainder apportionment (rule steps 1-2), no limits. `wsum` includes the sink
+/// and is not zero; `off` is `rotation mod m`; `(min, max)` are only watched, not applied.
 #[allow(clippy::too_many_arguments)]
 fn hamilton(
     w: &[u64],
@@ -202,80 +292,76 @@ fn hamilton(
     sink_w: u64,
     total: u64,
     off: u64,
-    min_steps: u64,
+    (min, max): (u64, u64),
     out: &mut [u64],
-    rem: &mut Vec<u64>,
+    bucket: &mut Vec<u16>,
     cand: &mut Vec<u32>,
 ) -> Split {
     let n = w.len();
-    let t = u128::from(total);
-    let wd = u128::from(wsum);
-    // total / W as a 64.64 fixed-point number, rounded down: q_est = floor(w × f / 2^64) is
-    // floor(quota) or one less, and the exact remainder check below fixes it.
-    let f = (t << 64) / wd;
-    let (f_hi, f_lo) = ((f >> 64) as u64, f as u64);
+    let rc = Recip::new(total, wsum);
+    // Remainders are below W < 2^bits(W): the top BUCKET_BITS bits index the histogram.
     let sh = (64 - wsum.leading_zeros()).saturating_sub(BUCKET_BITS);
     let mut hist = [0u32; 1 << BUCKET_BITS];
-    rem.clear();
-    rem.resize(n, 0);
-    let quota = |wi: u64| -> (u64, u64) {
-        let q0 = ((u128::from(wi) * u128::from(f_lo)) >> 64) as u64 + wi * f_hi;
-        let r0 = u128::from(wi) * t - u128::from(q0) * wd;
-        let c = u64::from(r0 >= wd);
-        (q0 + c, (r0 - u128::from(c) * wd) as u64)
+    bucket.clear();
+    bucket.resize(n, 0);
+    let sumq = if wsum <= 1 << 63 {
+        floors::<true>(&rc, w, out, bucket, sh, &mut hist)
+    } else {
+        floors::<false>(&rc, w, out, bucket, sh, &mut hist)
     };
-    let mut sumq: u64 = 0;
-    let mut qmax: u64 = 0;
-    let mut small = false;
-    for ((&wi, o), r) in w.iter().zip(out.iter_mut()).zip(rem.iter_mut()) {
-        let (q, rr) = quota(wi);
-        *o = q;
-        *r = rr;
-        sumq += q;
-        qmax = qmax.max(q);
-        small |= (q < min_steps) & ((q | rr) != 0);
-        hist[(rr >> sh) as usize] += 1;
-    }
-    let (sink_q, sink_r) = if sink_w > 0 { quota(sink_w) } else { (0, 0) };
+    let (sink_q, sink_r) = if sink_w > 0 {
+        rc.quota_any(sink_w)
+    } else {
+        (0, 0)
+    };
+    let sink_b = (sink_r >> sh) as u16;
     if sink_w > 0 {
-        hist[(sink_r >> sh) as usize] += 1;
+        hist[usize::from(sink_b)] += 1;
     }
     let k = total - sumq - sink_q;
     let mut sink = sink_q;
+    // Threshold bucket: every remainder above it gets a step, `need` of its own members do.
+    // With nothing to deal, a threshold above every bucket.
+    let mut above: u64 = 0;
+    let mut bstar = u16::MAX;
     if k > 0 {
-        // Threshold bucket: every remainder above it gets a step; `need` of its own do.
-        let mut above: u64 = 0;
-        let mut bstar = 0usize;
         for b in (0..hist.len()).rev() {
             if above + u64::from(hist[b]) >= k {
-                bstar = b;
+                bstar = b as u16;
                 break;
             }
             above += u64::from(hist[b]);
         }
-        let need = (k - above) as usize;
-        let bstar = bstar as u64;
-        cand.clear();
-        cand.resize(n + 1, 0);
-        let mut len = 0usize;
-        for (i, (o, &rr)) in out.iter_mut().zip(rem.iter()).enumerate() {
-            let b = rr >> sh;
-            *o += u64::from(b > bstar);
-            cand[len] = i as u32;
-            len += usize::from(b == bstar);
+    }
+    let need = (k - above) as usize;
+    // Second pass: the leftover steps above the threshold, candidates at it, and a watch on
+    // the limits (max, and 0 < size < min, as `size - 1 < min - 1` unsigned).
+    cand.clear();
+    let mut amax: u64 = 0;
+    let mut small = false;
+    for (i, (o, &b)) in out.iter_mut().zip(bucket.iter()).enumerate() {
+        let a = *o + u64::from(b > bstar);
+        *o = a;
+        if b == bstar {
+            cand.push(i as u32);
         }
-        if sink_w > 0 {
-            let b = sink_r >> sh;
-            sink += u64::from(b > bstar);
-            cand[len] = n as u32;
-            len += usize::from(b == bstar);
+        amax = amax.max(a);
+        small |= a.wrapping_sub(1) < min - 1;
+    }
+    if sink_w > 0 {
+        sink += u64::from(sink_b > bstar);
+        if sink_b == bstar {
+            cand.push(n as u32);
         }
+    }
+    if need > 0 {
+        // Order the threshold bucket exactly: remainder (recomputed exactly), then rotation.
         let m = n as u64 + u64::from(sink_w > 0);
         let rem_of = |i: u32| {
             if i as usize == n {
                 sink_r
             } else {
-                rem[i as usize]
+                rc.quota_any(w[i as usize]).1
             }
         };
         let rank = |i: u32| (u64::from(i) + m - off) % m;
@@ -284,7 +370,7 @@ fn hamilton(
                 .cmp(&rem_of(*a))
                 .then_with(|| rank(*a).cmp(&rank(*b)))
         };
-        let cands = &mut cand[..len];
+        let cands = &mut cand[..];
         if need < cands.len() {
             cands.select_nth_unstable_by(need, cmp);
         }
@@ -292,15 +378,17 @@ fn hamilton(
             if i as usize == n {
                 sink += 1;
             } else {
-                out[i as usize] += 1;
+                let a = out[i as usize] + 1;
+                out[i as usize] = a;
+                amax = amax.max(a);
+                small |= a.wrapping_sub(1) < min - 1;
             }
         }
     }
     Split {
         dealt: k,
-        qmax,
-        small,
         sink,
+        may_bind: amax > max || small,
     }
 }
 
@@ -346,7 +434,7 @@ fn settle(
         return Ok(changed);
     }
     let Scratch {
-        rem,
+        bucket,
         cand,
         sub,
         add,
@@ -386,7 +474,17 @@ fn settle(
                 continue;
             }
             let give = f as u64;
-            hamilton(sub, ws as u64, 0, give, p.rotation % m, 1, add, rem, cand);
+            hamilton(
+                sub,
+                ws as u64,
+                0,
+                give,
+                p.rotation % m,
+                (1, u64::MAX),
+                add,
+                bucket,
+                cand,
+            );
             for i in 0..n {
                 out[i] += add[i];
                 if out[i] > max {
@@ -418,7 +516,17 @@ fn settle(
                 continue;
             }
             let take = (-f) as u64;
-            hamilton(sub, ws as u64, 0, take, p.rotation % m, 1, add, rem, cand);
+            hamilton(
+                sub,
+                ws as u64,
+                0,
+                take,
+                p.rotation % m,
+                (1, u64::MAX),
+                add,
+                bucket,
+                cand,
+            );
             for i in 0..n {
                 let t = add[i].min(out[i].saturating_sub(min));
                 out[i] -= t;

@@ -17,6 +17,7 @@
 pub mod apportion;
 pub mod fill;
 pub mod model;
+pub mod synth;
 pub mod ticket;
 
 #[cfg(test)]

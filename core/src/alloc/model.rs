@@ -24,7 +24,7 @@
 //! Accounts without [`FLAG_ACTIVE`] and accounts flagged [`FLAG_CLOSE_ONLY`] get nothing on
 //! opens (their weight and target are 0).
 
-use super::apportion::{apportion, ApportionParams, Scratch};
+use super::apportion::{apportion_summed, ApportionParams, Scratch};
 use super::{AllocError, LotLimits, MinLotPolicy, Mode};
 use crate::account::{AccountColumns, FLAG_ACTIVE, FLAG_CLOSE_ONLY};
 use crate::num::{div_round_i128, Lots, Money, Price, Qty, Ratio, Rounding, POW10};
@@ -198,16 +198,16 @@ pub fn allocate(
             ..Allocation::default()
         });
     }
-    let (sink_weight, oversubscribed) = weights(cols, order.model, &mut ws.w)?;
+    let ws_sum = weights(cols, order.model, &mut ws.w)?;
     let params = ApportionParams {
         total: requested,
         limits,
         policy: order.policy,
         mode: order.mode,
         rotation: order.rotation,
-        sink_weight,
+        sink_weight: ws_sum.sink,
     };
-    let o = apportion(&ws.w, &params, out, &mut ws.scratch)?;
+    let o = apportion_summed(&ws.w, ws_sum.sum, &params, out, &mut ws.scratch)?;
     Ok(Allocation {
         requested,
         demand: requested,
@@ -215,59 +215,70 @@ pub fn allocate(
         unallocated: o.unallocated,
         sink: o.sink,
         dealt: o.dealt,
-        oversubscribed,
+        oversubscribed: ws_sum.oversubscribed,
     })
 }
 
-/// Fills `w` with the weights of a proportional model; returns the sink weight and whether the
-/// percents were oversubscribed.
+/// The weights of a proportional model, summarised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WeightSum {
+    /// Σ of the accounts' weights (the sink not included).
+    pub sum: u128,
+    /// Weight of the unallocated share (percent model: 100 % − Σ percent).
+    pub sink: u64,
+    /// Percent model: the eligible percents summed past 100 %.
+    pub oversubscribed: bool,
+}
+
+/// Fills `w` with the weights of a proportional model (one pass, summing as it goes).
 pub fn weights(
     cols: &AccountColumns<'_>,
     model: StaticModel,
     w: &mut Vec<u64>,
-) -> Result<(u64, bool), AllocError> {
-    w.clear();
-    fn money<'a>(v: &'a [Money], flags: &'a [u16]) -> impl Iterator<Item = u64> + 'a {
-        v.iter().zip(flags).map(|(m, &fl)| {
-            if can_open(fl) {
-                m.raw().max(0) as u64
-            } else {
-                0
-            }
-        })
+) -> Result<WeightSum, AllocError> {
+    // All ones for an account that may open, else zero: the weight is masked, not branched on.
+    #[inline(always)]
+    fn mask(flags: u16) -> u64 {
+        0u64.wrapping_sub(u64::from(can_open(flags)))
     }
-    match model {
-        StaticModel::Equity => w.extend(money(cols.equity, cols.flags)),
-        StaticModel::Balance => w.extend(money(cols.balance, cols.flags)),
-        StaticModel::FreeMargin => w.extend(
-            cols.equity
-                .iter()
-                .zip(cols.margin_used)
-                .zip(cols.flags)
-                .map(|((e, m), &fl)| {
-                    let free = e.raw().saturating_sub(m.raw()).max(0) as u64;
-                    if can_open(fl) {
-                        free
-                    } else {
-                        0
-                    }
-                }),
-        ),
+    #[inline(always)]
+    fn fill(w: &mut [u64], flags: &[u16], f: impl Fn(usize) -> i64) -> u128 {
+        let mut sum: u128 = 0;
+        for (i, (x, &fl)) in w.iter_mut().zip(flags).enumerate() {
+            *x = (f(i).max(0) as u64) & mask(fl);
+            sum += u128::from(*x);
+        }
+        sum
+    }
+    w.clear();
+    w.resize(cols.len(), 0);
+    let sum = match model {
+        StaticModel::Equity => {
+            let e = cols.equity;
+            fill(w, cols.flags, |i| e[i].raw())
+        }
+        StaticModel::Balance => {
+            let b = cols.balance;
+            fill(w, cols.flags, |i| b[i].raw())
+        }
+        StaticModel::FreeMargin => {
+            let (e, m) = (cols.equity, cols.margin_used);
+            fill(w, cols.flags, |i| e[i].raw().saturating_sub(m[i].raw()))
+        }
         StaticModel::Percent => {
             let mut sum: u128 = 0;
             for (i, (p, &fl)) in cols.percent.iter().zip(cols.flags).enumerate() {
                 if p.raw() < 0 || p.raw() as u64 > HUNDRED_PERCENT {
                     return Err(bad(cols, i, format!("percent {p} outside 0-100")));
                 }
-                let v = if can_open(fl) { p.raw() as u64 } else { 0 };
-                sum += u128::from(v);
-                w.push(v);
+                w[i] = p.raw() as u64 & mask(fl);
+                sum += u128::from(w[i]);
             }
             let hundred = u128::from(HUNDRED_PERCENT);
-            return Ok(if sum <= hundred {
-                ((hundred - sum) as u64, false)
-            } else {
-                (0, true)
+            return Ok(WeightSum {
+                sum,
+                sink: hundred.saturating_sub(sum) as u64,
+                oversubscribed: sum > hundred,
             });
         }
         _ => {
@@ -276,8 +287,11 @@ pub fn weights(
                 model.name()
             )))
         }
-    }
-    Ok((0, false))
+    };
+    Ok(WeightSum {
+        sum,
+        ..WeightSum::default()
+    })
 }
 
 /// Per-account target models: fills `out` with each account's rounded and limited size and

@@ -4,9 +4,14 @@ use std::process::ExitCode;
 
 /// Subcommands of `mam bench`.
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Time one master-order allocation over N accounts beside the memory-streaming limit.
+    Alloc(super::bench_alloc::Args),
+}
 
 /// Runs `mam bench`.
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
-    match c {}
+    match c {
+        Command::Alloc(a) => super::bench_alloc::run(a),
+    }
 }
