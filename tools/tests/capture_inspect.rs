@@ -110,3 +110,30 @@ fn garbage_is_refused_with_a_message() {
         "{err}"
     );
 }
+
+#[test]
+fn bench_decode_json_prints_figures_and_references() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mam"))
+        .args(["bench", "decode", "--json", "--budget-ms", "1", "--data"])
+        .arg(data(""))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["itch_messages"], 13_012);
+    assert_eq!(v["tops_frames"], 13_022);
+    assert_eq!(v["tops_messages"], 57_674);
+    let names: Vec<_> = v["itch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["mam", "itch5 (reference)", "itchy (reference)"]);
+    assert!(v["itch_vs_itchy"].as_f64().unwrap() > 0.0);
+    assert!(v["tops_over_raw_read"].as_f64().unwrap() > 0.0);
+}

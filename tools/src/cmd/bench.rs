@@ -5,6 +5,8 @@ use std::process::ExitCode;
 /// Subcommands of `mam bench`.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    /// ITCH 5.0 decode vs itch5/itchy and IEX TOPS decode+book vs a raw pcap read.
+    Decode(super::bench_decode::Args),
     /// Time one master-order allocation over N accounts beside the memory-streaming limit.
     Alloc(super::bench_alloc::Args),
 }
@@ -12,6 +14,7 @@ pub enum Command {
 /// Runs `mam bench`.
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
+        Command::Decode(a) => super::bench_decode::run(a),
         Command::Alloc(a) => super::bench_alloc::run(a),
     }
 }
