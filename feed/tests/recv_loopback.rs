@@ -64,6 +64,8 @@ struct Seen {
     /// Gap verdicts handed to the handler, and the messages they said were lost.
     gap_events: u64,
     gap_missing: u64,
+    /// For the SBE feed: events out of the FX books, by kind byte.
+    events: std::collections::BTreeMap<u8, u64>,
 }
 
 /// Counts the messages of one delivered packet by walking its u16-length-prefixed messages.
@@ -106,6 +108,7 @@ fn run<F: Framing + Send + 'static>(
         let mut rcv = UdpReceiver::bind(&cfg, framing).unwrap();
         tx.send(rcv.local_addr().unwrap()).unwrap();
         let mut seen = Seen::default();
+        let mut books = mam_feed::fxbook::FxBooks::new(32);
         let t0 = Instant::now();
         while rcv.stats().packets < t2.load(Ordering::Acquire) {
             assert!(
@@ -119,6 +122,10 @@ fn run<F: Framing + Send + 'static>(
                     seen.gap_missing += missing;
                 }
                 walk(d.payload, header_len, d.skip, is_sbe, &mut seen);
+                if is_sbe {
+                    let ev = &mut seen.events;
+                    books.apply_delivered(d, &mut |e| *ev.entry(e.kind).or_default() += 1);
+                }
             })
             .unwrap();
             r2.store(rcv.stats().packets, Ordering::Release);
@@ -249,4 +256,8 @@ fn eurusd_converted_day_every_quote_arrives_and_gaps_are_exact() {
     assert_eq!(seen.stats.seq.missing, missing);
     assert_eq!(seen.by_type[&sbe::layout::QUOTE_ID], 136_741 - missing);
     assert_eq!(seen.stats.seq.duplicate_packets, st.copies);
+    // The books turned what arrived into market events: one Quote per quote, one Gap per gap.
+    use mam_core::event::MarketEventKind as K;
+    assert_eq!(seen.events[&(K::Quote as u8)], 136_741 - missing);
+    assert_eq!(seen.events[&(K::Gap as u8)], dropped.len() as u64);
 }
