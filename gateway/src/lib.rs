@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod binary;
 pub mod latency;
 pub mod fix;
 pub mod transport;

@@ -207,7 +207,9 @@ pub fn create(path: impl AsRef<Path>, capacity: usize) -> Result<ShmTransport, S
 }
 
 /// Opens a ring file made by [`create`], returning the opener's end (produces into ring 1,
-/// consumes ring 0). Fails with [`ShmError::BadFile`] until the creator has finished.
+/// consumes ring 0). Fails with [`ShmError::BadFile`] until the creator has finished. An opener
+/// that restarts may open the same file again: it resumes at the persisted head and tail (at
+/// most one opener at a time).
 pub fn open(path: impl AsRef<Path>) -> Result<ShmTransport, ShmError> {
     let path = path.as_ref();
     let (map, len) = map_file(path, None)?;
@@ -228,6 +230,10 @@ pub fn open(path: impl AsRef<Path>) -> Result<ShmTransport, ShmError> {
     }
     // SAFETY: `len >= file_size(cap)` was checked just above.
     let (rx, tx) = unsafe { (RingView::new(&map, 0, cap), RingView::new(&map, 1, cap)) };
+    // Re-attach after a restart: this end is alive again. Head and tail persist in the file,
+    // so the new process resumes exactly where the old one published and consumed.
+    tx.producer_closed().store(0, Ordering::Release);
+    rx.consumer_closed().store(0, Ordering::Release);
     Ok(ShmTransport::new(tx, rx))
 }
 
