@@ -175,7 +175,8 @@ impl Engine {
             self.counters
                 .check(alloc.iter().sum::<u64>() == a.allocated);
             if mode == Mode::Block && model.is_proportional() {
-                self.counters.check(a.allocated == a.requested);
+                // Block mode: Σ children = master, less the percent model's unowned share.
+                self.counters.check(a.allocated + a.sink == a.requested);
             }
             let accepted = self.send(
                 seq, &ord, mode, &mut alloc, step_qty, total_qty, &mut sum, d,

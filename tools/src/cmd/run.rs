@@ -1,12 +1,104 @@
-//! `mam run` (not built yet: see the open issues).
+//! `mam run`: with no arguments, the built-in demo (see `demo`): generated accounts, feed,
+//! manager and LP through the real pipeline and engine, then a summary. Exit status 1 if any
+//! invariant failed.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use mam_core::pipeline::ThreadingMode;
+
+use crate::demo::{self, DemoConfig};
 
 /// Arguments of `mam run`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Generated accounts.
+    #[arg(long, default_value_t = 5_000)]
+    pub accounts: usize,
+    /// Master trades the built-in manager places (each opened, partially closed, closed).
+    #[arg(long, default_value_t = 40)]
+    pub trades: usize,
+    /// Seed of every generator (same seed, same journal bytes).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Threading mode: `shared` (one thread runs every stage) or `dedicated`.
+    #[arg(long, default_value = "shared")]
+    pub mode: String,
+    /// Stop feeding new inputs after this long (e.g. `30s`, `500ms`); the rest drains.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Keep the journal and checkpoints here (default: a temporary directory, removed).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Do not pin stage threads to cores.
+    #[arg(long)]
+    pub no_pin: bool,
+    /// Ring capacity in messages.
+    #[arg(long, default_value_t = 4096)]
+    pub ring: usize,
+    /// Print one JSON object with the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_duration(s: &str) -> anyhow::Result<Duration> {
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--duration `{s}`: expected e.g. 30s, 500ms, 2m"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => anyhow::bail!("--duration `{s}`: unit must be ms, s or m"),
+    })
+}
 
 /// Runs `mam run`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`mam run` is not built yet")
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let mode = ThreadingMode::from_name(&a.mode)
+        .ok_or_else(|| anyhow::anyhow!("--mode `{}`: expected shared or dedicated", a.mode))?;
+    anyhow::ensure!(a.accounts >= 1, "--accounts must be at least 1");
+    anyhow::ensure!(a.ring >= 2, "--ring must be at least 2");
+    let duration = a.duration.as_deref().map(parse_duration).transpose()?;
+    let (state, temp) = match &a.state {
+        Some(p) => (p.clone(), false),
+        None => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let p = std::env::temp_dir().join(format!("mam-run-{}-{nanos}", std::process::id()));
+            (p, true)
+        }
+    };
+    let cfg = DemoConfig {
+        accounts: a.accounts,
+        trades: a.trades,
+        seed: a.seed,
+        mode,
+        duration,
+        state: state.clone(),
+        pin: !a.no_pin,
+        ring: a.ring,
+    };
+    let result = demo::run(&cfg);
+    if temp {
+        let _ = std::fs::remove_dir_all(&state);
+    }
+    let out = result?;
+    if a.json {
+        println!("{}", out.summary);
+    } else {
+        for l in &out.text {
+            println!("{l}");
+        }
+    }
+    Ok(if out.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

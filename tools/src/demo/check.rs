@@ -1,0 +1,150 @@
+//! Invariants checked after a run from the journal itself (read back from disk) and from what
+//! the LP received, independently of the engine's own checks.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use mam_core::engine::decision::{Decision, ACTION_OPEN, FLAG_FLAT};
+use mam_core::engine::input::{model_code, Input, MODE_BLOCK};
+use mam_core::journal::JournalReader;
+use mam_core::symbol::SymbolTable;
+
+use super::lp::LpReport;
+
+/// One invariant: how often it was checked and how often it failed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    /// What is checked.
+    pub name: &'static str,
+    /// Times checked.
+    pub checked: u64,
+    /// Times it failed.
+    pub failed: u64,
+}
+
+impl Check {
+    fn new(name: &'static str) -> Self {
+        Check {
+            name,
+            checked: 0,
+            failed: 0,
+        }
+    }
+    fn check(&mut self, ok: bool) {
+        self.checked += 1;
+        self.failed += u64::from(!ok);
+    }
+}
+
+/// What the journal holds, for the summary.
+#[derive(Debug, Default)]
+pub struct JournalFacts {
+    /// Records.
+    pub records: u64,
+    /// Last sequence number.
+    pub last_seq: u64,
+    /// Records per kind.
+    pub kinds: BTreeMap<u16, u64>,
+}
+
+/// Reads the journal in `dir` and checks it against itself and the LP's view.
+pub fn run(
+    dir: &Path,
+    symbols: &SymbolTable,
+    lp: &LpReport,
+) -> anyhow::Result<(Vec<Check>, JournalFacts)> {
+    let mut sum_children = Check::new("open: Σ child quantities = allocated master (exact)");
+    let mut block_whole = Check::new("open: proportional block allocates the whole master");
+    let mut flat = Check::new("full close: Σ opens − Σ closes = 0 per ticket");
+    let mut block_fills = Check::new("block: Σ fill increments allocated = block size");
+    let mut once = Check::new("every journaled order reached the LP exactly once");
+    let mut filled = Check::new("LP filled exactly the quantity ordered");
+
+    let r = JournalReader::open(dir)?;
+    let mut facts = JournalFacts::default();
+    let mut input: Option<Input> = None;
+    let mut input_qty: i64 = 0;
+    let mut tickets: BTreeMap<u64, (u32, u8)> = BTreeMap::new(); // ticket → (instrument, side)
+    let mut net: BTreeMap<u64, i128> = BTreeMap::new();
+    let mut blocks: BTreeMap<u64, (i64, u32, u64)> = BTreeMap::new(); // cl → (qty, instr, steps)
+    let mut journaled: BTreeSet<u64> = BTreeSet::new();
+    let step_qty = |instrument: u32| -> i64 {
+        symbols
+            .by_id(instrument)
+            .and_then(|s| s.lots_to_qty(s.lot_step).ok())
+            .map_or(0, |q| q.raw())
+    };
+    for rec in r.records(0) {
+        let rec = rec?;
+        facts.records += 1;
+        facts.last_seq = rec.seq;
+        *facts.kinds.entry(rec.kind).or_default() += 1;
+        if let Some(i) = Input::decode(rec.kind, rec.payload) {
+            if let Input::Open(o) = &i {
+                tickets.entry(o.ticket).or_insert((o.instrument, o.side));
+            }
+            input = Some(i);
+            input_qty = 0;
+            continue;
+        }
+        let Some(d) = Decision::decode(rec.kind, rec.payload) else {
+            anyhow::bail!("journal seq {}: unknown record kind {}", rec.seq, rec.kind);
+        };
+        match d {
+            Decision::Order(o) => {
+                journaled.insert(o.cl_ord_id);
+                input_qty += o.qty.raw();
+                if let Some(&(_, side)) = tickets.get(&o.master_ticket) {
+                    let s = if o.side == side { 1 } else { -1 };
+                    *net.entry(o.master_ticket).or_default() += s * i128::from(o.qty.raw());
+                }
+                if o.account == u32::MAX {
+                    blocks.insert(o.cl_ord_id, (o.qty.raw(), o.instrument, 0));
+                }
+            }
+            Decision::Alloc(a) => {
+                let instrument = tickets.get(&a.ticket).map_or(0, |t| t.0);
+                let sq = step_qty(instrument);
+                let sent_steps = a.allocated - a.rejected_steps;
+                sum_children.check(input_qty == sq * sent_steps as i64);
+                if a.action == ACTION_OPEN {
+                    if let Some(Input::Open(o)) = &input {
+                        let proportional = matches!(
+                            o.model,
+                            model_code::EQUITY | model_code::BALANCE | model_code::FREE_MARGIN
+                        );
+                        if o.mode == MODE_BLOCK && proportional {
+                            block_whole.check(a.allocated == a.requested);
+                        }
+                    }
+                }
+                if a.flags & FLAG_FLAT != 0 {
+                    flat.check(net.get(&a.ticket).copied().unwrap_or(0) == 0);
+                }
+            }
+            Decision::FillAlloc(f) => {
+                if let Some(b) = blocks.get_mut(&f.cl_ord_id) {
+                    b.2 += f.steps;
+                    if f.complete == 1 {
+                        block_fills.check(b.2 as i64 * step_qty(b.1) == b.0);
+                    }
+                }
+            }
+            Decision::Reject(_) | Decision::Refused(_) => {}
+        }
+    }
+    let mut seen: BTreeMap<u64, u32> = BTreeMap::new();
+    for o in &lp.orders {
+        *seen.entry(o.0).or_default() += 1;
+    }
+    for cl in &journaled {
+        once.check(seen.get(cl) == Some(&1));
+    }
+    once.check(seen.len() == journaled.len());
+    let ordered: i64 = lp.orders.iter().map(|o| o.4).sum();
+    filled.check(ordered == lp.filled_qty);
+    Ok((
+        vec![sum_children, block_whole, flat, block_fills, once, filled],
+        facts,
+    ))
+}

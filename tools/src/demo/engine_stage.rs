@@ -1,0 +1,295 @@
+//! The engine stage: merges the feed ring and the fill ring into one input stream ordered by
+//! event time, applies each input through the engine (journal first), and sends the orders.
+//!
+//! The merge is what makes a run repeat exactly whatever the thread timing: the next input is
+//! taken only once every order sent has had its final fill delivered (the LP sends all of an
+//! order's increments at once, each with its own future event time), so the engine always
+//! knows every fill that could come before the next feed input. Fills wait in a buffer ordered
+//! by (event time, ClOrdID, exec id) and go first on equal times.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+use mam_core::engine::input::Input;
+use mam_core::engine::Engine;
+use mam_core::event::{ExecStatus, FillEvent};
+use mam_core::journal::Journal;
+use mam_core::pipeline::{RingRx, Stage};
+
+use super::pump::{Pump, StampedFill, StampedFrame, StampedOrder};
+use super::stats::histogram;
+
+/// What the engine stage hands back when it is done.
+#[derive(Debug)]
+pub struct EngineReport {
+    /// The engine at the end.
+    pub engine: Engine,
+    /// The journal (synced).
+    pub journal: Journal,
+    /// Accounts that received a share of any open.
+    pub touched: Vec<bool>,
+    /// Latency histograms (ns), by name.
+    pub hist: Vec<(&'static str, Histogram<u64>)>,
+    /// An error that stopped the engine, if any.
+    pub error: Option<String>,
+}
+
+/// The engine stage.
+#[derive(Debug)]
+pub struct EngineStage {
+    engine: Option<Engine>,
+    journal: Option<Journal>,
+    feed: RingRx<StampedFrame>,
+    fills: RingRx<StampedFill>,
+    orders: Option<Pump<StampedOrder>>,
+    head: Option<StampedFrame>,
+    feed_done: bool,
+    buffered: BTreeMap<(u64, u64, u64), (FillEvent, u64)>,
+    awaiting: BTreeSet<u64>,
+    /// Per master input being sent: when it was taken, orders left to push, first pushed.
+    batch: Option<(u64, usize, bool)>,
+    touched: Vec<bool>,
+    start: Instant,
+    checkpoints: PathBuf,
+    h_feed_queue: Histogram<u64>,
+    h_fill_queue: Histogram<u64>,
+    h_apply: Histogram<u64>,
+    h_first: Histogram<u64>,
+    h_last: Histogram<u64>,
+    out: Arc<Mutex<Option<EngineReport>>>,
+    done: bool,
+}
+
+impl EngineStage {
+    /// A stage owning `engine` and `journal`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        engine: Engine,
+        journal: Journal,
+        feed: RingRx<StampedFrame>,
+        fills: RingRx<StampedFill>,
+        orders: Pump<StampedOrder>,
+        start: Instant,
+        checkpoints: PathBuf,
+        out: Arc<Mutex<Option<EngineReport>>>,
+    ) -> Self {
+        let n = engine.accounts().id.len();
+        EngineStage {
+            engine: Some(engine),
+            journal: Some(journal),
+            feed,
+            fills,
+            orders: Some(orders),
+            head: None,
+            feed_done: false,
+            buffered: BTreeMap::new(),
+            awaiting: BTreeSet::new(),
+            batch: None,
+            touched: vec![false; n],
+            start,
+            checkpoints,
+            h_feed_queue: histogram(),
+            h_fill_queue: histogram(),
+            h_apply: histogram(),
+            h_first: histogram(),
+            h_last: histogram(),
+            out,
+            done: false,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Pushes waiting orders; records master → first / last order latencies.
+    fn flush_orders(&mut self) -> usize {
+        let Some(tx) = self.orders.as_mut() else {
+            return 0;
+        };
+        let before = tx.backlog();
+        let n = tx.flush(self.start);
+        if n > 0 {
+            let now = self.start.elapsed().as_nanos() as u64;
+            if let Some((t0, left, first)) = self.batch.as_mut() {
+                if !*first {
+                    let _ = self.h_first.record(now.saturating_sub(*t0).max(1));
+                    *first = true;
+                }
+                *left = left.saturating_sub(n.min(before));
+                if *left == 0 {
+                    let _ = self.h_last.record(now.saturating_sub(*t0).max(1));
+                    self.batch = None;
+                }
+            }
+        }
+        n
+    }
+
+    fn apply(&mut self, input: &Input, stamp: Option<u64>) -> Result<(), String> {
+        let (Some(engine), Some(journal), Some(tx)) = (
+            self.engine.as_mut(),
+            self.journal.as_mut(),
+            self.orders.as_mut(),
+        ) else {
+            return Ok(());
+        };
+        let t = Instant::now();
+        let before = tx.backlog();
+        let awaiting = &mut self.awaiting;
+        engine
+            .apply(input, journal, |o| {
+                awaiting.insert(o.cl_ord_id);
+                tx.send(StampedOrder { t_ns: 0, order: *o });
+            })
+            .map_err(|e| e.to_string())?;
+        let _ = self.h_apply.record((t.elapsed().as_nanos() as u64).max(1));
+        let sent = tx.backlog() - before;
+        if let Input::Open(o) = input {
+            if let Some(h) = engine.holdings(o.ticket) {
+                for (t, &x) in self.touched.iter_mut().zip(h) {
+                    *t |= x > 0;
+                }
+            }
+        }
+        if let (Some(t0), true) = (stamp, sent > 0) {
+            if matches!(input, Input::Open(_) | Input::Close(_)) && self.batch.is_none() {
+                self.batch = Some((t0, sent, false));
+            }
+        }
+        Ok(())
+    }
+
+    fn step(&mut self) -> Result<usize, String> {
+        let mut work = 0;
+        while let Some(f) = self.fills.pop() {
+            let now = self.now();
+            let _ = self.h_fill_queue.record(now.saturating_sub(f.t_ns).max(1));
+            let e = f.fill;
+            if e.status == ExecStatus::Filled as u8
+                || e.status == ExecStatus::Canceled as u8
+                || e.status == ExecStatus::Rejected as u8
+            {
+                self.awaiting.remove(&e.cl_ord_id);
+            }
+            self.buffered
+                .insert((e.recv_ns, e.cl_ord_id, e.exec_id), (e, f.t_ns));
+            work += 1;
+        }
+        work += self.flush_orders();
+        for _ in 0..256 {
+            if !self.awaiting.is_empty() || self.orders.as_ref().map_or(0, |t| t.backlog()) > 0 {
+                break; // wait for the LP (see the module docs)
+            }
+            if self.head.is_none() && !self.feed_done {
+                self.head = self.feed.pop();
+                if self.head.is_none() && self.feed.is_abandoned() {
+                    self.head = self.feed.pop();
+                    self.feed_done = self.head.is_none();
+                }
+                if let Some(h) = &self.head {
+                    let now = self.now();
+                    let _ = self.h_feed_queue.record(now.saturating_sub(h.t_ns).max(1));
+                }
+            }
+            let head_ts = self
+                .head
+                .as_ref()
+                .map(|h| Input::from_frame(&h.frame).map_or(0, |i| i.ts_ns()));
+            let fill_first = match (self.buffered.keys().next(), head_ts) {
+                (Some(k), Some(h)) => k.0 <= h,
+                (Some(_), None) => self.feed_done,
+                (None, _) => false,
+            };
+            if fill_first {
+                let (_, (f, _)) = self.buffered.pop_first().expect("non-empty");
+                self.apply(&Input::Fill(f), None)?;
+            } else if let Some(h) = self.head.take() {
+                let input = Input::from_frame(&h.frame)
+                    .ok_or_else(|| format!("undecodable frame of kind {}", h.frame.kind))?;
+                // "Master in" is when the engine takes the input off the feed ring (the feed
+                // replays at full speed, so its ring wait is a backlog, reported apart).
+                let taken = self.now();
+                self.apply(&input, Some(taken))?;
+            } else {
+                break;
+            }
+            work += 1;
+            work += self.flush_orders();
+        }
+        Ok(work)
+    }
+
+    fn finish(&mut self, error: Option<String>) {
+        let (Some(engine), Some(mut journal)) = (self.engine.take(), self.journal.take()) else {
+            return;
+        };
+        let mut error = error;
+        if error.is_none() {
+            if let Err(e) = engine.write_checkpoint(&self.checkpoints, &mut journal) {
+                error = Some(format!("final checkpoint: {e}"));
+            }
+        }
+        self.orders = None; // the LP sees the order ring abandoned
+        self.done = true;
+        let hist = vec![
+            ("feed ring wait (feed → engine)", self.h_feed_queue.clone()),
+            ("engine apply (journal + decide)", self.h_apply.clone()),
+            ("master in → first order on ring", self.h_first.clone()),
+            ("master in → last order on ring", self.h_last.clone()),
+            ("fill ring wait (LP → engine)", self.h_fill_queue.clone()),
+        ];
+        *self.out.lock().expect("engine report lock") = Some(EngineReport {
+            engine,
+            journal,
+            touched: std::mem::take(&mut self.touched),
+            hist,
+            error,
+        });
+    }
+}
+
+impl Stage for EngineStage {
+    fn name(&self) -> &str {
+        "engine"
+    }
+
+    fn do_work(&mut self) -> usize {
+        if self.done {
+            // After an error: keep draining so the other stages can finish.
+            let mut n = 0;
+            while self.feed.pop().is_some() {
+                n += 1;
+            }
+            while self.fills.pop().is_some() {
+                n += 1;
+            }
+            return n;
+        }
+        match self.step() {
+            Ok(w) => {
+                let idle = self.feed_done
+                    && self.head.is_none()
+                    && self.buffered.is_empty()
+                    && self.awaiting.is_empty()
+                    && self.orders.as_ref().map_or(true, |t| t.backlog() == 0);
+                if idle {
+                    self.finish(None);
+                    return w + 1;
+                }
+                w
+            }
+            Err(e) => {
+                self.finish(Some(e));
+                1
+            }
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+}
