@@ -404,6 +404,36 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Arbitrary text after a valid header, or arbitrary bytes, never panic the parser.
+        #[test]
+        fn arbitrary_input_never_panics(body in "\\PC{0,200}", raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let text = format!("id,balance,equity,percent,flags,active,leverage\n{body}");
+            let _ = parse_csv(text.as_bytes());
+            let _ = parse_csv(raw.as_slice());
+        }
+
+        /// Any exact record survives write_csv -> parse_csv unchanged.
+        #[test]
+        fn any_record_round_trips(bal: i64, eq: i64, mu in 0i64.., hwm: i64, mult in 0i64.., pct in 0i64..=100_000_000, fixed in 0i64.., risk in 0i64..=1_000_000, dd in 0i64..=1_000_000, lo in 0i64..1_000_000, hi in 1_000_000i64.., lev in 1u32.., cluster: u16, flags in 0u16..4) {
+            let r = AccountRecord {
+                id: encode_id("P1").unwrap(),
+                balance: Money(bal), equity: Money(eq), margin_used: Money(mu), equity_hwm: Money(hwm),
+                multiplier: Ratio(mult), percent: Ratio(pct), fixed_lots: Lots(fixed),
+                risk_fraction: Ratio(risk), drawdown_tolerance: Ratio(dd), min_scale: Ratio(lo),
+                max_scale: Ratio(hi), leverage: lev, cluster, flags,
+            };
+            let mut v = AccountVecs::default();
+            v.push(&r);
+            let mut out = Vec::new();
+            write_csv(&mut out, &v.columns()).unwrap();
+            let back = parse_csv(out.as_slice()).unwrap();
+            proptest::prop_assert_eq!(back[0].1, r);
+        }
+    }
+
     #[test]
     fn csv_round_trip() {
         let text = "id,balance,equity,margin_used,percent,fixed_lots,close_only,cluster,junk\n\

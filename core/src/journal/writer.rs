@@ -148,6 +148,14 @@ impl Journal {
     /// mapping when this returns (and on disk as the [`FlushPolicy`] says).
     #[inline]
     pub fn append(&mut self, kind: u16, payload: &[u8]) -> Result<u64, JournalError> {
+        if payload.len() > u32::MAX as usize {
+            let max = (self.config.segment_size as usize - SEGMENT_HEADER_LEN - RECORD_HEADER_LEN)
+                .min(u32::MAX as usize);
+            return Err(JournalError::RecordTooLarge {
+                len: payload.len(),
+                max,
+            });
+        }
         let total = record_size(payload.len());
         let mut start = self.active.summary.end as usize;
         if start + total > self.active.map.len() {
