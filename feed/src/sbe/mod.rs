@@ -5,7 +5,8 @@
 //! - [`msg`]: zero-copy views over received messages and encoders for sending them;
 //! - [`packet`]: the UDP packet framing (session, first sequence number, message count, then
 //!   `u16`-length-prefixed messages), its parser and builder;
-//! - [`inspect`]: counting a stream of packets by template id, with gaps and duplicates.
+//! - [`inspect`]: counting a stream of packets by template id, with gaps and duplicates;
+//! - [`stream`]: packets back to back, the shared workload of the decode benchmarks.
 //!
 //! Decoding never panics and never reads out of bounds: every view is built over a slice whose
 //! length was checked once against the block length, and then reads fixed offsets of a
@@ -15,6 +16,7 @@ pub mod inspect;
 pub mod layout;
 pub mod msg;
 pub mod packet;
+pub mod stream;
 
 use thiserror::Error;
 

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod allocate;
 pub mod bench;
 pub mod bench_decode;
+pub mod bench_sbe;
 pub mod bench_alloc;
 pub mod capture;
 pub mod capture_convert;
