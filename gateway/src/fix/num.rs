@@ -74,15 +74,14 @@ pub enum NumFault {
     Range,
 }
 
-/// Parses a FIX `SeqNum`/`int`: ASCII digits only, at most 18 of them (fits `u64` with room).
+/// Parses a FIX `SeqNum`/`int`: ASCII digits only, at most 20 of them, fitting a `u64`.
 #[inline]
 pub fn parse_u64(b: &[u8]) -> Result<u64, NumFault> {
-    if b.is_empty() || b.len() > 18 {
-        return Err(if b.is_empty() {
-            NumFault::Format
-        } else {
-            NumFault::Range
-        });
+    if b.is_empty() {
+        return Err(NumFault::Format);
+    }
+    if b.len() > MAX_U64_DIGITS {
+        return Err(NumFault::Range);
     }
     let mut v: u64 = 0;
     for &c in b {
@@ -90,7 +89,10 @@ pub fn parse_u64(b: &[u8]) -> Result<u64, NumFault> {
         if d > 9 {
             return Err(NumFault::Format);
         }
-        v = v * 10 + u64::from(d);
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d)))
+            .ok_or(NumFault::Range)?;
     }
     Ok(v)
 }
@@ -176,6 +178,8 @@ mod tests {
         assert_eq!(parse_decimal(b".5", 8), Ok(50_000_000));
         assert_eq!(parse_u64(b"0042"), Ok(42));
         assert_eq!(parse_u64(b"4x"), Err(NumFault::Format));
+        assert_eq!(parse_u64(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), Err(NumFault::Range));
     }
 
     proptest! {
@@ -186,7 +190,7 @@ mod tests {
             }
         }
         #[test]
-        fn u64_roundtrip(v in 0u64..999_999_999_999_999_999) {
+        fn u64_roundtrip(v in any::<u64>()) {
             let mut b = [0; MAX_U64_DIGITS];
             let s = fmt_u64(v, &mut b);
             prop_assert_eq!(parse_u64(&b[s..]), Ok(v));
