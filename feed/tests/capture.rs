@@ -94,7 +94,7 @@ fn pcapng(packets: &[(u64, &[u8])], big_endian: bool) -> Vec<u8> {
         w32(&mut v, data.len() as u32);
         w32(&mut v, data.len() as u32);
         v.extend_from_slice(data);
-        v.extend(std::iter::repeat(0).take(pad));
+        v.resize(v.len() + pad, 0);
         w32(&mut v, len);
     }
     v

@@ -193,7 +193,7 @@ mod tests {
         v.extend_from_slice(&ulen.to_be_bytes());
         v.extend_from_slice(&[0, 0]);
         v.extend_from_slice(payload);
-        v.extend(std::iter::repeat(0xee).take(pad));
+        v.resize(v.len() + pad, 0xee);
         v
     }
 

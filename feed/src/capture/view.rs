@@ -64,6 +64,8 @@ macro_rules! view {
         #[derive(Clone, Copy, PartialEq, Eq)]
         pub struct $name<'a>(&'a [u8; $len]);
 
+        // One field of 1 byte makes this `off + 1 <= len`, which is the clearest form here.
+        #[allow(clippy::int_plus_one)]
         const _: () = {
             $( assert!($off + $crate::capture::view::view!(@sz $($kind)+) <= $len); )*
         };
@@ -142,6 +144,7 @@ mod tests {
         assert_eq!(t.c(), 0x0000_0104);
         assert_eq!(t.d(), [0, 1, 4, 5, 6, 7, 8, 9]);
         assert!(T::new(&bytes[..11]).is_none());
+        assert_eq!((T::LEN, &t.bytes()[..]), (12, &bytes[..12]));
         assert_eq!(super::symbol_str(b"AAPL    "), "AAPL");
         assert_eq!(super::symbol_str(b"        "), "");
     }

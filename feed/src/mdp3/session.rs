@@ -25,7 +25,6 @@ impl Mdp3Session {
 
     /// Handles one UDP payload: drops it if its sequence number was already seen, else calls
     /// `on_msg(packet_seq, sending_time_ns, template_id, message)` per decodable message.
-
     pub fn on_packet<'a>(
         &mut self,
         payload: &'a [u8],
