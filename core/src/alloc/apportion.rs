@@ -234,8 +234,10 @@ impl Recip {
     /// 2^64, exact because its true value is below 2W ≤ 2^64; otherwise in `u128`.
     #[inline(always)]
     fn quota<const NARROW: bool>(&self, w: u64) -> (u64, u64) {
-        // w × f_hi ≤ w × total / W ≤ total: no overflow.
-        let q0 = ((u128::from(w) * u128::from(self.f_lo)) >> 64) as u64 + w * self.f_hi;
+        // w × f_hi ≤ w × total / W ≤ total: no overflow. f_hi is 0 whenever total < W (the
+        // usual case: weights are micro-units); the branch is the same for every account.
+        let hi = if self.f_hi == 0 { 0 } else { w * self.f_hi };
+        let q0 = ((u128::from(w) * u128::from(self.f_lo)) >> 64) as u64 + hi;
         if NARROW {
             let r0 = self
                 .t
@@ -261,26 +263,42 @@ impl Recip {
     }
 }
 
-/// First pass: floors into `out`, remainder buckets into `bucket` and `hist`; returns Σ floors.
+/// What the first pass learns besides the floors.
+#[derive(Clone, Copy, Default)]
+struct Floors {
+    /// Σ floors.
+    sum: u64,
+    /// Largest floor.
+    max: u64,
+    /// Some floor is under `min` while its quota is not zero (watched only if `min > 1`).
+    small: bool,
+}
+
+/// First pass: floors into `out`, remainder buckets into `bucket` and `hist`.
 #[inline(always)]
-fn floors<const NARROW: bool>(
+fn floors<const NARROW: bool, const WATCH_SMALL: bool>(
     rc: &Recip,
     w: &[u64],
     out: &mut [u64],
     bucket: &mut [u16],
     sh: u32,
+    min: u64,
     hist: &mut [u32; 1 << BUCKET_BITS],
-) -> u64 {
-    let mut sumq: u64 = 0;
+) -> Floors {
+    let mut f = Floors::default();
     for ((&wi, o), b) in w.iter().zip(out.iter_mut()).zip(bucket.iter_mut()) {
         let (q, r) = rc.quota::<NARROW>(wi);
         *o = q;
-        sumq += q;
+        f.sum += q;
+        f.max = f.max.max(q);
+        if WATCH_SMALL {
+            f.small |= (q < min) & ((q | r) != 0);
+        }
         let bk = (r >> sh) as u16;
         *b = bk;
         hist[usize::from(bk) & ((1 << BUCKET_BITS) - 1)] += 1;
     }
-    sumq
+    f
 }
 
 /// Plain largest-remainder apportionment (rule steps 1-2), no limits. `wsum` includes the sink
@@ -302,13 +320,17 @@ fn hamilton(
     // Remainders are below W < 2^bits(W): the top BUCKET_BITS bits index the histogram.
     let sh = (64 - wsum.leading_zeros()).saturating_sub(BUCKET_BITS);
     let mut hist = [0u32; 1 << BUCKET_BITS];
-    bucket.clear();
-    bucket.resize(n, 0);
-    let sumq = if wsum <= 1 << 63 {
-        floors::<true>(&rc, w, out, bucket, sh, &mut hist)
-    } else {
-        floors::<false>(&rc, w, out, bucket, sh, &mut hist)
+    if bucket.len() != n {
+        bucket.clear();
+        bucket.resize(n, 0);
+    }
+    let fl = match (wsum <= 1 << 63, min > 1) {
+        (true, false) => floors::<true, false>(&rc, w, out, bucket, sh, min, &mut hist),
+        (true, true) => floors::<true, true>(&rc, w, out, bucket, sh, min, &mut hist),
+        (false, false) => floors::<false, false>(&rc, w, out, bucket, sh, min, &mut hist),
+        (false, true) => floors::<false, true>(&rc, w, out, bucket, sh, min, &mut hist),
     };
+    let sumq = fl.sum;
     let (sink_q, sink_r) = if sink_w > 0 {
         rc.quota_any(sink_w)
     } else {
@@ -334,19 +356,24 @@ fn hamilton(
         }
     }
     let need = (k - above) as usize;
-    // Second pass: the leftover steps above the threshold, candidates at it, and a watch on
-    // the limits (max, and 0 < size < min, as `size - 1 < min - 1` unsigned).
+    // Second pass: one leftover step to every remainder above the threshold (a branch-free
+    // loop the compiler vectorises), then the threshold bucket's members as candidates.
+    for (o, &b) in out.iter_mut().zip(bucket.iter()) {
+        *o += u64::from(b > bstar);
+    }
     cand.clear();
-    let mut amax: u64 = 0;
-    let mut small = false;
-    for (i, (o, &b)) in out.iter_mut().zip(bucket.iter()).enumerate() {
-        let a = *o + u64::from(b > bstar);
-        *o = a;
-        if b == bstar {
-            cand.push(i as u32);
+    if need > 0 {
+        // Threshold members are rare: test 32 buckets at a time (vectorised), scan hits only.
+        const CHUNK: usize = 32;
+        for (c, chunk) in bucket.chunks(CHUNK).enumerate() {
+            if chunk.iter().fold(false, |hit, &b| hit | (b == bstar)) {
+                for (j, &b) in chunk.iter().enumerate() {
+                    if b == bstar {
+                        cand.push((c * CHUNK + j) as u32);
+                    }
+                }
+            }
         }
-        amax = amax.max(a);
-        small |= a.wrapping_sub(1) < min - 1;
     }
     if sink_w > 0 {
         sink += u64::from(sink_b > bstar);
@@ -378,17 +405,16 @@ fn hamilton(
             if i as usize == n {
                 sink += 1;
             } else {
-                let a = out[i as usize] + 1;
-                out[i as usize] = a;
-                amax = amax.max(a);
-                small |= a.wrapping_sub(1) < min - 1;
+                out[i as usize] += 1;
             }
         }
     }
+    // A size can pass the max only from a floor at the max or above; a size under the min lot
+    // only from a floor under it (watched when min > 1: one step is always tradable then).
     Split {
         dealt: k,
         sink,
-        may_bind: amax > max || small,
+        may_bind: fl.max >= max || fl.small,
     }
 }
 

@@ -242,29 +242,33 @@ pub fn weights(
         0u64.wrapping_sub(u64::from(can_open(flags)))
     }
     #[inline(always)]
-    fn fill(w: &mut [u64], flags: &[u16], f: impl Fn(usize) -> i64) -> u128 {
-        let mut sum: u128 = 0;
-        for (i, (x, &fl)) in w.iter_mut().zip(flags).enumerate() {
-            *x = (f(i).max(0) as u64) & mask(fl);
-            sum += u128::from(*x);
+    fn fill(w: &mut [u64], flags: &[u16], vals: impl Iterator<Item = i64>) -> u128 {
+        // The sum in two 32-bit halves, each in a u64 that cannot overflow below 2^32
+        // accounts: a carry-free loop the compiler vectorises.
+        let (mut lo, mut hi) = (0u64, 0u64);
+        for ((x, &fl), v) in w.iter_mut().zip(flags).zip(vals) {
+            let v = (v.max(0) as u64) & mask(fl);
+            *x = v;
+            lo += v & 0xFFFF_FFFF;
+            hi += v >> 32;
         }
-        sum
+        (u128::from(hi) << 32) + u128::from(lo)
     }
-    w.clear();
-    w.resize(cols.len(), 0);
+    if w.len() != cols.len() {
+        w.clear();
+        w.resize(cols.len(), 0);
+    }
     let sum = match model {
-        StaticModel::Equity => {
-            let e = cols.equity;
-            fill(w, cols.flags, |i| e[i].raw())
-        }
-        StaticModel::Balance => {
-            let b = cols.balance;
-            fill(w, cols.flags, |i| b[i].raw())
-        }
-        StaticModel::FreeMargin => {
-            let (e, m) = (cols.equity, cols.margin_used);
-            fill(w, cols.flags, |i| e[i].raw().saturating_sub(m[i].raw()))
-        }
+        StaticModel::Equity => fill(w, cols.flags, cols.equity.iter().map(|m| m.raw())),
+        StaticModel::Balance => fill(w, cols.flags, cols.balance.iter().map(|m| m.raw())),
+        StaticModel::FreeMargin => fill(
+            w,
+            cols.flags,
+            cols.equity
+                .iter()
+                .zip(cols.margin_used)
+                .map(|(e, m)| e.raw().saturating_sub(m.raw())),
+        ),
         StaticModel::Percent => {
             let mut sum: u128 = 0;
             for (i, (p, &fl)) in cols.percent.iter().zip(cols.flags).enumerate() {
