@@ -166,3 +166,50 @@ fn forced_format_that_does_not_fit_decodes_nothing() {
     assert_eq!(r.messages, 0);
     assert_eq!(r.format, "mdp3");
 }
+
+/// A classic pcap holding the records of `src` (a classic pcap) chosen by `pick`, in order.
+fn rebuild(src: &[u8], pick: impl Fn(usize) -> usize) -> Vec<u8> {
+    let mut out = src[..24].to_vec();
+    let mut at = 24;
+    let mut i = 0;
+    while at + 16 <= src.len() {
+        let caplen = u32::from_le_bytes(src[at + 8..at + 12].try_into().unwrap()) as usize;
+        let rec = &src[at..at + 16 + caplen];
+        for _ in 0..pick(i) {
+            out.extend_from_slice(rec);
+        }
+        at += 16 + caplen;
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn dropped_and_repeated_packets_are_reported() {
+    let full = std::fs::read(data("iex/TOPS16.pcap")).unwrap();
+    // Drop frames 100 and 101 (consecutive: one gap) and frame 5000 (a second gap).
+    let cut = rebuild(&full, |i| usize::from(!matches!(i, 100 | 101 | 5_000)));
+    let r = inspect_bytes(&cut, None).unwrap();
+    assert_eq!(r.frames, 13_019);
+    // Messages in the dropped frames, from their IEX-TP headers (count at UDP offset 14).
+    let counts: Vec<u64> = mam_feed::capture::Frames::new(&full)
+        .unwrap()
+        .filter(|f| matches!(f.index, 100 | 101 | 5_000))
+        .map(|f| {
+            let p = mam_feed::capture::udp_payload(&f).unwrap().payload;
+            u64::from(u16::from_le_bytes([p[14], p[15]]))
+        })
+        .collect();
+    let lost: u64 = counts.iter().sum();
+    assert_eq!(r.messages, 57_674 - lost);
+    assert_eq!(r.missing, lost);
+    // A dropped heartbeat (0 messages) is no gap; frames 100 and 101 make one gap together.
+    let want_gaps = u64::from(counts[0] + counts[1] > 0) + u64::from(counts[2] > 0);
+    assert!(want_gaps > 0);
+    assert_eq!(r.gaps, want_gaps);
+    // Send every frame twice (an A/B pair on one port): every copy is dropped.
+    let twice = rebuild(&full, |_| 2);
+    let r = inspect_bytes(&twice, None).unwrap();
+    assert_eq!((r.frames, r.messages, r.gaps), (26_044, 57_674, 0));
+    assert_eq!(r.duplicates, 57_674);
+}
