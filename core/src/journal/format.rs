@@ -5,7 +5,7 @@
 //!
 //! | offset | size | field |
 //! |---|---|---|
-//! | 0 | 4 | CRC-32 (IEEE) of bytes 4 .. end of padding |
+//! | 0 | 4 | CRC-32C (Castagnoli, [`crc32c`](super::crc32c)) of bytes 4 .. end of padding |
 //! | 4 | 4 | payload length `len` |
 //! | 8 | 8 | sequence number (>= 1) |
 //! | 16 | 2 | kind |
@@ -49,7 +49,7 @@ pub struct SegmentHeader {
     pub segment_size: u64,
     /// Zero.
     pub reserved: [u8; 20],
-    /// CRC-32 of bytes 0..60.
+    /// CRC-32C of bytes 0..60.
     pub crc: u32,
 }
 
@@ -74,7 +74,7 @@ impl SegmentHeader {
 
     /// The CRC the header should carry.
     pub fn computed_crc(&self) -> u32 {
-        crc32fast::hash(&bytemuck::bytes_of(self)[..SEGMENT_HEADER_LEN - 4])
+        super::crc32c::crc32c(&bytemuck::bytes_of(self)[..SEGMENT_HEADER_LEN - 4])
     }
 }
 
@@ -110,7 +110,7 @@ pub fn encode_record(buf: &mut [u8], seq: u64, kind: u16, payload: &[u8]) {
     buf[8..16].copy_from_slice(&seq.to_le_bytes());
     buf[16..18].copy_from_slice(&kind.to_le_bytes());
     buf[18..24].fill(0);
-    let crc = crc32fast::hash(&buf[4..]);
+    let crc = super::crc32c::crc32c(&buf[4..]);
     buf[0..4].copy_from_slice(&crc.to_le_bytes());
 }
 
@@ -252,7 +252,7 @@ pub fn decode_at(
             remaining: rest.len() - RECORD_HEADER_LEN,
         });
     }
-    let computed = crc32fast::hash(&rest[4..total]);
+    let computed = super::crc32c::crc32c(&rest[4..total]);
     if computed != stored {
         return Err(Problem::BadCrc { stored, computed });
     }

@@ -2,7 +2,7 @@
 //!
 //! A journal is a directory of pre-sized segment files `journal-NNNNNN.mamj`. Each record
 //! carries a sequence number (strictly consecutive across segments), a kind (`u16`, the
-//! engine's record type), its length and a CRC-32; records are 8-byte aligned
+//! engine's record type), its length and a CRC-32C; records are 8-byte aligned
 //! ([`format`](mod@format) has the framing, `docs/storage.md` the whole layout). Appending is a bounds
 //! check, a `memcpy` and a CRC into the mapping; a segment that cannot take the next record is
 //! synced and the next one is created (temporary file, fsync, rename).
@@ -18,6 +18,7 @@
 //! Durability: a record is in the page cache (it survives the process being killed) once
 //! [`Journal::append`] returns; it survives power loss once synced ([`FlushPolicy`]).
 
+pub mod crc32c;
 pub mod format;
 
 mod error;
