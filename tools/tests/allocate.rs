@@ -455,3 +455,25 @@ fn table_and_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be placed"));
 }
+
+#[test]
+fn store_file_gives_the_same_allocation_as_its_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, _) = generate(dir.path());
+    let store = dir.path().join("accounts.mam");
+    let out = mam(&[
+        "accounts",
+        "import",
+        "--store",
+        store.to_str().unwrap(),
+        csv.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, _, _, from_csv, _) = run_json(&csv, &["--model", "free-margin"]);
+    let (_, _, _, from_store, _) = run_json(&store, &["--model", "free-margin"]);
+    assert_eq!(from_csv, from_store);
+}

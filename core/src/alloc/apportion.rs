@@ -177,8 +177,14 @@ fn finish(
     dealt: u64,
     allocated: Option<u64>,
 ) -> Result<Outcome, AllocError> {
-    let allocated = allocated.unwrap_or_else(|| out.iter().sum());
-    debug_assert_eq!(allocated, out.iter().sum::<u64>());
+    let allocated = match allocated {
+        Some(a) => a,
+        None => {
+            let a: u128 = out.iter().map(|&x| u128::from(x)).sum();
+            u64::try_from(a)
+                .map_err(|_| AllocError::Num(crate::num::NumError::Overflow("allocated steps")))?
+        }
+    };
     let unallocated = i128::from(p.total) - i128::from(allocated);
     let unallocated = i64::try_from(unallocated)
         .map_err(|_| AllocError::Num(crate::num::NumError::Overflow("unallocated steps")))?;

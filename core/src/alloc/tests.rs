@@ -458,7 +458,8 @@ proptest! {
     #[test]
     fn block_mode_feasible_when_capacity_suffices(w in weights(), total in 0u64..3_000, max in 1u64..500) {
         let eligible = w.iter().filter(|&&x| x > 0).count() as u64;
-        prop_assume!(eligible * max >= total && (eligible > 0 || total == 0));
+        // Any total up to the capacity of the eligible accounts.
+        let total = total % (eligible * max + 1);
         let (out, _) = run(&w, &params(total, 1, max, MinLotPolicy::Zero, Mode::Block)).unwrap();
         prop_assert_eq!(out.iter().sum::<u64>(), total);
         prop_assert!(out.iter().all(|&a| a <= max));
@@ -678,5 +679,26 @@ proptest! {
             + filled_units / 2 / 100_000_000 + 1
             + i128::from(b.pending().raw()) * 200_000_000 / 100_000_000;
         prop_assert!(i128::from(st.residual.raw()).abs() <= bound, "residual {} > {}", st.residual.raw(), bound);
+    }
+
+    /// Arbitrary parameters (huge totals, min above max, zero limits, any weights) never panic:
+    /// the result is either consistent or a typed error.
+    #[test]
+    fn arbitrary_parameters_never_panic(w in prop::collection::vec(any::<u64>(), 0..12),
+                                        total in any::<u64>(), min in any::<u64>(), max in any::<u64>(),
+                                        sink in any::<u64>(), pol in policy(), block in any::<bool>(),
+                                        rot in any::<u64>()) {
+        let p = ApportionParams {
+            total,
+            limits: LotLimits { step: Lots(1), min_steps: min % 1_000, max_steps: max },
+            policy: pol,
+            mode: if block { Mode::Block } else { Mode::PerAccount },
+            rotation: rot,
+            sink_weight: sink,
+        };
+        if let Ok((out, o)) = run(&w, &p) {
+            prop_assert_eq!(out.iter().map(|&x| u128::from(x)).sum::<u128>(), u128::from(o.allocated));
+            prop_assert_eq!(i128::from(o.allocated) + i128::from(o.unallocated), i128::from(total));
+        }
     }
 }
