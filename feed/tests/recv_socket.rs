@@ -57,6 +57,11 @@ fn tcp_length_framed_stream() {
                 out.extend_from_slice(p);
             }
         }
+        // A packet whose header lies (3 messages announced, 1 present): refused, not sequenced.
+        let mut liar = pk2[0].clone();
+        liar[18] = 3;
+        out.extend_from_slice(&(liar.len() as u16).to_le_bytes());
+        out.extend_from_slice(&liar);
         // Write in odd-sized pieces so frames straddle reads.
         for chunk in out.chunks(777) {
             s.write_all(chunk).unwrap();
@@ -78,7 +83,8 @@ fn tcp_length_framed_stream() {
     assert_eq!(got, total - lost);
     assert_eq!((gaps, st.seq.gaps, st.seq.missing), (1, 1, lost));
     assert_eq!(st.seq.duplicate_packets, 1);
-    assert_eq!(st.packets, 3000);
+    assert_eq!(st.packets, 3001);
+    assert_eq!(st.unframed, 1);
 }
 
 fn receive_n(

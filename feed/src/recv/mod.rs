@@ -37,7 +37,8 @@ pub trait Framing {
     fn header(&self, payload: &[u8]) -> Option<SeqHeader>;
 }
 
-/// mam's own SBE feed ([`crate::sbe::packet`]).
+/// mam's own SBE feed ([`crate::sbe::packet`]): the whole framing is checked, so a packet
+/// whose header lies about its lengths is refused, not sequenced.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MamSbeFraming;
 
@@ -46,7 +47,7 @@ impl Framing for MamSbeFraming {
         "mam-sbe"
     }
     fn header(&self, p: &[u8]) -> Option<SeqHeader> {
-        let h = crate::sbe::PacketHeader::read(p).ok()?;
+        let h = crate::sbe::Packet::parse(p).ok()?.header;
         Some(SeqHeader {
             session: h.session,
             first_seq: h.seq,
@@ -55,10 +56,9 @@ impl Framing for MamSbeFraming {
     }
 }
 
-/// IEX Transport Protocol v1 (TOPS, DEEP): the 40-byte little-endian header (version,
-/// reserved, protocol id, channel, session id, payload length, message count, stream offset,
-/// first sequence number, send time). Only the header is read here; the body is the message
-/// decoder's.
+/// IEX Transport Protocol v1 (TOPS, DEEP): the packet is checked by [`crate::iex::Packet`]
+/// (version, payload length, message framing: a packet whose header lies is refused), and its
+/// session id, protocol id, first sequence number and message count are the sequence header.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct IexTpFraming;
 
@@ -70,23 +70,14 @@ impl Framing for IexTpFraming {
         "iex-tp"
     }
     fn header(&self, p: &[u8]) -> Option<SeqHeader> {
-        let h: &[u8; IEX_TP_HEADER_LEN] = p.get(..IEX_TP_HEADER_LEN)?.try_into().ok()?;
-        if h[0] != 1 {
-            return None;
-        }
-        let payload_len = usize::from(u16::from_le_bytes([h[12], h[13]]));
-        if payload_len != p.len() - IEX_TP_HEADER_LEN {
-            return None;
-        }
+        let h = crate::iex::Packet::parse(p).ok()?.header;
         let mut session = [0u8; 10];
-        session[..4].copy_from_slice(&h[8..12]); // session id
-        session[4..6].copy_from_slice(&h[2..4]); // protocol id
-        let mut seq = [0u8; 8];
-        seq.copy_from_slice(&h[24..32]);
+        session[..4].copy_from_slice(&h.session_id().to_le_bytes());
+        session[4..6].copy_from_slice(&h.protocol_id().to_le_bytes());
         Some(SeqHeader {
             session,
-            first_seq: u64::from_le_bytes(seq),
-            count: u64::from(u16::from_le_bytes([h[14], h[15]])),
+            first_seq: u64::try_from(h.first_seq()).ok()?,
+            count: u64::from(h.message_count()),
         })
     }
 }
