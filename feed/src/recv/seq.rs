@@ -9,6 +9,8 @@
 //! is a duplicate and dropped; a packet that straddles the expected number is delivered from
 //! its first new message on.
 
+use crate::capture::seq::{SeqTracker as InnerTracker, SeqVerdict as InnerVerdict};
+
 /// What to do with one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -53,11 +55,13 @@ pub struct SeqStats {
     pub session_changes: u64,
 }
 
-/// Gap and duplicate tracker for one feed line (or an arbitrated A/B pair).
+/// Gap and duplicate tracker for one feed line (or an arbitrated A/B pair): the venue
+/// decoders' [`crate::capture::seq::SeqTracker`] (one algorithm for every feed), plus session
+/// changes and the counters a receiver reports.
 #[derive(Debug, Clone, Default)]
 pub struct SeqTracker {
     session: Option<[u8; 10]>,
-    next: u64,
+    inner: InnerTracker,
     stats: SeqStats,
 }
 
@@ -72,53 +76,48 @@ impl SeqTracker {
     }
     /// Next expected sequence number (None before the first packet).
     pub fn next_expected(&self) -> Option<u64> {
-        self.session.map(|_| self.next)
+        self.inner.expected()
     }
 
     /// Classifies a packet of `session` holding messages `first_seq .. first_seq + count`.
     pub fn on_packet(&mut self, session: [u8; 10], first_seq: u64, count: u64) -> Verdict {
         let s = &mut self.stats;
         s.packets += 1;
-        let end = first_seq.saturating_add(count);
         if self.session != Some(session) {
             if self.session.is_some() {
                 s.session_changes += 1;
             }
             self.session = Some(session);
-            self.next = end;
+            self.inner = InnerTracker::new();
+            self.inner.on_packet(first_seq, count);
             s.messages += count;
             return Verdict::NewSession;
         }
-        if first_seq > self.next {
-            let first_missing = self.next;
-            let missing = first_seq - self.next;
-            s.gaps += 1;
-            s.missing += missing;
-            s.messages += count;
-            self.next = end;
-            return Verdict::Gap {
-                first_missing,
-                missing,
-            };
+        match self.inner.on_packet(first_seq, count) {
+            InnerVerdict::Duplicate => {
+                s.duplicate_packets += 1;
+                s.duplicate_messages += count;
+                Verdict::Duplicate
+            }
+            InnerVerdict::Process { skip, missing } => {
+                s.messages += count - skip;
+                s.duplicate_messages += skip;
+                if missing > 0 {
+                    s.gaps += 1;
+                    s.missing += missing;
+                    Verdict::Gap {
+                        first_missing: first_seq - missing,
+                        missing,
+                    }
+                } else if count == 0 {
+                    Verdict::Heartbeat
+                } else if skip > 0 {
+                    Verdict::Overlap { skip }
+                } else {
+                    Verdict::InOrder
+                }
+            }
         }
-        if count == 0 {
-            return Verdict::Heartbeat;
-        }
-        if first_seq == self.next {
-            s.messages += count;
-            self.next = end;
-            return Verdict::InOrder;
-        }
-        if end <= self.next {
-            s.duplicate_packets += 1;
-            s.duplicate_messages += count;
-            return Verdict::Duplicate;
-        }
-        let skip = self.next - first_seq;
-        s.duplicate_messages += skip;
-        s.messages += count - skip;
-        self.next = end;
-        Verdict::Overlap { skip }
     }
 }
 
