@@ -9,7 +9,7 @@ use mam_core::num::{Price, Qty};
 use super::{quote_event, trade_event, units, Levels};
 use crate::iex::{self, Message};
 
-/// Multiplicative hash for 8-byte symbols (SipHash is needlessly slow for this trusted key).
+/// Fast hash for 8-byte symbols and order references (SipHash is needlessly slow for this trusted key).
 #[derive(Default)]
 pub(crate) struct SymHasher(u64);
 
@@ -23,9 +23,15 @@ impl Hasher for SymHasher {
         }
     }
     fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0 ^ v)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(26);
+        // murmur3's 64-bit finalizer: every input bit reaches every output bit, so symbols
+        // differing only in their last letters still spread over the table.
+        let mut h = self.0 ^ v;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^= h >> 33;
+        self.0 = h;
     }
 }
 
