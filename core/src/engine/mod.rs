@@ -58,6 +58,9 @@ pub const CL_ORD_ID_SHIFT: u32 = 24;
 /// ClOrdID below `2^24`).
 pub const MAX_ACCOUNTS: usize = (1 << CL_ORD_ID_SHIFT) - 1;
 
+/// Largest `max_orders_per_sec` and `max_open_orders` (the risk book allocates both up front).
+pub const MAX_TABLE: u32 = 10_000_000;
+
 /// Engine settings (journaled in every checkpoint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineConfig {
@@ -70,7 +73,8 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    /// Limits wide enough for demos and tests: 1,000 lots per order, 200,000 orders per second,
+    /// Limits wide enough for demos and tests: 1,000 lots per order, 100,000 open orders,
+    /// 200,000 orders per second,
     /// no collar.
     pub fn permissive() -> Self {
         EngineConfig {
@@ -80,7 +84,7 @@ impl EngineConfig {
                 max_account_qty: Qty(1_000_000_000 * Qty::ONE_RAW),
                 max_account_notional: Money(i64::MAX / 4),
                 max_account_open_orders: 1_000,
-                max_open_orders: 1_000_000,
+                max_open_orders: 100_000,
                 collar_bps: None,
                 max_orders_per_sec: 200_000,
             },
@@ -174,10 +178,13 @@ impl Engine {
                 "{n} accounts, at most {MAX_ACCOUNTS}"
             )));
         }
-        if config.risk.max_orders_per_sec == 0 {
-            return Err(EngineError::Config(
-                "max_orders_per_sec must be at least 1".into(),
-            ));
+        // The risk book sizes its throttle and open-order table up front from these.
+        let (rate, open) = (config.risk.max_orders_per_sec, config.risk.max_open_orders);
+        if rate == 0 || rate > MAX_TABLE || open > MAX_TABLE {
+            return Err(EngineError::Config(format!(
+                "max_orders_per_sec {rate} must be 1..={MAX_TABLE}, max_open_orders {open} at \
+                 most {MAX_TABLE}"
+            )));
         }
         let instruments = symbols.iter().count();
         let risk = RiskBook::new(

@@ -346,6 +346,26 @@ proptest! {
         prop_assert_eq!(r.appended_decisions, 0);
     }
 
+    /// A checkpoint body of arbitrary bytes, or a valid one with one byte changed, is refused
+    /// or accepted, never a panic.
+    #[test]
+    fn checkpoint_decoder_never_panics(
+        junk in prop::collection::vec(any::<u8>(), 0..400),
+        at in any::<prop::sample::Index>(),
+        flip in 1u8..=255,
+    ) {
+        let _ = Engine::decode(&junk, symbols(), synthetic_accounts(ACCOUNTS, 7));
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = Driver::new(dir.path());
+        for op in warm_up().iter().chain([&open(1, 90, model_code::EQUITY, MODE_BLOCK), &Op::Partial]) {
+            d.run(op);
+        }
+        let mut body = d.engine.encode_without_accounts().0;
+        let i = at.index(body.len());
+        body[i] ^= flip;
+        let _ = Engine::decode(&body, symbols(), synthetic_accounts(ACCOUNTS, 7));
+    }
+
     /// Arbitrary bytes as inputs never panic: they decode to nothing or are refused.
     #[test]
     fn arbitrary_inputs_never_panic(kind in 1u16..7, bytes in prop::collection::vec(any::<u8>(), 0..80)) {
@@ -355,6 +375,31 @@ proptest! {
             d.apply(i);
         }
     }
+}
+
+#[test]
+fn frames_and_descriptions_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Driver::new(dir.path());
+    let ins: Vec<Input> = warm_up()
+        .iter()
+        .chain([
+            &open(1, 90, model_code::EQUITY, MODE_BLOCK),
+            &Op::Fill { parts: 2 },
+            &Op::Kill,
+        ])
+        .flat_map(|op| d.run(op))
+        .collect();
+    for i in &ins {
+        assert_eq!(Input::from_frame(&i.to_frame()), Some(*i));
+    }
+    drop(d.journal);
+    for (_, kind, payload) in journal_records(dir.path()) {
+        assert!(kind_name(kind).is_some());
+        assert!(describe(kind, &payload).is_some(), "kind {kind}");
+    }
+    assert_eq!(describe(99, &[]), None);
+    assert_eq!(describe(KIND_ORDER, &[1, 2, 3]), None);
 }
 
 fn open(ticket: u64, steps: i64, model: u8, mode: u8) -> Op {
