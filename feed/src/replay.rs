@@ -137,6 +137,8 @@ pub struct ReplayStats {
     pub elapsed: Duration,
     /// Recorded span of one pass (last ts − first ts).
     pub recorded: Duration,
+    /// Paced replays: the latest a datagram left after its scheduled instant (0 for `max`).
+    pub max_late: Duration,
 }
 
 /// Sends `datagrams` to `opts.to`. `filter(index, payload)` says how many copies of each to
@@ -180,7 +182,11 @@ pub fn replay(
             if let Speed::Times { milli } = opts.speed {
                 let rel =
                     u128::from(d.ts_ns.saturating_sub(first.ts_ns)) * 1000 / u128::from(milli);
-                wait_until(t0 + Duration::from_nanos(rel.min(u128::from(u64::MAX)) as u64));
+                let due = t0 + Duration::from_nanos(rel.min(u128::from(u64::MAX)) as u64);
+                wait_until(due);
+                st.max_late = st
+                    .max_late
+                    .max(Instant::now().saturating_duration_since(due));
             }
             for _ in 0..copies {
                 gate(st.packets);

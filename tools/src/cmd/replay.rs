@@ -83,17 +83,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             "duration_s": secs,
             "recorded_s": st.recorded.as_secs_f64(),
             "packets_per_s": rate,
+            "max_late_us": st.max_late.as_secs_f64() * 1e6,
         });
         println!("{v}");
     } else {
         println!(
             "replayed {} packets, {} bytes to {to} in {secs:.3} s ({rate:.0} packets/s; \
-             recorded span {:.3} s, speed {}, {} loop(s); {} non-UDP frames skipped)",
+             recorded span {:.3} s, speed {}, {} loop(s); latest send {:.0} µs behind schedule; \
+             {} non-UDP frames skipped)",
             st.packets,
             st.bytes,
             st.recorded.as_secs_f64(),
             a.speed,
             a.loops,
+            st.max_late.as_secs_f64() * 1e6,
             loaded.skipped
         );
     }
