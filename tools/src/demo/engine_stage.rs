@@ -31,8 +31,8 @@ pub struct EngineReport {
     pub journal: Journal,
     /// Accounts that received a share of any open.
     pub touched: Vec<bool>,
-    /// Latency histograms (ns), by name.
-    pub hist: Vec<(&'static str, Histogram<u64>)>,
+    /// Latency histograms (ns): JSON key, label, histogram.
+    pub hist: Vec<(&'static str, &'static str, Histogram<u64>)>,
     /// An error that stopped the engine, if any.
     pub error: Option<String>,
 }
@@ -236,11 +236,31 @@ impl EngineStage {
         self.orders = None; // the LP sees the order ring abandoned
         self.done = true;
         let hist = vec![
-            ("feed ring wait (feed → engine)", self.h_feed_queue.clone()),
-            ("engine apply (journal + decide)", self.h_apply.clone()),
-            ("master in → first order on ring", self.h_first.clone()),
-            ("master in → last order on ring", self.h_last.clone()),
-            ("fill ring wait (LP → engine)", self.h_fill_queue.clone()),
+            (
+                "feed_ring_wait",
+                "feed ring wait (backlog: feed runs ahead)",
+                self.h_feed_queue.clone(),
+            ),
+            (
+                "engine_apply",
+                "engine apply (journal + decide)",
+                self.h_apply.clone(),
+            ),
+            (
+                "master_to_first_order",
+                "master taken → first order on ring",
+                self.h_first.clone(),
+            ),
+            (
+                "master_to_last_order",
+                "master taken → last order on ring",
+                self.h_last.clone(),
+            ),
+            (
+                "fill_ring_wait",
+                "fill ring wait (LP → engine)",
+                self.h_fill_queue.clone(),
+            ),
         ];
         *self.out.lock().expect("engine report lock") = Some(EngineReport {
             engine,

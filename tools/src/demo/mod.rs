@@ -183,7 +183,7 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
 
     let mut hist = er.hist;
     if let Some(h) = lr.queue_ns.clone() {
-        hist.insert(4, ("order ring wait (engine → LP)", h));
+        hist.insert(4, ("order_ring_wait", "order ring wait (engine → LP)", h));
     }
     let rings = [("feed", &fstats), ("orders", &ostats), ("fills", &cstats)];
     let kinds: serde_json::Map<String, Value> = facts
@@ -217,7 +217,7 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
             "engine": { "checked": c.invariant_checks, "failed": c.invariant_failures },
             "journal": checks,
         },
-        "latency_ns": hist.iter().map(|(n, h)| (n.to_string(), stats::percentiles(h))).collect::<serde_json::Map<_, _>>(),
+        "latency_ns": hist.iter().map(|(k, _, h)| (k.to_string(), stats::percentiles(h))).collect::<serde_json::Map<_, _>>(),
         "rings": rings.iter().map(|(n, s)| ring_json(n, s)).collect::<Vec<_>>(),
         "journal": {
             "dir": jdir.display().to_string(),
@@ -268,7 +268,7 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
         ));
     }
     text.push("latency (wall clock, per stage):".to_string());
-    for (n, h) in &hist {
+    for (_, n, h) in &hist {
         text.push(stats::line(n, h));
     }
     text.push("rings (back-pressure):".to_string());

@@ -24,7 +24,7 @@ pub fn percentiles(h: &Histogram<u64>) -> Value {
 pub fn line(name: &str, h: &Histogram<u64>) -> String {
     let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     format!(
-        "  {name:<34} n={:<9} p50={:>9.2}µs p90={:>9.2}µs p99={:>9.2}µs p99.9={:>9.2}µs max={:>10.2}µs",
+        "  {name:<42} n={:<9} p50={:>9.2}µs p90={:>9.2}µs p99={:>9.2}µs p99.9={:>9.2}µs max={:>10.2}µs",
         h.len(),
         us(0.5),
         us(0.9),
