@@ -307,10 +307,10 @@ impl AccountStore {
             });
         }
         self.mark_dirty()?;
-        self.count += 1;
         let mut h = self.header();
-        h.count = self.count as u64;
+        h.count = i as u64 + 1;
         self.write_header(&h)?;
+        self.count = i + 1;
         self.columns_mut()?.set(i, r);
         Ok(i)
     }

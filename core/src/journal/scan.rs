@@ -127,8 +127,8 @@ pub(super) fn list(dir: &Path) -> Result<Listing, JournalError> {
     Ok((segs, temps))
 }
 
-/// Scans `dir`. With `writable`, the final segment is mapped read-write (and a short final
-/// file is extended with zeros to its declared size); nothing is cut here.
+/// Scans `dir`. With `writable`, the final segment is mapped read-write; nothing is changed
+/// here.
 pub(super) fn scan(dir: &Path, writable: bool) -> Result<Scan, JournalError> {
     let (files, temps) = list(dir)?;
     let mut out = Scan {
@@ -235,11 +235,9 @@ fn scan_segment(
             let at = len.min(h.segment_size) as usize;
             return Ok(Outcome::BadHeader(corrupt(path, at, problem)));
         }
+        // A short final file is mapped as it is; `Journal::open` extends it only after the
+        // scan has accepted the damage as a torn tail (a refused journal is left untouched).
         short = Some(len);
-        if write {
-            file.set_len(h.segment_size)
-                .map_err(io_err(path, "extending a short segment"))?;
-        }
     }
     let map = map_file(&file, path, write)?;
     let bytes = map.bytes();

@@ -285,6 +285,20 @@ fn damage_before_the_tail_is_an_error_naming_segment_and_offset() {
         }
         other => panic!("expected corruption, got {other:?}"),
     }
+    // The same with the final file also truncated: still refused, and not even extended.
+    let short = &b[..in_last.last().unwrap().1 + 8];
+    std::fs::write(last, short).unwrap();
+    if in_last.len() >= 3 {
+        assert!(matches!(
+            Journal::open(d.path(), cfg(512)),
+            Err(JournalError::Corrupt(_))
+        ));
+    }
+    assert_eq!(
+        std::fs::read(last).unwrap(),
+        short,
+        "a refused journal is left untouched"
+    );
 }
 
 #[test]
@@ -344,11 +358,9 @@ proptest! {
         std::fs::write(&file, &b[..cut]).unwrap();
         let (j, rep) = Journal::open(d.path(), cfg(seg)).unwrap();
         prop_assert!(rep.torn_tail.is_some());
-        // Cutting only zero bytes (reserved header bytes, padding) loses nothing: the file
-        // extended with zeros is byte-identical to the original, so the record survives.
-        let lost = b[cut..start + size].iter().any(|&x| x != 0);
-        let keep = written.len() - usize::from(lost);
-        prop_assert_eq!(read_all(&j, 0), written[..keep].to_vec());
+        // Even when the cut bytes were zeros (padding, reserved bytes), the record is incomplete
+        // in the file and is cut, as the read-only verifier also reports it.
+        prop_assert_eq!(read_all(&j, 0), written[..written.len() - 1].to_vec());
     }
 
     /// A random byte flip anywhere in a written record is detected: either the open refuses it

@@ -117,10 +117,28 @@ impl Journal {
                         "final segment mapped read-only".into(),
                     ));
                 };
+                let path = seg.summary.path.clone();
                 if let Some((from, to)) = s.cut {
                     map[from..to].fill(0);
-                    map.flush()
-                        .map_err(io_err(&seg.summary.path, "syncing the cut tail"))?;
+                    map.flush().map_err(io_err(&path, "syncing the cut tail"))?;
+                }
+                if (map.len() as u64) < seg.summary.size {
+                    // A truncated final segment (reported in the torn tail): give it back its
+                    // size, zero-filled, and map it whole.
+                    drop(map);
+                    let file = OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .open(&path)
+                        .map_err(io_err(&path, "opening a segment"))?;
+                    file.set_len(seg.summary.size)
+                        .map_err(io_err(&path, "extending a short segment"))?;
+                    file.sync_all()
+                        .map_err(io_err(&path, "syncing a segment"))?;
+                    let Map::ReadWrite(m) = map_file(&file, &path, true)? else {
+                        return Err(JournalError::BadConfig("segment mapped read-only".into()));
+                    };
+                    map = m;
                 }
                 let end = seg.summary.end as usize;
                 Active {
