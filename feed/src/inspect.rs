@@ -97,7 +97,7 @@ pub enum InspectError {
     #[error(transparent)]
     Capture(#[from] CaptureError),
     /// Neither a capture nor an ITCH BinaryFILE.
-    #[error("{0}: not a pcap/pcapng capture nor an ITCH 5.0 BinaryFILE")]
+    #[error("not a pcap/pcapng capture nor an ITCH 5.0 BinaryFILE (starts with {0})")]
     Unrecognized(String),
     /// No UDP payload in the capture matches a known format.
     #[error("no UDP payload in the first {0} frames matches mam-sbe, iex-tp, itch50 or mdp3; use --format")]
@@ -140,7 +140,8 @@ pub struct Report {
     pub first_ts: Option<String>,
     /// Last timestamp.
     pub last_ts: Option<String>,
-    /// Messages missing in the gaps.
+    /// Sequence numbers missing in the gaps: messages (IEX-TP, MoldUDP64, mam-sbe) or packets
+    /// (MDP3, whose sequence numbers count packets).
     pub missing: u64,
     /// Packets dropped as duplicates.
     pub duplicate_packets: u64,
@@ -174,10 +175,7 @@ impl Span {
 /// Inspects a file.
 pub fn inspect_path(path: &Path, format: Option<Format>) -> Result<Report, InspectError> {
     let cap = Capture::open(path)?;
-    inspect_bytes(cap.bytes(), format).map_err(|e| match e {
-        InspectError::Unrecognized(_) => InspectError::Unrecognized(path.display().to_string()),
-        e => e,
-    })
+    inspect_bytes(cap.bytes(), format)
 }
 
 /// Frames looked at for format detection.
@@ -201,7 +199,8 @@ pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, Ins
                 container: "non-capture",
             });
         }
-        return Err(InspectError::Unrecognized("input".into()));
+        let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        return Err(InspectError::Unrecognized(head.join(" ")));
     };
     let format = match format {
         Some(f) => f,

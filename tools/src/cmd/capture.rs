@@ -61,7 +61,12 @@ fn print_text(path: &std::path::Path, r: &Report) {
         }
     );
     println!("  messages    {}", r.messages);
-    println!("  gaps        {} ({} messages missing)", r.gaps, r.missing);
+    let unit = if r.format == "mdp3" {
+        "packets"
+    } else {
+        "messages"
+    };
+    println!("  gaps        {} ({} {unit} missing)", r.gaps, r.missing);
     println!(
         "  duplicates  {} messages in {} packets dropped",
         r.duplicates, r.duplicate_packets
