@@ -236,16 +236,47 @@ struct Slot {
 /// Most fields one message may have (larger messages are rejected, reason 99).
 pub const MAX_FIELDS: usize = 128;
 
-/// A reusable decoder: its field table is allocated once, at construction.
+/// Tags below this are found through a direct index, others by a scan.
+const INDEXED: usize = 1024;
+
+/// Index of the first SOH at or after `i` (or `b.len()`), eight bytes per step.
+#[inline(always)]
+fn find_soh(b: &[u8], mut i: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(chunk);
+        // Bytes equal to SOH become zero; the classic has-zero-byte test finds the first.
+        let x = u64::from_le_bytes(a) ^ LO;
+        let z = x.wrapping_sub(LO) & !x & HI;
+        if z != 0 {
+            return i + (z.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && b[i] != SOH {
+        i += 1;
+    }
+    i
+}
+
+/// A reusable decoder: its field table and tag index are allocated once, at construction.
 #[derive(Debug)]
 pub struct Decoder {
     slots: Box<[Slot; MAX_FIELDS]>,
+    /// `index[tag]` = 1 + the slot of the tag's first occurrence, 0 if absent.
+    index: Box<[u8; INDEXED]>,
+    /// Fields of the previous message (their index entries are cleared on the next parse).
+    prev: usize,
 }
 
 impl Default for Decoder {
     fn default() -> Self {
         Decoder {
             slots: Box::new([Slot::default(); MAX_FIELDS]),
+            index: Box::new([0; INDEXED]),
+            prev: 0,
         }
     }
 }
@@ -270,18 +301,35 @@ impl Decoder {
     /// Splits a framed message into fields. Checks that tags are numbers, values are not empty,
     /// and that 8, 9, 35 come first in that order and 10 last.
     pub fn parse<'a>(&'a mut self, msg: &'a [u8]) -> Result<Message<'a>, Malformed> {
+        for s in &self.slots[..self.prev] {
+            if (s.tag as usize) < INDEXED {
+                self.index[s.tag as usize] = 0;
+            }
+        }
+        self.prev = 0;
         let mut n = 0usize;
         let mut i = 0usize;
         let len = msg.len();
         while i < len {
             let at = i;
             let mut tag: u32 = 0;
-            let mut digits = 0;
-            while i < len && msg[i] != b'=' {
-                let d = msg[i].wrapping_sub(b'0');
-                if d > 9 || digits >= 9 || (digits == 0 && d == 0) {
-                    let what = if msg[i] == SOH {
-                        "field without `=`"
+            // Tag: 1-9 digits, no leading zero, then '='.
+            loop {
+                let Some(&c) = msg.get(i) else {
+                    return Err(Malformed {
+                        reason: RejectReason::InvalidTagNumber,
+                        tag,
+                        at,
+                        what: "field without `=`",
+                    });
+                };
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    if c == b'=' && i > at {
+                        break;
+                    }
+                    let what = if c == SOH || c == b'=' {
+                        "field without a tag number"
                     } else {
                         "tag is not a number"
                     };
@@ -292,23 +340,20 @@ impl Decoder {
                         what,
                     });
                 }
+                if i - at >= 9 || (i == at && d == 0) {
+                    return Err(Malformed {
+                        reason: RejectReason::InvalidTagNumber,
+                        tag,
+                        at,
+                        what: "tag is not a number",
+                    });
+                }
                 tag = tag * 10 + u32::from(d);
-                digits += 1;
                 i += 1;
-            }
-            if digits == 0 || i >= len {
-                return Err(Malformed {
-                    reason: RejectReason::InvalidTagNumber,
-                    tag,
-                    at,
-                    what: "empty tag",
-                });
             }
             i += 1; // '='
             let start = i;
-            while i < len && msg[i] != SOH {
-                i += 1;
-            }
+            i = find_soh(msg, i);
             if i == start {
                 return Err(Malformed {
                     reason: RejectReason::TagWithoutValue,
@@ -326,13 +371,13 @@ impl Decoder {
                 });
             }
             let expected = match n {
-                0 => Some(8),
-                1 => Some(9),
-                2 => Some(35),
-                _ => None,
+                0 => 8,
+                1 => 9,
+                2 => 35,
+                _ => 0,
             };
-            if let Some(e) = expected {
-                if tag != e {
+            if expected != 0 {
+                if tag != expected {
                     return Err(Malformed {
                         reason: RejectReason::TagOutOfOrder,
                         tag,
@@ -361,7 +406,11 @@ impl Decoder {
                 start: start as u32,
                 end: i as u32,
             };
+            if (tag as usize) < INDEXED && self.index[tag as usize] == 0 {
+                self.index[tag as usize] = (n + 1) as u8;
+            }
             n += 1;
+            self.prev = n;
             i += 1; // SOH
         }
         if n < 4 || self.slots[n - 1].tag != 10 {
@@ -375,6 +424,7 @@ impl Decoder {
         Ok(Message {
             bytes: msg,
             slots: &self.slots[..n],
+            index: &self.index,
         })
     }
 }
@@ -404,6 +454,7 @@ pub enum DecodeError {
 pub struct Message<'a> {
     bytes: &'a [u8],
     slots: &'a [Slot],
+    index: &'a [u8; INDEXED],
 }
 
 /// One field of a [`Message`].
@@ -469,10 +520,13 @@ impl<'a> Message<'a> {
     /// The value of the first field with this tag.
     #[inline]
     pub fn get(&self, tag: u32) -> Option<&'a [u8]> {
-        self.slots
-            .iter()
-            .find(|s| s.tag == tag)
-            .map(|s| &self.bytes[s.start as usize..s.end as usize])
+        let s = if (tag as usize) < INDEXED {
+            let k = self.index[tag as usize] as usize;
+            self.slots.get(k.checked_sub(1)?)?
+        } else {
+            self.slots.iter().find(|s| s.tag == tag)?
+        };
+        self.bytes.get(s.start as usize..s.end as usize)
     }
     /// How many times `tag` occurs.
     pub fn count(&self, tag: u32) -> usize {

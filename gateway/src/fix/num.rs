@@ -9,18 +9,39 @@ use mam_core::num::POW10;
 /// Longest text of a `u64` (20 digits).
 pub const MAX_U64_DIGITS: usize = 20;
 
+/// Two-digit pairs "00".."99", so integers are written two digits per division.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes `v` in decimal ending at index `end` of `buf`; returns the start index.
+#[inline(always)]
+fn put_digits(mut v: u64, buf: &mut [u8], mut end: usize) -> usize {
+    while v >= 100 {
+        let p = (v % 100) as usize * 2;
+        v /= 100;
+        end -= 2;
+        buf[end] = PAIRS[p];
+        buf[end + 1] = PAIRS[p + 1];
+    }
+    if v >= 10 {
+        let p = v as usize * 2;
+        end -= 2;
+        buf[end] = PAIRS[p];
+        buf[end + 1] = PAIRS[p + 1];
+    } else {
+        end -= 1;
+        buf[end] = b'0' + v as u8;
+    }
+    end
+}
+
 /// Writes `v` in decimal at the end of `buf`; returns the start index of the digits.
 #[inline]
-pub fn fmt_u64(mut v: u64, buf: &mut [u8; MAX_U64_DIGITS]) -> usize {
-    let mut i = MAX_U64_DIGITS;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            return i;
-        }
-    }
+pub fn fmt_u64(v: u64, buf: &mut [u8; MAX_U64_DIGITS]) -> usize {
+    put_digits(v, buf, MAX_U64_DIGITS)
 }
 
 /// Longest text of a scaled decimal: sign, 19 digits, point.
@@ -30,34 +51,41 @@ pub const MAX_DECIMAL_LEN: usize = 22;
 /// for whole numbers) at the end of `buf`; returns the start index.
 #[inline]
 pub fn fmt_decimal(raw: i64, decimals: u32, buf: &mut [u8; MAX_DECIMAL_LEN]) -> usize {
+    // The two scales mam uses get their own copies, so the divisions are by constants.
+    match decimals {
+        6 => fmt_decimal_const::<6>(raw, buf),
+        8 => fmt_decimal_const::<8>(raw, buf),
+        _ => fmt_decimal_any(raw, decimals, buf),
+    }
+}
+
+#[inline(always)]
+fn fmt_decimal_const<const D: u32>(raw: i64, buf: &mut [u8; MAX_DECIMAL_LEN]) -> usize {
+    fmt_decimal_any(raw, D, buf)
+}
+
+#[inline(always)]
+fn fmt_decimal_any(raw: i64, decimals: u32, buf: &mut [u8; MAX_DECIMAL_LEN]) -> usize {
     let neg = raw < 0;
     let a = raw.unsigned_abs();
     let p = POW10[decimals as usize] as u64;
     let (int, mut frac) = (a / p, a % p);
     let mut i = MAX_DECIMAL_LEN;
     if frac != 0 {
-        let mut width = decimals;
+        let mut width = decimals as usize;
         while frac % 10 == 0 {
             frac /= 10;
             width -= 1;
         }
-        for _ in 0..width {
-            i -= 1;
-            buf[i] = b'0' + (frac % 10) as u8;
-            frac /= 10;
+        let s = put_digits(frac, buf, i);
+        // Leading zeros of the fraction (1.05 → "05").
+        for k in (i - width)..s {
+            buf[k] = b'0';
         }
-        i -= 1;
+        i -= width + 1;
         buf[i] = b'.';
     }
-    let mut v = int;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
+    i = put_digits(int, buf, i);
     if neg {
         i -= 1;
         buf[i] = b'-';
@@ -169,6 +197,9 @@ mod tests {
         assert_eq!(dec(10_000_000_000, 6), "10000");
         assert_eq!(dec(-1, 6), "-0.000001");
         assert_eq!(dec(0, 8), "0");
+        assert_eq!(dec(105_000_000, 8), "1.05");
+        assert_eq!(dec(100_000_001, 8), "1.00000001");
+        assert_eq!(dec(5, 3), "0.005");
         assert_eq!(parse_decimal(b"1.10000", 8), Ok(110_000_000));
         assert_eq!(parse_decimal(b"1.100000000", 8), Ok(110_000_000));
         assert_eq!(parse_decimal(b"1.000000001", 8), Err(NumFault::Range));
