@@ -5,6 +5,8 @@ use std::process::ExitCode;
 /// Subcommands of `mam bench`.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    /// FIX 4.4 NewOrderSingle encode and ExecutionReport decode beside straightforward codecs.
+    Fix(super::bench_fix::Args),
     /// Shared-memory ring hop latency beside an rtrb hop between threads.
     Transport(super::bench_transport::Args),
     /// ITCH 5.0 decode vs itch5/itchy and IEX TOPS decode+book vs a raw pcap read.
@@ -18,6 +20,7 @@ pub enum Command {
 /// Runs `mam bench`.
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
+        Command::Fix(a) => super::bench_fix::run(a),
         Command::Transport(a) => super::bench_transport::run(a),
         Command::Decode(a) => super::bench_decode::run(a),
         Command::Alloc(a) => super::bench_alloc::run(a),

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod allocate;
 pub mod bench;
+pub mod bench_fix;
 pub mod bench_transport;
 pub mod bench_decode;
 pub mod bench_sbe;
