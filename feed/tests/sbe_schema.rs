@@ -67,14 +67,46 @@ fn primitive_size(p: &str) -> usize {
     }
 }
 
-#[test]
-fn xml_and_code_agree() {
-    let xml = std::fs::read_to_string(concat!(
+fn schema_text() -> String {
+    std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/schema/mam-fx-sbe.xml"
     ))
-    .expect("schema file");
-    let tags = tags(&xml);
+    .expect("schema file")
+}
+
+#[test]
+fn xml_and_code_agree() {
+    check(&schema_text());
+}
+
+#[test]
+fn a_drifted_schema_is_caught() {
+    let xml = schema_text();
+    for (from, to) in [
+        (
+            r#"name="askPx" id="133" type="PriceNULL" offset="24""#,
+            r#"name="askPx" id="133" type="PriceNULL" offset="32""#,
+        ),
+        (
+            r#"name="Trade" id="5" blockLength="40""#,
+            r#"name="Trade" id="5" blockLength="48""#,
+        ),
+        (r#"name="Quote" id="3""#, r#"name="Quote" id="6""#),
+        (
+            r#"<type name="TradeId" primitiveType="uint64"/>"#,
+            r#"<type name="TradeId" primitiveType="uint32"/>"#,
+        ),
+    ] {
+        let bad = xml.replacen(from, to, 1);
+        assert_ne!(bad, xml, "mutation `{from}` applies");
+        let r = std::panic::catch_unwind(|| check(&bad));
+        assert!(r.is_err(), "mutation `{from}` -> `{to}` not caught");
+    }
+}
+
+fn check(xml: &str) {
+    let tags = tags(xml);
     // Schema header.
     let (_, schema, _) = tags
         .iter()
