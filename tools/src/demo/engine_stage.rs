@@ -295,7 +295,7 @@ impl Stage for EngineStage {
                     && self.head.is_none()
                     && self.buffered.is_empty()
                     && self.awaiting.is_empty()
-                    && self.orders.as_ref().map_or(true, |t| t.backlog() == 0);
+                    && !matches!(self.orders.as_ref(), Some(t) if t.backlog() > 0);
                 if idle {
                     self.finish(None);
                     return w + 1;
