@@ -211,7 +211,8 @@ fn corrupt_store_is_refused_with_the_reason() {
         d.path(),
     ));
     let good = std::fs::read(d.path().join("s.mams")).unwrap();
-    let cases: [(&str, fn(&mut Vec<u8>)); 5] = [
+    type Damage = fn(&mut Vec<u8>);
+    let cases: [(&str, Damage); 5] = [
         ("bad magic", |b| b[1] = b'X'),
         ("layout version 7", |b| b[8] = 7),
         ("checksum mismatch", |b| b[130] ^= 1), // inside the first id
