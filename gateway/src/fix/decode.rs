@@ -671,6 +671,74 @@ mod tests {
         );
     }
 
+    fn fuzz_once(d: &mut Decoder, b: &[u8]) {
+        let mut at = 0;
+        while at < b.len() {
+            match frame(&b[at..], 4096) {
+                Frame::Complete { len } => {
+                    if let Ok(m) = d.parse(&b[at..at + len]) {
+                        for f in m.fields() {
+                            let _ = (
+                                m.get(f.tag),
+                                m.req_u64(f.tag),
+                                m.opt_decimal(f.tag, 8),
+                                m.flag(f.tag),
+                            );
+                        }
+                        let _ = crate::fix::msg::validate_app(&m);
+                        let _ = crate::fix::msg::Logon::parse(&m);
+                        let _ = crate::fix::msg::ResendRequest::parse(&m);
+                        let _ = crate::fix::msg::SequenceReset::parse(&m);
+                        let _ = crate::fix::msg::Reject::parse(&m);
+                    }
+                    at += len;
+                }
+                Frame::Garbled { skip, .. } => at += skip,
+                Frame::Incomplete | Frame::Oversized { .. } => break,
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            fuzz_once(&mut Decoder::new(), &b);
+        }
+
+        #[test]
+        fn well_framed_mutated_bodies_never_panic(
+            edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 0u8..128), 1..5),
+        ) {
+            // Mutate the body, then frame it correctly: the parser and typed readers see it.
+            let mut body = b"35=8|49=EXECUTOR|56=MAM|34=2|52=20231114-22:13:20.000|37=1|11=42|17=1|150=F|39=2|1=A1|55=EURUSD|54=1|38=10000|32=10000|31=1.1|151=0|14=10000|6=1.1|".to_vec();
+            for (i, v) in &edits {
+                let k = i.index(body.len());
+                body[k] = *v;
+            }
+            let m = wrap(&String::from_utf8_lossy(&body));
+            fuzz_once(&mut Decoder::new(), &m);
+        }
+
+        #[test]
+        fn mutated_messages_never_panic(
+            edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 1..4),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+        ) {
+            let mut m = wrap("35=8|49=EXECUTOR|56=MAM|34=2|52=20231114-22:13:20.000|37=1|11=42|17=1|150=F|39=2|1=A1|55=EURUSD|54=1|38=10000|32=10000|31=1.1|151=0|14=10000|6=1.1|");
+            m.extend_from_slice(&wrap("35=D|49=A|56=B|34=3|52=20231114-22:13:20.000|11=1|55=X|54=1|60=20231114-22:13:20.000|38=1|40=2|44=1|"));
+            for (i, v) in &edits {
+                let k = i.index(m.len());
+                m[k] = *v;
+            }
+            let c = cut.index(m.len() + 1).min(m.len());
+            let mut d = Decoder::new();
+            fuzz_once(&mut d, &m[..c]);
+            fuzz_once(&mut d, &m);
+        }
+    }
+
     #[test]
     fn malformed_reasons() {
         let mut d = Decoder::new();
