@@ -185,3 +185,45 @@ fn missing_directory_is_an_error() {
         .unwrap()
         .contains("not a journal directory"));
 }
+
+#[test]
+fn dump_decodes_engine_records() {
+    use mam_core::engine::input::{RiskCommand, KIND_RISK_COMMAND, RISK_KILL};
+    let d = tempfile::tempdir().unwrap();
+    let cfg = JournalConfig {
+        segment_size: 4096,
+        ..JournalConfig::default()
+    };
+    let (mut j, _) = Journal::open(d.path(), cfg).unwrap();
+    let cmd = RiskCommand {
+        ts_ns: 42,
+        action: RISK_KILL,
+        _pad: 0,
+    };
+    j.append(KIND_RISK_COMMAND, bytemuck::bytes_of(&cmd))
+        .unwrap();
+    j.append(KIND_RISK_COMMAND, b"short").unwrap(); // wrong length: shown as hex
+    j.sync().unwrap();
+    let dir = d.path().to_str().unwrap();
+    let text = String::from_utf8(mam(&["journal", "dump", dir]).stdout).unwrap();
+    let lines: Vec<_> = text.lines().collect();
+    assert!(
+        lines[0].starts_with(
+            "seq=1 kind=6 (risk_command) len=16 Risk(RiskCommand { ts_ns: 42, action: 1"
+        ),
+        "{text}"
+    );
+    assert_eq!(lines[1], "seq=2 kind=6 len=5 73686f7274");
+    let raw =
+        String::from_utf8(mam(&["journal", "dump", dir, "--raw", "--limit", "1"]).stdout).unwrap();
+    assert!(
+        raw.starts_with("seq=1 kind=6 len=16 2a00000000000000"),
+        "{raw}"
+    );
+    let o = mam(&["journal", "dump", dir, "--json", "--limit", "1"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["name"], "risk_command");
+    assert!(v["decoded"].as_str().unwrap().contains("ts_ns: 42"));
+    let v = json(&mam(&["journal", "verify", dir, "--json"]));
+    assert_eq!(v["kinds"], serde_json::json!({"6": 2}));
+}

@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mam_core::journal::{JournalReader, Record, ScanReport};
+use mam_core::journal::{JournalReader, ScanReport};
 
 /// Subcommands of `mam journal`.
 #[derive(Debug, clap::Subcommand)]
@@ -23,7 +23,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print one line per record: sequence, kind, length, payload.
+    /// Print one line per record: sequence, kind, length, and the payload decoded (engine
+    /// records) or in hex.
     Dump {
         /// The journal directory.
         dir: PathBuf,
@@ -33,19 +34,46 @@ pub enum Command {
         /// Print at most this many records.
         #[arg(long)]
         limit: Option<u64>,
-        /// One JSON object per line.
+        /// One JSON object per line (always with `payload_hex`; `name` and `decoded` for
+        /// engine records).
         #[arg(long)]
         json: bool,
+        /// Print engine records as hex too, instead of decoding them.
+        #[arg(long)]
+        raw: bool,
     },
 }
 
-/// A payload decoder for one record kind: returns a readable form, or `None` if the payload
-/// does not decode (then the hex is printed).
-pub type Decoder = fn(&[u8]) -> Option<String>;
+/// The name of an engine record kind (`mam_core::engine` inputs and decisions).
+fn kind_name(kind: u16) -> Option<&'static str> {
+    use mam_core::engine::{decision as d, input as i};
+    Some(match kind {
+        i::KIND_MASTER_OPEN => "master_open",
+        i::KIND_MASTER_CLOSE => "master_close",
+        i::KIND_BALANCE => "balance",
+        i::KIND_FILL => "fill",
+        i::KIND_MARKET => "market",
+        i::KIND_RISK_COMMAND => "risk_command",
+        d::KIND_ORDER => "order",
+        d::KIND_REJECT => "reject",
+        d::KIND_ALLOC => "alloc",
+        d::KIND_FILL_ALLOC => "fill_alloc",
+        d::KIND_REFUSED => "refused",
+        _ => return None,
+    })
+}
 
-/// Decoders by record kind, with the kind's name. The engine's record kinds register here;
-/// kinds without one are printed as hex.
-pub const DECODERS: &[(u16, &str, Decoder)] = &[];
+/// The name and readable form of an engine record (`Input` or `Decision`), or `None` for a
+/// kind the engine does not define or a payload that does not decode (then hex is printed).
+fn decode(kind: u16, payload: &[u8]) -> Option<(&'static str, String)> {
+    use mam_core::engine::{Decision, Input};
+    let name = kind_name(kind)?;
+    let text = match Input::decode(kind, payload) {
+        Some(x) => format!("{x:?}"),
+        None => format!("{:?}", Decision::decode(kind, payload)?),
+    };
+    Some((name, text))
+}
 
 /// Runs `mam journal`.
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
@@ -56,7 +84,8 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             from,
             limit,
             json,
-        } => dump(&dir, from, limit, json),
+            raw,
+        } => dump(&dir, from, limit, json, raw),
     }
 }
 
@@ -145,10 +174,7 @@ fn print_report(dir: &Path, rep: &ScanReport, kinds: &BTreeMap<u16, u64>) {
     }
     let mut line = String::from("  records per kind:");
     for (k, n) in kinds {
-        let name = DECODERS
-            .iter()
-            .find(|d| d.0 == *k)
-            .map_or(String::new(), |d| format!(" ({})", d.1));
+        let name = kind_name(*k).map_or(String::new(), |n| format!(" ({n})"));
         let _ = write!(line, " {k}{name}={n}");
     }
     println!("{line}");
@@ -167,20 +193,21 @@ fn print_report(dir: &Path, rep: &ScanReport, kinds: &BTreeMap<u16, u64>) {
     }
 }
 
-fn payload_text(rec: &Record<'_>) -> (Option<&'static str>, String) {
-    if let Some((_, name, dec)) = DECODERS.iter().find(|d| d.0 == rec.kind) {
-        if let Some(s) = dec(rec.payload) {
-            return (Some(name), s);
-        }
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
     }
-    let mut hex = String::with_capacity(rec.payload.len() * 2);
-    for b in rec.payload {
-        let _ = write!(hex, "{b:02x}");
-    }
-    (None, hex)
+    out
 }
 
-fn dump(dir: &Path, from: u64, limit: Option<u64>, json: bool) -> anyhow::Result<ExitCode> {
+fn dump(
+    dir: &Path,
+    from: u64,
+    limit: Option<u64>,
+    json: bool,
+    raw: bool,
+) -> anyhow::Result<ExitCode> {
     let r = open(dir)?;
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
@@ -197,27 +224,34 @@ fn dump(dir: &Path, from: u64, limit: Option<u64>, json: bool) -> anyhow::Result
                 break;
             }
         };
-        let (name, text) = payload_text(&rec);
+        let decoded = if raw {
+            None
+        } else {
+            decode(rec.kind, rec.payload)
+        };
         if json {
-            let mut v =
-                serde_json::json!({"seq": rec.seq, "kind": rec.kind, "len": rec.payload.len()});
-            match name {
-                Some(n) => {
-                    v["name"] = n.into();
-                    v["decoded"] = text.into();
-                }
-                None => v["payload_hex"] = text.into(),
+            let mut v = serde_json::json!({
+                "seq": rec.seq,
+                "kind": rec.kind,
+                "len": rec.payload.len(),
+                "payload_hex": hex(rec.payload),
+            });
+            if let Some((name, text)) = decoded {
+                v["name"] = name.into();
+                v["decoded"] = text.into();
             }
             writeln!(out, "{v}")?;
         } else {
-            let label = name.map_or(String::new(), |n| format!(" ({n})"));
+            let (label, text) = match decoded {
+                Some((name, text)) => (format!(" ({name})"), text),
+                None => (String::new(), hex(rec.payload)),
+            };
             writeln!(
                 out,
-                "seq={} kind={}{label} len={} {}",
+                "seq={} kind={}{label} len={} {text}",
                 rec.seq,
                 rec.kind,
                 rec.payload.len(),
-                text
             )?;
         }
     }
