@@ -84,6 +84,7 @@ pub struct Outcome {
 pub struct Scratch {
     bucket: Vec<u16>,
     cand: Vec<u32>,
+    keys: Vec<u128>,
     sub: Vec<u64>,
     add: Vec<u64>,
     state: Vec<u8>,
@@ -95,6 +96,7 @@ impl Scratch {
         Scratch {
             bucket: Vec::with_capacity(n + 1),
             cand: Vec::with_capacity(n + 1),
+            keys: Vec::with_capacity(n + 1),
             sub: Vec::with_capacity(n + 1),
             add: Vec::with_capacity(n + 1),
             state: Vec::with_capacity(n + 1),
@@ -155,8 +157,7 @@ pub(crate) fn apportion_summed(
         p.rotation % m,
         (p.limits.min_steps, p.limits.max_steps),
         out,
-        &mut s.bucket,
-        &mut s.cand,
+        (&mut s.bucket, &mut s.cand, &mut s.keys),
     );
     if !split.may_bind {
         let allocated = p.total - split.sink;
@@ -318,8 +319,7 @@ fn hamilton(
     off: u64,
     (min, max): (u64, u64),
     out: &mut [u64],
-    bucket: &mut Vec<u16>,
-    cand: &mut Vec<u32>,
+    (bucket, cand, keys): (&mut Vec<u16>, &mut Vec<u32>, &mut Vec<u128>),
 ) -> Split {
     let n = w.len();
     let rc = Recip::new(total, wsum);
@@ -388,26 +388,28 @@ fn hamilton(
         }
     }
     if need > 0 {
-        // Order the threshold bucket exactly: remainder (recomputed exactly), then rotation.
+        // Order the threshold bucket exactly, by one integer key per candidate: the remainder
+        // (recomputed exactly) descending, then the rotation rank ascending. The rank
+        // determines the index, so the key alone identifies the account.
         let m = n as u64 + u64::from(sink_w > 0);
-        let rem_of = |i: u32| {
-            if i as usize == n {
+        keys.clear();
+        keys.extend(cand.iter().map(|&i| {
+            let r = if i as usize == n {
                 sink_r
             } else {
                 rc.quota_any(w[i as usize]).1
-            }
-        };
-        let rank = |i: u32| (u64::from(i) + m - off) % m;
-        let cmp = |a: &u32, b: &u32| {
-            rem_of(*b)
-                .cmp(&rem_of(*a))
-                .then_with(|| rank(*a).cmp(&rank(*b)))
-        };
-        let cands = &mut cand[..];
-        if need < cands.len() {
-            cands.select_nth_unstable_by(need, cmp);
+            };
+            let i = u64::from(i);
+            let rank = if i >= off { i - off } else { i + m - off };
+            (u128::from(!r) << 64) | u128::from(rank)
+        }));
+        if need < keys.len() {
+            keys.select_nth_unstable(need);
         }
-        for &i in &cands[..need] {
+        for &key in &keys[..need] {
+            let rank = key as u64;
+            let i = rank + off;
+            let i = if i >= m { i - m } else { i };
             if i as usize == n {
                 sink += 1;
             } else {
@@ -468,6 +470,7 @@ fn settle(
     let Scratch {
         bucket,
         cand,
+        keys,
         sub,
         add,
         state,
@@ -514,8 +517,7 @@ fn settle(
                 p.rotation % m,
                 (1, u64::MAX),
                 add,
-                bucket,
-                cand,
+                (bucket, cand, keys),
             );
             for i in 0..n {
                 out[i] += add[i];
@@ -556,8 +558,7 @@ fn settle(
                 p.rotation % m,
                 (1, u64::MAX),
                 add,
-                bucket,
-                cand,
+                (bucket, cand, keys),
             );
             for i in 0..n {
                 let t = add[i].min(out[i].saturating_sub(min));
