@@ -59,8 +59,25 @@ fn journal_bytes(state: &Path) -> Vec<(String, Vec<u8>)> {
 fn demo_runs_checks_and_repeats_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    let ja = run_json(&a, &[]);
-    let jb = run_json(&b, &["--mode", "dedicated", "--ring", "64"]);
+    // Frequent checkpoints in one run, none but start and end in the other: same state.
+    let ja = run_json(&a, &["--checkpoint-every", "500"]);
+    let jb = run_json(
+        &b,
+        &[
+            "--mode",
+            "dedicated",
+            "--ring",
+            "64",
+            "--checkpoint-every",
+            "0",
+        ],
+    );
+    assert!(
+        ja["checkpoints"].as_u64().unwrap() > 3,
+        "{}",
+        ja["checkpoints"]
+    );
+    assert_eq!(jb["checkpoints"], 2);
 
     assert_eq!(ja["ok"], true);
     assert_eq!(ja["mode"], "shared");

@@ -37,6 +37,9 @@ pub struct Args {
     /// Ring capacity in messages.
     #[arg(long, default_value_t = 4096)]
     pub ring: usize,
+    /// Write a checkpoint every this many engine inputs (0: only at start and end).
+    #[arg(long, default_value_t = 100_000)]
+    pub checkpoint_every: u64,
     /// Print one JSON object with the summary.
     #[arg(long)]
     pub json: bool,
@@ -83,6 +86,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         state: state.clone(),
         pin: !a.no_pin,
         ring: a.ring,
+        checkpoint_every: a.checkpoint_every,
     };
     let result = demo::run(&cfg);
     if temp {

@@ -35,6 +35,8 @@ pub struct EngineReport {
     pub hist: Vec<(&'static str, &'static str, Histogram<u64>)>,
     /// An error that stopped the engine, if any.
     pub error: Option<String>,
+    /// Checkpoints written while running (the final one included).
+    pub checkpoints: u64,
 }
 
 /// The engine stage.
@@ -54,6 +56,11 @@ pub struct EngineStage {
     touched: Vec<bool>,
     start: Instant,
     checkpoints: PathBuf,
+    /// Write a checkpoint after this many inputs (0: only at the end).
+    checkpoint_every: u64,
+    since_checkpoint: u64,
+    checkpoints_written: u64,
+    h_checkpoint: Histogram<u64>,
     h_feed_queue: Histogram<u64>,
     h_fill_queue: Histogram<u64>,
     h_apply: Histogram<u64>,
@@ -74,6 +81,7 @@ impl EngineStage {
         orders: Pump<StampedOrder>,
         start: Instant,
         checkpoints: PathBuf,
+        checkpoint_every: u64,
         out: Arc<Mutex<Option<EngineReport>>>,
     ) -> Self {
         let n = engine.accounts().id.len();
@@ -91,6 +99,10 @@ impl EngineStage {
             touched: vec![false; n],
             start,
             checkpoints,
+            checkpoint_every,
+            since_checkpoint: 0,
+            checkpoints_written: 0,
+            h_checkpoint: histogram(),
             h_feed_queue: histogram(),
             h_fill_queue: histogram(),
             h_apply: histogram(),
@@ -147,6 +159,18 @@ impl EngineStage {
             })
             .map_err(|e| e.to_string())?;
         let _ = self.h_apply.record((t.elapsed().as_nanos() as u64).max(1));
+        self.since_checkpoint += 1;
+        if self.checkpoint_every > 0 && self.since_checkpoint >= self.checkpoint_every {
+            let t = Instant::now();
+            engine
+                .write_checkpoint(&self.checkpoints, journal)
+                .map_err(|e| format!("checkpoint: {e}"))?;
+            let _ = self
+                .h_checkpoint
+                .record((t.elapsed().as_nanos() as u64).max(1));
+            self.since_checkpoint = 0;
+            self.checkpoints_written += 1;
+        }
         let sent = tx.backlog() - before;
         if let Input::Open(o) = input {
             if let Some(h) = engine.holdings(o.ticket) {
@@ -229,8 +253,15 @@ impl EngineStage {
         };
         let mut error = error;
         if error.is_none() {
-            if let Err(e) = engine.write_checkpoint(&self.checkpoints, &mut journal) {
-                error = Some(format!("final checkpoint: {e}"));
+            let t = Instant::now();
+            match engine.write_checkpoint(&self.checkpoints, &mut journal) {
+                Ok(_) => {
+                    let _ = self
+                        .h_checkpoint
+                        .record((t.elapsed().as_nanos() as u64).max(1));
+                    self.checkpoints_written += 1;
+                }
+                Err(e) => error = Some(format!("final checkpoint: {e}")),
             }
         }
         self.orders = None; // the LP sees the order ring abandoned
@@ -261,11 +292,17 @@ impl EngineStage {
                 "fill ring wait (LP → engine)",
                 self.h_fill_queue.clone(),
             ),
+            (
+                "checkpoint",
+                "checkpoint (sync journal, write, rename)",
+                self.h_checkpoint.clone(),
+            ),
         ];
         *self.out.lock().expect("engine report lock") = Some(EngineReport {
             engine,
             journal,
             touched: std::mem::take(&mut self.touched),
+            checkpoints: self.checkpoints_written,
             hist,
             error,
         });

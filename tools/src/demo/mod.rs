@@ -57,6 +57,8 @@ pub struct DemoConfig {
     pub pin: bool,
     /// Ring capacity (messages).
     pub ring: usize,
+    /// Checkpoint after this many inputs (0: only at start and end).
+    pub checkpoint_every: u64,
 }
 
 /// The demo's engine settings: wide limits, a 2 % collar on limit prices.
@@ -139,6 +141,7 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
             Pump::new(otx, ostats.clone()),
             start,
             cdir.clone(),
+            cfg.checkpoint_every,
             eout.clone(),
         )),
         Box::new(LpStage::new(
@@ -219,6 +222,7 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
         },
         "latency_ns": hist.iter().map(|(k, _, h)| (k.to_string(), stats::percentiles(h))).collect::<serde_json::Map<_, _>>(),
         "rings": rings.iter().map(|(n, s)| ring_json(n, s)).collect::<Vec<_>>(),
+        "checkpoints": er.checkpoints + 1,
         "journal": {
             "dir": jdir.display().to_string(),
             "records": facts.records,
@@ -283,10 +287,12 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
         ));
     }
     text.push(format!(
-        "journal: {} records (last seq {}) in {}",
+        "journal: {} records (last seq {}) in {}; {} checkpoints in {}",
         facts.records,
         facts.last_seq,
-        jdir.display()
+        jdir.display(),
+        er.checkpoints + 1,
+        cdir.display()
     ));
     text.push(format!("state digest: {digest:016x}"));
     text.push(format!(
