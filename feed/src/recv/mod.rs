@@ -9,12 +9,14 @@
 //! caller in [`Delivered::verdict`] so it can emit a `Gap` market event.
 
 pub mod seq;
+pub mod stage;
 pub mod sys;
 pub mod tcp;
 pub mod udp;
 
 use seq::{SeqStats, SeqTracker, Verdict};
 
+pub use stage::UdpSbeStage;
 pub use tcp::TcpReceiver;
 pub use udp::{UdpConfig, UdpReceiver};
 

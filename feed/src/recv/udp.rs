@@ -125,8 +125,18 @@ impl<F: Framing> UdpReceiver<F> {
 
     /// Reads every packet queued now, without waiting.
     pub fn drain(&mut self, on: &mut impl FnMut(&Delivered<'_>)) -> io::Result<usize> {
+        self.drain_max(usize::MAX, on)
+    }
+
+    /// Reads at most `limit` packets queued now, without waiting (a bounded duty cycle for a
+    /// busy-polling stage; the socket is read directly, no poll call).
+    pub fn drain_max(
+        &mut self,
+        limit: usize,
+        on: &mut impl FnMut(&Delivered<'_>),
+    ) -> io::Result<usize> {
         let mut n = 0;
-        loop {
+        while n < limit {
             let got = self.recv_one();
             let (len, kernel_ns) = match got {
                 Ok(v) => v,
@@ -144,6 +154,7 @@ impl<F: Framing> UdpReceiver<F> {
             }
             self.seq.packet(&self.buf[..len], recv_ns, kernel_ns, on);
         }
+        Ok(n)
     }
 
     fn recv_one(&mut self) -> io::Result<(usize, Option<u64>)> {
