@@ -47,7 +47,7 @@ fn every_message_frames_with_a_valid_checksum_and_types_count() {
             let er = ExecutionReport::parse(&m)
                 .unwrap_or_else(|e| panic!("ExecutionReport at byte {at}: {e}"));
             let f = er_to_fill(&er, 0).unwrap();
-            assert_eq!(f.cum_qty.raw() + f.leaves_qty.raw() <= 10_000_000_000, true);
+            assert!(f.cum_qty.raw() + f.leaves_qty.raw() <= 10_000_000_000);
             fills += 1;
         }
         at += len;

@@ -46,15 +46,15 @@ pub enum EncodeError {
 fn small_copy(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     debug_assert_eq!(dst.len(), n);
-    if n >= 8 && n <= 16 {
+    if (8..=16).contains(&n) {
         dst[..8].copy_from_slice(&src[..8]);
         dst[n - 8..].copy_from_slice(&src[n - 8..]);
     } else if (4..8).contains(&n) {
         dst[..4].copy_from_slice(&src[..4]);
         dst[n - 4..].copy_from_slice(&src[n - 4..]);
     } else if n < 4 {
-        for i in 0..n {
-            dst[i] = src[i];
+        for (d, c) in dst.iter_mut().zip(src) {
+            *d = *c;
         }
     } else {
         dst.copy_from_slice(src);

@@ -79,9 +79,7 @@ fn fmt_decimal_any(raw: i64, decimals: u32, buf: &mut [u8; MAX_DECIMAL_LEN]) -> 
         }
         let s = put_digits(frac, buf, i);
         // Leading zeros of the fraction (1.05 → "05").
-        for k in (i - width)..s {
-            buf[k] = b'0';
-        }
+        buf[i - width..s].fill(b'0');
         i -= width + 1;
         buf[i] = b'.';
     }

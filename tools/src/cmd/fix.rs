@@ -308,7 +308,7 @@ fn drive(
                 }
                 Err(e) => return Err(e.into()),
             }
-            if next % 32 == 0 {
+            if next.is_multiple_of(32) {
                 ini.flush()?;
             }
         }
@@ -333,7 +333,7 @@ fn drive(
     }
     let elapsed = (run.mono() - start) as f64 / 1e9;
     if let Some(w) = hlog.as_mut() {
-        if run.interval.len() > 0 {
+        if !run.interval.is_empty() {
             w.write_interval(&run.interval, interval_start, SystemTime::now())?;
         }
     }

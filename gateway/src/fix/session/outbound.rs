@@ -230,6 +230,7 @@ impl Session {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn send_reject(
         &mut self,
         now: u64,
