@@ -80,6 +80,15 @@ proptest! {
     #[test]
     fn decoders_take_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         all_decoders(&bytes);
+        // The branch-free ITCH decoder agrees with the one-constructor-per-type reference.
+        match (itch::Message::decode(&bytes), itch::Message::decode_checked(&bytes)) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(a.bytes(), b.bytes());
+                prop_assert_eq!(std::mem::discriminant(&a), std::mem::discriminant(&b));
+            }
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            (a, b) => prop_assert!(false, "{:?} vs {:?}", a, b),
+        }
         let f = Frame { index: 0, ts_ns: 0, data: &bytes, orig_len: 0, linktype: LINKTYPE_ETHERNET };
         let _ = classify(&f);
     }

@@ -62,6 +62,7 @@ macro_rules! view {
     ) => {
         $(#[$m])*
         #[derive(Clone, Copy, PartialEq, Eq)]
+        #[repr(transparent)]
         pub struct $name<'a>(&'a [u8; $len]);
 
         // One field of 1 byte makes this `off + 1 <= len`, which is the clearest form here.

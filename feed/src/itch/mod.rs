@@ -122,19 +122,38 @@ impl<'a> Iterator for BinaryFile<'a> {
     #[inline]
     fn next(&mut self) -> Option<Message<'a>> {
         let rest = &self.all[self.pos..];
-        if rest.is_empty() {
-            return None;
+        let len = match rest {
+            [] => return None,
+            [a, b, ..] => usize::from(u16::from_be_bytes([*a, *b])),
+            [_] => return self.truncated(1, 3),
+        };
+        if len != 0 {
+            // Hot path: the prefix gives the length, the decoder checks type and size.
+            if let Some(body) = rest.get(2..2 + len) {
+                if let Ok(m) = Message::decode(body) {
+                    self.pos += 2 + len;
+                    return Some(m);
+                }
+            }
         }
+        self.slow_next(rest, len)
+    }
+}
+
+impl<'a> BinaryFile<'a> {
+    #[cold]
+    fn truncated(&mut self, have: usize, need: usize) -> Option<Message<'a>> {
         let offset = self.pos;
-        if rest.len() < 3 {
-            return self.fail(FileError::Truncated {
-                offset,
-                need: 3,
-                have: rest.len(),
-            });
-        }
-        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
-        let kind = rest[2];
+        self.fail(FileError::Truncated { offset, need, have })
+    }
+
+    /// Zero prefixes, and the errors of the hot path sorted out.
+    #[cold]
+    fn slow_next(&mut self, rest: &'a [u8], len: usize) -> Option<Message<'a>> {
+        let offset = self.pos;
+        let Some(&kind) = rest.get(2) else {
+            return self.truncated(rest.len(), 3);
+        };
         let Some(expected) = message_len(kind) else {
             return self.fail(if len == 0 {
                 FileError::ZeroPrefixUnknownType { offset, kind }
@@ -142,31 +161,24 @@ impl<'a> Iterator for BinaryFile<'a> {
                 FileError::UnknownType { offset, kind }
             });
         };
-        let body_len = if len == 0 {
-            expected
-        } else if len < expected {
+        if len != 0 && len < expected {
             return self.fail(FileError::LengthMismatch {
                 offset,
                 kind,
                 len,
                 expected,
             });
-        } else {
-            len
-        };
+        }
+        let body_len = if len == 0 { expected } else { len };
         let Some(body) = rest.get(2..2 + body_len) else {
-            return self.fail(FileError::Truncated {
-                offset,
-                need: 2 + body_len,
-                have: rest.len(),
-            });
+            return self.truncated(rest.len(), 2 + body_len);
         };
+        let m = Message::decode(body).ok()?;
         if len == 0 {
             self.zero_prefixes += 1;
         }
         self.pos += 2 + body_len;
-        // The type is known and the body is at least its length: decoding cannot fail.
-        Message::decode(body).ok()
+        Some(m)
     }
 }
 

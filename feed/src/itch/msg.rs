@@ -334,33 +334,36 @@ pub const fn message_len(kind: u8) -> Option<usize> {
     })
 }
 
-/// One decoded ITCH 5.0 message (a borrowed view).
+/// One decoded ITCH 5.0 message (a borrowed view). The discriminant of each variant is the
+/// message's type byte, and every variant holds one pointer-sized view: this fixed layout lets
+/// [`Message::decode`] build the value from the type byte without a per-type branch.
 #[derive(Debug, Clone, Copy)]
+#[repr(u8)]
 #[allow(missing_docs)] // each variant is named after its message, documented on its view
 pub enum Message<'a> {
-    SystemEvent(SystemEvent<'a>),
-    StockDirectory(StockDirectory<'a>),
-    StockTradingAction(StockTradingAction<'a>),
-    RegSho(RegSho<'a>),
-    MarketParticipantPosition(MarketParticipantPosition<'a>),
-    MwcbDeclineLevel(MwcbDeclineLevel<'a>),
-    MwcbStatus(MwcbStatus<'a>),
-    IpoQuotingPeriod(IpoQuotingPeriod<'a>),
-    LuldAuctionCollar(LuldAuctionCollar<'a>),
-    OperationalHalt(OperationalHalt<'a>),
-    AddOrder(AddOrder<'a>),
-    AddOrderMpid(AddOrderMpid<'a>),
-    OrderExecuted(OrderExecuted<'a>),
-    OrderExecutedWithPrice(OrderExecutedWithPrice<'a>),
-    OrderCancel(OrderCancel<'a>),
-    OrderDelete(OrderDelete<'a>),
-    OrderReplace(OrderReplace<'a>),
-    Trade(Trade<'a>),
-    CrossTrade(CrossTrade<'a>),
-    BrokenTrade(BrokenTrade<'a>),
-    Noii(Noii<'a>),
-    Rpii(Rpii<'a>),
-    DirectListing(DirectListing<'a>),
+    SystemEvent(SystemEvent<'a>) = b'S',
+    StockDirectory(StockDirectory<'a>) = b'R',
+    StockTradingAction(StockTradingAction<'a>) = b'H',
+    RegSho(RegSho<'a>) = b'Y',
+    MarketParticipantPosition(MarketParticipantPosition<'a>) = b'L',
+    MwcbDeclineLevel(MwcbDeclineLevel<'a>) = b'V',
+    MwcbStatus(MwcbStatus<'a>) = b'W',
+    IpoQuotingPeriod(IpoQuotingPeriod<'a>) = b'K',
+    LuldAuctionCollar(LuldAuctionCollar<'a>) = b'J',
+    OperationalHalt(OperationalHalt<'a>) = b'h',
+    AddOrder(AddOrder<'a>) = b'A',
+    AddOrderMpid(AddOrderMpid<'a>) = b'F',
+    OrderExecuted(OrderExecuted<'a>) = b'E',
+    OrderExecutedWithPrice(OrderExecutedWithPrice<'a>) = b'C',
+    OrderCancel(OrderCancel<'a>) = b'X',
+    OrderDelete(OrderDelete<'a>) = b'D',
+    OrderReplace(OrderReplace<'a>) = b'U',
+    Trade(Trade<'a>) = b'P',
+    CrossTrade(CrossTrade<'a>) = b'Q',
+    BrokenTrade(BrokenTrade<'a>) = b'B',
+    Noii(Noii<'a>) = b'I',
+    Rpii(Rpii<'a>) = b'N',
+    DirectListing(DirectListing<'a>) = b'O',
 }
 
 /// A message that could not be decoded.
@@ -377,6 +380,31 @@ pub enum MsgError {
     },
 }
 
+/// [`message_len`] as a table (0 = not a type), for branch-free decoding.
+const LENS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = match message_len(i as u8) {
+            Some(n) => n as u8,
+            None => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The layout of every [`Message`] variant: `#[repr(u8)]` makes the enum a `repr(C)` union of
+/// `repr(C)` structs `{ tag: u8, view }`, and each view is a `repr(transparent)` thin pointer.
+#[repr(C)]
+struct RawMessage {
+    tag: u8,
+    ptr: *const u8,
+}
+
+const _: () =
+    assert!(core::mem::size_of::<RawMessage>() == core::mem::size_of::<Message<'static>>());
+
 macro_rules! decode_arms {
     ($body:ident, $kind:ident, $short:ident; $($b:literal => $v:ident),* $(,)?) => {
         match $kind {
@@ -390,6 +418,35 @@ impl<'a> Message<'a> {
     /// Decodes one message (type byte first). Longer input is accepted (the extra is ignored).
     #[inline]
     pub fn decode(body: &'a [u8]) -> Result<Message<'a>, MsgError> {
+        let Some(&kind) = body.first() else {
+            return Err(MsgError::UnknownType(0));
+        };
+        let need = usize::from(LENS[usize::from(kind)]);
+        if need == 0 {
+            return Err(MsgError::UnknownType(kind));
+        }
+        if body.len() < need {
+            return Err(MsgError::Short {
+                kind,
+                len: body.len(),
+            });
+        }
+        let raw = RawMessage {
+            tag: kind,
+            ptr: body.as_ptr(),
+        };
+        // SAFETY: `kind` has a non-zero entry in LENS, so it is the discriminant of exactly one
+        // variant (checked against the safe decoder for every type in the tests), and that
+        // variant's view is `&'a [u8; LENS[kind]]`: `ptr` comes from `body: &'a [u8]` (non-null,
+        // provenance over all of `body`, align 1) and `body` holds at least that many bytes.
+        // RawMessage has the variant's layout (see its doc) and the same size (asserted).
+        Ok(unsafe { core::mem::transmute::<RawMessage, Message<'a>>(raw) })
+    }
+
+    /// The same decoding with one safe constructor per type (the reference for [`decode`]).
+    ///
+    /// [`decode`]: Message::decode
+    pub fn decode_checked(body: &'a [u8]) -> Result<Message<'a>, MsgError> {
         let Some(&kind) = body.first() else {
             return Err(MsgError::UnknownType(0));
         };
@@ -457,5 +514,36 @@ impl<'a> Message<'a> {
     #[inline]
     pub fn kind(&self) -> u8 {
         self.bytes()[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_decode_matches_the_checked_one_for_every_byte() {
+        let buf: Vec<u8> = (0..64u8).collect();
+        for kind in 0..=255u8 {
+            for len in [0usize, 1, 11, 18, 19, 35, 36, 50, 64] {
+                let mut b = buf[..len].to_vec();
+                if let Some(f) = b.first_mut() {
+                    *f = kind;
+                }
+                let (fast, slow) = (Message::decode(&b), Message::decode_checked(&b));
+                match (fast, slow) {
+                    (Ok(f), Ok(s)) => {
+                        assert_eq!(core::mem::discriminant(&f), core::mem::discriminant(&s));
+                        assert_eq!(f.bytes(), s.bytes());
+                        assert_eq!(f.bytes().as_ptr(), b.as_ptr());
+                        assert_eq!(f.kind(), kind);
+                        assert_eq!(Some(f.bytes().len()), message_len(kind));
+                        assert_eq!((f.ts(), f.stock_locate()), (s.ts(), s.stock_locate()));
+                    }
+                    (Err(f), Err(s)) => assert_eq!(f, s),
+                    (f, s) => panic!("kind {kind} len {len}: {f:?} vs {s:?}"),
+                }
+            }
+        }
     }
 }
