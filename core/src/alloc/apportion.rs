@@ -38,8 +38,9 @@
 //! computes floors and remainders with a 64-bit fixed-point reciprocal corrected exactly (no
 //! division per account) and builds a 1024-bucket histogram of remainders; the second hands the
 //! leftover to every account above the threshold bucket and collects the threshold bucket's
-//! few candidates, which are then ordered exactly. The limits are only checked in a slow path
-//! when the first pass shows they might bind.
+//! few candidates, which are then ordered exactly by one packed integer key each (remainder
+//! descending, rotation rank ascending) with a linear-time selection. The limits are only
+//! checked in a slow path when the first pass shows they might bind.
 
 use super::{AllocError, LotLimits, MinLotPolicy, Mode};
 

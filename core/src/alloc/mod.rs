@@ -3,9 +3,9 @@
 //! Everything here is a pure function or a small state type; nothing does I/O and nothing uses
 //! floating point. Quantities are counted in **lot steps** (`u64`: EURUSD with a 0.01 step holds
 //! 1.37 lots as 137 steps), so lot-step multiples hold by construction; [`LotLimits`] converts
-//! to and from [`Lots`](crate::num::Lots) and [`Qty`](crate::num::Qty).
+//! to and from [`Lots`] and [`Qty`].
 //!
-//! - [`apportion`]: largest-remainder apportionment of a total over integer weights, with the
+//! - [`mod@apportion`]: largest-remainder apportionment of a total over integer weights, with the
 //!   rotating tie-break, min-lot policy, max-lot caps, and block / per-account modes.
 //! - [`model`]: the static models (equity, balance, free margin, percent, multiplier, fixed,
 //!   risk, ratio × balance or equity) reading [`AccountColumns`](crate::account::AccountColumns).
