@@ -90,12 +90,14 @@ pub enum RunnerError {
 }
 
 type Boxed = Box<dyn Stage>;
+/// A stage thread returns its stages, each with its position in the original list.
+type StageThread = JoinHandle<Vec<(usize, Boxed)>>;
 
 /// Running stages. Dropping it without [`Pipeline::stop`] detaches the threads.
 #[derive(Debug)]
 pub struct Pipeline {
     stop: Arc<AtomicBool>,
-    threads: Vec<(String, JoinHandle<Vec<(usize, Boxed)>>)>,
+    threads: Vec<(String, StageThread)>,
     pinned: Vec<usize>,
 }
 
