@@ -168,8 +168,17 @@ impl Engine {
     }
 }
 
-/// Deletes checkpoints older than the newest one before `current`.
+/// Deletes checkpoints older than the newest one before `current`, and temporaries a crash
+/// left behind.
 fn prune(root: &Path, current: u64) -> Result<(), EngineError> {
+    for e in fs::read_dir(root).map_err(io(root, "listing"))?.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".checkpoint-") && name.ends_with(".tmp") {
+            let p = e.path();
+            fs::remove_dir_all(&p).map_err(io(&p, "removing a stale temporary"))?;
+        }
+    }
     let mut seqs: Vec<u64> = fs::read_dir(root)
         .map_err(io(root, "listing"))?
         .filter_map(|e| e.ok())
