@@ -81,7 +81,6 @@ impl PcapConfig {
 }
 
 /// Writes committed messages as packets of a pcap file.
-#[derive(Debug)]
 pub struct PcapSink<W: Write> {
     out: W,
     cfg: PcapConfig,
@@ -92,6 +91,17 @@ pub struct PcapSink<W: Write> {
     tcp_seq: u32,
     fixed_time_ns: Option<u64>,
     packets: u64,
+}
+
+impl<W: Write> std::fmt::Debug for PcapSink<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the batch buffer: it is a megabyte.
+        f.debug_struct("PcapSink")
+            .field("cfg", &self.cfg)
+            .field("buffered", &self.used)
+            .field("packets", &self.packets)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Ones-complement sum of 16-bit big-endian words (odd byte padded with zero).

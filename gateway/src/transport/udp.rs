@@ -43,7 +43,6 @@ impl Default for UdpConfig {
 }
 
 /// A connected, non-blocking UDP transport.
-#[derive(Debug)]
 pub struct UdpTransport {
     socket: UdpSocket,
     cfg: UdpConfig,
@@ -58,6 +57,18 @@ pub struct UdpTransport {
     rx: Box<[u8]>,
     /// Datagrams the kernel refused with a hard error (e.g. ICMP port unreachable), counted.
     send_errors: u64,
+}
+
+impl std::fmt::Debug for UdpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the buffers: they are hundreds of kilobytes.
+        f.debug_struct("UdpTransport")
+            .field("socket", &self.socket)
+            .field("cfg", &self.cfg)
+            .field("queued", &self.queued)
+            .field("send_errors", &self.send_errors)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UdpTransport {
