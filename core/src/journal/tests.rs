@@ -349,7 +349,7 @@ proptest! {
     /// Random appends, then truncation at a random offset of the last record: reopening
     /// recovers exactly the complete prefix.
     #[test]
-    fn random_appends_then_truncation(lens in prop::collection::vec(0usize..120, 1..40), seg in 200u64..1200, cut_at in any::<prop::sample::Index>()) {
+    fn random_appends_then_truncation(lens in prop::collection::vec(0usize..120, 1..40), seg in 256u64..1200, cut_at in any::<prop::sample::Index>()) {
         let d = tempfile::tempdir().unwrap();
         let written = fill(d.path(), seg, &lens);
         let (file, start, size) = record_positions(d.path()).pop().unwrap();
