@@ -5,6 +5,15 @@ use crate::fix::decode::{checksum, frame, Frame};
 use crate::fix::store::Store;
 use proptest::prelude::*;
 
+/// A store sized for tests (it grows if a test needs more).
+fn small_store(p: &std::path::Path) -> Store {
+    let opts = crate::fix::store::StoreOptions {
+        log_bytes: 64 << 10,
+        index_entries: 512,
+    };
+    Store::open_with(p, opts).unwrap()
+}
+
 const T0: u64 = 1_700_000_000_000_000_000;
 const SEC: u64 = 1_000_000_000;
 
@@ -53,7 +62,7 @@ impl Rig {
         let dir = tempfile::tempdir().unwrap();
         let s = Session::new(
             SessionConfig::new(Role::Initiator, "MAM", "EXECUTOR"),
-            Store::open(dir.path()).unwrap(),
+            small_store(dir.path()),
         )
         .unwrap();
         Rig {
@@ -411,7 +420,7 @@ fn oversized_input_logs_out() {
     let mut cfg = SessionConfig::new(Role::Initiator, "MAM", "EXECUTOR");
     cfg.max_msg_len = 512;
     let mut r = Rig {
-        s: Session::new(cfg, Store::open(dir.path()).unwrap()).unwrap(),
+        s: Session::new(cfg, small_store(dir.path())).unwrap(),
         out: Vec::new(),
         events: Vec::new(),
         _dir: dir,
@@ -436,10 +445,7 @@ fn acceptor_checks_password_and_adopts_heartbeat() {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = SessionConfig::new(Role::Acceptor, "MAM", "MGR1");
         cfg.password = Some(b"secret".to_vec());
-        (
-            Session::new(cfg, Store::open(dir.path()).unwrap()).unwrap(),
-            dir,
-        )
+        (Session::new(cfg, small_store(dir.path())).unwrap(), dir)
     };
     let logon = |pw: &str| {
         wire(&format!(
@@ -490,7 +496,7 @@ fn sequence_numbers_survive_a_restart() {
     {
         let mut s = Session::new(
             SessionConfig::new(Role::Initiator, "MAM", "EXECUTOR"),
-            Store::open(dir.path()).unwrap(),
+            small_store(dir.path()),
         )
         .unwrap();
         let mut out = Vec::new();
@@ -505,7 +511,7 @@ fn sequence_numbers_survive_a_restart() {
     }
     let mut s = Session::new(
         SessionConfig::new(Role::Initiator, "MAM", "EXECUTOR"),
-        Store::open(dir.path()).unwrap(),
+        small_store(dir.path()),
     )
     .unwrap();
     assert_eq!((s.next_sender_seq(), s.next_target_seq()), (3, 3));
