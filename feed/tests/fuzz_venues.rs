@@ -89,6 +89,14 @@ proptest! {
             (Err(a), Err(b)) => prop_assert_eq!(a, b),
             (a, b) => prop_assert!(false, "{:?} vs {:?}", a, b),
         }
+        match (iex::Message::decode(&bytes), iex::Message::decode_checked(&bytes)) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(std::mem::discriminant(&a), std::mem::discriminant(&b));
+                prop_assert_eq!((a.ts(), a.symbol()), (b.ts(), b.symbol()));
+            }
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            (a, b) => prop_assert!(false, "{:?} vs {:?}", a, b),
+        }
         let f = Frame { index: 0, ts_ns: 0, data: &bytes, orig_len: 0, linktype: LINKTYPE_ETHERNET };
         let _ = classify(&f);
     }

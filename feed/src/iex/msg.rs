@@ -199,38 +199,71 @@ view! {
     }
 }
 
-/// One decoded TOPS or DEEP message.
+/// One decoded TOPS or DEEP message. Each variant's discriminant is its type byte and each
+/// holds one pointer-sized view, which lets [`Message::decode`] build it without a per-type
+/// branch (as in [`crate::itch::Message`]).
 #[derive(Debug, Clone, Copy)]
+#[repr(u8)]
 pub enum Message<'a> {
     /// 'S'.
-    SystemEvent(SystemEvent<'a>),
+    SystemEvent(SystemEvent<'a>) = b'S',
     /// 'D'.
-    SecurityDirectory(SecurityDirectory<'a>),
+    SecurityDirectory(SecurityDirectory<'a>) = b'D',
     /// 'H'.
-    TradingStatus(TradingStatus<'a>),
+    TradingStatus(TradingStatus<'a>) = b'H',
     /// 'I'.
-    RetailLiquidity(RetailLiquidity<'a>),
+    RetailLiquidity(RetailLiquidity<'a>) = b'I',
     /// 'O'.
-    OperationalHalt(OperationalHalt<'a>),
+    OperationalHalt(OperationalHalt<'a>) = b'O',
     /// 'P'.
-    ShortSaleTest(ShortSaleTest<'a>),
+    ShortSaleTest(ShortSaleTest<'a>) = b'P',
     /// 'Q'.
-    Quote(QuoteUpdate<'a>),
+    Quote(QuoteUpdate<'a>) = b'Q',
     /// 'T'.
-    Trade(TradeReport<'a>),
+    Trade(TradeReport<'a>) = b'T',
     /// 'B'.
-    TradeBreak(TradeReport<'a>),
+    TradeBreak(TradeReport<'a>) = b'B',
     /// 'X'.
-    OfficialPrice(OfficialPrice<'a>),
+    OfficialPrice(OfficialPrice<'a>) = b'X',
     /// 'A'.
-    Auction(AuctionInfo<'a>),
+    Auction(AuctionInfo<'a>) = b'A',
     /// 'E'.
-    SecurityEvent(SecurityEvent<'a>),
+    SecurityEvent(SecurityEvent<'a>) = b'E',
     /// '8'.
-    BuyLevel(PriceLevelUpdate<'a>),
+    BuyLevel(PriceLevelUpdate<'a>) = b'8',
     /// '5'.
-    SellLevel(PriceLevelUpdate<'a>),
+    SellLevel(PriceLevelUpdate<'a>) = b'5',
 }
+
+/// Wire length of each TOPS / DEEP message type (0 = not a type).
+const LENS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'S' as usize] = 10;
+    t[b'D' as usize] = 31;
+    t[b'H' as usize] = 22;
+    t[b'I' as usize] = 18;
+    t[b'O' as usize] = 18;
+    t[b'P' as usize] = 19;
+    t[b'Q' as usize] = 42;
+    t[b'T' as usize] = 38;
+    t[b'B' as usize] = 38;
+    t[b'X' as usize] = 26;
+    t[b'A' as usize] = 80;
+    t[b'E' as usize] = 18;
+    t[b'8' as usize] = 30;
+    t[b'5' as usize] = 30;
+    t
+};
+
+/// The layout shared by every [`Message`] variant.
+#[repr(C)]
+struct RawMessage {
+    tag: u8,
+    ptr: *const u8,
+}
+
+const _: () =
+    assert!(core::mem::size_of::<RawMessage>() == core::mem::size_of::<Message<'static>>());
 
 /// A message that could not be decoded (the packet's other messages still are).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +284,35 @@ impl<'a> Message<'a> {
     /// fields); shorter ones are refused.
     #[inline]
     pub fn decode(body: &'a [u8]) -> Result<Message<'a>, MsgError> {
+        let Some(&kind) = body.first() else {
+            return Err(MsgError::Short { kind: 0, len: 0 });
+        };
+        let need = usize::from(LENS[usize::from(kind)]);
+        if need == 0 {
+            return Err(MsgError::UnknownType(kind));
+        }
+        if body.len() < need {
+            return Err(MsgError::Short {
+                kind,
+                len: body.len(),
+            });
+        }
+        let raw = RawMessage {
+            tag: kind,
+            ptr: body.as_ptr(),
+        };
+        // SAFETY: `kind` has a non-zero entry in LENS, so it is the discriminant of exactly one
+        // variant (checked against `decode_checked` for every byte in the tests), whose view is
+        // `&'a [u8; LENS[kind]]`; `ptr` comes from `body: &'a [u8]` (non-null, align 1,
+        // provenance over all of `body`) which holds at least that many bytes. RawMessage has
+        // the layout of every variant (`repr(u8)` enum = `repr(C)` union of `{ tag, view }`,
+        // views are `repr(transparent)` thin pointers) and the same size (asserted).
+        Ok(unsafe { core::mem::transmute::<RawMessage, Message<'a>>(raw) })
+    }
+
+    /// The same decoding with one safe constructor per type (the reference for
+    /// [`Message::decode`]).
+    pub fn decode_checked(body: &'a [u8]) -> Result<Message<'a>, MsgError> {
         let Some(&kind) = body.first() else {
             return Err(MsgError::Short { kind: 0, len: 0 });
         };
@@ -311,5 +373,53 @@ impl<'a> Message<'a> {
             Message::SecurityEvent(m) => m.symbol(),
             Message::BuyLevel(m) | Message::SellLevel(m) => m.symbol(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view_bytes<'a>(m: &Message<'a>) -> &'a [u8] {
+        match m {
+            Message::SystemEvent(v) => v.bytes(),
+            Message::SecurityDirectory(v) => v.bytes(),
+            Message::TradingStatus(v) => v.bytes(),
+            Message::RetailLiquidity(v) => v.bytes(),
+            Message::OperationalHalt(v) => v.bytes(),
+            Message::ShortSaleTest(v) => v.bytes(),
+            Message::Quote(v) => v.bytes(),
+            Message::Trade(v) | Message::TradeBreak(v) => v.bytes(),
+            Message::OfficialPrice(v) => v.bytes(),
+            Message::Auction(v) => v.bytes(),
+            Message::SecurityEvent(v) => v.bytes(),
+            Message::BuyLevel(v) | Message::SellLevel(v) => v.bytes(),
+        }
+    }
+
+    #[test]
+    fn fast_decode_matches_the_checked_one_for_every_byte() {
+        let buf: Vec<u8> = (0..96u8).collect();
+        for kind in 0..=255u8 {
+            for len in [
+                0usize, 1, 10, 17, 18, 19, 22, 26, 30, 31, 38, 42, 79, 80, 96,
+            ] {
+                let mut b = buf[..len].to_vec();
+                if let Some(f) = b.first_mut() {
+                    *f = kind;
+                }
+                match (Message::decode(&b), Message::decode_checked(&b)) {
+                    (Ok(f), Ok(s)) => {
+                        assert_eq!(core::mem::discriminant(&f), core::mem::discriminant(&s));
+                        assert_eq!(view_bytes(&f), view_bytes(&s));
+                        assert_eq!(view_bytes(&f).as_ptr(), b.as_ptr());
+                        assert_eq!(view_bytes(&f).len(), usize::from(LENS[usize::from(kind)]));
+                        assert_eq!((f.ts(), f.symbol()), (s.ts(), s.symbol()));
+                    }
+                    (Err(f), Err(s)) => assert_eq!(f, s),
+                    (f, s) => panic!("kind {kind} len {len}: {f:?} vs {s:?}"),
+                }
+            }
+        }
     }
 }
