@@ -3,7 +3,7 @@
 //!
 //! [`Session::on_bytes`] takes whatever arrived (any split, any garbage), [`Session::on_tick`]
 //! runs the timers, [`Session::send_app`] sends an application message. Output goes to an
-//! [`Outbound`] (a [`Transport`](crate::transport::Transport) or a `Vec<u8>`), and what the
+//! [`Outbound`] (a [`Transport`] or a `Vec<u8>`), and what the
 //! application must know arrives as [`Event`]s. Time is UTC nanoseconds since the epoch, given
 //! by the caller: it stamps SendingTime and drives heartbeats.
 //!
