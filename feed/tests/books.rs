@@ -44,16 +44,16 @@ fn tops16_bbo_per_symbol() {
     }
     assert_eq!((quotes, trades), (27_217, 6_390));
     assert!(two_sided > 0);
-    assert!(!book.symbols.is_empty());
-    let id = (0..book.symbols.len() as u32)
+    assert!(book.symbol_count() > 7_000);
+    let id = (0..book.symbol_count() as u32)
         .find(|&i| book.last_trade(i).is_some())
         .unwrap();
     assert!(book
-        .symbols
-        .name(id)
+        .symbol(id)
         .unwrap()
         .chars()
         .all(|c| c.is_ascii_graphic()));
+    assert!(book.bbo(id).is_some());
 }
 
 fn deep_level(kind: u8, flags: u8, sym: &[u8; 8], size: u32, px: i64) -> Vec<u8> {

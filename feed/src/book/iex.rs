@@ -86,13 +86,21 @@ fn px(raw: i64) -> Price {
     iex::price(raw).unwrap_or(Price::MAX)
 }
 
-/// Best bid/offer and last trade per symbol from TOPS.
+/// One symbol's TOPS state, kept in the symbol map itself so that a message costs one
+/// random memory access.
+#[derive(Debug, Clone, Copy)]
+struct TopsSlot {
+    id: u32,
+    bbo: [(Price, Qty); 2],
+    last: Option<(Price, Qty)>,
+}
+
+/// Best bid/offer and last trade per symbol from TOPS. Instrument ids are dense, in order of
+/// first sight.
 #[derive(Debug, Default, Clone)]
 pub struct TopsBook {
-    /// Symbol table (instrument ids of the emitted events).
-    pub symbols: Symbols,
-    bbo: Vec<[(Price, Qty); 2]>,
-    last: Vec<Option<(Price, Qty)>>,
+    slots: HashMap<u64, TopsSlot, BuildHasherDefault<SymHasher>>,
+    names: Vec<[u8; 8]>,
 }
 
 impl TopsBook {
@@ -105,9 +113,8 @@ impl TopsBook {
     /// building it does not rehash on the hot path.
     pub fn with_capacity(n: usize) -> Self {
         TopsBook {
-            symbols: Symbols::with_capacity(n),
-            bbo: Vec::with_capacity(n),
-            last: Vec::with_capacity(n),
+            slots: HashMap::with_capacity_and_hasher(n, Default::default()),
+            names: Vec::with_capacity(n),
         }
     }
 
@@ -116,17 +123,19 @@ impl TopsBook {
     pub fn apply(&mut self, seq: u64, m: &Message<'_>, mut out: impl FnMut(&MarketEvent)) {
         match m {
             Message::Quote(q) => {
-                let id = self.slot(q.symbol());
                 let bid = (px(q.bid_price()), units(u64::from(q.bid_size())));
                 let ask = (px(q.ask_price()), units(u64::from(q.ask_size())));
-                self.bbo[id as usize] = [bid, ask];
+                let slot = self.slot(q.symbol());
+                slot.bbo = [bid, ask];
+                let id = slot.id;
                 out(&quote_event(q.ts() as u64, seq, id, bid, ask));
             }
             Message::Trade(t) => {
-                let id = self.slot(t.symbol());
                 let p = px(t.price());
                 let s = units(u64::from(t.size()));
-                self.last[id as usize] = Some((p, s));
+                let slot = self.slot(t.symbol());
+                slot.last = Some((p, s));
+                let id = slot.id;
                 out(&trade_event(t.ts() as u64, seq, id, p, s));
             }
             _ => {}
@@ -134,23 +143,46 @@ impl TopsBook {
     }
 
     #[inline]
-    fn slot(&mut self, sym: [u8; 8]) -> u32 {
-        let id = self.symbols.id(sym);
-        if id as usize == self.bbo.len() {
-            self.bbo.push([(Price::ZERO, Qty::ZERO); 2]);
-            self.last.push(None);
-        }
-        id
+    fn slot(&mut self, sym: [u8; 8]) -> &mut TopsSlot {
+        let next = self.names.len() as u32;
+        let names = &mut self.names;
+        self.slots
+            .entry(u64::from_le_bytes(sym))
+            .or_insert_with(|| {
+                names.push(sym);
+                TopsSlot {
+                    id: next,
+                    bbo: [(Price::ZERO, Qty::ZERO); 2],
+                    last: None,
+                }
+            })
+    }
+
+    fn get(&self, id: u32) -> Option<&TopsSlot> {
+        let sym = self.names.get(id as usize)?;
+        self.slots.get(&u64::from_le_bytes(*sym))
+    }
+
+    /// Number of symbols seen.
+    pub fn symbol_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The symbol of an instrument id.
+    pub fn symbol(&self, id: u32) -> Option<String> {
+        self.names
+            .get(id as usize)
+            .map(|n| crate::capture::view::symbol_str(n))
     }
 
     /// Best (bid, ask) of a symbol: ((price, size), (price, size)); zero when a side is empty.
     pub fn bbo(&self, id: u32) -> Option<[(Price, Qty); 2]> {
-        self.bbo.get(id as usize).copied()
+        self.get(id).map(|s| s.bbo)
     }
 
     /// Last trade of a symbol.
     pub fn last_trade(&self, id: u32) -> Option<(Price, Qty)> {
-        self.last.get(id as usize).copied().flatten()
+        self.get(id).and_then(|s| s.last)
     }
 }
 
