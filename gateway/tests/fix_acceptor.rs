@@ -46,6 +46,9 @@ fn read_to_close(mut s: TcpStream) -> String {
     String::from_utf8_lossy(&got).replace('\x01', "|")
 }
 
+/// An order the acceptor answers: session, ClOrdID, Account, quantity, side.
+type Order = (usize, Vec<u8>, Vec<u8>, Qty, mam_core::event::Side);
+
 struct Served {
     addr: std::net::SocketAddr,
     stop: Arc<AtomicBool>,
@@ -71,7 +74,7 @@ fn serve(dir: &std::path::Path) -> Served {
     let handle = thread::spawn(move || {
         let mut exec_id = 0u64;
         while !s2.load(Ordering::Relaxed) {
-            let mut orders: Vec<(usize, Vec<u8>, Vec<u8>, Qty, mam_core::event::Side)> = Vec::new();
+            let mut orders: Vec<Order> = Vec::new();
             acc.turn(now_ns(), Some(Duration::from_millis(2)), &mut |si, e| {
                 if let Event::App { msg, .. } = e {
                     if let Ok(o) = NewOrderSingle::parse(msg) {
