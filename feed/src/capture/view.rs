@@ -1,10 +1,10 @@
 //! Fixed-layout, bounds-checked views of wire records, shared by the venue decoders.
 //!
-//! [`view!`] declares `struct Name<'a>(&'a [u8; LEN])` with one accessor per field. The only
+//! `view!` declares `struct Name<'a>(&'a [u8; LEN])` with one accessor per field. The only
 //! length check is in `Name::new`; every field offset is checked against `LEN` at compile time,
 //! so the accessors cannot read out of bounds and compile to plain loads.
 
-/// Reads a little- or big-endian integer at a fixed offset (used by [`view!`]).
+/// Reads a little- or big-endian integer at a fixed offset (used by `view!`).
 macro_rules! rd {
     ($b:expr, $off:expr, u8) => {
         $b[$off]
