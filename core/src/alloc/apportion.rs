@@ -37,7 +37,7 @@
 //! Two passes over the weights and no allocation once [`Scratch`] has capacity: the first
 //! computes floors and remainders with a 64-bit fixed-point reciprocal corrected exactly (no
 //! division per account) and builds a 1024-bucket histogram of remainders (in four interleaved
-//! copies, see [`LANES`]); the second hands the
+//! copies, see `LANES`); the second hands the
 //! leftover to every account above the threshold bucket and collects the threshold bucket's
 //! few candidates, which are then ordered exactly by one packed integer key each (remainder
 //! descending, rotation rank ascending) with a linear-time selection. The limits are only
