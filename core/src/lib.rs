@@ -12,7 +12,7 @@ pub mod risk;
 pub mod symbol;
 
 pub mod account;
-pub mod journal;
 pub mod alloc;
-pub mod pipeline;
 pub mod engine;
+pub mod journal;
+pub mod pipeline;

@@ -512,8 +512,7 @@ impl RiskBook {
         snap: &RiskSnapshot,
     ) -> Option<Self> {
         let mut b = Self::new(limits, accounts, instruments, sessions);
-        if snap.reference.len() != b.reference.len() || snap.throttles.len() != b.throttles.len()
-        {
+        if snap.reference.len() != b.reference.len() || snap.throttles.len() != b.throttles.len() {
             return None;
         }
         b.reference.copy_from_slice(&snap.reference);

@@ -79,7 +79,11 @@ impl SymbolSpec {
         price_decimals: u32,
         pip: &str,
     ) -> Result<Self, SymbolError> {
-        fn num<T>(name: &str, field: &'static str, r: Result<T, NumError>) -> Result<T, SymbolError> {
+        fn num<T>(
+            name: &str,
+            field: &'static str,
+            r: Result<T, NumError>,
+        ) -> Result<T, SymbolError> {
             r.map_err(|source| SymbolError::Number {
                 symbol: name.to_string(),
                 field,
@@ -247,7 +251,11 @@ impl SymbolTable {
                     base.map(|b| b.contract_size.to_string()),
                 )?,
                 &pick(&e.min_lot, "min_lot", base.map(|b| b.min_lot.to_string()))?,
-                &pick(&e.lot_step, "lot_step", base.map(|b| b.lot_step.to_string()))?,
+                &pick(
+                    &e.lot_step,
+                    "lot_step",
+                    base.map(|b| b.lot_step.to_string()),
+                )?,
                 &pick(&e.max_lot, "max_lot", base.map(|b| b.max_lot.to_string()))?,
                 e.price_decimals
                     .or(base.map(|b| b.price_decimals))

@@ -3,6 +3,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod binary;
-pub mod latency;
 pub mod fix;
+pub mod latency;
 pub mod transport;

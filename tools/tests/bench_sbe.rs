@@ -11,6 +11,11 @@ fn bench_sbe_reports_decode_and_reference() {
     assert_eq!(v["quotes"], 136_741);
     assert!(v["decode"]["runs"].as_u64().unwrap() >= 5);
     assert!(v["decode"]["million_quotes_per_s_median"].as_f64().unwrap() > 0.0);
-    assert!(v["reference_memory_stream"]["gb_per_s_median"].as_f64().unwrap() > 0.0);
+    assert!(
+        v["reference_memory_stream"]["gb_per_s_median"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     assert!(v["target_met"].is_boolean());
 }

@@ -213,7 +213,9 @@ impl AccountVecs {
 pub fn encode_id(id: &str) -> Option<[u8; 16]> {
     let ok = !id.is_empty()
         && id.len() <= 16
-        && id.bytes().all(|b| b.is_ascii_graphic() && b != b',' && b != b'"');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b',' && b != b'"');
     if !ok {
         return None;
     }

@@ -7,10 +7,10 @@
 
 use thiserror::Error;
 
-pub mod shm;
 pub mod pcap_sink;
-pub mod udp;
+pub mod shm;
 pub mod tcp;
+pub mod udp;
 
 /// Why a transport call did not go through.
 #[derive(Debug, Error)]

@@ -4,11 +4,11 @@
 pub mod accounts;
 pub mod allocate;
 pub mod bench;
-pub mod bench_fix;
-pub mod bench_transport;
-pub mod bench_decode;
-pub mod bench_sbe;
 pub mod bench_alloc;
+pub mod bench_decode;
+pub mod bench_fix;
+pub mod bench_sbe;
+pub mod bench_transport;
 pub mod capture;
 pub mod capture_convert;
 pub mod fix;
