@@ -1,2 +1,4 @@
-//! Shared helpers for mam's Criterion benchmarks.
+//! Benchmark workloads shared by the Criterion benches (`benches/benches/`) and `mam bench`.
 #![deny(missing_docs)]
+
+pub mod decode;

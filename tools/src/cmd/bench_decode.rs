@@ -11,15 +11,15 @@
 //! least disturbed by other processes).
 
 use std::hint::black_box;
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
-use mam_feed::book::TopsBook;
-use mam_feed::capture::{udp_payload, Frames};
-use mam_feed::{iex, itch};
+use mam_benches::decode::{
+    itch5_decode, itch_bytes, itchy_decode, mam_itch, pcap_parser_read, tops_decode_and_book,
+    tops_decode_only,
+};
 use serde::Serialize;
 
 /// Arguments of `mam bench decode`.
@@ -82,125 +82,16 @@ fn time(name: &'static str, items: u64, budget: Duration, mut f: impl FnMut()) -
     }
 }
 
-fn mam_itch(b: &[u8]) -> (u64, u64) {
-    let (mut n, mut shares) = (0u64, 0u64);
-    for m in itch::BinaryFile::new(b) {
-        n += 1;
-        if let itch::Message::AddOrder(a) = m {
-            shares += u64::from(a.shares());
-        }
-    }
-    (n, shares)
-}
-
-#[derive(Default)]
-struct Itch5Count {
-    n: u64,
-    shares: u64,
-}
-
-macro_rules! count_only {
-    ($($f:ident: $t:ty),* $(,)?) => {
-        $(fn $f(&mut self, _m: &$t) -> ControlFlow<()> {
-            self.n += 1;
-            ControlFlow::Continue(())
-        })*
-    };
-}
-
-impl itch5::MessageHandler for Itch5Count {
-    fn on_add_order_no_mpid_attribution(
-        &mut self,
-        m: &itch5::messages::AddOrderNoMPIDAttribution,
-    ) -> ControlFlow<()> {
-        self.n += 1;
-        self.shares += u64::from(m.shares());
-        ControlFlow::Continue(())
-    }
-    count_only!(
-        on_system_event: itch5::messages::SystemEvent,
-        on_stock_directory: itch5::messages::StockDirectory,
-        on_stock_trading_action: itch5::messages::StockTradingAction,
-        on_reg_sho_restriction: itch5::messages::RegSHORestriction,
-        on_add_order_with_mpid_attribution: itch5::messages::AddOrderWithMPIDAttribution,
-        on_order_executed: itch5::messages::OrderExecuted,
-        on_order_cancel: itch5::messages::OrderCancel,
-        on_order_delete: itch5::messages::OrderDelete,
-        on_order_replace: itch5::messages::OrderReplace,
-        on_trade: itch5::messages::Trade,
-    );
-}
-
-fn itch5_decode(b: &[u8]) -> (u64, u64) {
-    let mut h = Itch5Count::default();
-    // Errors would show as a count mismatch, checked before timing.
-    let _ = itch5::Parser::new(b).parse_stream(&mut h);
-    (h.n, h.shares)
-}
-
-fn itchy_decode(b: &[u8]) -> (u64, u64) {
-    let (mut n, mut shares) = (0u64, 0u64);
-    for m in itchy::MessageStream::from_reader(b).flatten() {
-        n += 1;
-        if let itchy::Body::AddOrder(a) = m.body {
-            if a.mpid.is_none() {
-                shares += u64::from(a.shares);
-            }
-        }
-    }
-    (n, shares)
-}
-
-fn tops_decode_and_book(b: &[u8]) -> (u64, u64) {
-    let mut s = iex::IexSession::new();
-    let mut book = TopsBook::with_capacity(16_384);
-    let (mut msgs, mut events) = (0u64, 0u64);
-    for f in Frames::new(b).into_iter().flatten() {
-        if let Some(d) = udp_payload(&f) {
-            s.on_packet(d.payload, |seq, _, m| {
-                msgs += 1;
-                book.apply(seq, &m, |_| events += 1)
-            });
-        }
-    }
-    (msgs, events)
-}
-
-/// Capture read + UDP + IEX-TP decode (every message decoded and its timestamp read), no book.
-fn tops_decode_only(b: &[u8]) -> u64 {
-    let mut s = iex::IexSession::new();
-    let mut sum = 0u64;
-    for f in Frames::new(b).into_iter().flatten() {
-        if let Some(d) = udp_payload(&f) {
-            s.on_packet(d.payload, |_, _, m| sum = sum.wrapping_add(m.ts() as u64));
-        }
-    }
-    sum
-}
-
-fn pcap_parser_read(b: &[u8]) -> (u64, u64) {
-    let Ok((mut rest, _)) = pcap_parser::parse_pcap_header(b) else {
-        return (0, 0);
-    };
-    let (mut frames, mut bytes) = (0u64, 0u64);
-    while let Ok((r, f)) = pcap_parser::parse_pcap_frame(rest) {
-        frames += 1;
-        bytes += f.data.len() as u64;
-        rest = r;
-    }
-    (frames, bytes)
-}
-
 /// Runs `mam bench decode`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let read = |rel: &str| {
         let p = a.data.join(rel);
         std::fs::read(&p).with_context(|| format!("reading {} (set --data)", p.display()))
     };
-    let mut ib = read("itch/nasdaq-sample-1000.itch")?;
-    ib.extend(itch::reframe(&read(
-        "itch/ritch-artificial-zero-prefix.itch",
-    )?));
+    let ib = itch_bytes(
+        &read("itch/nasdaq-sample-1000.itch")?,
+        &read("itch/ritch-artificial-zero-prefix.itch")?,
+    );
     let want = mam_itch(&ib);
     ensure!(
         itch5_decode(&ib) == want,
