@@ -12,30 +12,10 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use fefix::prelude::*;
 use fefix::tagvalue::{Config, Decoder as FeDecoder, Encoder as FeEncoder, FvWrite};
-use mam_core::event::{OrdType, Side};
-use mam_core::num::{Price, Qty};
+use mam_benches::fix::{new_order as nos, EXEC_REPORT as ER, TRANSACT_TIME_NS as T};
 use mam_gateway::fix::decode::{frame, Decoder, Frame};
 use mam_gateway::fix::encode::HeaderTemplate;
-use mam_gateway::fix::msg::{ExecutionReport, NewOrderSingle};
-
-/// An ExecutionReport exactly as QuickFIX's executor (1.15.1) sent it to `mam fix order`.
-const ER: &[u8] = b"8=FIX.4.4\x019=164\x0135=8\x0134=2\x0149=EXECUTOR\x0152=20261124-03:56:25.213\x0156=MAM\x011=A1\x016=1.1\x0111=1795492585200894000\x0114=10000\x0117=1\x0131=1.1\x0132=10000\x0137=1\x0138=10000\x0139=2\x0154=1\x0155=EURUSD\x01150=F\x01151=0\x0110=177\x01";
-
-const T: u64 = 1_795_492_585_213_000_000;
-
-fn nos() -> NewOrderSingle<'static> {
-    NewOrderSingle {
-        cl_ord_id: b"1795492585200894000",
-        account: Some(b"A1"),
-        symbol: b"EURUSD",
-        side: Side::Buy,
-        qty: Qty::from_raw(10_000_000_000),
-        ord_type: OrdType::Limit,
-        price: Some(Price::from_raw(110_000_000)),
-        time_in_force: None,
-        transact_time_ns: T,
-    }
-}
+use mam_gateway::fix::msg::ExecutionReport;
 
 fn fefix_encode(enc: &mut FeEncoder<Config>, buf: &mut Vec<u8>, seq: u64) -> usize {
     buf.clear();

@@ -14,11 +14,11 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use mam_core::event::{OrdType, Side};
+use mam_benches::fix::{new_order, EXEC_REPORT as ER, TRANSACT_TIME_NS as T};
 use mam_core::num::{Price, Qty};
 use mam_gateway::fix::decode::{checksum, frame, Decoder, Frame};
 use mam_gateway::fix::encode::HeaderTemplate;
-use mam_gateway::fix::msg::{ExecutionReport, NewOrderSingle};
+use mam_gateway::fix::msg::ExecutionReport;
 
 /// Arguments of `mam bench fix`.
 #[derive(Debug, clap::Args)]
@@ -30,10 +30,6 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 }
-
-/// An ExecutionReport exactly as QuickFIX's executor (1.15.1) sent it to `mam fix order`.
-const ER: &[u8] = b"8=FIX.4.4\x019=164\x0135=8\x0134=2\x0149=EXECUTOR\x0152=20261124-03:56:25.213\x0156=MAM\x011=A1\x016=1.1\x0111=1795492585200894000\x0114=10000\x0117=1\x0131=1.1\x0132=10000\x0137=1\x0138=10000\x0139=2\x0154=1\x0155=EURUSD\x01150=F\x01151=0\x0110=177\x01";
-const T: u64 = 1_795_492_585_213_000_000;
 
 fn best_of(n: u32, f: &mut dyn FnMut() -> usize) -> f64 {
     for _ in 0..n / 10 {
@@ -95,17 +91,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let n = a.iterations.max(1000);
     let mut h = HeaderTemplate::new(b"FIX.4.4", b"MAM", b"EXECUTOR")?;
     let mut buf = [0u8; 512];
-    let order = NewOrderSingle {
-        cl_ord_id: b"1795492585200894000",
-        account: Some(b"A1"),
-        symbol: b"EURUSD",
-        side: Side::Buy,
-        qty: Qty::from_raw(10_000_000_000),
-        ord_type: OrdType::Limit,
-        price: Some(Price::from_raw(110_000_000)),
-        time_in_force: None,
-        transact_time_ns: T,
-    };
+    let order = new_order();
     let mut dec = Decoder::new();
     // Same answers before timing.
     let Frame::Complete { len } = frame(ER, 4096) else {
