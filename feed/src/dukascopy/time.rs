@@ -9,29 +9,12 @@ use std::path::Path;
 
 use super::DukascopyError;
 
-/// Days from 1970-01-01 to the civil date (proleptic Gregorian; H. Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+pub use crate::capture::time::days_from_civil;
 
 /// The civil date (year, month 1-12, day) of `ms` since the Unix epoch (inverse of
 /// [`days_from_civil`]).
 pub fn civil_ymd(ms: i64) -> (i64, u32, u32) {
-    let z = ms.div_euclid(86_400_000) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    crate::capture::time::civil_from_days(ms.div_euclid(86_400_000))
 }
 
 /// `ms` since the epoch as ISO 8601 UTC with milliseconds: `2019-02-04T00:00:00.123Z`.
