@@ -124,6 +124,23 @@ impl Executor {
                 source: std::io::Error::other("kill failed"),
             });
         }
+        // kill(2) returns before the signal takes effect; a test that sends orders "while the
+        // executor is stopped" must know it is stopped, so wait until /proc says so.
+        let stat = format!("/proc/{}/stat", c.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            let Ok(text) = std::fs::read_to_string(&stat) else {
+                break; // no procfs (or the process is gone): nothing more to wait for
+            };
+            // The state is the first field after the parenthesised command name.
+            let state = text
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next());
+            if matches!(state, Some('T') | Some('t')) == stop {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         Ok(())
     }
 
