@@ -43,7 +43,7 @@
 //! descending, rotation rank ascending) with a linear-time selection. The limits are only
 //! checked in a slow path when the first pass shows they might bind.
 
-use super::{AllocError, LotLimits, MinLotPolicy, Mode};
+use super::{check_len, AllocError, LotLimits, MinLotPolicy, Mode};
 
 /// Histogram buckets used to find the remainder threshold.
 const BUCKET_BITS: u32 = 10;
@@ -138,13 +138,7 @@ pub(crate) fn apportion_summed(
     s: &mut Scratch,
 ) -> Result<Outcome, AllocError> {
     let n = weights.len();
-    if out.len() != n {
-        return Err(AllocError::BufferLen {
-            name: "out",
-            got: out.len(),
-            want: n,
-        });
-    }
+    check_len("out", out.len(), n)?;
     if n >= u32::MAX as usize {
         return Err(AllocError::BadRequest(
             "at most 2^32-2 accounts per apportionment".into(),

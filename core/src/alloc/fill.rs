@@ -19,7 +19,7 @@
 //! and the value of any pending sub-step quantity.
 
 use super::apportion::{apportion, ApportionParams, Scratch};
-use super::{AllocError, LotLimits, MinLotPolicy, Mode};
+use super::{check_len, AllocError, LotLimits, MinLotPolicy, Mode};
 use crate::num::{div_round_i128, Lots, Money, NumError, Price, Qty, Rounding, POW10};
 
 /// What one increment did.
@@ -124,13 +124,7 @@ impl BlockFill {
         scratch: &mut Scratch,
     ) -> Result<Increment, AllocError> {
         let n = self.target.len();
-        if add.len() != n {
-            return Err(AllocError::BufferLen {
-                name: "add",
-                got: add.len(),
-                want: n,
-            });
-        }
+        check_len("add", add.len(), n)?;
         if qty.raw() <= 0 || px.raw() <= 0 {
             return Err(AllocError::BadRequest(format!(
                 "fill {qty} @ {px}: quantity and price must be positive"
@@ -218,13 +212,7 @@ impl BlockFill {
 
     /// Each account's notional at the average price into `notional`, and the residual.
     pub fn settle(&self, notional: &mut [Money]) -> Result<Settlement, AllocError> {
-        if notional.len() != self.filled.len() {
-            return Err(AllocError::BufferLen {
-                name: "notional",
-                got: notional.len(),
-                want: self.filled.len(),
-            });
-        }
+        check_len("notional", notional.len(), self.filled.len())?;
         let avg_px = self.avg_price().unwrap_or(Price::ZERO);
         let block = div_round_i128(
             self.fill_cost,

@@ -112,6 +112,16 @@ impl LotLimits {
     }
 }
 
+/// `Err(BufferLen)` unless a caller's buffer `name` has `want` entries (one per account).
+#[inline]
+pub(crate) fn check_len(name: &'static str, got: usize, want: usize) -> Result<(), AllocError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(AllocError::BufferLen { name, got, want })
+    }
+}
+
 /// Why an allocation was refused. Each variant names what and where.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AllocError {

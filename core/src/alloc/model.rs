@@ -25,7 +25,7 @@
 //! opens (their weight and target are 0).
 
 use super::apportion::{apportion_summed, ApportionParams, Scratch};
-use super::{AllocError, LotLimits, MinLotPolicy, Mode};
+use super::{check_len, AllocError, LotLimits, MinLotPolicy, Mode};
 use crate::account::{AccountColumns, FLAG_ACTIVE, FLAG_CLOSE_ONLY};
 use crate::num::{div_round_i128, Lots, Money, Price, Qty, Ratio, Rounding, POW10};
 
@@ -179,13 +179,7 @@ pub fn allocate(
     ws: &mut Workspace,
 ) -> Result<Allocation, AllocError> {
     let n = cols.len();
-    if out.len() != n {
-        return Err(AllocError::BufferLen {
-            name: "out",
-            got: out.len(),
-            want: n,
-        });
-    }
+    check_len("out", out.len(), n)?;
     let requested = limits.steps_of(order.lots)?;
     if !order.model.is_proportional() {
         let demand = targets(cols, limits, order, out)?;

@@ -14,7 +14,7 @@
 //! decides, and [`CloseOutcome`] reports it either way.
 
 use super::apportion::{apportion, ApportionParams, Scratch};
-use super::{AllocError, LotLimits, MinLotPolicy, Mode};
+use super::{check_len, AllocError, LotLimits, MinLotPolicy, Mode};
 use crate::num::Lots;
 
 /// What to do with a holding a partial close leaves under the min lot.
@@ -68,13 +68,7 @@ impl MasterTicket {
     /// Adds to the position (a scale-in on the same ticket): `master` more steps, allocated as
     /// `alloc`.
     pub fn add(&mut self, master: u64, alloc: &[u64]) -> Result<(), AllocError> {
-        if alloc.len() != self.open.len() {
-            return Err(AllocError::BufferLen {
-                name: "alloc",
-                got: alloc.len(),
-                want: self.open.len(),
-            });
-        }
+        check_len("alloc", alloc.len(), self.open.len())?;
         let over = || AllocError::Num(crate::num::NumError::Overflow("ticket add"));
         self.master = self.master.checked_add(master).ok_or_else(over)?;
         for (o, &a) in self.open.iter_mut().zip(alloc) {
@@ -112,13 +106,7 @@ impl MasterTicket {
         scratch: &mut Scratch,
     ) -> Result<CloseOutcome, AllocError> {
         let n = self.open.len();
-        if out.len() != n {
-            return Err(AllocError::BufferLen {
-                name: "out",
-                got: out.len(),
-                want: n,
-            });
-        }
+        check_len("out", out.len(), n)?;
         if close > self.master {
             return Err(AllocError::BadRequest(format!(
                 "ticket {}: close of {close} steps exceeds the {} open",
