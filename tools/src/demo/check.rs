@@ -58,7 +58,7 @@ pub fn run(
     let mut flat = Check::new("full close: Σ opens − Σ closes = 0 per ticket");
     let mut block_fills = Check::new("block: Σ fill increments allocated = block size");
     let mut once = Check::new("every journaled order reached the LP exactly once");
-    let mut filled = Check::new("LP filled exactly the quantity ordered");
+    let mut filled = Check::new("LP filled exactly the quantity ordered (Σ over all orders)");
 
     let r = JournalReader::open(dir)?;
     let mut facts = JournalFacts::default();
