@@ -9,6 +9,8 @@
 //! | 34 | [`AllocSummary`]: what an open or close allocated |
 //! | 35 | [`FillAlloc`]: what one block fill increment allocated |
 //! | 36 | [`Refused`]: an input the engine could not apply, with the reason |
+//!
+//! Kind 7 is an [`Origin`](super::origin::Origin) record (where the next input came from).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -269,6 +271,7 @@ pub fn kind_name(kind: u16) -> Option<&'static str> {
         KIND_FILL => "fill",
         KIND_MARKET => "market",
         KIND_RISK_COMMAND => "risk-command",
+        super::origin::KIND_ORIGIN => "origin",
         KIND_ORDER => "order",
         KIND_REJECT => "risk-reject",
         KIND_ALLOC => "alloc",
@@ -282,6 +285,10 @@ pub fn kind_name(kind: u16) -> Option<&'static str> {
 /// not the engine's or the payload does not decode.
 pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
     use super::input::Input;
+    if kind == super::origin::KIND_ORIGIN && payload.len() == 16 {
+        let o: super::origin::Origin = bytemuck::pod_read_unaligned(payload);
+        return Some(format!("source={} seq={}", o.source, o.seq));
+    }
     if let Some(i) = Input::decode(kind, payload) {
         return Some(match i {
             Input::Open(o) => format!(

@@ -23,6 +23,7 @@ mod checkpoint;
 mod codec;
 pub mod decision;
 pub mod input;
+pub mod origin;
 mod recover;
 mod state;
 
@@ -260,6 +261,18 @@ impl Engine {
     /// Master steps still open in `ticket`, if the ticket is open.
     pub fn master_open(&self, ticket: u64) -> Option<u64> {
         self.tickets.get(&ticket).map(|t| t.book.master_open())
+    }
+
+    /// Quantity and cumulative filled quantity of an order the engine still tracks; `None` once
+    /// it is done (or was never sent). A fill whose cumulative quantity is not above `cum` is
+    /// one the engine already holds (a resend after a restart) and must be dropped.
+    pub fn order_progress(&self, cl_ord_id: u64) -> Option<(Qty, Qty)> {
+        self.orders.get(&cl_ord_id).map(|o| (o.qty, o.cum))
+    }
+
+    /// ClOrdIDs of the orders the engine still tracks, ascending.
+    pub fn open_order_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.orders.keys().copied()
     }
 
     /// Latest reference price of `instrument`.

@@ -14,6 +14,7 @@ use std::path::Path;
 use super::checkpoint::read_checkpoint;
 use super::decision::Decision;
 use super::input::{is_input_kind, Input};
+use super::origin::KIND_ORIGIN;
 use super::{Engine, EngineError};
 use crate::event::ChildOrder;
 use crate::journal::{Journal, JournalConfig, RecoveryReport};
@@ -86,7 +87,16 @@ impl Engine {
         for rec in journal.records(cp.seq + 1) {
             let rec = rec?;
             let det = |why: String| EngineError::Determinism { seq: rec.seq, why };
-            if is_input_kind(rec.kind) {
+            if rec.kind == KIND_ORIGIN {
+                // An origin changes no state; it comes before an input, never amid decisions.
+                if let Some(d) = expected.front() {
+                    return Err(det(format!(
+                        "origin record where replay expects a kind-{} decision",
+                        d.kind()
+                    )));
+                }
+                engine.applied_seq = rec.seq;
+            } else if is_input_kind(rec.kind) {
                 if let Some(d) = expected.front() {
                     return Err(det(format!(
                         "replay computed a kind-{} decision the journal does not have before \

@@ -7,9 +7,11 @@
 //! ```
 
 pub mod idle;
+pub mod msg;
 pub mod ring;
 pub mod runner;
 
 pub use idle::{IdleStrategy, Idler};
+pub use msg::{EdgeFrame, EdgeOrder};
 pub use ring::{ring, ConflatingTx, RingRx, RingStats, RingTx};
 pub use runner::{Pipeline, RunnerConfig, RunnerError, Stage, StopHandle, ThreadingMode};
