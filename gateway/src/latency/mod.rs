@@ -21,9 +21,11 @@
 mod hgrm;
 mod hlog;
 mod stage;
+mod tap;
 
 pub use hgrm::{write_hgrm, HgrmOptions};
 pub use hlog::{read_hlog, HlogInterval, HlogReadout, IntervalLogWriter};
+pub use tap::{mono_ns, LatencyTap};
 pub use stage::{new_histogram, Stage, StageRecorders, HIGHEST_TRACKABLE_NS, SIGNIFICANT_DIGITS};
 
 use std::path::PathBuf;
