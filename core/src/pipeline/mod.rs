@@ -10,8 +10,10 @@ pub mod idle;
 pub mod msg;
 pub mod ring;
 pub mod runner;
+pub mod tap;
 
 pub use idle::{IdleStrategy, Idler};
 pub use msg::{EdgeFrame, EdgeOrder};
+pub use tap::LatencyTap;
 pub use ring::{ring, ConflatingTx, RingRx, RingStats, RingTx};
 pub use runner::{Pipeline, RunnerConfig, RunnerError, Stage, StopHandle, ThreadingMode};
