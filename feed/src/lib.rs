@@ -13,3 +13,4 @@ pub mod pcap_write;
 pub mod recv;
 pub mod replay;
 pub mod sbe;
+pub mod soup;
