@@ -6,6 +6,7 @@
 //!                 ring A          ◄──── FillEvent ───────── ring C      ring B
 //! ```
 
+pub mod engine_stage;
 pub mod idle;
 pub mod msg;
 pub mod ring;

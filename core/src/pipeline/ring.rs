@@ -122,6 +122,11 @@ impl<T: Pod> RingTx<T> {
         self.inner.slots()
     }
 
+    /// The ring's counters (a producer that keeps its own backlog counts its waits here).
+    pub fn stats(&self) -> &Arc<RingStats> {
+        &self.stats
+    }
+
     /// True if the consumer was dropped.
     pub fn is_abandoned(&self) -> bool {
         self.inner.is_abandoned()

@@ -1,0 +1,191 @@
+//! Event-time sequencing: the journal as a function of the inputs alone.
+//!
+//! Each source is in event-time order (a capture's timestamps; a manager's TransactTimes) and
+//! says how far it has got (its *watermark*: market data, the last timestamp seen; the manager,
+//! its clock messages). The next input is the earliest head, taken only when no source can
+//! still send something earlier: a master order at `t` goes once market data has reached `t`;
+//! a quote at `t` goes once the manager's clock has passed `t` (a master order wins a tie).
+//!
+//! Fills are lock-stepped: after an input emits orders, nothing else is taken until every one
+//! of them is done (filled, rejected or cancelled); then their fills are applied in
+//! (ClOrdID, cumulative quantity) order, stamped with the event time of the input that caused
+//! the orders. So neither socket timing nor the LP's pace changes a byte of the journal.
+//! After a restart the orders the engine still tracks are awaited again.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::{rec, EngineStage, FillBuffer};
+use crate::engine::input::Input;
+use crate::engine::origin::{Origin, SOURCE_MANAGER};
+use crate::engine::Engine;
+use crate::event::{ChildOrder, ExecStatus, MarketEvent};
+use crate::num::Qty;
+use crate::pipeline::msg::EdgeFrame;
+use crate::pipeline::ring::RingRx;
+
+/// The sequencer's state.
+#[derive(Debug)]
+pub(super) struct State {
+    market_head: Option<MarketEvent>,
+    master_head: Option<EdgeFrame>,
+    /// Last market timestamp seen (`u64::MAX` once the feed ended or when there is none).
+    market_wm: u64,
+    /// The manager's clock (`u64::MAX` once it ended or when there is none).
+    manager_wm: u64,
+    /// Orders emitted and not yet done: ClOrdID → (quantity, done).
+    awaiting: BTreeMap<u64, (Qty, bool)>,
+    fills: FillBuffer,
+    /// Event time of the last master or market input applied (stamps lock-stepped fills).
+    clock: u64,
+}
+
+impl State {
+    pub(super) fn new(engine: &Engine, no_market: bool, no_manager: bool) -> Self {
+        let awaiting = engine
+            .open_order_ids()
+            .filter_map(|id| engine.order_progress(id).map(|(q, _)| (id, (q, false))))
+            .collect();
+        State {
+            market_head: None,
+            master_head: None,
+            market_wm: if no_market { u64::MAX } else { 0 },
+            manager_wm: if no_manager { u64::MAX } else { 0 },
+            awaiting,
+            fills: FillBuffer::new(),
+            clock: 0,
+        }
+    }
+
+    pub(super) fn await_order(&mut self, o: &ChildOrder) {
+        self.awaiting.insert(o.cl_ord_id, (o.qty, false));
+    }
+
+    pub(super) fn heads_empty(&self) -> bool {
+        self.market_head.is_none() && self.master_head.is_none()
+    }
+
+    /// Nothing awaited and no fill buffered.
+    pub(super) fn idle(&self) -> bool {
+        self.awaiting.is_empty() && self.fills.is_empty()
+    }
+}
+
+impl EngineStage {
+    /// Takes fills off the ring into the buffer; once every awaited order is done, applies
+    /// them in order.
+    fn collect_fills(&mut self) -> Result<usize, String> {
+        let mut work = 0;
+        while let Some(fr) = self.fills.pop() {
+            work += 1;
+            let now = self.now();
+            rec(&mut self.hists.fill, now.saturating_sub(fr.edge_ns));
+            let Some(Input::Fill(f)) = fr.decode() else {
+                continue;
+            };
+            if !self.fill_is_new(&f) {
+                continue;
+            }
+            if let Some((qty, done)) = self.seq.awaiting.get_mut(&f.cl_ord_id) {
+                let fin = f.status == ExecStatus::Filled as u8
+                    || f.status == ExecStatus::Rejected as u8
+                    || f.status == ExecStatus::Canceled as u8
+                    || f.cum_qty >= *qty;
+                *done |= fin;
+            }
+            self.seq.fills.insert((f.cl_ord_id, f.cum_qty.0), f);
+        }
+        let all_done = self.seq.awaiting.values().all(|&(_, d)| d);
+        if all_done && !self.seq.fills.is_empty() {
+            let fills = std::mem::take(&mut self.seq.fills);
+            self.seq.awaiting.clear();
+            for (_, mut f) in fills {
+                f.recv_ns = self.seq.clock;
+                if self.fill_is_new(&f) {
+                    self.apply(&Input::Fill(f), None, 0)?;
+                }
+                work += 1;
+            }
+        } else if all_done {
+            self.seq.awaiting.clear();
+        }
+        self.stats
+            .awaiting
+            .store(self.seq.awaiting.len() as u64, Relaxed);
+        Ok(work)
+    }
+
+    fn refill_heads(&mut self) -> usize {
+        let mut work = 0;
+        if self.seq.market_head.is_none() {
+            if let Some(m) = self.market.as_mut().and_then(RingRx::pop) {
+                work += 1;
+                let now = self.now();
+                rec(&mut self.hists.feed, now.saturating_sub(m.recv_ns));
+                self.seq.market_wm = self.seq.market_wm.max(m.source_ns);
+                self.seq.market_head = Some(m);
+            } else if Self::ended(&self.market) {
+                self.seq.market_wm = u64::MAX;
+            }
+        }
+        while self.seq.master_head.is_none() {
+            let Some(fr) = self.masters.as_mut().and_then(RingRx::pop) else {
+                if Self::ended(&self.masters) {
+                    self.seq.manager_wm = u64::MAX;
+                }
+                break;
+            };
+            work += 1;
+            self.seq.manager_wm = self.seq.manager_wm.max(fr.watermark_ns);
+            if fr.frame.kind != 0 {
+                let now = self.now();
+                rec(&mut self.hists.master, now.saturating_sub(fr.edge_ns));
+                self.seq.master_head = Some(fr);
+            }
+        }
+        work
+    }
+
+    /// One event-time duty cycle.
+    pub(super) fn event_time_cycle(&mut self) -> Result<usize, String> {
+        let mut work = self.collect_fills()?;
+        for _ in 0..self.opts.batch {
+            if !self.backlog.is_empty() || !self.seq.awaiting.is_empty() {
+                break;
+            }
+            work += self.refill_heads();
+            let master_ts = self
+                .seq
+                .master_head
+                .as_ref()
+                .and_then(EdgeFrame::decode)
+                .map(|i| i.ts_ns());
+            let market_ts = self.seq.market_head.as_ref().map(|m| m.source_ns);
+            let market_bound = market_ts.unwrap_or(self.seq.market_wm);
+            let manager_bound = master_ts.unwrap_or(self.seq.manager_wm);
+            if let Some(t) = master_ts.filter(|&t| t <= market_bound) {
+                let fr = self.seq.master_head.take().expect("head present");
+                let input = fr.decode().expect("decoded above");
+                self.seq.clock = t;
+                let origin = Origin::new(SOURCE_MANAGER, fr.origin_seq);
+                self.apply(&input, Some(origin), fr.edge_ns)?;
+            } else if let Some(t) = market_ts.filter(|&t| t < manager_bound) {
+                let m = self.seq.market_head.take().expect("head present");
+                self.seq.clock = t;
+                self.apply(&Input::Market(m), None, 0)?;
+            } else {
+                if master_ts.is_some() || market_ts.is_some() {
+                    self.stats.watermark_waits.fetch_add(1, Relaxed);
+                }
+                break;
+            }
+            work += 1;
+        }
+        if self.seq.master_head.as_ref().is_some_and(|f| f.decode().is_none()) {
+            // Unreachable by construction (only decodable frames become heads); drop it
+            // rather than stall.
+            self.seq.master_head = None;
+        }
+        Ok(work)
+    }
+}

@@ -1,0 +1,531 @@
+//! The engine stage: market data, master orders and fills in; one journaled input stream
+//! through the [`Engine`]; child orders out.
+//!
+//! ```text
+//!  RingRx<MarketEvent> ─┐
+//!  RingRx<EdgeFrame> ───┼─► sequencer ─► Engine::apply (journal first) ─► RingTx<EdgeOrder>
+//!  RingRx<EdgeFrame> ───┘   (fills)
+//! ```
+//!
+//! Two [`Sequencing`]s decide the order of inputs (see `docs/daemon.md`):
+//! - [`Sequencing::Arrival`]: whatever the rings hold, fills first (they free risk), then
+//!   master orders, then market data, a bounded batch of each per duty cycle;
+//! - [`Sequencing::EventTime`] (module `event_time`): a merge by event time behind every
+//!   source's watermark, lock-stepped with the LP, so the journal is a function of the inputs
+//!   alone.
+//!
+//! Orders are never dropped: if the order ring is full they wait in a backlog (counted in the
+//! ring's stats) and no new input is taken until it drains. Fills the engine already holds
+//! (an LP resending after a restart) are dropped by cumulative quantity
+//! ([`Engine::order_progress`]) before they are journaled.
+
+mod event_time;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use hdrhistogram::Histogram;
+
+use super::msg::{EdgeFrame, EdgeOrder};
+use super::ring::{RingRx, RingTx};
+use super::runner::Stage;
+use super::tap::LatencyTap;
+use crate::engine::input::Input;
+use crate::engine::origin::{Origin, SOURCE_MANAGER};
+use crate::engine::Engine;
+use crate::event::{ChildOrder, ExecStatus, FillEvent, MarketEvent};
+use crate::journal::Journal;
+
+/// How the engine stage orders its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sequencing {
+    /// In the order they are taken off the rings (production).
+    Arrival,
+    /// Merged by event time behind watermarks, lock-stepped with the LP (replay, tests).
+    EventTime,
+}
+
+impl Sequencing {
+    /// From `arrival` or `event_time`.
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "arrival" => Some(Self::Arrival),
+            "event_time" => Some(Self::EventTime),
+            _ => None,
+        }
+    }
+    /// The config name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Arrival => "arrival",
+            Self::EventTime => "event_time",
+        }
+    }
+}
+
+/// Engine stage settings.
+#[derive(Debug, Clone)]
+pub struct EngineStageOptions {
+    /// Input order.
+    pub sequencing: Sequencing,
+    /// Where checkpoints go.
+    pub checkpoint_dir: PathBuf,
+    /// Write a checkpoint after this many inputs (0: only when the stage finishes).
+    pub checkpoint_every: u64,
+    /// The edge clock (monotonic ns; the same clock the edge stages stamp with).
+    pub clock: fn() -> u64,
+    /// After a stop, how long to wait for the fills of orders still open before finishing
+    /// (ns). What does not arrive is asked for again after the restart.
+    pub drain_timeout_ns: u64,
+    /// Where histograms are published.
+    pub tap: Option<LatencyTap>,
+    /// Most inputs taken from one ring per duty cycle.
+    pub batch: usize,
+}
+
+/// Live counters for the stats line (relaxed atomics).
+#[derive(Debug, Default)]
+pub struct EngineStageStats {
+    /// Inputs journaled.
+    pub inputs: AtomicU64,
+    /// Market events applied.
+    pub market: AtomicU64,
+    /// Master orders applied.
+    pub masters: AtomicU64,
+    /// Fills applied.
+    pub fills: AtomicU64,
+    /// Fills dropped: already held (resent) or for orders the engine no longer tracks.
+    pub fills_dropped: AtomicU64,
+    /// Child orders emitted.
+    pub orders: AtomicU64,
+    /// Duty cycles that found the next input held back by a watermark (event time).
+    pub watermark_waits: AtomicU64,
+    /// Orders emitted and not yet done that the stage waits for (event time).
+    pub awaiting: AtomicU64,
+    /// Last journal sequence written.
+    pub journal_seq: AtomicU64,
+    /// Checkpoints written.
+    pub checkpoints: AtomicU64,
+    /// Orders the engine tracks.
+    pub open_orders: AtomicU64,
+}
+
+/// What the stage hands back when it finishes.
+#[derive(Debug)]
+pub struct EngineStageReport {
+    /// The engine at the end.
+    pub engine: Engine,
+    /// The journal (a final checkpoint was written unless `error` says otherwise).
+    pub journal: Journal,
+    /// What stopped the stage early, if anything.
+    pub error: Option<String>,
+}
+
+/// Where the finished stage leaves its report.
+pub type ReportSlot = Arc<Mutex<Option<EngineStageReport>>>;
+
+/// The stage's rings.
+#[derive(Debug)]
+pub struct EngineRings {
+    /// Market data (None: no feed).
+    pub market: Option<RingRx<MarketEvent>>,
+    /// Master orders and manager watermarks (None: no manager).
+    pub masters: Option<RingRx<EdgeFrame>>,
+    /// Fills from the LP stage.
+    pub fills: RingRx<EdgeFrame>,
+    /// Child orders to the LP stage.
+    pub orders: RingTx<EdgeOrder>,
+}
+
+/// Latency histograms (ns), published to the tap under these names.
+#[derive(Debug)]
+struct Hists {
+    feed: Histogram<u64>,
+    master: Histogram<u64>,
+    fill: Histogram<u64>,
+    apply: Histogram<u64>,
+    first: Histogram<u64>,
+    last: Histogram<u64>,
+}
+
+impl Hists {
+    fn new() -> Self {
+        // 1 ns .. 1 h at 3 significant digits, the bounds used everywhere in mam.
+        let h = || Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
+        Hists {
+            feed: h(),
+            master: h(),
+            fill: h(),
+            apply: h(),
+            first: h(),
+            last: h(),
+        }
+    }
+    fn publish(&mut self, tap: &LatencyTap) {
+        tap.publish("feed_to_engine", &mut self.feed);
+        tap.publish("master_to_engine", &mut self.master);
+        tap.publish("fill_to_engine", &mut self.fill);
+        tap.publish("engine_apply", &mut self.apply);
+        tap.publish("master_to_first_order", &mut self.first);
+        tap.publish("master_to_last_order", &mut self.last);
+    }
+}
+
+fn rec(h: &mut Histogram<u64>, ns: u64) {
+    let _ = h.record(ns.clamp(1, 3_600_000_000_000));
+}
+
+/// The engine stage (see the module docs).
+#[derive(Debug)]
+pub struct EngineStage {
+    engine: Option<Engine>,
+    journal: Option<Journal>,
+    opts: EngineStageOptions,
+    market: Option<RingRx<MarketEvent>>,
+    masters: Option<RingRx<EdgeFrame>>,
+    fills: RingRx<EdgeFrame>,
+    orders: Option<RingTx<EdgeOrder>>,
+    backlog: VecDeque<EdgeOrder>,
+    backlog_since: u64,
+    emitted: Vec<ChildOrder>,
+    stop: Arc<AtomicBool>,
+    stop_seen_ns: Option<u64>,
+    seq: event_time::State,
+    hists: Hists,
+    last_publish: u64,
+    since_checkpoint: u64,
+    stats: Arc<EngineStageStats>,
+    report: ReportSlot,
+    done: bool,
+}
+
+impl EngineStage {
+    /// A stage over `engine` and `journal` (both recovered or fresh) and its rings. `stop` is
+    /// the daemon's shutdown flag; the stage finishes once its sources have ended (their
+    /// rings abandoned and empty) and its orders are out.
+    pub fn new(
+        engine: Engine,
+        journal: Journal,
+        opts: EngineStageOptions,
+        rings: EngineRings,
+        stop: Arc<AtomicBool>,
+    ) -> (Self, ReportSlot, Arc<EngineStageStats>) {
+        let seq = event_time::State::new(&engine, rings.market.is_none(), rings.masters.is_none());
+        let stats = Arc::new(EngineStageStats::default());
+        let report = ReportSlot::default();
+        let now = (opts.clock)();
+        let stage = EngineStage {
+            engine: Some(engine),
+            journal: Some(journal),
+            market: rings.market,
+            masters: rings.masters,
+            fills: rings.fills,
+            orders: Some(rings.orders),
+            backlog: VecDeque::new(),
+            backlog_since: 0,
+            emitted: Vec::new(),
+            stop,
+            stop_seen_ns: None,
+            seq,
+            hists: Hists::new(),
+            last_publish: now,
+            since_checkpoint: 0,
+            stats: stats.clone(),
+            report: report.clone(),
+            done: false,
+            opts,
+        };
+        (stage, report, stats)
+    }
+
+    fn now(&self) -> u64 {
+        (self.opts.clock)()
+    }
+
+    /// Journals and applies `input`, then queues its orders. `cause_edge_ns`: when the input
+    /// reached mam (0: not a master order, no latency recorded).
+    fn apply(
+        &mut self,
+        input: &Input,
+        origin: Option<Origin>,
+        cause_edge_ns: u64,
+    ) -> Result<(), String> {
+        let (Some(engine), Some(journal)) = (self.engine.as_mut(), self.journal.as_mut()) else {
+            return Ok(());
+        };
+        let t0 = (self.opts.clock)();
+        let mut emitted = std::mem::take(&mut self.emitted);
+        emitted.clear();
+        let seq = engine
+            .apply_from(origin.as_ref(), input, journal, |o| emitted.push(*o))
+            .map_err(|e| format!("engine: {e}"))?;
+        let n = emitted.len() as u32;
+        for (i, o) in emitted.iter().enumerate() {
+            if self.opts.sequencing == Sequencing::EventTime {
+                self.seq.await_order(o);
+            }
+            self.queue_order(EdgeOrder {
+                cause_edge_ns,
+                pushed_ns: 0,
+                index: i as u32,
+                count: n,
+                order: *o,
+            });
+        }
+        self.emitted = emitted;
+        let t1 = (self.opts.clock)();
+        rec(&mut self.hists.apply, t1.saturating_sub(t0));
+        let s = &self.stats;
+        s.inputs.fetch_add(1, Relaxed);
+        s.orders.fetch_add(u64::from(n), Relaxed);
+        s.journal_seq.store(seq, Relaxed);
+        match input {
+            Input::Market(_) => s.market.fetch_add(1, Relaxed),
+            Input::Fill(_) => s.fills.fetch_add(1, Relaxed),
+            _ => s.masters.fetch_add(1, Relaxed),
+        };
+        self.since_checkpoint += 1;
+        if self.opts.checkpoint_every > 0 && self.since_checkpoint >= self.opts.checkpoint_every {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    fn checkpoint(&mut self) -> Result<(), String> {
+        let (Some(engine), Some(journal)) = (self.engine.as_ref(), self.journal.as_mut()) else {
+            return Ok(());
+        };
+        engine
+            .write_checkpoint(&self.opts.checkpoint_dir, journal)
+            .map_err(|e| format!("checkpoint: {e}"))?;
+        self.since_checkpoint = 0;
+        self.stats.checkpoints.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// Pushes `o` now if nothing waits before it and there is room; else it joins the backlog.
+    fn queue_order(&mut self, o: EdgeOrder) {
+        self.backlog.push_back(o);
+        if self.backlog.len() == 1 {
+            self.flush_orders();
+            if !self.backlog.is_empty() {
+                self.backlog_since = self.now();
+                if let Some(tx) = &self.orders {
+                    tx.stats().full.fetch_add(1, Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Pushes waiting orders while there is room; records master → first / last order.
+    fn flush_orders(&mut self) -> usize {
+        let Some(tx) = self.orders.as_mut() else {
+            return 0;
+        };
+        let mut n = 0;
+        while let Some(&o) = self.backlog.front() {
+            let now = (self.opts.clock)();
+            let mut o = o;
+            o.pushed_ns = now;
+            if tx.try_push(o).is_err() {
+                break;
+            }
+            self.backlog.pop_front();
+            n += 1;
+            if o.cause_edge_ns != 0 {
+                let lat = now.saturating_sub(o.cause_edge_ns);
+                if o.index == 0 {
+                    rec(&mut self.hists.first, lat);
+                }
+                if o.index + 1 == o.count {
+                    rec(&mut self.hists.last, lat);
+                }
+            }
+        }
+        if n > 0 && self.backlog.is_empty() && self.backlog_since != 0 {
+            let waited = (self.opts.clock)().saturating_sub(self.backlog_since);
+            let st = tx.stats();
+            st.wait_ns.fetch_add(waited, Relaxed);
+            st.max_wait_ns.fetch_max(waited, Relaxed);
+            self.backlog_since = 0;
+        }
+        n
+    }
+
+    /// True if `f` is news to the engine: its order is tracked and the fill adds quantity or
+    /// ends the order. Resent and unknown fills are dropped (counted).
+    fn fill_is_new(&self, f: &FillEvent) -> bool {
+        let Some(engine) = &self.engine else {
+            return false;
+        };
+        let fresh = match engine.order_progress(f.cl_ord_id) {
+            None => false,
+            Some((_, cum)) => {
+                f.cum_qty > cum
+                    || f.status == ExecStatus::Rejected as u8
+                    || f.status == ExecStatus::Canceled as u8
+            }
+        };
+        if !fresh {
+            self.stats.fills_dropped.fetch_add(1, Relaxed);
+        }
+        fresh
+    }
+
+    /// One arrival-order duty cycle.
+    fn arrival_cycle(&mut self) -> Result<usize, String> {
+        let mut work = 0;
+        for _ in 0..self.opts.batch {
+            if !self.backlog.is_empty() {
+                return Ok(work);
+            }
+            let Some(fr) = self.fills.pop() else { break };
+            work += 1;
+            let now = self.now();
+            rec(&mut self.hists.fill, now.saturating_sub(fr.edge_ns));
+            if let Some(Input::Fill(f)) = fr.decode() {
+                if self.fill_is_new(&f) {
+                    self.apply(&Input::Fill(f), None, 0)?;
+                }
+            }
+        }
+        for _ in 0..self.opts.batch {
+            if !self.backlog.is_empty() {
+                return Ok(work);
+            }
+            let Some(fr) = self.masters.as_mut().and_then(RingRx::pop) else {
+                break;
+            };
+            work += 1;
+            let now = self.now();
+            if let Some(input) = fr.decode() {
+                rec(&mut self.hists.master, now.saturating_sub(fr.edge_ns));
+                let origin = Origin::new(SOURCE_MANAGER, fr.origin_seq);
+                self.apply(&input, Some(origin), fr.edge_ns)?;
+            }
+        }
+        for _ in 0..self.opts.batch {
+            if !self.backlog.is_empty() {
+                return Ok(work);
+            }
+            let Some(m) = self.market.as_mut().and_then(RingRx::pop) else {
+                break;
+            };
+            work += 1;
+            let now = self.now();
+            rec(&mut self.hists.feed, now.saturating_sub(m.recv_ns));
+            self.apply(&Input::Market(m), None, 0)?;
+        }
+        Ok(work)
+    }
+
+    /// True once a source ring is gone or abandoned and drained.
+    fn ended<T: bytemuck::Pod>(rx: &Option<RingRx<T>>) -> bool {
+        rx.as_ref().is_none_or(|r| r.is_abandoned() && r.is_empty())
+    }
+
+    fn sources_ended(&self) -> bool {
+        Self::ended(&self.market) && Self::ended(&self.masters) && self.seq.heads_empty()
+    }
+
+    fn finish(&mut self, error: Option<String>) {
+        let mut error = error;
+        if error.is_none() {
+            if let Err(e) = self.checkpoint() {
+                error = Some(e);
+            }
+        }
+        if error.is_some() {
+            // The daemon shuts down: the journal holds everything applied; a restart recovers.
+            self.stop.store(true, Relaxed);
+        }
+        if let Some(tap) = &self.opts.tap {
+            self.hists.publish(tap);
+        }
+        self.orders = None; // the LP stage sees the order ring abandoned
+        if let (Some(engine), Some(journal)) = (self.engine.take(), self.journal.take()) {
+            *self.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(EngineStageReport {
+                engine,
+                journal,
+                error,
+            });
+        }
+        self.done = true;
+    }
+
+    fn cycle(&mut self) -> Result<usize, String> {
+        let mut work = self.flush_orders();
+        work += match self.opts.sequencing {
+            Sequencing::Arrival => self.arrival_cycle()?,
+            Sequencing::EventTime => self.event_time_cycle()?,
+        };
+        if let Some(e) = &self.engine {
+            self.stats.open_orders.store(e.open_orders() as u64, Relaxed);
+        }
+        let now = self.now();
+        if now.saturating_sub(self.last_publish) >= LatencyTap::PUBLISH_NS {
+            self.last_publish = now;
+            if let Some(tap) = &self.opts.tap {
+                self.hists.publish(tap);
+            }
+        }
+        Ok(work)
+    }
+
+    /// True when the stage may finish: sources ended, orders out, and the fills of open
+    /// orders in (or the drain timeout after a stop passed).
+    fn may_finish(&mut self) -> bool {
+        if !self.sources_ended() || !self.backlog.is_empty() || !self.fills.is_empty() {
+            return false;
+        }
+        let open = self.engine.as_ref().map_or(0, Engine::open_orders);
+        if open == 0 && self.seq.idle() {
+            return true;
+        }
+        if !self.stop.load(Relaxed) {
+            return false;
+        }
+        let now = self.now();
+        let since = *self.stop_seen_ns.get_or_insert(now);
+        now.saturating_sub(since) >= self.opts.drain_timeout_ns
+    }
+}
+
+impl Stage for EngineStage {
+    fn name(&self) -> &str {
+        "engine"
+    }
+
+    fn do_work(&mut self) -> usize {
+        if self.done {
+            // Keep draining so the other stages can finish.
+            let mut n = 0;
+            while self.fills.pop().is_some() {
+                n += 1;
+            }
+            return n;
+        }
+        match self.cycle() {
+            Ok(w) => {
+                if w == 0 && self.may_finish() {
+                    self.finish(None);
+                    return 1;
+                }
+                w
+            }
+            Err(e) => {
+                self.finish(Some(e));
+                1
+            }
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+}
+
+/// Fills buffered in event-time order: (ClOrdID, cumulative quantity) → fill.
+type FillBuffer = BTreeMap<(u64, i64), FillEvent>;
