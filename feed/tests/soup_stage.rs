@@ -60,9 +60,10 @@ fn cycle(
         if stage.do_work() == 0 {
             std::thread::sleep(Duration::from_micros(200));
         }
-        while pop {
-            let Some(e) = rx.pop() else { break };
-            journal.push(key(e));
+        if pop {
+            while let Some(e) = rx.pop() {
+                journal.push(key(e));
+            }
         }
     }
 }

@@ -282,16 +282,10 @@ impl SoupServer {
             self.stats.protocol_errors += 1;
             return Ok(());
         };
-        let reject = if !self
-            .cfg
-            .username
-            .as_deref()
-            .is_none_or(|u| u == trim(&login.username))
-            || !self
-                .cfg
-                .password
-                .as_deref()
-                .is_none_or(|p| p == trim(&login.password))
+        let matches =
+            |want: &Option<String>, got: &[u8]| want.as_deref().is_none_or(|w| w == trim(got));
+        let reject = if !(matches(&self.cfg.username, &login.username)
+            && matches(&self.cfg.password, &login.password))
         {
             Some(RejectReason::NotAuthorized)
         } else {
