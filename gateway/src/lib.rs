@@ -5,4 +5,5 @@
 pub mod binary;
 pub mod fix;
 pub mod latency;
+pub mod manager;
 pub mod transport;

@@ -92,6 +92,8 @@ pub struct Acceptor {
     rx: Box<[u8]>,
     dec: Decoder,
     stats: AcceptorStats,
+    /// Most bytes read from one connection per [`Acceptor::turn`].
+    read_limit: usize,
 }
 
 impl Acceptor {
@@ -115,6 +117,7 @@ impl Acceptor {
             dec: Decoder::new(),
             opts,
             stats: AcceptorStats::default(),
+            read_limit: usize::MAX,
         })
     }
 
@@ -143,6 +146,31 @@ impl Acceptor {
         match self.bound[i].and_then(|c| self.conns[c].as_mut()) {
             Some(c) => s.send_app(now, &mut c.t, msg_type, body),
             None => Err(SessionError::NotLoggedOn(s.state())),
+        }
+    }
+
+    /// Caps the bytes one [`Acceptor::turn`] reads from each connection (default: everything
+    /// ready), so a caller that must bound its work per turn can; the rest waits in the socket.
+    pub fn set_read_limit(&mut self, bytes: usize) {
+        self.read_limit = bytes.max(1);
+    }
+
+    /// Starts a Logout on session `i` (a no-op when it is not connected); the session ends
+    /// when the peer answers (an [`Event::Disconnect`] from a later turn) or its timeout passes.
+    pub fn logout(&mut self, i: usize, now: u64, text: Option<&[u8]>) -> Result<(), SessionError> {
+        let s = &mut self.sessions[i];
+        if let Some(c) = self.bound[i].and_then(|c| self.conns[c].as_mut()) {
+            s.logout(now, &mut c.t, text)?;
+            let _ = c.t.flush();
+        }
+        Ok(())
+    }
+
+    /// Writes what is queued on every connection to its socket (a turn also does this).
+    pub fn flush(&mut self) {
+        for c in self.conns.iter_mut().flatten() {
+            // A failed write shows up as a lost connection on the next turn.
+            let _ = c.t.flush();
         }
     }
 
@@ -269,10 +297,15 @@ impl Acceptor {
             }
             ev(si, e)
         };
-        loop {
-            match c.t.recv_into(&mut self.rx) {
+        let mut read = 0usize;
+        while read < self.read_limit {
+            let room = self.rx.len().min(self.read_limit - read);
+            match c.t.recv_into(&mut self.rx[..room]) {
                 Ok(0) => break,
-                Ok(n) => s.on_bytes(now, &self.rx[..n], &mut c.t, &mut wrap)?,
+                Ok(n) => {
+                    read += n;
+                    s.on_bytes(now, &self.rx[..n], &mut c.t, &mut wrap)?
+                }
                 Err(_) => {
                     lost.set(true);
                     break;

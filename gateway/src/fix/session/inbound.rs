@@ -450,6 +450,10 @@ impl Session {
                     None
                 }
                 Some(Err(e)) => Some(e),
+                None if self.app_types.iter().any(|t| t == mt) => {
+                    ev(Event::App { msg: m, poss_dup });
+                    None
+                }
                 None if !valid_msg_type(mt) => Some(FieldError {
                     tag: 35,
                     reason: RejectReason::InvalidMsgType,

@@ -286,6 +286,9 @@ pub struct Session {
     scratch: Box<[u8]>,
     replay_dec: Decoder,
     stats: SessionStats,
+    /// Application message types this crate does not parse that are still delivered as
+    /// [`Event::App`] (see [`Session::accept_app_type`]).
+    app_types: Vec<Vec<u8>>,
 }
 
 /// The receive side: an input buffer of fixed size and the decoder.
@@ -324,6 +327,7 @@ impl Session {
             scratch: vec![0; max + 512].into_boxed_slice(),
             replay_dec: Decoder::new(),
             stats: SessionStats::default(),
+            app_types: Vec::new(),
             store,
             cfg,
         })
@@ -360,6 +364,14 @@ impl Session {
     /// Messages stored but not yet taken by the transport.
     pub fn pending(&self) -> u64 {
         self.store.next_sender_seq() - 1 - self.wire_seq
+    }
+    /// Delivers application messages of `msg_type` (one this crate has no parser for, e.g.
+    /// TradingSessionStatus `h`) as [`Event::App`] instead of answering them with a
+    /// BusinessMessageReject; the application validates them.
+    pub fn accept_app_type(&mut self, msg_type: &[u8]) {
+        if !self.app_types.iter().any(|t| t == msg_type) {
+            self.app_types.push(msg_type.to_vec());
+        }
     }
     /// True while we wait for the peer to resend a gap.
     pub fn awaiting_resend(&self) -> bool {

@@ -1,0 +1,486 @@
+//! A manager's FIX messages → engine inputs: NewOrderSingle (35=D) → [`MasterOpen`] or
+//! [`MasterClose`], TradingSessionStatus (35=h) → a watermark. The contract is
+//! `docs/daemon.md`, "Master orders over FIX".
+//!
+//! Every number is exact: OrderQty (base units) becomes lots through the symbol's contract size
+//! only if it divides into whole lot steps, prices keep at most the symbol's decimals, and
+//! TransactTime becomes UTC nanoseconds. Anything else is a [`MasterRefusal`] that names the
+//! tag, the value and the reply FIX prescribes.
+
+use mam_core::engine::input::{
+    model_code, Input, MasterClose, MasterOpen, CLOSE_FULL, MODE_BLOCK, MODE_PER_ACCOUNT,
+};
+use mam_core::event::OrdType;
+use mam_core::num::{Lots, Money, Price, Qty};
+use mam_core::symbol::{SymbolSpec, SymbolTable};
+use thiserror::Error;
+
+use crate::fix::decode::{FieldError, Message, RejectReason};
+use crate::fix::msg::NewOrderSingle;
+use crate::fix::num::parse_u64;
+use crate::fix::tag;
+
+/// MamModel: the allocation model (`model_code` names as in `mam allocate --model`).
+pub const TAG_MODEL: u32 = 5101;
+/// MamRouting: `block` or `per-account`.
+pub const TAG_ROUTING: u32 = 5102;
+/// MamCloseAll: `Y` closes everything still open (close only).
+pub const TAG_CLOSE_ALL: u32 = 5103;
+/// MamMinLotPolicy: `zero` or `up`.
+pub const TAG_MIN_LOT_POLICY: u32 = 5104;
+/// MamStopDistance: stop-loss distance (price units) for the `risk` model.
+pub const TAG_STOP_DISTANCE: u32 = 5105;
+/// MamReference: the master's balance or equity for the ratio models.
+pub const TAG_REFERENCE: u32 = 5106;
+/// PositionEffect.
+pub const TAG_POSITION_EFFECT: u32 = 77;
+/// TradingSessionID.
+pub const TAG_TRADING_SESSION_ID: u32 = 336;
+/// TradSesStatus.
+pub const TAG_TRAD_SES_STATUS: u32 = 340;
+/// The TradingSessionID the manager's clock messages carry.
+pub const TRADING_SESSION_ID: &[u8] = b"MAM";
+
+/// What a master order falls back to when it carries no MamModel, MamRouting or
+/// MamMinLotPolicy (the daemon fills it from `engine.model`, `engine.routing`,
+/// `engine.min_lot_policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MasterDefaults {
+    /// A [`model_code`].
+    pub model: u8,
+    /// [`MODE_BLOCK`] or [`MODE_PER_ACCOUNT`].
+    pub routing: u8,
+    /// Min-lot policy of opens: 0 zero, 1 round up.
+    pub min_lot_policy: u8,
+    /// Residuals a partial close leaves under the min lot: 0 leave them open, 1 close them
+    /// whole ([`MasterClose::residual`]; no FIX tag sets it).
+    pub close_residual: u8,
+}
+
+impl Default for MasterDefaults {
+    fn default() -> Self {
+        MasterDefaults {
+            model: model_code::EQUITY,
+            routing: MODE_BLOCK,
+            min_lot_policy: 0,
+            close_residual: 0,
+        }
+    }
+}
+
+/// The [`model_code`] of a model name (`equity`, `balance`, `free-margin`, `percent`,
+/// `multiplier`, `fixed`, `risk`, `balance-ratio`, `equity-ratio`).
+pub fn model_from_name(name: &[u8]) -> Option<u8> {
+    Some(match name {
+        b"equity" => model_code::EQUITY,
+        b"balance" => model_code::BALANCE,
+        b"free-margin" => model_code::FREE_MARGIN,
+        b"percent" => model_code::PERCENT,
+        b"multiplier" => model_code::MULTIPLIER,
+        b"fixed" => model_code::FIXED,
+        b"risk" => model_code::RISK,
+        b"balance-ratio" => model_code::BALANCE_RATIO,
+        b"equity-ratio" => model_code::EQUITY_RATIO,
+        _ => return None,
+    })
+}
+
+/// [`MODE_BLOCK`] or [`MODE_PER_ACCOUNT`] of `block` / `per-account`.
+pub fn routing_from_name(name: &[u8]) -> Option<u8> {
+    match name {
+        b"block" => Some(MODE_BLOCK),
+        b"per-account" => Some(MODE_PER_ACCOUNT),
+        _ => None,
+    }
+}
+
+/// Min-lot policy code (0 zero, 1 up) of `zero` / `up`.
+pub fn policy_from_name(name: &[u8]) -> Option<u8> {
+    match name {
+        b"zero" => Some(0),
+        b"up" => Some(1),
+        _ => None,
+    }
+}
+
+/// OrdRejReason (103) of an ExecutionReport reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum OrdRejReason {
+    /// 1: unknown symbol.
+    UnknownSymbol = 1,
+    /// 13: incorrect quantity.
+    IncorrectQuantity = 13,
+    /// 99: other.
+    Other = 99,
+}
+
+impl OrdRejReason {
+    /// The value written in tag 103.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+}
+
+/// Why a manager message is not an engine input, with the reply FIX prescribes.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MasterRefusal {
+    /// Missing required tag or bad data format: session-level Reject (35=3) with
+    /// SessionRejectReason `reason` (1, 5 or 6) and RefTagID `tag`.
+    #[error("tag {tag} = `{value}`: {what}")]
+    Session {
+        /// SessionRejectReason (373).
+        reason: RejectReason,
+        /// RefTagID (371).
+        tag: u32,
+        /// The value as received (empty if the tag is missing).
+        value: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// Refused at the edge: ExecutionReport 150=8 39=8 with OrdRejReason `code`.
+    #[error("tag {tag} = `{value}`: {what}")]
+    Order {
+        /// OrdRejReason (103).
+        code: OrdRejReason,
+        /// The tag concerned (0 if none).
+        tag: u32,
+        /// The value as received.
+        value: String,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+impl MasterRefusal {
+    /// A refusal answered with an ExecutionReport reject.
+    pub fn order(code: OrdRejReason, tag: u32, value: &[u8], what: impl Into<String>) -> Self {
+        MasterRefusal::Order {
+            code,
+            tag,
+            value: text_of(value),
+            what: what.into(),
+        }
+    }
+
+    fn session(reason: RejectReason, tag: u32, value: &[u8], what: impl Into<String>) -> Self {
+        MasterRefusal::Session {
+            reason,
+            tag,
+            value: text_of(value),
+            what: what.into(),
+        }
+    }
+
+    fn field(m: &Message<'_>, e: FieldError) -> Self {
+        let what = match e.reason {
+            RejectReason::RequiredTagMissing => "required tag missing",
+            RejectReason::ValueIncorrect => "value is incorrect (out of range) for this tag",
+            RejectReason::IncorrectDataFormat => "incorrect data format for value",
+            _ => "field refused",
+        };
+        Self::session(e.reason, e.tag, m.get(e.tag).unwrap_or_default(), what)
+    }
+
+    /// The tag concerned.
+    pub fn tag(&self) -> u32 {
+        match self {
+            MasterRefusal::Session { tag, .. } | MasterRefusal::Order { tag, .. } => *tag,
+        }
+    }
+}
+
+/// A received value as printable text for Text(58): at most 64 bytes, control bytes and
+/// non-ASCII shown as `?` (so the reply can never carry a delimiter).
+fn text_of(v: &[u8]) -> String {
+    v.iter()
+        .take(64)
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+fn custom<T>(
+    m: &Message<'_>,
+    tag: u32,
+    parse: impl Fn(&[u8]) -> Option<T>,
+    what: &str,
+) -> Result<Option<T>, MasterRefusal> {
+    match m.get(tag) {
+        None => Ok(None),
+        Some(v) => parse(v)
+            .map(Some)
+            .ok_or_else(|| MasterRefusal::order(OrdRejReason::Other, tag, v, what)),
+    }
+}
+
+/// A ticket: a decimal u64 > 0.
+fn ticket(v: &[u8]) -> Option<u64> {
+    parse_u64(v).ok().filter(|&t| t > 0)
+}
+
+/// OrderQty (base units) → lots, exactly: a positive whole number of the symbol's lot steps.
+fn lots_of(spec: &SymbolSpec, qty: Qty, raw: &[u8]) -> Result<Lots, MasterRefusal> {
+    let bad = |what: String| {
+        MasterRefusal::order(
+            OrdRejReason::IncorrectQuantity,
+            tag::ORDER_QTY.num,
+            raw,
+            what,
+        )
+    };
+    let c = i128::from(spec.contract_size.raw());
+    let n = i128::from(qty.raw()) * i128::from(Lots::ONE_RAW);
+    let step = i128::from(spec.lot_step.raw());
+    if c <= 0 || step <= 0 || n <= 0 || n % c != 0 || (n / c) % step != 0 {
+        return Err(bad(format!(
+            "OrderQty must be a positive multiple of {} units (lot step {} of {} units per lot)",
+            spec.lots_to_qty(spec.lot_step).unwrap_or_default(),
+            spec.lot_step,
+            spec.contract_size
+        )));
+    }
+    i64::try_from(n / c)
+        .map(Lots)
+        .map_err(|_| bad("OrderQty too large".into()))
+}
+
+/// Converts a NewOrderSingle (35=D) of the manager into a [`MasterOpen`] (PositionEffect `O`,
+/// the default) or a [`MasterClose`] (`C`), as `docs/daemon.md` specifies. Never panics.
+pub fn master_from_nos(
+    m: &Message<'_>,
+    symbols: &SymbolTable,
+    defaults: &MasterDefaults,
+) -> Result<Input, MasterRefusal> {
+    let nos = NewOrderSingle::parse(m).map_err(|e| MasterRefusal::field(m, e))?;
+    let close = match m.get(TAG_POSITION_EFFECT) {
+        None | Some(b"O") => false,
+        Some(b"C") => true,
+        Some(v) => {
+            return Err(MasterRefusal::session(
+                RejectReason::ValueIncorrect,
+                TAG_POSITION_EFFECT,
+                v,
+                "PositionEffect must be O (open) or C (close)",
+            ))
+        }
+    };
+    let name = core::str::from_utf8(nos.symbol).unwrap_or("");
+    let (instrument, spec) = match symbols.id_of(name).zip(symbols.get(name)) {
+        Some(x) => x,
+        None => {
+            return Err(MasterRefusal::order(
+                OrdRejReason::UnknownSymbol,
+                tag::SYMBOL.num,
+                nos.symbol,
+                "unknown symbol (not in mam's symbol table)",
+            ))
+        }
+    };
+    let qty_raw = m.get(tag::ORDER_QTY.num).unwrap_or_default();
+    let model =
+        custom(m, TAG_MODEL, model_from_name, "MamModel: unknown model")?.unwrap_or(defaults.model);
+    let routing = custom(
+        m,
+        TAG_ROUTING,
+        routing_from_name,
+        "MamRouting must be block or per-account",
+    )?
+    .unwrap_or(defaults.routing);
+    let policy = custom(
+        m,
+        TAG_MIN_LOT_POLICY,
+        policy_from_name,
+        "MamMinLotPolicy must be zero or up",
+    )?
+    .unwrap_or(defaults.min_lot_policy);
+    let close_all = custom(
+        m,
+        TAG_CLOSE_ALL,
+        |v| match v {
+            b"Y" => Some(true),
+            b"N" => Some(false),
+            _ => None,
+        },
+        "MamCloseAll must be Y or N",
+    )?
+    .unwrap_or(false);
+    if close {
+        let Some(orig) = m.get(tag::ORIG_CL_ORD_ID.num) else {
+            return Err(MasterRefusal::session(
+                RejectReason::RequiredTagMissing,
+                tag::ORIG_CL_ORD_ID.num,
+                b"",
+                "a close (77=C) needs OrigClOrdID, the ticket",
+            ));
+        };
+        let t = ticket(orig).ok_or_else(|| {
+            MasterRefusal::order(
+                OrdRejReason::Other,
+                tag::ORIG_CL_ORD_ID.num,
+                orig,
+                "bad ticket: OrigClOrdID must be a decimal number > 0",
+            )
+        })?;
+        // Close-all ignores the quantity (it must still be > 0, which the parse checked).
+        let lots = if close_all {
+            Lots::ZERO
+        } else {
+            lots_of(spec, nos.qty, qty_raw)?
+        };
+        return Ok(Input::Close(MasterClose {
+            ts_ns: nos.transact_time_ns,
+            ticket: t,
+            lots,
+            full: if close_all { CLOSE_FULL } else { 0 },
+            residual: defaults.close_residual,
+            mode: routing,
+            _pad: [0; 5],
+        }));
+    }
+    if m.get(TAG_CLOSE_ALL).is_some() {
+        return Err(MasterRefusal::order(
+            OrdRejReason::Other,
+            TAG_CLOSE_ALL,
+            m.get(TAG_CLOSE_ALL).unwrap_or_default(),
+            "MamCloseAll is for closes (77=C) only",
+        ));
+    }
+    let t = ticket(nos.cl_ord_id).ok_or_else(|| {
+        MasterRefusal::order(
+            OrdRejReason::Other,
+            tag::CL_ORD_ID.num,
+            nos.cl_ord_id,
+            "bad ticket: an open's ClOrdID must be a decimal number > 0",
+        )
+    })?;
+    let lots = lots_of(spec, nos.qty, qty_raw)?;
+    let limit_price = match (nos.ord_type, nos.price) {
+        (OrdType::Limit, Some(p)) => {
+            let raw = m.get(tag::PRICE.num).unwrap_or_default();
+            if p.raw() <= 0 {
+                return Err(MasterRefusal::order(
+                    OrdRejReason::Other,
+                    tag::PRICE.num,
+                    raw,
+                    "limit price must be positive",
+                ));
+            }
+            if p.round_to_decimals(spec.price_decimals, mam_core::num::Rounding::TowardZero) != p {
+                return Err(MasterRefusal::order(
+                    OrdRejReason::Other,
+                    tag::PRICE.num,
+                    raw,
+                    format!(
+                        "price has more than {} decimals for {}",
+                        spec.price_decimals,
+                        spec.name_str()
+                    ),
+                ));
+            }
+            p
+        }
+        // A market order's Price, if any, is not a limit.
+        _ => Price::ZERO,
+    };
+    let sl_distance = custom(
+        m,
+        TAG_STOP_DISTANCE,
+        |v| {
+            Price::parse(core::str::from_utf8(v).ok()?)
+                .ok()
+                .filter(|p| p.raw() > 0)
+        },
+        "MamStopDistance must be a positive price with at most 8 decimals",
+    )?
+    .unwrap_or(Price::ZERO);
+    let reference = custom(
+        m,
+        TAG_REFERENCE,
+        |v| {
+            Money::parse(core::str::from_utf8(v).ok()?)
+                .ok()
+                .filter(|r| r.raw() > 0)
+        },
+        "MamReference must be a positive amount with at most 6 decimals",
+    )?
+    .unwrap_or(Money::ZERO);
+    if model == model_code::RISK && sl_distance.is_zero() {
+        return Err(MasterRefusal::order(
+            OrdRejReason::Other,
+            TAG_STOP_DISTANCE,
+            b"",
+            "the risk model needs MamStopDistance (5105)",
+        ));
+    }
+    if matches!(model, model_code::BALANCE_RATIO | model_code::EQUITY_RATIO) && reference.is_zero()
+    {
+        return Err(MasterRefusal::order(
+            OrdRejReason::Other,
+            TAG_REFERENCE,
+            b"",
+            "the ratio models need MamReference (5106)",
+        ));
+    }
+    Ok(Input::Open(MasterOpen {
+        ts_ns: nos.transact_time_ns,
+        ticket: t,
+        lots,
+        limit_price,
+        sl_distance,
+        // No FIX tag carries it: zero means 1 (account currency = quote currency).
+        quote_to_account: Price::ZERO,
+        reference,
+        instrument,
+        model,
+        side: nos.side as u8,
+        policy,
+        mode: routing,
+    }))
+}
+
+/// Reads a TradingSessionStatus (35=h) of the manager into its watermark: TradSesStatus `2`
+/// (open) → TransactTime (UTC ns), `3` (closed) → `u64::MAX`. Never panics.
+pub fn watermark_from_tss(m: &Message<'_>) -> Result<u64, MasterRefusal> {
+    let id = m
+        .req(TAG_TRADING_SESSION_ID)
+        .map_err(|e| MasterRefusal::field(m, e))?;
+    if id != TRADING_SESSION_ID {
+        return Err(MasterRefusal::session(
+            RejectReason::ValueIncorrect,
+            TAG_TRADING_SESSION_ID,
+            id,
+            "TradingSessionID must be MAM",
+        ));
+    }
+    match m
+        .req_u64(TAG_TRAD_SES_STATUS)
+        .map_err(|e| MasterRefusal::field(m, e))?
+    {
+        2 => {
+            let tt = m
+                .req(tag::TRANSACT_TIME.num)
+                .map_err(|e| MasterRefusal::field(m, e))?;
+            crate::fix::time::parse_utc(tt).ok_or_else(|| {
+                MasterRefusal::session(
+                    RejectReason::IncorrectDataFormat,
+                    tag::TRANSACT_TIME.num,
+                    tt,
+                    "TransactTime is not a UTCTimestamp",
+                )
+            })
+        }
+        3 => Ok(u64::MAX),
+        _ => Err(MasterRefusal::session(
+            RejectReason::ValueIncorrect,
+            TAG_TRAD_SES_STATUS,
+            m.get(TAG_TRAD_SES_STATUS).unwrap_or_default(),
+            "TradSesStatus must be 2 (open) or 3 (closed)",
+        )),
+    }
+}

@@ -1,0 +1,22 @@
+//! The manager edge of the daemon: master orders over FIX 4.4 (mam is the acceptor) onto the
+//! engine's ring, as `docs/daemon.md` ("Master orders over FIX", "Restart") specifies.
+//!
+//! - [`convert`]: NewOrderSingle → [`MasterOpen`](mam_core::engine::input::MasterOpen) /
+//!   [`MasterClose`](mam_core::engine::input::MasterClose), TradingSessionStatus → watermark,
+//!   and the typed [`MasterRefusal`] that says which reply a bad message gets.
+//! - [`stage`]: [`ManagerStage`], the pipeline stage that owns the acceptor, answers the
+//!   manager and pushes [`EdgeFrame`](mam_core::pipeline::EdgeFrame)s without ever dropping one.
+
+pub mod convert;
+pub mod stage;
+
+mod reply;
+
+pub use convert::{
+    master_from_nos, model_from_name, policy_from_name, routing_from_name, watermark_from_tss,
+    MasterDefaults, MasterRefusal, OrdRejReason,
+};
+pub use stage::{ManagerCounters, ManagerError, ManagerOptions, ManagerStage, ManagerStats};
+
+#[cfg(test)]
+mod tests;
