@@ -5,5 +5,6 @@
 pub mod binary;
 pub mod fix;
 pub mod latency;
+pub mod lp;
 pub mod manager;
 pub mod transport;

@@ -1,0 +1,20 @@
+//! The LP edge of the daemon: child orders out to a liquidity provider over FIX 4.4, its
+//! ExecutionReports back to the engine as fills.
+//!
+//! - [`stage`]: [`LpStage`], the pipeline stage (mam is the FIX initiator): pops
+//!   [`EdgeOrder`](mam_core::pipeline::EdgeOrder)s, sends NewOrderSingles, pushes
+//!   [`EdgeFrame`](mam_core::pipeline::EdgeFrame) fills. Nothing is dropped: an order waits
+//!   while the session is down or backed up, a fill waits while the engine's ring is full.
+//! - [`sent`]: [`sent_cl_ord_ids`], the ClOrdIDs the session's store holds as sent (what a
+//!   restart must not send again: `docs/daemon.md`, "Restart").
+//! - [`sim`]: [`SimLp`], a FIX acceptor that fills every order (partials optional) and records
+//!   when each arrived, for the latency harness and for runs without QuickFIX.
+
+pub mod sent;
+pub mod sim;
+mod fills;
+pub mod stage;
+
+pub use sent::{sent_cl_ord_ids, SentError};
+pub use sim::{SimLp, SimLpHandle, SimLpOptions, SimLpStats, SimLpThread};
+pub use stage::{LpCounts, LpError, LpOptions, LpStage, LpStats};

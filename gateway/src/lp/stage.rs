@@ -1,0 +1,391 @@
+//! [`LpStage`]: the daemon's stage toward the LP (mam is the FIX initiator).
+//!
+//! Per cycle ([`Stage::do_work`]): waiting fills go to the engine first, then the socket is
+//! served once without blocking (connect with backoff, logon, heartbeats, ExecutionReports in),
+//! then, while logged on, the start-up resend list and then up to [`ORDER_BATCH`] orders from
+//! the engine's ring are sent and flushed together.
+//!
+//! Nothing is dropped: an order that cannot go (not logged on, or the session's pending queue
+//! is full) is held and retried; a fill the engine's ring cannot take waits in a backlog. While
+//! that backlog is long the socket is not read, so the LP is slowed by TCP, not by loss.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use mam_core::event::ChildOrder;
+use mam_core::pipeline::{EdgeFrame, EdgeOrder, RingRx, RingTx, Stage};
+use mam_core::symbol::SymbolTable;
+use thiserror::Error;
+
+use super::fills::{self, FillOut};
+use super::sent::{sent_cl_ord_ids, SentError};
+use crate::fix::convert::{child_to_nos, ClOrdIdText};
+use crate::fix::decode::Decoder;
+use crate::fix::msg::{msg_type, BusinessMessageReject};
+use crate::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
+use crate::fix::session::{Event, Role, Session, SessionConfig, SessionError, State};
+use crate::fix::store::{Store, StoreError};
+use crate::latency::{mono_ns, new_histogram, LatencyError, LatencyTap};
+
+/// Most orders sent per cycle (then one flush): bounds a cycle's work and batches syscalls.
+pub const ORDER_BATCH: usize = 64;
+/// Fills waiting for the engine beyond which the socket is not read until they drain.
+const BACKLOG_PAUSE: usize = 4096;
+/// How long to wait for the LP's Logout reply when stopping.
+const LOGOUT_WAIT_NS: u64 = 2_000_000_000;
+
+/// How the LP stage connects and what it must do at start.
+#[derive(Debug, Clone)]
+pub struct LpOptions {
+    /// The LP's FIX acceptor.
+    pub addr: SocketAddr,
+    /// Our CompID (SenderCompID).
+    pub sender_comp: String,
+    /// The LP's CompID.
+    pub target_comp: String,
+    /// Password (554) for the Logon, if the LP wants one.
+    pub password: Option<String>,
+    /// The session store (sequence numbers and every sent message; survives restarts).
+    pub store_dir: PathBuf,
+    /// HeartBtInt proposed on Logon, seconds.
+    pub heart_bt_int: u32,
+    /// Send Account (1) = the sub-account index (decimal) on each order (not on block orders).
+    pub account_tag: bool,
+    /// Orders to send first, in this order, once logged on: those the engine tracks that the
+    /// store does not hold as sent. Any that the store does hold are skipped (counted), so an
+    /// order is never sent twice even if the caller passes too many.
+    pub resend: Vec<ChildOrder>,
+    /// The daemon restarted: ask the LP for every ExecutionReport again (expected incoming
+    /// sequence number 1 before the Logon); the engine drops fills it already holds.
+    pub restarted: bool,
+    /// First reconnect delay (doubles after each failure up to `backoff_max`).
+    pub backoff_min: Duration,
+    /// Longest reconnect delay.
+    pub backoff_max: Duration,
+    /// When stopping while not logged on, how long orders may still wait for a Logon before
+    /// the stage gives up (they are not in the store, so the next start sends them).
+    pub stop_grace: Duration,
+}
+
+impl LpOptions {
+    /// Options for `sender_comp` → `target_comp` at `addr` with the store in `store_dir`:
+    /// 30 s heartbeats, no password, no Account tag, nothing to resend, reconnect after
+    /// 100 ms doubling to 5 s, 5 s stop grace.
+    pub fn new(addr: SocketAddr, sender_comp: &str, target_comp: &str, store_dir: &Path) -> Self {
+        LpOptions {
+            addr,
+            sender_comp: sender_comp.into(),
+            target_comp: target_comp.into(),
+            password: None,
+            store_dir: store_dir.to_path_buf(),
+            heart_bt_int: 30,
+            account_tag: false,
+            resend: Vec::new(),
+            restarted: false,
+            backoff_min: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+            stop_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the LP stage cannot start.
+#[derive(Debug, Error)]
+pub enum LpError {
+    /// The session store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store holds something that is not mam's.
+    #[error(transparent)]
+    Sent(#[from] SentError),
+    /// The session cannot be built (bad CompIDs).
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The poller or a histogram cannot be created.
+    #[error("LP stage: {0}")]
+    Setup(String),
+}
+
+impl From<LatencyError> for LpError {
+    fn from(e: LatencyError) -> Self {
+        LpError::Setup(e.to_string())
+    }
+}
+
+/// The LP stage's counters, shared (relaxed atomics: figures, not synchronisation).
+#[derive(Debug, Default)]
+pub struct LpStats {
+    /// Orders from the engine's ring sent (stored by the session).
+    pub orders_sent: AtomicU64,
+    /// Orders of the start-up resend list sent.
+    pub resent_at_start: AtomicU64,
+    /// Start-up resend orders skipped because the store already held them.
+    pub resend_skipped: AtomicU64,
+    /// ExecutionReports received.
+    pub exec_reports: AtomicU64,
+    /// Fills (trades, cancels) forwarded to the engine.
+    pub fills: AtomicU64,
+    /// Rejects forwarded (the LP's Rejected reports and session-level refusals of orders).
+    pub rejects: AtomicU64,
+    /// New/PendingNew acknowledgements (counted, not forwarded).
+    pub acks: AtomicU64,
+    /// ExecutionReports that could not be forwarded (unreadable, not a mam ClOrdID, a status
+    /// the engine does not take).
+    pub ignored: AtomicU64,
+    /// Orders refused at mam's edge (unknown instrument, not encodable): forwarded as Rejected.
+    pub refused: AtomicU64,
+    /// Connections after the first.
+    pub reconnects: AtomicU64,
+    /// Times orders had to wait (not logged on, or the session's pending queue full).
+    pub order_waits: AtomicU64,
+    /// Fills that found the engine's ring full and waited.
+    pub fill_waits: AtomicU64,
+    /// Fills still waiting when the stage finished (the LP resends them on the next start).
+    pub fills_undelivered: AtomicU64,
+    /// Logout exchanges completed (our Logout answered).
+    pub logouts: AtomicU64,
+}
+
+/// A plain copy of [`LpStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields are those of LpStats
+pub struct LpCounts {
+    pub orders_sent: u64,
+    pub resent_at_start: u64,
+    pub resend_skipped: u64,
+    pub exec_reports: u64,
+    pub fills: u64,
+    pub rejects: u64,
+    pub acks: u64,
+    pub ignored: u64,
+    pub refused: u64,
+    pub reconnects: u64,
+    pub order_waits: u64,
+    pub fill_waits: u64,
+    pub fills_undelivered: u64,
+    pub logouts: u64,
+}
+
+impl LpStats {
+    /// The counters now.
+    pub fn snapshot(&self) -> LpCounts {
+        let g = |a: &AtomicU64| a.load(Relaxed);
+        LpCounts {
+            orders_sent: g(&self.orders_sent),
+            resent_at_start: g(&self.resent_at_start),
+            resend_skipped: g(&self.resend_skipped),
+            exec_reports: g(&self.exec_reports),
+            fills: g(&self.fills),
+            rejects: g(&self.rejects),
+            acks: g(&self.acks),
+            ignored: g(&self.ignored),
+            refused: g(&self.refused),
+            reconnects: g(&self.reconnects),
+            order_waits: g(&self.order_waits),
+            fill_waits: g(&self.fill_waits),
+            fills_undelivered: g(&self.fills_undelivered),
+            logouts: g(&self.logouts),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// Logout sent at this monotonic time.
+    LoggingOut(u64),
+    Done,
+}
+
+/// What became of one order.
+enum Sent {
+    Yes,
+    /// Not now: keep it and retry.
+    Wait,
+    /// Never: tell the engine it is rejected.
+    Refused,
+}
+
+/// The latency histograms the stage records (ns, monotonic clock).
+#[derive(Debug)]
+struct Hists {
+    ring_wait: Histogram<u64>,
+    first_out: Histogram<u64>,
+    last_out: Histogram<u64>,
+}
+
+/// The LP stage (see the module documentation).
+#[derive(Debug)]
+pub struct LpStage {
+    ini: Initiator,
+    orders: RingRx<EdgeOrder>,
+    fills: FillOut,
+    stop: Arc<AtomicBool>,
+    /// Symbol text by instrument id.
+    symbols: Vec<Vec<u8>>,
+    account_tag: bool,
+    resend: Vec<ChildOrder>,
+    resend_next: usize,
+    /// An order popped that could not go yet.
+    held: Option<EdgeOrder>,
+    waiting: bool,
+    /// Cause edge times of this batch's first (`true`) and last (`false`) children.
+    batch_out: Vec<(u64, bool)>,
+    hists: Hists,
+    tap: Option<LatencyTap>,
+    last_publish_ns: u64,
+    stats: Arc<LpStats>,
+    /// Sequence numbers of ours the LP refused at the session level, with the refusal's.
+    refused_refs: Vec<(u64, u64)>,
+    dec: Decoder,
+    phase: Phase,
+    logout_seen: bool,
+    stop_since_ns: Option<u64>,
+    stop_grace_ns: u64,
+}
+
+impl LpStage {
+    /// Opens the store (expected incoming number set to 1 when `opts.restarted`), builds the
+    /// session and the initiator (it connects on the first [`Stage::do_work`]).
+    pub fn new(
+        opts: LpOptions,
+        symbols: &SymbolTable,
+        orders: RingRx<EdgeOrder>,
+        fills: RingTx<EdgeFrame>,
+        stop: Arc<AtomicBool>,
+        tap: Option<LatencyTap>,
+    ) -> Result<Self, LpError> {
+        let mut store = Store::open(&opts.store_dir)?;
+        let sent = sent_cl_ord_ids(&store)?;
+        if opts.restarted {
+            store.set_next_target_seq(1);
+        }
+        let stats = Arc::new(LpStats::default());
+        let resend = dedupe_resend(&opts.resend, &sent, &stats);
+        let mut cfg = SessionConfig::new(Role::Initiator, &opts.sender_comp, &opts.target_comp);
+        cfg.heart_bt_int = opts.heart_bt_int;
+        cfg.password = opts.password.as_ref().map(|p| p.as_bytes().to_vec());
+        let session = Session::new(cfg, store)?;
+        let mut io = InitiatorOptions::new(opts.addr);
+        io.backoff_min = opts.backoff_min;
+        io.backoff_max = opts.backoff_max.max(opts.backoff_min);
+        let ini = Initiator::new(session, io).map_err(|e| LpError::Setup(e.to_string()))?;
+        Ok(LpStage {
+            ini,
+            orders,
+            fills: FillOut::new(fills),
+            stop,
+            symbols: symbols.iter().map(|s| s.name_str().as_bytes().to_vec()).collect(),
+            account_tag: opts.account_tag,
+            resend,
+            resend_next: 0,
+            held: None,
+            waiting: false,
+            batch_out: Vec::with_capacity(ORDER_BATCH),
+            hists: Hists {
+                ring_wait: new_histogram()?,
+                first_out: new_histogram()?,
+                last_out: new_histogram()?,
+            },
+            tap,
+            last_publish_ns: mono_ns(),
+            stats,
+            refused_refs: Vec::new(),
+            dec: Decoder::new(),
+            phase: Phase::Running,
+            logout_seen: false,
+            stop_since_ns: None,
+            stop_grace_ns: opts.stop_grace.as_nanos() as u64,
+        })
+    }
+
+    /// The counters (shared: readable while the stage runs on its thread).
+    pub fn stats(&self) -> Arc<LpStats> {
+        self.stats.clone()
+    }
+    /// The FIX session (sequence numbers, store, session counters).
+    pub fn session(&self) -> &Session {
+        self.ini.session()
+    }
+    /// True when logged on to the LP.
+    pub fn is_logged_on(&self) -> bool {
+        self.ini.is_logged_on()
+    }
+    /// Start-up resend orders not yet sent.
+    pub fn resend_left(&self) -> usize {
+        self.resend.len() - self.resend_next
+    }
+    /// Fills waiting for room on the engine's ring.
+    pub fn fill_backlog(&self) -> usize {
+        self.fills.backlog()
+    }
+}
+
+/// The resend list without the orders the store already holds (or listed twice).
+fn dedupe_resend(list: &[ChildOrder], sent: &BTreeSet<u64>, stats: &LpStats) -> Vec<ChildOrder> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::with_capacity(list.len());
+    for c in list {
+        if sent.contains(&c.cl_ord_id) || !seen.insert(c.cl_ord_id) {
+            stats.resend_skipped.fetch_add(1, Relaxed);
+            tracing::warn!(
+                cl_ord_id = c.cl_ord_id,
+                "LP: resend skipped, the order is already in the session store"
+            );
+        } else {
+            out.push(*c);
+        }
+    }
+    out
+}
+
+/// Encodes and sends one order on the session.
+fn send_child(
+    ini: &mut Initiator,
+    symbols: &[Vec<u8>],
+    account_tag: bool,
+    c: &ChildOrder,
+    now: u64,
+) -> Sent {
+    let Some(sym) = symbols.get(c.instrument as usize) else {
+        tracing::error!(
+            cl_ord_id = c.cl_ord_id,
+            instrument = c.instrument,
+            "LP: order for an unknown instrument id, rejected at the edge"
+        );
+        return Sent::Refused;
+    };
+    let id = ClOrdIdText::new(c.cl_ord_id);
+    let acct = ClOrdIdText::new(u64::from(c.account));
+    let account = (account_tag && c.account != u32::MAX).then(|| acct.as_bytes());
+    let nos = match child_to_nos(c, &id, account, sym, now) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "LP: order cannot be encoded, rejected at the edge");
+            return Sent::Refused;
+        }
+    };
+    let before = ini.session().next_sender_seq();
+    match ini.send_app(now, msg_type::NEW_ORDER_SINGLE, |w| nos.encode(w)) {
+        Ok(_) => Sent::Yes,
+        Err(SessionError::NotLoggedOn(_) | SessionError::Backpressure { .. }) => Sent::Wait,
+        // Stored before the failure (the transport broke while writing it): it is sent, the
+        // LP gets it by resend after the reconnect.
+        Err(_) if ini.session().next_sender_seq() > before => Sent::Yes,
+        Err(SessionError::Encode(e)) => {
+            tracing::error!(cl_ord_id = c.cl_ord_id, error = %e, "LP: order cannot be encoded, rejected at the edge");
+            Sent::Refused
+        }
+        Err(e) => {
+            tracing::warn!(cl_ord_id = c.cl_ord_id, error = %e, "LP: order not sent, will retry");
+            Sent::Wait
+        }
+    }
+}
+
+mod cycle;

@@ -1,0 +1,286 @@
+//! One duty cycle of [`LpStage`]: fills out, socket, orders, stop, histograms.
+
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::time::Duration;
+
+use super::*;
+
+impl Stage for LpStage {
+    fn name(&self) -> &str {
+        "lp"
+    }
+
+    fn do_work(&mut self) -> usize {
+        if self.phase == Phase::Done {
+            return 0;
+        }
+        let mut work = self.fills.drain();
+        let now = now_ns();
+        if self.fills.backlog() < BACKLOG_PAUSE {
+            work += self.serve_socket(now);
+        }
+        if self.phase == Phase::Running {
+            work += self.send_orders(now);
+        }
+        work += self.check_stop(now);
+        self.publish(false);
+        work
+    }
+
+    fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+}
+
+impl LpStage {
+    /// Reads and answers the socket once without blocking; returns the messages handled.
+    fn serve_socket(&mut self, now: u64) -> usize {
+        let connects = self.ini.connects();
+        let LpStage {
+            ini,
+            fills,
+            stats,
+            refused_refs,
+            logout_seen,
+            ..
+        } = self;
+        let mut n = 0;
+        let r = ini.turn(now, Some(Duration::ZERO), &mut |e| match e {
+            Event::App { msg, .. } if msg.msg_type() == msg_type::EXECUTION_REPORT => {
+                n += 1;
+                fills::on_exec_report(msg, fills, stats);
+            }
+            Event::App { msg, .. } if msg.msg_type() == msg_type::BUSINESS_MESSAGE_REJECT => {
+                n += 1;
+                if let Ok(Some(r)) = BusinessMessageReject::parse(msg).map(|b| b.ref_seq_num) {
+                    refused_refs.push((r, msg.seq().unwrap_or(0)));
+                }
+            }
+            Event::App { msg, .. } => {
+                n += 1;
+                tracing::info!(msg_type = %String::from_utf8_lossy(msg.msg_type()), "LP: message ignored");
+            }
+            Event::RejectReceived { ref_seq, reason } => {
+                n += 1;
+                tracing::warn!(ref_seq, ?reason, "LP: session-level Reject");
+                refused_refs.push((ref_seq, 0));
+            }
+            Event::LoggedOn { reset } => {
+                n += 1;
+                tracing::info!(reset, "LP: logged on");
+            }
+            Event::LoggedOut => {
+                n += 1;
+                *logout_seen = true;
+            }
+            Event::Disconnect { reason } => {
+                n += 1;
+                tracing::warn!(?reason, "LP: session ended");
+            }
+            _ => n += 1,
+        });
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "LP: session error");
+        }
+        let after = self.ini.connects();
+        if after > connects && connects > 0 {
+            self.stats.reconnects.fetch_add(after - connects, Relaxed);
+        }
+        for (r, origin) in std::mem::take(&mut self.refused_refs) {
+            fills::on_refused(
+                self.ini.session().store(),
+                &mut self.dec,
+                r,
+                origin,
+                &mut self.fills,
+                &self.stats,
+            );
+        }
+        n
+    }
+
+    /// Sends the start-up resend list, then orders from the ring, while logged on.
+    fn send_orders(&mut self, now: u64) -> usize {
+        let pending = self.held.is_some()
+            || !self.orders.is_empty()
+            || self.resend_next < self.resend.len();
+        if !pending {
+            return 0;
+        }
+        if !self.ini.is_logged_on() {
+            self.note_wait();
+            return 0;
+        }
+        let mut n = 0;
+        while self.resend_next < self.resend.len() {
+            let c = self.resend[self.resend_next];
+            match send_child(&mut self.ini, &self.symbols, self.account_tag, &c, now) {
+                Sent::Yes => {
+                    self.stats.resent_at_start.fetch_add(1, Relaxed);
+                }
+                Sent::Refused => self.refuse(c.cl_ord_id),
+                Sent::Wait => {
+                    self.note_wait();
+                    self.flush_batch();
+                    return n;
+                }
+            }
+            self.resend_next += 1;
+            n += 1;
+        }
+        while n < ORDER_BATCH {
+            let eo = match self.held.take() {
+                Some(o) => o,
+                None => match self.orders.pop() {
+                    Some(o) => {
+                        let _ = self
+                            .hists
+                            .ring_wait
+                            .record(mono_ns().saturating_sub(o.pushed_ns).max(1));
+                        o
+                    }
+                    None => break,
+                },
+            };
+            match send_child(&mut self.ini, &self.symbols, self.account_tag, &eo.order, now) {
+                Sent::Yes => {
+                    self.stats.orders_sent.fetch_add(1, Relaxed);
+                    if eo.index == 0 {
+                        self.batch_out.push((eo.cause_edge_ns, true));
+                    }
+                    if eo.index.saturating_add(1) >= eo.count {
+                        self.batch_out.push((eo.cause_edge_ns, false));
+                    }
+                }
+                Sent::Refused => self.refuse(eo.order.cl_ord_id),
+                Sent::Wait => {
+                    self.held = Some(eo);
+                    self.note_wait();
+                    break;
+                }
+            }
+            n += 1;
+        }
+        if self.held.is_none() {
+            self.waiting = false;
+        }
+        self.flush_batch();
+        n
+    }
+
+    /// Counts one wait per episode (from the first blocked attempt until an order goes).
+    fn note_wait(&mut self) {
+        if !self.waiting {
+            self.waiting = true;
+            self.stats.order_waits.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn refuse(&mut self, cl_ord_id: u64) {
+        self.stats.refused.fetch_add(1, Relaxed);
+        self.stats.rejects.fetch_add(1, Relaxed);
+        self.fills.push(fills::rejected(cl_ord_id, 0), &self.stats);
+    }
+
+    /// Flushes the socket and records the batch's master → child-out latencies (the orders
+    /// are written to the socket once the flush returns).
+    fn flush_batch(&mut self) {
+        let _ = self.ini.flush();
+        if self.batch_out.is_empty() {
+            return;
+        }
+        let out_ns = mono_ns();
+        for (cause, first) in self.batch_out.drain(..) {
+            let h = if first {
+                &mut self.hists.first_out
+            } else {
+                &mut self.hists.last_out
+            };
+            let _ = h.record(out_ns.saturating_sub(cause).max(1));
+        }
+    }
+
+    /// Stop: once `stop` is set and the engine has finished (its ring abandoned and empty,
+    /// nothing held or left to resend), log out, wait for the reply (bounded), finish.
+    fn check_stop(&mut self, now: u64) -> usize {
+        match self.phase {
+            Phase::Done => 0,
+            Phase::LoggingOut(since) => {
+                let st = self.ini.session().state();
+                if self.logout_seen || st == State::Disconnected {
+                    if self.logout_seen {
+                        self.stats.logouts.fetch_add(1, Relaxed);
+                    }
+                    self.finish(now);
+                } else if mono_ns().saturating_sub(since) > LOGOUT_WAIT_NS {
+                    tracing::warn!("LP: no Logout reply within 2 s");
+                    self.finish(now);
+                }
+                // Keep the runner cycling until the exchange ends.
+                1
+            }
+            Phase::Running => {
+                if !self.stop.load(Acquire) || !self.orders.is_abandoned() {
+                    return 0;
+                }
+                let left = self.orders.len()
+                    + usize::from(self.held.is_some())
+                    + (self.resend.len() - self.resend_next);
+                let since = *self.stop_since_ns.get_or_insert_with(mono_ns);
+                if left == 0 {
+                    if self.ini.is_logged_on() {
+                        if let Err(e) = self.ini.logout(now, Some(b"mam stopping")) {
+                            tracing::warn!(error = %e, "LP: Logout failed");
+                        }
+                        self.phase = Phase::LoggingOut(mono_ns());
+                    } else {
+                        self.finish(now);
+                    }
+                    return 1;
+                }
+                if !self.ini.is_logged_on()
+                    && mono_ns().saturating_sub(since) > self.stop_grace_ns
+                {
+                    tracing::warn!(
+                        orders = left,
+                        "LP: stopping while not logged on; these orders are not in the store and go out on the next start"
+                    );
+                    self.finish(now);
+                    return 1;
+                }
+                0
+            }
+        }
+    }
+
+    fn finish(&mut self, now: u64) {
+        self.phase = Phase::Done;
+        self.ini.close(now);
+        let left = self.fills.close();
+        if left > 0 {
+            tracing::warn!(
+                fills = left,
+                "LP: fills not delivered to the engine (the LP resends them on the next start)"
+            );
+        }
+        self.stats
+            .fills_undelivered
+            .fetch_add(left as u64, Relaxed);
+        self.publish(true);
+    }
+
+    /// Hands the histograms to the tap every [`LatencyTap::PUBLISH_NS`] and at the end.
+    fn publish(&mut self, force: bool) {
+        let Some(tap) = self.tap.as_ref() else {
+            return;
+        };
+        let t = mono_ns();
+        if !force && t.saturating_sub(self.last_publish_ns) < LatencyTap::PUBLISH_NS {
+            return;
+        }
+        self.last_publish_ns = t;
+        tap.publish("order_ring_wait", &mut self.hists.ring_wait);
+        tap.publish("master_to_first_child_out", &mut self.hists.first_out);
+        tap.publish("master_to_last_child_out", &mut self.hists.last_out);
+    }
+}
