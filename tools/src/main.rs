@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod accounts_io;
 mod cmd;
+mod daemon;
 mod demo;
 
 /// mam: a low-latency execution core for multi-account management.

@@ -15,6 +15,8 @@ pub enum Command {
     Alloc(super::bench_alloc::Args),
     /// Own SBE quote decode on the real EURUSD day vs a memory stream of the same bytes.
     Sbe(super::bench_sbe::Args),
+    /// End-to-end pipeline latency (load generator → engine stage → LP), in-process and over sockets.
+    Pipeline(super::bench_pipeline::Args),
 }
 
 /// Runs `mam bench`.
@@ -25,5 +27,6 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
         Command::Decode(a) => super::bench_decode::run(a),
         Command::Alloc(a) => super::bench_alloc::run(a),
         Command::Sbe(a) => super::bench_sbe::run(a),
+        Command::Pipeline(a) => super::bench_pipeline::run(a),
     }
 }

@@ -1,5 +1,10 @@
 //! `mam replay FILE --to udp://127.0.0.1:PORT [--speed max|1x|10x] [--loop N]`: sends a
 //! capture's UDP payloads at their recorded pace (or scaled, or flat out), like tcpreplay.
+//!
+//! `mam replay FILE --serve soup://127.0.0.1:PORT [--speed ..] [--clients N] [--session NAME]`:
+//! serves the capture's mam SBE messages over SoupBinTCP 4.0, one message per soup sequence
+//! number, to client after client, each from the number it asks for (how a restarted daemon
+//! resumes its feed).
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -7,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use mam_feed::replay::{self, ReplayOptions, Speed};
+use mam_feed::soup::{self, ServerConfig, SoupServer};
 
 /// Arguments of `mam replay`.
 #[derive(Debug, clap::Args)]
@@ -14,8 +20,23 @@ pub struct Args {
     /// Capture to replay (pcap or pcapng; its UDP payloads are sent).
     pub file: PathBuf,
     /// Destination, `udp://HOST:PORT` (loopback only unless --allow-remote).
+    #[arg(long, required_unless_present = "serve", conflicts_with = "serve")]
+    pub to: Option<String>,
+    /// Serve over SoupBinTCP instead: listen on `soup://HOST:PORT` (port 0 picks one).
     #[arg(long)]
-    pub to: String,
+    pub serve: Option<String>,
+    /// With --serve: stop after N logged-in clients have come and gone (default: until killed).
+    #[arg(long, requires = "serve")]
+    pub clients: Option<u64>,
+    /// With --serve: session name (default: the capture's SBE session, else MAM).
+    #[arg(long, requires = "serve")]
+    pub session: Option<String>,
+    /// With --serve: username clients must give (default: any).
+    #[arg(long, requires = "serve")]
+    pub username: Option<String>,
+    /// With --serve: password clients must give (default: any).
+    #[arg(long, requires = "serve")]
+    pub password: Option<String>,
     /// `max` (back to back), or a factor of the recorded pace: `1x`, `10x`, `0.5x`.
     #[arg(long, default_value = "1x")]
     pub speed: String,
@@ -30,19 +51,25 @@ pub struct Args {
     pub json: bool,
 }
 
-fn parse_to(to: &str) -> anyhow::Result<SocketAddr> {
-    let Some(hp) = to.strip_prefix("udp://") else {
-        bail!("--to `{to}`: expected udp://HOST:PORT");
+fn parse_addr(flag: &str, scheme: &str, v: &str) -> anyhow::Result<SocketAddr> {
+    let Some(hp) = v.strip_prefix(scheme) else {
+        bail!("{flag} `{v}`: expected {scheme}HOST:PORT");
     };
     hp.to_socket_addrs()
-        .with_context(|| format!("--to `{to}`: not a HOST:PORT"))?
+        .with_context(|| format!("{flag} `{v}`: not a HOST:PORT"))?
         .next()
-        .with_context(|| format!("--to `{to}`: resolves to no address"))
+        .with_context(|| format!("{flag} `{v}`: resolves to no address"))
 }
 
 /// Runs `mam replay`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let to = parse_to(&a.to)?;
+    if let Some(serve) = a.serve.clone() {
+        return run_serve(a, &serve);
+    }
+    let Some(to) = a.to.as_deref() else {
+        bail!("give --to udp://HOST:PORT or --serve soup://HOST:PORT");
+    };
+    let to = parse_addr("--to", "udp://", to)?;
     let speed: Speed = a.speed.parse()?;
     if a.loops == 0 {
         bail!("--loop must be at least 1");
@@ -98,6 +125,95 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             a.loops,
             st.max_late.as_secs_f64() * 1e6,
             loaded.skipped
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--serve soup://HOST:PORT`: the SoupBinTCP server, until killed or `--clients` served.
+fn run_serve(a: Args, serve: &str) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let addr = parse_addr("--serve", "soup://", serve)?;
+    let speed: Speed = a.speed.parse()?;
+    if a.loops != 1 {
+        bail!("--loop applies to --to only: a soup client asks for the messages it wants");
+    }
+    if !addr.ip().is_loopback() && !a.allow_remote {
+        bail!("{addr} is not a loopback address; pass --allow-remote to serve off this host");
+    }
+    let msgs = soup::load_capture(&a.file)?;
+    if msgs.truncated {
+        eprintln!(
+            "mam replay: {}: capture cut short; serving its complete records",
+            a.file.display()
+        );
+    }
+    let session = a
+        .session
+        .clone()
+        .or_else(|| msgs.session_name())
+        .unwrap_or_else(|| "MAM".into());
+    let mut cfg = ServerConfig::new(addr);
+    cfg.allow_remote = a.allow_remote;
+    cfg.session = session.clone();
+    cfg.username = a.username.clone();
+    cfg.password = a.password.clone();
+    cfg.speed = speed;
+    cfg.max_clients = a.clients;
+    let n = msgs.messages.len();
+    let (not_sbe, skipped) = (msgs.not_sbe, msgs.skipped_frames);
+    let mut server = SoupServer::bind(cfg, msgs.messages)?;
+    let bound = server.local_addr()?;
+    println!(
+        "serving {n} messages on soup://{bound} (session {session}, speed {})",
+        a.speed
+    );
+    std::io::stdout().flush()?;
+    let t0 = std::time::Instant::now();
+    let st = server.run()?;
+    let secs = t0.elapsed().as_secs_f64();
+    if a.json {
+        let v = serde_json::json!({
+            "file": a.file.display().to_string(),
+            "serve": format!("soup://{bound}"),
+            "session": session,
+            "speed": a.speed,
+            "messages_per_client": n,
+            "connections": st.connections,
+            "logins": st.logins,
+            "clients_served": st.served,
+            "rejected": st.rejected,
+            "protocol_errors": st.protocol_errors,
+            "logouts": st.logouts,
+            "timeouts": st.timeouts,
+            "messages_sent": st.messages,
+            "bytes": st.bytes,
+            "heartbeats": st.heartbeats,
+            "client_heartbeats": st.client_heartbeats,
+            "malformed_from_clients": st.malformed,
+            "end_of_session": st.end_of_session,
+            "not_sbe_payloads": not_sbe,
+            "skipped_frames": skipped,
+            "duration_s": secs,
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "served {} client(s) ({} logins, {} rejected, {} logged out, {} timed out) in \
+             {secs:.3} s: {} messages, {} bytes, {} heartbeats sent, {} received, {} End of \
+             Session; {} non-SBE payloads and {} non-UDP frames skipped",
+            st.served,
+            st.logins,
+            st.rejected,
+            st.logouts,
+            st.timeouts,
+            st.messages,
+            st.bytes,
+            st.heartbeats,
+            st.client_heartbeats,
+            st.end_of_session,
+            not_sbe,
+            skipped
         );
     }
     Ok(ExitCode::SUCCESS)

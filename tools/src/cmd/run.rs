@@ -1,6 +1,6 @@
 //! `mam run`: with no arguments, the built-in demo (see `demo`): generated accounts, feed,
 //! manager and LP through the real pipeline and engine, then a summary. Exit status 1 if any
-//! invariant failed.
+//! invariant failed. With `--config mam.toml`, the daemon (see `daemon`, docs/daemon.md).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +13,10 @@ use crate::demo::{self, DemoConfig};
 /// Arguments of `mam run`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Run the daemon from this TOML file (market data, FIX manager and LP; see the README).
+    /// Without it, `mam run` runs the built-in demo.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Generated accounts.
     #[arg(long, default_value_t = 5_000)]
     pub accounts: usize,
@@ -62,6 +66,10 @@ fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 
 /// Runs `mam run`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &a.config {
+        let duration = a.duration.as_deref().map(parse_duration).transpose()?;
+        return crate::daemon::run(path, duration);
+    }
     let mode = ThreadingMode::from_name(&a.mode)
         .ok_or_else(|| anyhow::anyhow!("--mode `{}`: expected shared or dedicated", a.mode))?;
     anyhow::ensure!(a.accounts >= 1, "--accounts must be at least 1");

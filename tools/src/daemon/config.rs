@@ -1,0 +1,499 @@
+//! `mam run --config mam.toml`: the daemon's settings. Every key has a default (an empty file
+//! is a valid config); unknown keys are refused with their name, so a typo never silently
+//! falls back to a default. The README's "Configuration" section lists every key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use mam_core::engine::EngineConfig;
+use mam_core::num::{Money, Qty};
+use mam_core::pipeline::engine_stage::Sequencing;
+use mam_core::pipeline::{IdleStrategy, ThreadingMode};
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// Directory of the journal, checkpoints, FIX stores and latency logs.
+    pub state: PathBuf,
+    /// Symbol overrides (TOML, see the README); default: the built-in table.
+    pub symbols: Option<PathBuf>,
+    /// A stats line this often (`5s`, `500ms`, `1m`).
+    pub stats_interval: String,
+    /// Stop after this long (default: run until SIGINT/SIGTERM).
+    pub duration: Option<String>,
+    /// Where the accounts come from (first start only: later starts recover them).
+    pub accounts: AccountsConfig,
+    /// Threads, rings, sequencing.
+    pub pipeline: PipelineConfig,
+    /// Market data.
+    pub feed: FeedConfig,
+    /// The manager's FIX session (master orders in).
+    pub manager: ManagerConfig,
+    /// The LP's FIX session (child orders out, fills in).
+    pub lp: LpConfig,
+    /// Allocation defaults, checkpoints and pre-trade risk.
+    pub engine: EngineSection,
+    /// Latency logs.
+    pub latency: LatencyConfig,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            state: PathBuf::from("mam-state"),
+            symbols: None,
+            stats_interval: "5s".into(),
+            duration: None,
+            accounts: AccountsConfig::default(),
+            pipeline: PipelineConfig::default(),
+            feed: FeedConfig::default(),
+            manager: ManagerConfig::default(),
+            lp: LpConfig::default(),
+            engine: EngineSection::default(),
+            latency: LatencyConfig::default(),
+        }
+    }
+}
+
+/// `[accounts]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsConfig {
+    /// An account store made by `mam accounts init|import`; if unset, `generate` accounts.
+    pub file: Option<PathBuf>,
+    /// How many accounts to generate (varied balances, leverage, risk) when `file` is unset.
+    pub generate: usize,
+    /// Seed of the generator.
+    pub seed: u64,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        AccountsConfig {
+            file: None,
+            generate: 1_000,
+            seed: 42,
+        }
+    }
+}
+
+/// `[pipeline]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// `shared` (one thread runs every stage) or `dedicated` (a thread per stage).
+    pub mode: String,
+    /// Pin threads to cores.
+    pub pin: bool,
+    /// Ring capacity (messages) of every stage ring.
+    pub ring: usize,
+    /// `arrival` or `event_time` (docs/daemon.md).
+    pub sequencing: String,
+    /// Idle strategies per stage: `busy-spin`, `yield`, `backoff`.
+    pub idle: IdleConfig,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            mode: "shared".into(),
+            pin: true,
+            ring: 4096,
+            sequencing: "arrival".into(),
+            idle: IdleConfig::default(),
+        }
+    }
+}
+
+/// `[pipeline.idle]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdleConfig {
+    /// Feed stage.
+    pub feed: String,
+    /// Manager stage.
+    pub manager: String,
+    /// Engine stage.
+    pub engine: String,
+    /// LP stage.
+    pub lp: String,
+}
+
+impl Default for IdleConfig {
+    fn default() -> Self {
+        let b = || "backoff".to_string();
+        IdleConfig {
+            feed: b(),
+            manager: b(),
+            engine: b(),
+            lp: b(),
+        }
+    }
+}
+
+/// `[feed]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedConfig {
+    /// `soup` (SoupBinTCP from `mam replay --serve`, resumable), `udp` (`mam replay --to`),
+    /// or `none`.
+    pub source: String,
+    /// SoupBinTCP server address.
+    pub connect: String,
+    /// UDP address to bind.
+    pub bind: String,
+    /// SoupBinTCP username (at most 6 characters).
+    pub username: String,
+    /// SoupBinTCP password (at most 10 characters).
+    pub password: String,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        FeedConfig {
+            source: "soup".into(),
+            connect: "127.0.0.1:9100".into(),
+            bind: "127.0.0.1:9101".into(),
+            username: String::new(),
+            password: String::new(),
+        }
+    }
+}
+
+/// `[manager]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ManagerConfig {
+    /// Take master orders over FIX at all.
+    pub enabled: bool,
+    /// Address to listen on.
+    pub listen: String,
+    /// Our CompID.
+    pub comp_id: String,
+    /// The manager's CompID.
+    pub peer_comp_id: String,
+    /// Password the manager's Logon must carry (unset: none required).
+    pub password: Option<String>,
+    /// Listen on a non-loopback address.
+    pub allow_remote: bool,
+}
+
+impl Default for ManagerConfig {
+    fn default() -> Self {
+        ManagerConfig {
+            enabled: true,
+            listen: "127.0.0.1:9878".into(),
+            comp_id: "MAM".into(),
+            peer_comp_id: "MANAGER".into(),
+            password: None,
+            allow_remote: false,
+        }
+    }
+}
+
+/// `[lp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LpConfig {
+    /// The LP's FIX acceptor.
+    pub connect: String,
+    /// Our CompID.
+    pub comp_id: String,
+    /// The LP's CompID.
+    pub peer_comp_id: String,
+    /// Password to send on Logon.
+    pub password: Option<String>,
+    /// HeartBtInt (s).
+    pub heart_bt_int: u32,
+    /// Write Account(1) on child orders.
+    pub account_tag: bool,
+}
+
+impl Default for LpConfig {
+    fn default() -> Self {
+        LpConfig {
+            connect: "127.0.0.1:9879".into(),
+            comp_id: "MAM".into(),
+            peer_comp_id: "EXECUTOR".into(),
+            password: None,
+            heart_bt_int: 30,
+            account_tag: true,
+        }
+    }
+}
+
+/// `[engine]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSection {
+    /// Default allocation model of master orders that name none.
+    pub model: String,
+    /// Default routing: `block` or `per-account`.
+    pub routing: String,
+    /// Default min-lot policy: `zero` or `up`.
+    pub min_lot_policy: String,
+    /// Checkpoint after this many inputs (0: only at shutdown).
+    pub checkpoint_every: u64,
+    /// At shutdown, wait this long for the fills of open orders.
+    pub drain_timeout: String,
+    /// Pre-trade risk limits (first start only: later starts keep the checkpoint's).
+    pub risk: RiskSection,
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        EngineSection {
+            model: "equity".into(),
+            routing: "block".into(),
+            min_lot_policy: "zero".into(),
+            checkpoint_every: 100_000,
+            drain_timeout: "2s".into(),
+            risk: RiskSection::default(),
+        }
+    }
+}
+
+/// `[engine.risk]`: quantities in base units and money as decimal strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskSection {
+    /// Largest child order quantity (base units).
+    pub max_order_qty: String,
+    /// Largest child order notional (account currency).
+    pub max_order_notional: String,
+    /// Largest open quantity per account and instrument.
+    pub max_account_qty: String,
+    /// Largest open notional per account.
+    pub max_account_notional: String,
+    /// Open orders per account.
+    pub max_account_open_orders: u32,
+    /// Open orders in all.
+    pub max_open_orders: u32,
+    /// Price collar around the last quote, basis points (unset: none).
+    pub collar_bps: Option<u32>,
+    /// Orders per second (throttle).
+    pub max_orders_per_sec: u32,
+}
+
+impl Default for RiskSection {
+    fn default() -> Self {
+        let p = EngineConfig::permissive().risk;
+        RiskSection {
+            max_order_qty: p.max_order_qty.to_string(),
+            max_order_notional: p.max_order_notional.to_string(),
+            max_account_qty: p.max_account_qty.to_string(),
+            max_account_notional: "1000000000000".into(),
+            max_account_open_orders: p.max_account_open_orders,
+            max_open_orders: p.max_open_orders,
+            collar_bps: Some(500),
+            max_orders_per_sec: p.max_orders_per_sec,
+        }
+    }
+}
+
+/// `[latency]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LatencyConfig {
+    /// Directory of the interval logs (`<name>.hlog`) and percentile tables (`<name>.hgrm`);
+    /// relative paths are under `state`.
+    pub dir: PathBuf,
+    /// Interval of the logs.
+    pub interval: String,
+}
+
+impl Default for LatencyConfig {
+    fn default() -> Self {
+        LatencyConfig {
+            dir: PathBuf::from("latency"),
+            interval: "5s".into(),
+        }
+    }
+}
+
+/// Parses `30s`, `500ms`, `2m`.
+pub fn parse_duration(s: &str) -> anyhow::Result<Duration> {
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("duration `{s}`: expected e.g. 30s, 500ms, 2m"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => bail!("duration `{s}`: unit must be ms, s or m"),
+    })
+}
+
+/// Settings checked and turned into the types the stages take.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// Threading mode.
+    pub mode: ThreadingMode,
+    /// Sequencing.
+    pub sequencing: Sequencing,
+    /// Idle strategies: feed, manager, engine, lp.
+    pub idle: [IdleStrategy; 4],
+    /// Stats interval.
+    pub stats_interval: Duration,
+    /// Latency log interval.
+    pub latency_interval: Duration,
+    /// Run limit.
+    pub duration: Option<Duration>,
+    /// Engine drain timeout.
+    pub drain_timeout: Duration,
+    /// Engine settings for a fresh start.
+    pub engine: EngineConfig,
+    /// Latency directory (absolute or under state).
+    pub latency_dir: PathBuf,
+}
+
+fn addr(what: &str, s: &str) -> anyhow::Result<SocketAddr> {
+    s.parse()
+        .with_context(|| format!("{what} = \"{s}\": expected IP:PORT"))
+}
+
+impl DaemonConfig {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+    }
+
+    /// Checks every value; errors name the key.
+    pub fn check(&self) -> anyhow::Result<Checked> {
+        let p = &self.pipeline;
+        let mode = ThreadingMode::from_name(&p.mode).with_context(|| {
+            format!("pipeline.mode = \"{}\": expected shared or dedicated", p.mode)
+        })?;
+        let sequencing = Sequencing::from_name(&p.sequencing).with_context(|| {
+            format!(
+                "pipeline.sequencing = \"{}\": expected arrival or event_time",
+                p.sequencing
+            )
+        })?;
+        let idle1 = |k: &str, v: &str| {
+            IdleStrategy::from_name(v).with_context(|| {
+                format!("pipeline.idle.{k} = \"{v}\": expected busy-spin, yield or backoff")
+            })
+        };
+        let idle = [
+            idle1("feed", &p.idle.feed)?,
+            idle1("manager", &p.idle.manager)?,
+            idle1("engine", &p.idle.engine)?,
+            idle1("lp", &p.idle.lp)?,
+        ];
+        if p.ring < 2 || !p.ring.is_power_of_two() {
+            bail!("pipeline.ring = {}: a power of two, at least 2", p.ring);
+        }
+        match self.feed.source.as_str() {
+            "soup" => {
+                addr("feed.connect", &self.feed.connect)?;
+            }
+            "udp" => {
+                addr("feed.bind", &self.feed.bind)?;
+                if sequencing == Sequencing::EventTime {
+                    bail!(
+                        "feed.source = \"udp\" with pipeline.sequencing = \"event_time\": UDP loses \
+                         what arrives while mam is down; event time needs the resumable `soup` feed"
+                    );
+                }
+            }
+            "none" => {}
+            s => bail!("feed.source = \"{s}\": expected soup, udp or none"),
+        }
+        if self.manager.enabled {
+            addr("manager.listen", &self.manager.listen)?;
+        }
+        addr("lp.connect", &self.lp.connect)?;
+        let r = &self.engine.risk;
+        let qty = |k: &str, v: &str| {
+            Qty::parse(v).map_err(|e| anyhow::anyhow!("engine.risk.{k} = \"{v}\": {e}"))
+        };
+        let money = |k: &str, v: &str| {
+            Money::parse(v).map_err(|e| anyhow::anyhow!("engine.risk.{k} = \"{v}\": {e}"))
+        };
+        let mut engine = EngineConfig::permissive();
+        engine.risk.max_order_qty = qty("max_order_qty", &r.max_order_qty)?;
+        engine.risk.max_order_notional = money("max_order_notional", &r.max_order_notional)?;
+        engine.risk.max_account_qty = qty("max_account_qty", &r.max_account_qty)?;
+        engine.risk.max_account_notional =
+            money("max_account_notional", &r.max_account_notional)?;
+        engine.risk.max_account_open_orders = r.max_account_open_orders;
+        engine.risk.max_open_orders = r.max_open_orders;
+        engine.risk.collar_bps = r.collar_bps;
+        engine.risk.max_orders_per_sec = r.max_orders_per_sec;
+        let latency_dir = if self.latency.dir.is_absolute() {
+            self.latency.dir.clone()
+        } else {
+            self.state.join(&self.latency.dir)
+        };
+        Ok(Checked {
+            mode,
+            sequencing,
+            idle,
+            stats_interval: parse_duration(&self.stats_interval).context("stats_interval")?,
+            latency_interval: parse_duration(&self.latency.interval)
+                .context("latency.interval")?,
+            duration: self
+                .duration
+                .as_deref()
+                .map(parse_duration)
+                .transpose()
+                .context("duration")?,
+            drain_timeout: parse_duration(&self.engine.drain_timeout)
+                .context("engine.drain_timeout")?,
+            engine,
+            latency_dir,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        let c: DaemonConfig = toml::from_str("").unwrap();
+        let k = c.check().unwrap();
+        assert_eq!(k.mode, ThreadingMode::Shared);
+        assert_eq!(k.sequencing, Sequencing::Arrival);
+        assert_eq!(k.stats_interval, Duration::from_secs(5));
+        assert_eq!(c.feed.source, "soup");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = toml::from_str::<DaemonConfig>("[pipeline]\nmodee = \"shared\"\n").unwrap_err();
+        assert!(e.to_string().contains("modee"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (text, key) in [
+            ("[pipeline]\nmode = \"fast\"\n", "pipeline.mode"),
+            ("[pipeline]\nsequencing = \"x\"\n", "pipeline.sequencing"),
+            ("[pipeline.idle]\nlp = \"nap\"\n", "pipeline.idle.lp"),
+            ("[pipeline]\nring = 1000\n", "pipeline.ring"),
+            ("[feed]\nsource = \"tcp\"\n", "feed.source"),
+            ("[lp]\nconnect = \"localhost\"\n", "lp.connect"),
+            ("[engine.risk]\nmax_order_qty = \"1.0000001\"\n", "engine.risk.max_order_qty"),
+            (
+                "[feed]\nsource = \"udp\"\n[pipeline]\nsequencing = \"event_time\"\n",
+                "event_time",
+            ),
+        ] {
+            let c: DaemonConfig = toml::from_str(text).unwrap();
+            let e = format!("{:#}", c.check().unwrap_err());
+            assert!(e.contains(key), "{text}: {e}");
+        }
+    }
+}

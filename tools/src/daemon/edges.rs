@@ -1,0 +1,269 @@
+//! The daemon's edge stages, built from the config: the feed (SoupBinTCP or UDP), the
+//! manager's FIX acceptor and the LP's FIX initiator, each told where to resume.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::Context;
+use mam_core::event::MarketEvent;
+use mam_core::pipeline::ring::ConflatingTx;
+use mam_core::pipeline::{EdgeFrame, EdgeOrder, LatencyTap, RingRx, RingTx, Stage};
+use mam_core::symbol::SymbolTable;
+use mam_feed::fxbook::FxBooks;
+use mam_feed::recv::{MamSbeFraming, UdpConfig, UdpReceiver, UdpSbeStage};
+use mam_feed::soup::client::ClientConfig;
+use mam_feed::soup::stage::SoupSbeStage;
+use mam_gateway::lp::stage::{LpOptions, LpStage};
+use mam_gateway::manager::convert::{
+    model_from_name, policy_from_name, routing_from_name, MasterDefaults,
+};
+use mam_gateway::manager::stage::{ManagerOptions, ManagerStage};
+
+use super::config::DaemonConfig;
+use super::resume::{orders_to_resend, StatePaths, Started};
+use super::stats::EdgeCounters;
+
+/// What the edge stages need.
+pub struct EdgeInputs<'a> {
+    /// The file.
+    pub cfg: &'a DaemonConfig,
+    /// Symbols.
+    pub symbols: &'a SymbolTable,
+    /// State paths.
+    pub paths: &'a StatePaths,
+    /// Recovery's results.
+    pub started: &'a Started,
+    /// Feed → engine.
+    pub market_tx: RingTx<MarketEvent>,
+    /// Manager → engine.
+    pub master_tx: RingTx<EdgeFrame>,
+    /// LP → engine.
+    pub fill_tx: RingTx<EdgeFrame>,
+    /// Engine → LP.
+    pub order_rx: RingRx<EdgeOrder>,
+    /// The daemon's stop flag.
+    pub stop: Arc<AtomicBool>,
+    /// Latency tap.
+    pub tap: LatencyTap,
+}
+
+/// The built stages.
+pub struct Edges {
+    /// Feed stage, if any.
+    pub feed: Option<Box<dyn Stage>>,
+    /// Manager stage, if enabled.
+    pub manager: Option<Box<dyn Stage>>,
+    /// LP stage.
+    pub lp: Box<dyn Stage>,
+    /// Counters for the stats line.
+    pub counters: Vec<EdgeCounters>,
+    /// What was set up, for the start-up lines.
+    pub lines: Vec<String>,
+}
+
+/// An edge stage as the runner sees it: its own stop flag (if it has one) follows the
+/// daemon's, and once it is done it is dropped, so its ring senders go and the engine sees
+/// that source end (the runner keeps done stages until it joins).
+struct Edge<S> {
+    inner: Option<S>,
+    name: String,
+    own: Option<Arc<AtomicBool>>,
+    daemon: Arc<AtomicBool>,
+    /// Done as soon as the daemon stops (a source with no logout, like UDP).
+    done_on_stop: bool,
+}
+
+impl<S: Stage + 'static> Edge<S> {
+    fn boxed(
+        inner: S,
+        own: Option<Arc<AtomicBool>>,
+        daemon: &Arc<AtomicBool>,
+        done_on_stop: bool,
+    ) -> Box<dyn Stage> {
+        Box::new(Edge {
+            name: inner.name().to_string(),
+            inner: Some(inner),
+            own,
+            daemon: daemon.clone(),
+            done_on_stop,
+        })
+    }
+}
+
+impl<S: Stage> Stage for Edge<S> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn do_work(&mut self) -> usize {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stopping = self.daemon.load(Relaxed);
+        if let Some(own) = &self.own {
+            if stopping && !own.load(Relaxed) {
+                own.store(true, Relaxed);
+            }
+        }
+        let Some(s) = self.inner.as_mut() else {
+            return 0;
+        };
+        let w = s.do_work();
+        if s.is_done() || (self.done_on_stop && stopping) {
+            self.inner = None;
+            return w + 1;
+        }
+        w
+    }
+    fn is_done(&self) -> bool {
+        self.inner.is_none()
+    }
+}
+
+fn sock(s: &str) -> anyhow::Result<SocketAddr> {
+    s.parse().with_context(|| format!("`{s}`: expected IP:PORT"))
+}
+
+fn defaults(cfg: &DaemonConfig) -> anyhow::Result<MasterDefaults> {
+    let e = &cfg.engine;
+    Ok(MasterDefaults {
+        model: model_from_name(e.model.as_bytes())
+            .with_context(|| format!("engine.model = \"{}\": not a model name", e.model))?,
+        routing: routing_from_name(e.routing.as_bytes()).with_context(|| {
+            format!(
+                "engine.routing = \"{}\": expected block or per-account",
+                e.routing
+            )
+        })?,
+        min_lot_policy: policy_from_name(e.min_lot_policy.as_bytes()).with_context(|| {
+            format!(
+                "engine.min_lot_policy = \"{}\": expected zero or up",
+                e.min_lot_policy
+            )
+        })?,
+        close_residual: 0,
+    })
+}
+
+/// Builds the edge stages.
+pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
+    let cfg = x.cfg;
+    let mut lines = Vec::new();
+    let mut counters: Vec<EdgeCounters> = Vec::new();
+    let instruments = x.symbols.iter().count();
+    let feed: Option<Box<dyn Stage>> = match cfg.feed.source.as_str() {
+        "soup" => {
+            let mut c = ClientConfig::new(sock(&cfg.feed.connect)?);
+            c.username = cfg.feed.username.clone();
+            c.password = cfg.feed.password.clone();
+            let s = SoupSbeStage::new(c, x.started.market_next, FxBooks::new(32), x.market_tx)
+                .with_context(|| format!("feed.connect {}", cfg.feed.connect))?;
+            lines.push(format!(
+                "feed: SoupBinTCP {} from seq {}",
+                cfg.feed.connect, x.started.market_next
+            ));
+            let own = s.stop_flag();
+            Some(Edge::boxed(s, Some(own), &x.stop, false))
+        }
+        "udp" => {
+            let bind = sock(&cfg.feed.bind)?;
+            let rx = UdpReceiver::bind(&UdpConfig::unicast(bind), MamSbeFraming)
+                .with_context(|| format!("feed.bind {bind}"))?;
+            lines.push(format!("feed: UDP {bind} (conflating under back-pressure)"));
+            let s = UdpSbeStage::new(
+                rx,
+                FxBooks::new(32),
+                ConflatingTx::new(x.market_tx, instruments),
+            );
+            Some(Edge::boxed(s, None, &x.stop, true))
+        }
+        _ => {
+            lines.push("feed: none".into());
+            None
+        }
+    };
+    let manager: Option<Box<dyn Stage>> = if cfg.manager.enabled {
+        let m = &cfg.manager;
+        let opts = ManagerOptions {
+            listen: sock(&m.listen)?,
+            sender_comp: m.comp_id.clone(),
+            target_comp: m.peer_comp_id.clone(),
+            password: m.password.clone(),
+            store_dir: x.paths.fix_manager.clone(),
+            heart_bt_int: 30,
+            resume_after: x.started.manager_last,
+            allow_remote: m.allow_remote,
+            defaults: defaults(cfg)?,
+        };
+        let s = ManagerStage::new(
+            opts,
+            x.symbols.clone(),
+            x.master_tx,
+            x.stop.clone(),
+            Some(x.tap.clone()),
+        )
+        .with_context(|| format!("manager.listen {}", m.listen))?;
+        lines.push(format!(
+            "manager: FIX acceptor listening on {} ({} <- {})",
+            s.local_addr().map_or(m.listen.clone(), |a| a.to_string()),
+            m.comp_id,
+            m.peer_comp_id
+        ));
+        let c = s.counters();
+        counters.push(Box::new(move || {
+            let s = c.snapshot();
+            vec![
+                ("masters-accepted", s.accepted),
+                ("masters-refused", s.refused + s.session_rejects + s.business_rejects),
+            ]
+        }));
+        Some(Edge::boxed(s, None, &x.stop, false))
+    } else {
+        lines.push("manager: disabled".into());
+        None
+    };
+    let l = &cfg.lp;
+    let resend = orders_to_resend(&x.started.engine, &x.started.journal, &BTreeSet::new())?;
+    let mut opts = LpOptions::new(
+        sock(&l.connect)?,
+        &l.comp_id,
+        &l.peer_comp_id,
+        &x.paths.fix_lp,
+    );
+    opts.password = l.password.clone();
+    opts.heart_bt_int = l.heart_bt_int;
+    opts.account_tag = l.account_tag;
+    opts.restarted = x.started.restarted;
+    let open = resend.len();
+    opts.resend = resend;
+    let s = LpStage::new(opts, x.symbols, x.order_rx, x.fill_tx, x.stop.clone(), Some(x.tap))
+        .with_context(|| format!("lp.connect {}", l.connect))?;
+    lines.push(format!(
+        "lp: FIX initiator to {} ({} -> {}){}",
+        l.connect,
+        l.comp_id,
+        l.peer_comp_id,
+        if x.started.restarted {
+            format!(", {open} open orders checked against the session store, all fills asked again")
+        } else {
+            String::new()
+        }
+    ));
+    let c = s.stats();
+    counters.push(Box::new(move || {
+        let s = c.snapshot();
+        vec![
+            ("lp-sent", s.orders_sent),
+            ("lp-resent", s.resent_at_start),
+            ("lp-fills", s.fills),
+            ("lp-rejects", s.rejects),
+            ("lp-reconnects", s.reconnects),
+        ]
+    }));
+    Ok(Edges {
+        feed,
+        manager,
+        lp: Edge::boxed(s, None, &x.stop, false),
+        counters,
+        lines,
+    })
+}

@@ -1,0 +1,245 @@
+//! `mam run --config mam.toml`: the daemon (docs/daemon.md).
+//!
+//! ```text
+//!  SoupBinTCP / UDP ─► feed ──MarketEvent──► engine ──EdgeOrder──► LP ─► FIX LP
+//!  FIX manager ──────► manager ─EdgeFrame──►   ▲ ◄──EdgeFrame(fill)──┘
+//! ```
+//!
+//! Start-up recovers the engine (or starts it fresh), tells each source where to resume, runs
+//! the four stages on the pipeline runner, prints a stats line every `stats_interval`, and on
+//! SIGINT/SIGTERM (or `duration`) raises the stop flag: the sources stop taking input and log
+//! out, the engine drains and writes a final checkpoint, the LP stage logs out once the order
+//! ring is empty, the latency logs are flushed, and the process exits 0.
+
+pub mod config;
+mod edges;
+pub mod resume;
+mod stats;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use mam_core::pipeline::engine_stage::{EngineRings, EngineStage, EngineStageOptions};
+use mam_core::pipeline::{ring, LatencyTap, Pipeline, RunnerConfig, Stage};
+use mam_core::symbol::SymbolTable;
+
+use config::DaemonConfig;
+use resume::StatePaths;
+use stats::StatsReporter;
+
+/// Runs the daemon from `config_path`; `duration` overrides the file's.
+pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<ExitCode> {
+    let cfg = DaemonConfig::load(config_path)?;
+    let mut checked = cfg.check()?;
+    if duration.is_some() {
+        checked.duration = duration;
+    }
+    let symbols = match &cfg.symbols {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("symbols {}", p.display()))?;
+            SymbolTable::with_overrides(&text).with_context(|| format!("symbols {}", p.display()))?
+        }
+        None => SymbolTable::builtin(),
+    };
+    let paths = StatePaths::new(&cfg.state);
+    let started = resume::start(&cfg, checked.engine, &symbols, &paths)?;
+    let mut out = std::io::stdout();
+    writeln!(
+        out,
+        "mam run: state {} ({}), {} accounts, {} mode, {} sequencing",
+        cfg.state.display(),
+        if started.restarted { "restarted" } else { "fresh" },
+        started.engine.accounts().id.len(),
+        checked.mode.as_str(),
+        checked.sequencing.as_str()
+    )?;
+    if let Some(r) = &started.recovery {
+        writeln!(out, "  {r}")?;
+    }
+    writeln!(
+        out,
+        "  resume: market data at seq {}, manager after MsgSeqNum {}",
+        started.market_next,
+        started
+            .manager_last
+            .map_or("- (none journaled)".to_string(), |s| s.to_string())
+    )?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
+    let tap = LatencyTap::new();
+    let cap = cfg.pipeline.ring;
+    let (mtx, mrx, mstats) = ring(cap);
+    let (atx, arx, astats) = ring(cap);
+    let (ftx, frx, fstats) = ring(cap);
+    let (otx, orx, ostats) = ring(cap);
+
+    let edges = edges::build(edges::EdgeInputs {
+        cfg: &cfg,
+        symbols: &symbols,
+        paths: &paths,
+        started: &started,
+        market_tx: mtx,
+        master_tx: atx,
+        fill_tx: ftx,
+        order_rx: orx,
+        stop: stop.clone(),
+        tap: tap.clone(),
+    })?;
+    for l in &edges.lines {
+        writeln!(out, "  {l}")?;
+    }
+    out.flush()?;
+
+    let manager_enabled = cfg.manager.enabled;
+    let feed_enabled = edges.feed.is_some();
+    let opts = EngineStageOptions {
+        sequencing: checked.sequencing,
+        checkpoint_dir: paths.checkpoints.clone(),
+        checkpoint_every: cfg.engine.checkpoint_every,
+        clock: mam_gateway::latency::mono_ns,
+        drain_timeout_ns: checked.drain_timeout.as_nanos() as u64,
+        tap: Some(tap.clone()),
+        batch: 256,
+    };
+    let rings = EngineRings {
+        market: feed_enabled.then_some(mrx),
+        masters: manager_enabled.then_some(arx),
+        fills: frx,
+        orders: otx,
+    };
+    let (engine_stage, report, estats) =
+        EngineStage::new(started.engine, started.journal, opts, rings, stop.clone());
+
+    let mut stages: Vec<Box<dyn Stage>> = Vec::new();
+    let mut idle = Vec::new();
+    if let Some(f) = edges.feed {
+        stages.push(f);
+        idle.push(checked.idle[0]);
+    }
+    if let Some(m) = edges.manager {
+        stages.push(m);
+        idle.push(checked.idle[1]);
+    }
+    stages.push(Box::new(engine_stage));
+    idle.push(checked.idle[2]);
+    stages.push(edges.lp);
+    idle.push(checked.idle[3]);
+    let names: Vec<String> = stages.iter().map(|s| s.name().to_string()).collect();
+
+    let mut reporter = StatsReporter::new(
+        tap,
+        estats,
+        vec![
+            ("feed", mstats),
+            ("masters", astats),
+            ("orders", ostats),
+            ("fills", fstats),
+        ],
+        edges.counters,
+        &checked.latency_dir,
+    )?;
+    let runner = RunnerConfig {
+        mode: checked.mode,
+        idle,
+        pin: cfg.pipeline.pin,
+    };
+    let pipeline = Pipeline::start(stages, &runner)?;
+    writeln!(
+        out,
+        "  stages {names:?} running ({} mode{})",
+        checked.mode.as_str(),
+        if pipeline.pinned_cores().is_empty() {
+            String::new()
+        } else {
+            format!(", pinned to cores {:?}", pipeline.pinned_cores())
+        }
+    )?;
+    out.flush()?;
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let joiner = std::thread::spawn(move || {
+        let r = pipeline.join();
+        let _ = done_tx.send(());
+        r
+    });
+    let begun = Instant::now();
+    let (mut next_line, mut next_log) = (
+        begun + checked.stats_interval,
+        begun + checked.latency_interval,
+    );
+    let mut stopping = false;
+    loop {
+        // Wake every 100 ms at most to see a signal or the duration promptly.
+        let finished = done_rx.recv_timeout(Duration::from_millis(100)).is_ok();
+        let now = Instant::now();
+        if !stopping && checked.duration.is_some_and(|d| begun.elapsed() >= d) {
+            stop.store(true, Ordering::Relaxed);
+        }
+        if !stopping && stop.load(Ordering::Relaxed) {
+            stopping = true;
+            writeln!(out, "stopping: draining rings, flushing, logging out")?;
+            out.flush()?;
+        }
+        if now >= next_log {
+            reporter.log_interval()?;
+            next_log += checked.latency_interval;
+        }
+        if now >= next_line || finished {
+            reporter.log_interval()?;
+            writeln!(out, "{}", reporter.line())?;
+            out.flush()?;
+            next_line += checked.stats_interval;
+        }
+        if finished {
+            break;
+        }
+    }
+    joiner
+        .join()
+        .map_err(|_| anyhow::anyhow!("a pipeline thread panicked"))??;
+    let report = report
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .context("the engine stage ended without a report")?;
+    writeln!(out, "latency over the run (ns clock, CLOCK_MONOTONIC):")?;
+    for l in reporter.finish()? {
+        writeln!(out, "{l}")?;
+    }
+    let e = &report.engine;
+    let c = e.counters();
+    writeln!(
+        out,
+        "engine: {} inputs, {} orders ({} per-account, {} block), {} fills, {} refused, {} risk \
+         rejects; {} tickets open, {} orders open; journal seq {}; state digest {:016x}",
+        c.inputs,
+        c.orders,
+        c.child_orders,
+        c.block_orders,
+        c.fills,
+        c.refused,
+        c.risk_rejects,
+        e.open_tickets(),
+        e.open_orders(),
+        e.applied_seq(),
+        e.digest()
+    )?;
+    match report.error {
+        Some(err) => {
+            writeln!(out, "stopped on error: {err}")?;
+            Ok(ExitCode::from(1))
+        }
+        None => {
+            writeln!(out, "stopped cleanly")?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Start-up: a fresh state directory, or recovery of the engine from its checkpoint and
+//! journal, and where every source resumes (docs/daemon.md, "Restart").
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use mam_core::account::store::AccountStore;
+use mam_core::engine::decision::Decision;
+use mam_core::engine::origin::{resume_points, SOURCE_MANAGER};
+use mam_core::engine::{Engine, EngineConfig};
+use mam_core::event::ChildOrder;
+use mam_core::journal::{Journal, JournalConfig};
+use mam_core::symbol::SymbolTable;
+
+use super::config::DaemonConfig;
+
+/// The state directory's parts.
+#[derive(Debug, Clone)]
+pub struct StatePaths {
+    /// Journal segments.
+    pub journal: PathBuf,
+    /// Checkpoints.
+    pub checkpoints: PathBuf,
+    /// The manager session's FIX store.
+    pub fix_manager: PathBuf,
+    /// The LP session's FIX store.
+    pub fix_lp: PathBuf,
+}
+
+impl StatePaths {
+    /// Under `root`.
+    pub fn new(root: &Path) -> Self {
+        StatePaths {
+            journal: root.join("journal"),
+            checkpoints: root.join("checkpoints"),
+            fix_manager: root.join("fix-manager"),
+            fix_lp: root.join("fix-lp"),
+        }
+    }
+}
+
+/// The engine ready to run, and where each source resumes.
+#[derive(Debug)]
+pub struct Started {
+    /// The engine.
+    pub engine: Engine,
+    /// Its journal, open for appending.
+    pub journal: Journal,
+    /// False on the first start of this state directory.
+    pub restarted: bool,
+    /// What recovery did (for the log).
+    pub recovery: Option<String>,
+    /// Next market-data sequence number wanted (SoupBinTCP's Requested Sequence Number).
+    pub market_next: u64,
+    /// MsgSeqNum of the last master order the journal holds.
+    pub manager_last: Option<u64>,
+}
+
+fn has_journal(dir: &Path) -> anyhow::Result<bool> {
+    Ok(dir.exists()
+        && std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .next()
+            .is_some())
+}
+
+/// Opens or recovers the engine under `paths`.
+pub fn start(
+    cfg: &DaemonConfig,
+    engine_config: EngineConfig,
+    symbols: &SymbolTable,
+    paths: &StatePaths,
+) -> anyhow::Result<Started> {
+    std::fs::create_dir_all(&cfg.state)
+        .with_context(|| format!("creating state directory {}", cfg.state.display()))?;
+    let (engine, journal, restarted, recovery) = if has_journal(&paths.journal)? {
+        let r = Engine::recover(
+            &paths.checkpoints,
+            &paths.journal,
+            JournalConfig::default(),
+            symbols.clone(),
+        )
+        .with_context(|| {
+            format!(
+                "recovering from {} and {} (a damaged state directory is never overwritten: move \
+                 it away to start afresh)",
+                paths.checkpoints.display(),
+                paths.journal.display()
+            )
+        })?;
+        if r.engine.config() != &engine_config {
+            tracing::warn!(
+                "the config's engine settings differ from the checkpoint's; the checkpoint's \
+                 stay in force (they are part of the journaled state)"
+            );
+        }
+        let text = format!(
+            "recovered: checkpoint seq {}, {} inputs replayed, {} decisions re-checked, {} \
+             appended; journal {:?}",
+            r.checkpoint_seq,
+            r.replayed_inputs,
+            r.checked_decisions,
+            r.appended_decisions,
+            r.journal_report
+        );
+        (r.engine, r.journal, true, Some(text))
+    } else {
+        let accounts = match &cfg.accounts.file {
+            Some(p) => AccountStore::open(p)
+                .with_context(|| format!("accounts.file {}", p.display()))?
+                .to_vecs(),
+            None => crate::demo::gen::accounts(cfg.accounts.generate, cfg.accounts.seed),
+        };
+        anyhow::ensure!(!accounts.id.is_empty(), "no accounts: set accounts.file or generate");
+        let engine = Engine::new(symbols.clone(), accounts, engine_config)?;
+        let (mut journal, _) = Journal::open(&paths.journal, JournalConfig::default())
+            .with_context(|| format!("creating the journal in {}", paths.journal.display()))?;
+        engine.write_checkpoint(&paths.checkpoints, &mut journal)?;
+        (engine, journal, false, None)
+    };
+    let points = resume_points(&journal).context("reading the journal's resume points")?;
+    Ok(Started {
+        market_next: points.market_seq.map_or(1, |s| s + 1),
+        manager_last: points.origins.get(&SOURCE_MANAGER).copied(),
+        engine,
+        journal,
+        restarted,
+        recovery,
+    })
+}
+
+/// The orders the engine still tracks that the LP session never sent (absent from `sent`),
+/// in ClOrdID order, read back from their journaled decisions.
+pub fn orders_to_resend(
+    engine: &Engine,
+    journal: &Journal,
+    sent: &BTreeSet<u64>,
+) -> anyhow::Result<Vec<ChildOrder>> {
+    let missing: BTreeSet<u64> = engine
+        .open_order_ids()
+        .filter(|id| !sent.contains(id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::with_capacity(missing.len());
+    for rec in journal.records(journal.first_seq()) {
+        let rec = rec?;
+        if let Some(Decision::Order(o)) = Decision::decode(rec.kind, rec.payload) {
+            if missing.contains(&o.cl_ord_id) {
+                out.push(o);
+            }
+        }
+    }
+    out.sort_by_key(|o| o.cl_ord_id);
+    anyhow::ensure!(
+        out.len() == missing.len(),
+        "{} open orders have no order decision in the journal",
+        missing.len() - out.len()
+    );
+    Ok(out)
+}

@@ -1,0 +1,182 @@
+//! The daemon's stats line and latency logs: every interval the histograms the stages
+//! published are taken from the tap, written as one interval per metric to
+//! `<latency dir>/<metric>.hlog`, folded into run totals (written as `.hgrm` tables at the end)
+//! and summarised on the stats line with the rates, ring depths and back-pressure counters.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use mam_core::pipeline::engine_stage::EngineStageStats;
+use mam_core::pipeline::{LatencyTap, RingStats};
+use mam_gateway::latency::{write_hgrm, HgrmOptions, IntervalLogWriter};
+
+/// One named ring's counters.
+pub type NamedRing = (&'static str, Arc<RingStats>);
+
+/// Counters an edge stage shares: (name, value) pairs read at each line.
+pub type EdgeCounters = Box<dyn Fn() -> Vec<(&'static str, u64)> + Send>;
+
+/// Writes the stats line and the latency logs.
+pub struct StatsReporter {
+    tap: LatencyTap,
+    engine: Arc<EngineStageStats>,
+    rings: Vec<NamedRing>,
+    edges: Vec<EdgeCounters>,
+    dir: PathBuf,
+    logs: BTreeMap<&'static str, IntervalLogWriter>,
+    totals: BTreeMap<&'static str, Histogram<u64>>,
+    since_line: BTreeMap<&'static str, Histogram<u64>>,
+    started: Instant,
+    last_log: SystemTime,
+    last_line: (Instant, u64),
+}
+
+impl std::fmt::Debug for StatsReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatsReporter")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn pct(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1e3
+}
+
+impl StatsReporter {
+    /// A reporter writing logs under `dir` (created).
+    pub fn new(
+        tap: LatencyTap,
+        engine: Arc<EngineStageStats>,
+        rings: Vec<NamedRing>,
+        edges: Vec<EdgeCounters>,
+        dir: &Path,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating latency directory {}", dir.display()))?;
+        let now = Instant::now();
+        Ok(StatsReporter {
+            tap,
+            engine,
+            rings,
+            edges,
+            dir: dir.to_path_buf(),
+            logs: BTreeMap::new(),
+            totals: BTreeMap::new(),
+            since_line: BTreeMap::new(),
+            started: now,
+            last_log: SystemTime::now(),
+            last_line: (now, 0),
+        })
+    }
+
+    /// Takes the histograms published since the last call and appends them as one interval
+    /// to each metric's `.hlog` (called every `latency.interval`).
+    pub fn log_interval(&mut self) -> anyhow::Result<()> {
+        let wall = SystemTime::now();
+        let taken = self.tap.take();
+        for (name, h) in &taken {
+            if !self.logs.contains_key(name) {
+                let w = IntervalLogWriter::create(self.dir.join(format!("{name}.hlog")), Some(name))?;
+                self.logs.insert(name, w);
+            }
+            if let Some(w) = self.logs.get_mut(name) {
+                w.write_interval(h, self.last_log, wall)?;
+            }
+            for acc in [&mut self.totals, &mut self.since_line] {
+                match acc.get_mut(name) {
+                    Some(t) => {
+                        let _ = t.add(h);
+                    }
+                    None => {
+                        acc.insert(name, h.clone());
+                    }
+                }
+            }
+        }
+        self.last_log = wall;
+        Ok(())
+    }
+
+    /// The stats line for the time since the last one (called every `stats_interval`).
+    pub fn line(&mut self) -> String {
+        let now = Instant::now();
+        let taken = std::mem::take(&mut self.since_line);
+        let e = &self.engine;
+        let inputs = e.inputs.load(Relaxed);
+        let secs = now.duration_since(self.last_line.0).as_secs_f64().max(1e-9);
+        let rate = inputs.saturating_sub(self.last_line.1) as f64 / secs;
+        self.last_line = (now, inputs);
+        let mut line = format!(
+            "[{:>7.1}s] inputs {} ({:.0}/s: market {} masters {} fills {}) orders {} open {} | seq {}",
+            self.started.elapsed().as_secs_f64(),
+            inputs,
+            rate,
+            e.market.load(Relaxed),
+            e.masters.load(Relaxed),
+            e.fills.load(Relaxed),
+            e.orders.load(Relaxed),
+            e.open_orders.load(Relaxed),
+            e.journal_seq.load(Relaxed),
+        );
+        line += " | rings";
+        for (n, r) in &self.rings {
+            line += &format!(
+                " {n} d={} full={} wait={:.1}ms",
+                r.depth(),
+                r.full.load(Relaxed),
+                r.wait_ns.load(Relaxed) as f64 / 1e6
+            );
+            let c = r.conflated.load(Relaxed);
+            if c > 0 {
+                line += &format!(" conflated={c}");
+            }
+        }
+        line += &format!(
+            " | dropped-fills {} wm-waits {} awaiting {}",
+            e.fills_dropped.load(Relaxed),
+            e.watermark_waits.load(Relaxed),
+            e.awaiting.load(Relaxed)
+        );
+        for edge in &self.edges {
+            for (k, v) in edge() {
+                line += &format!(" {k} {v}");
+            }
+        }
+        if !taken.is_empty() {
+            line += " | p50/p99 µs:";
+            for (name, h) in &taken {
+                line += &format!(" {name} {:.1}/{:.1}", pct(h, 0.5), pct(h, 0.99));
+            }
+        }
+        line
+    }
+
+    /// Logs the last interval, writes `<name>.hgrm` for every metric of the run and returns
+    /// one summary line each.
+    pub fn finish(&mut self) -> anyhow::Result<Vec<String>> {
+        self.log_interval()?;
+        let mut out = Vec::new();
+        for (name, h) in &self.totals {
+            let path = self.dir.join(format!("{name}.hgrm"));
+            let mut f = std::fs::File::create(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            write_hgrm(&mut f, h, HgrmOptions::default())
+                .with_context(|| format!("writing {}", path.display()))?;
+            out.push(format!(
+                "  {name:<24} n={:<9} p50 {:>9.1} µs  p99 {:>9.1} µs  p99.9 {:>9.1} µs  max {:>9.1} µs",
+                h.len(),
+                pct(h, 0.5),
+                pct(h, 0.99),
+                pct(h, 0.999),
+                h.max() as f64 / 1e3
+            ));
+        }
+        Ok(out)
+    }
+}
