@@ -105,7 +105,10 @@ impl Rig {
             let mut v = eo;
             while let Err(full) = self.engine.orders.as_mut().unwrap().try_push(v) {
                 v = full.0;
-                assert!(t0.elapsed() < Duration::from_secs(60), "ring never had room");
+                assert!(
+                    t0.elapsed() < Duration::from_secs(60),
+                    "ring never had room"
+                );
                 self.cycle();
             }
         }
@@ -126,10 +129,10 @@ impl Rig {
     }
 
     fn filled(&self, id: u64) -> bool {
-        self.engine.got.get(&id).is_some_and(|v| {
-            v.iter()
-                .any(|(f, _)| f.status == ExecStatus::Filled as u8)
-        })
+        self.engine
+            .got
+            .get(&id)
+            .is_some_and(|v| v.iter().any(|(f, _)| f.status == ExecStatus::Filled as u8))
     }
 
     fn all_filled(&self, ids: std::ops::RangeInclusive<u64>) -> bool {
@@ -163,7 +166,10 @@ fn every_order_arrives_once_and_every_fill_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let lp = sim(dir.path(), 2);
     let tap = LatencyTap::new();
-    let mut r = rig(lp_opts(lp.addr(), "LP", &dir.path().join("mam")), Some(tap.clone()));
+    let mut r = rig(
+        lp_opts(lp.addr(), "LP", &dir.path().join("mam")),
+        Some(tap.clone()),
+    );
     r.push(1..=300);
     r.until("300 orders filled", |r| r.all_filled(1..=300));
     for id in 1..=300 {
@@ -175,7 +181,10 @@ fn every_order_arrives_once_and_every_fill_comes_back() {
         assert_eq!(sum, c.qty.raw(), "order {id}: fills add up");
         let last = trades.last().unwrap().0;
         assert_eq!((last.cum_qty, last.last_px), (c.qty, c.price), "order {id}");
-        assert!(v.iter().all(|(_, seq)| *seq > 0), "origin_seq is the MsgSeqNum");
+        assert!(
+            v.iter().all(|(_, seq)| *seq > 0),
+            "origin_seq is the MsgSeqNum"
+        );
     }
     let seen = lp.handle().seen();
     assert_eq!(seen.len(), 300);
@@ -184,9 +193,16 @@ fn every_order_arrives_once_and_every_fill_comes_back() {
     assert_eq!(arrivals.len(), 300);
     r.stop();
     let s = r.stage.stats().snapshot();
-    assert_eq!((s.orders_sent, s.acks, s.fills, s.rejects), (300, 300, 900, 0));
+    assert_eq!(
+        (s.orders_sent, s.acks, s.fills, s.rejects),
+        (300, 300, 900, 0)
+    );
     assert_eq!((s.logouts, s.fills_undelivered, s.ignored), (1, 0, 0));
-    assert_eq!(lp.handle().stats().logouts.load(Ordering::Relaxed), 1, "Logout exchanged");
+    assert_eq!(
+        lp.handle().stats().logouts.load(Ordering::Relaxed),
+        1,
+        "Logout exchanged"
+    );
     let h = tap.take();
     for name in [
         "order_ring_wait",
@@ -204,7 +220,13 @@ fn every_order_arrives_once_and_every_fill_comes_back() {
 /// The restart path of `docs/daemon.md`: the first stage dies mid-stream (some orders filled,
 /// some in flight, some never popped), a second one on the same store sends exactly the
 /// tracked orders the store does not hold, and the LP resends every fill.
-fn restart_run(addr: std::net::SocketAddr, target: &str, dir: &Path, done: u64, unsent: u64) -> Rig {
+fn restart_run(
+    addr: std::net::SocketAddr,
+    target: &str,
+    dir: &Path,
+    done: u64,
+    unsent: u64,
+) -> Rig {
     let store = dir.join("mam");
     let mut a = rig(lp_opts(addr, target, &store), None);
     a.push(1..=done);
@@ -241,10 +263,9 @@ fn restart_run(addr: std::net::SocketAddr, target: &str, dir: &Path, done: u64, 
     o.resend = tracked
         .values()
         .filter(|c| {
-            !got_a.get(&c.cl_ord_id).is_some_and(|v| {
-                v.iter()
-                    .any(|(f, _)| f.status == ExecStatus::Filled as u8)
-            })
+            !got_a
+                .get(&c.cl_ord_id)
+                .is_some_and(|v| v.iter().any(|(f, _)| f.status == ExecStatus::Filled as u8))
         })
         .copied()
         .collect();
@@ -276,7 +297,10 @@ fn restart_sends_each_order_once_and_redelivers_every_fill() {
     let seen = lp.handle().seen();
     assert_eq!(seen.len(), 170, "every ClOrdID reached the LP");
     let dup: Vec<_> = seen.iter().filter(|(_, &n)| n != 1).collect();
-    assert!(dup.is_empty(), "ClOrdIDs the LP saw more than once: {dup:?}");
+    assert!(
+        dup.is_empty(),
+        "ClOrdIDs the LP saw more than once: {dup:?}"
+    );
     assert_eq!(lp.handle().stats().duplicates.load(Ordering::Relaxed), 0);
     b.stop();
     assert_eq!(b.stage.stats().snapshot().logouts, 1);
@@ -331,5 +355,9 @@ fn quickfix_executor_fills_and_restart_resends() {
         })
     });
     b.stop();
-    assert_eq!(b.stage.stats().snapshot().logouts, 1, "the executor answered our Logout");
+    assert_eq!(
+        b.stage.stats().snapshot().logouts,
+        1,
+        "the executor answered our Logout"
+    );
 }

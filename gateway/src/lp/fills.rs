@@ -140,13 +140,14 @@ pub(super) fn on_refused(
         tracing::warn!(ref_seq, msg_type = %String::from_utf8_lossy(m.msg_type()), "LP rejected an admin message");
         return;
     }
-    let Some(cl_ord_id) = m
-        .get(tag::CL_ORD_ID.num)
-        .and_then(|v| parse_u64(v).ok())
-    else {
+    let Some(cl_ord_id) = m.get(tag::CL_ORD_ID.num).and_then(|v| parse_u64(v).ok()) else {
         return;
     };
-    tracing::warn!(ref_seq, cl_ord_id, "LP rejected the order at the session level");
+    tracing::warn!(
+        ref_seq,
+        cl_ord_id,
+        "LP rejected the order at the session level"
+    );
     stats.rejects.fetch_add(1, Relaxed);
     out.push(rejected(cl_ord_id, origin_seq), stats);
 }

@@ -10,9 +10,9 @@
 //! - [`sim`]: [`SimLp`], a FIX acceptor that fills every order (partials optional) and records
 //!   when each arrived, for the latency harness and for runs without QuickFIX.
 
+mod fills;
 pub mod sent;
 pub mod sim;
-mod fills;
 pub mod stage;
 
 pub use sent::{sent_cl_ord_ids, SentError};

@@ -77,13 +77,14 @@ mod tests {
         let mut store = Store::open(dir.path()).unwrap();
         let mut h = HeaderTemplate::new(b"FIX.4.4", b"MAM", b"LP").unwrap();
         let mut buf = [0u8; 512];
-        let mut put = |store: &mut Store, t: &[u8], body: &dyn Fn(&mut crate::fix::encode::MsgWriter<'_>)| {
-            let seq = store.next_sender_seq();
-            let mut w = h.begin(&mut buf, t, seq, 1_700_000_000_000_000_000);
-            body(&mut w);
-            let r = w.finish().unwrap();
-            store.append(seq, &buf[r]).unwrap();
-        };
+        let mut put =
+            |store: &mut Store, t: &[u8], body: &dyn Fn(&mut crate::fix::encode::MsgWriter<'_>)| {
+                let seq = store.next_sender_seq();
+                let mut w = h.begin(&mut buf, t, seq, 1_700_000_000_000_000_000);
+                body(&mut w);
+                let r = w.finish().unwrap();
+                store.append(seq, &buf[r]).unwrap();
+            };
         put(&mut store, b"A", &|w| {
             w.field(tag::CL_ORD_ID, b"ignored");
         });

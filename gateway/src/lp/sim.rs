@@ -108,7 +108,11 @@ impl SimLpHandle {
     }
     /// How many times each ClOrdID arrived.
     pub fn seen(&self) -> BTreeMap<u64, u32> {
-        self.0.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     /// The counters.
     pub fn stats(&self) -> &SimLpStats {
@@ -230,12 +234,14 @@ impl SimLp {
             };
             let rej = p.rej_reason;
             let before = self.acceptor.session(0).next_sender_seq();
-            let r = self.acceptor.send_app(0, now_ns(), msg_type::EXECUTION_REPORT, |w| {
-                er.encode(w);
-                if let Some(r) = rej {
-                    w.field(tag::ORD_REJ_REASON, r);
-                }
-            });
+            let r = self
+                .acceptor
+                .send_app(0, now_ns(), msg_type::EXECUTION_REPORT, |w| {
+                    er.encode(w);
+                    if let Some(r) = rej {
+                        w.field(tag::ORD_REJ_REASON, r);
+                    }
+                });
             // Stored means sent: a broken connection delivers it by resend later.
             if r.is_err() && self.acceptor.session(0).next_sender_seq() == before {
                 break;

@@ -280,7 +280,10 @@ impl LpStage {
             orders,
             fills: FillOut::new(fills),
             stop,
-            symbols: symbols.iter().map(|s| s.name_str().as_bytes().to_vec()).collect(),
+            symbols: symbols
+                .iter()
+                .map(|s| s.name_str().as_bytes().to_vec())
+                .collect(),
             account_tag: opts.account_tag,
             resend,
             resend_next: 0,

@@ -101,9 +101,8 @@ impl LpStage {
 
     /// Sends the start-up resend list, then orders from the ring, while logged on.
     fn send_orders(&mut self, now: u64) -> usize {
-        let pending = self.held.is_some()
-            || !self.orders.is_empty()
-            || self.resend_next < self.resend.len();
+        let pending =
+            self.held.is_some() || !self.orders.is_empty() || self.resend_next < self.resend.len();
         if !pending {
             return 0;
         }
@@ -142,7 +141,13 @@ impl LpStage {
                     None => break,
                 },
             };
-            match send_child(&mut self.ini, &self.symbols, self.account_tag, &eo.order, now) {
+            match send_child(
+                &mut self.ini,
+                &self.symbols,
+                self.account_tag,
+                &eo.order,
+                now,
+            ) {
                 Sent::Yes => {
                     self.stats.orders_sent.fetch_add(1, Relaxed);
                     if eo.index == 0 {
@@ -238,8 +243,7 @@ impl LpStage {
                     }
                     return 1;
                 }
-                if !self.ini.is_logged_on()
-                    && mono_ns().saturating_sub(since) > self.stop_grace_ns
+                if !self.ini.is_logged_on() && mono_ns().saturating_sub(since) > self.stop_grace_ns
                 {
                     tracing::warn!(
                         orders = left,
@@ -263,9 +267,7 @@ impl LpStage {
                 "LP: fills not delivered to the engine (the LP resends them on the next start)"
             );
         }
-        self.stats
-            .fills_undelivered
-            .fetch_add(left as u64, Relaxed);
+        self.stats.fills_undelivered.fetch_add(left as u64, Relaxed);
         self.publish(true);
     }
 
