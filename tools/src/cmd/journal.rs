@@ -42,6 +42,20 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Recover the engine of a daemon's state directory (checkpoint + journal, every decision
+    /// re-checked) and print its state digest; `--out` writes the whole state (accounts,
+    /// tickets and per-account positions, open orders, counters) as bytes, for comparing two
+    /// runs byte for byte. Run it on a stopped daemon's directory.
+    State {
+        /// The daemon's `state` directory (holding `journal/` and `checkpoints/`).
+        state: PathBuf,
+        /// Write the state bytes here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Symbol overrides the daemon ran with.
+        #[arg(long)]
+        symbols: Option<PathBuf>,
+    },
 }
 
 /// The name of an engine record kind (`mam_core::engine` inputs and decisions).
@@ -59,6 +73,7 @@ fn kind_name(kind: u16) -> Option<&'static str> {
         d::KIND_ALLOC => "alloc",
         d::KIND_FILL_ALLOC => "fill_alloc",
         d::KIND_REFUSED => "refused",
+        mam_core::engine::origin::KIND_ORIGIN => "origin",
         _ => return None,
     })
 }
@@ -68,9 +83,13 @@ fn kind_name(kind: u16) -> Option<&'static str> {
 fn decode(kind: u16, payload: &[u8]) -> Option<(&'static str, String)> {
     use mam_core::engine::{Decision, Input};
     let name = kind_name(kind)?;
-    let text = match Input::decode(kind, payload) {
-        Some(x) => format!("{x:?}"),
-        None => format!("{:?}", Decision::decode(kind, payload)?),
+    let text = if kind == mam_core::engine::origin::KIND_ORIGIN {
+        mam_core::engine::decision::describe(kind, payload)?
+    } else {
+        match Input::decode(kind, payload) {
+            Some(x) => format!("{x:?}"),
+            None => format!("{:?}", Decision::decode(kind, payload)?),
+        }
     };
     Some((name, text))
 }
@@ -86,7 +105,43 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             json,
             raw,
         } => dump(&dir, from, limit, json, raw),
+        Command::State {
+            state,
+            out,
+            symbols,
+        } => engine_state(&state, out.as_deref(), symbols.as_deref()),
     }
+}
+
+fn engine_state(state: &Path, out: Option<&Path>, symbols: Option<&Path>) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    let symbols = match symbols {
+        Some(p) => mam_core::symbol::SymbolTable::with_overrides(
+            &std::fs::read_to_string(p).with_context(|| format!("symbols {}", p.display()))?,
+        )?,
+        None => mam_core::symbol::SymbolTable::builtin(),
+    };
+    let r = mam_core::engine::Engine::recover(
+        &state.join("checkpoints"),
+        &state.join("journal"),
+        mam_core::journal::JournalConfig::default(),
+        symbols,
+    )
+    .with_context(|| format!("recovering {}", state.display()))?;
+    let e = &r.engine;
+    if let Some(p) = out {
+        std::fs::write(p, e.state_bytes()).with_context(|| format!("writing {}", p.display()))?;
+    }
+    println!(
+        "state digest {:016x}: journal seq {}, {} accounts, {} tickets open, {} orders open, {} inputs replayed",
+        e.digest(),
+        e.applied_seq(),
+        e.accounts().id.len(),
+        e.open_tickets(),
+        e.open_orders(),
+        r.replayed_inputs
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn open(dir: &Path) -> anyhow::Result<JournalReader> {

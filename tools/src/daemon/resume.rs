@@ -95,14 +95,18 @@ pub fn start(
                  stay in force (they are part of the journaled state)"
             );
         }
+        let jr = &r.journal_report;
         let text = format!(
             "recovered: checkpoint seq {}, {} inputs replayed, {} decisions re-checked, {} \
-             appended; journal {:?}",
+             appended; journal: {} segments, torn tail {}",
             r.checkpoint_seq,
             r.replayed_inputs,
             r.checked_decisions,
             r.appended_decisions,
-            r.journal_report
+            jr.segments.len(),
+            jr.torn_tail
+                .as_ref()
+                .map_or("none".to_string(), |t| format!("cut ({t:?})"))
         );
         (r.engine, r.journal, true, Some(text))
     } else {
