@@ -26,16 +26,16 @@ pub struct Args {
     #[arg(long)]
     pub serve: Option<String>,
     /// With --serve: stop after N logged-in clients have come and gone (default: until killed).
-    #[arg(long, requires = "serve")]
+    #[arg(long)]
     pub clients: Option<u64>,
     /// With --serve: session name (default: the capture's SBE session, else MAM).
-    #[arg(long, requires = "serve")]
+    #[arg(long)]
     pub session: Option<String>,
     /// With --serve: username clients must give (default: any).
-    #[arg(long, requires = "serve")]
+    #[arg(long)]
     pub username: Option<String>,
     /// With --serve: password clients must give (default: any).
-    #[arg(long, requires = "serve")]
+    #[arg(long)]
     pub password: Option<String>,
     /// `max` (back to back), or a factor of the recorded pace: `1x`, `10x`, `0.5x`.
     #[arg(long, default_value = "1x")]
@@ -65,6 +65,9 @@ fn parse_addr(flag: &str, scheme: &str, v: &str) -> anyhow::Result<SocketAddr> {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if let Some(serve) = a.serve.clone() {
         return run_serve(a, &serve);
+    }
+    if a.clients.is_some() || a.session.is_some() || a.username.is_some() || a.password.is_some() {
+        bail!("--clients, --session, --username and --password apply to --serve only");
     }
     let Some(to) = a.to.as_deref() else {
         bail!("give --to udp://HOST:PORT or --serve soup://HOST:PORT");
