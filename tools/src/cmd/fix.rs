@@ -28,6 +28,42 @@ use mam_gateway::latency::{new_histogram, IntervalLogWriter};
 pub enum Command {
     /// Send limit orders to an LP (e.g. QuickFIX's executor) and measure round trips.
     Order(OrderArgs),
+    /// Run a simulated LP (FIX acceptor) that fills every order: for latency runs and for the
+    /// daemon's example config when QuickFIX is not installed.
+    Lp(LpArgs),
+}
+
+/// Arguments of `mam fix lp`.
+#[derive(Debug, clap::Args)]
+pub struct LpArgs {
+    /// Address to listen on, HOST:PORT (port 0: any free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:9878")]
+    pub listen: SocketAddr,
+    /// The LP's CompID.
+    #[arg(long, default_value = "LP")]
+    pub sender: String,
+    /// The client's CompID (mam's).
+    #[arg(long, default_value = "MAM")]
+    pub target: String,
+    /// Partial fills before each order's final fill.
+    #[arg(long, default_value_t = 0)]
+    pub partial: u32,
+    /// Ticks a market order's fill moves against the client.
+    #[arg(long, default_value_t = 0)]
+    pub slippage_ticks: i64,
+    /// One tick (exact decimal).
+    #[arg(long, default_value = "0.00001")]
+    pub tick: String,
+    /// Price market orders fill at, before slippage (limit orders fill at their price).
+    #[arg(long, default_value = "1.10000")]
+    pub market_price: String,
+    /// Session store directory (kept across runs, so a client's sequence numbers carry on).
+    /// Without it a fresh temporary store is used and removed on exit.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// Stop after this many seconds (default: run until killed).
+    #[arg(long)]
+    pub duration: Option<u64>,
 }
 
 /// Arguments of `mam fix order`.
@@ -91,6 +127,7 @@ pub struct OrderArgs {
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
         Command::Order(a) => order(a),
+        Command::Lp(a) => sim_lp(a),
     }
 }
 
@@ -386,4 +423,82 @@ fn drive(
         );
         Ok(ExitCode::from(1))
     }
+}
+
+fn sim_lp(a: LpArgs) -> anyhow::Result<ExitCode> {
+    use mam_gateway::lp::{SimLp, SimLpOptions};
+    let tick = Price::parse(&a.tick).with_context(|| format!("--tick `{}`", a.tick))?;
+    let market_price = Price::parse(&a.market_price)
+        .with_context(|| format!("--market-price `{}`", a.market_price))?;
+    if tick.raw() <= 0 || market_price.raw() <= 0 {
+        bail!("--tick and --market-price must be positive");
+    }
+    let (store_dir, temp) = match &a.store {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("mam-sim-lp-{}-{}", std::process::id(), now_ns())),
+            true,
+        ),
+    };
+    let mut o = SimLpOptions::new(&store_dir);
+    o.bind = a.listen;
+    o.sender = a.sender.clone();
+    o.target = a.target.clone();
+    o.partial = a.partial;
+    o.slippage_ticks = a.slippage_ticks;
+    o.tick = tick;
+    o.market_price = market_price;
+    let mut lp = SimLp::bind(o).context("starting the simulated LP")?;
+    println!(
+        "mam fix lp: listening on {} as {} for {} (partial fills {}, slippage {} ticks)",
+        lp.local_addr(),
+        a.sender,
+        a.target,
+        a.partial,
+        a.slippage_ticks
+    );
+    let h = lp.handle();
+    let t0 = Instant::now();
+    let mut last_print = Instant::now();
+    let mut last_orders = 0;
+    let result = loop {
+        if a.duration
+            .is_some_and(|d| t0.elapsed() >= Duration::from_secs(d))
+        {
+            break Ok(());
+        }
+        if let Err(e) = lp.turn(Duration::from_millis(1)) {
+            break Err(e);
+        }
+        // The arrivals are for an in-process latency harness; here only their count matters.
+        drop(h.arrivals());
+        let s = h.stats();
+        let orders = s.orders.load(std::sync::atomic::Ordering::Relaxed);
+        if orders != last_orders && last_print.elapsed() >= Duration::from_secs(5) {
+            last_orders = orders;
+            last_print = Instant::now();
+            println!("{}", sim_lp_line(&h));
+        }
+    };
+    println!("{}", sim_lp_line(&h));
+    drop(lp);
+    if temp {
+        let _ = std::fs::remove_dir_all(&store_dir);
+    }
+    result.context("simulated LP session")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sim_lp_line(h: &mam_gateway::lp::SimLpHandle) -> String {
+    let s = h.stats();
+    let g = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "orders {} duplicates {} fills {} exec_reports {} logons {} logouts {}",
+        g(&s.orders),
+        g(&s.duplicates),
+        g(&s.fills),
+        g(&s.exec_reports),
+        g(&s.logons),
+        g(&s.logouts)
+    )
 }
