@@ -113,7 +113,11 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn engine_state(state: &Path, out: Option<&Path>, symbols: Option<&Path>) -> anyhow::Result<ExitCode> {
+fn engine_state(
+    state: &Path,
+    out: Option<&Path>,
+    symbols: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     use anyhow::Context as _;
     let symbols = match symbols {
         Some(p) => mam_core::symbol::SymbolTable::with_overrides(

@@ -371,7 +371,10 @@ impl DaemonConfig {
     pub fn check(&self) -> anyhow::Result<Checked> {
         let p = &self.pipeline;
         let mode = ThreadingMode::from_name(&p.mode).with_context(|| {
-            format!("pipeline.mode = \"{}\": expected shared or dedicated", p.mode)
+            format!(
+                "pipeline.mode = \"{}\": expected shared or dedicated",
+                p.mode
+            )
         })?;
         let sequencing = Sequencing::from_name(&p.sequencing).with_context(|| {
             format!(
@@ -424,8 +427,7 @@ impl DaemonConfig {
         engine.risk.max_order_qty = qty("max_order_qty", &r.max_order_qty)?;
         engine.risk.max_order_notional = money("max_order_notional", &r.max_order_notional)?;
         engine.risk.max_account_qty = qty("max_account_qty", &r.max_account_qty)?;
-        engine.risk.max_account_notional =
-            money("max_account_notional", &r.max_account_notional)?;
+        engine.risk.max_account_notional = money("max_account_notional", &r.max_account_notional)?;
         engine.risk.max_account_open_orders = r.max_account_open_orders;
         engine.risk.max_open_orders = r.max_open_orders;
         engine.risk.collar_bps = r.collar_bps;
@@ -440,8 +442,7 @@ impl DaemonConfig {
             sequencing,
             idle,
             stats_interval: parse_duration(&self.stats_interval).context("stats_interval")?,
-            latency_interval: parse_duration(&self.latency.interval)
-                .context("latency.interval")?,
+            latency_interval: parse_duration(&self.latency.interval).context("latency.interval")?,
             duration: self
                 .duration
                 .as_deref()
@@ -485,7 +486,10 @@ mod tests {
             ("[pipeline]\nring = 1000\n", "pipeline.ring"),
             ("[feed]\nsource = \"tcp\"\n", "feed.source"),
             ("[lp]\nconnect = \"localhost\"\n", "lp.connect"),
-            ("[engine.risk]\nmax_order_qty = \"1.0000001\"\n", "engine.risk.max_order_qty"),
+            (
+                "[engine.risk]\nmax_order_qty = \"1.0000001\"\n",
+                "engine.risk.max_order_qty",
+            ),
             (
                 "[feed]\nsource = \"udp\"\n[pipeline]\nsequencing = \"event_time\"\n",
                 "event_time",

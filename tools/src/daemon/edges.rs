@@ -22,7 +22,7 @@ use mam_gateway::manager::convert::{
 use mam_gateway::manager::stage::{ManagerOptions, ManagerStage};
 
 use super::config::DaemonConfig;
-use super::resume::{orders_to_resend, StatePaths, Started};
+use super::resume::{orders_to_resend, Started, StatePaths};
 use super::stats::EdgeCounters;
 
 /// What the edge stages need.
@@ -120,7 +120,8 @@ impl<S: Stage> Stage for Edge<S> {
 }
 
 fn sock(s: &str) -> anyhow::Result<SocketAddr> {
-    s.parse().with_context(|| format!("`{s}`: expected IP:PORT"))
+    s.parse()
+        .with_context(|| format!("`{s}`: expected IP:PORT"))
 }
 
 fn defaults(cfg: &DaemonConfig) -> anyhow::Result<MasterDefaults> {
@@ -213,7 +214,10 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             let s = c.snapshot();
             vec![
                 ("masters-accepted", s.accepted),
-                ("masters-refused", s.refused + s.session_rejects + s.business_rejects),
+                (
+                    "masters-refused",
+                    s.refused + s.session_rejects + s.business_rejects,
+                ),
             ]
         }));
         Some(Edge::boxed(s, None, &x.stop, false))
@@ -235,8 +239,15 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
     opts.restarted = x.started.restarted;
     let open = resend.len();
     opts.resend = resend;
-    let s = LpStage::new(opts, x.symbols, x.order_rx, x.fill_tx, x.stop.clone(), Some(x.tap))
-        .with_context(|| format!("lp.connect {}", l.connect))?;
+    let s = LpStage::new(
+        opts,
+        x.symbols,
+        x.order_rx,
+        x.fill_tx,
+        x.stop.clone(),
+        Some(x.tap),
+    )
+    .with_context(|| format!("lp.connect {}", l.connect))?;
     lines.push(format!(
         "lp: FIX initiator to {} ({} -> {}){}",
         l.connect,

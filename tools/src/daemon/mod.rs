@@ -41,9 +41,10 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     }
     let symbols = match &cfg.symbols {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("symbols {}", p.display()))?;
-            SymbolTable::with_overrides(&text).with_context(|| format!("symbols {}", p.display()))?
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("symbols {}", p.display()))?;
+            SymbolTable::with_overrides(&text)
+                .with_context(|| format!("symbols {}", p.display()))?
         }
         None => SymbolTable::builtin(),
     };
@@ -54,7 +55,11 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         out,
         "mam run: state {} ({}), {} accounts, {} mode, {} sequencing",
         cfg.state.display(),
-        if started.restarted { "restarted" } else { "fresh" },
+        if started.restarted {
+            "restarted"
+        } else {
+            "fresh"
+        },
         started.engine.accounts().id.len(),
         checked.mode.as_str(),
         checked.sequencing.as_str()

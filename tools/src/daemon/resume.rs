@@ -116,7 +116,10 @@ pub fn start(
                 .to_vecs(),
             None => crate::demo::gen::accounts(cfg.accounts.generate, cfg.accounts.seed),
         };
-        anyhow::ensure!(!accounts.id.is_empty(), "no accounts: set accounts.file or generate");
+        anyhow::ensure!(
+            !accounts.id.is_empty(),
+            "no accounts: set accounts.file or generate"
+        );
         let engine = Engine::new(symbols.clone(), accounts, engine_config)?;
         let (mut journal, _) = Journal::open(&paths.journal, JournalConfig::default())
             .with_context(|| format!("creating the journal in {}", paths.journal.display()))?;

@@ -82,7 +82,8 @@ impl StatsReporter {
         let taken = self.tap.take();
         for (name, h) in &taken {
             if !self.logs.contains_key(name) {
-                let w = IntervalLogWriter::create(self.dir.join(format!("{name}.hlog")), Some(name))?;
+                let w =
+                    IntervalLogWriter::create(self.dir.join(format!("{name}.hlog")), Some(name))?;
                 self.logs.insert(name, w);
             }
             if let Some(w) = self.logs.get_mut(name) {

@@ -93,7 +93,15 @@ impl EngineStage {
                     || f.cum_qty >= *qty;
                 *done |= fin;
             }
-            self.seq.fills.insert((f.cl_ord_id, f.cum_qty.0), f);
+            if self
+                .seq
+                .fills
+                .insert((f.cl_ord_id, f.cum_qty.0), f)
+                .is_some()
+            {
+                // The same execution twice (an LP resend): one is kept.
+                self.stats.fills_dropped.fetch_add(1, Relaxed);
+            }
         }
         let all_done = self.seq.awaiting.values().all(|&(_, d)| d);
         if all_done && !self.seq.fills.is_empty() {
@@ -181,7 +189,12 @@ impl EngineStage {
             }
             work += 1;
         }
-        if self.seq.master_head.as_ref().is_some_and(|f| f.decode().is_none()) {
+        if self
+            .seq
+            .master_head
+            .as_ref()
+            .is_some_and(|f| f.decode().is_none())
+        {
             // Unreachable by construction (only decodable frames become heads); drop it
             // rather than stall.
             self.seq.master_head = None;

@@ -20,6 +20,8 @@
 //! ([`Engine::order_progress`]) before they are journaled.
 
 mod event_time;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -462,7 +464,9 @@ impl EngineStage {
             Sequencing::EventTime => self.event_time_cycle()?,
         };
         if let Some(e) = &self.engine {
-            self.stats.open_orders.store(e.open_orders() as u64, Relaxed);
+            self.stats
+                .open_orders
+                .store(e.open_orders() as u64, Relaxed);
         }
         let now = self.now();
         if now.saturating_sub(self.last_publish) >= LatencyTap::PUBLISH_NS {

@@ -1,0 +1,302 @@
+//! The engine stage driven by hand: the test plays feed, manager and LP on real rings and a
+//! real journal.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+
+use super::*;
+use crate::alloc::synth::synthetic_accounts;
+use crate::engine::input::{MasterOpen, MODE_BLOCK, MODE_PER_ACCOUNT};
+use crate::engine::EngineConfig;
+use crate::event::{MarketEventKind, Side};
+use crate::journal::{JournalConfig, JournalReader};
+use crate::num::{Lots, Money, Price, Qty};
+use crate::pipeline::ring::ring;
+use crate::symbol::SymbolTable;
+
+fn clock() -> u64 {
+    7
+}
+
+struct Rig {
+    stage: EngineStage,
+    report: ReportSlot,
+    stats: Arc<EngineStageStats>,
+    market: Option<RingTx<MarketEvent>>,
+    masters: Option<RingTx<EdgeFrame>>,
+    fills: RingTx<EdgeFrame>,
+    orders: RingRx<EdgeOrder>,
+}
+
+fn rig(dir: &Path, sequencing: Sequencing) -> Rig {
+    let engine = Engine::new(
+        SymbolTable::builtin(),
+        synthetic_accounts(12, 7),
+        EngineConfig::permissive(),
+    )
+    .unwrap();
+    let (journal, _) = Journal::open(&dir.join("journal"), JournalConfig::default()).unwrap();
+    let (mtx, mrx, _) = ring(64);
+    let (atx, arx, _) = ring(64);
+    let (ftx, frx, _) = ring(1024);
+    let (otx, orx, _) = ring(64);
+    let opts = EngineStageOptions {
+        sequencing,
+        checkpoint_dir: dir.join("checkpoints"),
+        checkpoint_every: 0,
+        clock,
+        drain_timeout_ns: 0,
+        tap: None,
+        batch: 16,
+    };
+    let rings = EngineRings {
+        market: Some(mrx),
+        masters: Some(arx),
+        fills: frx,
+        orders: otx,
+    };
+    let (stage, report, stats) = EngineStage::new(
+        engine,
+        journal,
+        opts,
+        rings,
+        Arc::new(AtomicBool::new(false)),
+    );
+    Rig {
+        stage,
+        report,
+        stats,
+        market: Some(mtx),
+        masters: Some(atx),
+        fills: ftx,
+        orders: orx,
+    }
+}
+
+fn quote(ts: u64, seq: u64) -> MarketEvent {
+    MarketEvent {
+        source_ns: ts,
+        seq,
+        kind: MarketEventKind::Quote as u8,
+        bid: Price::parse("1.10000").unwrap(),
+        ask: Price::parse("1.10010").unwrap(),
+        bid_size: Qty::parse("1000000").unwrap(),
+        ask_size: Qty::parse("1000000").unwrap(),
+        ..MarketEvent::default()
+    }
+}
+
+fn master(ts: u64, ticket: u64, mode: u8) -> Input {
+    Input::Open(MasterOpen {
+        ts_ns: ts,
+        ticket,
+        lots: Lots::parse("2.00").unwrap(),
+        limit_price: Price::parse("1.10010").unwrap(),
+        reference: Money::parse("100000").unwrap(),
+        model: crate::engine::input::model_code::EQUITY,
+        side: Side::Buy as u8,
+        mode,
+        ..MasterOpen::default()
+    })
+}
+
+/// Fills every order on the ring completely (once, or twice when `dup`).
+fn lp(r: &mut Rig, dup: bool) -> usize {
+    let mut n = 0;
+    while let Some(o) = r.orders.pop() {
+        let f = FillEvent {
+            recv_ns: 99_999,
+            cl_ord_id: o.order.cl_ord_id,
+            exec_id: o.order.cl_ord_id,
+            last_qty: o.order.qty,
+            last_px: o.order.price,
+            cum_qty: o.order.qty,
+            leaves_qty: Qty::ZERO,
+            status: ExecStatus::Filled as u8,
+            _pad: [0; 7],
+        };
+        for _ in 0..1 + usize::from(dup) {
+            r.fills
+                .try_push(EdgeFrame::input(&Input::Fill(f), 5, 0, 0))
+                .unwrap();
+        }
+        n += 1;
+    }
+    n
+}
+
+fn run_until_done(r: &mut Rig, dup: bool) {
+    for _ in 0..10_000 {
+        r.stage.do_work();
+        lp(r, dup);
+        if r.stage.is_done() {
+            return;
+        }
+    }
+    panic!("the stage did not finish");
+}
+
+fn journal_bytes(dir: &Path) -> Vec<(u64, u16, Vec<u8>)> {
+    let rd = JournalReader::open(&dir.join("journal")).unwrap();
+    rd.records(1)
+        .map(|r| {
+            let r = r.unwrap();
+            (r.seq, r.kind, r.payload.to_vec())
+        })
+        .collect()
+}
+
+/// Market data and master orders pushed in either order, fills early or late: the same
+/// journal, with the master between the quotes its time falls between and its fill right
+/// after it, stamped with the master's time.
+#[test]
+fn event_time_journal_does_not_depend_on_arrival_order() {
+    let mut journals = Vec::new();
+    for variant in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), Sequencing::EventTime);
+        let push_market = |r: &mut Rig| {
+            for (i, ts) in [100u64, 200, 300, 400].into_iter().enumerate() {
+                r.market
+                    .as_mut()
+                    .unwrap()
+                    .try_push(quote(ts, i as u64 + 1))
+                    .unwrap();
+            }
+            r.market = None;
+        };
+        let push_masters = |r: &mut Rig| {
+            let tx = r.masters.as_mut().unwrap();
+            tx.try_push(EdgeFrame::input(&master(250, 1, MODE_BLOCK), 3, 11, 250))
+                .unwrap();
+            tx.try_push(EdgeFrame::input(
+                &master(250, 2, MODE_PER_ACCOUNT),
+                3,
+                12,
+                250,
+            ))
+            .unwrap();
+            tx.try_push(EdgeFrame::watermark(3, 13, 350)).unwrap();
+            r.masters = None;
+        };
+        match variant {
+            0 => {
+                push_market(&mut r);
+                push_masters(&mut r);
+            }
+            1 => {
+                push_masters(&mut r);
+                for _ in 0..5 {
+                    r.stage.do_work();
+                }
+                push_market(&mut r);
+            }
+            _ => {
+                // The feed first and alone: the engine must wait for the manager's clock.
+                push_market(&mut r);
+                for _ in 0..5 {
+                    r.stage.do_work();
+                }
+                assert_eq!(
+                    r.stats.market.load(Relaxed),
+                    0,
+                    "no quote before the manager's clock"
+                );
+                assert!(r.stats.watermark_waits.load(Relaxed) > 0);
+                push_masters(&mut r);
+            }
+        }
+        run_until_done(&mut r, variant == 2);
+        let rep = r.report.lock().unwrap().take().unwrap();
+        assert!(rep.error.is_none(), "{:?}", rep.error);
+        assert_eq!(rep.engine.open_orders(), 0);
+        if variant == 2 {
+            assert!(
+                r.stats.fills_dropped.load(Relaxed) > 0,
+                "duplicates dropped"
+            );
+        }
+        journals.push(journal_bytes(dir.path()));
+    }
+    assert_eq!(journals[0], journals[1]);
+    assert_eq!(journals[0], journals[2]);
+    // Shape: q100 q200, origin + open(250) + decisions, fill(s) stamped 250, …, q300 q400.
+    let j = &journals[0];
+    let kinds: Vec<u16> = j.iter().map(|r| r.1).collect();
+    let first_origin = kinds.iter().position(|&k| k == 7).unwrap();
+    assert_eq!(&kinds[..first_origin], &[5, 5]);
+    let fills: Vec<_> = j
+        .iter()
+        .filter(|r| r.1 == crate::engine::input::KIND_FILL)
+        .map(|r| Input::decode(r.1, &r.2).unwrap())
+        .collect();
+    assert!(fills.len() > 1);
+    assert!(fills.iter().all(|f| f.ts_ns() == 250));
+    let q300 = j
+        .iter()
+        .position(|r| r.1 == 5 && Input::decode(5, &r.2).unwrap().ts_ns() == 300)
+        .unwrap();
+    let last_fill = j
+        .iter()
+        .rposition(|r| r.1 == crate::engine::input::KIND_FILL)
+        .unwrap();
+    assert!(
+        last_fill < q300,
+        "fills are lock-stepped before the next quote"
+    );
+}
+
+/// Arrival order applies everything and drops a resent fill.
+#[test]
+fn arrival_applies_everything_and_drops_resent_fills() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = rig(dir.path(), Sequencing::Arrival);
+    r.masters
+        .as_mut()
+        .unwrap()
+        .try_push(EdgeFrame::input(&master(50, 1, MODE_PER_ACCOUNT), 3, 1, 0))
+        .unwrap();
+    r.market.as_mut().unwrap().try_push(quote(10, 1)).unwrap();
+    r.market = None;
+    r.masters = None;
+    run_until_done(&mut r, true);
+    let rep = r.report.lock().unwrap().take().unwrap();
+    assert!(rep.error.is_none());
+    assert_eq!(rep.engine.open_orders(), 0);
+    let orders = r.stats.orders.load(Relaxed);
+    assert!(orders > 1);
+    assert_eq!(r.stats.fills.load(Relaxed), orders);
+    assert_eq!(r.stats.fills_dropped.load(Relaxed), orders);
+    assert_eq!(r.stats.market.load(Relaxed), 1);
+}
+
+/// A full order ring never loses an order: the stage holds the rest and takes no new input.
+#[test]
+fn full_order_ring_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = rig(dir.path(), Sequencing::Arrival);
+    // 12 accounts, per-account routing: 12 orders on a 64-slot ring — twice over 6 masters.
+    for t in 1..=8 {
+        r.masters
+            .as_mut()
+            .unwrap()
+            .try_push(EdgeFrame::input(
+                &master(50 + t, t, MODE_PER_ACCOUNT),
+                3,
+                t,
+                0,
+            ))
+            .unwrap();
+    }
+    r.masters = None;
+    r.market = None;
+    for _ in 0..20 {
+        r.stage.do_work();
+    }
+    assert!(r.orders.len() <= 64);
+    run_until_done(&mut r, false);
+    assert_eq!(r.stats.masters.load(Relaxed), 8);
+    let rep = r.report.lock().unwrap().take().unwrap();
+    assert_eq!(rep.engine.open_orders(), 0);
+}
