@@ -10,7 +10,10 @@
 pub mod convert;
 pub mod stage;
 
+mod handler;
+mod refusal;
 mod reply;
+mod stats;
 
 pub use convert::{
     master_from_nos, model_from_name, policy_from_name, routing_from_name, watermark_from_tss,

@@ -10,24 +10,23 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use mam_core::engine::input::Input;
 use mam_core::pipeline::{EdgeFrame, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
 use thiserror::Error;
 
-use super::convert::{
-    master_from_nos, watermark_from_tss, MasterDefaults, MasterRefusal, OrdRejReason,
-};
-use super::reply::{Outbox, Reply};
-use crate::fix::decode::Message;
+use super::convert::MasterDefaults;
+use super::handler::Handler;
+use super::reply::Outbox;
+use super::stats::inc;
+pub use super::stats::{ManagerCounters, ManagerStats};
 use crate::fix::session::acceptor::{Acceptor, AcceptorOptions};
 use crate::fix::session::initiator::now_ns;
-use crate::fix::session::{Event, Role, Session, SessionConfig, SessionError, State};
+use crate::fix::session::{Role, Session, SessionConfig, SessionError, State};
 use crate::fix::store::{Store, StoreError};
 use crate::latency::{mono_ns, new_histogram, LatencyTap};
 
@@ -85,206 +84,6 @@ pub enum ManagerError {
     /// The latency histogram.
     #[error(transparent)]
     Latency(#[from] crate::latency::LatencyError),
-}
-
-/// Counters of the stage (a cheap copy; see [`ManagerCounters`] for the live, shared ones).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ManagerStats {
-    /// Master orders pushed onto the engine ring.
-    pub accepted: u64,
-    /// Master orders refused with an ExecutionReport reject.
-    pub refused: u64,
-    /// Session-level Rejects (35=3) sent, by the session or by the conversion.
-    pub session_rejects: u64,
-    /// BusinessMessageRejects (35=j) sent.
-    pub business_rejects: u64,
-    /// Watermark-only frames pushed (TradingSessionStatus).
-    pub watermarks: u64,
-    /// Frames that found the ring full.
-    pub ring_waits: u64,
-    /// Total ns frames waited for the ring.
-    pub ring_wait_ns: u64,
-    /// Logons of the manager.
-    pub logons: u64,
-    /// Disconnections.
-    pub disconnects: u64,
-    /// Replies that could not be sent (the manager was gone or logging out).
-    pub replies_lost: u64,
-}
-
-/// The stage's counters as relaxed atomics, readable from the stats thread while it runs.
-#[derive(Debug, Default)]
-pub struct ManagerCounters {
-    accepted: AtomicU64,
-    refused: AtomicU64,
-    session_rejects: AtomicU64,
-    business_rejects: AtomicU64,
-    watermarks: AtomicU64,
-    ring_waits: AtomicU64,
-    ring_wait_ns: AtomicU64,
-    logons: AtomicU64,
-    disconnects: AtomicU64,
-    replies_lost: AtomicU64,
-}
-
-impl ManagerCounters {
-    /// The counters now.
-    pub fn snapshot(&self) -> ManagerStats {
-        ManagerStats {
-            accepted: self.accepted.load(Relaxed),
-            refused: self.refused.load(Relaxed),
-            session_rejects: self.session_rejects.load(Relaxed),
-            business_rejects: self.business_rejects.load(Relaxed),
-            watermarks: self.watermarks.load(Relaxed),
-            ring_waits: self.ring_waits.load(Relaxed),
-            ring_wait_ns: self.ring_wait_ns.load(Relaxed),
-            logons: self.logons.load(Relaxed),
-            disconnects: self.disconnects.load(Relaxed),
-            replies_lost: self.replies_lost.load(Relaxed),
-        }
-    }
-}
-
-fn inc(c: &AtomicU64) {
-    c.fetch_add(1, Relaxed);
-}
-
-/// What waits to go out, in arrival order.
-#[derive(Debug)]
-struct Item {
-    frame: Option<EdgeFrame>,
-    /// A master order (counted as accepted once on the ring) rather than a watermark.
-    order: bool,
-    /// When the bytes were read (monotonic ns).
-    read_ns: u64,
-    reply: Option<Reply>,
-}
-
-/// Everything the acceptor's event handler touches (apart from the acceptor itself).
-#[derive(Debug)]
-struct Handler {
-    symbols: SymbolTable,
-    defaults: MasterDefaults,
-    /// Highest TransactTime seen (the manager's clock).
-    clock: u64,
-    /// The manager said its session is closed (340=3): watermark `u64::MAX`.
-    closed: bool,
-    stopping: bool,
-    backlog: VecDeque<Item>,
-    out: Outbox,
-    stats: Arc<ManagerCounters>,
-    read_ns: u64,
-    events: usize,
-}
-
-impl Handler {
-    fn watermark(&self) -> u64 {
-        if self.closed {
-            u64::MAX
-        } else {
-            self.clock
-        }
-    }
-
-    fn queue(&mut self, frame: Option<EdgeFrame>, order: bool, reply: Option<Reply>) {
-        self.backlog.push_back(Item {
-            frame,
-            order,
-            read_ns: self.read_ns,
-            reply,
-        });
-    }
-
-    fn on_event(&mut self, e: Event<'_>) {
-        self.events += 1;
-        let s = &self.stats;
-        match e {
-            Event::LoggedOn { .. } => inc(&s.logons),
-            Event::Disconnect { .. } => inc(&s.disconnects),
-            Event::RejectSent { .. } => inc(&s.session_rejects),
-            Event::BusinessRejectSent { .. } => inc(&s.business_rejects),
-            Event::App { msg, .. } => self.on_app(msg),
-            _ => {}
-        }
-    }
-
-    /// One application message in sequence (resent ones, PossDup=Y, alike).
-    fn on_app(&mut self, m: &Message<'_>) {
-        let seq = m.seq().unwrap_or(0);
-        match m.msg_type() {
-            b"D" => self.on_order(m, seq),
-            b"h" => match watermark_from_tss(m) {
-                Ok(w) => {
-                    if w == u64::MAX {
-                        self.closed = true;
-                    } else {
-                        self.closed = false;
-                        self.clock = self.clock.max(w);
-                    }
-                    let f = EdgeFrame::watermark(self.read_ns, seq, self.watermark());
-                    self.queue(Some(f), false, None);
-                }
-                Err(r) => self.refuse(m, seq, &r),
-            },
-            // Never answer a reject with a reject.
-            b"j" => tracing::warn!(seq, "manager sent a BusinessMessageReject"),
-            _ => {
-                inc(&self.stats.business_rejects);
-                let r = self.out.unsupported(m, seq);
-                self.queue(None, false, Some(r));
-            }
-        }
-    }
-
-    fn on_order(&mut self, m: &Message<'_>, seq: u64) {
-        if self.stopping {
-            let r = MasterRefusal::order(OrdRejReason::Other, 0, b"", "mam is shutting down");
-            return self.refuse(m, seq, &r);
-        }
-        let input = match master_from_nos(m, &self.symbols, &self.defaults) {
-            Ok(i) => i,
-            Err(r) => return self.refuse(m, seq, &r),
-        };
-        let ts = input.ts_ns();
-        let tt = m.get(60).unwrap_or_default();
-        if self.closed {
-            let r = MasterRefusal::order(
-                OrdRejReason::Other,
-                60,
-                tt,
-                "the manager's trading session is closed (340=3): send 340=2 first",
-            );
-            return self.refuse(m, seq, &r);
-        }
-        if ts < self.clock {
-            let r = MasterRefusal::order(
-                OrdRejReason::Other,
-                60,
-                tt,
-                "TransactTime is below the manager's clock (it must not decrease)",
-            );
-            return self.refuse(m, seq, &r);
-        }
-        self.clock = ts;
-        let ticket = match input {
-            Input::Open(o) => o.ticket,
-            Input::Close(c) => c.ticket,
-            _ => 0,
-        };
-        let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
-        let r = self.out.er_new(m, seq, ticket);
-        self.queue(Some(f), true, Some(r));
-    }
-
-    fn refuse(&mut self, m: &Message<'_>, seq: u64, r: &MasterRefusal) {
-        tracing::info!(seq, refusal = %r, "manager message refused");
-        match r {
-            MasterRefusal::Session { .. } => inc(&self.stats.session_rejects),
-            MasterRefusal::Order { .. } => inc(&self.stats.refused),
-        }
-        let reply = self.out.refusal(m, seq, r);
-        self.queue(None, false, Some(reply));
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

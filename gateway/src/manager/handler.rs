@@ -1,0 +1,154 @@
+//! What the stage does with each event of the manager's session: master orders and clock
+//! messages become frames, every message gets its reply queued behind its frame.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use mam_core::engine::input::Input;
+use mam_core::pipeline::EdgeFrame;
+use mam_core::symbol::SymbolTable;
+
+use super::convert::{master_from_nos, watermark_from_tss, MasterDefaults};
+use super::refusal::{MasterRefusal, OrdRejReason};
+use super::reply::{Outbox, Reply};
+use super::stats::{inc, ManagerCounters};
+use crate::fix::decode::Message;
+use crate::fix::session::Event;
+
+/// What waits to go out, in arrival order.
+#[derive(Debug)]
+pub(super) struct Item {
+    pub(super) frame: Option<EdgeFrame>,
+    /// A master order (counted as accepted once on the ring) rather than a watermark.
+    pub(super) order: bool,
+    /// When the bytes were read (monotonic ns).
+    pub(super) read_ns: u64,
+    pub(super) reply: Option<Reply>,
+}
+
+/// Everything the acceptor's event handler touches (apart from the acceptor itself).
+#[derive(Debug)]
+pub(super) struct Handler {
+    pub(super) symbols: SymbolTable,
+    pub(super) defaults: MasterDefaults,
+    /// Highest TransactTime seen (the manager's clock).
+    pub(super) clock: u64,
+    /// The manager said its session is closed (340=3): watermark `u64::MAX`.
+    pub(super) closed: bool,
+    pub(super) stopping: bool,
+    pub(super) backlog: VecDeque<Item>,
+    pub(super) out: Outbox,
+    pub(super) stats: Arc<ManagerCounters>,
+    pub(super) read_ns: u64,
+    pub(super) events: usize,
+}
+
+impl Handler {
+    pub(super) fn watermark(&self) -> u64 {
+        if self.closed {
+            u64::MAX
+        } else {
+            self.clock
+        }
+    }
+
+    fn queue(&mut self, frame: Option<EdgeFrame>, order: bool, reply: Option<Reply>) {
+        self.backlog.push_back(Item {
+            frame,
+            order,
+            read_ns: self.read_ns,
+            reply,
+        });
+    }
+
+    pub(super) fn on_event(&mut self, e: Event<'_>) {
+        self.events += 1;
+        let s = &self.stats;
+        match e {
+            Event::LoggedOn { .. } => inc(&s.logons),
+            Event::Disconnect { .. } => inc(&s.disconnects),
+            Event::RejectSent { .. } => inc(&s.session_rejects),
+            Event::BusinessRejectSent { .. } => inc(&s.business_rejects),
+            Event::App { msg, .. } => self.on_app(msg),
+            _ => {}
+        }
+    }
+
+    /// One application message in sequence (resent ones, PossDup=Y, alike).
+    fn on_app(&mut self, m: &Message<'_>) {
+        let seq = m.seq().unwrap_or(0);
+        match m.msg_type() {
+            b"D" => self.on_order(m, seq),
+            b"h" => match watermark_from_tss(m) {
+                Ok(w) => {
+                    if w == u64::MAX {
+                        self.closed = true;
+                    } else {
+                        self.closed = false;
+                        self.clock = self.clock.max(w);
+                    }
+                    let f = EdgeFrame::watermark(self.read_ns, seq, self.watermark());
+                    self.queue(Some(f), false, None);
+                }
+                Err(r) => self.refuse(m, seq, &r),
+            },
+            // Never answer a reject with a reject.
+            b"j" => tracing::warn!(seq, "manager sent a BusinessMessageReject"),
+            _ => {
+                inc(&self.stats.business_rejects);
+                let r = self.out.unsupported(m, seq);
+                self.queue(None, false, Some(r));
+            }
+        }
+    }
+
+    fn on_order(&mut self, m: &Message<'_>, seq: u64) {
+        if self.stopping {
+            let r = MasterRefusal::order(OrdRejReason::Other, 0, b"", "mam is shutting down");
+            return self.refuse(m, seq, &r);
+        }
+        let input = match master_from_nos(m, &self.symbols, &self.defaults) {
+            Ok(i) => i,
+            Err(r) => return self.refuse(m, seq, &r),
+        };
+        let ts = input.ts_ns();
+        let tt = m.get(60).unwrap_or_default();
+        if self.closed {
+            let r = MasterRefusal::order(
+                OrdRejReason::Other,
+                60,
+                tt,
+                "the manager's trading session is closed (340=3): send 340=2 first",
+            );
+            return self.refuse(m, seq, &r);
+        }
+        if ts < self.clock {
+            let r = MasterRefusal::order(
+                OrdRejReason::Other,
+                60,
+                tt,
+                "TransactTime is below the manager's clock (it must not decrease)",
+            );
+            return self.refuse(m, seq, &r);
+        }
+        self.clock = ts;
+        let ticket = match input {
+            Input::Open(o) => o.ticket,
+            Input::Close(c) => c.ticket,
+            _ => 0,
+        };
+        let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
+        let r = self.out.er_new(m, seq, ticket);
+        self.queue(Some(f), true, Some(r));
+    }
+
+    fn refuse(&mut self, m: &Message<'_>, seq: u64, r: &MasterRefusal) {
+        tracing::info!(seq, refusal = %r, "manager message refused");
+        match r {
+            MasterRefusal::Session { .. } => inc(&self.stats.session_rejects),
+            MasterRefusal::Order { .. } => inc(&self.stats.refused),
+        }
+        let reply = self.out.refusal(m, seq, r);
+        self.queue(None, false, Some(reply));
+    }
+}
