@@ -361,3 +361,47 @@ fn quickfix_executor_fills_and_restart_resends() {
         "the executor answered our Logout"
     );
 }
+
+#[test]
+fn orders_wait_for_the_lp_and_survive_its_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = mam_gateway::fix::interop::free_port().unwrap();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let sim_opts = || {
+        let mut o = SimLpOptions::new(&dir.path().join("sim"));
+        o.bind = addr;
+        o
+    };
+    // Nobody listens yet: the orders wait (in the ring and one held), none is lost.
+    let mut r = rig(lp_opts(addr, "LP", &dir.path().join("mam")), None);
+    r.push(1..=20);
+    r.until("connect attempts", |r| {
+        r.stage.stats().snapshot().order_waits > 0 && !r.stage.is_logged_on()
+    });
+    let lp = SimLp::bind(sim_opts()).unwrap().spawn().unwrap();
+    r.push(21..=60);
+    r.until("60 orders filled", |r| r.all_filled(1..=60));
+    // The LP goes away (its session store stays) and comes back on the same port.
+    let before = lp.handle().seen();
+    drop(lp.stop());
+    r.push(61..=80);
+    r.until("the stage to notice", |r| !r.stage.is_logged_on());
+    let lp = SimLp::bind(sim_opts()).unwrap().spawn().unwrap();
+    r.push(81..=100);
+    r.until("100 orders filled", |r| r.all_filled(1..=100));
+    let after = lp.handle().seen();
+    let mut all = before.clone();
+    for (id, n) in after {
+        *all.entry(id).or_default() += n;
+    }
+    assert_eq!(all.len(), 100);
+    assert!(
+        all.values().all(|&n| n == 1),
+        "no ClOrdID reached the LP twice"
+    );
+    let s = r.stage.stats().snapshot();
+    assert!(s.reconnects >= 1, "{s:?}");
+    assert_eq!(s.orders_sent, 100);
+    r.stop();
+    assert_eq!(r.stage.stats().snapshot().logouts, 1);
+}
