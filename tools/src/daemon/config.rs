@@ -471,6 +471,25 @@ mod tests {
         assert_eq!(c.feed.source, "soup");
     }
 
+    /// The README's annotated file is exactly the defaults.
+    #[test]
+    fn readme_file_is_the_defaults() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\nstate = ").expect("README has the daemon's file");
+        let body = &readme[start + 8..];
+        let body = &body[..body.find("```").unwrap()];
+        let c: DaemonConfig = toml::from_str(body).unwrap();
+        let (a, b) = (c.check().unwrap(), DaemonConfig::default().check().unwrap());
+        assert_eq!(a.engine, b.engine);
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(format!("{:?}", c.feed), format!("{:?}", DaemonConfig::default().feed));
+        assert_eq!(format!("{:?}", c.lp), format!("{:?}", DaemonConfig::default().lp));
+        assert_eq!(
+            format!("{:?}", c.manager),
+            format!("{:?}", DaemonConfig::default().manager)
+        );
+    }
+
     #[test]
     fn unknown_key_is_named() {
         let e = toml::from_str::<DaemonConfig>("[pipeline]\nmodee = \"shared\"\n").unwrap_err();
