@@ -405,3 +405,53 @@ fn orders_wait_for_the_lp_and_survive_its_restart() {
     r.stop();
     assert_eq!(r.stage.stats().snapshot().logouts, 1);
 }
+
+/// Latency figures, not a check: `cargo test -p mam-gateway --release --test lp -- --ignored
+/// --nocapture latency_report`. One order per cycle, the SimLp on its own thread.
+#[test]
+#[ignore]
+fn latency_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let lp = sim(dir.path(), 0);
+    let tap = LatencyTap::new();
+    let mut r = rig(
+        lp_opts(lp.addr(), "LP", &dir.path().join("mam")),
+        Some(tap.clone()),
+    );
+    r.until("logon", |r| r.stage.is_logged_on());
+    let n = 20_000u64;
+    let mut causes = BTreeMap::new();
+    for id in 1..=n {
+        let c = order(id);
+        let t = mono_ns();
+        causes.insert(id, t);
+        let eo = EdgeOrder {
+            cause_edge_ns: t,
+            pushed_ns: t,
+            index: 0,
+            count: 1,
+            order: c,
+        };
+        r.engine.orders.as_mut().unwrap().try_push(eo).unwrap();
+        r.cycle();
+        r.cycle();
+    }
+    r.until("all filled", |r| r.all_filled(1..=n));
+    let mut wire = mam_gateway::latency::new_histogram().unwrap();
+    for (id, at) in lp.handle().arrivals() {
+        wire.record(at.saturating_sub(causes[&id]).max(1)).unwrap();
+    }
+    r.stop();
+    let mut h = tap.take();
+    h.insert("edge_to_lp_arrival", wire);
+    for (name, h) in &h {
+        println!(
+            "{name:28} n={:6} p50={:7} ns p99={:8} ns p99.9={:8} ns max={:9} ns",
+            h.len(),
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.99),
+            h.value_at_quantile(0.999),
+            h.max()
+        );
+    }
+}
