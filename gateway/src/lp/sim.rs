@@ -13,9 +13,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use mam_core::event::{OrdType, Side};
@@ -255,30 +254,6 @@ impl SimLp {
         }
         n
     }
-
-    /// Runs the LP on its own thread until [`SimLpThread::stop`] (or drop).
-    pub fn spawn(mut self) -> std::io::Result<SimLpThread> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let addr = self.local_addr();
-        let handle = self.handle();
-        let stop2 = stop.clone();
-        let join = std::thread::Builder::new()
-            .name("mam-sim-lp".into())
-            .spawn(move || {
-                while !stop2.load(Relaxed) {
-                    if let Err(e) = self.turn(Duration::from_millis(1)) {
-                        tracing::warn!(error = %e, "SimLp: session error");
-                    }
-                }
-                self
-            })?;
-        Ok(SimLpThread {
-            addr,
-            handle,
-            stop,
-            join: Some(join),
-        })
-    }
 }
 
 /// The fill price of an order: its limit, or the market price moved against the client.
@@ -388,36 +363,5 @@ fn on_order(m: &Message<'_>, opts: &SimLpOptions, shared: &Shared, q: &mut VecDe
     });
 }
 
-/// A [`SimLp`] running on its own thread.
-#[derive(Debug)]
-pub struct SimLpThread {
-    addr: SocketAddr,
-    handle: SimLpHandle,
-    stop: Arc<AtomicBool>,
-    join: Option<JoinHandle<SimLp>>,
-}
-
-impl SimLpThread {
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-    /// A handle to its arrivals and counters.
-    pub fn handle(&self) -> &SimLpHandle {
-        &self.handle
-    }
-    /// Stops the thread and returns the LP (`None` if its thread panicked).
-    pub fn stop(mut self) -> Option<SimLp> {
-        self.stop.store(true, Relaxed);
-        self.join.take().and_then(|j| j.join().ok())
-    }
-}
-
-impl Drop for SimLpThread {
-    fn drop(&mut self) {
-        self.stop.store(true, Relaxed);
-        if let Some(j) = self.join.take() {
-            let _ = j.join();
-        }
-    }
-}
+mod thread;
+pub use thread::SimLpThread;
