@@ -311,3 +311,26 @@ fn client_events_reach_the_callback() {
     c.logout();
     server.join().unwrap().unwrap();
 }
+
+#[test]
+fn both_sides_heartbeat_when_idle() {
+    // Two packets 300 ms apart at 1x, heartbeats every 20 ms: idle time is certain, its
+    // length is not measured.
+    let (_dir, msgs) = small_capture(2, 1, 300_000_000);
+    let mut cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    cfg.speed = "1x".parse().unwrap();
+    cfg.heartbeat = Duration::from_millis(20);
+    cfg.max_clients = Some(1);
+    let (addr, server) = spawn_server(cfg, msgs.messages);
+    let mut cc = ClientConfig::new(addr);
+    cc.heartbeat = Duration::from_millis(20);
+    let mut c = SoupClient::connect(cc, 1).unwrap();
+    let mut got = Got::default();
+    drive(&mut c, &mut got, usize::MAX, |g, _| g.ended);
+    assert_eq!(got.seqs, vec![1, 2]);
+    assert!(c.stats().server_heartbeats > 0, "{:?}", c.stats());
+    assert!(c.stats().heartbeats_sent > 0, "{:?}", c.stats());
+    c.logout();
+    let st = server.join().unwrap().unwrap();
+    assert!(st.heartbeats > 0 && st.client_heartbeats > 0, "{st:?}");
+}

@@ -8,6 +8,9 @@
 //! served from its own requested number, which is what lets a consumer resume without loss or
 //! duplicates.
 //!
+//! Pacing (`Speed::Times`) follows the capture timestamps from the first message a client is
+//! sent: a resumed client is not made to wait for the part of the day it skipped.
+//!
 //! Each connection has a reader thread (client packets: heartbeats, logout, close) and the
 //! serving thread writes with a short timeout so a stop request or a vanished client is noticed
 //! even while the client's receive window is full.
