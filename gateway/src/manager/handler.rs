@@ -4,8 +4,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use hdrhistogram::Histogram;
 use mam_core::engine::input::Input;
-use mam_core::pipeline::EdgeFrame;
+use mam_core::pipeline::{EdgeFrame, RingTx};
 use mam_core::symbol::SymbolTable;
 
 use super::convert::{master_from_nos, watermark_from_tss, MasterDefaults};
@@ -14,6 +15,7 @@ use super::reply::{Outbox, Reply};
 use super::stats::{inc, ManagerCounters};
 use crate::fix::decode::Message;
 use crate::fix::session::Event;
+use crate::latency::mono_ns;
 
 /// What waits to go out, in arrival order.
 #[derive(Debug)]
@@ -41,6 +43,14 @@ pub(super) struct Handler {
     pub(super) stats: Arc<ManagerCounters>,
     pub(super) read_ns: u64,
     pub(super) events: usize,
+    /// The engine ring (`None` once the stage is done).
+    pub(super) tx: Option<RingTx<EdgeFrame>>,
+    /// Items in the backlog whose frame is not on the ring yet.
+    pub(super) pending_frames: usize,
+    /// Since when the oldest pending frame waits for the ring (monotonic ns).
+    pub(super) waiting_since: Option<u64>,
+    /// "manager decode": bytes read → frame on the ring, ns.
+    pub(super) hist: Histogram<u64>,
 }
 
 impl Handler {
@@ -52,13 +62,56 @@ impl Handler {
         }
     }
 
+    /// Puts `item`'s frame on the ring if there is room; `false` if it must wait (the wait is
+    /// counted once per frame). An item without a frame, or without a ring, passes.
+    pub(super) fn push(&mut self, item: &mut Item) -> bool {
+        let (Some(f), Some(tx)) = (item.frame, self.tx.as_mut()) else {
+            item.frame = None;
+            return true;
+        };
+        if tx.try_push(f).is_err() {
+            if self.waiting_since.is_none() {
+                self.waiting_since = Some(mono_ns());
+                inc(&self.stats.ring_waits);
+            }
+            return false;
+        }
+        let t = mono_ns();
+        if let Some(since) = self.waiting_since.take() {
+            self.stats.ring_wait_ns.fetch_add(
+                t.saturating_sub(since),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+        self.hist
+            .saturating_record(t.saturating_sub(item.read_ns).max(1));
+        inc(if item.order {
+            &self.stats.accepted
+        } else {
+            &self.stats.watermarks
+        });
+        item.frame = None;
+        true
+    }
+
+    /// A frame goes onto the ring at once unless older frames wait; its reply (which must
+    /// follow it) waits for the acceptor to be free.
     fn queue(&mut self, frame: Option<EdgeFrame>, order: bool, reply: Option<Reply>) {
-        self.backlog.push_back(Item {
+        let mut item = Item {
             frame,
             order,
             read_ns: self.read_ns,
             reply,
-        });
+        };
+        if self.pending_frames == 0 {
+            self.push(&mut item);
+        }
+        if item.frame.is_some() {
+            self.pending_frames += 1;
+        } else if item.reply.is_none() {
+            return;
+        }
+        self.backlog.push_back(item);
     }
 
     pub(super) fn on_event(&mut self, e: Event<'_>) {

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Acquire};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,12 +101,8 @@ enum Phase {
 pub struct ManagerStage {
     acc: Option<Acceptor>,
     h: Handler,
-    tx: Option<RingTx<EdgeFrame>>,
     stop: Arc<AtomicBool>,
     phase: Phase,
-    /// Since when the frame at the head of the backlog waits for the ring (monotonic ns).
-    waiting_since: Option<u64>,
-    hist: Histogram<u64>,
     tap: Option<LatencyTap>,
     last_publish: u64,
 }
@@ -164,12 +160,13 @@ impl ManagerStage {
                 stats: Arc::new(ManagerCounters::default()),
                 read_ns: 0,
                 events: 0,
+                tx: Some(tx),
+                pending_frames: 0,
+                waiting_since: None,
+                hist: new_histogram()?,
             },
-            tx: Some(tx),
             stop,
             phase: Phase::Running,
-            waiting_since: None,
-            hist: new_histogram()?,
             tap,
             last_publish: mono_ns(),
         })
@@ -194,7 +191,7 @@ impl ManagerStage {
     /// The local "manager decode" histogram (bytes read → frame on the ring, ns) since it was
     /// last published to the tap.
     pub fn histogram(&self) -> &Histogram<u64> {
-        &self.hist
+        &self.h.hist
     }
 
     /// Pushes queued frames and sends the replies behind them, in order, until the ring is
@@ -202,32 +199,13 @@ impl ManagerStage {
     fn drain(&mut self) -> usize {
         let mut n = 0;
         let now = now_ns();
-        while let Some(item) = self.h.backlog.front_mut() {
-            if let Some(f) = item.frame {
-                if let Some(tx) = self.tx.as_mut() {
-                    if tx.try_push(f).is_err() {
-                        if self.waiting_since.is_none() {
-                            self.waiting_since = Some(mono_ns());
-                            inc(&self.h.stats.ring_waits);
-                        }
-                        break;
-                    }
+        while let Some(mut item) = self.h.backlog.pop_front() {
+            if item.frame.is_some() {
+                if !self.h.push(&mut item) {
+                    self.h.backlog.push_front(item);
+                    break;
                 }
-                let t = mono_ns();
-                if let Some(since) = self.waiting_since.take() {
-                    self.h
-                        .stats
-                        .ring_wait_ns
-                        .fetch_add(t.saturating_sub(since), Relaxed);
-                }
-                self.hist
-                    .saturating_record(t.saturating_sub(item.read_ns).max(1));
-                inc(if item.order {
-                    &self.h.stats.accepted
-                } else {
-                    &self.h.stats.watermarks
-                });
-                item.frame = None;
+                self.h.pending_frames -= 1;
             }
             if let Some(r) = item.reply.take() {
                 let sent = match self.acc.as_mut() {
@@ -241,6 +219,7 @@ impl ManagerStage {
                     Ok(_) => {}
                     Err(SessionError::Backpressure { .. }) => {
                         item.reply = Some(r);
+                        self.h.backlog.push_front(item);
                         break;
                     }
                     Err(e) => {
@@ -249,7 +228,6 @@ impl ManagerStage {
                     }
                 }
             }
-            self.h.backlog.pop_front();
             n += 1;
         }
         if self.h.backlog.is_empty() {
@@ -262,7 +240,7 @@ impl ManagerStage {
         let now = mono_ns();
         if force || now.saturating_sub(self.last_publish) >= LatencyTap::PUBLISH_NS {
             if let Some(tap) = &self.tap {
-                tap.publish(HIST_NAME, &mut self.hist);
+                tap.publish(HIST_NAME, &mut self.h.hist);
             }
             self.last_publish = now;
         }
@@ -273,7 +251,7 @@ impl ManagerStage {
             acc.flush();
         }
         // The engine sees the source end once the ring is empty.
-        self.tx = None;
+        self.h.tx = None;
         self.phase = Phase::Done;
         self.publish(true);
         tracing::info!(stats = ?self.stats(), "manager stage done");
