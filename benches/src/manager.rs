@@ -1,0 +1,21 @@
+//! The manager side of the daemon's master-order session (docs/daemon.md), for benchmarks,
+//! `mam manager` and the daemon's end-to-end tests.
+//!
+//! - [`client`]: [`ManagerClient`], a FIX 4.4 initiator over a persistent store that sends
+//!   master orders (NewOrderSingle with mam's tags) and the clock watermark (35=h), and
+//!   collects mam's answers;
+//! - [`schedule`]: a capture's quote [`Timeline`] and a seeded [`Schedule`] of trades over it;
+//! - [`drive()`]: plays a schedule through a client on the capture's clock.
+
+pub mod client;
+pub mod drive;
+pub mod schedule;
+
+pub use client::{
+    Ack, AckKind, ClientOptions, Close, Fate, ManagerClient, ManagerError, Open, OrderOpts,
+};
+pub use drive::{drive, DriveEvent, DriveOptions, DriveReport};
+pub use schedule::{Action, Schedule, ScheduleError, ScheduleOptions, Step, Timeline};
+
+#[cfg(test)]
+mod tests;
