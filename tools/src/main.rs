@@ -36,6 +36,8 @@ enum Command {
     /// FIX tools (send orders to an LP and measure round trips).
     #[command(subcommand)]
     Fix(cmd::fix::Command),
+    /// Play a manager toward the daemon: seeded master orders over a capture's clock.
+    Manager(cmd::manager::Args),
     /// Print the percentile distribution of an HdrHistogram interval log.
     Hist(cmd::hist::Args),
     /// Operator benchmarks, each printed beside its reference.
@@ -60,6 +62,7 @@ fn main() -> std::process::ExitCode {
         Command::Capture(c) => cmd::capture::run(c),
         Command::Replay(a) => cmd::replay::run(a),
         Command::Fix(c) => cmd::fix::run(c),
+        Command::Manager(a) => cmd::manager::run(a),
         Command::Hist(a) => cmd::hist::run(a),
         Command::Bench(c) => cmd::bench::run(c),
     };

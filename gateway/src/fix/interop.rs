@@ -64,12 +64,27 @@ pub struct Executor {
     port: u16,
     sender: String,
     target: String,
+    /// Print every incoming message to `executor.out` (ScreenLogShowIncoming=Y).
+    log_incoming: bool,
 }
 
 impl Executor {
     /// Unpacks and starts the executor in `dir` on `port` (0 = pick a free one), playing
     /// `sender` (its CompID) toward `target` (ours).
     pub fn start(dir: &Path, port: u16, sender: &str, target: &str) -> Result<Self, InteropError> {
+        Self::start_with(dir, port, sender, target, false)
+    }
+
+    /// [`Executor::start`], and with `log_incoming` every message it receives is printed to
+    /// `executor.out` (its screen log; the example has no file log): what the daemon tests
+    /// read to know every order the LP got.
+    pub fn start_with(
+        dir: &Path,
+        port: u16,
+        sender: &str,
+        target: &str,
+        log_incoming: bool,
+    ) -> Result<Self, InteropError> {
         if !Path::new(EXECUTOR_GZ).is_file() {
             return Err(InteropError::NotInstalled);
         }
@@ -84,6 +99,7 @@ impl Executor {
             port,
             sender: sender.into(),
             target: target.into(),
+            log_incoming,
         };
         e.restart()?;
         Ok(e)
@@ -177,13 +193,14 @@ impl Executor {
             f,
             "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptPort={port}\nSocketAcceptAddress=127.0.0.1\n\
              SocketReuseAddress=Y\nSocketNodelay=Y\nFileStorePath={dir}/store\nFileLogPath={dir}/log\n\
-             StartTime=00:00:00\nEndTime=00:00:00\nUseDataDictionary=N\nScreenLogShowIncoming=N\n\
+             StartTime=00:00:00\nEndTime=00:00:00\nUseDataDictionary=N\nScreenLogShowIncoming={inc}\n\
              ScreenLogShowOutgoing=N\nScreenLogShowEvents=Y\n\n[SESSION]\nBeginString=FIX.4.4\n\
              SenderCompID={s}\nTargetCompID={t}\nHeartBtInt=30\n",
             port = self.port,
             dir = self.dir.display(),
             s = self.sender,
             t = self.target,
+            inc = if self.log_incoming { 'Y' } else { 'N' },
         )
         .map_err(io("write executor.cfg"))?;
         drop(f);

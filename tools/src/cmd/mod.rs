@@ -15,5 +15,6 @@ pub mod capture_convert;
 pub mod fix;
 pub mod hist;
 pub mod journal;
+pub mod manager;
 pub mod replay;
 pub mod run;
