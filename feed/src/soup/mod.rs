@@ -4,14 +4,18 @@
 //!
 //! - [`codec`]: every packet type, and a streaming decoder for arbitrarily split input;
 //! - [`messages`]: a capture's SBE feed split into one-message packets (one soup message each);
-//! - [`server`]: a blocking server of one capture, client after client;
-//! - [`client`]: a non-blocking mio client that reconnects and resumes;
+//! - [`server`]: a blocking server of one capture, client after client ([`server_config`]: its
+//!   configuration, counters and errors);
+//! - [`client`]: a non-blocking mio client that reconnects and resumes ([`session`]: its
+//!   per-packet state machine);
 //! - [`stage`]: the client as a lossless pipeline stage feeding the FX books and the ring.
 
 pub mod client;
 pub mod codec;
 pub mod messages;
 pub mod server;
+pub mod server_config;
+pub mod session;
 pub mod stage;
 
 pub use client::{ClientConfig, ClientEvent, ClientStats, SoupClient};
