@@ -1,0 +1,335 @@
+//! The in-process run: load generator → rings → [`EngineStage`] (real engine, real journal in a
+//! temporary directory) → rings → LP edge, on the pipeline runner in `shared` or `dedicated`
+//! mode.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use mam_core::engine::{Engine, EngineConfig, EngineCounters, MAX_TABLE};
+use mam_core::journal::{Journal, JournalConfig};
+use mam_core::num::{Lots, Price};
+use mam_core::pipeline::engine_stage::{
+    EngineRings, EngineStage, EngineStageOptions, ReportSlot, Sequencing,
+};
+use mam_core::pipeline::{
+    ring, IdleStrategy, LatencyTap, Pipeline, RunnerConfig, Stage, ThreadingMode,
+};
+use mam_core::symbol::SymbolTable;
+use mam_gateway::latency::mono_ns;
+
+use super::loadgen::{LoadCounters, LoadGen, LoadPlan};
+use super::lp_edge::{LpCounters, LpEdge, Sample};
+use super::record::{FigureSummary, Recorder, DRAIN_EVERY};
+use super::{accounts, BenchError, Routing};
+
+/// One in-process configuration.
+#[derive(Debug, Clone)]
+pub struct InProcessConfig {
+    /// Accounts.
+    pub accounts: usize,
+    /// Routing of every master order.
+    pub routing: Routing,
+    /// Threading mode of the pipeline runner.
+    pub mode: ThreadingMode,
+    /// Master orders per second (opens and closes alternate).
+    pub rate: u64,
+    /// Quotes per second (0: no market stream).
+    pub quote_rate: u64,
+    /// Measured seconds (after the warm-up).
+    pub seconds: f64,
+    /// Warm-up seconds (sent, not recorded).
+    pub warmup: f64,
+    /// Where the `.hlog` and `.hgrm` files go.
+    pub out: PathBuf,
+    /// Pin stage threads to cores.
+    pub pin: bool,
+    /// Engine-stage batch (inputs per ring per duty cycle).
+    pub batch: usize,
+    /// Keep the journal and checkpoints in `<dir>/<label>/` (default: a temporary directory,
+    /// removed after the run).
+    pub keep_journal: Option<PathBuf>,
+}
+
+/// What one configuration measured.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// `inproc-<mode>-<accounts>-<routing>`: the prefix of the output files.
+    pub label: String,
+    /// Threading mode.
+    pub mode: ThreadingMode,
+    /// Accounts.
+    pub accounts: usize,
+    /// Routing.
+    pub routing: Routing,
+    /// Master orders per second.
+    pub rate: u64,
+    /// Quotes per second.
+    pub quote_rate: u64,
+    /// Measured seconds.
+    pub seconds: f64,
+    /// Cores the stage threads were pinned to, in thread order.
+    pub pinned_cores: Vec<usize>,
+    /// Stage threads and their idle strategies, e.g. `loadgen+engine+lp-edge: busy-spin`.
+    pub threads: Vec<String>,
+    /// The three figures, then the engine stage's own histograms.
+    pub figures: Vec<FigureSummary>,
+    /// Master orders sent.
+    pub masters_sent: u64,
+    /// Master orders whose last child reached the LP edge.
+    pub masters_complete: u64,
+    /// Child orders that reached the LP edge.
+    pub child_orders: u64,
+    /// Largest lateness of the generator behind an intended send time (ns).
+    pub max_late_ns: u64,
+    /// LP-edge samples lost (sample ring full).
+    pub lost_samples: u64,
+    /// The engine's counters at the end (refusals and risk rejects should be 0).
+    pub engine: EngineCounters,
+    /// Journal records written.
+    pub journal_records: u64,
+}
+
+/// The engine settings of the bench: the permissive demo limits, with the order rate and
+/// open-order tables sized for `accounts` children per master order at `rate`.
+pub fn engine_config(accounts: usize, rate: u64) -> EngineConfig {
+    let mut c = EngineConfig::permissive();
+    let per_sec = (rate.saturating_mul(accounts as u64 + 1) * 2).clamp(200_000, MAX_TABLE as u64);
+    c.risk.max_orders_per_sec = per_sec as u32;
+    c.risk.max_open_orders = (accounts as u32 * 4).clamp(100_000, MAX_TABLE);
+    c
+}
+
+/// Size of each open: two lot steps (0.02 lots) per account, so an equity split with
+/// round-up gives every account a child.
+pub fn master_lots(accounts: usize) -> Lots {
+    Lots(200 * accounts.max(1) as i64)
+}
+
+/// Market orders are filled at this price (EURUSD-like, within the quotes' range).
+pub const FILL_PX: Price = Price(108_500_000);
+
+/// Ring capacities: above 2 × 10,000 children so a master order's children and fills never
+/// wait on a full ring.
+const ORDER_RING: usize = 1 << 15;
+const INPUT_RING: usize = 1 << 12;
+const SAMPLE_RING: usize = 1 << 16;
+
+/// The idle strategy of each stage (loadgen, engine, LP edge) in `mode`: `shared` runs one
+/// busy-spinning thread; `dedicated` busy-spins the engine on its own core and lets the
+/// generator and the LP edge (which share the other core of a 2-core machine) yield.
+pub fn idle_strategies(mode: ThreadingMode) -> Vec<IdleStrategy> {
+    match mode {
+        ThreadingMode::Shared => vec![IdleStrategy::BusySpin],
+        ThreadingMode::Dedicated => vec![
+            IdleStrategy::Yield,
+            IdleStrategy::BusySpin,
+            IdleStrategy::Yield,
+        ],
+    }
+}
+
+fn idle_name(i: IdleStrategy) -> &'static str {
+    match i {
+        IdleStrategy::BusySpin => "busy-spin",
+        IdleStrategy::Yield => "yield",
+        IdleStrategy::Backoff { .. } => "backoff",
+    }
+}
+
+/// Runs one configuration and writes its files into `cfg.out`.
+pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
+    let label = format!(
+        "inproc-{}-{}-{}",
+        cfg.mode.as_str(),
+        cfg.accounts,
+        cfg.routing.as_str()
+    );
+    let tmp = tempfile::Builder::new()
+        .prefix("mam-bench-pipeline-")
+        .tempdir()
+        .map_err(|source| BenchError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let work = match &cfg.keep_journal {
+        Some(d) => d.join(&label),
+        None => tmp.path().to_path_buf(),
+    };
+    if work.join("journal").exists() {
+        std::fs::remove_dir_all(work.join("journal")).map_err(|source| BenchError::Io {
+            path: work.join("journal"),
+            source,
+        })?;
+    }
+    let symbols = SymbolTable::builtin();
+    let instrument = symbols
+        .id_of("EURUSD")
+        .ok_or_else(|| BenchError::Engine("no EURUSD in the built-in symbols".into()))?;
+    let engine = Engine::new(
+        symbols,
+        accounts(cfg.accounts),
+        engine_config(cfg.accounts, cfg.rate),
+    )
+    .map_err(|e| BenchError::Engine(e.to_string()))?;
+    let (journal, _) = Journal::open(&work.join("journal"), JournalConfig::default())?;
+
+    let (mtx, mrx, _) = ring(INPUT_RING);
+    let (qtx, qrx, _) = ring(INPUT_RING);
+    let (otx, orx, _) = ring(ORDER_RING);
+    let (ftx, frx, _) = ring(ORDER_RING);
+    let (stx, mut srx, _) = ring::<Sample>(SAMPLE_RING);
+    let tap = LatencyTap::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (engine_stage, report, _stats) = EngineStage::new(
+        engine,
+        journal,
+        EngineStageOptions {
+            sequencing: Sequencing::Arrival,
+            checkpoint_dir: work.join("checkpoints"),
+            checkpoint_every: 0,
+            clock: mono_ns,
+            drain_timeout_ns: 1_000_000_000,
+            tap: Some(tap.clone()),
+            batch: cfg.batch.max(1),
+        },
+        EngineRings {
+            market: (cfg.quote_rate > 0).then_some(qrx),
+            masters: Some(mrx),
+            fills: frx,
+            orders: otx,
+        },
+        stop.clone(),
+    );
+
+    let rate = cfg.rate.max(1);
+    let total = cfg.warmup + cfg.seconds;
+    // An even count: every open is followed by its close.
+    let masters = ((rate as f64 * total) as u64 + 1) & !1;
+    let quotes = (cfg.quote_rate as f64 * total) as u64;
+    // Setup margin before message 0, so thread start-up is not charged to the first messages.
+    let start_ns = mono_ns() + 50_000_000;
+    let measure_from = start_ns + (cfg.warmup * 1e9) as u64;
+    let plan = LoadPlan {
+        start_ns,
+        // The first quote goes ahead of the first master order (a reference price exists).
+        master_start_ns: start_ns + 1_000_000,
+        masters,
+        master_interval_ns: 1_000_000_000 / rate,
+        quotes,
+        quote_interval_ns: 1_000_000_000u64
+            .checked_div(cfg.quote_rate)
+            .unwrap_or(u64::MAX),
+        instrument,
+        lots: master_lots(cfg.accounts),
+        routing: cfg.routing,
+    };
+    let gen_counters = Arc::new(LoadCounters::default());
+    let lp_counters = Arc::new(LpCounters::default());
+    let stages: Vec<Box<dyn Stage>> = vec![
+        Box::new(LoadGen::new(
+            plan,
+            mtx,
+            (cfg.quote_rate > 0).then_some(qtx),
+            gen_counters.clone(),
+        )),
+        Box::new(engine_stage),
+        Box::new(LpEdge::new(
+            orx,
+            ftx,
+            FILL_PX,
+            measure_from,
+            stx,
+            lp_counters.clone(),
+        )),
+    ];
+    let idle = idle_strategies(cfg.mode);
+    let threads = match cfg.mode {
+        ThreadingMode::Shared => vec![format!("loadgen+engine+lp-edge: {}", idle_name(idle[0]))],
+        ThreadingMode::Dedicated => ["loadgen", "engine", "lp-edge"]
+            .iter()
+            .zip(&idle)
+            .map(|(n, i)| format!("{n}: {}", idle_name(*i)))
+            .collect(),
+    };
+    let mut rec = Recorder::new(&cfg.out, &label)?;
+    let p = Pipeline::start(
+        stages,
+        &RunnerConfig {
+            mode: cfg.mode,
+            idle,
+            pin: cfg.pin,
+        },
+    )?;
+    let pinned_cores = p.pinned_cores().to_vec();
+    let handle = p.stop_handle();
+    let deadline = measure_from + ((cfg.seconds + 60.0) * 1e9) as u64;
+    let mut measuring = false;
+    let mut next_interval = u64::MAX;
+    let mut timed_out = false;
+    loop {
+        std::thread::sleep(DRAIN_EVERY);
+        rec.drain(&mut srx)?;
+        let now = mono_ns();
+        if !measuring && now >= measure_from {
+            rec.discard(&tap);
+            measuring = true;
+            next_interval = now + 1_000_000_000;
+        } else if measuring && now >= next_interval {
+            rec.end_interval(&mut srx, &tap)?;
+            next_interval += 1_000_000_000;
+        }
+        if report.lock().map(|r| r.is_some()).unwrap_or(true) {
+            break;
+        }
+        if now > deadline {
+            timed_out = true;
+            stop.store(true, Ordering::Release);
+            handle.stop();
+            break;
+        }
+    }
+    p.join()?;
+    rec.end_interval(&mut srx, &tap)?;
+    let figures = rec.finish()?;
+    let r = take_report(&report)?;
+    let result = RunResult {
+        label,
+        mode: cfg.mode,
+        accounts: cfg.accounts,
+        routing: cfg.routing,
+        rate,
+        quote_rate: cfg.quote_rate,
+        seconds: cfg.seconds,
+        pinned_cores,
+        threads,
+        figures,
+        masters_sent: gen_counters.masters.load(Ordering::Relaxed),
+        masters_complete: lp_counters.masters.load(Ordering::Relaxed),
+        child_orders: lp_counters.orders.load(Ordering::Relaxed),
+        max_late_ns: gen_counters.max_late_ns.load(Ordering::Relaxed),
+        lost_samples: lp_counters.lost_samples.load(Ordering::Relaxed),
+        engine: *r.0.counters(),
+        journal_records: r.1,
+    };
+    if timed_out {
+        return Err(BenchError::Incomplete(format!(
+            "{}: the pipeline did not finish {} s after the run ({} of {} master orders complete)",
+            result.label, 60, result.masters_complete, result.masters_sent
+        )));
+    }
+    Ok(result)
+}
+
+fn take_report(slot: &ReportSlot) -> Result<(Engine, u64), BenchError> {
+    let r = slot
+        .lock()
+        .map_err(|_| BenchError::Engine("report lock poisoned".into()))?
+        .take()
+        .ok_or_else(|| BenchError::Engine("the engine stage left no report".into()))?;
+    if let Some(e) = r.error {
+        return Err(BenchError::Engine(e));
+    }
+    let records = r.journal.last_seq().unwrap_or(0);
+    Ok((r.engine, records))
+}
