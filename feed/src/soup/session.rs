@@ -22,7 +22,7 @@ pub enum ClientEvent<'a> {
         seq: u64,
         /// The message.
         msg: &'a [u8],
-        /// Monotonic time of the socket read that brought it ([`sys::mono_ns`]).
+        /// Monotonic time of the socket read that brought it ([`crate::recv::sys::mono_ns`]).
         recv_ns: u64,
     },
     /// The server started after the number asked for: these messages will never come.
