@@ -411,7 +411,8 @@ fn each_bad_field_gets_the_prescribed_reply() {
         o
     };
 
-    let s = raw.send("D", &refs(&with(55, Some("NOPE"))));
+    let s0 = raw.send("D", &refs(&with(55, Some("NOPE"))));
+    let s = s0;
     let r = raw.recv();
     assert_eq!(
         (r.msg_type.as_str(), r.get(150), r.get(39), r.get(103)),
@@ -468,12 +469,16 @@ fn each_bad_field_gets_the_prescribed_reply() {
         );
     }
 
-    // Still in business: a good order after all that is accepted, and it is the only frame.
+    // Still in business: a good order after all that is accepted. The only other frame is the
+    // clock the first refused order moved (a refused order's TransactTime still counts).
     let s = raw.send("D", &refs(&with(38, Some("200000"))));
     let r = raw.recv();
     assert_eq!((r.get(150), r.get(17)), ("0", &*format!("M{s}")));
-    let f = pop(&mut rx, 1);
-    assert_eq!(f[0].origin_seq, s);
+    let f = pop(&mut rx, 2);
+    assert_eq!((f[0].origin_seq, f[0].decode()), (s0, None));
+    assert_eq!(f[0].watermark_ns, T0);
+    assert_eq!((f[1].origin_seq, f[1].watermark_ns), (s, T0));
+    assert!(matches!(f[1].decode(), Some(Input::Open(_))));
     assert!(rx.pop().is_none());
     let st = run.counters.snapshot();
     assert_eq!(

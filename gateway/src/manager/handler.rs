@@ -70,6 +70,15 @@ impl Handler {
             return true;
         };
         if tx.try_push(f).is_err() {
+            if tx.is_abandoned() {
+                // The engine is gone: nobody will ever take the frame.
+                tracing::warn!(
+                    seq = f.origin_seq,
+                    "engine ring abandoned: manager frame dropped"
+                );
+                item.frame = None;
+                return true;
+            }
             if self.waiting_since.is_none() {
                 self.waiting_since = Some(mono_ns());
                 inc(&self.stats.ring_waits);
@@ -119,7 +128,6 @@ impl Handler {
         let s = &self.stats;
         match e {
             Event::LoggedOn { .. } => inc(&s.logons),
-            Event::Disconnect { .. } => inc(&s.disconnects),
             Event::RejectSent { .. } => inc(&s.session_rejects),
             Event::BusinessRejectSent { .. } => inc(&s.business_rejects),
             Event::App { msg, .. } => self.on_app(msg),
@@ -162,7 +170,11 @@ impl Handler {
         }
         let input = match master_from_nos(m, &self.symbols, &self.defaults) {
             Ok(i) => i,
-            Err(r) => return self.refuse(m, seq, &r),
+            Err(r) => {
+                // A refused order's TransactTime is still the manager's clock.
+                let f = self.advance_clock(m, seq);
+                return self.refuse_with(m, seq, &r, f);
+            }
         };
         let ts = input.ts_ns();
         let tt = m.get(60).unwrap_or_default();
@@ -195,13 +207,27 @@ impl Handler {
         self.queue(Some(f), true, Some(r));
     }
 
+    /// A watermark frame if message `seq`'s readable TransactTime moves the open clock on.
+    fn advance_clock(&mut self, m: &Message<'_>, seq: u64) -> Option<EdgeFrame> {
+        let t = crate::fix::time::parse_utc(m.get(60)?)?;
+        if self.closed || t <= self.clock {
+            return None;
+        }
+        self.clock = t;
+        Some(EdgeFrame::watermark(self.read_ns, seq, t))
+    }
+
     fn refuse(&mut self, m: &Message<'_>, seq: u64, r: &MasterRefusal) {
+        self.refuse_with(m, seq, r, None)
+    }
+
+    fn refuse_with(&mut self, m: &Message<'_>, seq: u64, r: &MasterRefusal, f: Option<EdgeFrame>) {
         tracing::info!(seq, refusal = %r, "manager message refused");
         match r {
             MasterRefusal::Session { .. } => inc(&self.stats.session_rejects),
             MasterRefusal::Order { .. } => inc(&self.stats.refused),
         }
         let reply = self.out.refusal(m, seq, r);
-        self.queue(None, false, Some(reply));
+        self.queue(f, false, Some(reply));
     }
 }

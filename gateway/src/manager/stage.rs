@@ -105,6 +105,9 @@ pub struct ManagerStage {
     phase: Phase,
     tap: Option<LatencyTap>,
     last_publish: u64,
+    /// A manager connection was up after the previous turn (counts disconnections of any
+    /// kind, socket drops included).
+    was_connected: bool,
 }
 
 impl ManagerStage {
@@ -169,6 +172,7 @@ impl ManagerStage {
             phase: Phase::Running,
             tap,
             last_publish: mono_ns(),
+            was_connected: false,
         })
     }
 
@@ -296,6 +300,11 @@ impl Stage for ManagerStage {
             }
         }
         work += self.h.events;
+        let connected = self.session_state() != State::Disconnected;
+        if self.was_connected && !connected {
+            inc(&self.h.stats.disconnects);
+        }
+        self.was_connected = connected;
         work += self.drain();
         if let Some(acc) = self.acc.as_mut() {
             acc.flush();
