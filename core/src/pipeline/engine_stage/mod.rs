@@ -478,14 +478,18 @@ impl EngineStage {
         Ok(work)
     }
 
-    /// True when the stage may finish: sources ended, orders out, and the fills of open
-    /// orders in (or the drain timeout after a stop passed).
+    /// True when the stage may finish: sources ended, everything taken applied, orders out
+    /// and the fills of open orders in; or, after a stop, once the drain timeout has passed
+    /// (what was not journaled comes again after the restart: market data and master orders
+    /// from where the journal stopped, fills because the LP is asked for everything, orders
+    /// because the LP's store does not hold them).
     fn may_finish(&mut self) -> bool {
-        if !self.sources_ended() || !self.backlog.is_empty() || !self.fills.is_empty() {
-            return false;
-        }
-        let open = self.engine.as_ref().map_or(0, Engine::open_orders);
-        if open == 0 && self.seq.idle() {
+        let quiet = self.sources_ended()
+            && self.backlog.is_empty()
+            && self.fills.is_empty()
+            && self.engine.as_ref().map_or(0, Engine::open_orders) == 0
+            && self.seq.idle();
+        if quiet {
             return true;
         }
         if !self.stop.load(Relaxed) {
@@ -513,7 +517,7 @@ impl Stage for EngineStage {
         }
         match self.cycle() {
             Ok(w) => {
-                if w == 0 && self.may_finish() {
+                if (w == 0 || self.stop.load(Relaxed)) && self.may_finish() {
                     self.finish(None);
                     return 1;
                 }
