@@ -15,6 +15,6 @@ pub mod tap;
 
 pub use idle::{IdleStrategy, Idler};
 pub use msg::{EdgeFrame, EdgeOrder};
-pub use tap::LatencyTap;
 pub use ring::{ring, ConflatingTx, RingRx, RingStats, RingTx};
 pub use runner::{Pipeline, RunnerConfig, RunnerError, Stage, StopHandle, ThreadingMode};
+pub use tap::LatencyTap;

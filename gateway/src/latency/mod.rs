@@ -25,8 +25,8 @@ mod tap;
 
 pub use hgrm::{write_hgrm, HgrmOptions};
 pub use hlog::{read_hlog, HlogInterval, HlogReadout, IntervalLogWriter};
-pub use tap::{mono_ns, LatencyTap};
 pub use stage::{new_histogram, Stage, StageRecorders, HIGHEST_TRACKABLE_NS, SIGNIFICANT_DIGITS};
+pub use tap::{mono_ns, LatencyTap};
 
 use std::path::PathBuf;
 

@@ -475,15 +475,23 @@ mod tests {
     #[test]
     fn readme_file_is_the_defaults() {
         let readme = include_str!("../../../README.md");
-        let start = readme.find("```toml\nstate = ").expect("README has the daemon's file");
+        let start = readme
+            .find("```toml\nstate = ")
+            .expect("README has the daemon's file");
         let body = &readme[start + 8..];
         let body = &body[..body.find("```").unwrap()];
         let c: DaemonConfig = toml::from_str(body).unwrap();
         let (a, b) = (c.check().unwrap(), DaemonConfig::default().check().unwrap());
         assert_eq!(a.engine, b.engine);
         assert_eq!(format!("{a:?}"), format!("{b:?}"));
-        assert_eq!(format!("{:?}", c.feed), format!("{:?}", DaemonConfig::default().feed));
-        assert_eq!(format!("{:?}", c.lp), format!("{:?}", DaemonConfig::default().lp));
+        assert_eq!(
+            format!("{:?}", c.feed),
+            format!("{:?}", DaemonConfig::default().feed)
+        );
+        assert_eq!(
+            format!("{:?}", c.lp),
+            format!("{:?}", DaemonConfig::default().lp)
+        );
         assert_eq!(
             format!("{:?}", c.manager),
             format!("{:?}", DaemonConfig::default().manager)
