@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -73,7 +73,16 @@ struct Edge<S> {
     daemon: Arc<AtomicBool>,
     /// Done as soon as the daemon stops (a source with no logout, like UDP).
     done_on_stop: bool,
+    /// Copies the stage's own counters out for the stats line, every [`PUBLISH_EVERY`] cycles.
+    publish: Option<Publish<S>>,
+    cycles: u64,
 }
+
+/// Copies a stage's counters into the stats line's atomics.
+type Publish<S> = Box<dyn Fn(&S) + Send>;
+
+/// Duty cycles between two counter copies (cheap: a few relaxed stores).
+const PUBLISH_EVERY: u64 = 1024;
 
 impl<S: Stage + 'static> Edge<S> {
     fn boxed(
@@ -81,6 +90,7 @@ impl<S: Stage + 'static> Edge<S> {
         own: Option<Arc<AtomicBool>>,
         daemon: &Arc<AtomicBool>,
         done_on_stop: bool,
+        publish: Option<Publish<S>>,
     ) -> Box<dyn Stage> {
         Box::new(Edge {
             name: inner.name().to_string(),
@@ -88,6 +98,33 @@ impl<S: Stage + 'static> Edge<S> {
             own,
             daemon: daemon.clone(),
             done_on_stop,
+            publish,
+            cycles: 0,
+        })
+    }
+}
+
+/// Feed counters for the stats line: gaps, messages missing in them, duplicates dropped,
+/// reconnects, malformed packets.
+#[derive(Debug, Default)]
+struct FeedCounters([AtomicU64; 5]);
+
+impl FeedCounters {
+    fn set(&self, v: [u64; 5]) {
+        for (a, x) in self.0.iter().zip(v) {
+            a.store(x, Relaxed);
+        }
+    }
+    fn counters(self: Arc<Self>) -> EdgeCounters {
+        Box::new(move || {
+            let v: Vec<u64> = self.0.iter().map(|a| a.load(Relaxed)).collect();
+            vec![
+                ("gaps", v[0]),
+                ("missing", v[1]),
+                ("dups", v[2]),
+                ("feed-reconnects", v[3]),
+                ("malformed", v[4]),
+            ]
         })
     }
 }
@@ -97,7 +134,6 @@ impl<S: Stage> Stage for Edge<S> {
         &self.name
     }
     fn do_work(&mut self) -> usize {
-        use std::sync::atomic::Ordering::Relaxed;
         let stopping = self.daemon.load(Relaxed);
         if let Some(own) = &self.own {
             if stopping && !own.load(Relaxed) {
@@ -108,7 +144,14 @@ impl<S: Stage> Stage for Edge<S> {
             return 0;
         };
         let w = s.do_work();
-        if s.is_done() || (self.done_on_stop && stopping) {
+        self.cycles += 1;
+        let done = s.is_done() || (self.done_on_stop && stopping);
+        if let Some(p) = &self.publish {
+            if done || self.cycles % PUBLISH_EVERY == 0 {
+                p(s);
+            }
+        }
+        if done {
             self.inner = None;
             return w + 1;
         }
@@ -163,7 +206,13 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
                 cfg.feed.connect, x.started.market_next
             ));
             let own = s.stop_flag();
-            Some(Edge::boxed(s, Some(own), &x.stop, false))
+            let fc = Arc::new(FeedCounters::default());
+            counters.push(fc.clone().counters());
+            let publish: Publish<SoupSbeStage> = Box::new(move |s: &SoupSbeStage| {
+                let c = s.client_stats();
+                fc.set([c.gaps, c.missing, c.duplicates, c.reconnects, c.malformed]);
+            });
+            Some(Edge::boxed(s, Some(own), &x.stop, false, Some(publish)))
         }
         "udp" => {
             let bind = sock(&cfg.feed.bind)?;
@@ -175,7 +224,20 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
                 FxBooks::new(32),
                 ConflatingTx::new(x.market_tx, instruments),
             );
-            Some(Edge::boxed(s, None, &x.stop, true))
+            let fc = Arc::new(FeedCounters::default());
+            counters.push(fc.clone().counters());
+            let publish: Publish<UdpSbeStage> = Box::new(move |s: &UdpSbeStage| {
+                let r = s.recv_stats();
+                let q = r.seq;
+                fc.set([
+                    q.gaps,
+                    q.missing,
+                    q.duplicate_messages,
+                    0,
+                    r.unframed + r.oversized,
+                ]);
+            });
+            Some(Edge::boxed(s, None, &x.stop, true, Some(publish)))
         }
         _ => {
             lines.push("feed: none".into());
@@ -220,7 +282,7 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
                 ),
             ]
         }));
-        Some(Edge::boxed(s, None, &x.stop, false))
+        Some(Edge::boxed(s, None, &x.stop, false, None))
     } else {
         lines.push("manager: disabled".into());
         None
@@ -273,7 +335,7 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
     Ok(Edges {
         feed,
         manager,
-        lp: Edge::boxed(s, None, &x.stop, false),
+        lp: Edge::boxed(s, None, &x.stop, false, None),
         counters,
         lines,
     })
