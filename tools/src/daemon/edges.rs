@@ -147,7 +147,7 @@ impl<S: Stage> Stage for Edge<S> {
         self.cycles += 1;
         let done = s.is_done() || (self.done_on_stop && stopping);
         if let Some(p) = &self.publish {
-            if done || self.cycles % PUBLISH_EVERY == 0 {
+            if done || self.cycles.is_multiple_of(PUBLISH_EVERY) {
                 p(s);
             }
         }
