@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use mam_core::engine::input::{RiskCommand, RISK_KILL, RISK_RESET};
 use mam_core::pipeline::engine_stage::{EngineRings, EngineStage, EngineStageOptions};
 use mam_core::pipeline::{ring, LatencyTap, Pipeline, RunnerConfig, Stage};
 use mam_core::symbol::SymbolTable;
@@ -80,6 +81,16 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
     }
+    // SIGUSR1 engages the kill switch (no new child orders), SIGUSR2 releases it.
+    let (kill, release) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, kill.clone())
+        .context("installing signal handlers")?;
+    signal_hook::flag::register(signal_hook::consts::SIGUSR2, release.clone())
+        .context("installing signal handlers")?;
+    let admin = Arc::new(crossbeam_queue::ArrayQueue::new(64));
     let tap = LatencyTap::new();
     let cap = cfg.pipeline.ring;
     let (mtx, mrx, mstats) = ring(cap);
@@ -114,6 +125,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         drain_timeout_ns: checked.drain_timeout.as_nanos() as u64,
         tap: Some(tap.clone()),
         batch: 256,
+        admin: Some(admin.clone()),
     };
     let rings = EngineRings {
         market: feed_enabled.then_some(mrx),
@@ -192,6 +204,25 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
             stopping = true;
             writeln!(out, "stopping: draining rings, flushing, logging out")?;
             out.flush()?;
+        }
+        for (flag, action, what) in [
+            (
+                &kill,
+                RISK_KILL,
+                "kill switch engaged (SIGUSR1): no new child orders",
+            ),
+            (&release, RISK_RESET, "kill switch released (SIGUSR2)"),
+        ] {
+            if flag.swap(false, Ordering::Relaxed) {
+                let cmd = RiskCommand {
+                    ts_ns: mam_gateway::fix::session::initiator::now_ns(),
+                    action,
+                    _pad: 0,
+                };
+                if admin.push(cmd).is_ok() {
+                    writeln!(out, "{what}")?;
+                }
+            }
         }
         if now >= next_log {
             reporter.log_interval()?;

@@ -28,13 +28,14 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
+use crossbeam_queue::ArrayQueue;
 use hdrhistogram::Histogram;
 
 use super::msg::{EdgeFrame, EdgeOrder};
 use super::ring::{RingRx, RingTx};
 use super::runner::Stage;
 use super::tap::LatencyTap;
-use crate::engine::input::Input;
+use crate::engine::input::{Input, RiskCommand};
 use crate::engine::origin::{Origin, SOURCE_MANAGER};
 use crate::engine::Engine;
 use crate::event::{ChildOrder, ExecStatus, FillEvent, MarketEvent};
@@ -85,6 +86,9 @@ pub struct EngineStageOptions {
     pub tap: Option<LatencyTap>,
     /// Most inputs taken from one ring per duty cycle.
     pub batch: usize,
+    /// Operator commands (kill switch on/off) from any thread: a multi-producer queue, so
+    /// `crossbeam-queue` rather than a ring. Applied (and journaled) before anything else.
+    pub admin: Option<Arc<ArrayQueue<RiskCommand>>>,
 }
 
 /// Live counters for the stats line (relaxed atomics).
@@ -102,6 +106,8 @@ pub struct EngineStageStats {
     pub fills_dropped: AtomicU64,
     /// Child orders emitted.
     pub orders: AtomicU64,
+    /// Operator commands applied.
+    pub admin: AtomicU64,
     /// Duty cycles that found the next input held back by a watermark (event time).
     pub watermark_waits: AtomicU64,
     /// Orders emitted and not yet done that the stage waits for (event time).
@@ -286,6 +292,7 @@ impl EngineStage {
         match input {
             Input::Market(_) => s.market.fetch_add(1, Relaxed),
             Input::Fill(_) => s.fills.fetch_add(1, Relaxed),
+            Input::Risk(_) => s.admin.fetch_add(1, Relaxed),
             _ => s.masters.fetch_add(1, Relaxed),
         };
         self.since_checkpoint += 1;
@@ -459,6 +466,10 @@ impl EngineStage {
 
     fn cycle(&mut self) -> Result<usize, String> {
         let mut work = self.flush_orders();
+        while let Some(cmd) = self.opts.admin.as_ref().and_then(|q| q.pop()) {
+            self.apply(&Input::Risk(cmd), None, 0)?;
+            work += 1;
+        }
         work += match self.opts.sequencing {
             Sequencing::Arrival => self.arrival_cycle()?,
             Sequencing::EventTime => self.event_time_cycle()?,

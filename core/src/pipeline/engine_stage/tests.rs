@@ -49,6 +49,7 @@ fn rig(dir: &Path, sequencing: Sequencing) -> Rig {
         drain_timeout_ns: 0,
         tap: None,
         batch: 16,
+        admin: None,
     };
     let rings = EngineRings {
         market: Some(mrx),
