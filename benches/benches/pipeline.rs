@@ -32,8 +32,7 @@ fn engine_cycle(c: &mut Criterion, routing: Routing, timed_close: bool) {
     let dir = tempfile::tempdir().expect("temp dir");
     let symbols = SymbolTable::builtin();
     let instrument = symbols.id_of("EURUSD").expect("EURUSD");
-    let engine =
-        Engine::new(symbols, accounts(ACCOUNTS), engine_config(ACCOUNTS, 1_000)).expect("engine");
+    let engine = Engine::new(symbols, accounts(ACCOUNTS), engine_config()).expect("engine");
     let (journal, _) =
         Journal::open(&dir.path().join("journal"), JournalConfig::default()).expect("journal");
     let (mut mtx, mrx, _) = ring(1 << 10);
@@ -51,6 +50,7 @@ fn engine_cycle(c: &mut Criterion, routing: Routing, timed_close: bool) {
             drain_timeout_ns: 0,
             tap: None,
             batch: 64,
+            admin: None,
         },
         EngineRings {
             market: Some(qrx),

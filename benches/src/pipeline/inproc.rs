@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use mam_core::engine::{Engine, EngineConfig, EngineCounters, MAX_TABLE};
 use mam_core::journal::{Journal, JournalConfig};
-use mam_core::num::{Lots, Price};
+use mam_core::num::{Lots, Money, Price, Qty};
 use mam_core::pipeline::engine_stage::{
     EngineRings, EngineStage, EngineStageOptions, ReportSlot, Sequencing,
 };
@@ -18,7 +18,7 @@ use mam_core::pipeline::{
 use mam_core::symbol::SymbolTable;
 use mam_gateway::latency::mono_ns;
 
-use super::loadgen::{LoadCounters, LoadGen, LoadPlan};
+use super::loadgen::{quote, LoadCounters, LoadGen, LoadPlan};
 use super::lp_edge::{LpCounters, LpEdge, Sample};
 use super::record::{FigureSummary, Recorder, DRAIN_EVERY};
 use super::{accounts, BenchError, Routing};
@@ -90,13 +90,21 @@ pub struct RunResult {
     pub journal_records: u64,
 }
 
-/// The engine settings of the bench: the permissive demo limits, with the order rate and
-/// open-order tables sized for `accounts` children per master order at `rate`.
-pub fn engine_config(accounts: usize, rate: u64) -> EngineConfig {
+/// The engine settings of the bench: the permissive demo limits with position and order-size
+/// caps lifted (every order is filled at once, and a block order carries every account's
+/// share), and the order-rate and open-order tables large enough for 10,000 children per
+/// master order with room for an LP edge that falls behind.
+pub fn engine_config() -> EngineConfig {
     let mut c = EngineConfig::permissive();
-    let per_sec = (rate.saturating_mul(accounts as u64 + 1) * 2).clamp(200_000, MAX_TABLE as u64);
-    c.risk.max_orders_per_sec = per_sec as u32;
-    c.risk.max_open_orders = (accounts as u32 * 4).clamp(100_000, MAX_TABLE);
+    c.risk.max_order_qty = Qty(i64::MAX / 4);
+    c.risk.max_order_notional = Money(i64::MAX / 4);
+    c.risk.max_account_qty = Qty(i64::MAX / 4);
+    c.risk.max_account_notional = Money(i64::MAX / 4);
+    // A stall of the machine (it is shared) lets fills lag and orders bunch up: the tables
+    // are sized so that no risk limit refuses an order of the bench.
+    c.risk.max_orders_per_sec = MAX_TABLE;
+    c.risk.max_open_orders = 1_000_000;
+    c.risk.max_account_open_orders = 100_000;
     c
 }
 
@@ -166,16 +174,12 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
     let instrument = symbols
         .id_of("EURUSD")
         .ok_or_else(|| BenchError::Engine("no EURUSD in the built-in symbols".into()))?;
-    let engine = Engine::new(
-        symbols,
-        accounts(cfg.accounts),
-        engine_config(cfg.accounts, cfg.rate),
-    )
-    .map_err(|e| BenchError::Engine(e.to_string()))?;
+    let engine = Engine::new(symbols, accounts(cfg.accounts), engine_config())
+        .map_err(|e| BenchError::Engine(e.to_string()))?;
     let (journal, _) = Journal::open(&work.join("journal"), JournalConfig::default())?;
 
     let (mtx, mrx, _) = ring(INPUT_RING);
-    let (qtx, qrx, _) = ring(INPUT_RING);
+    let (mut qtx, qrx, qstats) = ring(INPUT_RING);
     let (otx, orx, _) = ring(ORDER_RING);
     let (ftx, frx, _) = ring(ORDER_RING);
     let (stx, mut srx, _) = ring::<Sample>(SAMPLE_RING);
@@ -192,9 +196,10 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
             drain_timeout_ns: 1_000_000_000,
             tap: Some(tap.clone()),
             batch: cfg.batch.max(1),
+            admin: None,
         },
         EngineRings {
-            market: (cfg.quote_rate > 0).then_some(qrx),
+            market: Some(qrx),
             masters: Some(mrx),
             fills: frx,
             orders: otx,
@@ -212,8 +217,7 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
     let measure_from = start_ns + (cfg.warmup * 1e9) as u64;
     let plan = LoadPlan {
         start_ns,
-        // The first quote goes ahead of the first master order (a reference price exists).
-        master_start_ns: start_ns + 1_000_000,
+        master_start_ns: start_ns,
         masters,
         master_interval_ns: 1_000_000_000 / rate,
         quotes,
@@ -224,13 +228,17 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
         lots: master_lots(cfg.accounts),
         routing: cfg.routing,
     };
+    // Quote 0 goes now: the engine has a reference price before any master order.
+    qtx.try_push(quote(&plan, 0, mono_ns()))
+        .map_err(|_| BenchError::Incomplete("market ring full at start".into()))?;
     let gen_counters = Arc::new(LoadCounters::default());
     let lp_counters = Arc::new(LpCounters::default());
     let stages: Vec<Box<dyn Stage>> = vec![
         Box::new(LoadGen::new(
             plan,
             mtx,
-            (cfg.quote_rate > 0).then_some(qtx),
+            Some(qtx),
+            Some(qstats),
             gen_counters.clone(),
         )),
         Box::new(engine_stage),

@@ -15,7 +15,7 @@ use mam_core::engine::input::{
 };
 use mam_core::event::{MarketEvent, MarketEventKind, Side};
 use mam_core::num::{Lots, Money, Price, Qty};
-use mam_core::pipeline::{EdgeFrame, RingTx, Stage};
+use mam_core::pipeline::{EdgeFrame, RingStats, RingTx, Stage};
 use mam_gateway::latency::mono_ns;
 
 use super::Routing;
@@ -65,15 +65,23 @@ pub struct LoadGen {
     market: Option<RingTx<MarketEvent>>,
     next_master: u64,
     next_quote: u64,
+    primed: Option<Arc<RingStats>>,
     counters: Arc<LoadCounters>,
 }
 
 impl LoadGen {
     /// A generator pushing onto `masters` and (if given) `market`.
+    ///
+    /// `primed`: the caller pushed quote 0 of the plan onto the market ring already; these are
+    /// that ring's counters. No master order goes before the engine has taken that quote (a
+    /// market order needs a reference price, and an engine running late would otherwise take
+    /// a master order ahead of a quote waiting beside it: master orders go first in arrival
+    /// sequencing). The generator's quotes then start at 1.
     pub fn new(
         plan: LoadPlan,
         masters: RingTx<EdgeFrame>,
         market: Option<RingTx<MarketEvent>>,
+        primed: Option<Arc<RingStats>>,
         counters: Arc<LoadCounters>,
     ) -> Self {
         LoadGen {
@@ -81,7 +89,8 @@ impl LoadGen {
             masters: Some(masters),
             market,
             next_master: 0,
-            next_quote: 0,
+            next_quote: u64::from(primed.is_some()),
+            primed,
             counters,
         }
     }
@@ -159,7 +168,11 @@ impl Stage for LoadGen {
         let mut late = 0u64;
         // Everything due is sent now, in intended-time order per stream; a full ring stops the
         // stream until the next cycle (the message keeps its intended time).
-        if let Some(tx) = self.masters.as_mut() {
+        let primed = self
+            .primed
+            .as_ref()
+            .is_none_or(|s| s.popped.load(Ordering::Acquire) > 0);
+        if let (Some(tx), true) = (self.masters.as_mut(), primed) {
             while self.next_master < self.plan.masters {
                 let t = self.plan.master_start_ns + self.next_master * self.plan.master_interval_ns;
                 if t > now {
@@ -175,7 +188,7 @@ impl Stage for LoadGen {
                 work += 1;
                 late = late.max(now - t);
             }
-            if self.next_master == self.plan.masters {
+            if self.next_master >= self.plan.masters {
                 // Dropping the producer tells the engine stage the source has ended.
                 self.masters = None;
             }
@@ -193,7 +206,7 @@ impl Stage for LoadGen {
                 work += 1;
                 late = late.max(now - t);
             }
-            if self.next_quote == self.plan.quotes {
+            if self.next_quote >= self.plan.quotes {
                 self.market = None;
             }
         }

@@ -23,12 +23,14 @@ pub mod inproc;
 pub mod loadgen;
 pub mod lp_edge;
 pub mod record;
+pub mod socket;
 #[cfg(test)]
 mod tests;
 
 pub use accounts::accounts;
 pub use inproc::{run_in_process, InProcessConfig, RunResult};
 pub use record::{new_hist, FigureSummary};
+pub use socket::{run_socket, SocketConfig, SocketResult};
 
 use std::path::PathBuf;
 

@@ -108,6 +108,12 @@ impl Recorder {
     /// A recorder whose logs start now; the three figures' logs are created at once (so a run
     /// that records nothing still leaves its files).
     pub fn new(dir: &Path, prefix: &str) -> Result<Self, BenchError> {
+        Self::with_figures(dir, prefix, &Figure::ALL)
+    }
+
+    /// A recorder of `figures` only (a socket run fills its figures from two sources with
+    /// different clocks, one recorder each).
+    pub fn with_figures(dir: &Path, prefix: &str, figures: &[Figure]) -> Result<Self, BenchError> {
         let now = SystemTime::now();
         let mut r = Recorder {
             dir: dir.to_path_buf(),
@@ -116,7 +122,7 @@ impl Recorder {
             interval_start: now,
             series: BTreeMap::new(),
         };
-        for f in Figure::ALL {
+        for f in figures {
             r.series(f.name())?;
         }
         Ok(r)
@@ -157,6 +163,35 @@ impl Recorder {
         Ok(())
     }
 
+    /// Records one sample of `fig` into the current interval.
+    pub fn record(&mut self, fig: Figure, ns: u64) -> Result<(), BenchError> {
+        let s = self.series(fig.name())?;
+        let _ = s.interval.record(ns.clamp(1, HIGHEST_NS));
+        Ok(())
+    }
+
+    /// Adds `h` into `fig`'s current interval.
+    pub fn add(&mut self, fig: Figure, h: &Histogram<u64>) -> Result<(), BenchError> {
+        let s = self.series(fig.name())?;
+        s.interval
+            .add(h)
+            .map_err(|e| BenchError::Hist(format!("{e:?}")))
+    }
+
+    /// Closes the interval `[start, end)` given by the caller (a run read back afterwards):
+    /// one log line per series, the interval added into the totals.
+    pub fn close_interval(&mut self, start: SystemTime, end: SystemTime) -> Result<(), BenchError> {
+        for s in self.series.values_mut() {
+            s.log.write_interval(&s.interval, start, end)?;
+            s.total
+                .add(&s.interval)
+                .map_err(|e| BenchError::Hist(format!("{e:?}")))?;
+            s.interval.reset();
+        }
+        self.interval_start = end;
+        Ok(())
+    }
+
     /// Takes the engine stage's histograms and discards them (end of the warm-up). LP-edge
     /// samples need no discarding: the LP edge records none caused during the warm-up.
     pub fn discard(&mut self, tap: &LatencyTap) {
@@ -185,17 +220,7 @@ impl Recorder {
                 .add(&h)
                 .map_err(|e| BenchError::Hist(format!("{e:?}")))?;
         }
-        let end = SystemTime::now();
-        let start = self.interval_start;
-        for s in self.series.values_mut() {
-            s.log.write_interval(&s.interval, start, end)?;
-            s.total
-                .add(&s.interval)
-                .map_err(|e| BenchError::Hist(format!("{e:?}")))?;
-            s.interval.reset();
-        }
-        self.interval_start = end;
-        Ok(())
+        self.close_interval(self.interval_start, SystemTime::now())
     }
 
     /// Writes every series' `.hgrm` and returns the summaries: the three figures first, then

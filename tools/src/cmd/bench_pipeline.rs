@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use mam_benches::pipeline::{
-    default_out_dir, run_in_process, Figure, FigureSummary, InProcessConfig, Routing, RunResult,
-    TARGET_LAST_CHILD_P99_NS,
+    default_out_dir, run_in_process, run_socket, Figure, FigureSummary, InProcessConfig, Routing,
+    RunResult, SocketConfig, SocketResult, TARGET_LAST_CHILD_P99_NS,
 };
 use mam_core::pipeline::ThreadingMode;
 use serde_json::{json, Value};
@@ -46,9 +46,20 @@ pub struct Args {
     /// Warm-up seconds per configuration (sent, not recorded).
     #[arg(long, default_value_t = 1.0)]
     pub warmup: f64,
-    /// Also measure socket-to-socket through `mam run --config`.
+    /// Also measure socket-to-socket through `mam run --config` (this binary), same
+    /// accounts, modes and routings.
     #[arg(long)]
     pub socket: bool,
+    /// Socket run: a pcap of mam SBE quotes to serve over SoupBinTCP (default: hours 08-09 of
+    /// ../shared/data/dukascopy/EURUSD-2019-02-04, converted with `mam capture convert`).
+    #[arg(long)]
+    pub capture: Option<PathBuf>,
+    /// Socket run: feed pace relative to the capture (`100x`, `max`).
+    #[arg(long, default_value = "100x")]
+    pub feed_speed: String,
+    /// Socket run only (skip the in-process configurations).
+    #[arg(long)]
+    pub socket_only: bool,
     /// Output directory for the `.hlog` and `.hgrm` files.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -66,24 +77,69 @@ pub struct Args {
     pub json: bool,
 }
 
+/// The 1-minute load average (the machine is shared: figures are read beside it).
+fn loadavg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
 fn us(ns: u64) -> f64 {
     ns as f64 / 1e3
 }
 
-/// The target beside a figure, if it has one, and whether it was met.
-fn target(r: &RunResult, f: &FigureSummary) -> Option<(String, bool)> {
+/// One printed configuration: in-process or socket.
+struct Row<'a> {
+    config: &'static str,
+    mode: ThreadingMode,
+    accounts: usize,
+    routing: Routing,
+    rate: u64,
+    figures: &'a [FigureSummary],
+}
+
+impl<'a> From<&'a RunResult> for Row<'a> {
+    fn from(r: &'a RunResult) -> Self {
+        Row {
+            config: "in-process",
+            mode: r.mode,
+            accounts: r.accounts,
+            routing: r.routing,
+            rate: r.rate,
+            figures: &r.figures,
+        }
+    }
+}
+
+impl<'a> From<&'a SocketResult> for Row<'a> {
+    fn from(r: &'a SocketResult) -> Self {
+        Row {
+            config: "socket",
+            mode: r.mode,
+            accounts: r.accounts,
+            routing: r.routing,
+            rate: r.rate,
+            figures: &r.figures,
+        }
+    }
+}
+
+/// The target beside a figure, if it has one, and whether it was met. The socket figure of
+/// the same configuration is printed beside it with the target named, not judged.
+fn target(r: &Row, f: &FigureSummary) -> Option<(String, Option<bool>)> {
     let applies = f.name == Figure::LastChild.name()
         && r.mode == ThreadingMode::Shared
         && r.accounts == 1_000;
     applies.then(|| {
-        (
-            format!("p99 ≤ {} µs", us(TARGET_LAST_CHILD_P99_NS)),
-            f.count > 0 && f.p99 <= TARGET_LAST_CHILD_P99_NS,
-        )
+        let t = format!("p99 ≤ {} µs in-process", us(TARGET_LAST_CHILD_P99_NS));
+        let met =
+            (r.config == "in-process").then_some(f.count > 0 && f.p99 <= TARGET_LAST_CHILD_P99_NS);
+        (t, met)
     })
 }
 
-fn figure_json(r: &RunResult, f: &FigureSummary) -> Value {
+fn figure_json(r: &Row, f: &FigureSummary) -> Value {
     let mut v = json!({
         "count": f.count, "p50_ns": f.p50, "p90_ns": f.p90, "p99_ns": f.p99,
         "p999_ns": f.p999, "max_ns": f.max, "mean_ns": f.mean,
@@ -91,14 +147,18 @@ fn figure_json(r: &RunResult, f: &FigureSummary) -> Value {
     });
     if let Some((t, met)) = target(r, f) {
         v["target"] = json!(t);
-        v["target_met"] = json!(met);
+        if let Some(m) = met {
+            v["target_met"] = json!(m);
+        }
     }
     v
 }
 
-fn result_json(r: &RunResult) -> Value {
+fn result_json(r: &RunResult, load: (f64, f64)) -> Value {
     let c = &r.engine;
     json!({
+        "loadavg_1m_before": load.0,
+        "loadavg_1m_after": load.1,
         "config": "in-process",
         "label": r.label,
         "mode": r.mode.as_str(),
@@ -120,11 +180,37 @@ fn result_json(r: &RunResult) -> Value {
             "market_events": c.market_events, "orders": c.orders, "refused": c.refused,
             "risk_rejects": c.risk_rejects, "invariant_failures": c.invariant_failures,
         },
-        "figures": r.figures.iter().map(|f| (f.name.clone(), figure_json(r, f))).collect::<serde_json::Map<_, _>>(),
+        "figures": figures_json(&Row::from(r)),
     })
 }
 
-fn print_table(results: &[RunResult]) {
+fn figures_json(r: &Row) -> Value {
+    Value::Object(
+        r.figures
+            .iter()
+            .map(|f| (f.name.clone(), figure_json(r, f)))
+            .collect(),
+    )
+}
+
+fn socket_json(r: &SocketResult) -> Value {
+    json!({
+        "config": "socket",
+        "label": r.label,
+        "mode": r.mode.as_str(),
+        "accounts": r.accounts,
+        "routing": r.routing.as_str(),
+        "master_rate_per_s": r.rate,
+        "masters_sent": r.masters_sent,
+        "masters_matched": r.masters_matched,
+        "child_orders": r.child_orders,
+        "daemon": r.daemon_lines,
+        "daemon_latency_dir": r.daemon_latency_dir.display().to_string(),
+        "figures": figures_json(&Row::from(r)),
+    })
+}
+
+fn print_table(rows: &[Row]) {
     println!(
         "{:<11} {:<9} {:>8} {:<11} {:>6}  {:<28} {:>8} {:>9} {:>9} {:>9} {:>9}  target",
         "config",
@@ -139,7 +225,7 @@ fn print_table(results: &[RunResult]) {
         "p99.9 µs",
         "max µs"
     );
-    for r in results {
+    for r in rows {
         for f in r
             .figures
             .iter()
@@ -147,13 +233,14 @@ fn print_table(results: &[RunResult]) {
         {
             let label = Figure::from_name(&f.name).map_or("", Figure::label);
             let t = match target(r, f) {
-                Some((t, true)) => format!("{t}: met"),
-                Some((t, false)) => format!("{t}: MISSED"),
+                Some((t, Some(true))) => format!("{t}: met"),
+                Some((t, Some(false))) => format!("{t}: MISSED"),
+                Some((t, None)) => format!("(beside: {t})"),
                 None => String::new(),
             };
             println!(
                 "{:<11} {:<9} {:>8} {:<11} {:>6}  {:<28} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}  {t}",
-                "in-process",
+                r.config,
                 r.mode.as_str(),
                 r.accounts,
                 r.routing.as_str(),
@@ -167,6 +254,31 @@ fn print_table(results: &[RunResult]) {
             );
         }
     }
+}
+
+/// The default socket-run capture: two hours of the shared Dukascopy EURUSD day, converted.
+fn default_capture(out: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let src = PathBuf::from("../shared/data/dukascopy/EURUSD-2019-02-04");
+    anyhow::ensure!(
+        src.is_dir(),
+        "{} missing (run from the repository root, or give --capture FILE: a pcap of mam SBE quotes)",
+        src.display()
+    );
+    let day = out.join("capture/EURUSD-2019-02-04");
+    std::fs::create_dir_all(&day)?;
+    for h in ["08h_ticks.bi5", "09h_ticks.bi5"] {
+        std::fs::copy(src.join(h), day.join(h)).with_context(|| format!("copying {h}"))?;
+    }
+    let pcap = out.join("capture/eurusd.pcap");
+    let st = std::process::Command::new(std::env::current_exe()?)
+        .args(["capture", "convert", "--from", "dukascopy"])
+        .arg(&day)
+        .args(["--symbol", "EURUSD", "--out"])
+        .arg(&pcap)
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    anyhow::ensure!(st.success(), "mam capture convert failed ({st})");
+    Ok(pcap)
 }
 
 /// Runs `mam bench pipeline`.
@@ -205,19 +317,25 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let mut results = Vec::new();
+    let mut sockets = Vec::new();
+    let rate_of = |accounts: usize, routing: Routing| {
+        let children = match routing {
+            Routing::Block => 1,
+            Routing::PerAccount => accounts.max(1) as u64,
+        };
+        a.rate.min(a.max_children_per_sec / children).max(2)
+    };
     for &mode in &modes {
         for &accounts in &a.accounts {
             for &routing in &routings {
-                let children = match routing {
-                    Routing::Block => 1,
-                    Routing::PerAccount => accounts.max(1) as u64,
-                };
-                let rate = a.rate.min(a.max_children_per_sec / children).max(2);
+                if a.socket_only {
+                    continue;
+                }
                 let cfg = InProcessConfig {
                     accounts,
                     routing,
                     mode,
-                    rate,
+                    rate: rate_of(accounts, routing),
                     quote_rate: a.quote_rate,
                     seconds: a.seconds,
                     warmup: a.warmup,
@@ -226,26 +344,69 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     batch: a.batch,
                     keep_journal: a.keep_journal.clone(),
                 };
+                let before = loadavg();
                 let r = run_in_process(&cfg).with_context(|| {
                     format!("{} {accounts} {}", mode.as_str(), routing.as_str())
                 })?;
-                if !a.json {
-                    let c = &r.engine;
+                let c = &r.engine;
+                if c.refused + c.risk_rejects > 0 {
                     eprintln!(
-                        "  {}: {} masters sent, {} complete, {} child orders; pinned {:?} ({}); refused {}, risk rejects {}, generator late ≤ {:.1} µs",
-                        r.label, r.masters_sent, r.masters_complete, r.child_orders, r.pinned_cores,
-                        r.threads.join(", "), c.refused, c.risk_rejects, us(r.max_late_ns)
+                        "  warning: {}: the engine refused {} inputs and risk-rejected {} orders; those master orders have no child and are missing from the figures",
+                        r.label, c.refused, c.risk_rejects
                     );
                 }
-                results.push(r);
+                if !a.json {
+                    eprintln!(
+                        "  {}: {} masters sent, {} complete, {} child orders; pinned {:?} ({}); generator late ≤ {:.1} µs; load average {before:.2} → {:.2}",
+                        r.label, r.masters_sent, r.masters_complete, r.child_orders, r.pinned_cores,
+                        r.threads.join(", "), us(r.max_late_ns), loadavg()
+                    );
+                }
+                results.push((r, (before, loadavg())));
             }
         }
     }
-    let socket_note = if a.socket {
-        "socket-to-socket: pending (needs the daemon, `mam run --config`)"
-    } else {
-        "socket-to-socket: not run (--socket)"
-    };
+    if a.socket || a.socket_only {
+        let capture = match &a.capture {
+            Some(c) => c.clone(),
+            None => default_capture(&out)?,
+        };
+        let feed_speed = a
+            .feed_speed
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--feed-speed {}: {e}", a.feed_speed))?;
+        for &mode in &modes {
+            for &accounts in &a.accounts {
+                for &routing in &routings {
+                    let cfg = SocketConfig {
+                        mam: std::env::current_exe()?,
+                        capture: capture.clone(),
+                        feed_speed,
+                        accounts,
+                        routing,
+                        mode,
+                        rate: rate_of(accounts, routing),
+                        seconds: a.seconds,
+                        warmup: a.warmup,
+                        out: out.clone(),
+                        pin: !a.no_pin,
+                    };
+                    let before = loadavg();
+                    let r = run_socket(&cfg).with_context(|| {
+                        format!("socket {} {accounts} {}", mode.as_str(), routing.as_str())
+                    })?;
+                    if !a.json {
+                        eprintln!(
+                            "  {}: {} masters sent, {} matched to child orders, {} child orders at the LP; daemon: {}; load average {before:.2} → {:.2}",
+                            r.label, r.masters_sent, r.masters_matched, r.child_orders,
+                            r.daemon_lines.join(" | "), loadavg()
+                        );
+                    }
+                    sockets.push(r);
+                }
+            }
+        }
+    }
     if a.json {
         println!(
             "{}",
@@ -253,13 +414,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 "bench": "pipeline",
                 "out": out.display().to_string(),
                 "target": { "figure": Figure::LastChild.name(), "config": "in-process", "mode": "shared", "accounts": 1000, "p99_ns": TARGET_LAST_CHILD_P99_NS },
-                "in_process": results.iter().map(result_json).collect::<Vec<_>>(),
-                "socket": socket_note,
+                "in_process": results.iter().map(|(r, l)| result_json(r, *l)).collect::<Vec<_>>(),
+                "socket": sockets.iter().map(socket_json).collect::<Vec<_>>(),
             })
         );
     } else {
-        print_table(&results);
-        println!("{socket_note}");
+        let mut rows: Vec<Row> = results.iter().map(|(r, _)| Row::from(r)).collect();
+        rows.extend(sockets.iter().map(Row::from));
+        print_table(&rows);
+        if !(a.socket || a.socket_only) {
+            println!("socket-to-socket: not run (add --socket)");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,486 @@
+//! The socket-to-socket run: the real daemon (`mam run --config`, spawned) between a manager
+//! that sends master orders at a fixed rate over FIX ([`ManagerClient`]), a SoupBinTCP feed
+//! served from a capture, and a simulated FIX LP ([`SimLp`]) that stamps each child order's
+//! arrival.
+//!
+//! ```text
+//!  ManagerClient ──FIX──► mam run ──FIX──► SimLp (stamps arrival, fills)
+//!  SoupServer ──SoupBinTCP──┘
+//! ```
+//!
+//! Master order `k` is due at `start + k × interval`; that intended time (`CLOCK_MONOTONIC`)
+//! is kept by MsgSeqNum. After the run the daemon's journal maps each child order's ClOrdID
+//! (`input seq × 2^24 + k`) to its master's MsgSeqNum through the origin records, so
+//! `SimLp arrival − intended send time` is exact per master: first child, last child.
+//! Packet in → engine comes from the daemon's own `feed_to_engine` log (the feed stage's
+//! receive stamp → engine take): the SoupBinTCP server sends at the capture's pace, not at
+//! intended times of ours.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mam_core::engine::origin::{Origin, KIND_ORIGIN, SOURCE_MANAGER};
+use mam_core::engine::CL_ORD_ID_SHIFT;
+use mam_core::event::Side;
+use mam_core::journal::JournalReader;
+use mam_core::num::{Price, Qty};
+use mam_core::pipeline::ThreadingMode;
+use mam_feed::replay::Speed;
+use mam_feed::soup::{load_capture, ServerConfig, SoupServer};
+use mam_gateway::latency::{mono_ns, read_hlog};
+use mam_gateway::lp::{SimLp, SimLpOptions};
+
+use super::inproc::master_lots;
+use super::record::{FigureSummary, Recorder};
+use super::{BenchError, Figure, Routing};
+use crate::manager::{ClientOptions, Close, ManagerClient, Open, OrderOpts};
+
+/// One socket-to-socket configuration.
+#[derive(Debug, Clone)]
+pub struct SocketConfig {
+    /// The `mam` binary to run the daemon with.
+    pub mam: PathBuf,
+    /// A pcap of mam SBE quotes (`mam capture convert`) served over SoupBinTCP.
+    pub capture: PathBuf,
+    /// Pace of the feed relative to the capture (e.g. 100× real time).
+    pub feed_speed: Speed,
+    /// Generated accounts (the daemon's seeded generator).
+    pub accounts: usize,
+    /// Routing of every master order.
+    pub routing: Routing,
+    /// The daemon's threading mode.
+    pub mode: ThreadingMode,
+    /// Master orders per second.
+    pub rate: u64,
+    /// Measured seconds.
+    pub seconds: f64,
+    /// Warm-up seconds.
+    pub warmup: f64,
+    /// Where the `.hlog` and `.hgrm` files go.
+    pub out: PathBuf,
+    /// Pin the daemon's stage threads.
+    pub pin: bool,
+}
+
+/// What one socket configuration measured.
+#[derive(Debug, Clone)]
+pub struct SocketResult {
+    /// `socket-<mode>-<accounts>-<routing>`.
+    pub label: String,
+    /// Threading mode.
+    pub mode: ThreadingMode,
+    /// Accounts.
+    pub accounts: usize,
+    /// Routing.
+    pub routing: Routing,
+    /// Master orders per second.
+    pub rate: u64,
+    /// The three figures.
+    pub figures: Vec<FigureSummary>,
+    /// Master orders sent.
+    pub masters_sent: u64,
+    /// Master orders with at least one child order at the LP.
+    pub masters_matched: u64,
+    /// Child orders the LP received.
+    pub child_orders: u64,
+    /// The daemon's start-up lines (mode, pinned cores).
+    pub daemon_lines: Vec<String>,
+    /// The daemon's own latency logs.
+    pub daemon_latency_dir: PathBuf,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> BenchError + '_ {
+    move |source| BenchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn fail(what: impl Into<String>) -> BenchError {
+    BenchError::Incomplete(what.into())
+}
+
+/// The daemon's config for `cfg` (TOML).
+fn daemon_toml(cfg: &SocketConfig, state: &Path, feed: SocketAddr, lp: SocketAddr) -> String {
+    let (feed_idle, engine_idle) = match cfg.mode {
+        ThreadingMode::Shared => ("busy-spin", "busy-spin"),
+        ThreadingMode::Dedicated => ("yield", "busy-spin"),
+    };
+    let big = "1000000000000";
+    format!(
+        r#"state = "{state}"
+stats_interval = "1s"
+[accounts]
+generate = {accounts}
+seed = 42
+[pipeline]
+mode = "{mode}"
+pin = {pin}
+ring = 65536
+sequencing = "arrival"
+[pipeline.idle]
+feed = "{feed_idle}"
+manager = "{feed_idle}"
+engine = "{engine_idle}"
+lp = "{feed_idle}"
+[feed]
+source = "soup"
+connect = "{feed}"
+[manager]
+enabled = true
+listen = "127.0.0.1:0"
+comp_id = "MAM"
+peer_comp_id = "MANAGER"
+[lp]
+connect = "{lp}"
+comp_id = "MAM"
+peer_comp_id = "LP"
+[engine]
+model = "equity"
+routing = "{routing}"
+min_lot_policy = "up"
+checkpoint_every = 0
+[engine.risk]
+max_order_qty = "{big}"
+max_order_notional = "{big}"
+max_account_qty = "{big}"
+max_account_notional = "{big}"
+max_account_open_orders = 100000
+max_open_orders = 1000000
+max_orders_per_sec = 10000000
+[latency]
+interval = "1s"
+"#,
+        state = state.display(),
+        accounts = cfg.accounts,
+        mode = cfg.mode.as_str(),
+        pin = cfg.pin,
+        routing = cfg.routing.as_str(),
+    )
+}
+
+/// The spawned daemon; killed if still running when dropped.
+struct Daemon {
+    child: Child,
+    lines: Vec<String>,
+    manager: SocketAddr,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Daemon {
+    fn start(mam: &Path, config: &Path, log: &Path) -> Result<Daemon, BenchError> {
+        let mut child = Command::new(mam)
+            .args(["run", "--config"])
+            .arg(config)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log).map_err(io(log))?)
+            .spawn()
+            .map_err(io(mam))?;
+        let out = child
+            .stdout
+            .take()
+            .ok_or_else(|| fail("daemon without stdout"))?;
+        let mut lines = Vec::new();
+        let mut manager = None;
+        let mut reader = BufReader::new(out);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).map_err(io(mam))? == 0 {
+                let _ = child.wait();
+                return Err(fail(format!(
+                    "mam run exited before its stages ran: {lines:?} (stderr in {})",
+                    log.display()
+                )));
+            }
+            let line = line.trim_end().to_string();
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                manager = rest.split_whitespace().next().and_then(|a| a.parse().ok());
+            }
+            let running = line.contains("running");
+            lines.push(line);
+            if running {
+                break;
+            }
+        }
+        // Keep draining stdout (stats lines) so the daemon never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines().map_while(Result::ok) {});
+        let manager = manager.ok_or_else(|| fail(format!("no manager address in {lines:?}")))?;
+        Ok(Daemon {
+            child,
+            lines,
+            manager,
+        })
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    fn stop(mut self) -> Result<(), BenchError> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(st) = self.child.try_wait().map_err(|e| fail(e.to_string()))? {
+                return if st.success() {
+                    Ok(())
+                } else {
+                    Err(fail(format!("mam run exited with {st}")))
+                };
+            }
+            if Instant::now() > deadline {
+                return Err(fail("mam run did not stop within 30 s of SIGTERM"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn utc_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Input journal sequence → manager MsgSeqNum, from the origin records.
+fn origins(journal: &Path) -> Result<BTreeMap<u64, u64>, BenchError> {
+    let r = JournalReader::open(journal)?;
+    let mut m = BTreeMap::new();
+    for rec in r.records(1) {
+        let rec = rec?;
+        if rec.kind == KIND_ORIGIN {
+            // Origin: seq u64 LE, then source u16 LE (core's `Origin`, 16 bytes).
+            let p = rec.payload;
+            if p.len() >= std::mem::size_of::<Origin>() {
+                let seq = u64::from_le_bytes(p[0..8].try_into().expect("8 bytes"));
+                let source = u16::from_le_bytes(p[8..10].try_into().expect("2 bytes"));
+                if source == SOURCE_MANAGER {
+                    m.insert(rec.seq + 1, seq);
+                }
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// Runs one socket configuration and writes its files into `cfg.out`.
+pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
+    let label = format!(
+        "socket-{}-{}-{}",
+        cfg.mode.as_str(),
+        cfg.accounts,
+        cfg.routing.as_str()
+    );
+    let tmp = tempfile::Builder::new()
+        .prefix("mam-bench-socket-")
+        .tempdir()
+        .map_err(io(&std::env::temp_dir()))?;
+    let dir = tmp.path();
+    let mut masters_rec =
+        Recorder::with_figures(&cfg.out, &label, &[Figure::FirstChild, Figure::LastChild])?;
+    let mut packet_rec = Recorder::with_figures(&cfg.out, &label, &[Figure::PacketToEngine])?;
+
+    // Feed: the capture over SoupBinTCP at the asked pace.
+    let msgs =
+        load_capture(&cfg.capture).map_err(|e| fail(format!("{}: {e}", cfg.capture.display())))?;
+    let mut scfg = ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+    scfg.speed = cfg.feed_speed;
+    let mut server = SoupServer::bind(scfg, msgs.messages).map_err(|e| fail(e.to_string()))?;
+    let feed_addr = server.local_addr().map_err(io(&cfg.capture))?;
+    let feed_stop = server.stop_handle();
+    let feed_thread = std::thread::spawn(move || server.run());
+
+    // LP: fills everything, stamps arrivals.
+    let mut lpo = SimLpOptions::new(&dir.join("sim-lp"));
+    lpo.sender = "LP".into();
+    lpo.target = "MAM".into();
+    lpo.market_price = Price(114_000_000);
+    let lp = SimLp::bind(lpo)
+        .map_err(|e| fail(format!("SimLp: {e}")))?
+        .spawn()
+        .map_err(io(dir))?;
+
+    let state = dir.join("state");
+    let config = dir.join("mam.toml");
+    std::fs::write(&config, daemon_toml(cfg, &state, feed_addr, lp.addr())).map_err(io(&config))?;
+    let daemon = Daemon::start(&cfg.mam, &config, &dir.join("daemon.stderr"))?;
+    let daemon_lines = daemon.lines.clone();
+
+    let mut mgr = ManagerClient::open(&ClientOptions::new(daemon.manager, dir.join("manager")))
+        .map_err(|e| fail(format!("manager client: {e}")))?;
+    let logon_by = Instant::now() + Duration::from_secs(10);
+    while !mgr.is_logged_on() {
+        mgr.poll(Duration::from_millis(10))
+            .map_err(|e| fail(format!("manager logon: {e}")))?;
+        if Instant::now() > logon_by {
+            return Err(fail("the manager session did not log on within 10 s"));
+        }
+    }
+    // Let the feed give the engine a reference price before the first market order.
+    let ready_by = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < ready_by {
+        mgr.poll(Duration::from_millis(10))
+            .map_err(|e| fail(format!("manager: {e}")))?;
+    }
+
+    let rate = cfg.rate.max(1);
+    let interval = 1_000_000_000 / rate;
+    let masters = ((rate as f64 * (cfg.warmup + cfg.seconds)) as u64 + 1) & !1;
+    // Lots carry 4 decimals: one raw unit is 1e-4 lot = 10 base units of an FX symbol.
+    let units = Qty(master_lots(cfg.accounts).0 * 10 * Qty::ONE_RAW);
+    let opts = OrderOpts {
+        model: Some("equity".into()),
+        routing: Some(cfg.routing.as_str().into()),
+        min_lot_policy: Some("up".into()),
+        ..OrderOpts::default()
+    };
+    let start = mono_ns() + 10_000_000;
+    let wall_start = SystemTime::now() + Duration::from_millis(10);
+    let measure_from = start + (cfg.warmup * 1e9) as u64;
+    let mut intended: BTreeMap<u64, u64> = BTreeMap::new(); // MsgSeqNum → intended mono ns
+    let mut last_utc = 0u64;
+    for k in 0..masters {
+        let t = start + k * interval;
+        loop {
+            let now = mono_ns();
+            if now >= t {
+                break;
+            }
+            let wait = Duration::from_nanos((t - now).min(200_000));
+            mgr.poll(wait).map_err(|e| fail(format!("manager: {e}")))?;
+        }
+        let ticket = k / 2 + 1;
+        let side = if ticket.is_multiple_of(2) {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
+        last_utc = utc_ns().max(last_utc);
+        let seq = if k.is_multiple_of(2) {
+            mgr.open_order(&Open {
+                ticket,
+                symbol: "EURUSD".into(),
+                side,
+                units,
+                limit: None,
+                transact_time_ns: last_utc,
+                opts: opts.clone(),
+            })
+        } else {
+            mgr.close_order(&Close {
+                close_id: 1_000_000_000 + ticket,
+                ticket,
+                symbol: "EURUSD".into(),
+                side: match side {
+                    Side::Buy => Side::Sell,
+                    Side::Sell => Side::Buy,
+                },
+                units,
+                close_all: true,
+                limit: None,
+                transact_time_ns: last_utc,
+                opts: opts.clone(),
+            })
+        }
+        .map_err(|e| fail(format!("manager send: {e}")))?;
+        mgr.flush()
+            .map_err(|e| fail(format!("manager flush: {e}")))?;
+        intended.insert(seq, t);
+    }
+    // Wait until the LP has seen nothing new for half a second (or 30 s passed).
+    let mut arrivals: Vec<(u64, u64)> = Vec::new();
+    let quiet_by = Instant::now() + Duration::from_secs(30);
+    let mut last_change = Instant::now();
+    while Instant::now() < quiet_by && last_change.elapsed() < Duration::from_millis(500) {
+        mgr.poll(Duration::from_millis(10))
+            .map_err(|e| fail(format!("manager: {e}")))?;
+        let more = lp.handle().arrivals();
+        if !more.is_empty() {
+            arrivals.extend(more);
+            last_change = Instant::now();
+        }
+    }
+    let _ = mgr.logout();
+    daemon.stop()?;
+    arrivals.extend(lp.handle().arrivals());
+    let _ = lp.stop();
+    feed_stop.stop();
+    let _ = feed_thread.join();
+
+    // Child orders per master input: first and last arrival.
+    let by_input = origins(&state.join("journal"))?;
+    let mut span: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    for &(cl, at) in &arrivals {
+        let e = span.entry(cl >> CL_ORD_ID_SHIFT).or_insert((at, at));
+        e.0 = e.0.min(at);
+        e.1 = e.1.max(at);
+    }
+    // Bucket the samples by intended time into 1 s intervals.
+    let mut buckets: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+    let mut matched = 0u64;
+    for (input, (first, last)) in &span {
+        let Some(t) = by_input.get(input).and_then(|s| intended.get(s)) else {
+            continue;
+        };
+        matched += 1;
+        if *t < measure_from {
+            continue;
+        }
+        buckets
+            .entry((t - start) / 1_000_000_000)
+            .or_default()
+            .push((first.saturating_sub(*t), last.saturating_sub(*t)));
+    }
+    for (b, samples) in &buckets {
+        for &(f, l) in samples {
+            masters_rec.record(Figure::FirstChild, f)?;
+            masters_rec.record(Figure::LastChild, l)?;
+        }
+        let s = wall_start + Duration::from_secs(*b);
+        masters_rec.close_interval(s, s + Duration::from_secs(1))?;
+    }
+    // Packet in → engine: the daemon's own log, interval by interval.
+    let daemon_latency_dir = state.join("latency");
+    let kept_latency = cfg.out.join(format!("{label}.daemon-latency"));
+    let log = read_hlog(daemon_latency_dir.join("feed_to_engine.hlog"))?;
+    let base = UNIX_EPOCH + Duration::from_secs_f64(log.base_time_s.unwrap_or(0.0));
+    for i in &log.intervals {
+        packet_rec.add(Figure::PacketToEngine, &i.hist)?;
+        let s = base + Duration::from_secs_f64(i.start_s);
+        packet_rec.close_interval(s, s + Duration::from_secs_f64(i.length_s))?;
+    }
+    copy_dir(&daemon_latency_dir, &kept_latency)?;
+    let mut figures = packet_rec.finish()?;
+    figures.extend(masters_rec.finish()?);
+    Ok(SocketResult {
+        label,
+        mode: cfg.mode,
+        accounts: cfg.accounts,
+        routing: cfg.routing,
+        rate,
+        figures,
+        masters_sent: masters,
+        masters_matched: matched,
+        child_orders: arrivals.len() as u64,
+        daemon_lines,
+        daemon_latency_dir: kept_latency,
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<(), BenchError> {
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    for e in std::fs::read_dir(from).map_err(io(from))? {
+        let e = e.map_err(io(from))?;
+        std::fs::copy(e.path(), to.join(e.file_name())).map_err(io(to))?;
+    }
+    Ok(())
+}
