@@ -4,17 +4,18 @@
 //! - [`client`]: [`ManagerClient`], a FIX 4.4 initiator over a persistent store that sends
 //!   master orders (NewOrderSingle with mam's tags) and the clock watermark (35=h), and
 //!   collects mam's answers;
+//! - [`msg`]: the master orders, the answers and mam's custom tags;
 //! - [`schedule`]: a capture's quote [`Timeline`] and a seeded [`Schedule`] of trades over it;
 //! - [`drive()`]: plays a schedule through a client on the capture's clock.
 
 pub mod client;
 pub mod drive;
+pub mod msg;
 pub mod schedule;
 
-pub use client::{
-    Ack, AckKind, ClientOptions, Close, Fate, ManagerClient, ManagerError, Open, OrderOpts,
-};
+pub use client::{ClientOptions, ManagerClient, ManagerError};
 pub use drive::{drive, DriveEvent, DriveOptions, DriveReport};
+pub use msg::{Ack, AckKind, Close, Fate, Open, OrderOpts};
 pub use schedule::{Action, Schedule, ScheduleError, ScheduleOptions, Step, Timeline};
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use mam_feed::replay::Speed;
 use mam_gateway::fix::session::SessionError;
 
-use super::client::{Ack, Fate, ManagerClient, ManagerError};
+use super::client::{ManagerClient, ManagerError};
+use super::msg::{Ack, Fate};
 use super::schedule::{Action, Schedule, Step};
 
 /// How to drive.
@@ -81,6 +82,8 @@ impl DriveReport {
 pub enum DriveEvent<'a> {
     /// An answer arrived.
     Ack(&'a Ack),
+    /// Every order is answered and `end()` is sent (lingering, if asked, starts now).
+    Answered(DriveReport),
     /// Periodic: steps sent so far, and the counts.
     Progress {
         /// Steps sent (resumed ones included).
@@ -241,6 +244,9 @@ pub fn drive(
             waited += t.elapsed();
         }
     }
+    counts(d.c, &mut d.r);
+    d.r.elapsed = d.t0.elapsed();
+    (d.on)(DriveEvent::Answered(d.r));
     if opts.linger {
         let mut away = Duration::ZERO;
         loop {

@@ -21,7 +21,7 @@ use mam_feed::sbe::msg::{decode, Message};
 use mam_feed::sbe::packet::Packet;
 use thiserror::Error;
 
-use super::client::{Close, Open, OrderOpts};
+use super::msg::{Close, Open, OrderOpts};
 
 /// Why a timeline or a schedule could not be made.
 #[derive(Debug, Error)]

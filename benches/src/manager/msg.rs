@@ -1,0 +1,298 @@
+//! The manager's messages: mam's custom tags, master orders as values, the answers and how
+//! a received message becomes one ([`Ack`]).
+
+use std::collections::HashMap;
+
+use mam_core::event::Side;
+use mam_core::num::{Money, Price, Qty};
+use mam_gateway::fix::decode::Message;
+use mam_gateway::fix::encode::MsgWriter;
+use mam_gateway::fix::msg::{BusinessMessageReject, ExecutionReport};
+use mam_gateway::fix::session::initiator::now_ns;
+use mam_gateway::fix::session::Event;
+use mam_gateway::fix::tag::{self, Tag};
+
+/// MamModel (custom tag of docs/daemon.md).
+pub const MAM_MODEL: Tag = Tag {
+    num: 5101,
+    eq: b"5101=",
+};
+/// MamRouting.
+pub const MAM_ROUTING: Tag = Tag {
+    num: 5102,
+    eq: b"5102=",
+};
+/// MamCloseAll.
+pub const MAM_CLOSE_ALL: Tag = Tag {
+    num: 5103,
+    eq: b"5103=",
+};
+/// MamMinLotPolicy.
+pub const MAM_MIN_LOT_POLICY: Tag = Tag {
+    num: 5104,
+    eq: b"5104=",
+};
+/// MamStopDistance.
+pub const MAM_STOP_DISTANCE: Tag = Tag {
+    num: 5105,
+    eq: b"5105=",
+};
+/// MamReference.
+pub const MAM_REFERENCE: Tag = Tag {
+    num: 5106,
+    eq: b"5106=",
+};
+/// PositionEffect (77).
+pub const POSITION_EFFECT: Tag = Tag {
+    num: 77,
+    eq: b"77=",
+};
+/// TradingSessionID (336).
+pub const TRADING_SESSION_ID: Tag = Tag {
+    num: 336,
+    eq: b"336=",
+};
+/// TradSesStatus (340).
+pub const TRAD_SES_STATUS: Tag = Tag {
+    num: 340,
+    eq: b"340=",
+};
+
+/// Optional per-order settings (docs/daemon.md tags 5101-5106); `None` = the daemon's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderOpts {
+    /// MamModel (`equity`, `balance`, `multiplier`, ...).
+    pub model: Option<String>,
+    /// MamRouting (`block` or `per-account`).
+    pub routing: Option<String>,
+    /// MamMinLotPolicy (`zero` or `up`).
+    pub min_lot_policy: Option<String>,
+    /// MamStopDistance (price units) for the `risk` model.
+    pub stop_distance: Option<Price>,
+    /// MamReference: the master's balance/equity for the ratio models.
+    pub reference: Option<Money>,
+}
+
+/// An opening master order (ClOrdID = ticket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Open {
+    /// The master ticket (> 0), also the ClOrdID.
+    pub ticket: u64,
+    /// Symbol of mam's table.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Base units (a multiple of the symbol's lot step).
+    pub units: Qty,
+    /// Limit price; `None` sends a market order.
+    pub limit: Option<Price>,
+    /// Event time (TransactTime), UTC ns.
+    pub transact_time_ns: u64,
+    /// Model, routing and the rest.
+    pub opts: OrderOpts,
+}
+
+/// A closing master order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Close {
+    /// Its own ClOrdID (unique in the session).
+    pub close_id: u64,
+    /// The ticket it closes (OrigClOrdID).
+    pub ticket: u64,
+    /// The ticket's symbol.
+    pub symbol: String,
+    /// The close's side: the ticket's opposite (mam takes it from the ticket anyway).
+    pub side: Side,
+    /// Base units to close (still sent and > 0 with `close_all`).
+    pub units: Qty,
+    /// MamCloseAll=Y: close everything still open on the ticket.
+    pub close_all: bool,
+    /// Limit price; `None` sends a market order.
+    pub limit: Option<Price>,
+    /// Event time (TransactTime), UTC ns.
+    pub transact_time_ns: u64,
+    /// Model, routing and the rest.
+    pub opts: OrderOpts,
+}
+
+/// What mam answered to one of our messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckKind {
+    /// ExecutionReport 150=0: accepted onto the engine ring.
+    Accepted,
+    /// ExecutionReport 150=8: refused at the edge.
+    Refused {
+        /// OrdRejReason (103).
+        reason: Option<u32>,
+        /// Text (58).
+        text: String,
+    },
+    /// Any other ExecutionReport (ExecType 150).
+    Report {
+        /// ExecType.
+        exec_type: u8,
+    },
+    /// Session-level Reject (35=3) of one of our messages.
+    SessionReject {
+        /// SessionRejectReason (373).
+        reason: Option<u32>,
+    },
+    /// BusinessMessageReject (35=j).
+    BusinessReject {
+        /// BusinessRejectReason (380).
+        reason: u32,
+        /// Text (58).
+        text: String,
+    },
+}
+
+/// One answer, with when it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    /// The order it answers (ClOrdID, or the order sent under RefSeqNum for a Reject);
+    /// `None` when it concerns no order (a Reject of a clock message).
+    pub cl_ord_id: Option<u64>,
+    /// RefSeqNum of a Reject, or our MsgSeqNum of the order when known.
+    pub ref_seq: Option<u64>,
+    /// What it says.
+    pub kind: AckKind,
+    /// Receipt time, UTC ns (system clock).
+    pub recv_ns: u64,
+    /// The daemon marked it PossDup (resent after a reconnect).
+    pub poss_dup: bool,
+}
+
+/// The fate of one order as far as the client knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Sent, no answer yet.
+    Pending,
+    /// Accepted (150=0).
+    Accepted,
+    /// Refused or rejected.
+    Refused,
+}
+
+pub(crate) fn side_char(s: Side) -> u8 {
+    match s {
+        Side::Buy => b'1',
+        Side::Sell => b'2',
+    }
+}
+
+pub(crate) fn write_opts(w: &mut MsgWriter<'_>, o: &OrderOpts) {
+    if let Some(m) = &o.model {
+        w.text(MAM_MODEL, m.as_bytes());
+    }
+    if let Some(r) = &o.routing {
+        w.text(MAM_ROUTING, r.as_bytes());
+    }
+    if let Some(p) = &o.min_lot_policy {
+        w.text(MAM_MIN_LOT_POLICY, p.as_bytes());
+    }
+    if let Some(d) = o.stop_distance {
+        w.price(MAM_STOP_DISTANCE, d);
+    }
+    if let Some(r) = o.reference {
+        w.decimal(MAM_REFERENCE, r.raw(), Money::DECIMALS);
+    }
+}
+
+pub(crate) fn write_price(w: &mut MsgWriter<'_>, limit: Option<Price>) {
+    match limit {
+        Some(p) => {
+            w.char(tag::ORD_TYPE, b'2').price(tag::PRICE, p);
+        }
+        None => {
+            w.char(tag::ORD_TYPE, b'1');
+        }
+    }
+}
+
+pub(crate) fn parse_u64(b: &[u8]) -> Option<u64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// `t` truncated to the millisecond (what a FIX UTCTimestamp of this encoder carries).
+pub fn ms(t: u64) -> u64 {
+    t - t % 1_000_000
+}
+
+pub(crate) fn fmt_id(v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+pub(crate) fn text_of(m: &Message<'_>) -> String {
+    m.get(tag::TEXT.num)
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .unwrap_or_default()
+}
+
+pub(crate) fn to_ack(e: &Event<'_>, by_seq: &HashMap<u64, u64>) -> Option<Ack> {
+    let recv_ns = now_ns();
+    match e {
+        Event::App { msg, poss_dup } if msg.msg_type() == b"8" => {
+            let er = ExecutionReport::parse(msg).ok();
+            let exec_type = msg.get(tag::EXEC_TYPE.num).and_then(|v| v.first().copied());
+            let kind = match exec_type {
+                Some(b'0') => AckKind::Accepted,
+                Some(b'8') => AckKind::Refused {
+                    reason: msg
+                        .get(tag::ORD_REJ_REASON.num)
+                        .and_then(parse_u64)
+                        .map(|r| r as u32),
+                    text: text_of(msg),
+                },
+                Some(x) => AckKind::Report { exec_type: x },
+                None => return None,
+            };
+            let id = er
+                .and_then(|r| r.cl_ord_id)
+                .or_else(|| msg.get(tag::CL_ORD_ID.num))
+                .and_then(parse_u64);
+            Some(Ack {
+                cl_ord_id: id,
+                ref_seq: None,
+                kind,
+                recv_ns,
+                poss_dup: *poss_dup,
+            })
+        }
+        Event::App { msg, poss_dup } if msg.msg_type() == b"j" => {
+            let r = BusinessMessageReject::parse(msg).ok();
+            let ref_seq = msg.get(tag::REF_SEQ_NUM.num).and_then(parse_u64);
+            let id = r
+                .and_then(|r| r.ref_id)
+                .and_then(parse_u64)
+                .or_else(|| ref_seq.and_then(|s| by_seq.get(&s).copied()));
+            Some(Ack {
+                cl_ord_id: id,
+                ref_seq,
+                kind: AckKind::BusinessReject {
+                    reason: r.map_or(0, |r| r.reason),
+                    text: text_of(msg),
+                },
+                recv_ns,
+                poss_dup: *poss_dup,
+            })
+        }
+        Event::RejectReceived { ref_seq, reason } => Some(Ack {
+            cl_ord_id: by_seq.get(ref_seq).copied(),
+            ref_seq: Some(*ref_seq),
+            kind: AckKind::SessionReject { reason: *reason },
+            recv_ns,
+            poss_dup: false,
+        }),
+        _ => None,
+    }
+}
