@@ -150,7 +150,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         progress_every: Duration::from_secs(1),
     };
     let total = plan.steps.len();
-    let verbose = a.verbose;
+    let (verbose, linger) = (a.verbose, a.linger);
     let r = drive(&mut client, &plan, &opts, &mut |e| {
         match e {
         DriveEvent::Ack(ack) => {
@@ -161,6 +161,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        DriveEvent::Answered(r) => println!(
+            "answered: {} accepted, {} refused, {} unanswered; end sent{}",
+            r.accepted,
+            r.refused,
+            r.pending,
+            if linger {
+                "; lingering until the daemon logs out"
+            } else {
+                ""
+            }
+        ),
         DriveEvent::Progress {
             sent,
             clock_ns,
