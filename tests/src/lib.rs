@@ -1,6 +1,8 @@
 //! Helpers for mam's cross-crate integration tests.
 #![deny(missing_docs)]
 
+pub mod daemon;
+
 use std::path::PathBuf;
 
 /// The shared real-data folder (`../shared/data` relative to the workspace root), or a panic

@@ -1,0 +1,523 @@
+//! Real processes for the daemon's end-to-end tests: the `mam` binary (`mam replay --serve
+//! soup://`, `mam run --config`, `mam manager`, `mam journal`), QuickFIX's executor as the LP,
+//! each with its output in a file of the test's directory.
+//!
+//! **The `mam` binary.** `env!("CARGO_BIN_EXE_mam")` exists only in mam-tools' own tests, so
+//! [`mam_bin`] looks for `mam` in the profile directory that holds the test executable
+//! (`target/<profile>/deps/<test>` → `target/<profile>/mam`): `cargo test --workspace` builds
+//! it there before running any test. If it is missing (`cargo test -p mam-tests` alone does
+//! not build other packages' binaries) it is built once with `cargo build -p mam-tools` into
+//! `target/mam-tests-bin`, a target directory of its own: the `cargo test` that runs us may
+//! still hold the lock of the main one, and waiting on it would hang. `MAM_BIN=/path/to/mam`
+//! overrides both.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use mam_gateway::fix::interop::{free_port, Executor};
+
+/// How long any single wait may take before the test fails saying what it waited for (a
+/// hang guard, not a timing assertion: the machine is slow and shared).
+pub const PATIENCE: Duration = Duration::from_secs(300);
+
+/// The `mam` binary (see the module docs for where it comes from).
+pub fn mam_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("MAM_BIN") {
+            return PathBuf::from(p);
+        }
+        let exe = std::env::current_exe().expect("the test executable's path");
+        // target/<profile>/deps/<test>-<hash>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable under target/<profile>/deps");
+        let beside = profile_dir.join("mam");
+        if beside.is_file() {
+            return beside;
+        }
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let target = profile_dir
+            .parent()
+            .expect("target directory")
+            .join("mam-tests-bin");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "mam-tools", "--bin", "mam"])
+            .arg("--target-dir")
+            .arg(&target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if release {
+            cmd.arg("--release");
+        }
+        let st = cmd.status().expect("running cargo build -p mam-tools");
+        assert!(st.success(), "cargo build -p mam-tools failed");
+        target
+            .join(if release { "release" } else { "debug" })
+            .join("mam")
+    })
+    .clone()
+}
+
+/// Runs `mam ARGS` to completion; panics with its output unless it exits 0.
+pub fn mam(args: &[&str]) -> String {
+    let out = Command::new(mam_bin())
+        .args(args)
+        .output()
+        .expect("running mam");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "mam {args:?} failed ({}):\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// A child process whose stdout and stderr go to a file; killed (SIGKILL) when dropped.
+#[derive(Debug)]
+pub struct Proc {
+    name: String,
+    child: Option<Child>,
+    out: PathBuf,
+}
+
+impl Proc {
+    /// Starts `mam ARGS` with its output appended to `out`.
+    pub fn mam(name: &str, args: &[String], out: &Path) -> Proc {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(out)
+            .expect("open the output file");
+        let _ = writeln!(f, "=== {name}: mam {}", args.join(" "));
+        let child = Command::new(mam_bin())
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().expect("dup output"))
+            .stderr(f)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        Proc {
+            name: name.into(),
+            child: Some(child),
+            out: out.to_path_buf(),
+        }
+    }
+
+    /// Everything the process (and earlier ones sharing the file) printed.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    /// The process id, while it runs.
+    pub fn id(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Its exit status if it has exited.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
+    /// Waits until a line of the output after byte `from` satisfies `pred`, returning it;
+    /// panics with the output if the process exits first or [`PATIENCE`] runs out.
+    pub fn wait_line(&mut self, from: usize, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            let out = self.output();
+            if let Some(l) = out.get(from..).unwrap_or("").lines().find(|l| pred(l)) {
+                return l.to_string();
+            }
+            if let Some(st) = self.try_wait() {
+                panic!("{} exited ({st}) before {what}:\n{out}", self.name);
+            }
+            assert!(
+                t0.elapsed() < PATIENCE,
+                "{}: gave up waiting for {what}:\n{out}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the exit (panics after [`PATIENCE`]).
+    pub fn wait(&mut self) -> ExitStatus {
+        let t0 = Instant::now();
+        loop {
+            if let Some(st) = self.try_wait() {
+                self.child = None;
+                return st;
+            }
+            assert!(
+                t0.elapsed() < PATIENCE,
+                "{} did not exit:\n{}",
+                self.name,
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends `signal` (`-TERM`, `-KILL`) to the process.
+    pub fn signal(&self, signal: &str) {
+        if let Some(pid) = self.id() {
+            let _ = Command::new("kill")
+                .arg(signal)
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+
+    /// SIGKILL and reap: what a crash looks like.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A converted capture.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    /// The pcap file.
+    pub path: PathBuf,
+    /// Quotes in it (each one market record in the daemon's journal).
+    pub quotes: u64,
+}
+
+/// Converts hours `hours` of the shared Dukascopy EURUSD day 2019-02-04 into a pcap of mam
+/// SBE quotes in `dir` (with `mam capture convert`).
+pub fn convert_eurusd(dir: &Path, hours: std::ops::Range<u32>) -> Capture {
+    let src = crate::shared_data().join("dukascopy/EURUSD-2019-02-04");
+    assert!(
+        src.is_dir(),
+        "{} missing: the daemon tests replay this Dukascopy day",
+        src.display()
+    );
+    // The converter dates hours by their folder's name, so the chosen hours get one too.
+    let day = dir.join("EURUSD-2019-02-04");
+    std::fs::create_dir_all(&day).expect("create the hours folder");
+    for h in hours {
+        let name = format!("{h:02}h_ticks.bi5");
+        let from = src.join(&name);
+        assert!(from.is_file(), "{} missing", from.display());
+        std::fs::copy(&from, day.join(&name)).expect("copy an hour file");
+    }
+    let path = dir.join("eurusd.pcap");
+    let out = mam(&[
+        "capture",
+        "convert",
+        "--from",
+        "dukascopy",
+        day.to_str().expect("utf-8 path"),
+        "--symbol",
+        "EURUSD",
+        "--out",
+        path.to_str().expect("utf-8 path"),
+        "--json",
+    ]);
+    let quotes = json_u64(&out, "quotes").expect("convert's summary has quotes");
+    Capture { path, quotes }
+}
+
+/// The first unsigned integer value of `"key":` in a JSON text (enough for our own tools'
+/// flat summaries, without a JSON dependency in this library).
+pub fn json_u64(text: &str, key: &str) -> Option<u64> {
+    let at = text.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let digits: String = text[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// `mam replay CAPTURE --serve soup://127.0.0.1:0 --speed max`, serving every client that
+/// comes (each from the sequence number it asks for) until dropped.
+#[derive(Debug)]
+pub struct Replay {
+    /// The process.
+    pub proc: Proc,
+    /// Its SoupBinTCP address.
+    pub addr: String,
+}
+
+impl Replay {
+    /// Starts the server and waits for its address.
+    pub fn start(capture: &Path, out: &Path) -> Replay {
+        let args = vec![
+            "replay".to_string(),
+            capture.display().to_string(),
+            "--serve".into(),
+            "soup://127.0.0.1:0".into(),
+            "--speed".into(),
+            "max".into(),
+        ];
+        let mut proc = Proc::mam("replay", &args, out);
+        let line = proc.wait_line(0, "the serving line", |l| l.starts_with("serving "));
+        let addr = line
+            .split("soup://")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .map(|s| s.trim_end_matches([',', ')']).to_string())
+            .expect("address in the serving line");
+        Replay { proc, addr }
+    }
+}
+
+/// QuickFIX's executor as the LP, printing every message it receives to `executor.out`.
+pub fn start_lp(dir: &Path) -> Executor {
+    Executor::start_with(dir, 0, "EXECUTOR", "MAM", true).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One daemon setup: its config file and state directory.
+#[derive(Debug, Clone)]
+pub struct DaemonSetup {
+    /// The config file.
+    pub config: PathBuf,
+    /// The state directory.
+    pub state: PathBuf,
+    /// The manager acceptor's address.
+    pub manager: String,
+}
+
+impl DaemonSetup {
+    /// Writes `dir/mam.toml`: event-time sequencing, `accounts` generated accounts, the soup
+    /// feed at `feed`, the LP at `lp`, the manager session on a free loopback port, shared
+    /// mode without pinning (two cores, other processes).
+    pub fn write(dir: &Path, feed: &str, lp: &str, accounts: usize) -> DaemonSetup {
+        let state = dir.join("state");
+        let port = free_port().expect("a free port");
+        let manager = format!("127.0.0.1:{port}");
+        let config = dir.join("mam.toml");
+        let text = format!(
+            "state = \"{state}\"\nstats_interval = \"1s\"\n\
+             [accounts]\ngenerate = {accounts}\nseed = 42\n\
+             [pipeline]\nmode = \"shared\"\npin = false\nsequencing = \"event_time\"\n\
+             [feed]\nsource = \"soup\"\nconnect = \"{feed}\"\n\
+             [manager]\nlisten = \"{manager}\"\n\
+             [lp]\nconnect = \"{lp}\"\ncomp_id = \"MAM\"\npeer_comp_id = \"EXECUTOR\"\n",
+            state = state.display(),
+        );
+        std::fs::write(&config, text).expect("write mam.toml");
+        DaemonSetup {
+            config,
+            state,
+            manager,
+        }
+    }
+
+    /// Starts `mam run --config` (output appended to `out`) and waits until its stages run.
+    pub fn start(&self, out: &Path) -> Proc {
+        let from = std::fs::metadata(out).map_or(0, |m| m.len() as usize);
+        let args = vec![
+            "run".to_string(),
+            "--config".into(),
+            self.config.display().to_string(),
+        ];
+        let mut p = Proc::mam("daemon", &args, out);
+        p.wait_line(from, "the daemon's stages running", |l| {
+            l.contains("stages [") && l.contains("running")
+        });
+        p
+    }
+
+    /// Market records in the (live or stopped) journal: read-only `mam journal verify`.
+    /// 0 while there is no journal to read yet.
+    pub fn market_records(&self) -> u64 {
+        let out = Command::new(mam_bin())
+            .args(["journal", "verify", "--json"])
+            .arg(self.state.join("journal"))
+            .output()
+            .expect("running mam journal verify");
+        let out = String::from_utf8_lossy(&out.stdout);
+        // Kind 5 is `market` (mam_core::engine::input::KIND_MARKET).
+        let kinds = out.split("\"kinds\":").nth(1).unwrap_or("");
+        let kinds = &kinds[..kinds.find('}').unwrap_or(kinds.len())];
+        json_u64(kinds, &mam_core::engine::input::KIND_MARKET.to_string()).unwrap_or(0)
+    }
+
+    /// `mam journal state` of the stopped daemon's directory: the digest and the bytes.
+    pub fn final_state(&self) -> (String, Vec<u8>) {
+        let out = self.state.with_extension("bin");
+        let text = mam(&[
+            "journal",
+            "state",
+            self.state.to_str().expect("utf-8 path"),
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ]);
+        // "state digest XXXXXXXXXXXXXXXX: journal seq ...": the digest alone (how long the
+        // journal is depends on how the run went, the state must not).
+        let digest = text
+            .split("state digest ")
+            .nth(1)
+            .and_then(|s| s.split(':').next())
+            .unwrap_or_else(|| panic!("no state digest in:\n{text}"))
+            .to_string();
+        (digest, std::fs::read(&out).expect("the state bytes"))
+    }
+
+    /// `mam journal dump` of the journal, one line per record, with every `recv_ns: N` (a
+    /// market record's arrival stamp) shown as `recv_ns: -` when `mask_recv` is set.
+    pub fn journal_dump(&self, mask_recv: bool) -> Vec<String> {
+        let out = mam(&[
+            "journal",
+            "dump",
+            self.state.join("journal").to_str().expect("utf-8 path"),
+        ]);
+        out.lines()
+            .map(|l| {
+                if !mask_recv {
+                    return l.to_string();
+                }
+                let mut s = String::with_capacity(l.len());
+                let mut rest = l;
+                while let Some(i) = rest.find("recv_ns: ") {
+                    s.push_str(&rest[..i + 9]);
+                    s.push('-');
+                    rest = rest[i + 9..].trim_start_matches(|c: char| c.is_ascii_digit());
+                }
+                s.push_str(rest);
+                s
+            })
+            .collect()
+    }
+
+    /// The journal's segment files, by name, with their bytes.
+    pub fn journal_files(&self) -> BTreeMap<String, Vec<u8>> {
+        let dir = self.state.join("journal");
+        std::fs::read_dir(&dir)
+            .expect("the journal directory")
+            .map(|e| e.expect("a directory entry").path())
+            .filter(|p| p.is_file())
+            .map(|p| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy().into();
+                (name, std::fs::read(&p).expect("a journal file"))
+            })
+            .collect()
+    }
+}
+
+/// Arguments of `mam manager` toward `setup`.
+pub fn manager_args(
+    setup: &DaemonSetup,
+    capture: &Path,
+    store: &Path,
+    trades: usize,
+    pace: &str,
+) -> Vec<String> {
+    [
+        "manager",
+        "--connect",
+        &setup.manager,
+        "--capture",
+        capture.to_str().expect("utf-8 path"),
+        "--trades",
+        &trades.to_string(),
+        "--seed",
+        "2019",
+        "--store",
+        store.to_str().expect("utf-8 path"),
+        "--pace",
+        pace,
+        "--clock-every-ms",
+        "5000",
+        "--models",
+        "equity,balance,multiplier",
+        "--routings",
+        "block,per-account",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Header and session fields, not part of what an order *is*; and TransactTime (60), which
+/// the LP stage stamps from the wall clock as the order leaves (a FIX resend keeps it, so it
+/// still tells a resend from a second send: see [`LpOrder::seqs`]).
+const SESSION_TAGS: [u32; 12] = [8, 9, 10, 34, 43, 49, 52, 56, 60, 97, 122, 369];
+
+/// One NewOrderSingle the LP received.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LpOrder {
+    /// The MsgSeqNums it arrived under (a FIX resend repeats one; a second send adds one).
+    pub seqs: BTreeSet<u64>,
+    /// Its fields, header and trailer removed, `tag=value` in wire order.
+    pub fields: Vec<String>,
+}
+
+/// Every NewOrderSingle in the executor's screen log (`executor.out`, incoming messages), by
+/// ClOrdID.
+pub fn lp_orders(executor_dir: &Path) -> BTreeMap<String, LpOrder> {
+    let text = std::fs::read(executor_dir.join("executor.out")).expect("executor.out");
+    let text = String::from_utf8_lossy(&text);
+    let mut out: BTreeMap<String, LpOrder> = BTreeMap::new();
+    for line in text.lines() {
+        let Some(at) = line.find("8=FIX") else {
+            continue;
+        };
+        let msg = line[at..].trim_end().trim_end_matches(')');
+        let fields: Vec<(u32, &str)> = msg
+            .split('\x01')
+            .filter_map(|f| {
+                let (t, v) = f.split_once('=')?;
+                Some((t.parse().ok()?, v))
+            })
+            .collect();
+        let get = |tag: u32| fields.iter().find(|f| f.0 == tag).map(|f| f.1);
+        if get(35) != Some("D") {
+            continue;
+        }
+        let (Some(id), Some(seq)) = (get(11), get(34).and_then(|s| s.parse().ok())) else {
+            continue;
+        };
+        let body: Vec<String> = fields
+            .iter()
+            .filter(|f| !SESSION_TAGS.contains(&f.0))
+            .map(|(t, v)| format!("{t}={v}"))
+            .collect();
+        let e = out.entry(id.to_string()).or_insert_with(|| LpOrder {
+            seqs: BTreeSet::new(),
+            fields: body.clone(),
+        });
+        assert_eq!(
+            e.fields, body,
+            "ClOrdID {id} arrived twice with different fields"
+        );
+        e.seqs.insert(seq);
+    }
+    out
+}
+
+/// Waits until `cond` holds, checking every 50 ms; panics saying `what` after [`PATIENCE`].
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(t0.elapsed() < PATIENCE, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A file in `dir` for a process's output.
+pub fn out_file(dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(format!("{name}.out"));
+    let _ = File::create(&p);
+    p
+}

@@ -1,0 +1,148 @@
+//! The daemon survives SIGKILL at any point: one uninterrupted reference run, then a run whose
+//! daemon is killed (SIGKILL, no warning) after seeded random delays — at least
+//! [`MIN_KILLS`] times — and restarted each time on the same state directory, while the feed
+//! server, the LP (QuickFIX's executor) and the manager (`mam manager --linger`, which
+//! reconnects and answers the restarted daemon's resend requests from its store) keep running.
+//! At the end the final engine state (accounts, tickets and per-account positions, open
+//! orders, counters: `mam journal state`) equals the reference byte for byte, and so does the
+//! set of orders the LP received (every NewOrderSingle in the executor's log, by ClOrdID with
+//! its fields), with no ClOrdID received twice.
+//!
+//! Real processes over loopback (see `mam_tests::daemon`). Needs the shared Dukascopy data and
+//! QuickFIX (`apt-get install -y libquickfix17 libquickfix-doc`); fails saying so otherwise.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use mam_tests::daemon::{
+    convert_eurusd, lp_orders, manager_args, out_file, start_lp, wait_until, Capture, DaemonSetup,
+    LpOrder, Proc, Replay, PATIENCE,
+};
+
+/// One hour of 2019-02-04 (08:00-09:00, about 10,500 quotes): the killed run's manager paces
+/// it at 120x, so the run lasts about 30 s of wall time and the kills land all through it.
+const HOURS: std::ops::Range<u32> = 8..9;
+const TRADES: usize = 40;
+/// Kills in the test (the killed run goes on restarting and killing until it has this many).
+const MIN_KILLS: u32 = 20;
+
+struct Outcome {
+    digest: String,
+    state: Vec<u8>,
+    lp: BTreeMap<String, LpOrder>,
+}
+
+/// SplitMix64, seeded: the kill delays are the same on every run of the test.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+/// A full run in `dir`; with `kills`, the daemon is killed and restarted at random delays
+/// until the manager has every answer, the journal holds every quote, and `kills` is reached.
+fn run(dir: &Path, cap: &Capture, kills: Option<(u64, u32)>) -> Outcome {
+    std::fs::create_dir_all(dir).unwrap();
+    let replay = Replay::start(&cap.path, &out_file(dir, "replay"));
+    let lp = start_lp(&dir.join("executor"));
+    let setup = DaemonSetup::write(dir, &replay.addr, &lp.addr().to_string(), 200);
+    let dout = out_file(dir, "daemon");
+    let mut daemon = setup.start(&dout);
+    let pace = if kills.is_some() { "120x" } else { "max" };
+    let mut margs = manager_args(&setup, &cap.path, &dir.join("manager"), TRADES, pace);
+    // Stay for the daemon's restarts after the last answer; leave when it logs out (SIGTERM).
+    margs.extend(["--linger", "--linger-timeout", "600"].map(String::from));
+    let mut manager = Proc::mam("manager", &margs, &out_file(dir, "manager"));
+    let answered = |m: &Proc| m.output().contains("answered: ");
+    let complete = |m: &Proc| answered(m) && setup.market_records() == cap.quotes;
+    if let Some((seed, min)) = kills {
+        let mut rng = Rng(seed);
+        let mut n = 0;
+        let t0 = Instant::now();
+        while n < min || !complete(&manager) {
+            assert!(t0.elapsed() < PATIENCE, "killed run did not finish");
+            assert!(
+                manager.try_wait().is_none(),
+                "manager exited:\n{}",
+                manager.output()
+            );
+            // 50 ms to 1.5 s after the daemon said its stages run: start-up, recovery,
+            // resends, mid-flight orders and fills all get hit.
+            std::thread::sleep(Duration::from_millis(50 + rng.below(1450)));
+            daemon.kill();
+            n += 1;
+            daemon = setup.start(&dout);
+        }
+        let restarts = daemon.output().matches("(restarted)").count();
+        assert!(restarts >= min as usize, "{restarts} restarts recovered");
+    }
+    wait_until("every answer and every quote journaled", || {
+        assert!(
+            daemon.try_wait().is_none(),
+            "daemon died:\n{}",
+            daemon.output()
+        );
+        assert!(
+            !answered(&manager) || manager.output().contains("0 refused, 0 unanswered"),
+            "the manager did not get every order accepted:\n{}",
+            manager.output()
+        );
+        complete(&manager)
+    });
+    daemon.signal("-TERM");
+    let st = daemon.wait();
+    assert!(st.success(), "daemon exit {st}:\n{}", daemon.output());
+    // The daemon's Logout ends the manager's lingering.
+    let st = manager.wait();
+    assert!(st.success(), "manager exit {st}:\n{}", manager.output());
+    drop(replay);
+    let (digest, state) = setup.final_state();
+    Outcome {
+        digest,
+        state,
+        lp: lp_orders(lp.dir()),
+    }
+}
+
+#[test]
+fn sigkilled_daemon_ends_where_an_uninterrupted_one_does() {
+    let dir = tempfile::tempdir().unwrap();
+    eprintln!("working in {}", dir.path().display());
+    let cap = convert_eurusd(dir.path(), HOURS);
+    let reference = run(&dir.path().join("reference"), &cap, None);
+    let killed = run(&dir.path().join("killed"), &cap, Some((0x5EED, MIN_KILLS)));
+
+    assert!(!reference.lp.is_empty(), "the LP received no order");
+    for (name, lp) in [("reference", &reference.lp), ("killed", &killed.lp)] {
+        for (id, o) in lp {
+            assert_eq!(
+                o.seqs.len(),
+                1,
+                "{name} run: ClOrdID {id} received twice: {o:?}"
+            );
+        }
+    }
+    let fields = |lp: &BTreeMap<String, LpOrder>| {
+        lp.iter()
+            .map(|(k, o)| (k.clone(), o.fields.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        fields(&killed.lp),
+        fields(&reference.lp),
+        "orders the LP received"
+    );
+    assert_eq!(killed.digest, reference.digest, "state digest line");
+    assert!(
+        killed.state == reference.state,
+        "final engine state bytes differ ({} and {} bytes)",
+        killed.state.len(),
+        reference.state.len()
+    );
+}
