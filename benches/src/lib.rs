@@ -3,5 +3,5 @@
 
 pub mod decode;
 pub mod fix;
-pub mod pipeline;
 pub mod manager;
+pub mod pipeline;
