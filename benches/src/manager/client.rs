@@ -342,6 +342,11 @@ impl ManagerClient {
         Ok(self.ini.flush()?)
     }
 
+    /// Drops the connection at once, no Logout: what the daemon sees when the manager crashes.
+    pub fn drop_connection(&mut self) {
+        self.ini.close(now_ns());
+    }
+
     /// Sends a Logout (the daemon answers and the session ends).
     pub fn logout(&mut self) -> Result<(), ManagerError> {
         Ok(self.ini.logout(now_ns(), None)?)

@@ -60,24 +60,23 @@ impl Daemon {
             } else {
                 b'0'
             };
-            self.acc
-                .send_app(0, now_ns(), b"8", |w| {
-                    w.field(tag::ORDER_ID, b"T1")
-                        .field(tag::CL_ORD_ID, &id)
-                        .field(tag::EXEC_ID, b"M1")
-                        .char(tag::EXEC_TYPE, et)
-                        .char(tag::ORD_STATUS, et)
-                        .field(tag::SYMBOL, b"EURUSD")
-                        .char(tag::SIDE, b'1')
-                        .field(tag::LEAVES_QTY, b"0")
-                        .field(tag::CUM_QTY, b"0")
-                        .field(tag::AVG_PX, b"0");
-                    if et == b'8' {
-                        w.field(tag::ORD_REJ_REASON, b"13")
-                            .field(tag::TEXT, b"not a lot step");
-                    }
-                })
-                .unwrap();
+            // A manager gone meanwhile loses the answer (the test makes sure none is).
+            let _ = self.acc.send_app(0, now_ns(), b"8", |w| {
+                w.field(tag::ORDER_ID, b"T1")
+                    .field(tag::CL_ORD_ID, &id)
+                    .field(tag::EXEC_ID, b"M1")
+                    .char(tag::EXEC_TYPE, et)
+                    .char(tag::ORD_STATUS, et)
+                    .field(tag::SYMBOL, b"EURUSD")
+                    .char(tag::SIDE, b'1')
+                    .field(tag::LEAVES_QTY, b"0")
+                    .field(tag::CUM_QTY, b"0")
+                    .field(tag::AVG_PX, b"0");
+                if et == b'8' {
+                    w.field(tag::ORD_REJ_REASON, b"13")
+                        .field(tag::TEXT, b"not a lot step");
+                }
+            });
         }
     }
 }
@@ -229,4 +228,90 @@ fn schedules_are_seeded_ordered_and_trade_at_the_touch() {
         .steps
         .iter()
         .all(|st| matches!(st.action, Action::Clock(_)) || st.time_ns < last_quote));
+}
+
+/// The stand-in daemon on a thread until `stop`; returns what it received.
+fn daemon_thread(
+    store: std::path::PathBuf,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    tx: std::sync::mpsc::Sender<SocketAddr>,
+) -> std::thread::JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
+        let mut d = Daemon::start(&store);
+        tx.send(d.addr()).unwrap();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            d.turn(0);
+        }
+        d.got
+    })
+}
+
+#[test]
+fn a_restarted_driver_sends_only_what_its_store_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let daemon = daemon_thread(dir.path().join("daemon"), stop.clone(), tx);
+    let addr = rx.recv().unwrap();
+    let plan = Schedule::plan(
+        &timeline(3000),
+        &ScheduleOptions {
+            trades: 5,
+            clock_every_ns: 500_000_000,
+            ..ScheduleOptions::default()
+        },
+    )
+    .unwrap();
+    let opts = ClientOptions::new(addr, dir.path().join("manager"));
+    // The first process sends a third of the plan, then dies.
+    let mut c = ManagerClient::open(&opts).unwrap();
+    let first = plan.steps.len() / 3;
+    let t0 = Instant::now();
+    while !c.is_logged_on() {
+        assert!(t0.elapsed() < Duration::from_secs(20));
+        c.poll(Duration::from_millis(1)).unwrap();
+    }
+    for s in &plan.steps[..first] {
+        match &s.action {
+            Action::Open(o) => c.open_order(o),
+            Action::Close(x) => c.close_order(x),
+            Action::Clock(t) => c.clock(*t),
+        }
+        .unwrap();
+    }
+    // Its answers are in (and in its answers file) when it dies: the daemon will not send
+    // them again.
+    while c.outstanding() > 0 {
+        assert!(t0.elapsed() < Duration::from_secs(20), "answers");
+        c.poll(Duration::from_millis(1)).unwrap();
+    }
+    c.drop_connection();
+    drop(c);
+    // The second drives the whole plan: it resumes after what the store holds.
+    let mut c = ManagerClient::open(&opts).unwrap();
+    let mut answers = 0;
+    let r = drive(&mut c, &plan, &DriveOptions::default(), &mut |e| {
+        if let DriveEvent::Ack(_) = e {
+            answers += 1;
+        }
+    })
+    .unwrap();
+    assert_eq!(r.resumed, first);
+    assert!(r.done(), "{r:?}");
+    assert_eq!((r.orders, r.accepted), (15, 15));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let got = daemon.join().unwrap();
+    assert_eq!(
+        got.len(),
+        plan.steps.len() + 1,
+        "every step once, and the end"
+    );
+    assert!(got.last().unwrap().contains("340=3"));
+    let ids: std::collections::BTreeSet<_> = got
+        .iter()
+        .filter(|m| m.starts_with("35=D"))
+        .map(|m| m.split('|').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 15, "no order twice");
+    assert!(answers > 0);
 }
