@@ -132,7 +132,7 @@ fn tail(text: &str, n: usize) -> String {
 fn sigkilled_daemon_ends_where_an_uninterrupted_one_does() {
     // MAM_TESTS_KEEP=1 keeps the processes' outputs and state for a look after a failure.
     let dir = tempfile::Builder::new()
-        .keep(std::env::var_os("MAM_TESTS_KEEP").is_some())
+        .disable_cleanup(std::env::var_os("MAM_TESTS_KEEP").is_some())
         .tempdir()
         .unwrap();
     eprintln!("working in {}", dir.path().display());
