@@ -277,7 +277,7 @@ impl Engine {
                 ticket: t,
                 instrument,
                 side: side.opposite(),
-                price: Price::ZERO,
+                price: self.close_price(instrument, side.opposite(), spec.price_decimals),
                 closing: true,
             };
             let closed_qty = step_qty
@@ -594,6 +594,39 @@ impl Engine {
         };
         self.reference[i] = Some(px);
         self.risk.set_reference_price(m.instrument, px);
+    }
+
+    /// The limit price of a closing order: marketable (the reference mid moved against us by
+    /// half the price collar, rounded to the symbol's tick toward the mid), so an LP that takes
+    /// limit orders only (QuickFIX's executor, many FX venues) still fills it, and the risk
+    /// collar still passes. Without a reference price (or a collar): a market order.
+    fn close_price(&self, instrument: u32, side: Side, decimals: u32) -> Price {
+        let (Some(mid), Some(bps)) = (
+            self.reference.get(instrument as usize).copied().flatten(),
+            self.config.risk.collar_bps,
+        ) else {
+            return Price::ZERO;
+        };
+        let tol = div_round_i128(
+            i128::from(mid.raw()) * i128::from(bps),
+            20_000,
+            Rounding::Floor,
+        );
+        let px = match side {
+            Side::Buy => i128::from(mid.raw()) + tol,
+            Side::Sell => i128::from(mid.raw()) - tol,
+        };
+        // Price keeps 8 decimals; the symbol quotes `decimals`: round to its tick, inward
+        // toward the mid, so the order stays inside the collar.
+        let tick = 10i128.pow(8u32.saturating_sub(decimals.min(8)));
+        let px = match side {
+            Side::Buy => px.div_euclid(tick) * tick,
+            Side::Sell => (px + tick - 1).div_euclid(tick) * tick,
+        };
+        match i64::try_from(px) {
+            Ok(p) if p > 0 => Price(p),
+            _ => Price::ZERO,
+        }
     }
 
     fn risk_command(&mut self, r: &RiskCommand) -> Result<(), Refusal> {

@@ -9,7 +9,8 @@
 //! Fills are lock-stepped: after an input emits orders, nothing else is taken until every one
 //! of them is done (filled, rejected or cancelled); then their fills are applied in
 //! (ClOrdID, cumulative quantity) order, stamped with the event time of the input that caused
-//! the orders. So neither socket timing nor the LP's pace changes a byte of the journal.
+//! the orders; market data is journaled without its arrival stamp. So neither socket timing
+//! nor the LP's pace changes a byte of the journal.
 //! After a restart the orders the engine still tracks are awaited again.
 
 use std::collections::BTreeMap;
@@ -178,7 +179,11 @@ impl EngineStage {
                 let origin = Origin::new(SOURCE_MANAGER, fr.origin_seq);
                 self.apply(&input, Some(origin), fr.edge_ns)?;
             } else if let Some(t) = market_ts.filter(|&t| t < manager_bound) {
-                let m = self.seq.market_head.take().expect("head present");
+                let mut m = self.seq.market_head.take().expect("head present");
+                // The arrival stamp was measured (feed_to_engine); it is not journaled, so
+                // the journal stays a function of the inputs alone (as for a capture read
+                // from a file, where it is 0 too).
+                m.recv_ns = 0;
                 self.seq.clock = t;
                 self.apply(&Input::Market(m), None, 0)?;
             } else {
