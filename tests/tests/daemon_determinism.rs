@@ -29,11 +29,17 @@ struct Run {
 /// One complete run in `dir`: everything started fresh, the manager's plan played to the end,
 /// the daemon stopped (SIGTERM) once its journal holds every quote of the capture (no order
 /// comes after the last quote, so by then every order and fill is in), then exit 0.
-fn run(dir: &Path, cap: &Capture, pace: &str) -> Run {
+fn run(dir: &Path, cap: &Capture, pace: &str, mode: &str) -> Run {
     std::fs::create_dir_all(dir).unwrap();
     let replay = Replay::start(&cap.path, &out_file(dir, "replay"));
     let lp = start_lp(&dir.join("executor"));
     let setup = DaemonSetup::write(dir, &replay.addr, &lp.addr().to_string(), 200);
+    let text = std::fs::read_to_string(&setup.config).unwrap();
+    std::fs::write(
+        &setup.config,
+        text.replace("mode = \"shared\"", &format!("mode = \"{mode}\"")),
+    )
+    .unwrap();
     let dout = out_file(dir, "daemon");
     let mut daemon = setup.start(&dout);
     let margs = manager_args(&setup, &cap.path, &dir.join("manager"), TRADES, pace);
@@ -60,6 +66,10 @@ fn run(dir: &Path, cap: &Capture, pace: &str) -> Run {
     let st = daemon.wait();
     assert!(st.success(), "daemon exit {st}:\n{}", daemon.output());
     assert!(daemon.output().contains("stopped cleanly"));
+    assert!(
+        daemon.output().contains(&format!("{mode} mode")),
+        "ran in {mode} mode"
+    );
     drop(replay);
     Run {
         lp: lp_orders(lp.dir()),
@@ -72,8 +82,10 @@ fn same_inputs_same_journal_and_state() {
     let dir = tempfile::tempdir().unwrap();
     eprintln!("working in {}", dir.path().display());
     let cap = convert_eurusd(dir.path(), HOURS);
-    let a = run(&dir.path().join("a"), &cap, "max");
-    let b = run(&dir.path().join("b"), &cap, "1200x");
+    // Different pace and threading mode (one thread for every stage, or one thread each):
+    // neither may change a byte.
+    let a = run(&dir.path().join("a"), &cap, "max", "shared");
+    let b = run(&dir.path().join("b"), &cap, "1200x", "dedicated");
 
     // First the records, decoded, with the market records' arrival stamps (recv_ns) masked:
     // a failure here is a different decision, not only a different stamp.
