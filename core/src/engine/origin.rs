@@ -4,7 +4,7 @@
 //! resend exactly what the journal does not hold. The FIX MsgSeqNum of each journaled master order
 //! is therefore journaled too, as an [`Origin`] record (kind [`KIND_ORIGIN`]) written right
 //! before the input it describes. The state machine ignores origins (they change no state and
-//! produce no decision); recovery skips them; [`last_origins`] reads them back.
+//! produce no decision); recovery skips them; [`resume_points`] reads them back.
 //!
 //! Market data needs no origin record: a [`MarketEvent`](crate::event::MarketEvent) carries
 //! its source sequence number itself. Fills need none either: they are idempotent by

@@ -69,7 +69,7 @@ pub struct Args {
     /// Engine-stage batch: inputs taken per ring per duty cycle.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
-    /// Keep each configuration's journal and checkpoints in DIR/<label>/ (for `mam journal`).
+    /// Keep each configuration's journal and checkpoints in `DIR/<label>/` (for `mam journal`).
     #[arg(long)]
     pub keep_journal: Option<PathBuf>,
     /// Print one JSON object instead of the table.
