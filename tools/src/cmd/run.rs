@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use mam_core::pipeline::ThreadingMode;
 
+use crate::daemon::config::parse_duration;
 use crate::demo::{self, DemoConfig};
 
 /// Arguments of `mam run`.
@@ -47,21 +47,6 @@ pub struct Args {
     /// Print one JSON object with the summary.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_duration(s: &str) -> anyhow::Result<Duration> {
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--duration `{s}`: expected e.g. 30s, 500ms, 2m"))?;
-    Ok(match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        _ => anyhow::bail!("--duration `{s}`: unit must be ms, s or m"),
-    })
 }
 
 /// Runs `mam run`.

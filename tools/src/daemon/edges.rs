@@ -1,7 +1,6 @@
 //! The daemon's edge stages, built from the config: the feed (SoupBinTCP or UDP), the
 //! manager's FIX acceptor and the LP's FIX initiator, each told where to resume.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -22,7 +21,7 @@ use mam_gateway::manager::convert::{
 use mam_gateway::manager::stage::{ManagerOptions, ManagerStage};
 
 use super::config::DaemonConfig;
-use super::resume::{orders_to_resend, Started, StatePaths};
+use super::resume::{open_orders, Started, StatePaths};
 use super::stats::EdgeCounters;
 
 /// What the edge stages need.
@@ -288,7 +287,7 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
         None
     };
     let l = &cfg.lp;
-    let resend = orders_to_resend(&x.started.engine, &x.started.journal, &BTreeSet::new())?;
+    let resend = open_orders(&x.started.engine, &x.started.journal)?;
     let mut opts = LpOptions::new(
         sock(&l.connect)?,
         &l.comp_id,

@@ -137,17 +137,10 @@ pub fn start(
     })
 }
 
-/// The orders the engine still tracks that the LP session never sent (absent from `sent`),
-/// in ClOrdID order, read back from their journaled decisions.
-pub fn orders_to_resend(
-    engine: &Engine,
-    journal: &Journal,
-    sent: &BTreeSet<u64>,
-) -> anyhow::Result<Vec<ChildOrder>> {
-    let missing: BTreeSet<u64> = engine
-        .open_order_ids()
-        .filter(|id| !sent.contains(id))
-        .collect();
+/// Every order the engine still tracks, in ClOrdID order, read back from its journaled
+/// decision. The LP stage sends those its session store does not hold (the others were sent).
+pub fn open_orders(engine: &Engine, journal: &Journal) -> anyhow::Result<Vec<ChildOrder>> {
+    let missing: BTreeSet<u64> = engine.open_order_ids().collect();
     if missing.is_empty() {
         return Ok(Vec::new());
     }

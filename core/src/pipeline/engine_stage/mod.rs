@@ -316,49 +316,63 @@ impl EngineStage {
 
     /// Pushes `o` now if nothing waits before it and there is room; else it joins the backlog.
     fn queue_order(&mut self, o: EdgeOrder) {
-        self.backlog.push_back(o);
-        if self.backlog.len() == 1 {
-            self.flush_orders();
-            if !self.backlog.is_empty() {
-                self.backlog_since = self.now();
-                if let Some(tx) = &self.orders {
-                    tx.stats().full.fetch_add(1, Relaxed);
-                }
+        if self.backlog.is_empty() {
+            let now = (self.opts.clock)();
+            if self.push_order(o, now) {
+                return;
+            }
+            self.backlog_since = now;
+            if let Some(tx) = &self.orders {
+                tx.stats().full.fetch_add(1, Relaxed);
             }
         }
+        self.backlog.push_back(o);
     }
 
-    /// Pushes waiting orders while there is room; records master → first / last order.
-    fn flush_orders(&mut self) -> usize {
+    /// Pushes one order stamped `now` if the ring has room; records master → first / last
+    /// order. The LP stage gone (shutdown) counts as pushed: its store decides at restart.
+    fn push_order(&mut self, mut o: EdgeOrder, now: u64) -> bool {
         let Some(tx) = self.orders.as_mut() else {
-            return 0;
+            return true;
         };
+        o.pushed_ns = now;
+        if tx.try_push(o).is_err() {
+            return false;
+        }
+        if o.cause_edge_ns != 0 {
+            let lat = now.saturating_sub(o.cause_edge_ns);
+            if o.index == 0 {
+                rec(&mut self.hists.first, lat);
+            }
+            if o.index + 1 == o.count {
+                rec(&mut self.hists.last, lat);
+            }
+        }
+        true
+    }
+
+    /// Pushes waiting orders while there is room (one clock read per call: the stamps of one
+    /// batch differ by a few ring pushes).
+    fn flush_orders(&mut self) -> usize {
+        if self.backlog.is_empty() || self.orders.is_none() {
+            return 0;
+        }
+        let now = (self.opts.clock)();
         let mut n = 0;
         while let Some(&o) = self.backlog.front() {
-            let now = (self.opts.clock)();
-            let mut o = o;
-            o.pushed_ns = now;
-            if tx.try_push(o).is_err() {
+            if !self.push_order(o, now) {
                 break;
             }
             self.backlog.pop_front();
             n += 1;
-            if o.cause_edge_ns != 0 {
-                let lat = now.saturating_sub(o.cause_edge_ns);
-                if o.index == 0 {
-                    rec(&mut self.hists.first, lat);
-                }
-                if o.index + 1 == o.count {
-                    rec(&mut self.hists.last, lat);
-                }
-            }
         }
-        if n > 0 && self.backlog.is_empty() && self.backlog_since != 0 {
-            let waited = (self.opts.clock)().saturating_sub(self.backlog_since);
-            let st = tx.stats();
-            st.wait_ns.fetch_add(waited, Relaxed);
-            st.max_wait_ns.fetch_max(waited, Relaxed);
-            self.backlog_since = 0;
+        if n > 0 && self.backlog.is_empty() {
+            if let Some(tx) = &self.orders {
+                let waited = now.saturating_sub(self.backlog_since);
+                let st = tx.stats();
+                st.wait_ns.fetch_add(waited, Relaxed);
+                st.max_wait_ns.fetch_max(waited, Relaxed);
+            }
         }
         n
     }
