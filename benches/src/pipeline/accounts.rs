@@ -5,7 +5,7 @@
 //! Built on core's [`AccountVecs`] directly (the demo's generator lives in `mam-tools`, which
 //! depends on this crate).
 
-use mam_core::account::{AccountRecord, AccountVecs, FLAG_ACTIVE};
+use mam_core::account::{AccountRecord, AccountVecs, FLAG_ACTIVE, USD};
 use mam_core::num::{Lots, Money, Ratio};
 
 /// `n` accounts `B000000`, `B000001`, ... with balance = equity in 10,000..20,000 (spread by a
@@ -35,6 +35,11 @@ pub fn accounts(n: usize) -> AccountVecs {
             leverage: 100,
             cluster: 0,
             flags: FLAG_ACTIVE,
+            commission_per_lot: Money::ZERO,
+            daily_loss_limit: Money::ZERO,
+            margin_call_level: Ratio(0),
+            stop_out_level: Ratio(0),
+            currency: USD,
         });
     }
     v

@@ -14,9 +14,23 @@ use crate::num::{Lots, Money, Ratio};
 pub const FLAG_ACTIVE: u16 = 1;
 /// Flag: the account may only reduce positions (no new opens).
 pub const FLAG_CLOSE_ONLY: u16 = 2;
+/// Flag: when the account crosses its daily loss limit or its maximum drawdown, close
+/// everything. Without it the action is close-only: open positions stay, new opens are refused.
+/// Set per account on import (the CSV's `limit_action` column).
+pub const FLAG_LIMIT_FLATTEN: u16 = 4;
+/// Flag: set by the engine while a loss limit holds the account close-only (not set by
+/// imports). Kept apart from [`FLAG_CLOSE_ONLY`] so that lifting the hold (a new UTC day) does
+/// not clear a close-only the operator set.
+pub const FLAG_LIMIT_CLOSE_ONLY_SET: u16 = 8;
+
+/// The default account currency, as [`AccountRecord::currency`] stores it.
+pub const USD: [u8; 8] = *b"USD\0\0\0\0\0";
 
 /// One account, whole: what `mam accounts import|export|show` reads and writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
+///
+/// `repr(C)` without padding (the fields are ordered by alignment; a const assertion below
+/// checks the size), so it is Pod and its size is the store header's `record_size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
 #[repr(C)]
 pub struct AccountRecord {
     /// Account id as ASCII, NUL-padded (at most 16 bytes).
@@ -47,8 +61,37 @@ pub struct AccountRecord {
     pub leverage: u32,
     /// Cluster / jurisdiction tag.
     pub cluster: u16,
-    /// [`FLAG_ACTIVE`], [`FLAG_CLOSE_ONLY`].
+    /// [`FLAG_ACTIVE`], [`FLAG_CLOSE_ONLY`], [`FLAG_LIMIT_FLATTEN`],
+    /// [`FLAG_LIMIT_CLOSE_ONLY_SET`].
     pub flags: u16,
+    /// Commission charged per lot traded, per side, in the account currency (0: none).
+    pub commission_per_lot: Money,
+    /// Largest loss of equity within one UTC day before the limit action
+    /// ([`FLAG_LIMIT_FLATTEN`] or close-only); 0 = no limit.
+    pub daily_loss_limit: Money,
+    /// Margin level in percent (100 = 100 %) at which a margin call is raised; 0 = the engine
+    /// default (100 %).
+    pub margin_call_level: Ratio,
+    /// Margin level in percent at which positions are closed; 0 = the engine default (50 %).
+    pub stop_out_level: Ratio,
+    /// Account currency as an ASCII code, NUL-padded (`USD`, `EUR`, `JPY`, `USDT`); see
+    /// [`encode_currency`].
+    pub currency: [u8; 8],
+}
+
+// 16 + 11 × 8 + 4 + 2 + 2 + 4 × 8 + 8: no padding anywhere. The store header records this
+// size, so a change here must come with a new layout version.
+const _: () = assert!(core::mem::size_of::<AccountRecord>() == 152);
+
+/// Every field zero except the currency, which is [`USD`] (an all-zero currency is not a valid
+/// code, and `..AccountRecord::default()` should give a record an import would accept).
+impl Default for AccountRecord {
+    fn default() -> Self {
+        AccountRecord {
+            currency: USD,
+            ..Self::zeroed()
+        }
+    }
 }
 
 impl AccountRecord {
@@ -56,6 +99,12 @@ impl AccountRecord {
     pub fn id_str(&self) -> &str {
         let end = self.id.iter().position(|&b| b == 0).unwrap_or(16);
         core::str::from_utf8(&self.id[..end]).unwrap_or("?")
+    }
+
+    /// The currency code as text (up to the first NUL).
+    pub fn currency_str(&self) -> &str {
+        let end = self.currency.iter().position(|&b| b == 0).unwrap_or(8);
+        core::str::from_utf8(&self.currency[..end]).unwrap_or("?")
     }
 
     /// Free margin: equity minus margin used.
@@ -98,6 +147,16 @@ pub struct AccountColumns<'a> {
     pub cluster: &'a [u16],
     /// Flags.
     pub flags: &'a [u16],
+    /// Commissions per lot and side.
+    pub commission_per_lot: &'a [Money],
+    /// Daily loss limits.
+    pub daily_loss_limit: &'a [Money],
+    /// Margin-call levels (percent).
+    pub margin_call_level: &'a [Ratio],
+    /// Stop-out levels (percent).
+    pub stop_out_level: &'a [Ratio],
+    /// Currency codes.
+    pub currency: &'a [[u8; 8]],
 }
 
 impl AccountColumns<'_> {
@@ -127,6 +186,11 @@ impl AccountColumns<'_> {
             leverage: self.leverage[i],
             cluster: self.cluster[i],
             flags: self.flags[i],
+            commission_per_lot: self.commission_per_lot[i],
+            daily_loss_limit: self.daily_loss_limit[i],
+            margin_call_level: self.margin_call_level[i],
+            stop_out_level: self.stop_out_level[i],
+            currency: self.currency[i],
         }
     }
 }
@@ -164,6 +228,16 @@ pub struct AccountVecs {
     pub cluster: Vec<u16>,
     /// Flags.
     pub flags: Vec<u16>,
+    /// Commissions per lot and side.
+    pub commission_per_lot: Vec<Money>,
+    /// Daily loss limits.
+    pub daily_loss_limit: Vec<Money>,
+    /// Margin-call levels (percent).
+    pub margin_call_level: Vec<Ratio>,
+    /// Stop-out levels (percent).
+    pub stop_out_level: Vec<Ratio>,
+    /// Currency codes.
+    pub currency: Vec<[u8; 8]>,
 }
 
 impl AccountVecs {
@@ -184,6 +258,11 @@ impl AccountVecs {
         self.leverage.push(r.leverage);
         self.cluster.push(r.cluster);
         self.flags.push(r.flags);
+        self.commission_per_lot.push(r.commission_per_lot);
+        self.daily_loss_limit.push(r.daily_loss_limit);
+        self.margin_call_level.push(r.margin_call_level);
+        self.stop_out_level.push(r.stop_out_level);
+        self.currency.push(r.currency);
     }
 
     /// Borrowed view.
@@ -204,6 +283,11 @@ impl AccountVecs {
             leverage: &self.leverage,
             cluster: &self.cluster,
             flags: &self.flags,
+            commission_per_lot: &self.commission_per_lot,
+            daily_loss_limit: &self.daily_loss_limit,
+            margin_call_level: &self.margin_call_level,
+            stop_out_level: &self.stop_out_level,
+            currency: &self.currency,
         }
     }
 }
@@ -222,4 +306,42 @@ pub fn encode_id(id: &str) -> Option<[u8; 16]> {
     let mut out = [0u8; 16];
     out[..id.len()].copy_from_slice(id.as_bytes());
     Some(out)
+}
+
+/// Packs a currency code into 8 NUL-padded bytes; `None` unless it is 3 to 7 ASCII uppercase
+/// letters or digits (`USD`, `EUR`, `USDT`). At most 7 so that the stored code always ends in
+/// a NUL, like a C string.
+pub fn encode_currency(code: &str) -> Option<[u8; 8]> {
+    let ok = (3..=7).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if !ok {
+        return None;
+    }
+    let mut out = [0u8; 8];
+    out[..code.len()].copy_from_slice(code.as_bytes());
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currency_codes() {
+        assert_eq!(encode_currency("USD"), Some(USD));
+        let usdt = encode_currency("USDT").unwrap();
+        assert_eq!(&usdt, b"USDT\0\0\0\0");
+        for bad in ["", "US", "usd", "USD ", "EURO-1", "ABCDEFGH", "€UR"] {
+            assert_eq!(encode_currency(bad), None, "{bad:?}");
+        }
+        assert!(encode_currency("ABCDEF7").is_some());
+        let r = AccountRecord {
+            currency: usdt,
+            ..AccountRecord::default()
+        };
+        assert_eq!(r.currency_str(), "USDT");
+        assert_eq!(AccountRecord::default().currency_str(), "USD");
+    }
 }

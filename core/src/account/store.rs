@@ -33,7 +33,8 @@ pub use columns::AccountColumnsMut;
 use error::io_err;
 pub use error::StoreError;
 pub use layout::{
-    Header, Layout, COLUMNS, COLUMN_ALIGN, HEADER_LEN, MAGIC, MAX_CAPACITY, STATE_DIRTY, VERSION,
+    Header, Layout, COLUMNS, COLUMN_ALIGN, COLUMN_COUNT, HEADER_LEN, MAGIC, MAX_CAPACITY,
+    STATE_DIRTY, VERSION,
 };
 
 use crate::account::{AccountColumns, AccountRecord, AccountVecs};
@@ -419,7 +420,10 @@ fn check_header(path: &Path, head: &[u8], len: u64) -> Result<(Header, Layout), 
         ));
     }
     if h.column_count != reference.column_count {
-        return bad(format!("column_count {} (expected 15)", h.column_count));
+        return bad(format!(
+            "column_count {} (expected {COLUMN_COUNT})",
+            h.column_count
+        ));
     }
     if h.record_size != reference.record_size {
         let want = reference.record_size;

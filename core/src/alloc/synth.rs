@@ -4,7 +4,7 @@
 //! The generator is deterministic (splitmix64 from a seed), so a benchmark or demo run is
 //! reproducible on any machine.
 
-use crate::account::{AccountRecord, AccountVecs, FLAG_ACTIVE, FLAG_CLOSE_ONLY};
+use crate::account::{AccountRecord, AccountVecs, FLAG_ACTIVE, FLAG_CLOSE_ONLY, USD};
 use crate::num::{Lots, Money, Ratio};
 
 /// splitmix64: a small, well-mixed deterministic generator.
@@ -52,6 +52,11 @@ pub fn synthetic_accounts(n: usize, seed: u64) -> AccountVecs {
             leverage: 100,
             cluster: (i % 4) as u16,
             flags,
+            commission_per_lot: Money::ZERO,
+            daily_loss_limit: Money::ZERO,
+            margin_call_level: Ratio(0),
+            stop_out_level: Ratio(0),
+            currency: USD,
         });
     }
     v

@@ -2,7 +2,7 @@
 //! stream (random walk in points), and a manager's script of master trades, partial and full
 //! closes, deposits and withdrawals.
 
-use mam_core::account::{AccountRecord, AccountVecs, FLAG_ACTIVE, FLAG_CLOSE_ONLY};
+use mam_core::account::{AccountRecord, AccountVecs, FLAG_ACTIVE, FLAG_CLOSE_ONLY, USD};
 use mam_core::engine::input::{
     model_code, BalanceChange, Input, MasterClose, MasterOpen, CLOSE_FULL, MODE_BLOCK,
     MODE_PER_ACCOUNT,
@@ -79,6 +79,11 @@ pub fn accounts(n: usize, seed: u64) -> AccountVecs {
             leverage: [30, 50, 100, 200, 500][r.range(0, 4) as usize],
             cluster: (tier.ilog10() - 2) as u16,
             flags,
+            commission_per_lot: Money::ZERO,
+            daily_loss_limit: Money::ZERO,
+            margin_call_level: Ratio(0),
+            stop_out_level: Ratio(0),
+            currency: USD,
         });
     }
     v

@@ -43,6 +43,16 @@ pub struct AccountColumnsMut<'a> {
     pub cluster: &'a mut [u16],
     /// Flags.
     pub flags: &'a mut [u16],
+    /// Commissions per lot and side.
+    pub commission_per_lot: &'a mut [Money],
+    /// Daily loss limits.
+    pub daily_loss_limit: &'a mut [Money],
+    /// Margin-call levels (percent).
+    pub margin_call_level: &'a mut [Ratio],
+    /// Stop-out levels (percent).
+    pub stop_out_level: &'a mut [Ratio],
+    /// Currency codes.
+    pub currency: &'a mut [[u8; 8]],
 }
 
 /// Casts column `col`'s first `count` entries; `None` if out of bounds or misaligned.
@@ -75,6 +85,11 @@ pub(super) fn columns<'a>(
         leverage: col(bytes, l, 12, count)?,
         cluster: col(bytes, l, 13, count)?,
         flags: col(bytes, l, 14, count)?,
+        commission_per_lot: col(bytes, l, 15, count)?,
+        daily_loss_limit: col(bytes, l, 16, count)?,
+        margin_call_level: col(bytes, l, 17, count)?,
+        stop_out_level: col(bytes, l, 18, count)?,
+        currency: col(bytes, l, 19, count)?,
     })
 }
 
@@ -123,6 +138,11 @@ pub(super) fn columns_mut<'a>(
         leverage: take(r, a, l, 12, n)?,
         cluster: take(r, a, l, 13, n)?,
         flags: take(r, a, l, 14, n)?,
+        commission_per_lot: take(r, a, l, 15, n)?,
+        daily_loss_limit: take(r, a, l, 16, n)?,
+        margin_call_level: take(r, a, l, 17, n)?,
+        stop_out_level: take(r, a, l, 18, n)?,
+        currency: take(r, a, l, 19, n)?,
     })
 }
 
@@ -144,5 +164,10 @@ impl AccountColumnsMut<'_> {
         self.leverage[i] = r.leverage;
         self.cluster[i] = r.cluster;
         self.flags[i] = r.flags;
+        self.commission_per_lot[i] = r.commission_per_lot;
+        self.daily_loss_limit[i] = r.daily_loss_limit;
+        self.margin_call_level[i] = r.margin_call_level;
+        self.stop_out_level[i] = r.stop_out_level;
+        self.currency[i] = r.currency;
     }
 }

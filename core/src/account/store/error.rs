@@ -33,8 +33,11 @@ pub enum StoreError {
         /// The bytes found.
         found: [u8; 8],
     },
-    /// The layout version is not the one this build reads.
-    #[error("{}: layout version {found}, this build reads version {expected}", path.display())]
+    /// The layout version is not the one this build reads. Stores are never converted in
+    /// place: the message says how to move the accounts across (CSV export, then import).
+    #[error("{}: layout version {found}, this build reads version {expected}: export the accounts \
+             to CSV with a mam build that reads version {found} (`mam accounts export`), then \
+             import that CSV into a new store with this one (`mam accounts import`)", path.display())]
     BadVersion {
         /// The file.
         path: PathBuf,

@@ -9,7 +9,12 @@ use crate::account::AccountColumns;
 /// The first eight bytes of every account store file.
 pub const MAGIC: [u8; 8] = *b"MAMACCT\0";
 /// The layout version this build reads and writes.
-pub const VERSION: u32 = 1;
+///
+/// History: 1 had the 15 columns `id` ..= `flags` (112-byte records); 2 appends
+/// `commission_per_lot`, `daily_loss_limit`, `margin_call_level`, `stop_out_level` and
+/// `currency` (20 columns, 152-byte records). A file of another version is refused, never
+/// converted: export it to CSV with the build that wrote it and import that into a new store.
+pub const VERSION: u32 = 2;
 /// Size of the header in bytes; the first column starts here.
 pub const HEADER_LEN: usize = 128;
 /// Every column starts at a multiple of this (a cache line; also satisfies every Pod alignment).
@@ -21,7 +26,7 @@ pub const STATE_DIRTY: u32 = 1;
 pub const MAX_CAPACITY: u64 = 1 << 32;
 
 /// Column names and entry sizes in file order (the order of `AccountRecord`'s fields).
-pub const COLUMNS: [(&str, usize); 15] = [
+pub const COLUMNS: [(&str, usize); COLUMN_COUNT] = [
     ("id", 16),
     ("balance", 8),
     ("equity", 8),
@@ -37,7 +42,26 @@ pub const COLUMNS: [(&str, usize); 15] = [
     ("leverage", 4),
     ("cluster", 2),
     ("flags", 2),
+    ("commission_per_lot", 8),
+    ("daily_loss_limit", 8),
+    ("margin_call_level", 8),
+    ("stop_out_level", 8),
+    ("currency", 8),
 ];
+
+/// Number of columns (one per `AccountRecord` field).
+pub const COLUMN_COUNT: usize = 20;
+
+// The columns are the record's fields, all of them: their sizes add up to the record size.
+const _: () = {
+    let mut sum = 0;
+    let mut i = 0;
+    while i < COLUMN_COUNT {
+        sum += COLUMNS[i].1;
+        i += 1;
+    }
+    assert!(sum == core::mem::size_of::<crate::account::AccountRecord>());
+};
 
 /// The file header, exactly as it lies in the first 128 bytes (little-endian host assumed:
 /// the store is a machine-local file, not an interchange format).
@@ -61,9 +85,9 @@ pub struct Header {
     pub checksum: u32,
     /// [`STATE_DIRTY`] or 0.
     pub state: u32,
-    /// Number of columns (15; a sanity check on the layout).
+    /// Number of columns ([`COLUMN_COUNT`], 20; a sanity check on the layout).
     pub column_count: u32,
-    /// `size_of::<AccountRecord>()` (112; a sanity check on the layout).
+    /// `size_of::<AccountRecord>()` (152; a sanity check on the layout).
     pub record_size: u32,
     /// Zero.
     pub reserved: [u8; 72],
@@ -96,7 +120,7 @@ pub struct Layout {
     /// Entries per column.
     pub capacity: usize,
     /// Byte offset of each column, in [`COLUMNS`] order.
-    pub offsets: [usize; 15],
+    pub offsets: [usize; COLUMN_COUNT],
     /// Total file length.
     pub file_len: usize,
 }
@@ -112,7 +136,7 @@ impl Layout {
             return None;
         }
         let cap = usize::try_from(capacity).ok()?;
-        let mut offsets = [0usize; 15];
+        let mut offsets = [0usize; COLUMN_COUNT];
         let mut at = HEADER_LEN;
         for (i, &(_, size)) in COLUMNS.iter().enumerate() {
             at = align_up(at);
@@ -134,7 +158,7 @@ impl Layout {
 }
 
 /// The column slices of `cols` as bytes, in file order.
-pub fn column_bytes<'a>(cols: &AccountColumns<'a>) -> [&'a [u8]; 15] {
+pub fn column_bytes<'a>(cols: &AccountColumns<'a>) -> [&'a [u8]; COLUMN_COUNT] {
     use bytemuck::cast_slice as b;
     [
         b(cols.id),
@@ -152,6 +176,11 @@ pub fn column_bytes<'a>(cols: &AccountColumns<'a>) -> [&'a [u8]; 15] {
         b(cols.leverage),
         b(cols.cluster),
         b(cols.flags),
+        b(cols.commission_per_lot),
+        b(cols.daily_loss_limit),
+        b(cols.margin_call_level),
+        b(cols.stop_out_level),
+        b(cols.currency),
     ]
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 
 use super::*;
-use crate::account::{encode_id, AccountRecord, FLAG_ACTIVE};
+use crate::account::{encode_currency, encode_id, AccountRecord, FLAG_ACTIVE, FLAG_LIMIT_FLATTEN};
 use crate::num::{Lots, Money, Ratio};
 
 fn rec(i: u32) -> AccountRecord {
@@ -24,7 +24,12 @@ fn rec(i: u32) -> AccountRecord {
         max_scale: Ratio(2),
         leverage: 30 + i,
         cluster: i as u16,
-        flags: FLAG_ACTIVE,
+        flags: FLAG_ACTIVE | FLAG_LIMIT_FLATTEN,
+        commission_per_lot: Money(3_500_000 + i64::from(i)),
+        daily_loss_limit: Money(250_000_000),
+        margin_call_level: Ratio(120_000_000),
+        stop_out_level: Ratio(60_000_000),
+        currency: encode_currency(if i % 2 == 0 { "EUR" } else { "USDT" }).unwrap(),
     }
 }
 
@@ -81,6 +86,79 @@ fn columns_are_aligned_and_match_records() {
     assert_eq!(c.flags.as_ptr() as usize % COLUMN_ALIGN, 0);
     for i in 0..5 {
         assert_eq!(c.record(i as usize), rec(i));
+    }
+}
+
+#[test]
+fn layout_of_version_2() {
+    assert_eq!(VERSION, 2);
+    assert_eq!(COLUMNS.len(), 20);
+    let h = Header::new(0);
+    assert_eq!((h.column_count, h.record_size), (20, 152));
+    // The figures docs/storage.md quotes for capacity 1024.
+    let l = Layout::new(1024).unwrap();
+    assert_eq!(&l.offsets[..3], &[128, 16512, 24704]);
+    assert_eq!(l.offsets[14], 112768);
+    assert_eq!(&l.offsets[15..], &[114816, 123008, 131200, 139392, 147584]);
+    assert_eq!(l.file_len, 155776);
+}
+
+#[test]
+fn new_columns_survive_every_path() {
+    let d = tempfile::tempdir().unwrap();
+    let p = sealed(d.path(), 3, 4);
+    let mut s = AccountStore::open(&p).unwrap();
+    assert_eq!(s.record(1), Some(rec(1)));
+    assert_eq!(s.columns().currency[1], *b"USDT\0\0\0\0");
+    {
+        let c = s.columns_mut().unwrap();
+        c.commission_per_lot[2] = Money(7);
+        c.daily_loss_limit[2] = Money(8);
+        c.margin_call_level[2] = Ratio(9);
+        c.stop_out_level[2] = Ratio(1);
+        c.currency[2] = encode_currency("JPY").unwrap();
+    }
+    s.flush().unwrap();
+    s.grow(64).unwrap();
+    drop(s);
+    let r = AccountStore::open_read_only(&p).unwrap().record(2).unwrap();
+    assert_eq!(
+        (
+            r.commission_per_lot,
+            r.daily_loss_limit,
+            r.margin_call_level,
+            r.stop_out_level,
+            r.currency_str()
+        ),
+        (Money(7), Money(8), Ratio(9), Ratio(1), "JPY")
+    );
+}
+
+#[test]
+fn version_1_file_is_refused_with_what_to_do() {
+    let d = tempfile::tempdir().unwrap();
+    let p = sealed(d.path(), 3, 4);
+    patch(&p, |b| b[8..12].copy_from_slice(&1u32.to_le_bytes()));
+    let e = AccountStore::open(&p).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::BadVersion {
+                found: 1,
+                expected: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let msg = e.to_string();
+    for want in [
+        "layout version 1",
+        "reads version 2",
+        "mam accounts export",
+        "import that CSV into a new store",
+    ] {
+        assert!(msg.contains(want), "{want:?} missing from {msg}");
     }
 }
 
