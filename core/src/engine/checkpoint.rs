@@ -25,8 +25,9 @@ use crate::journal::Journal;
 pub const CURRENT_FILE: &str = "CURRENT";
 /// First bytes of an engine-state file.
 pub const STATE_MAGIC: [u8; 8] = *b"MAMENGS\0";
-/// Engine-state layout version this build reads and writes.
-pub const STATE_VERSION: u32 = 1;
+/// Engine-state layout version this build reads and writes (2: the account columns of store
+/// layout 2 in the state encoding).
+pub const STATE_VERSION: u32 = 2;
 const ACCOUNTS_FILE: &str = "accounts.mams";
 const STATE_FILE: &str = "engine.state";
 

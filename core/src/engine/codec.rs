@@ -175,7 +175,7 @@ fn get_spec(r: &mut R<'_>) -> Res<SymbolSpec> {
 fn put_accounts(w: &mut W, a: &AccountVecs) {
     use bytemuck::cast_slice as b;
     w.len(a.id.len());
-    let cols: [&[u8]; 15] = [
+    let cols: [&[u8]; 20] = [
         b(&a.id),
         b(&a.balance),
         b(&a.equity),
@@ -191,6 +191,11 @@ fn put_accounts(w: &mut W, a: &AccountVecs) {
         b(&a.leverage),
         b(&a.cluster),
         b(&a.flags),
+        b(&a.commission_per_lot),
+        b(&a.daily_loss_limit),
+        b(&a.margin_call_level),
+        b(&a.stop_out_level),
+        b(&a.currency),
     ];
     for col in cols {
         w.0.extend_from_slice(col);
