@@ -15,4 +15,5 @@ pub mod account;
 pub mod alloc;
 pub mod engine;
 pub mod journal;
+pub mod ledger;
 pub mod pipeline;

@@ -64,11 +64,17 @@ pub enum RiskReject {
     Throttled = 14,
     /// Arithmetic overflow while checking (absurd quantity or price).
     Overflow = 15,
+    /// The account's net position in the symbol would exceed its maximum quantity.
+    MaxPositionQty = 16,
+    /// The account's net position in the symbol would exceed its maximum notional.
+    MaxPositionNotional = 17,
+    /// The account's positions in all symbols would exceed its maximum total notional.
+    MaxAccountPositionNotional = 18,
 }
 
 impl RiskReject {
     /// Every reason, in code order.
-    pub const ALL: [RiskReject; 15] = [
+    pub const ALL: [RiskReject; 18] = [
         RiskReject::KillSwitch,
         RiskReject::InvalidOrder,
         RiskReject::UnknownAccount,
@@ -84,6 +90,9 @@ impl RiskReject {
         RiskReject::MaxOpenOrders,
         RiskReject::Throttled,
         RiskReject::Overflow,
+        RiskReject::MaxPositionQty,
+        RiskReject::MaxPositionNotional,
+        RiskReject::MaxAccountPositionNotional,
     ];
 
     /// The stable numeric code.
@@ -114,6 +123,9 @@ impl RiskReject {
             RiskReject::MaxOpenOrders => "open orders at limit",
             RiskReject::Throttled => "order rate above limit",
             RiskReject::Overflow => "arithmetic overflow",
+            RiskReject::MaxPositionQty => "position quantity above limit",
+            RiskReject::MaxPositionNotional => "position notional above limit",
+            RiskReject::MaxAccountPositionNotional => "account position notional above limit",
         }
     }
 }
@@ -165,6 +177,14 @@ pub struct RiskLimits {
     pub collar_bps: Option<u32>,
     /// Orders per second per session (at least 1).
     pub max_orders_per_sec: u32,
+    /// Largest net position of one account in one symbol, counting its working opening
+    /// orders (checked by the engine against the ledger, for per-account children and for each
+    /// account's share of a block).
+    pub max_position_qty: Qty,
+    /// Largest notional of that net position at the reference price, in the quote currency.
+    pub max_position_notional: Money,
+    /// Largest Σ over symbols of an account's position notionals, in the account currency.
+    pub max_account_position_notional: Money,
 }
 
 /// An order the risk book counts as open.
@@ -383,6 +403,35 @@ impl RiskBook {
                 session,
             },
         );
+        Ok(())
+    }
+
+    /// Position limits of one account in one symbol: `net_before` and `net_after` the order
+    /// (signed, working opening orders included). An order that does not make the position
+    /// larger always passes (a close must never be kept from closing).
+    pub fn check_position(
+        &self,
+        instrument: u32,
+        net_before: i64,
+        net_after: i64,
+    ) -> Result<(), RiskReject> {
+        use RiskReject as R;
+        if net_after.unsigned_abs() <= net_before.unsigned_abs()
+            && (net_before >= 0) == (net_after >= 0)
+        {
+            return Ok(());
+        }
+        let l = &self.limits;
+        if net_after.unsigned_abs() > l.max_position_qty.raw().unsigned_abs() {
+            return Err(R::MaxPositionQty);
+        }
+        if let Some(Some(px)) = self.reference.get(instrument as usize) {
+            let n = Money::notional(Qty(net_after.saturating_abs()), *px, Rounding::Ceil)
+                .map_err(|_| R::Overflow)?;
+            if n > l.max_position_notional {
+                return Err(R::MaxPositionNotional);
+            }
+        }
         Ok(())
     }
 

@@ -11,14 +11,21 @@
 //! max_lot = "100"
 //! price_decimals = 5
 //! pip = "0.0001"
+//! base_currency = "EUR"      # derived from a six-letter name when absent
+//! quote_currency = "USD"     # P&L is in this currency, converted to the account's
+//! margin_rate = "1"          # margin = notional ÷ leverage × margin_rate
 //! ```
+//!
+//! P&L and margin are converted from the quote currency to an account's currency through the
+//! live quotes of the symbol that joins the two (see [`SymbolTable::conversion`]).
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::num::{Lots, NumError, Price, Qty};
+pub use crate::account::encode_currency;
+use crate::num::{Lots, NumError, Price, Qty, Ratio};
 
 /// A symbol's trading specification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +44,14 @@ pub struct SymbolSpec {
     pub price_decimals: u32,
     /// One pip (stop-loss distances in `--sl-pips` are in pips).
     pub pip: Price,
+    /// Base currency (what one unit of the contract is), ASCII, NUL-padded; all zeros when
+    /// unknown. Derived from a six-letter name (`EURUSD` → `EUR`), or set in the symbol file.
+    pub base: [u8; 8],
+    /// Quote currency (what prices and P&L are in), ASCII, NUL-padded; all zeros when unknown.
+    pub quote: [u8; 8],
+    /// Margin as a fraction of `notional ÷ leverage` (1 = the account's leverage applies as
+    /// is; 2 = twice the margin, as brokers set for metals or crypto).
+    pub margin_rate: Ratio,
 }
 
 /// A symbol specification that does not hold together, or a file that cannot be read.
@@ -101,9 +116,35 @@ impl SymbolSpec {
             max_lot: num(name, "max_lot", Lots::parse(max_lot))?,
             price_decimals,
             pip: num(name, "pip", Price::parse(pip))?,
+            base: [0; 8],
+            quote: [0; 8],
+            margin_rate: Ratio(Ratio::ONE_RAW),
         };
+        let spec = spec.with_currencies_from_name();
         spec.validate()?;
         Ok(spec)
+    }
+
+    /// Base and quote currencies from a six-letter name (`EURUSD`, `XAUUSD`, `BTCUSD`); left
+    /// unknown otherwise.
+    fn with_currencies_from_name(mut self) -> Self {
+        let name = self.name;
+        let n = &name[..name.iter().position(|&b| b == 0).unwrap_or(16)];
+        if n.len() == 6 && n.iter().all(|b| b.is_ascii_uppercase()) {
+            self.base[..3].copy_from_slice(&n[..3]);
+            self.quote[..3].copy_from_slice(&n[3..]);
+        }
+        self
+    }
+
+    /// The base currency as text (empty when unknown).
+    pub fn base_str(&self) -> &str {
+        currency_str(&self.base)
+    }
+
+    /// The quote currency as text (empty when unknown).
+    pub fn quote_str(&self) -> &str {
+        currency_str(&self.quote)
     }
 
     /// Checks that the lot limits and scale hold together.
@@ -132,6 +173,9 @@ impl SymbolSpec {
         if self.pip.raw() <= 0 {
             return bad("pip must be positive");
         }
+        if self.margin_rate.raw() <= 0 {
+            return bad("margin_rate must be positive");
+        }
         Ok(())
     }
 
@@ -154,6 +198,12 @@ impl SymbolSpec {
         self.contract_size
             .mul_div(lots.raw(), Lots::ONE_RAW, crate::num::Rounding::TowardZero)
     }
+}
+
+/// A NUL-padded currency code as text.
+pub fn currency_str(code: &[u8; 8]) -> &str {
+    let end = code.iter().position(|&b| b == 0).unwrap_or(8);
+    core::str::from_utf8(&code[..end]).unwrap_or("?")
 }
 
 /// Packs a symbol name into 16 NUL-padded bytes; `None` if it is not a valid name.
@@ -209,6 +259,9 @@ struct SymbolEntry {
     max_lot: Option<String>,
     price_decimals: Option<u32>,
     pip: Option<String>,
+    base_currency: Option<String>,
+    quote_currency: Option<String>,
+    margin_rate: Option<String>,
 }
 
 impl Default for SymbolTable {
@@ -265,6 +318,30 @@ impl SymbolTable {
                     })?,
                 &pick(&e.pip, "pip", base.map(|b| b.pip.to_string()))?,
             )?;
+            let mut spec = spec;
+            if let Some(b) = base {
+                // Keep what the built-in said unless the file says otherwise.
+                (spec.base, spec.quote, spec.margin_rate) = (b.base, b.quote, b.margin_rate);
+            }
+            let ccy = |v: &Option<String>, field: &'static str, old: [u8; 8]| match v {
+                None => Ok(old),
+                Some(c) => encode_currency(c).ok_or_else(|| SymbolError::Invalid {
+                    symbol: name.clone(),
+                    why: format!(
+                        "`{field}` = `{c}`: a currency is 3-7 upper-case letters or digits"
+                    ),
+                }),
+            };
+            spec.base = ccy(&e.base_currency, "base_currency", spec.base)?;
+            spec.quote = ccy(&e.quote_currency, "quote_currency", spec.quote)?;
+            if let Some(m) = &e.margin_rate {
+                spec.margin_rate = Ratio::parse(m).map_err(|source| SymbolError::Number {
+                    symbol: name.clone(),
+                    field: "margin_rate",
+                    source,
+                })?;
+            }
+            spec.validate()?;
             match table.id_of(&name) {
                 Some(id) => table.specs[id as usize] = spec,
                 None => table.specs.push(spec),
@@ -301,6 +378,63 @@ impl SymbolTable {
     pub fn iter(&self) -> impl Iterator<Item = &SymbolSpec> {
         self.specs.iter()
     }
+
+    /// How an amount in `instrument`'s quote currency becomes an amount in `account` currency:
+    /// the same currency needs nothing; otherwise the symbol that joins the two converts, at
+    /// the mid of its latest quote — multiplying when it is `QUOTE/ACCOUNT` (EURGBP's GBP on a
+    /// USD account: × GBPUSD), dividing when it is `ACCOUNT/QUOTE` (USDJPY's JPY on a USD
+    /// account: ÷ USDJPY, the position's own symbol). The first such symbol in id order wins.
+    pub fn conversion(
+        &self,
+        instrument: u32,
+        account: &[u8; 8],
+    ) -> Result<Conversion, SymbolError> {
+        let spec = self
+            .by_id(instrument)
+            .ok_or_else(|| SymbolError::Unknown(format!("instrument {instrument}")))?;
+        if spec.quote == [0; 8] {
+            return Err(SymbolError::Invalid {
+                symbol: spec.name_str().to_string(),
+                why: "quote currency unknown: set `quote_currency` in the symbol file".into(),
+            });
+        }
+        if &spec.quote == account {
+            return Ok(Conversion::Identity);
+        }
+        for (i, s) in self.specs.iter().enumerate() {
+            if s.base == spec.quote && &s.quote == account {
+                return Ok(Conversion::Multiply(i as u32));
+            }
+            if &s.base == account && s.quote == spec.quote {
+                return Ok(Conversion::Divide(i as u32));
+            }
+        }
+        Err(SymbolError::Invalid {
+            symbol: spec.name_str().to_string(),
+            why: format!(
+                "no symbol converts its quote currency {} to the account currency {}: add {}{} \
+                 or {}{} to the symbol file",
+                spec.quote_str(),
+                currency_str(account),
+                spec.quote_str(),
+                currency_str(account),
+                currency_str(account),
+                spec.quote_str()
+            ),
+        })
+    }
+}
+
+/// How an amount in a symbol's quote currency is converted to an account currency (see
+/// [`SymbolTable::conversion`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conversion {
+    /// Same currency.
+    Identity,
+    /// Multiply by the mid of this instrument (`QUOTE/ACCOUNT`).
+    Multiply(u32),
+    /// Divide by the mid of this instrument (`ACCOUNT/QUOTE`).
+    Divide(u32),
 }
 
 #[cfg(test)]
@@ -317,6 +451,36 @@ mod tests {
             Qty::parse("137000").unwrap()
         );
         assert!(t.require("NOPE").is_err());
+    }
+
+    #[test]
+    fn conversions_through_the_joining_symbol() {
+        let t = SymbolTable::builtin();
+        let usd = encode_currency("USD").unwrap();
+        let id = |n| t.id_of(n).unwrap();
+        assert_eq!(t.conversion(id("EURUSD"), &usd), Ok(Conversion::Identity));
+        assert_eq!(
+            t.conversion(id("USDJPY"), &usd),
+            Ok(Conversion::Divide(id("USDJPY")))
+        );
+        assert_eq!(
+            t.conversion(id("EURGBP"), &usd),
+            Ok(Conversion::Multiply(id("GBPUSD")))
+        );
+        let eur = encode_currency("EUR").unwrap();
+        assert_eq!(
+            t.conversion(id("GBPUSD"), &eur),
+            Ok(Conversion::Divide(id("EURUSD")))
+        );
+        let chf = encode_currency("CHF").unwrap();
+        assert_eq!(
+            t.conversion(id("EURUSD"), &chf),
+            Ok(Conversion::Multiply(id("USDCHF")))
+        );
+        let xyz = encode_currency("XYZ").unwrap();
+        let e = t.conversion(id("EURUSD"), &xyz).unwrap_err().to_string();
+        assert!(e.contains("USDXYZ"), "{e}");
+        assert_eq!(t.require("XAUUSD").unwrap().base_str(), "XAU");
     }
 
     #[test]

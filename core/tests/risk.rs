@@ -15,6 +15,9 @@ fn limits() -> RiskLimits {
         max_open_orders: 8,
         collar_bps: Some(50),
         max_orders_per_sec: 4,
+        max_position_qty: Qty::from_int(2_000_000).unwrap(),
+        max_position_notional: Money::from_int(2_500_000).unwrap(),
+        max_account_position_notional: Money(i64::MAX / 4),
     }
 }
 
@@ -256,4 +259,29 @@ proptest! {
             prop_assert_eq!(b.account_exposure(a).unwrap(), (Qty::ZERO, Money::ZERO, 0));
         }
     }
+}
+
+#[test]
+fn position_limits_stop_growth_never_a_close() {
+    let mut b = RiskBook::new(limits(), 2, 1, 1);
+    b.set_reference_price(0, Price::parse("1.1").unwrap());
+    let q = |u: i64| Qty::from_int(u).unwrap().raw();
+    assert_eq!(b.check_position(0, 0, q(1_000_000)), Ok(()));
+    assert_eq!(
+        b.check_position(0, q(1_000_000), q(2_000_001)),
+        Err(RiskReject::MaxPositionQty)
+    );
+    // 2,000,000 × 1.1 = 2,200,000 passes; 2,300,000 at 1.2 would not.
+    assert_eq!(b.check_position(0, 0, -q(2_000_000)), Ok(()));
+    b.set_reference_price(0, Price::parse("1.3").unwrap());
+    assert_eq!(
+        b.check_position(0, 0, -q(2_000_000)),
+        Err(RiskReject::MaxPositionNotional)
+    );
+    // Reducing a position over the limit passes; flipping past zero to a larger one does not.
+    assert_eq!(b.check_position(0, q(5_000_000), q(4_000_000)), Ok(()));
+    assert_eq!(
+        b.check_position(0, q(1_000_000), -q(2_100_000)),
+        Err(RiskReject::MaxPositionQty)
+    );
 }

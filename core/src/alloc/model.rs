@@ -21,12 +21,13 @@
 //!   `demand − allocated` (what the limits removed) is reported as unallocated. The master
 //!   block for these models is Σ of the children, so block and per-account mode coincide.
 //!
-//! Accounts without [`FLAG_ACTIVE`] and accounts flagged [`FLAG_CLOSE_ONLY`] get nothing on
-//! opens (their weight and target are 0).
+//! Accounts without [`FLAG_ACTIVE`], accounts flagged [`FLAG_CLOSE_ONLY`] and accounts a loss
+//! limit holds ([`FLAG_LIMIT_CLOSE_ONLY_SET`]) get nothing on opens (their weight and target
+//! are 0).
 
 use super::apportion::{apportion_summed, ApportionParams, Scratch};
 use super::{check_len, AllocError, LotLimits, MinLotPolicy, Mode};
-use crate::account::{AccountColumns, FLAG_ACTIVE, FLAG_CLOSE_ONLY};
+use crate::account::{AccountColumns, FLAG_ACTIVE, FLAG_CLOSE_ONLY, FLAG_LIMIT_CLOSE_ONLY_SET};
 use crate::num::{div_round_i128, Lots, Money, Price, Qty, Ratio, Rounding, POW10};
 
 /// Raw value of 100 % in a [`Ratio`].
@@ -35,7 +36,7 @@ pub const HUNDRED_PERCENT: u64 = 100 * Ratio::ONE_RAW as u64;
 /// True if an account with these flags may receive an opening order.
 #[inline]
 pub fn can_open(flags: u16) -> bool {
-    flags & (FLAG_ACTIVE | FLAG_CLOSE_ONLY) == FLAG_ACTIVE
+    flags & (FLAG_ACTIVE | FLAG_CLOSE_ONLY | FLAG_LIMIT_CLOSE_ONLY_SET) == FLAG_ACTIVE
 }
 
 /// Which column a [`StaticModel::Ratio`] scales by.
@@ -91,6 +92,20 @@ impl StaticModel {
                 | StaticModel::Balance
                 | StaticModel::FreeMargin
                 | StaticModel::Percent
+        )
+    }
+
+    /// True for the models that read equity or margin (which move with every quote).
+    pub fn reads_equity(&self) -> bool {
+        matches!(
+            self,
+            StaticModel::Equity
+                | StaticModel::FreeMargin
+                | StaticModel::Risk { .. }
+                | StaticModel::Ratio {
+                    basis: Basis::Equity,
+                    ..
+                }
         )
     }
 

@@ -77,6 +77,25 @@ impl MasterTicket {
         Ok(())
     }
 
+    /// Adds `steps` to the master only (an open whose accounts' shares are added as they fill).
+    pub fn add_master(&mut self, steps: u64) -> Result<(), AllocError> {
+        self.master = self.master.checked_add(steps).ok_or(AllocError::Num(
+            crate::num::NumError::Overflow("ticket add"),
+        ))?;
+        Ok(())
+    }
+
+    /// Adds `steps` to one account's holding (a fill of its share, or a close that did not
+    /// fill given back). Panics if `account` is out of range, like slice indexing.
+    pub fn add_to(&mut self, account: usize, steps: u64) {
+        self.open[account] = self.open[account].saturating_add(steps);
+    }
+
+    /// Takes `steps` from one account's holding (at most what it holds).
+    pub fn take_from(&mut self, account: usize, steps: u64) {
+        self.open[account] = self.open[account].saturating_sub(steps);
+    }
+
     /// Master steps still open.
     pub fn master_open(&self) -> u64 {
         self.master

@@ -4,8 +4,10 @@
 
 use super::decision::*;
 use super::input::*;
+use super::limits::LIMIT_TICKET;
 use super::state::{BlockState, OrderState, TicketState};
 use super::{Engine, EngineError, CL_ORD_ID_SHIFT};
+use crate::account::AccountVecs;
 use crate::alloc::fill::BlockFill;
 use crate::alloc::model::{allocate, Basis, Order, StaticModel};
 use crate::alloc::ticket::{MasterTicket, ResidualPolicy};
@@ -14,7 +16,9 @@ use crate::event::{
     ChildOrder, ExecStatus, FillEvent, MarketEvent, MarketEventKind, OrdType, Side,
 };
 use crate::journal::Journal;
+use crate::ledger::{Ledger, Valuation};
 use crate::num::{div_round_i128, Money, Price, Qty, Rounding};
+use crate::risk::{RiskReject, RiskRejectRecord};
 
 type Refusal = (RefusedCode, u64);
 
@@ -50,14 +54,19 @@ impl Engine {
     pub(super) fn step(&mut self, seq: u64, input: &Input, d: &mut Vec<Decision>) {
         self.counters.inputs += 1;
         self.applied_seq = seq;
+        self.next_k = 0;
         let r = match input {
             Input::Open(o) => self.open(seq, o, d),
             Input::Close(c) => self.close(seq, c, d),
-            Input::Balance(b) => self.balance(b),
+            Input::Balance(b) => self.balance(seq, b, d),
             Input::Fill(f) => self.fill(seq, f, d),
             Input::Market(m) => {
-                self.market(m);
-                Ok(())
+                let r = self.market(m);
+                if r.is_ok() && m.kind == MarketEventKind::Quote as u8 {
+                    self.roll_day(m.source_ns, seq, d);
+                    self.check_quote(m.instrument, m.source_ns, seq, d);
+                }
+                r
             }
             Input::Risk(r) => self.risk_command(r),
         };
@@ -71,6 +80,16 @@ impl Engine {
                 input_kind: input.kind(),
                 _pad: 0,
             }));
+        }
+    }
+
+    /// Marks every account with an open position (the others' columns are current: they
+    /// change only with their own fills and balance changes).
+    fn mark_open_accounts(&mut self) {
+        for a in 0..self.accounts.id.len() {
+            if self.ledger.open_positions(a as u32) > 0 {
+                mark(&self.ledger, &mut self.accounts, a);
+            }
         }
     }
 
@@ -111,6 +130,10 @@ impl Engine {
     fn open(&mut self, seq: u64, o: &MasterOpen, d: &mut Vec<Decision>) -> Result<(), Refusal> {
         let t = o.ticket;
         let bad = (RefusedCode::BadField, t);
+        if t == LIMIT_TICKET {
+            // Reserved for the engine's own stop-out and flattening orders.
+            return Err(bad);
+        }
         let spec = *self
             .symbols
             .by_id(o.instrument)
@@ -140,6 +163,10 @@ impl Engine {
             mode,
             rotation: self.rotation,
         };
+        if model.reads_equity() {
+            // The models read equity and margin as of the latest quote journaled.
+            self.mark_open_accounts();
+        }
         let mut alloc = std::mem::take(&mut self.buf);
         let cols = self.accounts.columns();
         let a = allocate(&cols, limits, &order, &mut alloc, &mut self.ws);
@@ -182,18 +209,23 @@ impl Engine {
                 seq, &ord, mode, &mut alloc, step_qty, total_qty, &mut sum, d,
             );
             if accepted > 0 {
+                // Accounts' holdings grow as their shares fill, never before.
                 match self.tickets.get_mut(&t) {
-                    Some(ts) => ts
-                        .book
-                        .add(a.requested, &alloc)
-                        .map_err(|_| (RefusedCode::Overflow, t))?,
+                    Some(ts) => {
+                        ts.book
+                            .add_master(a.requested)
+                            .map_err(|_| (RefusedCode::Overflow, t))?;
+                        ts.working += accepted;
+                    }
                     None => {
+                        let zeros = vec![0; alloc.len()];
                         self.tickets.insert(
                             t,
                             TicketState {
                                 instrument: o.instrument,
                                 side,
-                                book: MasterTicket::open(t, a.requested, &alloc),
+                                book: MasterTicket::open(t, a.requested, &zeros),
+                                working: accepted,
                             },
                         );
                     }
@@ -238,7 +270,9 @@ impl Engine {
                 .steps_of(c.lots)
                 .map_err(|_| (RefusedCode::BadRequest, t))?
         };
-        if steps == 0 {
+        // A full close of a ticket whose master is already closed still closes what filled
+        // after it (shares of orders that were working then).
+        if steps == 0 && !(c.full == CLOSE_FULL && ts.book.total_open() > 0) {
             return Err((RefusedCode::NothingAllocated, t));
         }
         if steps > master {
@@ -285,7 +319,10 @@ impl Engine {
                 .unwrap_or(total_qty);
             if co.closed > 0 {
                 let before: Vec<u64> = out.clone();
-                self.send(seq, &ord, mode, &mut out, step_qty, closed_qty, &mut sum, d);
+                let sent = self.send(seq, &ord, mode, &mut out, step_qty, closed_qty, &mut sum, d);
+                if let Some(ts) = self.tickets.get_mut(&t) {
+                    ts.working += sent;
+                }
                 // Refused closes stay open in the book: add back what was not sent.
                 let mut back = std::mem::take(&mut self.buf2);
                 for ((b, &x), &y) in back.iter_mut().zip(&before).zip(out.iter()) {
@@ -304,9 +341,11 @@ impl Engine {
                 );
             }
             if ts.book.master_open() == 0 && ts.book.total_open() == 0 {
-                self.tickets.remove(&t);
-                self.counters.tickets_flat += 1;
                 sum.s.flags |= FLAG_FLAT;
+                if ts.working == 0 {
+                    self.tickets.remove(&t);
+                    self.counters.tickets_flat += 1;
+                }
             }
             sum.s.rotation = self.rotation;
             d.push(Decision::Alloc(sum.s));
@@ -330,7 +369,7 @@ impl Engine {
         sum: &mut Summary,
         d: &mut Vec<Decision>,
     ) -> u32 {
-        let base = seq << CL_ORD_ID_SHIFT;
+        let base = (seq << CL_ORD_ID_SHIFT) + self.next_k;
         let ord_type = if s.price.is_zero() {
             OrdType::Market
         } else {
@@ -366,8 +405,19 @@ impl Engine {
                     // Cannot overflow: each is at most the checked total.
                     let qty = Qty(step_qty.raw() * *st as i64);
                     let c = child(i as u32, qty);
-                    match self.risk.check_new_record(&c, self.config.session, s.ts) {
+                    let pos = if s.closing {
+                        Ok(())
+                    } else {
+                        self.position_check(&c)
+                    };
+                    let checked = pos
+                        .map_err(|r| (r, reject_record(&c, r, self.config.session, s.ts)))
+                        .and_then(|()| self.risk.check_new_record(&c, self.config.session, s.ts));
+                    match checked {
                         Ok(()) => {
+                            if !s.closing {
+                                self.working[i * self.ni + s.instrument as usize] += signed(&c);
+                            }
                             sent += 1;
                             self.counters.orders += 1;
                             self.counters.child_orders += 1;
@@ -381,6 +431,7 @@ impl Engine {
                                     closing: s.closing,
                                     qty,
                                     cum: Qty::ZERO,
+                                    step_qty,
                                     block: None,
                                 },
                             );
@@ -397,6 +448,45 @@ impl Engine {
                 }
             }
             Mode::Block => {
+                let mut total_qty = total_qty;
+                if !s.closing {
+                    // Each account's share is held to its position limits; a refused share
+                    // leaves the block (journaled under the block's ClOrdID).
+                    let mut cut = 0u64;
+                    for (i, st) in steps.iter_mut().enumerate() {
+                        if *st == 0 {
+                            continue;
+                        }
+                        let share = ChildOrder {
+                            account: i as u32,
+                            qty: Qty(step_qty.raw() * *st as i64),
+                            // The block's own ClOrdID: it is the first order of this call.
+                            cl_ord_id: base,
+                            instrument: s.instrument,
+                            side: s.side as u8,
+                            ts_ns: s.ts,
+                            ..ChildOrder::default()
+                        };
+                        if let Err(r) = self.position_check(&share) {
+                            self.counters.risk_rejects += 1;
+                            sum.s.rejected += 1;
+                            sum.s.rejected_steps += *st;
+                            cut += *st;
+                            *st = 0;
+                            d.push(Decision::Reject(reject_record(
+                                &share,
+                                r,
+                                self.config.session,
+                                s.ts,
+                            )));
+                        }
+                    }
+                    total_qty = Qty(total_qty.raw() - step_qty.raw() * cut as i64);
+                    if total_qty.raw() == 0 {
+                        sum.s.orders = 0;
+                        return 0;
+                    }
+                }
                 sum.s.accounts = steps.iter().filter(|&&x| x > 0).count() as u32;
                 let c = child(u32::MAX, total_qty);
                 let fill = BlockFill::new(steps.to_vec(), step_qty);
@@ -406,6 +496,13 @@ impl Engine {
                 ) {
                     (Ok(fill), Ok(())) => {
                         sent = 1;
+                        if !s.closing {
+                            let sign = if s.side == Side::Buy { 1 } else { -1 };
+                            for (i, &st) in steps.iter().enumerate() {
+                                self.working[i * self.ni + s.instrument as usize] +=
+                                    sign * step_qty.raw() * st as i64;
+                            }
+                        }
                         self.counters.orders += 1;
                         self.counters.block_orders += 1;
                         self.orders.insert(
@@ -418,6 +515,7 @@ impl Engine {
                                 closing: s.closing,
                                 qty: total_qty,
                                 cum: Qty::ZERO,
+                                step_qty,
                                 block: Some(Box::new(BlockState {
                                     step_qty,
                                     fill,
@@ -443,10 +541,16 @@ impl Engine {
             }
         }
         sum.s.orders = sent;
+        self.next_k += k;
         sent
     }
 
-    fn balance(&mut self, b: &BalanceChange) -> Result<(), Refusal> {
+    fn balance(
+        &mut self,
+        seq: u64,
+        b: &BalanceChange,
+        d: &mut Vec<Decision>,
+    ) -> Result<(), Refusal> {
         let i = b.account as usize;
         let r = u64::from(b.account);
         if i >= self.accounts.balance.len() {
@@ -456,18 +560,24 @@ impl Engine {
         let bal = self.accounts.balance[i]
             .checked_add(b.amount)
             .map_err(|_| of)?;
-        let eq = self.accounts.equity[i]
-            .checked_add(b.amount)
-            .map_err(|_| of)?;
         if bal.is_negative() {
             return Err((RefusedCode::NegativeBalance, r));
         }
-        self.accounts.balance[i] = bal;
-        self.accounts.equity[i] = eq;
-        if eq > self.accounts.equity_hwm[i] {
-            self.accounts.equity_hwm[i] = eq;
+        if b.amount.is_negative() {
+            // A withdrawal may take free margin only (equity − margin at the latest quotes).
+            let v = self.ledger.value(
+                b.account,
+                self.accounts.balance[i],
+                self.accounts.leverage[i],
+            );
+            if b.amount.raw().saturating_neg() > v.free_margin().raw() {
+                return Err((RefusedCode::InsufficientFreeMargin, r));
+            }
         }
+        self.accounts.balance[i] = bal;
+        mark(&self.ledger, &mut self.accounts, i);
         self.counters.balance_changes += 1;
+        self.check_account(i, b.ts_ns, seq, d);
         Ok(())
     }
 
@@ -486,7 +596,11 @@ impl Engine {
         if cum > o.qty {
             return Err((RefusedCode::Overfill, cl));
         }
+        let (instrument, ticket, closing) = (o.instrument, o.ticket, o.closing);
+        let buy = o.side == Side::Buy as u8;
+        let sign = |q: i64| Qty(if buy { q } else { -q });
         if f.last_qty.raw() > 0 {
+            self.ledger.lp_fill(instrument, sign(f.last_qty.raw()));
             if let Some(b) = o.block.as_mut() {
                 let mut add = std::mem::take(&mut self.buf);
                 let inc = b.fill.apply(
@@ -500,6 +614,8 @@ impl Engine {
                     Ok(i) => i,
                     Err(_) => {
                         self.buf = add;
+                        // The LP filled it: the position exists at the LP; keep the books whole.
+                        self.ledger.lp_fill(instrument, sign(-f.last_qty.raw()));
                         return Err((RefusedCode::Overfill, cl));
                     }
                 };
@@ -515,12 +631,38 @@ impl Engine {
                     .all(|(f, t)| f <= t)
                     && add.iter().sum::<u64>() == inc.steps;
                 self.counters.check(ok);
+                // Each account's share, booked at this fill's price.
+                self.touched.clear();
+                for (i, &x) in add.iter().enumerate() {
+                    if x == 0 {
+                        continue;
+                    }
+                    self.touched.push(i as u32);
+                    let q = sign(b.step_qty.raw().saturating_mul(x as i64));
+                    if !closing {
+                        self.working[i * self.ni + instrument as usize] -= q.raw();
+                    }
+                    let ok = book(
+                        &mut self.ledger,
+                        &mut self.accounts,
+                        i,
+                        instrument,
+                        q,
+                        f.last_px,
+                    );
+                    self.counters.check(ok);
+                }
+                if !closing {
+                    if let Some(t) = self.tickets.get_mut(&ticket) {
+                        let _ = t.book.add(0, &add);
+                    }
+                }
                 self.buf = add;
                 d.push(Decision::FillAlloc(FillAlloc {
                     ts_ns: f.recv_ns,
                     input_seq: seq,
                     cl_ord_id: cl,
-                    ticket: o.ticket,
+                    ticket,
                     last_qty: f.last_qty,
                     last_px: f.last_px,
                     steps: inc.steps,
@@ -530,12 +672,37 @@ impl Engine {
                     complete: u8::from(b.fill.is_complete()),
                     _pad: [0; 3],
                 }));
+            } else {
+                let a = o.account as usize;
+                self.touched.clear();
+                self.touched.push(a as u32);
+                if !closing {
+                    self.working[a * self.ni + instrument as usize] -= sign(f.last_qty.raw()).raw();
+                }
+                let ok = book(
+                    &mut self.ledger,
+                    &mut self.accounts,
+                    a,
+                    instrument,
+                    sign(f.last_qty.raw()),
+                    f.last_px,
+                );
+                self.counters.check(ok);
+                if !closing && o.step_qty.raw() > 0 {
+                    // Whole steps only: a sub-step part stays in the position, off the ticket.
+                    let step = o.step_qty.raw();
+                    let new = (cum.raw() / step - o.cum.raw() / step) as u64;
+                    if let Some(t) = self.tickets.get_mut(&ticket) {
+                        t.book.add_to(a, new);
+                    }
+                }
             }
             o.cum = cum;
             self.counters.fills += 1;
             self.counters.filled_qty = self.counters.filled_qty.saturating_add(f.last_qty.raw());
             self.risk.on_fill(cl, f.last_qty);
         }
+        let o = self.orders.get(&cl).expect("present");
         let cancelled =
             f.status == ExecStatus::Canceled as u8 || f.status == ExecStatus::Rejected as u8;
         if o.cum == o.qty || cancelled {
@@ -546,11 +713,59 @@ impl Engine {
             } else {
                 self.counters.orders_cancelled += 1;
             }
-            if let Some(b) = o.block {
-                self.settle(&b);
+            self.order_done(&o);
+            if let Some(b) = &o.block {
+                self.settle(b);
+            }
+            if o.ticket == LIMIT_TICKET {
+                self.limit_order_done(o.account as usize, f.recv_ns, seq, d);
             }
         }
+        if f.last_qty.raw() > 0 {
+            // The accounts whose money moved are checked against their limits.
+            let touched = std::mem::take(&mut self.touched);
+            for &a in &touched {
+                self.check_account(a as usize, f.recv_ns, seq, d);
+            }
+            self.touched = touched;
+        }
         Ok(())
+    }
+
+    /// An order is done: a closing order gives back to the ticket the whole steps it did not
+    /// close (an opening order never added what did not fill), and the ticket goes once it is
+    /// flat with nothing working.
+    fn order_done(&mut self, o: &OrderState) {
+        if !o.closing {
+            // What never filled no longer counts toward the accounts' positions.
+            for (a, q) in working_of(o) {
+                self.working[a * self.ni + o.instrument as usize] -= q;
+            }
+        }
+        let Some(t) = self.tickets.get_mut(&o.ticket) else {
+            return;
+        };
+        if o.closing {
+            match &o.block {
+                Some(b) => {
+                    for (i, (&tg, &fl)) in b.fill.target().iter().zip(b.fill.filled()).enumerate() {
+                        if tg > fl {
+                            t.book.add_to(i, tg - fl);
+                        }
+                    }
+                }
+                None if o.step_qty.raw() > 0 => {
+                    let back = (o.qty.raw() - o.cum.raw()) / o.step_qty.raw();
+                    t.book.add_to(o.account as usize, back as u64);
+                }
+                None => {}
+            }
+        }
+        t.working = t.working.saturating_sub(1);
+        if t.working == 0 && t.book.master_open() == 0 && t.book.total_open() == 0 {
+            self.tickets.remove(&o.ticket);
+            self.counters.tickets_flat += 1;
+        }
     }
 
     /// Checks a finished block: every account holds its target (if complete) and the money
@@ -575,32 +790,34 @@ impl Engine {
         }
     }
 
-    fn market(&mut self, m: &MarketEvent) {
+    fn market(&mut self, m: &MarketEvent) -> Result<(), Refusal> {
         self.counters.market_events += 1;
         let i = m.instrument as usize;
         if i >= self.reference.len() {
-            return;
+            return Ok(());
         }
         let px = match MarketEventKind::from_u8(m.kind) {
-            Some(MarketEventKind::Quote) if m.bid.raw() > 0 && m.ask.raw() > 0 => {
-                Price(div_round_i128(
-                    i128::from(m.bid.raw()) + i128::from(m.ask.raw()),
-                    2,
-                    Rounding::HalfEven,
-                ) as i64)
+            Some(MarketEventKind::Quote) => {
+                let (b, a) = (m.bid.raw(), m.ask.raw());
+                if b <= 0 || a <= 0 || b > a {
+                    return Err((RefusedCode::BadQuote, u64::from(m.instrument)));
+                }
+                self.ledger.set_quote(m.instrument, m.bid, m.ask);
+                Price(div_round_i128(i128::from(b) + i128::from(a), 2, Rounding::HalfEven) as i64)
             }
             Some(MarketEventKind::Trade) if m.bid.raw() > 0 => m.bid,
-            _ => return,
+            _ => return Ok(()),
         };
         self.reference[i] = Some(px);
         self.risk.set_reference_price(m.instrument, px);
+        Ok(())
     }
 
     /// The limit price of a closing order: marketable (the reference mid moved against us by
     /// half the price collar, rounded to the symbol's tick toward the mid), so an LP that takes
     /// limit orders only (QuickFIX's executor, many FX venues) still fills it, and the risk
     /// collar still passes. Without a reference price (or a collar): a market order.
-    fn close_price(&self, instrument: u32, side: Side, decimals: u32) -> Price {
+    pub(super) fn close_price(&self, instrument: u32, side: Side, decimals: u32) -> Price {
         let (Some(mid), Some(bps)) = (
             self.reference.get(instrument as usize).copied().flatten(),
             self.config.risk.collar_bps,
@@ -670,5 +887,107 @@ impl Summary {
                 ..AllocSummary::default()
             },
         }
+    }
+}
+
+/// Books one account's share of a fill in the ledger and marks the account (its equity and
+/// margin columns, its high-water mark). False if the ledger overflowed (nothing booked).
+fn book(
+    ledger: &mut Ledger,
+    accounts: &mut AccountVecs,
+    a: usize,
+    instrument: u32,
+    q: Qty,
+    px: Price,
+) -> bool {
+    let comm = accounts.commission_per_lot[a];
+    let ok = ledger
+        .book(a as u32, instrument, q, px, comm, &mut accounts.balance[a])
+        .is_ok();
+    mark(ledger, accounts, a);
+    ok
+}
+
+/// Writes account `a`'s live equity and margin into its columns and raises its high-water mark.
+pub(super) fn mark(ledger: &Ledger, accounts: &mut AccountVecs, a: usize) -> Valuation {
+    let v = ledger.value(a as u32, accounts.balance[a], accounts.leverage[a]);
+    accounts.equity[a] = v.equity;
+    accounts.margin_used[a] = v.margin;
+    if v.equity > accounts.equity_hwm[a] {
+        accounts.equity_hwm[a] = v.equity;
+    }
+    v
+}
+
+/// Signed quantity of an order (buys positive).
+fn signed(c: &ChildOrder) -> i64 {
+    if c.side == Side::Buy as u8 {
+        c.qty.raw()
+    } else {
+        -c.qty.raw()
+    }
+}
+
+/// What an opening order still adds to each account's position if it fills: `(account,
+/// signed quantity)` (per-account: the leaves; block: each account's unfilled target).
+pub(super) fn working_of(o: &OrderState) -> Vec<(usize, i64)> {
+    let sign = if o.side == Side::Buy as u8 { 1 } else { -1 };
+    match &o.block {
+        None => vec![(
+            o.account as usize,
+            sign * o.qty.raw().saturating_sub(o.cum.raw()),
+        )],
+        Some(b) => b
+            .fill
+            .target()
+            .iter()
+            .zip(b.fill.filled())
+            .enumerate()
+            .filter(|(_, (t, f))| t > f)
+            .map(|(a, (t, f))| (a, sign * b.step_qty.raw().saturating_mul((t - f) as i64)))
+            .collect(),
+    }
+}
+
+fn reject_record(c: &ChildOrder, r: RiskReject, session: u16, ts: u64) -> RiskRejectRecord {
+    RiskRejectRecord {
+        ts_ns: ts,
+        cl_ord_id: c.cl_ord_id,
+        account: c.account,
+        instrument: c.instrument,
+        code: r.code(),
+        session,
+        _pad: [0; 4],
+    }
+}
+
+impl Engine {
+    /// The position limits of the account an opening order is for (see
+    /// [`RiskBook::check_position`](crate::risk::RiskBook::check_position)), and its total
+    /// position notional in the account currency when that limit is set.
+    fn position_check(&self, c: &ChildOrder) -> Result<(), RiskReject> {
+        let (a, s) = (c.account as usize, c.instrument as usize);
+        let i = a * self.ni + s;
+        let before = self.ledger.position(c.account, c.instrument).qty.raw() + self.working[i];
+        let after = before + signed(c);
+        self.risk.check_position(c.instrument, before, after)?;
+        let lim = self.config.risk.max_account_position_notional.raw();
+        if lim < i64::MAX / 4 {
+            let mut total: i64 = 0;
+            for k in 0..self.ni {
+                let net = self.ledger.position(c.account, k as u32).qty.raw()
+                    + self.working[a * self.ni + k]
+                    + if k == s { signed(c) } else { 0 };
+                let Some(px) = self.risk_reference(k as u32) else {
+                    continue;
+                };
+                total =
+                    total.saturating_add(self.ledger.notional_money(c.account, k as u32, net, px));
+            }
+            if total > lim {
+                return Err(RiskReject::MaxAccountPositionNotional);
+            }
+        }
+        Ok(())
     }
 }

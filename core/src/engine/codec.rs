@@ -12,7 +12,7 @@ use crate::alloc::fill::BlockFill;
 use crate::alloc::ticket::MasterTicket;
 use crate::alloc::Scratch;
 use crate::event::Side;
-use crate::num::{Lots, Money, Price, Qty};
+use crate::num::{Lots, Money, Price, Qty, Ratio};
 use crate::risk::{OpenOrder, RiskBook, RiskLimits, RiskSnapshot};
 use crate::symbol::{SymbolSpec, SymbolTable};
 
@@ -112,6 +112,12 @@ impl<'a> R<'a> {
             _ => Err(format!("{what}: bad option flag {f}")),
         }
     }
+    fn rest(&self) -> &'a [u8] {
+        &self.b[self.at..]
+    }
+    fn skip(&mut self, n: usize) {
+        self.at += n;
+    }
     fn done(&self) -> Res<()> {
         if self.at == self.b.len() {
             Ok(())
@@ -130,6 +136,9 @@ fn put_limits(w: &mut W, l: &RiskLimits) {
     w.u32(l.max_open_orders);
     w.u32(l.collar_bps.map_or(u32::MAX, |b| b));
     w.u32(l.max_orders_per_sec);
+    w.i64(l.max_position_qty.raw());
+    w.i64(l.max_position_notional.raw());
+    w.i64(l.max_account_position_notional.raw());
 }
 
 fn get_limits(r: &mut R<'_>) -> Res<RiskLimits> {
@@ -145,6 +154,9 @@ fn get_limits(r: &mut R<'_>) -> Res<RiskLimits> {
             b => Some(b),
         },
         max_orders_per_sec: r.u32("limits")?,
+        max_position_qty: Qty(r.i64("limits")?),
+        max_position_notional: Money(r.i64("limits")?),
+        max_account_position_notional: Money(r.i64("limits")?),
     })
 }
 
@@ -156,6 +168,9 @@ fn put_spec(w: &mut W, s: &SymbolSpec) {
     w.i64(s.max_lot.raw());
     w.u32(s.price_decimals);
     w.i64(s.pip.raw());
+    w.0.extend_from_slice(&s.base);
+    w.0.extend_from_slice(&s.quote);
+    w.i64(s.margin_rate.raw());
 }
 
 fn get_spec(r: &mut R<'_>) -> Res<SymbolSpec> {
@@ -169,6 +184,9 @@ fn get_spec(r: &mut R<'_>) -> Res<SymbolSpec> {
         max_lot: Lots(r.i64("symbol")?),
         price_decimals: r.u32("symbol")?,
         pip: Price(r.i64("symbol")?),
+        base: r.take(8, "symbol base")?.try_into().expect("8 bytes"),
+        quote: r.take(8, "symbol quote")?.try_into().expect("8 bytes"),
+        margin_rate: Ratio(r.i64("symbol")?),
     })
 }
 
@@ -268,6 +286,7 @@ impl Engine {
             w.u32(t.instrument);
             w.u8(t.side as u8);
             w.u64(t.book.master_open());
+            w.u32(t.working);
             for &h in t.book.holdings() {
                 w.u64(h);
             }
@@ -282,6 +301,7 @@ impl Engine {
             w.u8(u8::from(o.closing));
             w.i64(o.qty.raw());
             w.i64(o.cum.raw());
+            w.i64(o.step_qty.raw());
             match &o.block {
                 None => w.u8(0),
                 Some(b) => {
@@ -298,6 +318,12 @@ impl Engine {
                     }
                 }
             }
+        }
+        self.ledger.encode(&mut w.0);
+        w.u64(self.day);
+        for l in &self.limit_state {
+            w.u8(l.flags);
+            w.i64(l.day_start);
         }
         w
     }
@@ -326,7 +352,7 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
         session,
         route,
     };
-    let ns = r.len(60, "symbols")?;
+    let ns = r.len(84, "symbols")?;
     let mine: Vec<SymbolSpec> = symbols.iter().copied().collect();
     let mut stored = Vec::with_capacity(ns);
     for _ in 0..ns {
@@ -335,10 +361,18 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
     if stored != mine {
         return Err("the symbol table differs from the one the checkpoint was written with".into());
     }
+    // `Engine::new` marks every account as at a first start; the checkpoint's columns stand.
+    let (equity, margin) = (accounts.equity.clone(), accounts.margin_used.clone());
+    let hwm = accounts.equity_hwm.clone();
     let mut e = Engine::new(symbols, accounts, config).map_err(|e| e.to_string())?;
+    (
+        e.accounts.equity,
+        e.accounts.margin_used,
+        e.accounts.equity_hwm,
+    ) = (equity, margin, hwm);
     e.applied_seq = r.u64("applied seq")?;
     e.rotation = r.u64("rotation")?;
-    let mut c = [0u64; 19];
+    let mut c = [0u64; 24];
     for v in &mut c {
         *v = r.u64("counters")?;
     }
@@ -403,11 +437,12 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
             "state for {stored_n} accounts, account store holds {n}"
         ));
     }
-    for _ in 0..r.len(21 + 8 * n, "tickets")? {
+    for _ in 0..r.len(25 + 8 * n, "tickets")? {
         let id = r.u64("ticket")?;
         let instrument = r.u32("ticket")?;
         let side = Side::from_u8(r.u8("ticket")?).ok_or("ticket: bad side")?;
         let master = r.u64("ticket")?;
+        let working = r.u32("ticket")?;
         let mut h = Vec::with_capacity(n);
         for _ in 0..n {
             h.push(r.u64("holding")?);
@@ -416,6 +451,7 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
             instrument,
             side,
             book: MasterTicket::open(id, master, &h),
+            working,
         };
         if e.tickets.insert(id, t).is_some() {
             return Err(format!("ticket {id} twice"));
@@ -424,7 +460,7 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
     let mut orders = BTreeMap::new();
     let mut scratch = Scratch::with_capacity(n);
     let mut add = vec![0u64; n];
-    for _ in 0..r.len(43, "orders")? {
+    for _ in 0..r.len(51, "orders")? {
         let cl = r.u64("order")?;
         let mut o = OrderState {
             ticket: r.u64("order")?,
@@ -434,6 +470,7 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
             closing: r.u8("order")? != 0,
             qty: Qty(r.i64("order")?),
             cum: Qty(r.i64("order")?),
+            step_qty: Qty(r.i64("order")?),
             block: None,
         };
         if r.u8("order block flag")? == 1 {
@@ -461,8 +498,28 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
             return Err(format!("order {cl} twice"));
         }
     }
+    for o in orders.values().filter(|o| !o.closing) {
+        for (a, q) in super::apply::working_of(o) {
+            let i = a
+                .checked_mul(e.ni)
+                .and_then(|x| x.checked_add(o.instrument as usize))
+                .filter(|&i| i < e.working.len())
+                .ok_or_else(|| {
+                    format!("order {}: account or instrument out of range", o.account)
+                })?;
+            e.working[i] = e.working[i].saturating_add(q);
+        }
+    }
     e.orders = orders;
+    let used = e.ledger.decode(r.rest())?;
+    r.skip(used);
+    e.day = r.u64("day")?;
+    for l in e.limit_state.iter_mut() {
+        l.flags = r.u8("limit flags")?;
+        l.day_start = r.i64("day start")?;
+    }
     r.done()?;
+    e.rebox_all();
     Ok(e)
 }
 

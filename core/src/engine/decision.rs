@@ -9,6 +9,7 @@
 //! | 34 | [`AllocSummary`]: what an open or close allocated |
 //! | 35 | [`FillAlloc`]: what one block fill increment allocated |
 //! | 36 | [`Refused`]: an input the engine could not apply, with the reason |
+//! | 37 | [`LimitEvent`]: a margin call, stop-out or loss limit crossed or lifted |
 //!
 //! Kind 7 is an [`Origin`](super::origin::Origin) record (where the next input came from).
 
@@ -17,6 +18,8 @@ use bytemuck::{Pod, Zeroable};
 use crate::event::ChildOrder;
 use crate::num::{Price, Qty};
 use crate::risk::{RiskReject, RiskRejectRecord};
+
+pub use super::limits::{event as limit_event, LimitEvent, KIND_LIMIT, LIMIT_TICKET};
 
 /// Journal kind of an emitted [`ChildOrder`].
 pub const KIND_ORDER: u16 = 32;
@@ -144,11 +147,15 @@ pub enum RefusedCode {
     Overflow = 12,
     /// Nothing to do: every account's share is zero.
     NothingAllocated = 13,
+    /// A quote with a bid or ask not positive, or a bid above the ask.
+    BadQuote = 14,
+    /// A withdrawal larger than the account's free margin.
+    InsufficientFreeMargin = 15,
 }
 
 impl RefusedCode {
     /// Every code, in order.
-    pub const ALL: [RefusedCode; 13] = [
+    pub const ALL: [RefusedCode; 15] = [
         Self::UnknownTicket,
         Self::TicketMismatch,
         Self::UnknownInstrument,
@@ -162,6 +169,8 @@ impl RefusedCode {
         Self::BadField,
         Self::Overflow,
         Self::NothingAllocated,
+        Self::BadQuote,
+        Self::InsufficientFreeMargin,
     ];
 
     /// From a journaled code.
@@ -185,6 +194,8 @@ impl RefusedCode {
             Self::BadField => "unknown side, mode, model, policy or action",
             Self::Overflow => "arithmetic overflow",
             Self::NothingAllocated => "every account's share is zero",
+            Self::BadQuote => "quote with a bid or ask not positive, or bid above ask",
+            Self::InsufficientFreeMargin => "withdrawal exceeds the free margin",
         }
     }
 }
@@ -220,6 +231,8 @@ pub enum Decision {
     FillAlloc(FillAlloc),
     /// An input not applied.
     Refused(Refused),
+    /// A limit crossed or lifted.
+    Limit(LimitEvent),
 }
 
 impl Decision {
@@ -231,6 +244,7 @@ impl Decision {
             Decision::Alloc(_) => KIND_ALLOC,
             Decision::FillAlloc(_) => KIND_FILL_ALLOC,
             Decision::Refused(_) => KIND_REFUSED,
+            Decision::Limit(_) => KIND_LIMIT,
         }
     }
 
@@ -242,6 +256,7 @@ impl Decision {
             Decision::Alloc(r) => bytemuck::bytes_of(r),
             Decision::FillAlloc(r) => bytemuck::bytes_of(r),
             Decision::Refused(r) => bytemuck::bytes_of(r),
+            Decision::Limit(r) => bytemuck::bytes_of(r),
         }
     }
 
@@ -256,6 +271,7 @@ impl Decision {
             KIND_ALLOC => Decision::Alloc(pod(p)?),
             KIND_FILL_ALLOC => Decision::FillAlloc(pod(p)?),
             KIND_REFUSED => Decision::Refused(pod(p)?),
+            KIND_LIMIT => Decision::Limit(pod(p)?),
             _ => return None,
         })
     }
@@ -277,6 +293,7 @@ pub fn kind_name(kind: u16) -> Option<&'static str> {
         KIND_ALLOC => "alloc",
         KIND_FILL_ALLOC => "fill-alloc",
         KIND_REFUSED => "refused",
+        KIND_LIMIT => "limit",
         _ => return None,
     })
 }
@@ -363,6 +380,20 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
             r.reference,
             r.code,
             RefusedCode::from_code(r.code).map_or("?", |c| c.text())
+        ),
+        Decision::Limit(l) => format!(
+            "input={} account={} event={} ({}) equity={} margin={} level={} threshold={} \
+             action={} orders={}",
+            l.input_seq,
+            l.account,
+            l.event,
+            limit_event::text(l.event),
+            crate::num::Money(l.equity),
+            crate::num::Money(l.margin),
+            if l.level < 0 { "none".to_string() } else { format!("{}%", crate::num::Ratio(l.level)) },
+            l.threshold,
+            l.action,
+            l.orders
         ),
     })
 }

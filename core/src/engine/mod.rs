@@ -23,6 +23,7 @@ mod checkpoint;
 mod codec;
 pub mod decision;
 pub mod input;
+pub mod limits;
 pub mod origin;
 mod recover;
 mod state;
@@ -39,6 +40,7 @@ use crate::account::AccountVecs;
 use crate::alloc::model::Workspace;
 use crate::alloc::Scratch;
 use crate::journal::JournalError;
+use crate::ledger::{Ledger, Valuation};
 use crate::num::{Money, Price, Qty};
 use crate::risk::{RiskBook, RiskLimits};
 use crate::symbol::SymbolTable;
@@ -88,6 +90,9 @@ impl EngineConfig {
                 max_open_orders: 100_000,
                 collar_bps: None,
                 max_orders_per_sec: 200_000,
+                max_position_qty: Qty(i64::MAX / 4),
+                max_position_notional: Money(i64::MAX / 4),
+                max_account_position_notional: Money(i64::MAX / 4),
             },
             session: 0,
             route: 1,
@@ -156,6 +161,15 @@ pub struct Engine {
     rotation: u64,
     reference: Vec<Option<Price>>,
     risk: RiskBook,
+    ledger: Ledger,
+    limit_state: Vec<limits::LimitState>,
+    day: u64,
+    watch: limits::Watch,
+    next_k: u64,
+    touched: Vec<u32>,
+    /// Per account × instrument: signed quantity of working opening orders.
+    working: Vec<i64>,
+    ni: usize,
     counters: EngineCounters,
     applied_seq: u64,
     // Reused buffers (not state).
@@ -194,7 +208,22 @@ impl Engine {
             instruments as u32,
             config.session.saturating_add(1),
         );
+        let ledger = Ledger::new(&symbols, &accounts.currency);
+        let mut accounts = accounts;
+        // mam holds every position of its accounts: at first start none is open, so equity is
+        // the balance and no margin is used, whatever the import said.
+        for a in 0..n {
+            apply::mark(&ledger, &mut accounts, a);
+        }
         Ok(Engine {
+            limit_state: vec![limits::LimitState::default(); n],
+            day: 0,
+            watch: limits::Watch::new(n, instruments),
+            next_k: 0,
+            touched: Vec::new(),
+            working: vec![0; n * instruments],
+            ni: instruments,
+            ledger,
             symbols,
             config,
             tickets: BTreeMap::new(),
@@ -273,6 +302,24 @@ impl Engine {
     /// ClOrdIDs of the orders the engine still tracks, ascending.
     pub fn open_order_ids(&self) -> impl Iterator<Item = u64> + '_ {
         self.orders.keys().copied()
+    }
+
+    /// The ledger: positions, marks, P&L.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// What `account` is worth at the latest quotes the engine applied.
+    pub fn valuation(&self, account: u32) -> Option<Valuation> {
+        let a = account as usize;
+        (a < self.accounts.id.len()).then(|| {
+            self.ledger
+                .value(account, self.accounts.balance[a], self.accounts.leverage[a])
+        })
+    }
+
+    fn risk_reference(&self, instrument: u32) -> Option<Price> {
+        self.reference.get(instrument as usize).copied().flatten()
     }
 
     /// Latest reference price of `instrument`.

@@ -13,8 +13,11 @@ pub(super) struct TicketState {
     pub instrument: u32,
     /// Side of the master position.
     pub side: Side,
-    /// Each account's open steps (the allocated book).
+    /// Each account's open steps: what filled, less what closing orders in flight take away
+    /// (given back if they do not fill). Never more than the account holds.
     pub book: MasterTicket,
+    /// Orders of this ticket still working (the ticket stays until they are done).
+    pub working: u32,
 }
 
 /// A block order's fill allocation. The [`BlockFill`] is rebuilt on recovery by applying the
@@ -47,6 +50,8 @@ pub(super) struct OrderState {
     pub qty: Qty,
     /// Filled so far.
     pub cum: Qty,
+    /// One lot step of the instrument in base units (holdings count whole steps).
+    pub step_qty: Qty,
     /// Block orders: the allocation of their fills.
     pub block: Option<Box<BlockState>>,
 }
@@ -92,11 +97,21 @@ pub struct EngineCounters {
     pub money_residual: i64,
     /// Σ quantity filled, base units × 1e6.
     pub filled_qty: i64,
+    /// Limit events journaled (margin calls, stop-outs, loss limits, lifts).
+    pub limit_events: u64,
+    /// Margin calls raised.
+    pub margin_calls: u64,
+    /// Stop-outs (each closes one position).
+    pub stop_outs: u64,
+    /// Daily-loss and drawdown limits crossed.
+    pub limit_holds: u64,
+    /// Orders the engine sent on its own (stop-outs, flattening).
+    pub limit_orders: u64,
 }
 
 impl EngineCounters {
     /// The counters as an array, in field order (for encoding).
-    pub(super) fn to_array(self) -> [u64; 19] {
+    pub(super) fn to_array(self) -> [u64; 24] {
         [
             self.inputs,
             self.opens,
@@ -117,11 +132,16 @@ impl EngineCounters {
             self.invariant_failures,
             self.money_residual as u64,
             self.filled_qty as u64,
+            self.limit_events,
+            self.margin_calls,
+            self.stop_outs,
+            self.limit_holds,
+            self.limit_orders,
         ]
     }
 
     /// Back from [`to_array`](Self::to_array).
-    pub(super) fn from_array(a: [u64; 19]) -> Self {
+    pub(super) fn from_array(a: [u64; 24]) -> Self {
         EngineCounters {
             inputs: a[0],
             opens: a[1],
@@ -142,6 +162,11 @@ impl EngineCounters {
             invariant_failures: a[16],
             money_residual: a[17] as i64,
             filled_qty: a[18] as i64,
+            limit_events: a[19],
+            margin_calls: a[20],
+            stop_outs: a[21],
+            limit_holds: a[22],
+            limit_orders: a[23],
         }
     }
 

@@ -425,10 +425,12 @@ fn full_close_leaves_every_account_at_zero() {
     for (mode, t) in [(MODE_BLOCK, 1u64), (MODE_PER_ACCOUNT, 2)] {
         d.run(&open(t, 137, model_code::EQUITY, mode));
         let h: u64 = d.engine.holdings(t).unwrap().iter().sum();
-        assert_eq!(h, 137, "equity model allocates the whole master");
+        assert_eq!(h, 0, "holdings grow with fills, not with allocations");
         while !d.pending.is_empty() {
             d.run(&Op::Fill { parts: 3 });
         }
+        let h: u64 = d.engine.holdings(t).unwrap().iter().sum();
+        assert_eq!(h, 137, "equity model allocates the whole master");
         d.run(&Op::Close {
             ticket: (t - 1) as u8,
             pct: 33,
@@ -442,10 +444,17 @@ fn full_close_leaves_every_account_at_zero() {
             mode,
             residual: 0,
         });
-        assert!(d.engine.holdings(t).is_none(), "a flat ticket is closed");
+        assert!(
+            d.engine.holdings(t).unwrap().iter().all(|&h| h == 0),
+            "a full close takes every holding to zero when sent"
+        );
         while !d.pending.is_empty() {
             d.run(&Op::Fill { parts: 2 });
         }
+        assert!(
+            d.engine.holdings(t).is_none(),
+            "a flat ticket with nothing working is closed"
+        );
     }
     let c = d.engine.counters();
     assert_eq!(c.tickets_flat, 2);

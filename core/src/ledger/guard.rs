@@ -1,0 +1,215 @@
+//! Price boxes that make limit checks cost nothing per quote.
+//!
+//! A limit (margin call, stop-out, daily loss, maximum drawdown) is an affine condition on an
+//! account's equity `E` and margin `M`: `a·E + b·M + c > 0` while it holds. Checking every
+//! account on every quote would cost O(accounts) per quote. Instead each account gets a
+//! **box**: for every symbol its value depends on (the symbols it holds, and the symbols that
+//! convert their P&L), a price interval `[lo, hi]` around the current quote such that, while
+//! every such symbol's bid stays `>= lo` and ask `<= hi`, no condition can fail. A quote that
+//! leaves an account's box (found in O(log n) from an ordered index per symbol) makes the
+//! engine check that account exactly, act if a limit is crossed, and draw a new box.
+//!
+//! Why a box is sound: each position contributes `a·U + b·M` where `U` and `M` are, in the
+//! position's own price `p` and the converter's mid `c`, linear (same currency), bilinear
+//! (`× c`) or linear over `c` (`÷ c`). Each of these takes its minimum over a rectangle at a
+//! corner, so the sum of the per-position minima over the four corners is a lower bound of the
+//! condition over the whole box (sharing variables between positions only makes it looser).
+//! The ledger rounds each term to the micro-unit; a safety margin of a few micro-units per term
+//! covers the rounding. The boxes are not state: a recovered engine draws them again, and since
+//! a limit can only be crossed by a quote outside the box, every crossing is found at the first
+//! quote past the level whatever the boxes were.
+
+use super::Ledger;
+
+/// One condition `a·E + b·M + c > 0` that must keep holding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Condition {
+    /// Coefficient of equity (micro-units).
+    pub a: i128,
+    /// Coefficient of margin (micro-units).
+    pub b: i128,
+    /// Constant.
+    pub c: i128,
+}
+
+/// A price interval of one symbol inside which an account needs no check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// Instrument.
+    pub instrument: u32,
+    /// A bid below this leaves the box.
+    pub lo: i64,
+    /// An ask above this leaves the box.
+    pub hi: i64,
+}
+
+/// Widths tried, as right shifts of the price (1/16 of the price down to 1/2^20).
+const SHIFTS: [u32; 8] = [4, 6, 8, 10, 12, 14, 17, 20];
+
+impl Ledger {
+    /// The symbols account `a`'s value depends on, ascending, deduplicated, into `out`.
+    pub fn sensitive_symbols(&self, account: u32, out: &mut Vec<u32>) {
+        out.clear();
+        let a = account as usize;
+        for s in 0..self.ni {
+            if self.qty[a * self.ni + s] == 0 {
+                continue;
+            }
+            out.push(s as u32);
+            if let Some(k) = self.converter(a, s) {
+                out.push(k);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    /// The instrument converting position `(a, s)`, if not the same currency.
+    fn converter(&self, a: usize, s: usize) -> Option<u32> {
+        match self.conv[self.ccy_of[a] as usize * self.ni + s] {
+            Some(crate::symbol::Conversion::Multiply(k))
+            | Some(crate::symbol::Conversion::Divide(k)) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// `(U, margin)` of position `(a, s)` with its mark at `mark` and its converter's
+    /// `bid + ask` at `mid2` (micro-units, rounded as [`Ledger::value`] rounds).
+    fn term_at(
+        &self,
+        a: usize,
+        s: usize,
+        mark: i64,
+        mid2: Option<i128>,
+        lev: i128,
+    ) -> (i128, i128) {
+        use super::exact::{mul_div_half_even, Rate};
+        let i = a * self.ni + s;
+        let (q, k) = (self.qty[i], self.cost[i]);
+        let rate = match (self.conv[self.ccy_of[a] as usize * self.ni + s], mid2) {
+            (Some(crate::symbol::Conversion::Multiply(_)), Some(m)) => Rate::Multiply(m),
+            (Some(crate::symbol::Conversion::Divide(_)), Some(m)) => Rate::Divide(m),
+            _ => Rate::Identity,
+        };
+        let v = i128::from(q) * i128::from(mark);
+        let u = rate.to_money(v - k).unwrap_or(i128::MIN / 4);
+        let n = rate.to_money(v.abs()).unwrap_or(i128::MAX / 4);
+        let m = mul_div_half_even(n, i128::from(self.margin_rate[s]), lev).unwrap_or(i128::MAX / 4);
+        (u, m)
+    }
+
+    /// Draws the widest box (of the widths tried) inside which every condition keeps holding
+    /// for `account` with `balance` and `leverage`, into `out` (one bound per sensitive
+    /// symbol). A symbol without a quote gets a bound any quote leaves. If no width is narrow
+    /// enough, the box is the current quotes themselves (any move leaves it).
+    pub fn guard_box(
+        &self,
+        account: u32,
+        balance: i64,
+        leverage: u32,
+        conds: &[Condition],
+        syms: &[u32],
+        out: &mut Vec<Bound>,
+    ) {
+        let a = account as usize;
+        let lev = i128::from(leverage.max(1)) * 1_000_000;
+        for &shift in &SHIFTS {
+            out.clear();
+            for &j in syms {
+                let (b, k) = (self.bid[j as usize], self.ask[j as usize]);
+                if b <= 0 {
+                    out.push(Bound {
+                        instrument: j,
+                        lo: i64::MAX,
+                        hi: i64::MIN,
+                    });
+                } else {
+                    let d = (b >> shift).max(1);
+                    out.push(Bound {
+                        instrument: j,
+                        lo: b - d,
+                        hi: k.saturating_add(d),
+                    });
+                }
+            }
+            if self.box_holds(a, balance, lev, conds, out) {
+                return;
+            }
+        }
+        out.clear();
+        for &j in syms {
+            let (b, k) = (self.bid[j as usize], self.ask[j as usize]);
+            out.push(if b <= 0 {
+                Bound {
+                    instrument: j,
+                    lo: i64::MAX,
+                    hi: i64::MIN,
+                }
+            } else {
+                Bound {
+                    instrument: j,
+                    lo: b,
+                    hi: k,
+                }
+            });
+        }
+    }
+
+    fn box_holds(
+        &self,
+        a: usize,
+        balance: i64,
+        lev: i128,
+        conds: &[Condition],
+        bx: &[Bound],
+    ) -> bool {
+        let find = |j: u32| bx.iter().find(|b| b.instrument == j).copied();
+        // Lower bound of each condition's variable part: Σ over positions of the corner minimum.
+        let mut low = [0i128; 4];
+        let mut safety = [1i128; 4];
+        debug_assert!(conds.len() <= 4);
+        for s in 0..self.ni {
+            let q = self.qty[a * self.ni + s];
+            if q == 0 {
+                continue;
+            }
+            let Some(own) = find(s as u32) else {
+                return false;
+            };
+            if own.lo == i64::MAX {
+                return false;
+            }
+            let marks = [own.lo, own.hi];
+            let mids: [Option<i128>; 2] = match self.converter(a, s) {
+                None => [None, None],
+                Some(k) => match find(k) {
+                    Some(c) if c.lo != i64::MAX => {
+                        [Some(2 * i128::from(c.lo)), Some(2 * i128::from(c.hi))]
+                    }
+                    _ => return false,
+                },
+            };
+            let mut corners = [(0i128, 0i128); 4];
+            for (n, (&p, &m)) in marks
+                .iter()
+                .flat_map(|p| mids.iter().map(move |m| (p, m)))
+                .enumerate()
+            {
+                corners[n] = self.term_at(a, s, p, m, lev);
+            }
+            for (i, c) in conds.iter().enumerate() {
+                let min = corners
+                    .iter()
+                    .map(|&(u, m)| c.a * u + c.b * m)
+                    .min()
+                    .expect("four corners");
+                low[i] += min;
+                safety[i] += 2 * c.a.abs() + 3 * c.b.abs();
+            }
+        }
+        conds
+            .iter()
+            .enumerate()
+            .all(|(i, c)| c.a * i128::from(balance) + c.c + low[i] - safety[i] > 0)
+    }
+}
