@@ -50,6 +50,19 @@ impl Engine {
         Ok(seq)
     }
 
+    /// Applies `input` as if journaled at the next sequence, without a journal: for
+    /// benchmarks and what-if runs on a copy. An engine driven this way can no longer be
+    /// recovered from its journal. Returns the decisions.
+    pub fn apply_without_journal(&mut self, input: &Input) -> &[Decision] {
+        let seq = self.applied_seq + 1;
+        let mut d = std::mem::take(&mut self.decisions);
+        d.clear();
+        self.step(seq, input, &mut d);
+        self.applied_seq = seq + d.len() as u64;
+        self.decisions = d;
+        &self.decisions
+    }
+
     /// The transition: applies `input` (journaled at `seq`), pushing its decisions.
     pub(super) fn step(&mut self, seq: u64, input: &Input, d: &mut Vec<Decision>) {
         self.counters.inputs += 1;

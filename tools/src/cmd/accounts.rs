@@ -49,6 +49,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every account's balance, equity, margin, free margin, margin level, positions (average
+    /// price, unrealised and realised P&L, commission, swap) and limit state, recovered from a
+    /// stopped daemon's state directory and marked at the last quote it journaled; then Σ
+    /// positions per symbol beside mam's net position at the LP.
+    Statement {
+        /// The daemon's state directory (holding `journal/` and `checkpoints/`).
+        #[arg(long)]
+        state: PathBuf,
+        /// Only this account.
+        #[arg(long)]
+        id: Option<String>,
+        /// The symbol file the daemon ran with, if any.
+        #[arg(long)]
+        symbols: Option<PathBuf>,
+        /// One JSON document on stdout.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV, one row per position.
+        #[arg(long)]
+        csv: bool,
+    },
     /// Write the accounts as CSV (every field; importing it back gives the same store).
     Export {
         /// The store file.
@@ -73,6 +94,23 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             replace,
         } => import(&store, &csv, replace)?,
         Command::Show { store, id, json } => show(&store, id.as_deref(), json)?,
+        Command::Statement {
+            state,
+            id,
+            symbols,
+            json,
+            csv,
+        } => {
+            use super::statement::{run, Format};
+            let f = if json {
+                Format::Json
+            } else if csv {
+                Format::Csv
+            } else {
+                Format::Text
+            };
+            return run(&state, symbols.as_deref(), id.as_deref(), f);
+        }
         Command::Export { store, out } => {
             let s = AccountStore::open_read_only(&store)?;
             match out {

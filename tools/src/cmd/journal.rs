@@ -73,6 +73,7 @@ fn kind_name(kind: u16) -> Option<&'static str> {
         d::KIND_ALLOC => "alloc",
         d::KIND_FILL_ALLOC => "fill_alloc",
         d::KIND_REFUSED => "refused",
+        d::KIND_LIMIT => "limit",
         mam_core::engine::origin::KIND_ORIGIN => "origin",
         _ => return None,
     })

@@ -18,3 +18,4 @@ pub mod journal;
 pub mod manager;
 pub mod replay;
 pub mod run;
+pub mod statement;

@@ -130,7 +130,7 @@ pub fn run(
                     }
                 }
             }
-            Decision::Reject(_) | Decision::Refused(_) => {}
+            Decision::Reject(_) | Decision::Refused(_) | Decision::Limit(_) => {}
         }
     }
     let mut seen: BTreeMap<u64, u32> = BTreeMap::new();
