@@ -123,6 +123,8 @@ pub(super) struct Watch {
     lower: Vec<BTreeSet<(i64, u32)>>,
     upper: Vec<BTreeSet<(i64, u32)>>,
     boxes: Vec<Vec<Bound>>,
+    /// Per account: the width index of its last box (where the next search starts).
+    hint: Vec<u8>,
     syms: Vec<u32>,
     tmp: Vec<Bound>,
     hits: Vec<u32>,
@@ -134,6 +136,7 @@ impl Watch {
             lower: vec![BTreeSet::new(); instruments],
             upper: vec![BTreeSet::new(); instruments],
             boxes: vec![Vec::new(); accounts],
+            hint: vec![2; accounts],
             ..Watch::default()
         }
     }
@@ -501,14 +504,15 @@ impl Engine {
         let mut syms = std::mem::take(&mut self.watch.syms);
         let mut tmp = std::mem::take(&mut self.watch.tmp);
         self.ledger.sensitive_symbols(a, &mut syms);
-        self.ledger.guard_box(
+        self.watch.hint[i] = self.ledger.guard_box(
             a,
             self.accounts.balance[i].raw(),
             self.accounts.leverage[i],
             &conds[..n],
             &syms,
+            usize::from(self.watch.hint[i]),
             &mut tmp,
-        );
+        ) as u8;
         self.watch.syms = syms;
         self.watch.tmp = tmp;
         self.watch.insert(a);

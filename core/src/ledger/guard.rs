@@ -98,10 +98,13 @@ impl Ledger {
         (u, m)
     }
 
-    /// Draws the widest box (of the widths tried) inside which every condition keeps holding
-    /// for `account` with `balance` and `leverage`, into `out` (one bound per sensitive
-    /// symbol). A symbol without a quote gets a bound any quote leaves. If no width is narrow
-    /// enough, the box is the current quotes themselves (any move leaves it).
+    /// Draws a box inside which every condition keeps holding for `account` with `balance`
+    /// and `leverage`, into `out` (one bound per sensitive symbol), and returns the width index
+    /// used (pass it back as `hint` next time: the search starts there, one wider first, so a
+    /// redraw usually costs one or two evaluations). A symbol without a quote gets a bound any
+    /// quote leaves. If no width is narrow enough, the box is the current quotes themselves
+    /// (any move leaves it) and the index is `SHIFTS.len()`.
+    #[allow(clippy::too_many_arguments)]
     pub fn guard_box(
         &self,
         account: u32,
@@ -109,50 +112,45 @@ impl Ledger {
         leverage: u32,
         conds: &[Condition],
         syms: &[u32],
+        hint: usize,
         out: &mut Vec<Bound>,
-    ) {
+    ) -> usize {
         let a = account as usize;
         let lev = i128::from(leverage.max(1)) * 1_000_000;
-        for &shift in &SHIFTS {
+        let fill = |shift: Option<u32>, out: &mut Vec<Bound>| {
             out.clear();
             for &j in syms {
                 let (b, k) = (self.bid[j as usize], self.ask[j as usize]);
-                if b <= 0 {
-                    out.push(Bound {
-                        instrument: j,
-                        lo: i64::MAX,
-                        hi: i64::MIN,
-                    });
-                } else {
-                    let d = (b >> shift).max(1);
-                    out.push(Bound {
-                        instrument: j,
-                        lo: b - d,
-                        hi: k.saturating_add(d),
-                    });
-                }
+                out.push(match (b > 0, shift) {
+                    (false, _) => Bound { instrument: j, lo: i64::MAX, hi: i64::MIN },
+                    (true, Some(sh)) => {
+                        let d = (b >> sh).max(1);
+                        Bound { instrument: j, lo: b - d, hi: k.saturating_add(d) }
+                    }
+                    (true, None) => Bound { instrument: j, lo: b, hi: k },
+                });
             }
-            if self.box_holds(a, balance, lev, conds, out) {
-                return;
+        };
+        let try_at = |i: usize, out: &mut Vec<Bound>| {
+            fill(Some(SHIFTS[i]), out);
+            self.box_holds(a, balance, lev, conds, out)
+        };
+        let start = hint.min(SHIFTS.len() - 1);
+        if try_at(start, out) {
+            // One wider, if it holds too (positions and prices move both ways).
+            if start > 0 && try_at(start - 1, out) {
+                return start - 1;
+            }
+            fill(Some(SHIFTS[start]), out);
+            return start;
+        }
+        for i in start + 1..SHIFTS.len() {
+            if try_at(i, out) {
+                return i;
             }
         }
-        out.clear();
-        for &j in syms {
-            let (b, k) = (self.bid[j as usize], self.ask[j as usize]);
-            out.push(if b <= 0 {
-                Bound {
-                    instrument: j,
-                    lo: i64::MAX,
-                    hi: i64::MIN,
-                }
-            } else {
-                Bound {
-                    instrument: j,
-                    lo: b,
-                    hi: k,
-                }
-            });
-        }
+        fill(None, out);
+        SHIFTS.len()
     }
 
     fn box_holds(
