@@ -265,6 +265,30 @@ impl AccountVecs {
         self.currency.push(r.currency);
     }
 
+    /// Overwrites account `i` (panics if `i` is out of range, like slice indexing).
+    pub fn set(&mut self, i: usize, r: &AccountRecord) {
+        self.id[i] = r.id;
+        self.balance[i] = r.balance;
+        self.equity[i] = r.equity;
+        self.margin_used[i] = r.margin_used;
+        self.equity_hwm[i] = r.equity_hwm;
+        self.multiplier[i] = r.multiplier;
+        self.percent[i] = r.percent;
+        self.fixed_lots[i] = r.fixed_lots;
+        self.risk_fraction[i] = r.risk_fraction;
+        self.drawdown_tolerance[i] = r.drawdown_tolerance;
+        self.min_scale[i] = r.min_scale;
+        self.max_scale[i] = r.max_scale;
+        self.leverage[i] = r.leverage;
+        self.cluster[i] = r.cluster;
+        self.flags[i] = r.flags;
+        self.commission_per_lot[i] = r.commission_per_lot;
+        self.daily_loss_limit[i] = r.daily_loss_limit;
+        self.margin_call_level[i] = r.margin_call_level;
+        self.stop_out_level[i] = r.stop_out_level;
+        self.currency[i] = r.currency;
+    }
+
     /// Borrowed view.
     pub fn columns(&self) -> AccountColumns<'_> {
         AccountColumns {
@@ -343,5 +367,40 @@ mod tests {
         };
         assert_eq!(r.currency_str(), "USDT");
         assert_eq!(AccountRecord::default().currency_str(), "USD");
+    }
+
+    #[test]
+    fn vecs_set_overwrites_every_field() {
+        let a = AccountRecord {
+            id: encode_id("A").unwrap(),
+            ..AccountRecord::default()
+        };
+        let b = AccountRecord {
+            id: encode_id("B").unwrap(),
+            balance: Money(1),
+            equity: Money(2),
+            margin_used: Money(3),
+            equity_hwm: Money(4),
+            multiplier: Ratio(5),
+            percent: Ratio(6),
+            fixed_lots: Lots(7),
+            risk_fraction: Ratio(8),
+            drawdown_tolerance: Ratio(9),
+            min_scale: Ratio(10),
+            max_scale: Ratio(11),
+            leverage: 12,
+            cluster: 13,
+            flags: FLAG_ACTIVE | FLAG_LIMIT_FLATTEN,
+            commission_per_lot: Money(14),
+            daily_loss_limit: Money(15),
+            margin_call_level: Ratio(16),
+            stop_out_level: Ratio(17),
+            currency: encode_currency("EUR").unwrap(),
+        };
+        let mut v = AccountVecs::default();
+        v.push(&a);
+        v.push(&a);
+        v.set(1, &b);
+        assert_eq!((v.columns().record(0), v.columns().record(1)), (a, b));
     }
 }
