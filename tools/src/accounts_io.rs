@@ -18,8 +18,18 @@
 //! | `min_scale` | ratio | 0 | >= 0 |
 //! | `max_scale` | ratio | 1 | >= min_scale |
 //! | `cluster` | integer 0-65535 | 0 | |
-//! | `flags` | integer: 1 active, 2 close-only | 1 (active) | no other bits |
+//! | `flags` | integer: 1 active, 2 close-only, 4 flatten at a loss limit | 1 (active) | no other bits |
+//! | `commission_per_lot` | money | 0 | >= 0 |
+//! | `daily_loss_limit` | money | 0 (no limit) | >= 0 |
+//! | `margin_call_level` | ratio, percent | 0 (engine default, 100) | >= 0 |
+//! | `stop_out_level` | ratio, percent | 0 (engine default, 50) | >= 0; not above `margin_call_level` when both are set |
+//! | `currency` | 3-7 ASCII uppercase letters or digits | `USD` | |
+//! | `limit_action` | `close-only` or `flatten` | from `flags` | overrides the flatten bit (4) |
 //! | `active`, `close_only` | boolean (`1/0/true/false/yes/no`) | from `flags` | override that bit |
+//!
+//! Flag 8 ([`FLAG_LIMIT_CLOSE_ONLY_SET`]) is the engine's own mark that a loss limit holds the
+//! account close-only: it is state, not a setting, so `flags` refuses it and [`write_csv`]
+//! leaves it out (an export stays importable).
 //!
 //! Numbers are parsed exactly (`1.0000001` is refused for money, never rounded). Any other
 //! column is ignored with a warning. The whole file is parsed before anything is returned: a bad
@@ -32,12 +42,13 @@ use std::path::Path;
 use anyhow::Context;
 use mam_core::account::store::{is_store_file, AccountStore};
 use mam_core::account::{
-    encode_id, AccountColumns, AccountRecord, AccountVecs, FLAG_ACTIVE, FLAG_CLOSE_ONLY,
+    encode_currency, encode_id, AccountColumns, AccountRecord, AccountVecs, FLAG_ACTIVE,
+    FLAG_CLOSE_ONLY, FLAG_LIMIT_CLOSE_ONLY_SET, FLAG_LIMIT_FLATTEN, USD,
 };
 use mam_core::num::{Lots, Money, Ratio};
 
 /// Every column this module reads, in the order `export` writes them.
-pub const KNOWN_COLUMNS: [&str; 17] = [
+pub const KNOWN_COLUMNS: [&str; 23] = [
     "id",
     "balance",
     "equity",
@@ -53,12 +64,31 @@ pub const KNOWN_COLUMNS: [&str; 17] = [
     "max_scale",
     "cluster",
     "flags",
+    "commission_per_lot",
+    "daily_loss_limit",
+    "margin_call_level",
+    "stop_out_level",
+    "currency",
+    "limit_action",
     "active",
     "close_only",
 ];
 
-/// Number of columns `write_csv` writes (all but the `active`/`close_only` aliases of `flags`).
-const EXPORTED: usize = 15;
+/// Number of columns `write_csv` writes: every stored field, plus `limit_action` (the flatten
+/// bit of `flags` spelled out for a reader), but not the `active`/`close_only` aliases.
+const EXPORTED: usize = 21;
+
+/// Flag bits a CSV may set (the engine's [`FLAG_LIMIT_CLOSE_ONLY_SET`] is not one of them).
+const IMPORTABLE_FLAGS: u16 = FLAG_ACTIVE | FLAG_CLOSE_ONLY | FLAG_LIMIT_FLATTEN;
+
+/// The `limit_action` text for these flags.
+pub fn limit_action(flags: u16) -> &'static str {
+    if flags & FLAG_LIMIT_FLATTEN != 0 {
+        "flatten"
+    } else {
+        "close-only"
+    }
+}
 
 /// A refused CSV row: where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,10 +325,19 @@ impl Row<'_> {
         }
         let cluster: u16 = self.int("cluster", 0)?;
         let mut flags: u16 = self.int("flags", FLAG_ACTIVE)?;
-        if flags & !(FLAG_ACTIVE | FLAG_CLOSE_ONLY) != 0 {
+        if flags & FLAG_LIMIT_CLOSE_ONLY_SET != 0 {
             return Err(self.err(
                 "flags",
-                format!("{flags} has unknown bits (1 active, 2 close-only)"),
+                format!(
+                    "{flags} has bit {FLAG_LIMIT_CLOSE_ONLY_SET} (held close-only by a loss \
+                     limit), which only the engine sets"
+                ),
+            ));
+        }
+        if flags & !IMPORTABLE_FLAGS != 0 {
+            return Err(self.err(
+                "flags",
+                format!("{flags} has unknown bits (1 active, 2 close-only, 4 flatten at a limit)"),
             ));
         }
         for (name, bit) in [("active", FLAG_ACTIVE), ("close_only", FLAG_CLOSE_ONLY)] {
@@ -308,6 +347,51 @@ impl Row<'_> {
                 None => {}
             }
         }
+        match self
+            .cell("limit_action")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None => {}
+            Some("close-only") => flags &= !FLAG_LIMIT_FLATTEN,
+            Some("flatten") => flags |= FLAG_LIMIT_FLATTEN,
+            Some(_) => {
+                let s = self.cell("limit_action").unwrap_or_default();
+                return Err(self.err(
+                    "limit_action",
+                    format!("`{s}` is not a limit action (`close-only` or `flatten`)"),
+                ));
+            }
+        }
+        let commission_per_lot = self.non_negative_money("commission_per_lot")?;
+        let daily_loss_limit = self.non_negative_money("daily_loss_limit")?;
+        let margin_call_level = self.ratio_in("margin_call_level", Ratio::ZERO, 0, None)?;
+        let stop_out_level = self.ratio_in("stop_out_level", Ratio::ZERO, 0, None)?;
+        // 0 means "the engine default" for either, so only two explicit levels can disagree.
+        if !margin_call_level.is_zero()
+            && !stop_out_level.is_zero()
+            && stop_out_level > margin_call_level
+        {
+            return Err(self.err(
+                "stop_out_level",
+                format!(
+                    "{stop_out_level} is above margin_call_level {margin_call_level}: positions \
+                     would be closed before the margin call is raised"
+                ),
+            ));
+        }
+        let currency = match self.cell("currency") {
+            None => USD,
+            Some(s) => encode_currency(s).ok_or_else(|| {
+                self.err(
+                    "currency",
+                    format!(
+                        "`{s}` is not a currency code: 3 to 7 ASCII uppercase letters or digits \
+                         (USD, EUR, JPY, USDT)"
+                    ),
+                )
+            })?,
+        };
         Ok(AccountRecord {
             id,
             balance,
@@ -324,12 +408,27 @@ impl Row<'_> {
             leverage,
             cluster,
             flags,
+            commission_per_lot,
+            daily_loss_limit,
+            margin_call_level,
+            stop_out_level,
+            currency,
         })
+    }
+
+    /// A money cell that defaults to 0 and may not be negative.
+    fn non_negative_money(&self, name: &str) -> Result<Money, RowError> {
+        let v = self.num(name, Money::ZERO, Money::parse)?;
+        if v.is_negative() {
+            return Err(self.err(name, format!("{v} is negative")));
+        }
+        Ok(v)
     }
 }
 
-/// Writes accounts as CSV with every stored field (the first 15 of [`KNOWN_COLUMNS`]), numbers
-/// printed exactly, so that reading it back gives the same records.
+/// Writes accounts as CSV with every stored field (the first 21 of [`KNOWN_COLUMNS`]), numbers
+/// printed exactly, so that reading it back gives the same records. The one exception is the
+/// engine's [`FLAG_LIMIT_CLOSE_ONLY_SET`], left out of `flags` (see the module docs).
 pub fn write_csv<W: Write>(out: W, cols: &AccountColumns<'_>) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(&KNOWN_COLUMNS[..EXPORTED])?;
@@ -350,7 +449,13 @@ pub fn write_csv<W: Write>(out: W, cols: &AccountColumns<'_>) -> anyhow::Result<
             r.min_scale.to_string(),
             r.max_scale.to_string(),
             r.cluster.to_string(),
-            r.flags.to_string(),
+            (r.flags & !FLAG_LIMIT_CLOSE_ONLY_SET).to_string(),
+            r.commission_per_lot.to_string(),
+            r.daily_loss_limit.to_string(),
+            r.margin_call_level.to_string(),
+            r.stop_out_level.to_string(),
+            r.currency_str().to_string(),
+            limit_action(r.flags).to_string(),
         ])?;
     }
     w.flush()?;
@@ -371,6 +476,16 @@ mod tests {
         assert_eq!(r.equity_hwm, r.equity);
         assert_eq!((r.leverage, r.flags), (100, FLAG_ACTIVE));
         assert_eq!(r.multiplier, Ratio(Ratio::ONE_RAW));
+        assert_eq!(
+            (
+                r.commission_per_lot,
+                r.daily_loss_limit,
+                r.margin_call_level,
+                r.stop_out_level,
+                r.currency_str()
+            ),
+            (Money::ZERO, Money::ZERO, Ratio::ZERO, Ratio::ZERO, "USD")
+        );
         let e = parse_csv("id,balance,equity\nA1,1,1\nA2,1.0000001,1\n".as_bytes()).unwrap_err();
         assert_eq!((e.line, e.column.as_deref()), (3, Some("balance")));
     }
@@ -404,6 +519,109 @@ mod tests {
         }
     }
 
+    #[test]
+    fn new_columns_parse() {
+        let text = "id,balance,equity,commission_per_lot,daily_loss_limit,margin_call_level,\
+                    stop_out_level,currency,limit_action,flags\n\
+                    A1,1,1,3.5,250.000001,120,60,EUR,flatten,\n\
+                    A2,1,1,,,0,150,USDT,,5\n\
+                    A3,1,1,0,0,80,80,JPY,close-only,5\n\
+                    A4,1,1,0.000001,0,,,,FLATTEN,3\n";
+        let rows = parse_csv(text.as_bytes()).unwrap();
+        let r = rows[0].1;
+        assert_eq!(r.commission_per_lot, Money::parse("3.5").unwrap());
+        assert_eq!(r.daily_loss_limit, Money(250_000_001));
+        assert_eq!(r.margin_call_level, Ratio::parse("120").unwrap());
+        assert_eq!(r.stop_out_level, Ratio::parse("60").unwrap());
+        assert_eq!(r.currency_str(), "EUR");
+        assert_eq!(r.flags, FLAG_ACTIVE | FLAG_LIMIT_FLATTEN);
+        // A stop-out above the default margin call is the engine's business: 0 is not a level.
+        let r = rows[1].1;
+        assert_eq!(
+            (r.stop_out_level, r.currency_str()),
+            (Ratio::parse("150").unwrap(), "USDT")
+        );
+        assert_eq!(
+            r.flags,
+            FLAG_ACTIVE | FLAG_LIMIT_FLATTEN,
+            "flags 5 keeps flatten"
+        );
+        assert_eq!(rows[2].1.flags, FLAG_ACTIVE, "limit_action overrides flags");
+        assert_eq!(rows[2].1.currency_str(), "JPY");
+        assert_eq!(rows[3].1.flags, 3 | FLAG_LIMIT_FLATTEN);
+        assert_eq!(rows[3].1.commission_per_lot, Money(1));
+    }
+
+    /// Each refusal of the new columns names the line, the column and why.
+    #[test]
+    fn new_column_refusals_name_line_column_and_reason() {
+        let head = "id,balance,equity,commission_per_lot,daily_loss_limit,margin_call_level,\
+                    stop_out_level,currency,limit_action,flags\n\
+                    OK,1,1,1,1,100,50,USD,flatten,1\n";
+        let cases = [
+            ("X,1,1,0.0000001,,,,,,", "commission_per_lot", "decimal"),
+            ("X,1,1,-0.5,,,,,,", "commission_per_lot", "negative"),
+            ("X,1,1,,1.1234567,,,,,", "daily_loss_limit", "decimal"),
+            ("X,1,1,,-1,,,,,", "daily_loss_limit", "negative"),
+            ("X,1,1,,,100.0000001,,,,", "margin_call_level", "decimal"),
+            ("X,1,1,,,-1,,,,", "margin_call_level", "at least 0"),
+            ("X,1,1,,,,-50,,,", "stop_out_level", "at least 0"),
+            ("X,1,1,,,,1.00000001,,,", "stop_out_level", "decimal"),
+            (
+                "X,1,1,,,100,100.5,,,",
+                "stop_out_level",
+                "above margin_call_level 100",
+            ),
+            ("X,1,1,,,,,usd,,", "currency", "not a currency code"),
+            ("X,1,1,,,,,US,,", "currency", "3 to 7"),
+            ("X,1,1,,,,,USDOLLAR,,", "currency", "3 to 7"),
+            ("X,1,1,,,,,U$D,,", "currency", "not a currency code"),
+            (
+                "X,1,1,,,,,,close,",
+                "limit_action",
+                "`close-only` or `flatten`",
+            ),
+            ("X,1,1,,,,,,,9", "flags", "only the engine sets"),
+            ("X,1,1,,,,,,,16", "flags", "unknown bits"),
+        ];
+        for (row, col, why) in cases {
+            let text = format!("{head}{row}\n");
+            let e = parse_csv(text.as_bytes()).unwrap_err();
+            assert_eq!((e.line, e.column.as_deref()), (3, Some(col)), "{row}: {e}");
+            assert!(e.reason.contains(why), "{row}: {e}");
+            let shown = e.to_string();
+            assert!(
+                shown.starts_with(&format!("line 3, column `{col}`: ")),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn export_leaves_out_the_engine_hold() {
+        let r = AccountRecord {
+            id: encode_id("H1").unwrap(),
+            leverage: 100,
+            flags: FLAG_ACTIVE | FLAG_LIMIT_FLATTEN | FLAG_LIMIT_CLOSE_ONLY_SET,
+            ..AccountRecord::default()
+        };
+        let mut v = AccountVecs::default();
+        v.push(&r);
+        let mut out = Vec::new();
+        write_csv(&mut out, &v.columns()).unwrap();
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert_eq!(text.lines().next().unwrap().split(',').count(), EXPORTED);
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with(",5,0.0,0.0,0.0,0.0,USD,flatten"),
+            "{text}"
+        );
+        let back = parse_csv(out.as_slice()).unwrap();
+        assert_eq!(back[0].1.flags, FLAG_ACTIVE | FLAG_LIMIT_FLATTEN);
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
@@ -417,13 +635,16 @@ mod tests {
 
         /// Any exact record survives write_csv -> parse_csv unchanged.
         #[test]
-        fn any_record_round_trips(bal: i64, eq: i64, mu in 0i64.., hwm: i64, mult in 0i64.., pct in 0i64..=100_000_000, fixed in 0i64.., risk in 0i64..=1_000_000, dd in 0i64..=1_000_000, lo in 0i64..1_000_000, hi in 1_000_000i64.., lev in 1u32.., cluster: u16, flags in 0u16..4) {
+        fn any_record_round_trips(bal: i64, eq: i64, mu in 0i64.., hwm: i64, mult in 0i64.., pct in 0i64..=100_000_000, fixed in 0i64.., risk in 0i64..=1_000_000, dd in 0i64..=1_000_000, lo in 0i64..1_000_000, hi in 1_000_000i64.., lev in 1u32.., cluster: u16, flags in 0u16..8, comm in 0i64.., loss in 0i64.., so in 0i64..1_000_000_000, mc_over in 0i64..1_000_000_000, ccy in "[A-Z0-9]{3,7}") {
             let r = AccountRecord {
                 id: encode_id("P1").unwrap(),
                 balance: Money(bal), equity: Money(eq), margin_used: Money(mu), equity_hwm: Money(hwm),
                 multiplier: Ratio(mult), percent: Ratio(pct), fixed_lots: Lots(fixed),
                 risk_fraction: Ratio(risk), drawdown_tolerance: Ratio(dd), min_scale: Ratio(lo),
                 max_scale: Ratio(hi), leverage: lev, cluster, flags,
+                commission_per_lot: Money(comm), daily_loss_limit: Money(loss),
+                margin_call_level: Ratio(so + mc_over), stop_out_level: Ratio(so),
+                currency: encode_currency(&ccy).unwrap(),
             };
             let mut v = AccountVecs::default();
             v.push(&r);

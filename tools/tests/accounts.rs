@@ -26,10 +26,10 @@ fn failed(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).unwrap()
 }
 
-const GOOD: &str = "id,balance,equity,margin_used,leverage,multiplier,percent,fixed_lots,risk_fraction,cluster,close_only,nickname\n\
-A1,10000,10250.5,120.25,500,1.5,40,0.1,0.01,3,0,alice\n\
-B2,-12.000001,0,0,30,0.5,60,0,0,0,yes,bob\n\
-C3,99999999.999999,1,0,100,1,0,2.5,1,7,no,carol\n";
+const GOOD: &str = "id,balance,equity,margin_used,leverage,multiplier,percent,fixed_lots,risk_fraction,cluster,close_only,nickname,commission_per_lot,daily_loss_limit,margin_call_level,stop_out_level,currency,limit_action\n\
+A1,10000,10250.5,120.25,500,1.5,40,0.1,0.01,3,0,alice,3.5,500,120,60.5,EUR,flatten\n\
+B2,-12.000001,0,0,30,0.5,60,0,0,0,yes,bob,,,,,,\n\
+C3,99999999.999999,1,0,100,1,0,2.5,1,7,no,carol,0.000001,0,0,80,USDT,close-only\n";
 
 #[test]
 fn import_show_export_round_trip() {
@@ -59,12 +59,30 @@ fn import_show_export_round_trip() {
     assert_eq!(b2["equity_hwm"], "0.0", "hwm defaults to equity");
     assert_eq!(js["accounts"][0]["multiplier"], "1.5");
     assert_eq!(js["accounts"][2]["balance"], "99999999.999999");
+    let a1 = &js["accounts"][0];
+    assert_eq!(a1["commission_per_lot"], "3.5");
+    assert_eq!(a1["daily_loss_limit"], "500.0");
+    assert_eq!(a1["margin_call_level"], "120.0");
+    assert_eq!(a1["stop_out_level"], "60.5");
+    assert_eq!(a1["currency"], "EUR");
+    assert_eq!(a1["limit_action"], "flatten");
+    assert_eq!(a1["flags"], 5);
+    assert_eq!(a1["limit_close_only_held"], false);
+    assert_eq!(b2["currency"], "USD", "currency defaults to USD");
+    assert_eq!(b2["limit_action"], "close-only");
+    assert_eq!(b2["commission_per_lot"], "0.0");
+    assert_eq!(js["accounts"][2]["currency"], "USDT");
+    assert_eq!(js["accounts"][2]["commission_per_lot"], "0.000001");
 
     let one = ok(&mam(
         &["accounts", "show", "--store", "s.mams", "--id", "C3"],
         d.path(),
     ));
     assert!(one.contains("C3") && !one.contains("A1"), "{one}");
+    assert!(one.contains("USDT") && one.contains("0.000001"), "{one}");
+    let all = ok(&mam(&["accounts", "show", "--store", "s.mams"], d.path()));
+    let a1_line = all.lines().find(|l| l.starts_with("A1 ")).unwrap();
+    assert!(a1_line.contains(" AF ") && a1_line.contains("EUR"), "{all}");
     failed(&mam(
         &["accounts", "show", "--store", "s.mams", "--id", "ZZ"],
         d.path(),
@@ -82,6 +100,17 @@ fn import_show_export_round_trip() {
     let e2 = ok(&mam(&["accounts", "export", "--store", "t.mams"], d.path()));
     let e1 = std::fs::read_to_string(d.path().join("e1.csv")).unwrap();
     assert_eq!(e1, e2);
+    assert_eq!(
+        e1.lines().next().unwrap(),
+        "id,balance,equity,margin_used,equity_hwm,leverage,multiplier,percent,fixed_lots,\
+         risk_fraction,drawdown_tolerance,min_scale,max_scale,cluster,flags,commission_per_lot,\
+         daily_loss_limit,margin_call_level,stop_out_level,currency,limit_action"
+    );
+    // Import -> export -> import: the two stores are the same bytes (same capacity and seq).
+    assert_eq!(
+        std::fs::read(d.path().join("s.mams")).unwrap(),
+        std::fs::read(d.path().join("t.mams")).unwrap()
+    );
     let show = |s: &str| {
         let mut v: serde_json::Value = serde_json::from_str(&ok(&mam(
             &["accounts", "show", "--store", s, "--json"],
@@ -128,6 +157,38 @@ fn bad_csv_leaves_the_store_byte_for_byte_untouched() {
         (
             "id,balance,equity,leverage\nX1,1,1,0\n",
             "line 2, column `leverage`",
+        ),
+        (
+            "id,balance,equity,commission_per_lot\nX1,1,1,0\nX2,1,1,0.1234567\n",
+            "line 3, column `commission_per_lot`",
+        ),
+        (
+            "id,balance,equity,commission_per_lot\nX1,1,1,-1\n",
+            "line 2, column `commission_per_lot`: -1.0 is negative",
+        ),
+        (
+            "id,balance,equity,daily_loss_limit\nX1,1,1,-0.5\n",
+            "line 2, column `daily_loss_limit`: -0.5 is negative",
+        ),
+        (
+            "id,balance,equity,margin_call_level\nX1,1,1,-100\n",
+            "line 2, column `margin_call_level`",
+        ),
+        (
+            "id,balance,equity,margin_call_level,stop_out_level\nX1,1,1,50,100\n",
+            "line 2, column `stop_out_level`: 100.0 is above margin_call_level 50.0",
+        ),
+        (
+            "id,balance,equity,currency\nX1,1,1,Eur\n",
+            "line 2, column `currency`: `Eur` is not a currency code",
+        ),
+        (
+            "id,balance,equity,limit_action\nX1,1,1,liquidate\n",
+            "line 2, column `limit_action`: `liquidate` is not a limit action",
+        ),
+        (
+            "id,balance,equity,flags\nX1,1,1,9\n",
+            "line 2, column `flags`: 9 has bit 8",
         ),
     ];
     for (csv, want) in bad {
@@ -212,9 +273,13 @@ fn corrupt_store_is_refused_with_the_reason() {
     ));
     let good = std::fs::read(d.path().join("s.mams")).unwrap();
     type Damage = fn(&mut Vec<u8>);
-    let cases: [(&str, Damage); 5] = [
+    let cases: [(&str, Damage); 6] = [
         ("bad magic", |b| b[1] = b'X'),
         ("layout version 7", |b| b[8] = 7),
+        (
+            "layout version 1, this build reads version 2: export the accounts to CSV",
+            |b| b[8] = 1,
+        ),
         ("checksum mismatch", |b| b[130] ^= 1), // inside the first id
         ("shorter than the 128-byte store header", |b| b.truncate(50)),
         ("needs exactly", |b| b.truncate(b.len() - 8)),

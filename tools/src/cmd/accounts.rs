@@ -10,9 +10,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use mam_core::account::store::{AccountStore, DEFAULT_CAPACITY};
-use mam_core::account::{AccountRecord, AccountVecs};
+use mam_core::account::{
+    AccountRecord, AccountVecs, FLAG_ACTIVE, FLAG_CLOSE_ONLY, FLAG_LIMIT_CLOSE_ONLY_SET,
+    FLAG_LIMIT_FLATTEN,
+};
 
-use crate::accounts_io::{read_csv, write_csv};
+use crate::accounts_io::{limit_action, read_csv, write_csv};
 
 /// Subcommands of `mam accounts`.
 #[derive(Debug, clap::Subcommand)]
@@ -151,7 +154,7 @@ fn import(store: &Path, csv: &Path, replace: bool) -> anyhow::Result<()> {
     for (_, r) in &rows {
         match index.get(&r.id) {
             Some(&i) => {
-                set(&mut merged, i, r);
+                merged.set(i, r);
                 updated += 1;
             }
             None => {
@@ -180,24 +183,6 @@ fn import(store: &Path, csv: &Path, replace: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn set(v: &mut AccountVecs, i: usize, r: &AccountRecord) {
-    v.id[i] = r.id;
-    v.balance[i] = r.balance;
-    v.equity[i] = r.equity;
-    v.margin_used[i] = r.margin_used;
-    v.equity_hwm[i] = r.equity_hwm;
-    v.multiplier[i] = r.multiplier;
-    v.percent[i] = r.percent;
-    v.fixed_lots[i] = r.fixed_lots;
-    v.risk_fraction[i] = r.risk_fraction;
-    v.drawdown_tolerance[i] = r.drawdown_tolerance;
-    v.min_scale[i] = r.min_scale;
-    v.max_scale[i] = r.max_scale;
-    v.leverage[i] = r.leverage;
-    v.cluster[i] = r.cluster;
-    v.flags[i] = r.flags;
-}
-
 fn record_json(r: &AccountRecord) -> serde_json::Value {
     serde_json::json!({
         "id": r.id_str(),
@@ -214,8 +199,16 @@ fn record_json(r: &AccountRecord) -> serde_json::Value {
         "min_scale": r.min_scale.to_string(),
         "max_scale": r.max_scale.to_string(),
         "cluster": r.cluster,
-        "active": r.flags & mam_core::account::FLAG_ACTIVE != 0,
-        "close_only": r.flags & mam_core::account::FLAG_CLOSE_ONLY != 0,
+        "flags": r.flags,
+        "active": r.flags & FLAG_ACTIVE != 0,
+        "close_only": r.flags & FLAG_CLOSE_ONLY != 0,
+        "commission_per_lot": r.commission_per_lot.to_string(),
+        "daily_loss_limit": r.daily_loss_limit.to_string(),
+        "margin_call_level": r.margin_call_level.to_string(),
+        "stop_out_level": r.stop_out_level.to_string(),
+        "currency": r.currency_str(),
+        "limit_action": limit_action(r.flags),
+        "limit_close_only_held": r.flags & FLAG_LIMIT_CLOSE_ONLY_SET != 0,
     })
 }
 
@@ -254,8 +247,12 @@ fn show(store: &Path, id: Option<&str>, json: bool) -> anyhow::Result<()> {
         h.last_applied_seq,
         h.checksum
     );
+    // The flag letters are terse; say once what they mean.
     println!(
-        "{:<16} {:>18} {:>18} {:>14} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5}",
+        "flags: A active, C close-only, F flatten at a loss limit, H held close-only by a limit"
+    );
+    println!(
+        "{:<16} {:>18} {:>18} {:>14} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8} {:>14} {:>8} {:>8} {}",
         "id",
         "balance",
         "equity",
@@ -265,20 +262,16 @@ fn show(store: &Path, id: Option<&str>, json: bool) -> anyhow::Result<()> {
         "percent",
         "fixed",
         "cluster",
-        "flags"
+        "flags",
+        "comm/lot",
+        "daily_loss_lim",
+        "mc_level",
+        "so_level",
+        "ccy"
     );
     for r in &picked {
-        let flags = match (
-            r.flags & mam_core::account::FLAG_ACTIVE != 0,
-            r.flags & mam_core::account::FLAG_CLOSE_ONLY != 0,
-        ) {
-            (true, false) => "A",
-            (true, true) => "AC",
-            (false, true) => "C",
-            (false, false) => "-",
-        };
         println!(
-            "{:<16} {:>18} {:>18} {:>14} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5}",
+            "{:<16} {:>18} {:>18} {:>14} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8} {:>14} {:>8} {:>8} {}",
             r.id_str(),
             r.balance.to_string(),
             r.equity.to_string(),
@@ -288,8 +281,32 @@ fn show(store: &Path, id: Option<&str>, json: bool) -> anyhow::Result<()> {
             r.percent.to_string(),
             r.fixed_lots.to_string(),
             r.cluster,
-            flags
+            flag_letters(r.flags),
+            r.commission_per_lot.to_string(),
+            r.daily_loss_limit.to_string(),
+            r.margin_call_level.to_string(),
+            r.stop_out_level.to_string(),
+            r.currency_str()
         );
     }
     Ok(())
+}
+
+/// The flags as letters for the text table (`-` for none).
+fn flag_letters(flags: u16) -> String {
+    let letters: String = [
+        (FLAG_ACTIVE, 'A'),
+        (FLAG_CLOSE_ONLY, 'C'),
+        (FLAG_LIMIT_FLATTEN, 'F'),
+        (FLAG_LIMIT_CLOSE_ONLY_SET, 'H'),
+    ]
+    .iter()
+    .filter(|(bit, _)| flags & bit != 0)
+    .map(|&(_, c)| c)
+    .collect();
+    if letters.is_empty() {
+        "-".into()
+    } else {
+        letters
+    }
 }
