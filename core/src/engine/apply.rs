@@ -612,6 +612,8 @@ impl Engine {
         let (instrument, ticket, closing) = (o.instrument, o.ticket, o.closing);
         let buy = o.side == Side::Buy as u8;
         let sign = |q: i64| Qty(if buy { q } else { -q });
+        // An opening fill of a ticket whose master was already closed in full.
+        let mut late = false;
         if f.last_qty.raw() > 0 {
             self.ledger.lp_fill(instrument, sign(f.last_qty.raw()));
             if let Some(b) = o.block.as_mut() {
@@ -668,6 +670,7 @@ impl Engine {
                 if !closing {
                     if let Some(t) = self.tickets.get_mut(&ticket) {
                         let _ = t.book.add(0, &add);
+                        late = t.book.master_open() == 0;
                     }
                 }
                 self.buf = add;
@@ -707,6 +710,7 @@ impl Engine {
                     let new = (cum.raw() / step - o.cum.raw() / step) as u64;
                     if let Some(t) = self.tickets.get_mut(&ticket) {
                         t.book.add_to(a, new);
+                        late = new > 0 && t.book.master_open() == 0;
                     }
                 }
             }
@@ -733,6 +737,20 @@ impl Engine {
             if o.ticket == LIMIT_TICKET {
                 self.limit_order_done(o.account as usize, f.recv_ns, seq, d);
             }
+        }
+        if late {
+            // The master is closed: what filled after it is closed at once, as a block.
+            let c = MasterClose {
+                ts_ns: f.recv_ns,
+                ticket,
+                lots: crate::num::Lots(0),
+                full: CLOSE_FULL,
+                residual: 0,
+                mode: MODE_BLOCK,
+                _pad: [0; 5],
+            };
+            let r = self.close(seq, &c, d);
+            debug_assert!(r.is_ok(), "closing late fills of ticket {ticket}: {r:?}");
         }
         if f.last_qty.raw() > 0 {
             // The accounts whose money moved are checked against their limits.

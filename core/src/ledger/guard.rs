@@ -122,12 +122,24 @@ impl Ledger {
             for &j in syms {
                 let (b, k) = (self.bid[j as usize], self.ask[j as usize]);
                 out.push(match (b > 0, shift) {
-                    (false, _) => Bound { instrument: j, lo: i64::MAX, hi: i64::MIN },
+                    (false, _) => Bound {
+                        instrument: j,
+                        lo: i64::MAX,
+                        hi: i64::MIN,
+                    },
                     (true, Some(sh)) => {
                         let d = (b >> sh).max(1);
-                        Bound { instrument: j, lo: b - d, hi: k.saturating_add(d) }
+                        Bound {
+                            instrument: j,
+                            lo: b - d,
+                            hi: k.saturating_add(d),
+                        }
                     }
-                    (true, None) => Bound { instrument: j, lo: b, hi: k },
+                    (true, None) => Bound {
+                        instrument: j,
+                        lo: b,
+                        hi: k,
+                    },
                 });
             }
         };

@@ -62,7 +62,10 @@ pub fn run(
     id: Option<&str>,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
     let e = recover(state, symbols_file)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     let acc = e.accounts();
     let l = e.ledger();
     let ids: Vec<usize> = match id {
@@ -129,7 +132,8 @@ pub fn run(
         let opt = |p: Option<Price>| p.map_or("-".to_string(), |p| p.to_string());
         match format {
             Format::Text => {
-                println!(
+                writeln!(
+                    out,
                     "{} {}  balance {}  equity {}  margin {}  free {}  level {}  hwm {}  limits {}",
                     rec.id_str(),
                     rec.currency_str(),
@@ -140,9 +144,9 @@ pub fn run(
                     level,
                     rec.equity_hwm,
                     limits
-                );
+                )?;
                 for x in &lines {
-                    println!(
+                    writeln!(out,
                         "    {:<8} qty {:>14}  avg {:>12}  unrealised {:>14}  realised {:>14}  commission {}  swap {}",
                         x.symbol,
                         x.qty,
@@ -151,7 +155,7 @@ pub fn run(
                         x.realised,
                         x.commission,
                         x.swap
-                    );
+                    )?;
                 }
             }
             Format::Json => out_json.push(json!({
@@ -221,12 +225,16 @@ pub fn run(
     }
     match format {
         Format::Text => {
+            if totals.is_empty() {
+                writeln!(out, "TOTAL every symbol flat: Σ accounts 0 = LP net 0")?;
+            }
             for (name, sum, un, lp) in &totals {
                 let ok = sum.raw().checked_add(un.raw()) == Some(lp.raw());
-                println!(
+                writeln!(
+                    out,
                     "TOTAL {name:<8} Σ accounts {sum}  unallocated {un}  LP net {lp}  {}",
                     if ok { "balanced" } else { "MISMATCH" }
-                );
+                )?;
             }
         }
         Format::Json => {
@@ -237,7 +245,7 @@ pub fn run(
                     "lp_net": lp.to_string(),
                 })).collect::<Vec<_>>(),
             });
-            println!("{doc}");
+            writeln!(out, "{doc}")?;
         }
         Format::Csv => {
             for (name, sum, un, lp) in &totals {
@@ -245,7 +253,7 @@ pub fn run(
                     "TOTAL,,,,,,,,{name},{sum},,,,unallocated={un},lp_net={lp}\n"
                 ));
             }
-            print!("{csv}");
+            write!(out, "{csv}")?;
         }
     }
     Ok(ExitCode::SUCCESS)

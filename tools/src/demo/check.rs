@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use mam_core::engine::decision::{Decision, ACTION_OPEN, FLAG_FLAT};
+use mam_core::engine::decision::{Decision, ACTION_OPEN};
 use mam_core::engine::input::{model_code, Input, MODE_BLOCK};
 use mam_core::journal::JournalReader;
 use mam_core::symbol::SymbolTable;
@@ -52,10 +52,12 @@ pub fn run(
     dir: &Path,
     symbols: &SymbolTable,
     lp: &LpReport,
+    engine: &mam_core::engine::Engine,
 ) -> anyhow::Result<(Vec<Check>, JournalFacts)> {
     let mut sum_children = Check::new("open: Σ child quantities = allocated master (exact)");
     let mut block_whole = Check::new("open: proportional block allocates the whole master");
-    let mut flat = Check::new("full close: Σ opens − Σ closes = 0 per ticket");
+    let mut flat = Check::new("every account flat in the ledger after the last close");
+    let mut lp_net = Check::new("Σ account positions + unallocated = LP net, per symbol");
     let mut block_fills = Check::new("block: Σ fill increments allocated = block size");
     let mut once = Check::new("every journaled order reached the LP exactly once");
     let mut filled = Check::new("LP filled exactly the quantity ordered (Σ over all orders)");
@@ -65,7 +67,7 @@ pub fn run(
     let mut input: Option<Input> = None;
     let mut input_qty: i64 = 0;
     let mut tickets: BTreeMap<u64, (u32, u8)> = BTreeMap::new(); // ticket → (instrument, side)
-    let mut net: BTreeMap<u64, i128> = BTreeMap::new();
+
     let mut blocks: BTreeMap<u64, (i64, u32, u64)> = BTreeMap::new(); // cl → (qty, instr, steps)
     let mut journaled: BTreeSet<u64> = BTreeSet::new();
     let step_qty = |instrument: u32| -> i64 {
@@ -83,6 +85,7 @@ pub fn run(
             if let Input::Open(o) = &i {
                 tickets.entry(o.ticket).or_insert((o.instrument, o.side));
             }
+
             input = Some(i);
             input_qty = 0;
             continue;
@@ -94,10 +97,7 @@ pub fn run(
             Decision::Order(o) => {
                 journaled.insert(o.cl_ord_id);
                 input_qty += o.qty.raw();
-                if let Some(&(_, side)) = tickets.get(&o.master_ticket) {
-                    let s = if o.side == side { 1 } else { -1 };
-                    *net.entry(o.master_ticket).or_default() += s * i128::from(o.qty.raw());
-                }
+
                 if o.account == u32::MAX {
                     blocks.insert(o.cl_ord_id, (o.qty.raw(), o.instrument, 0));
                 }
@@ -118,9 +118,6 @@ pub fn run(
                         }
                     }
                 }
-                if a.flags & FLAG_FLAT != 0 {
-                    flat.check(net.get(&a.ticket).copied().unwrap_or(0) == 0);
-                }
             }
             Decision::FillAlloc(f) => {
                 if let Some(b) = blocks.get_mut(&f.cl_ord_id) {
@@ -133,6 +130,20 @@ pub fn run(
             Decision::Reject(_) | Decision::Refused(_) | Decision::Limit(_) => {}
         }
     }
+    // Holdings follow fills: once every ticket is closed and every order done, every account
+    // is flat in the ledger (stop-outs included), and Σ accounts + unallocated = LP net.
+    let l = engine.ledger();
+    if engine.open_tickets() == 0 && engine.open_orders() == 0 {
+        for a in 0..l.accounts() as u32 {
+            flat.check(l.open_positions(a) == 0);
+        }
+    }
+    for s in 0..l.instruments() as u32 {
+        lp_net.check(
+            l.sum_positions(s) + i128::from(l.unallocated(s).raw())
+                == i128::from(l.lp_net(s).raw()),
+        );
+    }
     let mut seen: BTreeMap<u64, u32> = BTreeMap::new();
     for o in &lp.orders {
         *seen.entry(o.0).or_default() += 1;
@@ -144,7 +155,15 @@ pub fn run(
     let ordered: i64 = lp.orders.iter().map(|o| o.4).sum();
     filled.check(ordered == lp.filled_qty);
     Ok((
-        vec![sum_children, block_whole, flat, block_fills, once, filled],
+        vec![
+            sum_children,
+            block_whole,
+            flat,
+            lp_net,
+            block_fills,
+            once,
+            filled,
+        ],
         facts,
     ))
 }

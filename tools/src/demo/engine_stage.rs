@@ -172,13 +172,6 @@ impl EngineStage {
             self.checkpoints_written += 1;
         }
         let sent = tx.backlog() - before;
-        if let Input::Open(o) = input {
-            if let Some(h) = engine.holdings(o.ticket) {
-                for (t, &x) in self.touched.iter_mut().zip(h) {
-                    *t |= x > 0;
-                }
-            }
-        }
         if let (Some(t0), true) = (stamp, sent > 0) {
             if matches!(input, Input::Open(_) | Input::Close(_)) && self.batch.is_none() {
                 self.batch = Some((t0, sent, false));
@@ -298,6 +291,14 @@ impl EngineStage {
                 self.h_checkpoint.clone(),
             ),
         ];
+        // Accounts touched: those whose ledger holds a position or booked money.
+        let l = engine.ledger();
+        for (a, t) in self.touched.iter_mut().enumerate() {
+            *t = (0..l.instruments() as u32).any(|s| {
+                let p = l.position(a as u32, s);
+                !p.qty.is_zero() || !p.realised.is_zero() || !p.commission.is_zero() || p.cost != 0
+            }) || l.open_positions(a as u32) > 0;
+        }
         *self.out.lock().expect("engine report lock") = Some(EngineReport {
             engine,
             journal,

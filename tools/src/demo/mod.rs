@@ -178,7 +178,7 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
     }
     let digest = er.engine.digest();
     drop(er.journal);
-    let (checks, facts) = check::run(&jdir, &symbols, &lr)?;
+    let (checks, facts) = check::run(&jdir, &symbols, &lr, &er.engine)?;
     let c = *er.engine.counters();
     let touched = er.touched.iter().filter(|&&t| t).count();
     let mut ok = checks.iter().all(|x| x.failed == 0) && c.invariant_failures == 0;
@@ -211,6 +211,8 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
             "block_orders": c.block_orders, "orders_filled": c.orders_filled,
             "risk_rejects": c.risk_rejects, "refused_inputs": c.refused,
             "tickets_flat": c.tickets_flat, "open_tickets": er.engine.open_tickets(),
+            "margin_calls": c.margin_calls, "stop_outs": c.stop_outs,
+            "loss_limits": c.limit_holds, "limit_orders": c.limit_orders,
             "open_orders": er.engine.open_orders(),
             "money_residual": mam_core::num::Money(c.money_residual).to_string(),
         },
@@ -256,6 +258,10 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
             cfg.accounts,
             c.tickets_flat,
             mam_core::num::Money(c.money_residual)
+        ),
+        format!(
+            "limits: {} margin calls, {} stop-outs, {} loss limits crossed, {} engine orders (stop-out, flatten)",
+            c.margin_calls, c.stop_outs, c.limit_holds, c.limit_orders
         ),
         "invariants:".to_string(),
         format!(
