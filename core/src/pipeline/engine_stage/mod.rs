@@ -433,11 +433,15 @@ impl EngineStage {
         let Some(journal) = self.journal.as_mut() else {
             return Ok(0);
         };
-        let now = (self.opts.clock)();
-        let synced = self
-            .commit
-            .end_of_cycle(journal, now, self.opts.clock)
-            .map_err(|e| format!("journal sync: {e}"))?;
+        // No clock read on the (many) idle cycles with nothing to sync.
+        let synced = if journal.has_unsynced() {
+            let now = (self.opts.clock)();
+            self.commit
+                .end_of_cycle(journal, now, self.opts.clock)
+                .map_err(|e| format!("journal sync: {e}"))?
+        } else {
+            None
+        };
         if let Some(ns) = synced {
             rec(&mut self.hists.sync, ns);
             let s = &self.stats;
