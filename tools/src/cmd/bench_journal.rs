@@ -196,7 +196,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .find(|(b, _)| *b == r.batch)
             .map_or(String::new(), |(_, x)| format!("{:.0} ns/cycle", x.mean()));
-        println!(
+        let line = format!(
             "{:>6}  {:<14} {:>8} {:>10.1} {:>12.0} {:>10.1}µs {:>10.1}µs {:>8} {:>10.1} {:>10.0}   {:>14}",
             r.batch,
             policy_label(r.policy, &a.interval),
@@ -214,6 +214,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 String::new()
             }
         );
+        println!("{}", line.trim_end());
     }
     println!(
         "  ns/cycle: the cycle's appends plus its sync, if any (checkpoint: a sync every {} \
