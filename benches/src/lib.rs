@@ -3,5 +3,6 @@
 
 pub mod decode;
 pub mod fix;
+pub mod journal_sync;
 pub mod manager;
 pub mod pipeline;

@@ -144,6 +144,9 @@ model = "equity"
 routing = "{routing}"
 min_lot_policy = "up"
 checkpoint_every = 0
+[journal]
+# As the in-process run (and docs/latency.md): the pipeline without the disk's sync.
+sync = "checkpoint"
 [engine.risk]
 max_order_qty = "{big}"
 max_order_notional = "{big}"

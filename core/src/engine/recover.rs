@@ -4,8 +4,8 @@
 //! record and byte by byte, with the decisions journaled after it. A difference is a
 //! [`EngineError::Determinism`]. If the journal ends before an input's decisions do (the
 //! process died between journaling the input and its last decision), the missing decisions
-//! are appended now and that input's orders are returned for sending: none of them had left,
-//! because orders are handed out only after every decision is journaled. Orders whose
+//! are appended now (and synced) and that input's orders are returned for sending: none of them
+//! had left, because orders are handed out only after every decision is journaled. Orders whose
 //! decisions were all journaled are never returned: no child order is sent twice.
 
 use std::collections::VecDeque;
@@ -139,6 +139,10 @@ impl Engine {
                 engine.applied_seq = journal.append(d.kind(), d.bytes())?;
                 appended += 1;
             }
+            // The orders returned leave as soon as we return: like the engine stage under
+            // `journal.sync = "every"`, make their decisions durable first. (`Journal::open`
+            // synced everything found on disk or in the page cache before these.)
+            journal.sync()?;
             to_send = group
                 .iter()
                 .filter_map(|d| match d {

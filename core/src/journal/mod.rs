@@ -16,7 +16,9 @@
 //! Recovery with the account store: open the store (its header holds the last applied
 //! sequence), then replay `journal.records(store.last_applied_seq() + 1)`.
 //! Durability: a record is in the page cache (it survives the process being killed) once
-//! [`Journal::append`] returns; it survives power loss once synced ([`FlushPolicy`]).
+//! [`Journal::append`] returns; it survives power loss once synced ([`Journal::sync`],
+//! [`FlushPolicy`]); [`Journal::synced_seq`] says how far that is. The engine stage syncs once
+//! per duty cycle, on a schedule ([`SyncPolicy`], module [`sync`](mod@sync)).
 
 pub mod crc32c;
 pub mod format;
@@ -24,6 +26,7 @@ pub mod format;
 mod error;
 mod reader;
 mod scan;
+pub mod sync;
 mod writer;
 
 #[cfg(test)]
@@ -33,4 +36,5 @@ pub use error::{Corruption, JournalError, TornTail};
 pub use format::{Problem, Record};
 pub use reader::{JournalReader, Records};
 pub use scan::{RecoveryReport, ScanReport, SegmentSummary};
+pub use sync::{GroupCommit, SyncPolicy, SyncPolicyError, SyncSchedule};
 pub use writer::{FlushPolicy, Journal, JournalConfig};

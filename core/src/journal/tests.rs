@@ -170,6 +170,101 @@ fn first_seq_and_flush_policies() {
     }
 }
 
+/// `synced_seq` moves with `sync` only: not with an append, not with an asynchronous flush;
+/// with a rollover (the sealed segment is synced), with `SyncEachAppend`, and on open.
+#[test]
+fn synced_seq_follows_sync_rollover_and_open() {
+    let d = tempfile::tempdir().unwrap();
+    let c = JournalConfig {
+        first_seq: 50,
+        ..cfg(4096)
+    };
+    let (mut j, _) = Journal::open(d.path(), c).unwrap();
+    assert_eq!((j.synced_seq(), j.has_unsynced()), (49, false));
+    for i in 0..3 {
+        j.append(1, &[i; 64]).unwrap();
+    }
+    assert_eq!((j.synced_seq(), j.has_unsynced()), (49, true));
+    j.flush().unwrap();
+    assert_eq!(j.synced_seq(), 49, "MS_ASYNC promises nothing");
+    j.sync().unwrap();
+    assert_eq!((j.synced_seq(), j.has_unsynced()), (52, false));
+    j.sync().unwrap();
+    assert_eq!(j.synced_seq(), 52);
+    j.append(1, &[7; 64]).unwrap();
+    assert_eq!(j.synced_seq(), 52);
+    // Fill the segment: the append that rolls over syncs everything before it.
+    let mut last = 53;
+    while j.segments().len() == 1 {
+        last = j.append(1, &[8; 64]).unwrap();
+    }
+    assert_eq!(j.synced_seq(), last - 1);
+    assert!(j.has_unsynced());
+    drop(j);
+    // Reopened: what the last writer left (page cache or disk) is synced before use.
+    let (j, _) = Journal::open(d.path(), c).unwrap();
+    assert_eq!(j.synced_seq(), last);
+    assert!(!j.has_unsynced());
+    drop(j);
+    let sync_each = JournalConfig {
+        flush: FlushPolicy::SyncEachAppend,
+        ..c
+    };
+    let (mut j, _) = Journal::open(d.path(), sync_each).unwrap();
+    let s = j.append(1, &[9; 64]).unwrap();
+    assert_eq!(j.synced_seq(), s);
+}
+
+/// Group commit on a real journal: `every` syncs a cycle with records (and only such a cycle),
+/// `checkpoint` never does at a cycle's end, `interval` by the clock it is given.
+#[test]
+fn group_commit_syncs_as_its_policy_says() {
+    fn clock() -> u64 {
+        0
+    }
+    let d = tempfile::tempdir().unwrap();
+    for (n, policy) in [
+        SyncPolicy::Every,
+        SyncPolicy::Interval { interval_ns: 100 },
+        SyncPolicy::Checkpoint,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (mut j, _) = Journal::open(&d.path().join(n.to_string()), cfg(1 << 16)).unwrap();
+        let mut g = GroupCommit::new(policy, 1_000);
+        assert_eq!(g.end_of_cycle(&mut j, 1_000, clock).unwrap(), None);
+        let mut t = 1_000;
+        for cycle in 0..10u8 {
+            t += 30;
+            for r in 0..=cycle {
+                j.append(2, &[r; 80]).unwrap();
+            }
+            let synced = g.end_of_cycle(&mut j, t, clock).unwrap().is_some();
+            assert_eq!(
+                synced,
+                j.synced_seq() == j.last_seq().unwrap(),
+                "{policy:?}"
+            );
+            if policy == SyncPolicy::Every {
+                assert!(synced);
+            }
+        }
+        let pending = j.has_unsynced();
+        assert_eq!(pending, policy != SyncPolicy::Every);
+        let synced = g.end_of_cycle(&mut j, t + 1_000, clock).unwrap().is_some();
+        assert_eq!(synced, matches!(policy, SyncPolicy::Interval { .. }));
+        let expect = match policy {
+            SyncPolicy::Every => 10,
+            // Cycles at 1030, 1060, ..., 1300: syncs at 1120, 1240; then at 2300 if pending.
+            SyncPolicy::Interval { .. } => 3,
+            SyncPolicy::Checkpoint => 0,
+        };
+        assert_eq!(g.syncs, expect, "{policy:?}");
+        assert_eq!(g.end_of_cycle(&mut j, t + 5_000, clock).unwrap(), None);
+    }
+}
+
 #[test]
 fn truncation_at_every_offset_of_the_last_record_recovers_the_prefix() {
     let d = tempfile::tempdir().unwrap();

@@ -56,8 +56,12 @@ impl Default for JournalConfig {
 struct Active {
     summary: SegmentSummary,
     map: MmapMut,
-    /// Bytes before this offset have been handed to `msync`.
-    synced: usize,
+    /// Bytes before this offset have been handed to `msync` (either kind): where the next
+    /// [`Journal::flush`] starts.
+    flushed: usize,
+    /// Bytes before this offset are on disk (an `msync(MS_SYNC)` of them returned): where the
+    /// next [`Journal::sync`] starts. Never ahead of `flushed`.
+    durable: usize,
 }
 
 /// An open, writable journal (one writer per directory).
@@ -67,6 +71,8 @@ pub struct Journal {
     sealed: Vec<Segment>,
     active: Active,
     next_seq: u64,
+    /// Sequence number of the last record known to be on disk (`first_seq - 1`: none).
+    synced_seq: u64,
 }
 
 impl std::fmt::Debug for Journal {
@@ -77,6 +83,7 @@ impl std::fmt::Debug for Journal {
             .field("segments", &(self.sealed.len() + 1))
             .field("active", &self.active.summary)
             .field("next_seq", &self.next_seq)
+            .field("synced_seq", &self.synced_seq)
             .finish()
     }
 }
@@ -140,11 +147,13 @@ impl Journal {
                     };
                     map = m;
                 }
-                let end = seg.summary.end as usize;
                 Active {
                     summary: seg.summary,
                     map,
-                    synced: end,
+                    // The records found may be in the page cache only (a writer killed before
+                    // its sync): nothing is known durable until the sync below.
+                    flushed: SEGMENT_HEADER_LEN,
+                    durable: SEGMENT_HEADER_LEN,
                 }
             }
         };
@@ -152,13 +161,20 @@ impl Journal {
             prefault(&mut active.map, active.summary.end as usize);
         }
         let next_seq = active.summary.first_seq + active.summary.records;
-        let j = Journal {
+        // Sealed segments were synced before their successor was created (`roll`).
+        let synced_seq = active.summary.first_seq - 1;
+        let mut j = Journal {
             dir: dir.to_path_buf(),
             config,
             sealed: s.segments,
             active,
             next_seq,
+            synced_seq,
         };
+        // What a killed writer left in the page cache is about to be acted on (recovery
+        // replays it, a restarted daemon sends the orders it holds): make it durable first, so
+        // `synced_seq` is true from the start. One msync of the final segment's records, once.
+        j.sync()?;
         Ok((j, s.report))
     }
 
@@ -189,38 +205,72 @@ impl Journal {
         self.next_seq = next;
         match self.config.flush {
             FlushPolicy::Manual => {}
-            FlushPolicy::AsyncEachAppend => self.write_back(false)?,
-            FlushPolicy::SyncEachAppend => self.write_back(true)?,
+            FlushPolicy::AsyncEachAppend => self.flush()?,
+            FlushPolicy::SyncEachAppend => self.sync()?,
         }
         Ok(seq)
     }
 
-    fn write_back(&mut self, wait: bool) -> Result<(), JournalError> {
+    /// Starts writing every appended record back to disk (`msync(MS_ASYNC)` of the bytes
+    /// written since the last flush or sync). Says nothing about when they arrive: only
+    /// [`sync`](Self::sync) moves [`synced_seq`](Self::synced_seq).
+    pub fn flush(&mut self) -> Result<(), JournalError> {
         let a = &mut self.active;
         let end = a.summary.end as usize;
-        if end > a.synced {
-            let r = if wait {
-                a.map.flush_range(a.synced, end - a.synced)
-            } else {
-                a.map.flush_async_range(a.synced, end - a.synced)
-            };
-            r.map_err(io_err(&a.summary.path, "msync"))?;
-            a.synced = end;
+        if end > a.flushed {
+            a.map
+                .flush_async_range(a.flushed, end - a.flushed)
+                .map_err(io_err(&a.summary.path, "msync(MS_ASYNC)"))?;
+            a.flushed = end;
         }
         Ok(())
     }
 
-    /// Starts writing every appended record back to disk (`msync(MS_ASYNC)`).
-    pub fn flush(&mut self) -> Result<(), JournalError> {
-        self.write_back(false)
-    }
-
-    /// Waits until every appended record is on disk (`msync(MS_SYNC)`).
+    /// Waits until every appended record is on disk; afterwards
+    /// [`synced_seq`](Self::synced_seq) is [`last_seq`](Self::last_seq). A no-op when nothing
+    /// was appended since the last sync.
+    ///
+    /// This is `msync(MS_SYNC)` of the bytes written since the last sync
+    /// ([`MmapMut::flush_range`], which rounds the start down to its page), not `fdatasync` of
+    /// the file:
+    /// - the records were written through the shared mapping, so the dirty pages are the
+    ///   file's own page-cache pages; on Linux `msync(MS_SYNC)` of a shared file mapping is
+    ///   `vfs_fsync_range(file, start, end, datasync = 1)`, i.e. `fdatasync` restricted to that
+    ///   range, with the same guarantee (the data, the metadata needed to read it back, and a
+    ///   flush of the device's write cache);
+    /// - `fdatasync` would also write back every other dirty page of the 64 MiB segment, and
+    ///   the prefault (`JournalConfig::prefault`) dirties all of them ahead of the write position (a zero byte per page),
+    ///   so the first `fdatasync` of a segment would write megabytes of zeros that nobody needs
+    ///   on disk yet, on the path of an order;
+    /// - POSIX only promises `msync` for data written through a mapping; `fdatasync` covering
+    ///   mmap writes is a Linux behaviour.
+    ///
+    /// Records in sealed segments were synced when their segment was sealed.
     pub fn sync(&mut self) -> Result<(), JournalError> {
         let a = &mut self.active;
-        a.map.flush().map_err(io_err(&a.summary.path, "msync"))?;
-        a.synced = a.summary.end as usize;
+        let end = a.summary.end as usize;
+        if end > a.durable {
+            a.map
+                .flush_range(a.durable, end - a.durable)
+                .map_err(io_err(&a.summary.path, "msync(MS_SYNC)"))?;
+            a.durable = end;
+            a.flushed = a.flushed.max(end);
+        }
+        self.synced_seq = self.next_seq - 1;
         Ok(())
+    }
+
+    /// Sequence number of the last record known to be on disk: every record up to it survives
+    /// a power loss or an OS crash (records after it survive the process being killed, not
+    /// those). Moved by [`sync`](Self::sync) (and by what calls it: segment rollover,
+    /// `FlushPolicy::SyncEachAppend`, opening). `first_seq() - 1` while no record is.
+    pub fn synced_seq(&self) -> u64 {
+        self.synced_seq
+    }
+
+    /// True if records were appended since the last [`sync`](Self::sync).
+    pub fn has_unsynced(&self) -> bool {
+        self.synced_seq + 1 < self.next_seq
     }
 
     /// Seals the active segment (synced) and starts the next one.
@@ -376,6 +426,7 @@ fn create_segment(
             size,
         },
         map,
-        synced: SEGMENT_HEADER_LEN,
+        flushed: SEGMENT_HEADER_LEN,
+        durable: SEGMENT_HEADER_LEN,
     })
 }

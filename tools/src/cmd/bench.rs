@@ -17,6 +17,8 @@ pub enum Command {
     Sbe(super::bench_sbe::Args),
     /// End-to-end pipeline latency (load generator → engine stage → LP), in-process and over sockets.
     Pipeline(super::bench_pipeline::Args),
+    /// The journal's sync policies (every, interval, checkpoint) beside write(2) + fdatasync.
+    Journal(super::bench_journal::Args),
 }
 
 /// Runs `mam bench`.
@@ -28,5 +30,6 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
         Command::Alloc(a) => super::bench_alloc::run(a),
         Command::Sbe(a) => super::bench_sbe::run(a),
         Command::Pipeline(a) => super::bench_pipeline::run(a),
+        Command::Journal(a) => super::bench_journal::run(a),
     }
 }

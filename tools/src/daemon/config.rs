@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use mam_core::engine::EngineConfig;
+use mam_core::journal::{SyncPolicy, SyncPolicyError};
 use mam_core::num::{Money, Qty};
 use mam_core::pipeline::engine_stage::Sequencing;
 use mam_core::pipeline::{IdleStrategy, ThreadingMode};
@@ -37,6 +38,8 @@ pub struct DaemonConfig {
     pub lp: LpConfig,
     /// Allocation defaults, checkpoints and pre-trade risk.
     pub engine: EngineSection,
+    /// When the journal reaches the disk.
+    pub journal: JournalSection,
     /// Latency logs.
     pub latency: LatencyConfig,
 }
@@ -54,6 +57,7 @@ impl Default for DaemonConfig {
             manager: ManagerConfig::default(),
             lp: LpConfig::default(),
             engine: EngineSection::default(),
+            journal: JournalSection::default(),
             latency: LatencyConfig::default(),
         }
     }
@@ -295,6 +299,27 @@ impl Default for RiskSection {
     }
 }
 
+/// `[journal]`: durability of the journal (`mam_core::journal::sync`, docs/storage.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalSection {
+    /// `every` (fdatasync once per engine duty cycle, before that cycle's orders leave),
+    /// `interval` (orders leave at once; fdatasync at most every `sync_interval`) or
+    /// `checkpoint` (only at checkpoints).
+    pub sync: String,
+    /// The `interval` policy's period (`2ms`, `500us`).
+    pub sync_interval: String,
+}
+
+impl Default for JournalSection {
+    fn default() -> Self {
+        JournalSection {
+            sync: "every".into(),
+            sync_interval: "2ms".into(),
+        }
+    }
+}
+
 /// `[latency]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -315,7 +340,7 @@ impl Default for LatencyConfig {
     }
 }
 
-/// Parses `30s`, `500ms`, `2m`.
+/// Parses `30s`, `500ms`, `2m`, `250us` (or `250µs`).
 pub fn parse_duration(s: &str) -> anyhow::Result<Duration> {
     let (num, unit) = s
         .find(|c: char| !c.is_ascii_digit())
@@ -324,10 +349,11 @@ pub fn parse_duration(s: &str) -> anyhow::Result<Duration> {
         .parse()
         .map_err(|_| anyhow::anyhow!("duration `{s}`: expected e.g. 30s, 500ms, 2m"))?;
     Ok(match unit {
+        "us" | "µs" => Duration::from_micros(n),
         "ms" => Duration::from_millis(n),
         "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n * 60),
-        _ => bail!("duration `{s}`: unit must be ms, s or m"),
+        _ => bail!("duration `{s}`: unit must be us, ms, s or m"),
     })
 }
 
@@ -350,6 +376,8 @@ pub struct Checked {
     pub drain_timeout: Duration,
     /// Engine settings for a fresh start.
     pub engine: EngineConfig,
+    /// When the engine stage syncs the journal.
+    pub sync: SyncPolicy,
     /// Latency directory (absolute or under state).
     pub latency_dir: PathBuf,
 }
@@ -432,6 +460,25 @@ impl DaemonConfig {
         engine.risk.max_open_orders = r.max_open_orders;
         engine.risk.collar_bps = r.collar_bps;
         engine.risk.max_orders_per_sec = r.max_orders_per_sec;
+        let j = &self.journal;
+        let interval = parse_duration(&j.sync_interval).context("journal.sync_interval")?;
+        if interval.is_zero() {
+            bail!(
+                "journal.sync_interval = \"{}\": must be more than 0",
+                j.sync_interval
+            );
+        }
+        let interval_ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
+        let sync = SyncPolicy::parse(&j.sync, interval_ns).map_err(|e| match e {
+            SyncPolicyError::UnknownPolicy(_) => anyhow::anyhow!(
+                "journal.sync = \"{}\": expected every, interval or checkpoint",
+                j.sync
+            ),
+            SyncPolicyError::ZeroInterval => anyhow::anyhow!(
+                "journal.sync_interval = \"{}\": must be more than 0",
+                j.sync_interval
+            ),
+        })?;
         let latency_dir = if self.latency.dir.is_absolute() {
             self.latency.dir.clone()
         } else {
@@ -452,6 +499,7 @@ impl DaemonConfig {
             drain_timeout: parse_duration(&self.engine.drain_timeout)
                 .context("engine.drain_timeout")?,
             engine,
+            sync,
             latency_dir,
         })
     }
@@ -469,6 +517,38 @@ mod tests {
         assert_eq!(k.sequencing, Sequencing::Arrival);
         assert_eq!(k.stats_interval, Duration::from_secs(5));
         assert_eq!(c.feed.source, "soup");
+        assert_eq!(k.sync, SyncPolicy::Every);
+    }
+
+    #[test]
+    fn journal_sync_policies() {
+        for (text, want) in [
+            ("[journal]\nsync = \"every\"\n", SyncPolicy::Every),
+            ("[journal]\nsync = \"checkpoint\"\n", SyncPolicy::Checkpoint),
+            (
+                "[journal]\nsync = \"interval\"\n",
+                SyncPolicy::Interval {
+                    interval_ns: 2_000_000,
+                },
+            ),
+            (
+                "[journal]\nsync = \"interval\"\nsync_interval = \"500us\"\n",
+                SyncPolicy::Interval {
+                    interval_ns: 500_000,
+                },
+            ),
+            (
+                "[journal]\nsync = \"interval\"\nsync_interval = \"1s\"\n",
+                SyncPolicy::Interval {
+                    interval_ns: 1_000_000_000,
+                },
+            ),
+        ] {
+            let c: DaemonConfig = toml::from_str(text).unwrap();
+            assert_eq!(c.check().unwrap().sync, want, "{text}");
+        }
+        let e = toml::from_str::<DaemonConfig>("[journal]\nsynk = \"every\"\n").unwrap_err();
+        assert!(e.to_string().contains("synk"), "{e}");
     }
 
     /// The README's annotated file is exactly the defaults.
@@ -496,6 +576,10 @@ mod tests {
             format!("{:?}", c.manager),
             format!("{:?}", DaemonConfig::default().manager)
         );
+        assert_eq!(
+            format!("{:?}", c.journal),
+            format!("{:?}", DaemonConfig::default().journal)
+        );
     }
 
     #[test]
@@ -511,6 +595,28 @@ mod tests {
             ("[pipeline]\nsequencing = \"x\"\n", "pipeline.sequencing"),
             ("[pipeline.idle]\nlp = \"nap\"\n", "pipeline.idle.lp"),
             ("[pipeline]\nring = 1000\n", "pipeline.ring"),
+            ("[journal]\nsync = \"sometimes\"\n", "journal.sync"),
+            ("[journal]\nsync = \"\"\n", "journal.sync"),
+            (
+                "[journal]\nsync_interval = \"0s\"\n",
+                "journal.sync_interval",
+            ),
+            (
+                "[journal]\nsync = \"interval\"\nsync_interval = \"0ms\"\n",
+                "journal.sync_interval",
+            ),
+            (
+                "[journal]\nsync_interval = \"-1ms\"\n",
+                "journal.sync_interval",
+            ),
+            (
+                "[journal]\nsync_interval = \"2 ms\"\n",
+                "journal.sync_interval",
+            ),
+            (
+                "[journal]\nsync_interval = \"2h\"\n",
+                "journal.sync_interval",
+            ),
             ("[feed]\nsource = \"tcp\"\n", "feed.source"),
             ("[lp]\nconnect = \"localhost\"\n", "lp.connect"),
             (

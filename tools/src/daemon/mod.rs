@@ -70,6 +70,11 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     }
     writeln!(
         out,
+        "  journal: sync {}; checkpoint every {} inputs",
+        checked.sync, cfg.engine.checkpoint_every
+    )?;
+    writeln!(
+        out,
         "  resume: market data at seq {}, manager after MsgSeqNum {}",
         started.market_next,
         started
@@ -126,6 +131,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         tap: Some(tap.clone()),
         batch: 256,
         admin: Some(admin.clone()),
+        sync: checked.sync,
     };
     let rings = EngineRings {
         market: feed_enabled.then_some(mrx),
@@ -162,6 +168,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
             ("fills", fstats),
         ],
         edges.counters,
+        checked.sync,
         &checked.latency_dir,
     )?;
     let runner = RunnerConfig {

@@ -11,6 +11,7 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
+use mam_core::journal::SyncPolicy;
 use mam_core::pipeline::engine_stage::EngineStageStats;
 use mam_core::pipeline::{LatencyTap, RingStats};
 use mam_gateway::latency::{write_hgrm, HgrmOptions, IntervalLogWriter};
@@ -27,6 +28,7 @@ pub struct StatsReporter {
     engine: Arc<EngineStageStats>,
     rings: Vec<NamedRing>,
     edges: Vec<EdgeCounters>,
+    sync: SyncPolicy,
     dir: PathBuf,
     logs: BTreeMap<&'static str, IntervalLogWriter>,
     totals: BTreeMap<&'static str, Histogram<u64>>,
@@ -55,6 +57,7 @@ impl StatsReporter {
         engine: Arc<EngineStageStats>,
         rings: Vec<NamedRing>,
         edges: Vec<EdgeCounters>,
+        sync: SyncPolicy,
         dir: &Path,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
@@ -65,6 +68,7 @@ impl StatsReporter {
             engine,
             rings,
             edges,
+            sync,
             dir: dir.to_path_buf(),
             logs: BTreeMap::new(),
             totals: BTreeMap::new(),
@@ -124,6 +128,16 @@ impl StatsReporter {
             e.orders.load(Relaxed),
             e.open_orders.load(Relaxed),
             e.journal_seq.load(Relaxed),
+        );
+        // Journal syncs since the start: count, mean and longest, and how far the disk holds.
+        let syncs = e.syncs.load(Relaxed);
+        line += &format!(
+            " synced {} | sync {} n={} mean={:.0}µs max={:.0}µs",
+            e.synced_seq.load(Relaxed),
+            self.sync.name(),
+            syncs,
+            e.sync_ns.load(Relaxed) as f64 / 1e3 / syncs.max(1) as f64,
+            e.sync_max_ns.load(Relaxed) as f64 / 1e3
         );
         line += " | rings";
         for (n, r) in &self.rings {

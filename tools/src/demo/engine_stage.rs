@@ -6,6 +6,9 @@
 //! order's increments at once, each with its own future event time), so the engine always
 //! knows every fill that could come before the next feed input. Fills wait in a buffer ordered
 //! by (event time, ClOrdID, exec id) and go first on equal times.
+//!
+//! Durability as in the daemon's engine stage ([`SyncPolicy`]): each duty cycle ends with at
+//! most one journal sync, and under `every` the cycle's orders reach the ring only after it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -16,8 +19,9 @@ use hdrhistogram::Histogram;
 use mam_core::engine::input::Input;
 use mam_core::engine::Engine;
 use mam_core::event::{ExecStatus, FillEvent};
-use mam_core::journal::Journal;
+use mam_core::journal::{GroupCommit, Journal, SyncPolicy};
 use mam_core::pipeline::{RingRx, Stage};
+use mam_gateway::latency::mono_ns;
 
 use super::pump::{Pump, StampedFill, StampedFrame, StampedOrder};
 use super::stats::histogram;
@@ -37,6 +41,8 @@ pub struct EngineReport {
     pub error: Option<String>,
     /// Checkpoints written while running (the final one included).
     pub checkpoints: u64,
+    /// The sync policy and the syncs done at the end of duty cycles.
+    pub sync: GroupCommit,
 }
 
 /// The engine stage.
@@ -60,7 +66,9 @@ pub struct EngineStage {
     checkpoint_every: u64,
     since_checkpoint: u64,
     checkpoints_written: u64,
+    commit: GroupCommit,
     h_checkpoint: Histogram<u64>,
+    h_sync: Histogram<u64>,
     h_feed_queue: Histogram<u64>,
     h_fill_queue: Histogram<u64>,
     h_apply: Histogram<u64>,
@@ -82,6 +90,7 @@ impl EngineStage {
         start: Instant,
         checkpoints: PathBuf,
         checkpoint_every: u64,
+        sync: SyncPolicy,
         out: Arc<Mutex<Option<EngineReport>>>,
     ) -> Self {
         let n = engine.accounts().id.len();
@@ -102,7 +111,9 @@ impl EngineStage {
             checkpoint_every,
             since_checkpoint: 0,
             checkpoints_written: 0,
+            commit: GroupCommit::new(sync, mono_ns()),
             h_checkpoint: histogram(),
+            h_sync: histogram(),
             h_feed_queue: histogram(),
             h_fill_queue: histogram(),
             h_apply: histogram(),
@@ -139,6 +150,22 @@ impl EngineStage {
             }
         }
         n
+    }
+
+    /// Ends a duty cycle: the sync the policy asks for, then the cycle's orders to the ring
+    /// (under `every` they waited in the pump's backlog for it). A failed sync sends nothing.
+    fn end_cycle(&mut self) -> Result<usize, String> {
+        let Some(journal) = self.journal.as_mut() else {
+            return Ok(0);
+        };
+        if let Some(ns) = self
+            .commit
+            .end_of_cycle(journal, mono_ns(), mono_ns)
+            .map_err(|e| format!("journal sync: {e}"))?
+        {
+            let _ = self.h_sync.record(ns.max(1));
+        }
+        Ok(self.flush_orders())
     }
 
     fn apply(&mut self, input: &Input, stamp: Option<u64>) -> Result<(), String> {
@@ -235,8 +262,11 @@ impl EngineStage {
                 break;
             }
             work += 1;
-            work += self.flush_orders();
+            if !self.commit.policy().holds_orders() {
+                work += self.flush_orders();
+            }
         }
+        work += self.end_cycle()?;
         Ok(work)
     }
 
@@ -286,6 +316,11 @@ impl EngineStage {
                 self.h_fill_queue.clone(),
             ),
             (
+                "journal_sync",
+                "journal sync at the end of a duty cycle",
+                self.h_sync.clone(),
+            ),
+            (
                 "checkpoint",
                 "checkpoint (sync journal, write, rename)",
                 self.h_checkpoint.clone(),
@@ -304,6 +339,7 @@ impl EngineStage {
             journal,
             touched: std::mem::take(&mut self.touched),
             checkpoints: self.checkpoints_written,
+            sync: self.commit,
             hist,
             error,
         });

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use mam_core::engine::{Engine, EngineConfig};
-use mam_core::journal::{Journal, JournalConfig};
+use mam_core::journal::{Journal, JournalConfig, SyncPolicy};
 use mam_core::pipeline::{
     ring, IdleStrategy, Pipeline, RingStats, RunnerConfig, Stage, ThreadingMode,
 };
@@ -60,6 +60,10 @@ pub struct DemoConfig {
     /// Checkpoint after this many inputs (0: only at start and end).
     pub checkpoint_every: u64,
 }
+
+/// The demo's journal sync: the daemon's default (`journal.sync = "every"`), so the demo's
+/// latencies include the disk as a default daemon's do.
+pub const SYNC: SyncPolicy = SyncPolicy::Every;
 
 /// The demo's engine settings: wide limits, a 2 % collar on limit prices.
 pub fn engine_config() -> EngineConfig {
@@ -142,6 +146,7 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
             start,
             cdir.clone(),
             cfg.checkpoint_every,
+            SYNC,
             eout.clone(),
         )),
         Box::new(LpStage::new(
@@ -225,6 +230,12 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
         "latency_ns": hist.iter().map(|(k, _, h)| (k.to_string(), stats::percentiles(h))).collect::<serde_json::Map<_, _>>(),
         "rings": rings.iter().map(|(n, s)| ring_json(n, s)).collect::<Vec<_>>(),
         "checkpoints": er.checkpoints + 1,
+        "journal_sync": {
+            "policy": er.sync.policy().name(),
+            "syncs": er.sync.syncs,
+            "total_ns": er.sync.total_ns,
+            "max_ns": er.sync.max_ns,
+        },
         "journal": {
             "dir": jdir.display().to_string(),
             "records": facts.records,
@@ -299,6 +310,14 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
         jdir.display(),
         er.checkpoints + 1,
         cdir.display()
+    ));
+    text.push(format!(
+        "journal sync: {}; {} syncs, {:.1} ms in all, mean {:.1} µs, max {:.1} µs",
+        er.sync.policy(),
+        er.sync.syncs,
+        er.sync.total_ns as f64 / 1e6,
+        er.sync.total_ns as f64 / 1e3 / er.sync.syncs.max(1) as f64,
+        er.sync.max_ns as f64 / 1e3
     ));
     text.push(format!("state digest: {digest:016x}"));
     text.push(format!(

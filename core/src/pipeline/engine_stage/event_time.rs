@@ -159,7 +159,7 @@ impl EngineStage {
     pub(super) fn event_time_cycle(&mut self) -> Result<usize, String> {
         let mut work = self.collect_fills()?;
         for _ in 0..self.opts.batch {
-            if !self.backlog.is_empty() || !self.seq.awaiting.is_empty() {
+            if self.blocked() || !self.seq.awaiting.is_empty() {
                 break;
             }
             work += self.refill_heads();

@@ -14,8 +14,15 @@
 //!   source's watermark, lock-stepped with the LP, so the journal is a function of the inputs
 //!   alone.
 //!
+//! Durability ([`SyncPolicy`], `journal.sync` in the daemon's file): each duty cycle applies
+//! the inputs it takes, then ends with at most one journal sync (group commit, [`GroupCommit`]).
+//! Under [`SyncPolicy::Every`] the cycle's orders are held until that sync has returned, so no
+//! order leaves before the records that produced it are on disk; under `Interval` and
+//! `Checkpoint` orders go to the ring as soon as they are journaled.
+//!
 //! Orders are never dropped: if the order ring is full they wait in a backlog (counted in the
-//! ring's stats) and no new input is taken until it drains. Fills the engine already holds
+//! ring's stats) and no new input is taken until it drains (nor, while orders are held for the
+//! cycle's sync, once they would fill the ring's free room). Fills the engine already holds
 //! (an LP resending after a restart) are dropped by cumulative quantity
 //! ([`Engine::order_progress`]) before they are journaled.
 
@@ -39,7 +46,7 @@ use crate::engine::input::{Input, RiskCommand};
 use crate::engine::origin::{Origin, SOURCE_MANAGER};
 use crate::engine::Engine;
 use crate::event::{ChildOrder, ExecStatus, FillEvent, MarketEvent};
-use crate::journal::Journal;
+use crate::journal::{GroupCommit, Journal, SyncPolicy};
 
 /// How the engine stage orders its inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +96,8 @@ pub struct EngineStageOptions {
     /// Operator commands (kill switch on/off) from any thread: a multi-producer queue, so
     /// `crossbeam-queue` rather than a ring. Applied (and journaled) before anything else.
     pub admin: Option<Arc<ArrayQueue<RiskCommand>>>,
+    /// When the journal is synced, and whether orders wait for it (module docs).
+    pub sync: SyncPolicy,
 }
 
 /// Live counters for the stats line (relaxed atomics).
@@ -118,6 +127,14 @@ pub struct EngineStageStats {
     pub checkpoints: AtomicU64,
     /// Orders the engine tracks.
     pub open_orders: AtomicU64,
+    /// Journal syncs at the end of a duty cycle (checkpoints and rollovers sync too, uncounted).
+    pub syncs: AtomicU64,
+    /// Their total time (ns).
+    pub sync_ns: AtomicU64,
+    /// The longest (ns).
+    pub sync_max_ns: AtomicU64,
+    /// Last journal sequence known on disk ([`Journal::synced_seq`]).
+    pub synced_seq: AtomicU64,
 }
 
 /// What the stage hands back when it finishes.
@@ -156,6 +173,7 @@ struct Hists {
     apply: Histogram<u64>,
     first: Histogram<u64>,
     last: Histogram<u64>,
+    sync: Histogram<u64>,
 }
 
 impl Hists {
@@ -169,6 +187,7 @@ impl Hists {
             apply: h(),
             first: h(),
             last: h(),
+            sync: h(),
         }
     }
     fn publish(&mut self, tap: &LatencyTap) {
@@ -178,6 +197,7 @@ impl Hists {
         tap.publish("engine_apply", &mut self.apply);
         tap.publish("master_to_first_order", &mut self.first);
         tap.publish("master_to_last_order", &mut self.last);
+        tap.publish("journal_sync", &mut self.sync);
     }
 }
 
@@ -197,6 +217,9 @@ pub struct EngineStage {
     orders: Option<RingTx<EdgeOrder>>,
     backlog: VecDeque<EdgeOrder>,
     backlog_since: u64,
+    /// Orders of this duty cycle waiting for its journal sync (`SyncPolicy::Every` only).
+    held: Vec<EdgeOrder>,
+    commit: GroupCommit,
     emitted: Vec<ChildOrder>,
     stop: Arc<AtomicBool>,
     stop_seen_ns: Option<u64>,
@@ -224,6 +247,7 @@ impl EngineStage {
         let stats = Arc::new(EngineStageStats::default());
         let report = ReportSlot::default();
         let now = (opts.clock)();
+        stats.synced_seq.store(journal.synced_seq(), Relaxed);
         let stage = EngineStage {
             engine: Some(engine),
             journal: Some(journal),
@@ -233,6 +257,8 @@ impl EngineStage {
             orders: Some(rings.orders),
             backlog: VecDeque::new(),
             backlog_since: 0,
+            held: Vec::new(),
+            commit: GroupCommit::new(opts.sync, now),
             emitted: Vec::new(),
             stop,
             stop_seen_ns: None,
@@ -270,17 +296,29 @@ impl EngineStage {
             .apply_from(origin.as_ref(), input, journal, |o| emitted.push(*o))
             .map_err(|e| format!("engine: {e}"))?;
         let n = emitted.len() as u32;
+        let hold = self.opts.sync.holds_orders();
+        let now = if n > 0 && !hold {
+            (self.opts.clock)()
+        } else {
+            0
+        };
         for (i, o) in emitted.iter().enumerate() {
             if self.opts.sequencing == Sequencing::EventTime {
                 self.seq.await_order(o);
             }
-            self.queue_order(EdgeOrder {
+            let o = EdgeOrder {
                 cause_edge_ns,
                 pushed_ns: 0,
                 index: i as u32,
                 count: n,
                 order: *o,
-            });
+            };
+            if hold {
+                // Released by `end_cycle`, after the sync that covers this input.
+                self.held.push(o);
+            } else {
+                self.queue_order(o, now);
+            }
         }
         self.emitted = emitted;
         let t1 = (self.opts.clock)();
@@ -314,10 +352,10 @@ impl EngineStage {
         Ok(())
     }
 
-    /// Pushes `o` now if nothing waits before it and there is room; else it joins the backlog.
-    fn queue_order(&mut self, o: EdgeOrder) {
+    /// Pushes `o` (stamped `now`) if nothing waits before it and there is room; else it joins
+    /// the backlog.
+    fn queue_order(&mut self, o: EdgeOrder, now: u64) {
         if self.backlog.is_empty() {
-            let now = (self.opts.clock)();
             if self.push_order(o, now) {
                 return;
             }
@@ -377,6 +415,58 @@ impl EngineStage {
         n
     }
 
+    /// True while no new input may be taken: orders wait for room on the ring, or the orders
+    /// held for this cycle's sync already fill the room there is (back-pressure, module docs).
+    fn blocked(&self) -> bool {
+        !self.backlog.is_empty()
+            || (!self.held.is_empty()
+                && self
+                    .orders
+                    .as_ref()
+                    .is_some_and(|tx| self.held.len() >= tx.slots()))
+    }
+
+    /// Ends a duty cycle: the journal sync the policy asks for (one for everything the cycle
+    /// journaled), then the cycle's held orders to the ring. A failed sync releases nothing:
+    /// the error stops the stage, and the restart sends what the LP never got.
+    fn end_cycle(&mut self) -> Result<usize, String> {
+        let Some(journal) = self.journal.as_mut() else {
+            return Ok(0);
+        };
+        // No clock read on the (many) idle cycles with nothing to sync.
+        let synced = if journal.has_unsynced() {
+            let now = (self.opts.clock)();
+            self.commit
+                .end_of_cycle(journal, now, self.opts.clock)
+                .map_err(|e| format!("journal sync: {e}"))?
+        } else {
+            None
+        };
+        if let Some(ns) = synced {
+            rec(&mut self.hists.sync, ns);
+            let s = &self.stats;
+            s.syncs.fetch_add(1, Relaxed);
+            s.sync_ns.fetch_add(ns, Relaxed);
+            s.sync_max_ns.fetch_max(ns, Relaxed);
+        }
+        // Also moved by a checkpoint in the cycle.
+        self.stats.synced_seq.store(journal.synced_seq(), Relaxed);
+        if self.held.is_empty() {
+            return Ok(0);
+        }
+        // Every held order comes from an input journaled this cycle, and `Every` syncs any
+        // cycle that journaled something (a checkpoint in the middle synced it already).
+        debug_assert!(!journal.has_unsynced());
+        let now = (self.opts.clock)();
+        let mut held = std::mem::take(&mut self.held);
+        let n = held.len();
+        for o in held.drain(..) {
+            self.queue_order(o, now);
+        }
+        self.held = held; // keep the allocation
+        Ok(n)
+    }
+
     /// True if `f` is news to the engine: its order is tracked and the fill adds quantity or
     /// ends the order. Resent and unknown fills are dropped (counted).
     fn fill_is_new(&self, f: &FillEvent) -> bool {
@@ -401,7 +491,7 @@ impl EngineStage {
     fn arrival_cycle(&mut self) -> Result<usize, String> {
         let mut work = 0;
         for _ in 0..self.opts.batch {
-            if !self.backlog.is_empty() {
+            if self.blocked() {
                 return Ok(work);
             }
             let Some(fr) = self.fills.pop() else { break };
@@ -415,7 +505,7 @@ impl EngineStage {
             }
         }
         for _ in 0..self.opts.batch {
-            if !self.backlog.is_empty() {
+            if self.blocked() {
                 return Ok(work);
             }
             let Some(fr) = self.masters.as_mut().and_then(RingRx::pop) else {
@@ -430,7 +520,7 @@ impl EngineStage {
             }
         }
         for _ in 0..self.opts.batch {
-            if !self.backlog.is_empty() {
+            if self.blocked() {
                 return Ok(work);
             }
             let Some(m) = self.market.as_mut().and_then(RingRx::pop) else {
@@ -488,6 +578,7 @@ impl EngineStage {
             Sequencing::Arrival => self.arrival_cycle()?,
             Sequencing::EventTime => self.event_time_cycle()?,
         };
+        work += self.end_cycle()?;
         if let Some(e) = &self.engine {
             self.stats
                 .open_orders
@@ -511,6 +602,7 @@ impl EngineStage {
     fn may_finish(&mut self) -> bool {
         let quiet = self.sources_ended()
             && self.backlog.is_empty()
+            && self.held.is_empty()
             && self.fills.is_empty()
             && self.engine.as_ref().map_or(0, Engine::open_orders) == 0
             && self.seq.idle();

@@ -30,6 +30,10 @@ struct Rig {
 }
 
 fn rig(dir: &Path, sequencing: Sequencing) -> Rig {
+    rig_with(dir, sequencing, SyncPolicy::Every, clock)
+}
+
+fn rig_with(dir: &Path, sequencing: Sequencing, sync: SyncPolicy, clock: fn() -> u64) -> Rig {
     let engine = Engine::new(
         SymbolTable::builtin(),
         synthetic_accounts(12, 7),
@@ -50,6 +54,7 @@ fn rig(dir: &Path, sequencing: Sequencing) -> Rig {
         tap: None,
         batch: 16,
         admin: None,
+        sync,
     };
     let rings = EngineRings {
         market: Some(mrx),
@@ -102,26 +107,31 @@ fn master(ts: u64, ticket: u64, mode: u8) -> Input {
     })
 }
 
+/// Sends the complete fill of `o` (twice when `dup`).
+fn fill(r: &mut Rig, o: &EdgeOrder, dup: bool) {
+    let f = FillEvent {
+        recv_ns: 99_999,
+        cl_ord_id: o.order.cl_ord_id,
+        exec_id: o.order.cl_ord_id,
+        last_qty: o.order.qty,
+        last_px: o.order.price,
+        cum_qty: o.order.qty,
+        leaves_qty: Qty::ZERO,
+        status: ExecStatus::Filled as u8,
+        _pad: [0; 7],
+    };
+    for _ in 0..1 + usize::from(dup) {
+        r.fills
+            .try_push(EdgeFrame::input(&Input::Fill(f), 5, 0, 0))
+            .unwrap();
+    }
+}
+
 /// Fills every order on the ring completely (once, or twice when `dup`).
 fn lp(r: &mut Rig, dup: bool) -> usize {
     let mut n = 0;
     while let Some(o) = r.orders.pop() {
-        let f = FillEvent {
-            recv_ns: 99_999,
-            cl_ord_id: o.order.cl_ord_id,
-            exec_id: o.order.cl_ord_id,
-            last_qty: o.order.qty,
-            last_px: o.order.price,
-            cum_qty: o.order.qty,
-            leaves_qty: Qty::ZERO,
-            status: ExecStatus::Filled as u8,
-            _pad: [0; 7],
-        };
-        for _ in 0..1 + usize::from(dup) {
-            r.fills
-                .try_push(EdgeFrame::input(&Input::Fill(f), 5, 0, 0))
-                .unwrap();
-        }
+        fill(r, &o, dup);
         n += 1;
     }
     n
@@ -300,4 +310,229 @@ fn full_order_ring_waits() {
     assert_eq!(r.stats.masters.load(Relaxed), 8);
     let rep = r.report.lock().unwrap().take().unwrap();
     assert_eq!(rep.engine.open_orders(), 0);
+}
+
+/// Sequence number of the last record journaled for the input at `seq` (the input itself and
+/// the decisions after it, up to the next input or origin record).
+fn group_end(j: &Journal, seq: u64) -> u64 {
+    let mut end = seq;
+    for r in j.records(seq + 1) {
+        let r = r.unwrap();
+        if crate::engine::input::is_input_kind(r.kind)
+            || r.kind == crate::engine::origin::KIND_ORIGIN
+        {
+            break;
+        }
+        end = r.seq;
+    }
+    end
+}
+
+fn push_masters(r: &mut Rig, tickets: std::ops::RangeInclusive<u64>) {
+    for t in tickets {
+        r.masters
+            .as_mut()
+            .unwrap()
+            .try_push(EdgeFrame::input(
+                &master(50 + t, t, MODE_PER_ACCOUNT),
+                3,
+                t,
+                0,
+            ))
+            .unwrap();
+    }
+}
+
+/// An LP that looks at the order ring every time the stage reads its clock (so in the middle
+/// of a duty cycle too, as a real LP thread could): each order it finds is noted with the
+/// journal's synced position at that instant.
+struct Spy {
+    rx: RingRx<EdgeOrder>,
+    stats: Arc<EngineStageStats>,
+    seen: Vec<(EdgeOrder, u64)>,
+}
+
+thread_local! {
+    static SPY: std::cell::RefCell<Option<Spy>> = const { std::cell::RefCell::new(None) };
+}
+
+fn spying_clock() -> u64 {
+    SPY.with(|s| {
+        if let Some(spy) = s.borrow_mut().as_mut() {
+            while let Some(o) = spy.rx.pop() {
+                spy.seen.push((o, spy.stats.synced_seq.load(Relaxed)));
+            }
+        }
+    });
+    7
+}
+
+/// `every`: no order is on the ring before the journal's synced position covers every record
+/// of the input that produced it, and one sync serves the whole cycle (not one per record).
+/// The same check fails under `checkpoint` (which syncs only at checkpoints), and would fail
+/// if `every` pushed orders before its sync: it is a check that can fail.
+#[test]
+fn every_releases_orders_only_after_the_cycles_sync() {
+    for policy in [SyncPolicy::Every, SyncPolicy::Checkpoint] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig_with(dir.path(), Sequencing::Arrival, policy, spying_clock);
+        let (_keep, dummy, _) = ring(2);
+        let rx = std::mem::replace(&mut r.orders, dummy);
+        SPY.with(|s| {
+            *s.borrow_mut() = Some(Spy {
+                rx,
+                stats: r.stats.clone(),
+                seen: Vec::new(),
+            })
+        });
+        let take_seen = || SPY.with(|s| std::mem::take(&mut s.borrow_mut().as_mut().unwrap().seen));
+        // 3 masters × 12 accounts = 36 orders (the ring holds 64) and 4 quotes: one cycle.
+        push_masters(&mut r, 1..=3);
+        for i in 0..4 {
+            r.market
+                .as_mut()
+                .unwrap()
+                .try_push(quote(10 + i, i + 1))
+                .unwrap();
+        }
+        r.stage.do_work();
+        spying_clock();
+        assert_eq!(r.stats.masters.load(Relaxed), 3, "{policy:?}");
+        assert_eq!(r.stats.market.load(Relaxed), 4);
+        let mut seen = take_seen();
+        assert_eq!(seen.len(), 36, "{policy:?}");
+        let expect_syncs = u64::from(policy == SyncPolicy::Every);
+        assert_eq!(
+            r.stats.syncs.load(Relaxed),
+            expect_syncs,
+            "one sync for the cycle"
+        );
+        // Later cycles: fills (no orders) and more masters, with back-pressure.
+        push_masters(&mut r, 4..=9);
+        r.masters = None;
+        r.market = None;
+        let mut to_fill = seen.iter().map(|x| x.0).collect::<Vec<_>>();
+        for _ in 0..200 {
+            for o in to_fill.drain(..) {
+                fill(&mut r, &o, false);
+            }
+            r.stage.do_work();
+            spying_clock();
+            let more = take_seen();
+            to_fill.extend(more.iter().map(|x| x.0));
+            seen.extend(more);
+            if r.stage.is_done() {
+                break;
+            }
+        }
+        SPY.with(|s| *s.borrow_mut() = None);
+        assert!(r.stage.is_done());
+        let rep = r.report.lock().unwrap().take().unwrap();
+        assert!(rep.error.is_none(), "{:?}", rep.error);
+        assert_eq!(rep.engine.open_orders(), 0, "every order reached the LP");
+        assert_eq!(r.stats.masters.load(Relaxed), 9);
+        assert_eq!(seen.len(), 9 * 12);
+        let uncovered = seen
+            .iter()
+            .filter(|(o, synced)| group_end(&rep.journal, o.order.cl_ord_id >> 24) > *synced)
+            .count();
+        if policy == SyncPolicy::Every {
+            assert_eq!(uncovered, 0, "an order left before its records were synced");
+            assert!(r.stats.syncs.load(Relaxed) >= 3);
+        } else {
+            assert_eq!(uncovered, seen.len(), "checkpoint: orders leave unsynced");
+            assert_eq!(r.stats.syncs.load(Relaxed), 0);
+        }
+    }
+}
+
+/// Orders held for the cycle's sync count as back-pressure: a cycle stops taking inputs once
+/// they fill the ring's free room, and none is lost.
+#[test]
+fn held_orders_stop_a_cycle_at_the_rings_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = rig(dir.path(), Sequencing::Arrival);
+    push_masters(&mut r, 1..=8);
+    r.masters = None;
+    r.market = None;
+    r.stage.do_work();
+    // 12 orders per master, 64 free slots: the 6th master's orders fill the room.
+    assert_eq!(r.stats.masters.load(Relaxed), 6);
+    assert_eq!(r.orders.len(), 64);
+    assert_eq!(r.stage.backlog.len(), 6 * 12 - 64);
+    assert_eq!(
+        r.stage.orders.as_ref().unwrap().stats().full.load(Relaxed),
+        1
+    );
+    run_until_done(&mut r, false);
+    assert_eq!(r.stats.masters.load(Relaxed), 8);
+    assert_eq!(r.stats.orders.load(Relaxed), 8 * 12);
+    let rep = r.report.lock().unwrap().take().unwrap();
+    assert_eq!(rep.engine.open_orders(), 0);
+}
+
+thread_local! {
+    static NOW: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn manual_clock() -> u64 {
+    NOW.with(|c| c.get())
+}
+
+fn set_now(ns: u64) {
+    NOW.with(|c| c.set(ns));
+}
+
+/// `interval`: orders leave at once (before any sync), and syncs come at most once per
+/// interval of the stage's clock however many duty cycles run, only with records to sync.
+#[test]
+fn interval_syncs_at_most_once_per_interval_of_the_stage_clock() {
+    const MS: u64 = 1_000_000;
+    set_now(0);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = SyncPolicy::Interval { interval_ns: MS };
+    let mut r = rig_with(dir.path(), Sequencing::Arrival, policy, manual_clock);
+    let synced = |r: &Rig| r.stage.journal.as_ref().unwrap().synced_seq();
+    let syncs = |r: &Rig| r.stats.syncs.load(Relaxed);
+    push_masters(&mut r, 1..=1);
+    r.stage.do_work();
+    assert_eq!(r.orders.len(), 12, "orders leave at once");
+    assert_eq!(
+        (syncs(&r), synced(&r)),
+        (0, 0),
+        "no sync before the interval"
+    );
+    for t in [1, MS / 2, MS - 1] {
+        set_now(t);
+        for _ in 0..50 {
+            r.stage.do_work();
+        }
+        assert_eq!(syncs(&r), 0, "t = {t}");
+    }
+    set_now(MS);
+    r.stage.do_work();
+    assert_eq!(syncs(&r), 1);
+    let last = r.stage.journal.as_ref().unwrap().last_seq().unwrap();
+    assert_eq!(synced(&r), last);
+    // New records 0.2 ms later: no sync until 1 ms after the last one, however many cycles.
+    set_now(MS + MS / 5);
+    push_masters(&mut r, 2..=2);
+    for _ in 0..100 {
+        r.stage.do_work();
+    }
+    assert_eq!(r.orders.len(), 24);
+    assert_eq!((syncs(&r), synced(&r)), (1, last));
+    set_now(2 * MS - 1);
+    r.stage.do_work();
+    assert_eq!(syncs(&r), 1);
+    set_now(2 * MS);
+    r.stage.do_work();
+    assert_eq!(syncs(&r), 2);
+    // Nothing new: no sync, however long it has been.
+    set_now(50 * MS);
+    for _ in 0..10 {
+        r.stage.do_work();
+    }
+    assert_eq!(syncs(&r), 2);
+    assert_eq!(r.stats.synced_seq.load(Relaxed), synced(&r));
 }
