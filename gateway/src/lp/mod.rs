@@ -16,5 +16,5 @@ pub mod sim;
 pub mod stage;
 
 pub use sent::{sent_cl_ord_ids, SentError};
-pub use sim::{SimLp, SimLpHandle, SimLpOptions, SimLpStats, SimLpThread};
+pub use sim::{Refusal, SimLp, SimLpHandle, SimLpOptions, SimLpStats, SimLpThread, StatusRequests};
 pub use stage::{LpCounts, LpError, LpOptions, LpStage, LpStats};
