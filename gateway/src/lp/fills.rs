@@ -101,9 +101,7 @@ pub(super) fn on_exec_report(
             return;
         }
     };
-    if let Some(cl) = er.cl_ord_id.and_then(|c| parse_u64(c).ok()) {
-        recon.note_order_id(cl, er.order_id);
-    }
+    recon.note_order_id(er.cl_ord_id, er.order_id);
     let seq = m.seq().unwrap_or(0);
     if er.exec_type == b'I' {
         if let Some(f) = recon.on_answer(&er, recv_ns, stats) {

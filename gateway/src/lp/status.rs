@@ -119,8 +119,14 @@ impl Recon {
     }
 
     /// A report for `cl_ord_id` carried the LP's OrderID (asked with it, if still open).
-    pub(super) fn note_order_id(&mut self, cl_ord_id: u64, order_id: &[u8]) {
-        if let Some(t) = self.orders.get_mut(&cl_ord_id) {
+    pub(super) fn note_order_id(&mut self, cl_ord_id: Option<&[u8]>, order_id: &[u8]) {
+        if self.orders.is_empty() {
+            return; // not a restart: nothing to do on the fill path
+        }
+        let Some(cl) = cl_ord_id.and_then(|c| parse_u64(c).ok()) else {
+            return;
+        };
+        if let Some(t) = self.orders.get_mut(&cl) {
             if t.order_id.as_deref() != Some(order_id) {
                 t.order_id = Some(order_id.to_vec());
             }
@@ -135,13 +141,13 @@ impl Recon {
         if t.done {
             return;
         }
+        // The engine stage's rule: news when CumQty is above what it holds, or an end.
         let ends = f.status == ExecStatus::Canceled as u8 || f.status == ExecStatus::Rejected as u8;
-        if f.cum_qty > t.held {
-            t.held = Qty::from_raw(t.held.raw().saturating_add(f.last_qty.raw()));
-            t.notional += i128::from(f.last_qty.raw()) * i128::from(f.last_px.raw());
-        } else if !ends {
+        if f.cum_qty <= t.held && !ends {
             return;
         }
+        t.held = Qty::from_raw(t.held.raw().saturating_add(f.last_qty.raw()));
+        t.notional += i128::from(f.last_qty.raw()) * i128::from(f.last_px.raw());
         t.done = ends || t.held >= t.order.qty;
     }
 
