@@ -44,6 +44,18 @@ fn lp_sent(lp: &SimLpThread, n: u64) {
     }
 }
 
+/// Waits until the SimLp has applied `n` requests made through its handle.
+fn lp_did(lp: &SimLpThread, n: u64) {
+    let t0 = std::time::Instant::now();
+    while lp.handle().stats().commands.load(Relaxed) < n {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the LP never applied {n} requests"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Orders 1-6 live at the LP (acknowledged only); the engine has half of order 1. While the
 /// first stage does not read, the LP fills the rest of 1, all of 2, half of 3, cancels 4,
 /// fills half of 5 and cancels the rest; after the crash (before the restarted stage logs
@@ -71,6 +83,7 @@ fn reconcile(resend_reports: bool) -> Rig {
     lp_sent(&lp, sent + 6);
     let engine = a.crash(); // six reports unread
     h.fill(6, None);
+    lp_did(&lp, 8); // in the LP's state before the restarted stage connects
     let mut o = lp_opts(lp.addr(), "LP", &store);
     o.status_timeout = Duration::from_secs(60);
     let mut b = restarted(o, &engine);
@@ -164,10 +177,13 @@ fn with_the_reports_resent_status_answers_add_nothing() {
         };
         assert_eq!((h.cum, h.open), (want, false), "order {id}");
     }
-    // The resend brought every report (the old ones dropped as already held); only order 3,
-    // still open after it, was asked about, and its answer matched.
+    // The resend brought every report (the old ones dropped as already held); order 3, still
+    // open after it, was asked about, and its answer matched. (Order 6 may be asked too: its
+    // fill, sent after the LP's Logon, is the resend's last message, and the session stops
+    // waiting for the gap as that message's number comes, before a read may split it off.)
     let s = b.stage.stats().snapshot();
-    assert_eq!(s.status_sent, 1, "{s:?}");
+    assert!((1..=2).contains(&s.status_sent), "{s:?}");
+    assert_eq!(s.status_answers, s.status_sent, "{s:?}");
     assert_eq!(
         (s.status_fills, s.status_ended, s.status_mismatches),
         (0, 0, 0),

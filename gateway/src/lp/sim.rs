@@ -137,6 +137,9 @@ pub struct SimLpStats {
     pub refused: AtomicU64,
     /// Orders cancelled on request ([`SimLpHandle::cancel`]).
     pub cancels: AtomicU64,
+    /// Requests through the handle applied (fill, cancel; done or not): a test knows its
+    /// request is in the LP's state, and its report queued, once this counts it.
+    pub commands: AtomicU64,
 }
 
 /// What a test asks of the LP between turns.
@@ -289,6 +292,7 @@ impl SimLp {
             if !done {
                 tracing::warn!(command = ?c, "SimLp: no such open order");
             }
+            self.shared.stats.commands.fetch_add(1, Relaxed);
         }
         cmds.len()
     }
