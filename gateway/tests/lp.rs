@@ -6,160 +6,21 @@
 //! The QuickFIX test needs `apt-get install -y libquickfix17 libquickfix-doc` (CI's .ci/run
 //! installs them); without the executor binary it says so and passes.
 
+#[path = "lp_util.rs"]
+mod lp_util;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
 
-use mam_core::engine::input::Input;
-use mam_core::event::{ChildOrder, ExecStatus, FillEvent};
-use mam_core::num::{Price, Qty};
-use mam_core::pipeline::{ring, EdgeFrame, EdgeOrder, RingRx, RingTx, Stage};
-use mam_core::symbol::SymbolTable;
+use lp_util::{lp_opts, order, rig, sim, Rig};
+use mam_core::event::{ChildOrder, ExecStatus};
+use mam_core::num::Price;
+use mam_core::pipeline::EdgeOrder;
 use mam_gateway::fix::interop::{Executor, InteropError};
 use mam_gateway::fix::store::Store;
 use mam_gateway::latency::{mono_ns, LatencyTap};
-use mam_gateway::lp::{sent_cl_ord_ids, LpOptions, LpStage, SimLp, SimLpOptions};
-
-/// The engine's side of the two rings, and what it learned.
-struct Engine {
-    orders: Option<RingTx<EdgeOrder>>,
-    fills: RingRx<EdgeFrame>,
-    /// Every fill received, per ClOrdID, in order.
-    got: BTreeMap<u64, Vec<(FillEvent, u64)>>,
-    /// Orders pushed (what the engine tracks).
-    tracked: BTreeMap<u64, ChildOrder>,
-}
-
-struct Rig {
-    stage: LpStage,
-    engine: Engine,
-    stop: Arc<AtomicBool>,
-}
-
-fn eurusd() -> u32 {
-    SymbolTable::builtin().id_of("EURUSD").unwrap()
-}
-
-fn order(id: u64) -> ChildOrder {
-    ChildOrder {
-        cl_ord_id: id,
-        account: (id % 7) as u32,
-        instrument: eurusd(),
-        qty: Qty::from_int(1000 * (1 + id as i64 % 5)).unwrap(),
-        price: Price::from_raw(110_000_000 + id as i64 * 1000),
-        side: 1 + (id % 2) as u8,
-        ord_type: 2,
-        ..Default::default()
-    }
-}
-
-fn rig(opts: LpOptions, tap: Option<LatencyTap>) -> Rig {
-    let (otx, orx, _) = ring::<EdgeOrder>(32);
-    let (ftx, frx, _) = ring::<EdgeFrame>(8);
-    let stop = Arc::new(AtomicBool::new(false));
-    let stage = LpStage::new(opts, &SymbolTable::builtin(), orx, ftx, stop.clone(), tap).unwrap();
-    Rig {
-        stage,
-        engine: Engine {
-            orders: Some(otx),
-            fills: frx,
-            got: BTreeMap::new(),
-            tracked: BTreeMap::new(),
-        },
-        stop,
-    }
-}
-
-impl Rig {
-    /// One cycle of the stage, then the engine takes every fill.
-    fn cycle(&mut self) {
-        self.stage.do_work();
-        while let Some(f) = self.engine.fills.pop() {
-            let Some(Input::Fill(fe)) = f.decode() else {
-                panic!("the LP stage pushed a frame that is not a fill: {f:?}")
-            };
-            assert_eq!(f.edge_ns, fe.recv_ns);
-            self.engine
-                .got
-                .entry(fe.cl_ord_id)
-                .or_default()
-                .push((fe, f.origin_seq));
-        }
-    }
-
-    /// Offers orders `ids` to the ring as room allows, cycling, until all are pushed.
-    fn push(&mut self, ids: impl IntoIterator<Item = u64>) {
-        let t0 = Instant::now();
-        for id in ids {
-            let c = order(id);
-            self.engine.tracked.insert(id, c);
-            let eo = EdgeOrder {
-                cause_edge_ns: mono_ns(),
-                pushed_ns: mono_ns(),
-                index: 0,
-                count: 1,
-                order: c,
-            };
-            let mut v = eo;
-            while let Err(full) = self.engine.orders.as_mut().unwrap().try_push(v) {
-                v = full.0;
-                assert!(
-                    t0.elapsed() < Duration::from_secs(60),
-                    "ring never had room"
-                );
-                self.cycle();
-            }
-        }
-    }
-
-    /// Cycles until `cond`; 60 s turns a hang into a failure that says what.
-    fn until(&mut self, what: &str, cond: impl Fn(&Rig) -> bool) {
-        let t0 = Instant::now();
-        while !cond(self) {
-            assert!(
-                t0.elapsed() < Duration::from_secs(60),
-                "gave up waiting for: {what} (stats {:?})",
-                self.stage.stats().snapshot()
-            );
-            self.cycle();
-            std::thread::sleep(Duration::from_micros(200));
-        }
-    }
-
-    fn filled(&self, id: u64) -> bool {
-        self.engine
-            .got
-            .get(&id)
-            .is_some_and(|v| v.iter().any(|(f, _)| f.status == ExecStatus::Filled as u8))
-    }
-
-    fn all_filled(&self, ids: std::ops::RangeInclusive<u64>) -> bool {
-        ids.into_iter().all(|id| self.filled(id))
-    }
-
-    /// Engine finished: stop set, order ring abandoned; cycles until the stage is done.
-    fn stop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        self.engine.orders = None;
-        self.until("the stage to finish", |r| r.stage.is_done());
-    }
-}
-
-fn sim(dir: &Path, partial: u32) -> mam_gateway::lp::SimLpThread {
-    let mut o = SimLpOptions::new(&dir.join("sim"));
-    o.partial = partial;
-    SimLp::bind(o).unwrap().spawn().unwrap()
-}
-
-fn lp_opts(addr: std::net::SocketAddr, target: &str, store: &Path) -> LpOptions {
-    let mut o = LpOptions::new(addr, "MAM", target, store);
-    o.account_tag = true;
-    o.backoff_min = Duration::from_millis(10);
-    o.backoff_max = Duration::from_millis(100);
-    o
-}
+use mam_gateway::lp::{sent_cl_ord_ids, SimLp, SimLpOptions};
 
 #[test]
 fn every_order_arrives_once_and_every_fill_comes_back() {

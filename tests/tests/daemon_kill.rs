@@ -29,7 +29,10 @@ const MIN_KILLS: u32 = 20;
 /// The killed run takes 45 s on two idle cores, 90 s on two busy ones; a daemon that never
 /// finishes (it waits forever for an order's end) fails the test after this long. Seen: a
 /// child order the LP refused with a session-level Reject (35=3) just before a kill; FIX
-/// resends admin messages as gap fills, so the restarted daemon never learns that order's end.
+/// resends admin messages as gap fills. The LP stage now writes each refusal down before the
+/// engine hears of it and ends the order again on restart; a Reject still unread in the socket
+/// at the kill stays unknown, as the executor does not answer OrderStatusRequest
+/// (docs/daemon.md, "Orders refused at the session level").
 const RUN_PATIENCE: Duration = Duration::from_secs(240);
 
 struct Outcome {

@@ -125,7 +125,9 @@ pub fn er_to_fill(er: &ExecutionReport<'_>, recv_ns: u64) -> Result<FillEvent, C
         b'0' => ExecStatus::New,
         b'1' => ExecStatus::PartiallyFilled,
         b'2' => ExecStatus::Filled,
-        b'4' => ExecStatus::Canceled,
+        // Expired and Done for day end the order at the LP just as a cancel does: the rest
+        // will not fill (mam's child orders are day orders).
+        b'4' | b'C' | b'3' => ExecStatus::Canceled,
         b'8' => ExecStatus::Rejected,
         s => return Err(ConvertError::UnmappedStatus(s as char)),
     };

@@ -33,6 +33,8 @@ pub mod msg_type {
     pub const ORDER_CANCEL_REQUEST: &[u8] = b"F";
     /// OrderCancelReplaceRequest.
     pub const ORDER_CANCEL_REPLACE_REQUEST: &[u8] = b"G";
+    /// OrderStatusRequest.
+    pub const ORDER_STATUS_REQUEST: &[u8] = b"H";
     /// ExecutionReport.
     pub const EXECUTION_REPORT: &[u8] = b"8";
     /// OrderCancelReject.
@@ -429,6 +431,54 @@ impl<'a> OrderCancelReplaceRequest<'a> {
     }
 }
 
+/// OrderStatusRequest (H): the status of one order (answered by an ExecutionReport with
+/// ExecType `I`, Order Status). FIX 4.4 requires ClOrdID, Side and the Instrument block (here:
+/// Symbol); OrderID, OrdStatusReqID and Account are optional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderStatusRequest<'a> {
+    /// OrderID (the LP's), if known.
+    pub order_id: Option<&'a [u8]>,
+    /// ClOrdID of the order asked about.
+    pub cl_ord_id: &'a [u8],
+    /// OrdStatusReqID, echoed on the answer.
+    pub req_id: Option<&'a [u8]>,
+    /// Account.
+    pub account: Option<&'a [u8]>,
+    /// Symbol.
+    pub symbol: &'a [u8],
+    /// Side.
+    pub side: Side,
+}
+
+impl<'a> OrderStatusRequest<'a> {
+    /// Writes the body.
+    pub fn encode(&self, w: &mut MsgWriter<'_>) {
+        if let Some(o) = self.order_id {
+            w.field(tag::ORDER_ID, o);
+        }
+        w.field(tag::CL_ORD_ID, self.cl_ord_id);
+        if let Some(r) = self.req_id {
+            w.field(tag::ORD_STATUS_REQ_ID, r);
+        }
+        if let Some(a) = self.account {
+            w.field(tag::ACCOUNT, a);
+        }
+        w.field(tag::SYMBOL, self.symbol)
+            .char(tag::SIDE, side_char(self.side));
+    }
+    /// Reads the body.
+    pub fn parse(m: &Message<'a>) -> Result<Self, FieldError> {
+        Ok(OrderStatusRequest {
+            order_id: m.get(tag::ORDER_ID.num),
+            cl_ord_id: m.req(tag::CL_ORD_ID.num)?,
+            req_id: m.get(tag::ORD_STATUS_REQ_ID.num),
+            account: m.get(tag::ACCOUNT.num),
+            symbol: m.req(tag::SYMBOL.num)?,
+            side: side(m)?,
+        })
+    }
+}
+
 /// ExecutionReport (8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExecutionReport<'a> {
@@ -640,6 +690,7 @@ pub fn validate_app(m: &Message<'_>) -> Option<Result<(), FieldError>> {
         b"D" => NewOrderSingle::parse(m).map(drop),
         b"F" => OrderCancelRequest::parse(m).map(drop),
         b"G" => OrderCancelReplaceRequest::parse(m).map(drop),
+        b"H" => OrderStatusRequest::parse(m).map(drop),
         b"8" => ExecutionReport::parse(m).map(drop),
         b"9" => OrderCancelReject::parse(m).map(drop),
         b"j" => BusinessMessageReject::parse(m).map(drop),

@@ -122,6 +122,8 @@ tags! {
     BUSINESS_REJECT_REF_ID = 379;
     /// BusinessRejectReason.
     BUSINESS_REJECT_REASON = 380;
+    /// OrdStatusReqID.
+    ORD_STATUS_REQ_ID = 790;
     /// NextExpectedMsgSeqNum (FIX 4.4 Logon, optional).
     NEXT_EXPECTED_MSG_SEQ_NUM = 789;
 }

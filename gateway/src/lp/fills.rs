@@ -9,6 +9,7 @@ use mam_core::event::{ExecStatus, FillEvent};
 use mam_core::pipeline::{EdgeFrame, RingTx};
 
 use super::stage::LpStats;
+use super::status::Recon;
 use crate::fix::convert::{er_to_fill, ConvertError};
 use crate::fix::decode::{Decoder, Message};
 use crate::fix::msg::{msg_type, ExecutionReport};
@@ -82,7 +83,14 @@ impl FillOut {
 /// An ExecutionReport from the LP: acks (New, PendingNew) are counted, everything the engine
 /// must know (fills, partial fills, cancels, rejects, also for ClOrdIDs it may not know) is
 /// forwarded as a fill stamped with the monotonic receive time and the report's MsgSeqNum.
-pub(super) fn on_exec_report(m: &Message<'_>, out: &mut FillOut, stats: &LpStats) {
+/// Answers to OrderStatusRequests (ExecType I) go to the reconciliation ([`Recon`]), which
+/// says what, if anything, the engine gets from them.
+pub(super) fn on_exec_report(
+    m: &Message<'_>,
+    out: &mut FillOut,
+    recon: &mut Recon,
+    stats: &LpStats,
+) {
     stats.exec_reports.fetch_add(1, Relaxed);
     let recv_ns = mono_ns();
     let er = match ExecutionReport::parse(m) {
@@ -93,6 +101,14 @@ pub(super) fn on_exec_report(m: &Message<'_>, out: &mut FillOut, stats: &LpStats
             return;
         }
     };
+    recon.note_order_id(er.cl_ord_id, er.order_id);
+    let seq = m.seq().unwrap_or(0);
+    if er.exec_type == b'I' {
+        if let Some(f) = recon.on_answer(&er, recv_ns, stats) {
+            forward(f, seq, out, recon, stats);
+        }
+        return;
+    }
     let trade = matches!(er.exec_type, b'F' | b'1' | b'2');
     if !trade && matches!(er.ord_status, b'0' | b'A') {
         stats.acks.fetch_add(1, Relaxed);
@@ -104,62 +120,111 @@ pub(super) fn on_exec_report(m: &Message<'_>, out: &mut FillOut, stats: &LpStats
             stats.ignored.fetch_add(1, Relaxed);
             let level_warn = matches!(e, ConvertError::ForeignClOrdId | ConvertError::Field(_));
             if level_warn {
-                tracing::warn!(seq = ?m.seq().ok(), error = %e, "LP: ExecutionReport not for a mam order, ignored");
+                tracing::warn!(seq, error = %e, "LP: ExecutionReport not for a mam order, ignored");
             } else {
-                tracing::info!(seq = ?m.seq().ok(), error = %e, "LP: ExecutionReport status not forwarded");
+                tracing::info!(seq, error = %e, "LP: ExecutionReport status not forwarded");
             }
             return;
         }
     };
+    forward(f, seq, out, recon, stats);
+}
+
+/// Pushes `f` (from message `origin_seq`) to the engine, counted, and tells the
+/// reconciliation what the engine will hold.
+pub(super) fn forward(
+    f: FillEvent,
+    origin_seq: u64,
+    out: &mut FillOut,
+    recon: &mut Recon,
+    stats: &LpStats,
+) {
     if f.status == ExecStatus::Rejected as u8 {
         stats.rejects.fetch_add(1, Relaxed);
     } else {
         stats.fills.fetch_add(1, Relaxed);
     }
-    let frame = EdgeFrame::input(&Input::Fill(f), recv_ns, m.seq().unwrap_or(0), 0);
-    out.push(frame, stats);
+    recon.pushed(&f);
+    out.push(
+        EdgeFrame::input(&Input::Fill(f), f.recv_ns, origin_seq, 0),
+        stats,
+    );
 }
 
-/// The LP refused our message `ref_seq` at the session level (Reject 35=3, or a
-/// BusinessMessageReject): if it was an order, the engine gets a Rejected fill for it, or it
-/// would wait for that order forever. `origin_seq` is the refusal's MsgSeqNum.
-pub(super) fn on_refused(
-    store: &Store,
-    dec: &mut Decoder,
-    ref_seq: u64,
-    origin_seq: u64,
-    out: &mut FillOut,
-    stats: &LpStats,
-) {
-    let Some(bytes) = store.get(ref_seq) else {
-        tracing::warn!(ref_seq, "LP rejected a message we no longer hold");
-        return;
-    };
-    let Ok(m) = dec.decode(bytes) else { return };
-    if m.msg_type() != msg_type::NEW_ORDER_SINGLE {
-        tracing::warn!(ref_seq, msg_type = %String::from_utf8_lossy(m.msg_type()), "LP rejected an admin message");
-        return;
+/// What kind of message of ours a refusal names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RefType {
+    /// RefMsgType D.
+    Order,
+    /// RefMsgType H.
+    Status,
+    /// Another type.
+    Other,
+    /// Not said (a session-level Reject's RefMsgType is optional and not kept).
+    Unknown,
+}
+
+/// A refusal of one of our messages: a session-level Reject (35=3) or a BusinessMessageReject
+/// (35=j), as it arrived.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RefusedRef {
+    /// RefSeqNum (required on 35=3, optional on 35=j).
+    pub(super) seq: Option<u64>,
+    /// RefMsgType.
+    pub(super) ref_type: RefType,
+    /// BusinessRejectRefID read as a mam ClOrdID.
+    pub(super) ref_id: Option<u64>,
+    /// The refusal's own MsgSeqNum (0 when unknown).
+    pub(super) origin: u64,
+}
+
+/// What a refusal refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refused {
+    /// Our order with this ClOrdID.
+    Order(u64),
+    /// One of our OrderStatusRequests.
+    Status,
+    /// Something else (an admin message, or a message we no longer hold).
+    Other,
+}
+
+/// Resolves a refusal through the store of sent messages: the stored message at RefSeqNum says
+/// what was refused (and the ClOrdID); without one, RefMsgType and BusinessRejectRefID do.
+pub(super) fn resolve(store: &Store, dec: &mut Decoder, r: &RefusedRef) -> Refused {
+    if let Some(m) = r
+        .seq
+        .and_then(|s| store.get(s))
+        .and_then(|b| dec.decode(b).ok())
+    {
+        return match m.msg_type() {
+            msg_type::NEW_ORDER_SINGLE => m
+                .get(tag::CL_ORD_ID.num)
+                .and_then(|v| parse_u64(v).ok())
+                .map_or(Refused::Other, Refused::Order),
+            msg_type::ORDER_STATUS_REQUEST => Refused::Status,
+            t => {
+                tracing::warn!(ref_seq = ?r.seq, msg_type = %String::from_utf8_lossy(t), "LP refused a message of ours that is not an order");
+                Refused::Other
+            }
+        };
     }
-    let Some(cl_ord_id) = m.get(tag::CL_ORD_ID.num).and_then(|v| parse_u64(v).ok()) else {
-        return;
-    };
-    tracing::warn!(
-        ref_seq,
-        cl_ord_id,
-        "LP rejected the order at the session level"
-    );
-    stats.rejects.fetch_add(1, Relaxed);
-    out.push(rejected(cl_ord_id, origin_seq), stats);
+    match (r.ref_type, r.ref_id) {
+        (RefType::Order, Some(id)) => Refused::Order(id),
+        (RefType::Status, _) => Refused::Status,
+        _ => {
+            tracing::warn!(ref_seq = ?r.seq, ref_type = ?r.ref_type, "LP refused a message we no longer hold");
+            Refused::Other
+        }
+    }
 }
 
 /// A Rejected fill made at mam's edge (no ExecutionReport behind it: exec_id 0).
-pub(super) fn rejected(cl_ord_id: u64, origin_seq: u64) -> EdgeFrame {
-    let recv_ns = mono_ns();
-    let f = FillEvent {
-        recv_ns,
+pub(super) fn rejected(cl_ord_id: u64) -> FillEvent {
+    FillEvent {
+        recv_ns: mono_ns(),
         cl_ord_id,
         status: ExecStatus::Rejected as u8,
         ..Default::default()
-    };
-    EdgeFrame::input(&Input::Fill(f), recv_ns, origin_seq, 0)
+    }
 }

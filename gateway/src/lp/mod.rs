@@ -7,14 +7,20 @@
 //!   while the session is down or backed up, a fill waits while the engine's ring is full.
 //! - [`sent`]: [`sent_cl_ord_ids`], the ClOrdIDs the session's store holds as sent (what a
 //!   restart must not send again: `docs/daemon.md`, "Restart").
+//! - `status` (private): reconciliation with the LP after a restart: OrderStatusRequests
+//!   and the rule that turns their answers into fills without counting one twice.
+//! - `refusals` (private): the orders the LP refused at the session level, on disk, so a
+//!   refusal lost across a kill (FIX gap-fills admin messages) still ends its order.
 //! - [`sim`]: [`SimLp`], a FIX acceptor that fills every order (partials optional) and records
 //!   when each arrived, for the latency harness and for runs without QuickFIX.
 
 mod fills;
+mod refusals;
 pub mod sent;
 pub mod sim;
 pub mod stage;
+mod status;
 
 pub use sent::{sent_cl_ord_ids, SentError};
-pub use sim::{SimLp, SimLpHandle, SimLpOptions, SimLpStats, SimLpThread};
+pub use sim::{Refusal, SimLp, SimLpHandle, SimLpOptions, SimLpStats, SimLpThread, StatusRequests};
 pub use stage::{LpCounts, LpError, LpOptions, LpStage, LpStats};

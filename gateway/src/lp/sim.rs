@@ -7,6 +7,17 @@
 //! tests use it to prove no order went out twice. Every order's arrival is stamped with
 //! [`mono_ns`] and kept for a latency harness in the same process ([`SimLpHandle::arrivals`]).
 //!
+//! An OrderStatusRequest (35=H) is answered with an ExecutionReport ExecType I (Order Status)
+//! carrying the order's OrdStatus, CumQty, LeavesQty and AvgPx, or OrdStatus Rejected with
+//! OrdRejReason 5 for an order it does not know ([`StatusRequests`] can make it refuse or
+//! ignore them instead, like LPs that do not support them).
+//!
+//! Tests steer it through [`SimLpHandle`]: with [`SimLpOptions::auto_fill`] off, orders are
+//! only acknowledged until [`SimLpHandle::fill`] or [`SimLpHandle::cancel`];
+//! [`SimLpHandle::refuse`] makes it refuse a given ClOrdID at the session level (35=3) or with
+//! a BusinessMessageReject (35=j); [`SimLpOptions::resend_reports`] off makes it gap-fill its
+//! ExecutionReports when asked to resend them.
+//!
 //! ExecutionReports that cannot go (the client is not logged on) wait, in order, and go out
 //! after its next Logon; the session store keeps what was sent for FIX resends.
 
@@ -23,12 +34,11 @@ use mam_core::num::{Price, Qty};
 use super::stage::LpError;
 use crate::fix::convert::exec_id_u64;
 use crate::fix::decode::Message;
-use crate::fix::msg::{msg_type, ExecutionReport, NewOrderSingle};
+use crate::fix::msg::{msg_type, NewOrderSingle, OrderStatusRequest};
 use crate::fix::session::acceptor::{Acceptor, AcceptorOptions};
 use crate::fix::session::initiator::now_ns;
 use crate::fix::session::{Event, Role, Session, SessionConfig, SessionError};
 use crate::fix::store::Store;
-use crate::fix::tag;
 use crate::latency::mono_ns;
 
 /// How the simulated LP behaves.
@@ -50,6 +60,36 @@ pub struct SimLpOptions {
     pub tick: Price,
     /// The price market orders fill at (before slippage).
     pub market_price: Price,
+    /// Fill every order at once (the default); off: acknowledge orders and wait for
+    /// [`SimLpHandle::fill`] or [`SimLpHandle::cancel`].
+    pub auto_fill: bool,
+    /// How OrderStatusRequests are answered.
+    pub status: StatusRequests,
+    /// Resend ExecutionReports when the client asks (FIX's rule, the default); off: gap-fill
+    /// them, as LPs do that expect an OrderStatusRequest after a reconnect instead.
+    pub resend_reports: bool,
+}
+
+/// What the simulated LP does with an OrderStatusRequest (35=H).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusRequests {
+    /// Answer it (ExecutionReport ExecType I).
+    Answer,
+    /// Refuse it with a BusinessMessageReject, reason 3 (unsupported message type), as
+    /// QuickFIX's executor does.
+    Refuse,
+    /// Never answer (an LP that drops what it does not know).
+    Ignore,
+}
+
+/// How [`SimLpHandle::refuse`] makes the LP refuse an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A session-level Reject (35=3) with RefSeqNum = the order's MsgSeqNum.
+    Session,
+    /// A BusinessMessageReject (35=j) with RefSeqNum, RefMsgType D and BusinessRejectRefID =
+    /// the ClOrdID.
+    Business,
 }
 
 impl SimLpOptions {
@@ -65,6 +105,9 @@ impl SimLpOptions {
             slippage_ticks: 0,
             tick: Price::from_raw(1_000),
             market_price: Price::from_raw(110_000_000),
+            auto_fill: true,
+            status: StatusRequests::Answer,
+            resend_reports: true,
         }
     }
 }
@@ -86,13 +129,37 @@ pub struct SimLpStats {
     pub logons: AtomicU64,
     /// Logouts received.
     pub logouts: AtomicU64,
+    /// OrderStatusRequests received.
+    pub status_requests: AtomicU64,
+    /// Of those, about orders it did not know (answered Rejected, unknown order).
+    pub status_unknown: AtomicU64,
+    /// Orders refused on request ([`SimLpHandle::refuse`]).
+    pub refused: AtomicU64,
+    /// Orders cancelled on request ([`SimLpHandle::cancel`]).
+    pub cancels: AtomicU64,
+    /// Requests through the handle applied (fill, cancel; done or not): a test knows its
+    /// request is in the LP's state, and its report queued, once this counts it.
+    pub commands: AtomicU64,
+}
+
+/// What a test asks of the LP between turns.
+#[derive(Debug, Clone, Copy)]
+enum Command {
+    Fill(u64, Option<Qty>),
+    Cancel(u64),
 }
 
 #[derive(Debug, Default)]
 struct Shared {
     arrivals: Mutex<Vec<(u64, u64)>>,
     seen: Mutex<BTreeMap<u64, u32>>,
+    commands: Mutex<VecDeque<Command>>,
+    refuse: Mutex<BTreeMap<u64, Refusal>>,
     stats: SimLpStats,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A view of a [`SimLp`] that other threads can read.
@@ -103,39 +170,31 @@ impl SimLpHandle {
     /// Takes the arrivals recorded so far: (ClOrdID, [`mono_ns`] at receipt), in arrival
     /// order. A ClOrdID that is not a decimal u64 is kept as its 64-bit FNV-1a hash.
     pub fn arrivals(&self) -> Vec<(u64, u64)> {
-        std::mem::take(&mut *self.0.arrivals.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut *lock(&self.0.arrivals))
     }
     /// How many times each ClOrdID arrived.
     pub fn seen(&self) -> BTreeMap<u64, u32> {
-        self.0
-            .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.0.seen).clone()
+    }
+    /// Fills `qty` of open order `cl_ord_id` (all that is left with `None`) at its price, on
+    /// the LP's next turn (the report waits for the client's Logon if it is away).
+    pub fn fill(&self, cl_ord_id: u64, qty: Option<Qty>) {
+        lock(&self.0.commands).push_back(Command::Fill(cl_ord_id, qty));
+    }
+    /// Cancels what is left of open order `cl_ord_id` (an unsolicited cancel), on the LP's
+    /// next turn.
+    pub fn cancel(&self, cl_ord_id: u64) {
+        lock(&self.0.commands).push_back(Command::Cancel(cl_ord_id));
+    }
+    /// When order `cl_ord_id` arrives, refuse it `how` instead of accepting it (it stays
+    /// unknown to the LP).
+    pub fn refuse(&self, cl_ord_id: u64, how: Refusal) {
+        lock(&self.0.refuse).insert(cl_ord_id, how);
     }
     /// The counters.
     pub fn stats(&self) -> &SimLpStats {
         &self.0.stats
     }
-}
-
-/// One ExecutionReport waiting to go, with owned fields.
-#[derive(Debug, Clone)]
-struct PendingEr {
-    cl_ord_id: Vec<u8>,
-    exec_id: Vec<u8>,
-    exec_type: u8,
-    ord_status: u8,
-    account: Option<Vec<u8>>,
-    symbol: Vec<u8>,
-    side: Side,
-    order_qty: Qty,
-    price: Option<Price>,
-    last: Option<(Qty, Price)>,
-    leaves: Qty,
-    cum: Qty,
-    avg_px: Price,
-    rej_reason: Option<&'static [u8]>,
 }
 
 /// The simulated LP (see the module documentation). Drive it with [`SimLp::turn`], or run it
@@ -145,14 +204,16 @@ pub struct SimLp {
     acceptor: Acceptor,
     opts: SimLpOptions,
     shared: Arc<Shared>,
-    queue: VecDeque<PendingEr>,
+    queue: VecDeque<Out>,
+    book: Book,
 }
 
 impl SimLp {
     /// Opens the store and listens.
     pub fn bind(opts: SimLpOptions) -> Result<Self, LpError> {
         let store = Store::open(&opts.store_dir)?;
-        let cfg = SessionConfig::new(Role::Acceptor, &opts.sender, &opts.target);
+        let mut cfg = SessionConfig::new(Role::Acceptor, &opts.sender, &opts.target);
+        cfg.resend_app = opts.resend_reports;
         let session = Session::new(cfg, store)?;
         let ao = AcceptorOptions {
             bind: opts.bind,
@@ -165,6 +226,7 @@ impl SimLp {
             opts,
             shared: Arc::default(),
             queue: VecDeque::new(),
+            book: Book::default(),
         })
     }
 
@@ -184,18 +246,22 @@ impl SimLp {
     /// One turn: wait up to `timeout` for the socket, answer what arrived, send what waits.
     /// Returns the number of session events handled plus reports sent.
     pub fn turn(&mut self, timeout: Duration) -> Result<usize, SessionError> {
+        let mut n = self.run_commands();
         let SimLp {
             acceptor,
             opts,
             shared,
             queue,
+            book,
         } = self;
-        let mut n = 0;
         acceptor.turn(now_ns(), Some(timeout), &mut |_, e| {
             n += 1;
             match e {
                 Event::App { msg, .. } if msg.msg_type() == msg_type::NEW_ORDER_SINGLE => {
-                    on_order(msg, opts, shared, queue)
+                    on_order(msg, opts, shared, queue, book)
+                }
+                Event::App { msg, .. } if msg.msg_type() == msg_type::ORDER_STATUS_REQUEST => {
+                    on_status(msg, opts.status, shared, queue, book)
                 }
                 Event::LoggedOn { .. } => {
                     shared.stats.logons.fetch_add(1, Relaxed);
@@ -209,50 +275,26 @@ impl SimLp {
         Ok(n + self.send_queued())
     }
 
-    fn send_queued(&mut self) -> usize {
-        let mut n = 0;
-        while let Some(p) = self.queue.front() {
-            let er = ExecutionReport {
-                order_id: &p.cl_ord_id,
-                cl_ord_id: Some(&p.cl_ord_id),
-                orig_cl_ord_id: None,
-                exec_id: &p.exec_id,
-                exec_type: p.exec_type,
-                ord_status: p.ord_status,
-                account: p.account.as_deref(),
-                symbol: &p.symbol,
-                side: p.side,
-                order_qty: Some(p.order_qty),
-                price: p.price,
-                last_qty: p.last.map(|l| l.0),
-                last_px: p.last.map(|l| l.1),
-                leaves_qty: p.leaves,
-                cum_qty: p.cum,
-                avg_px: p.avg_px,
-                text: p.rej_reason.map(|_| &b"duplicate ClOrdID"[..]),
-            };
-            let rej = p.rej_reason;
-            let before = self.acceptor.session(0).next_sender_seq();
-            let r = self
-                .acceptor
-                .send_app(0, now_ns(), msg_type::EXECUTION_REPORT, |w| {
-                    er.encode(w);
-                    if let Some(r) = rej {
-                        w.field(tag::ORD_REJ_REASON, r);
+    /// Applies what the tests asked for through the handle.
+    fn run_commands(&mut self) -> usize {
+        let cmds = std::mem::take(&mut *lock(&self.shared.commands));
+        for c in &cmds {
+            let done = match *c {
+                Command::Fill(id, qty) => self.book.fill(id, qty, &mut self.queue),
+                Command::Cancel(id) => {
+                    let ok = self.book.cancel(id, &mut self.queue);
+                    if ok {
+                        self.shared.stats.cancels.fetch_add(1, Relaxed);
                     }
-                });
-            // Stored means sent: a broken connection delivers it by resend later.
-            if r.is_err() && self.acceptor.session(0).next_sender_seq() == before {
-                break;
+                    ok
+                }
+            };
+            if !done {
+                tracing::warn!(command = ?c, "SimLp: no such open order");
             }
-            if p.last.is_some() {
-                self.shared.stats.fills.fetch_add(1, Relaxed);
-            }
-            self.shared.stats.exec_reports.fetch_add(1, Relaxed);
-            self.queue.pop_front();
-            n += 1;
+            self.shared.stats.commands.fetch_add(1, Relaxed);
         }
-        n
+        cmds.len()
     }
 }
 
@@ -271,7 +313,13 @@ fn fill_price(o: &NewOrderSingle<'_>, opts: &SimLpOptions) -> Price {
     }
 }
 
-fn on_order(m: &Message<'_>, opts: &SimLpOptions, shared: &Shared, q: &mut VecDeque<PendingEr>) {
+fn on_order(
+    m: &Message<'_>,
+    opts: &SimLpOptions,
+    shared: &Shared,
+    q: &mut VecDeque<Out>,
+    book: &mut Book,
+) {
     let arrival = mono_ns();
     shared.stats.orders.fetch_add(1, Relaxed);
     let o = match NewOrderSingle::parse(m) {
@@ -283,18 +331,15 @@ fn on_order(m: &Message<'_>, opts: &SimLpOptions, shared: &Shared, q: &mut VecDe
         }
     };
     let id = exec_id_u64(o.cl_ord_id);
-    shared
-        .arrivals
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((id, arrival));
+    lock(&shared.arrivals).push((id, arrival));
     let times = {
-        let mut seen = shared.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = lock(&shared.seen);
         let t = seen.entry(id).or_insert(0);
         *t += 1;
         *t
     };
     let base = PendingEr {
+        order_id: o.cl_ord_id.to_vec(),
         cl_ord_id: o.cl_ord_id.to_vec(),
         exec_id: Vec::new(),
         exec_type: b'0',
@@ -302,66 +347,90 @@ fn on_order(m: &Message<'_>, opts: &SimLpOptions, shared: &Shared, q: &mut VecDe
         account: o.account.map(<[u8]>::to_vec),
         symbol: o.symbol.to_vec(),
         side: o.side,
-        order_qty: o.qty,
+        order_qty: Some(o.qty),
         price: o.price,
         last: None,
         leaves: o.qty,
         cum: Qty::ZERO,
         avg_px: Price::ZERO,
         rej_reason: None,
+        req_id: None,
+        text: None,
     };
-    let exec_id = |n: u32| format!("{}.{n}", String::from_utf8_lossy(o.cl_ord_id)).into_bytes();
     if times > 1 {
         shared.stats.duplicates.fetch_add(1, Relaxed);
         tracing::warn!(cl_ord_id = %String::from_utf8_lossy(o.cl_ord_id), times, "SimLp: duplicate ClOrdID rejected");
-        q.push_back(PendingEr {
+        q.push_back(Out::Er(PendingEr {
             exec_id: format!("{}.dup{times}", String::from_utf8_lossy(o.cl_ord_id)).into_bytes(),
             exec_type: b'8',
             ord_status: b'8',
             leaves: Qty::ZERO,
             rej_reason: Some(b"6"),
+            text: Some(b"duplicate ClOrdID"),
             ..base
+        }));
+        return;
+    }
+    if let Some(how) = lock(&shared.refuse).get(&id).copied() {
+        shared.stats.refused.fetch_add(1, Relaxed);
+        let ref_seq = m.seq().unwrap_or(0);
+        q.push_back(match how {
+            Refusal::Session => Out::SessionReject {
+                ref_seq,
+                text: b"order refused at the session level",
+            },
+            Refusal::Business => Out::BusinessReject {
+                ref_seq,
+                ref_msg_type: msg_type::NEW_ORDER_SINGLE,
+                ref_id: Some(o.cl_ord_id.to_vec()),
+                reason: 0,
+                text: b"order refused",
+            },
         });
         return;
     }
-    q.push_back(PendingEr {
-        exec_id: exec_id(0),
-        ..base.clone()
-    });
-    let px = fill_price(&o, opts);
-    let total = o.qty.raw();
-    let parts = i64::from(opts.partial) + 1;
-    let share = total / parts;
-    let mut cum = 0i64;
-    let mut n = 1;
-    for _ in 0..opts.partial {
-        if share == 0 {
-            break;
-        }
-        cum += share;
-        q.push_back(PendingEr {
-            exec_id: exec_id(n),
-            exec_type: b'F',
-            ord_status: b'1',
-            last: Some((Qty::from_raw(share), px)),
-            leaves: Qty::from_raw(total - cum),
-            cum: Qty::from_raw(cum),
-            avg_px: px,
-            ..base.clone()
-        });
-        n += 1;
-    }
-    q.push_back(PendingEr {
-        exec_id: exec_id(n),
-        exec_type: b'F',
-        ord_status: b'2',
-        last: Some((Qty::from_raw(total - cum), px)),
-        leaves: Qty::ZERO,
-        cum: o.qty,
-        avg_px: px,
-        ..base
-    });
+    book.accept(
+        id,
+        base,
+        fill_price(&o, opts),
+        opts.auto_fill,
+        opts.partial,
+        q,
+    );
 }
 
+fn on_status(
+    m: &Message<'_>,
+    mode: StatusRequests,
+    shared: &Shared,
+    q: &mut VecDeque<Out>,
+    book: &Book,
+) {
+    shared.stats.status_requests.fetch_add(1, Relaxed);
+    match mode {
+        StatusRequests::Ignore => {}
+        StatusRequests::Refuse => q.push_back(Out::BusinessReject {
+            ref_seq: m.seq().unwrap_or(0),
+            ref_msg_type: msg_type::ORDER_STATUS_REQUEST,
+            ref_id: None,
+            reason: 3,
+            text: b"Unsupported Message Type",
+        }),
+        StatusRequests::Answer => {
+            // The session validated it (required fields): it parses.
+            let Ok(r) = OrderStatusRequest::parse(m) else {
+                return;
+            };
+            if !book.status(exec_id_u64(r.cl_ord_id), &r, q) {
+                shared.stats.status_unknown.fetch_add(1, Relaxed);
+            }
+        }
+    }
+}
+
+mod book;
+mod out;
 mod thread;
+use book::{Book, PendingEr};
+use out::Out;
 pub use thread::SimLpThread;

@@ -2,31 +2,40 @@
 //!
 //! Per cycle ([`Stage::do_work`]): waiting fills go to the engine first, then the socket is
 //! served once without blocking (connect with backoff, logon, heartbeats, ExecutionReports in),
-//! then, while logged on, the start-up resend list and then up to [`ORDER_BATCH`] orders from
-//! the engine's ring are sent and flushed together.
+//! then, after a restart and once the LP's resend is over, the OrderStatusRequests for the open
+//! orders go out (their answers are reconciled with what the engine holds: `status`), then,
+//! while logged on, the start-up resend list and then up to [`ORDER_BATCH`] orders from the
+//! engine's ring are sent and flushed together.
+//!
+//! An order the LP refuses at the session level (Reject 35=3, or a BusinessMessageReject 35=j
+//! naming it) ends as Rejected; the refusal is written to `refused-orders` beside the session
+//! store first, so a restart ends the order again if the engine never journaled it.
 //!
 //! Nothing is dropped: an order that cannot go (not logged on, or the session's pending queue
 //! is full) is held and retried; a fill the engine's ring cannot take waits in a backlog. While
 //! that backlog is long the socket is not read, so the LP is slowed by TCP, not by loss.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use mam_core::event::ChildOrder;
+use mam_core::num::Qty;
 use mam_core::pipeline::{EdgeFrame, EdgeOrder, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
 use thiserror::Error;
 
-use super::fills::{self, FillOut};
+use super::fills::{self, FillOut, RefusedRef};
+use super::refusals::RefusalLog;
 use super::sent::{sent_cl_ord_ids, SentError};
+use super::status::Recon;
 use crate::fix::convert::{child_to_nos, ClOrdIdText};
 use crate::fix::decode::Decoder;
-use crate::fix::msg::{msg_type, BusinessMessageReject};
+use crate::fix::msg::msg_type;
 use crate::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
 use crate::fix::session::{Event, Role, Session, SessionConfig, SessionError, State};
 use crate::fix::store::{Store, StoreError};
@@ -63,6 +72,15 @@ pub struct LpOptions {
     /// The daemon restarted: ask the LP for every ExecutionReport again (expected incoming
     /// sequence number 1 before the Logon); the engine drops fills it already holds.
     pub restarted: bool,
+    /// On a restart, what the engine holds of each order it still tracks: ClOrdID → its
+    /// cumulative filled quantity (`Engine::order_progress`). Every order of `resend` that the
+    /// store holds as sent and that is listed here is asked about with an OrderStatusRequest
+    /// once the LP's resend is over, and the answers are reconciled against it
+    /// (`docs/daemon.md`, "Restart"); an order not listed is never asked about.
+    pub engine_cum: BTreeMap<u64, Qty>,
+    /// How long to wait for the status answers (counted while logged on and not waiting for a
+    /// resend) before relying on the resend alone.
+    pub status_timeout: Duration,
     /// First reconnect delay (doubles after each failure up to `backoff_max`).
     pub backoff_min: Duration,
     /// Longest reconnect delay.
@@ -75,7 +93,7 @@ pub struct LpOptions {
 impl LpOptions {
     /// Options for `sender_comp` → `target_comp` at `addr` with the store in `store_dir`:
     /// 30 s heartbeats, no password, no Account tag, nothing to resend, reconnect after
-    /// 100 ms doubling to 5 s, 5 s stop grace.
+    /// 100 ms doubling to 5 s, 5 s stop grace, status answers awaited 10 s.
     pub fn new(addr: SocketAddr, sender_comp: &str, target_comp: &str, store_dir: &Path) -> Self {
         LpOptions {
             addr,
@@ -87,6 +105,8 @@ impl LpOptions {
             account_tag: false,
             resend: Vec::new(),
             restarted: false,
+            engine_cum: BTreeMap::new(),
+            status_timeout: Duration::from_secs(10),
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
             stop_grace: Duration::from_secs(5),
@@ -103,6 +123,14 @@ pub enum LpError {
     /// The store holds something that is not mam's.
     #[error(transparent)]
     Sent(#[from] SentError),
+    /// The file of orders refused at the session level cannot be opened.
+    #[error("LP stage: {path}: {source}")]
+    Refusals {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The session cannot be built (bad CompIDs).
     #[error(transparent)]
     Session(#[from] SessionError),
@@ -114,83 +142,6 @@ pub enum LpError {
 impl From<LatencyError> for LpError {
     fn from(e: LatencyError) -> Self {
         LpError::Setup(e.to_string())
-    }
-}
-
-/// The LP stage's counters, shared (relaxed atomics: figures, not synchronisation).
-#[derive(Debug, Default)]
-pub struct LpStats {
-    /// Orders from the engine's ring sent (stored by the session).
-    pub orders_sent: AtomicU64,
-    /// Orders of the start-up resend list sent.
-    pub resent_at_start: AtomicU64,
-    /// Start-up resend orders skipped because the store already held them.
-    pub resend_skipped: AtomicU64,
-    /// ExecutionReports received.
-    pub exec_reports: AtomicU64,
-    /// Fills (trades, cancels) forwarded to the engine.
-    pub fills: AtomicU64,
-    /// Rejects forwarded (the LP's Rejected reports and session-level refusals of orders).
-    pub rejects: AtomicU64,
-    /// New/PendingNew acknowledgements (counted, not forwarded).
-    pub acks: AtomicU64,
-    /// ExecutionReports that could not be forwarded (unreadable, not a mam ClOrdID, a status
-    /// the engine does not take).
-    pub ignored: AtomicU64,
-    /// Orders refused at mam's edge (unknown instrument, not encodable): forwarded as Rejected.
-    pub refused: AtomicU64,
-    /// Connections after the first.
-    pub reconnects: AtomicU64,
-    /// Times orders had to wait (not logged on, or the session's pending queue full).
-    pub order_waits: AtomicU64,
-    /// Fills that found the engine's ring full and waited.
-    pub fill_waits: AtomicU64,
-    /// Fills still waiting when the stage finished (the LP resends them on the next start).
-    pub fills_undelivered: AtomicU64,
-    /// Logout exchanges completed (our Logout answered).
-    pub logouts: AtomicU64,
-}
-
-/// A plain copy of [`LpStats`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[allow(missing_docs)] // the fields are those of LpStats
-pub struct LpCounts {
-    pub orders_sent: u64,
-    pub resent_at_start: u64,
-    pub resend_skipped: u64,
-    pub exec_reports: u64,
-    pub fills: u64,
-    pub rejects: u64,
-    pub acks: u64,
-    pub ignored: u64,
-    pub refused: u64,
-    pub reconnects: u64,
-    pub order_waits: u64,
-    pub fill_waits: u64,
-    pub fills_undelivered: u64,
-    pub logouts: u64,
-}
-
-impl LpStats {
-    /// The counters now.
-    pub fn snapshot(&self) -> LpCounts {
-        let g = |a: &AtomicU64| a.load(Relaxed);
-        LpCounts {
-            orders_sent: g(&self.orders_sent),
-            resent_at_start: g(&self.resent_at_start),
-            resend_skipped: g(&self.resend_skipped),
-            exec_reports: g(&self.exec_reports),
-            fills: g(&self.fills),
-            rejects: g(&self.rejects),
-            acks: g(&self.acks),
-            ignored: g(&self.ignored),
-            refused: g(&self.refused),
-            reconnects: g(&self.reconnects),
-            order_waits: g(&self.order_waits),
-            fill_waits: g(&self.fill_waits),
-            fills_undelivered: g(&self.fills_undelivered),
-            logouts: g(&self.logouts),
-        }
     }
 }
 
@@ -240,8 +191,10 @@ pub struct LpStage {
     tap: Option<LatencyTap>,
     last_publish_ns: u64,
     stats: Arc<LpStats>,
-    /// Sequence numbers of ours the LP refused at the session level, with the refusal's.
-    refused_refs: Vec<(u64, u64)>,
+    /// Refusals of our messages received this cycle, resolved after the socket turn.
+    refused_refs: Vec<RefusedRef>,
+    refusals: RefusalLog,
+    recon: Recon,
     dec: Decoder,
     phase: Phase,
     logout_seen: bool,
@@ -265,8 +218,24 @@ impl LpStage {
         if opts.restarted {
             store.set_next_target_seq(1);
         }
+        let refusals = RefusalLog::open(&opts.store_dir).map_err(|source| LpError::Refusals {
+            path: opts.store_dir.join(super::refusals::FILE),
+            source,
+        })?;
         let stats = Arc::new(LpStats::default());
-        let resend = dedupe_resend(&opts.resend, &sent, &stats);
+        // Orders refused before the restart whose end the engine never journaled: ended now,
+        // never sent again, never asked about.
+        let (refused, open): (Vec<ChildOrder>, Vec<ChildOrder>) = opts
+            .resend
+            .iter()
+            .partition(|c| refusals.contains(c.cl_ord_id));
+        let resend = dedupe_resend(&open, &sent, &stats);
+        let recon = Recon::new(
+            open.iter()
+                .filter(|c| sent.contains(&c.cl_ord_id))
+                .filter_map(|c| opts.engine_cum.get(&c.cl_ord_id).map(|&q| (*c, q))),
+            opts.status_timeout.as_nanos() as u64,
+        );
         let mut cfg = SessionConfig::new(Role::Initiator, &opts.sender_comp, &opts.target_comp);
         cfg.heart_bt_int = opts.heart_bt_int;
         cfg.password = opts.password.as_ref().map(|p| p.as_bytes().to_vec());
@@ -275,7 +244,7 @@ impl LpStage {
         io.backoff_min = opts.backoff_min;
         io.backoff_max = opts.backoff_max.max(opts.backoff_min);
         let ini = Initiator::new(session, io).map_err(|e| LpError::Setup(e.to_string()))?;
-        Ok(LpStage {
+        let mut stage = LpStage {
             ini,
             orders,
             fills: FillOut::new(fills),
@@ -299,12 +268,29 @@ impl LpStage {
             last_publish_ns: mono_ns(),
             stats,
             refused_refs: Vec::new(),
+            refusals,
+            recon,
             dec: Decoder::new(),
             phase: Phase::Running,
             logout_seen: false,
             stop_since_ns: None,
             stop_grace_ns: opts.stop_grace.as_nanos() as u64,
-        })
+        };
+        for c in refused {
+            tracing::warn!(
+                cl_ord_id = c.cl_ord_id,
+                "LP: order refused at the session level before the restart; ending it"
+            );
+            stage.stats.refused_before_restart.fetch_add(1, Relaxed);
+            fills::forward(
+                fills::rejected(c.cl_ord_id),
+                0,
+                &mut stage.fills,
+                &mut stage.recon,
+                &stage.stats,
+            );
+        }
+        Ok(stage)
     }
 
     /// The counters (shared: readable while the stage runs on its thread).
@@ -392,3 +378,5 @@ fn send_child(
 }
 
 mod cycle;
+mod stats;
+pub use stats::{LpCounts, LpStats};

@@ -64,6 +64,15 @@ pub struct LpArgs {
     /// Stop after this many seconds (default: run until killed).
     #[arg(long)]
     pub duration: Option<u64>,
+    /// OrderStatusRequests (35=H): answer them (ExecutionReport ExecType I), refuse them
+    /// (BusinessMessageReject, unsupported message type, as QuickFIX's executor does) or ignore
+    /// them (no answer at all).
+    #[arg(long, default_value = "answer", value_parser = ["answer", "refuse", "ignore"])]
+    pub status: String,
+    /// Answer a client's ResendRequest with gap fills over the ExecutionReports instead of
+    /// resending them (LPs that expect an OrderStatusRequest after a reconnect do).
+    #[arg(long)]
+    pub gap_fill_reports: bool,
 }
 
 /// Arguments of `mam fix order`.
@@ -426,7 +435,7 @@ fn drive(
 }
 
 fn sim_lp(a: LpArgs) -> anyhow::Result<ExitCode> {
-    use mam_gateway::lp::{SimLp, SimLpOptions};
+    use mam_gateway::lp::{SimLp, SimLpOptions, StatusRequests};
     let tick = Price::parse(&a.tick).with_context(|| format!("--tick `{}`", a.tick))?;
     let market_price = Price::parse(&a.market_price)
         .with_context(|| format!("--market-price `{}`", a.market_price))?;
@@ -448,14 +457,26 @@ fn sim_lp(a: LpArgs) -> anyhow::Result<ExitCode> {
     o.slippage_ticks = a.slippage_ticks;
     o.tick = tick;
     o.market_price = market_price;
+    o.status = match a.status.as_str() {
+        "refuse" => StatusRequests::Refuse,
+        "ignore" => StatusRequests::Ignore,
+        _ => StatusRequests::Answer,
+    };
+    o.resend_reports = !a.gap_fill_reports;
     let mut lp = SimLp::bind(o).context("starting the simulated LP")?;
     println!(
-        "mam fix lp: listening on {} as {} for {} (partial fills {}, slippage {} ticks)",
+        "mam fix lp: listening on {} as {} for {} (partial fills {}, slippage {} ticks, status requests: {}{})",
         lp.local_addr(),
         a.sender,
         a.target,
         a.partial,
-        a.slippage_ticks
+        a.slippage_ticks,
+        a.status,
+        if a.gap_fill_reports {
+            ", reports gap-filled on resend"
+        } else {
+            ""
+        }
     );
     let h = lp.handle();
     let t0 = Instant::now();
@@ -493,11 +514,12 @@ fn sim_lp_line(h: &mam_gateway::lp::SimLpHandle) -> String {
     let s = h.stats();
     let g = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
     format!(
-        "orders {} duplicates {} fills {} exec_reports {} logons {} logouts {}",
+        "orders {} duplicates {} fills {} exec_reports {} status_requests {} logons {} logouts {}",
         g(&s.orders),
         g(&s.duplicates),
         g(&s.fills),
         g(&s.exec_reports),
+        g(&s.status_requests),
         g(&s.logons),
         g(&s.logouts)
     )

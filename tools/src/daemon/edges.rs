@@ -298,6 +298,14 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
     opts.heart_bt_int = l.heart_bt_int;
     opts.account_tag = l.account_tag;
     opts.restarted = x.started.restarted;
+    // What the engine holds of each open order: the LP's status answers are reconciled with it.
+    opts.engine_cum = resend
+        .iter()
+        .filter_map(|c| {
+            let (_, cum) = x.started.engine.order_progress(c.cl_ord_id)?;
+            Some((c.cl_ord_id, cum))
+        })
+        .collect();
     let open = resend.len();
     opts.resend = resend;
     let s = LpStage::new(

@@ -149,6 +149,20 @@ impl Acceptor {
         }
     }
 
+    /// Sends a session-level Reject on session `i` ([`Session::send_session_reject`]).
+    pub fn send_session_reject(
+        &mut self,
+        i: usize,
+        now: u64,
+        r: &crate::fix::msg::Reject<'_>,
+    ) -> Result<u64, SessionError> {
+        let s = &mut self.sessions[i];
+        match self.bound[i].and_then(|c| self.conns[c].as_mut()) {
+            Some(c) => s.send_session_reject(now, &mut c.t, r),
+            None => Err(SessionError::NotLoggedOn(s.state())),
+        }
+    }
+
     /// Caps the bytes one [`Acceptor::turn`] reads from each connection (default: everything
     /// ready), so a caller that must bound its work per turn can; the rest waits in the socket.
     pub fn set_read_limit(&mut self, bytes: usize) {

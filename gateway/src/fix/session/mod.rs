@@ -86,6 +86,10 @@ pub struct SessionConfig {
     pub max_pending: u64,
     /// How long to wait for the Logon (or the Logout reply), ns.
     pub logon_timeout_ns: u64,
+    /// Answer a ResendRequest with the stored application messages (FIX's rule, the default),
+    /// or gap-fill them like admin messages: what LPs do that expect an OrderStatusRequest
+    /// after a reconnect instead (the simulated LP plays one with this).
+    pub resend_app: bool,
 }
 
 impl SessionConfig {
@@ -103,6 +107,7 @@ impl SessionConfig {
             max_msg_len: 64 << 10,
             max_pending: 1 << 20,
             logon_timeout_ns: 10_000_000_000,
+            resend_app: true,
         }
     }
 }

@@ -118,7 +118,7 @@ impl Session {
             let seq = rp.next;
             let admin = match self.store.get(seq) {
                 None => true,
-                Some(b) => msg_type::is_admin(msg_type_of(b)),
+                Some(b) => !self.cfg.resend_app || msg_type::is_admin(msg_type_of(b)),
             };
             if admin {
                 rp.gap_from.get_or_insert(seq);
@@ -228,6 +228,22 @@ impl Session {
             .encode(w)
         })?;
         Ok(())
+    }
+
+    /// Sends a session-level Reject (35=3) of the peer's message `r.ref_seq_num` on the
+    /// application's behalf: for a message the session accepted that the application refuses
+    /// at the session level (a simulated LP refusing an order, in tests). Only while logged on.
+    pub fn send_session_reject(
+        &mut self,
+        now: u64,
+        out: &mut dyn Outbound,
+        r: &msg::Reject<'_>,
+    ) -> Result<u64, SessionError> {
+        if self.state != State::Active {
+            return Err(SessionError::NotLoggedOn(self.state));
+        }
+        self.stats.rejects_sent += 1;
+        self.send_admin(now, out, msg_type::REJECT, |w| r.encode(w))
     }
 
     #[allow(clippy::too_many_arguments)]

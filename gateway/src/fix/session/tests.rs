@@ -596,3 +596,55 @@ proptest! {
         let _ = r.sent();
     }
 }
+
+#[test]
+fn without_resend_app_application_messages_are_gap_filled() {
+    let mut r = Rig::active();
+    r.s.cfg.resend_app = false;
+    for i in 0..2 {
+        r.s.send_app(T0, &mut r.out, b"8", |w| {
+            w.field(crate::fix::tag::CL_ORD_ID, format!("c{i}").as_bytes());
+        })
+        .unwrap();
+    }
+    r.sent();
+    r.feed(&from_lp("2", 2, "7=1|16=0|"));
+    let s = r.sent();
+    // Logon 1 and the reports 2-3: one gap fill to 4, nothing re-sent.
+    assert_eq!(s.len(), 1, "{s:#?}");
+    assert!(
+        s[0].contains("|34=1|") && s[0].contains("|123=Y|36=4|"),
+        "{}",
+        s[0]
+    );
+}
+
+#[test]
+fn status_requests_are_delivered_and_the_application_can_reject_at_session_level() {
+    let mut r = Rig::active();
+    r.feed(&from_lp("H", 2, "11=7|55=EURUSD|54=1|"));
+    assert!(r.events[0].starts_with("App"), "{:?}", r.events);
+    // ClOrdID missing: the session rejects it (reason 1, tag 11).
+    r.feed(&from_lp("H", 3, "55=EURUSD|54=1|"));
+    let s = r.sent();
+    assert!(
+        s[0].contains("|35=3|") && s[0].contains("|45=3|371=11|372=H|373=1|"),
+        "{s:?}"
+    );
+    // The application refuses message 2 at the session level.
+    let rej = crate::fix::msg::Reject {
+        ref_seq_num: 2,
+        ref_tag: None,
+        ref_msg_type: Some(b"H"),
+        reason: Some(99),
+        text: Some(b"refused"),
+    };
+    let seq = r.s.send_session_reject(T0, &mut r.out, &rej).unwrap();
+    let s = r.sent();
+    assert!(
+        s[0].contains(&format!("|35=3|49=MAM|56=EXECUTOR|34={seq}|")),
+        "{s:?}"
+    );
+    assert!(s[0].contains("|45=2|372=H|373=99|58=refused|"), "{s:?}");
+    assert_eq!(r.s.stats().rejects_sent, 2);
+}

@@ -4,6 +4,9 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::Duration;
 
 use super::*;
+use crate::fix::msg::BusinessMessageReject;
+use crate::fix::num::parse_u64;
+use crate::lp::fills::{RefType, Refused};
 
 impl Stage for LpStage {
     fn name(&self) -> &str {
@@ -19,6 +22,14 @@ impl Stage for LpStage {
         if self.fills.backlog() < BACKLOG_PAUSE {
             work += self.serve_socket(now);
         }
+        work += self.recon.turn(
+            &mut self.ini,
+            &self.symbols,
+            self.account_tag,
+            now,
+            mono_ns(),
+            &self.stats,
+        );
         if self.phase == Phase::Running {
             work += self.send_orders(now);
         }
@@ -41,6 +52,7 @@ impl LpStage {
             fills,
             stats,
             refused_refs,
+            recon,
             logout_seen,
             ..
         } = self;
@@ -48,12 +60,22 @@ impl LpStage {
         let r = ini.turn(now, Some(Duration::ZERO), &mut |e| match e {
             Event::App { msg, .. } if msg.msg_type() == msg_type::EXECUTION_REPORT => {
                 n += 1;
-                fills::on_exec_report(msg, fills, stats);
+                fills::on_exec_report(msg, fills, recon, stats);
             }
             Event::App { msg, .. } if msg.msg_type() == msg_type::BUSINESS_MESSAGE_REJECT => {
                 n += 1;
-                if let Ok(Some(r)) = BusinessMessageReject::parse(msg).map(|b| b.ref_seq_num) {
-                    refused_refs.push((r, msg.seq().unwrap_or(0)));
+                match BusinessMessageReject::parse(msg) {
+                    Ok(b) => refused_refs.push(RefusedRef {
+                        seq: b.ref_seq_num,
+                        ref_type: match b.ref_msg_type {
+                            msg_type::NEW_ORDER_SINGLE => RefType::Order,
+                            msg_type::ORDER_STATUS_REQUEST => RefType::Status,
+                            _ => RefType::Other,
+                        },
+                        ref_id: b.ref_id.and_then(|v| parse_u64(v).ok()),
+                        origin: msg.seq().unwrap_or(0),
+                    }),
+                    Err(e) => tracing::warn!(error = ?e, "LP: unreadable BusinessMessageReject"),
                 }
             }
             Event::App { msg, .. } => {
@@ -63,7 +85,12 @@ impl LpStage {
             Event::RejectReceived { ref_seq, reason } => {
                 n += 1;
                 tracing::warn!(ref_seq, ?reason, "LP: session-level Reject");
-                refused_refs.push((ref_seq, 0));
+                refused_refs.push(RefusedRef {
+                    seq: Some(ref_seq),
+                    ref_type: RefType::Unknown,
+                    ref_id: None,
+                    origin: 0,
+                });
             }
             Event::LoggedOn { reset } => {
                 n += 1;
@@ -75,6 +102,7 @@ impl LpStage {
             }
             Event::Disconnect { reason } => {
                 n += 1;
+                recon.on_disconnect();
                 tracing::warn!(?reason, "LP: session ended");
             }
             _ => n += 1,
@@ -82,19 +110,42 @@ impl LpStage {
         if let Err(e) = r {
             tracing::warn!(error = %e, "LP: session error");
         }
+        if !self.ini.is_logged_on() {
+            // A connection lost without a Disconnect event (socket error) too.
+            self.recon.on_disconnect();
+        }
         let after = self.ini.connects();
         if after > connects && connects > 0 {
             self.stats.reconnects.fetch_add(after - connects, Relaxed);
         }
-        for (r, origin) in std::mem::take(&mut self.refused_refs) {
-            fills::on_refused(
-                self.ini.session().store(),
-                &mut self.dec,
-                r,
-                origin,
-                &mut self.fills,
-                &self.stats,
-            );
+        for r in std::mem::take(&mut self.refused_refs) {
+            match fills::resolve(self.ini.session().store(), &mut self.dec, &r) {
+                Refused::Order(cl_ord_id) => {
+                    // On disk before the engine hears of it: a kill in between still ends
+                    // the order on the next start (the LP gap-fills a Reject when resending).
+                    // A refusal seen before (a BusinessMessageReject resent) goes to the
+                    // engine again all the same: it drops what it already ended.
+                    if self.refusals.record(cl_ord_id) {
+                        tracing::warn!(
+                            ref_seq = ?r.seq,
+                            cl_ord_id,
+                            "LP rejected the order at the session level"
+                        );
+                        self.stats.session_refusals.fetch_add(1, Relaxed);
+                    }
+                    fills::forward(
+                        fills::rejected(cl_ord_id),
+                        r.origin,
+                        &mut self.fills,
+                        &mut self.recon,
+                        &self.stats,
+                    );
+                }
+                Refused::Status => self
+                    .recon
+                    .fall_back("the LP refused an OrderStatusRequest", &self.stats),
+                Refused::Other => {}
+            }
         }
         n
     }
@@ -183,8 +234,13 @@ impl LpStage {
 
     fn refuse(&mut self, cl_ord_id: u64) {
         self.stats.refused.fetch_add(1, Relaxed);
-        self.stats.rejects.fetch_add(1, Relaxed);
-        self.fills.push(fills::rejected(cl_ord_id, 0), &self.stats);
+        fills::forward(
+            fills::rejected(cl_ord_id),
+            0,
+            &mut self.fills,
+            &mut self.recon,
+            &self.stats,
+        );
     }
 
     /// Flushes the socket and records the batch's master → child-out latencies (the orders
