@@ -19,6 +19,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use mam_core::journal::format::{decode_at, parse_segment_file_name, SEGMENT_HEADER_LEN};
+use mam_core::journal::JournalReader;
+use mam_core::num::Qty;
 use mam_gateway::fix::interop::{free_port, Executor};
 
 /// How long any single wait may take before the test fails saying what it waited for (a
@@ -261,13 +264,19 @@ pub struct Replay {
 impl Replay {
     /// Starts the server and waits for its address.
     pub fn start(capture: &Path, out: &Path) -> Replay {
+        Replay::start_at(capture, out, "max")
+    }
+
+    /// Starts the server at `speed` (`max`, or a factor of the capture's pace such as `300x`:
+    /// each client is paced from the first message it asks for) and waits for its address.
+    pub fn start_at(capture: &Path, out: &Path, speed: &str) -> Replay {
         let args = vec![
             "replay".to_string(),
             capture.display().to_string(),
             "--serve".into(),
             "soup://127.0.0.1:0".into(),
             "--speed".into(),
-            "max".into(),
+            speed.into(),
         ];
         let mut proc = Proc::mam("replay", &args, out);
         let line = proc.wait_line(0, "the serving line", |l| l.starts_with("serving "));
@@ -336,6 +345,63 @@ impl DaemonSetup {
             l.contains("stages [") && l.contains("running")
         });
         p
+    }
+
+    /// Points `[accounts]` at an account store (`mam accounts import --store`) instead of
+    /// generated accounts.
+    pub fn use_account_store(&self, store: &Path) {
+        let text = std::fs::read_to_string(&self.config).expect("read mam.toml");
+        let at = text.find("[accounts]\n").expect("an [accounts] section");
+        let end = text[at..]
+            .find("[pipeline]")
+            .expect("[pipeline] after [accounts]")
+            + at;
+        let text = format!(
+            "{}[accounts]\nfile = \"{}\"\n{}",
+            &text[..at],
+            store.display(),
+            &text[end..]
+        );
+        std::fs::write(&self.config, text).expect("write mam.toml");
+    }
+
+    /// Appends `toml` (whole sections) to the config file.
+    pub fn append_config(&self, toml: &str) {
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(&self.config)
+            .expect("open mam.toml");
+        f.write_all(toml.as_bytes()).expect("append to mam.toml");
+    }
+
+    /// `mam accounts statement --state DIR --json` of the stopped daemon's directory: every
+    /// account's balance, equity, margin and positions, and the totals per symbol.
+    pub fn statement(&self) -> String {
+        mam(&[
+            "accounts",
+            "statement",
+            "--state",
+            self.state.to_str().expect("utf-8 path"),
+            "--json",
+        ])
+    }
+
+    /// Every record of the stopped daemon's journal: (seq, kind, payload).
+    pub fn journal_records(&self) -> Vec<(u64, u16, Vec<u8>)> {
+        let dir = self.state.join("journal");
+        let r =
+            JournalReader::open(&dir).unwrap_or_else(|e| panic!("opening {}: {e}", dir.display()));
+        assert!(
+            r.report().corruption.is_none(),
+            "journal corrupt: {:?}",
+            r.report().corruption
+        );
+        r.records(0)
+            .map(|rec| {
+                let rec = rec.unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+                (rec.seq, rec.kind, rec.payload.to_vec())
+            })
+            .collect()
     }
 
     /// Market records in the (live or stopped) journal: read-only `mam journal verify`.
@@ -520,4 +586,213 @@ pub fn out_file(dir: &Path, name: &str) -> PathBuf {
     let p = dir.join(format!("{name}.out"));
     let _ = File::create(&p);
     p
+}
+
+/// SplitMix64, seeded: a test's kill delays are the same on every run.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// Uniform in `0..n` (n > 0; the modulo bias does not matter here).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n.max(1)
+    }
+}
+
+/// mam's net position at the LP per symbol, from the orders the LP received: QuickFIX's
+/// executor fills every limit order in full at its price (and the daemon sends only limit
+/// orders while a price collar is set), so each NewOrderSingle is a fill of ±OrderQty.
+pub fn lp_net_from_orders(lp: &BTreeMap<String, LpOrder>) -> BTreeMap<String, Qty> {
+    let mut net: BTreeMap<String, Qty> = BTreeMap::new();
+    for (id, o) in lp {
+        let get = |tag: &str| {
+            o.fields
+                .iter()
+                .find_map(|f| f.strip_prefix(tag).and_then(|v| v.strip_prefix('=')))
+                .unwrap_or_else(|| panic!("ClOrdID {id}: no tag {tag} in {:?}", o.fields))
+        };
+        assert_eq!(get("40"), "2", "ClOrdID {id} is not a limit order");
+        let qty = Qty::parse(get("38")).unwrap_or_else(|e| panic!("ClOrdID {id}: 38: {e}"));
+        let signed = match get("54") {
+            "1" => qty.raw(),
+            "2" => -qty.raw(),
+            s => panic!("ClOrdID {id}: side {s}"),
+        };
+        let e = net.entry(get("55").to_string()).or_insert(Qty::ZERO);
+        *e = Qty(e.raw() + signed);
+    }
+    net.retain(|_, q| !q.is_zero());
+    net
+}
+
+/// Checks a `mam accounts statement --json` document: per symbol, the totals' `accounts` is
+/// the Σ of the accounts' positions listed above it, `accounts + unallocated = lp_net`, and
+/// `lp_net` is what the LP's orders add up to ([`lp_net_from_orders`]); a symbol without a
+/// totals line is flat everywhere. Panics saying what differs.
+pub fn check_statement_totals(json: &str, lp: &BTreeMap<String, LpOrder>) {
+    let doc: serde_json::Value = serde_json::from_str(json.trim())
+        .unwrap_or_else(|e| panic!("statement is not JSON ({e}):\n{json}"));
+    let qty = |v: &serde_json::Value, what: &str| {
+        let s = v
+            .as_str()
+            .unwrap_or_else(|| panic!("statement: {what} is not a string: {v}"));
+        Qty::parse(s).unwrap_or_else(|e| panic!("statement: {what} `{s}`: {e}"))
+    };
+    let mut sums: BTreeMap<String, i64> = BTreeMap::new();
+    for a in doc["accounts"].as_array().expect("statement: accounts[]") {
+        for p in a["positions"].as_array().expect("statement: positions[]") {
+            let sym = p["symbol"].as_str().expect("statement: symbol").to_string();
+            *sums.entry(sym).or_insert(0) += qty(&p["qty"], "qty").raw();
+        }
+    }
+    sums.retain(|_, q| *q != 0);
+    let want_lp = lp_net_from_orders(lp);
+    let mut seen = BTreeSet::new();
+    for t in doc["totals"].as_array().expect("statement: totals[]") {
+        let sym = t["symbol"]
+            .as_str()
+            .expect("statement: totals symbol")
+            .to_string();
+        let (acc, un, net) = (
+            qty(&t["accounts"], "totals accounts"),
+            qty(&t["unallocated"], "unallocated"),
+            qty(&t["lp_net"], "lp_net"),
+        );
+        assert_eq!(
+            acc.raw(),
+            sums.get(&sym).copied().unwrap_or(0),
+            "{sym}: the totals' Σ accounts is not the Σ of the accounts' positions"
+        );
+        assert_eq!(
+            acc.raw() + un.raw(),
+            net.raw(),
+            "{sym}: Σ accounts {acc} + unallocated {un} != LP net {net}"
+        );
+        assert_eq!(
+            net,
+            want_lp.get(&sym).copied().unwrap_or(Qty::ZERO),
+            "{sym}: the statement's LP net is not what the LP's orders add up to"
+        );
+        seen.insert(sym);
+    }
+    for (sym, q) in &sums {
+        assert!(
+            seen.contains(sym),
+            "{sym}: accounts hold {q} but no totals line"
+        );
+    }
+    for (sym, q) in &want_lp {
+        assert!(
+            seen.contains(sym),
+            "{sym}: the LP's orders net {q} but no totals line"
+        );
+    }
+}
+
+/// Counts a live journal's records by kind, reading only what was appended since the last
+/// [`JournalWatch::poll`] (where `mam journal verify` scans every segment, 64 MiB each): cheap
+/// enough to poll every half millisecond and aim a kill within a few records. Only whole records
+/// with a valid CRC count; a torn tail is read again once the restarted daemon has replaced
+/// it.
+#[derive(Debug)]
+pub struct JournalWatch {
+    dir: PathBuf,
+    /// Segment index being read, its byte offset, and the sequence number expected there.
+    segment: u64,
+    offset: usize,
+    next_seq: Option<u64>,
+    kinds: BTreeMap<u16, u64>,
+    buf: Vec<u8>,
+}
+
+impl JournalWatch {
+    /// Watches `state/journal`.
+    pub fn new(state: &Path) -> JournalWatch {
+        JournalWatch {
+            dir: state.join("journal"),
+            segment: 0,
+            offset: SEGMENT_HEADER_LEN,
+            next_seq: None,
+            kinds: BTreeMap::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    fn segments(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.filter_map(|e| parse_segment_file_name(e.ok()?.file_name().to_str()?))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort_unstable();
+        v
+    }
+
+    /// Reads what was appended; returns the records so far by kind.
+    pub fn poll(&mut self) -> &BTreeMap<u16, u64> {
+        use std::os::unix::fs::FileExt as _;
+        loop {
+            let segs = self.segments();
+            if self.segment == 0 {
+                match segs.first() {
+                    Some(&s) => self.segment = s,
+                    None => return &self.kinds,
+                }
+            }
+            let name = mam_core::journal::format::segment_file_name(self.segment);
+            let Ok(f) = File::open(self.dir.join(name)) else {
+                return &self.kinds;
+            };
+            let mut end_of_data = false;
+            loop {
+                self.buf.resize(1 << 20, 0);
+                let n = f.read_at(&mut self.buf, self.offset as u64).unwrap_or(0);
+                self.buf.truncate(n);
+                let mut at = 0;
+                loop {
+                    // The first record names its own sequence number.
+                    let expected = self.next_seq.unwrap_or_else(|| {
+                        self.buf
+                            .get(at + 8..at + 16)
+                            .map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+                    });
+                    match decode_at(&self.buf, at, expected) {
+                        Ok(Some(r)) => {
+                            *self.kinds.entry(r.kind).or_insert(0) += 1;
+                            self.next_seq = Some(r.seq + 1);
+                            at += mam_core::journal::format::record_size(r.payload.len());
+                        }
+                        Ok(None) => {
+                            end_of_data = true;
+                            break;
+                        }
+                        // Cut by the chunk's end, or still being written.
+                        Err(_) => break,
+                    }
+                }
+                self.offset += at;
+                if at == 0 || n < (1 << 20) || end_of_data {
+                    break;
+                }
+            }
+            // At the end of this segment's data: a later segment continues the journal.
+            match segs.iter().find(|&&s| s > self.segment) {
+                Some(&next) if end_of_data => {
+                    self.segment = next;
+                    self.offset = SEGMENT_HEADER_LEN;
+                }
+                _ => return &self.kinds,
+            }
+        }
+    }
+
+    /// Records of `kind` so far.
+    pub fn count(&mut self, kind: u16) -> u64 {
+        self.poll().get(&kind).copied().unwrap_or(0)
+    }
 }

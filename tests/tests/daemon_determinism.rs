@@ -2,7 +2,9 @@
 //! the same capture (served by `mam replay --serve soup://`), the same manager plan (`mam
 //! manager`, seeded) and the same LP (QuickFIX's executor, which fills every limit order at
 //! its price) give, in two fresh state directories, journals identical byte for byte and the
-//! same final engine state — although the two runs differ in every timing: the second manager
+//! same final engine state, and the same ledger (`mam accounts statement --json`, byte for byte,
+//! its totals holding: per symbol Σ accounts + unallocated = mam's net at the LP = what the
+//! LP's orders add up to) — although the two runs differ in every timing: the second manager
 //! paces its orders on the capture's clock, the first sends them flat out.
 //!
 //! Real processes over loopback (see `mam_tests::daemon`). Needs the shared Dukascopy data and
@@ -11,8 +13,8 @@
 use std::path::Path;
 
 use mam_tests::daemon::{
-    convert_eurusd, lp_orders, manager_args, out_file, start_lp, wait_until, Capture, DaemonSetup,
-    Proc, Replay,
+    check_statement_totals, convert_eurusd, lp_orders, manager_args, out_file, start_lp,
+    wait_until, Capture, DaemonSetup, Proc, Replay,
 };
 
 /// Hours of 2019-02-04 replayed: 07:00-10:00, the London open, 26,736 of the day's 136,741
@@ -103,6 +105,14 @@ fn same_inputs_same_journal_and_state() {
     let (sb, bytes_b) = b.setup.final_state();
     assert_eq!(sa, sb, "state digest");
     assert!(bytes_a == bytes_b, "final engine state bytes differ");
+    // The ledger: every account's money and positions, and the totals against the LP.
+    let (st_a, st_b) = (a.setup.statement(), b.setup.statement());
+    check_statement_totals(&st_a, &a.lp);
+    check_statement_totals(&st_b, &b.lp);
+    assert_eq!(
+        st_a, st_b,
+        "`mam accounts statement --json` of the two runs"
+    );
     // The LP saw the same orders, each once.
     assert!(!a.lp.is_empty(), "the LP received no order");
     assert_eq!(

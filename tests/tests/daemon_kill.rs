@@ -6,7 +6,10 @@
 //! At the end the final engine state (accounts, tickets and per-account positions, open
 //! orders, counters: `mam journal state`) equals the reference byte for byte, and so does the
 //! set of orders the LP received (every NewOrderSingle in the executor's log, by ClOrdID with
-//! its fields), with no ClOrdID received twice.
+//! its fields), with no ClOrdID received twice, and so does the ledger as `mam accounts
+//! statement --json` shows it (every account's balance, equity, margin and positions, byte for
+//! byte), whose totals hold in both runs: per symbol, Σ accounts + unallocated = mam's net at
+//! the LP = what the LP's orders add up to.
 //!
 //! Real processes over loopback (see `mam_tests::daemon`). Needs the shared Dukascopy data and
 //! QuickFIX (`apt-get install -y libquickfix17 libquickfix-doc`); fails saying so otherwise.
@@ -16,8 +19,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mam_tests::daemon::{
-    convert_eurusd, lp_orders, manager_args, out_file, start_lp, wait_until, Capture, DaemonSetup,
-    LpOrder, Proc, Replay,
+    check_statement_totals, convert_eurusd, lp_orders, manager_args, out_file, start_lp,
+    wait_until, Capture, DaemonSetup, LpOrder, Proc, Replay, Rng,
 };
 
 /// One hour of 2019-02-04 (08:00-09:00, about 10,500 quotes): the killed run's manager paces
@@ -39,18 +42,8 @@ struct Outcome {
     digest: String,
     state: Vec<u8>,
     lp: BTreeMap<String, LpOrder>,
-}
-
-/// SplitMix64, seeded: the kill delays are the same on every run of the test.
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n
-    }
+    /// `mam accounts statement --json` of the stopped state directory.
+    statement: String,
 }
 
 /// A full run in `dir`; with `kills`, the daemon is killed and restarted at random delays
@@ -119,10 +112,14 @@ fn run(dir: &Path, cap: &Capture, kills: Option<(u64, u32)>) -> Outcome {
     assert!(st.success(), "manager exit {st}:\n{}", manager.output());
     drop(replay);
     let (digest, state) = setup.final_state();
+    let lp = lp_orders(lp.dir());
+    let statement = setup.statement();
+    check_statement_totals(&statement, &lp);
     Outcome {
         digest,
         state,
-        lp: lp_orders(lp.dir()),
+        lp,
+        statement,
     }
 }
 
@@ -164,6 +161,10 @@ fn sigkilled_daemon_ends_where_an_uninterrupted_one_does() {
         "orders the LP received"
     );
     assert_eq!(killed.digest, reference.digest, "state digest line");
+    assert_eq!(
+        killed.statement, reference.statement,
+        "`mam accounts statement --json` of the two runs"
+    );
     assert!(
         killed.state == reference.state,
         "final engine state bytes differ ({} and {} bytes)",
