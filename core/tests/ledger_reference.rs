@@ -504,7 +504,12 @@ impl World {
                 let s = usize::from(sym);
                 let buy = self.sides.map_or(buy, |sides| sides[s]);
                 let t = u64::from(ticket) + 1;
-                self.tickets.entry(t).or_insert((s, buy));
+                if self.h.engine.holdings(t).is_none() {
+                    // A ticket closed flat is gone: its id may open another symbol.
+                    self.tickets.insert(t, (s, buy));
+                } else {
+                    self.tickets.entry(t).or_insert((s, buy));
+                }
                 vec![open(
                     ts,
                     t,
@@ -935,10 +940,9 @@ proptest! {
     /// The same with accounts that get stopped out: an engine close of a whole position
     /// meets the tickets' closes and the fills of working opens.
     #[test]
-    #[ignore = "bug: a stop-out order closes the whole position while ticket orders of the \
-                account work (see limits.rs: stop_out_while_a_ticket_close_works_*, \
-                stop_out_between_partial_fills_*): holdings exceed the position, accounts \
-                end past zero"]
+    #[ignore = "known limit: a stop-out order that fills partly, or opening fills after a \
+                stop-out, can leave a sub-step residual no ticket holds, so full closes leave \
+                it (holdings never exceed the position any more)"]
     fn tickets_hold_what_filled_through_stop_outs(case in case_strategy().prop_map(one_side)) {
         run_case(&case, true, Tickets::Always);
     }
@@ -1062,9 +1066,6 @@ fn eurgbp_converts_through_gbpusd_on_usd_and_through_itself_on_eur() {
 /// symbol". A position filled before the first USDJPY quote should need about 1,000 USD of
 /// margin per lot at 1:100, not 150,000 (its JPY notional taken as USD).
 #[test]
-#[ignore = "bug: a USDJPY position before its first quote is valued with its JPY notional \
-            taken as USD (margin 150,000 instead of 1,000 per lot at 1:100), and the engine \
-            stops the account out at the fill"]
 fn usdjpy_margin_before_its_first_quote_uses_the_fill_price() {
     let uj = sym("USDJPY");
     let mut h = Harness::new(one_account(false, 10_000, 100, 0));

@@ -337,8 +337,6 @@ fn maximum_drawdown_holds_until_a_new_day_finds_equity_back_above_the_line() {
 /// docs/ledger.md: "a close can never take an account past zero". A stop-out closes the whole
 /// position while the manager's full close of the same lot is still working: both fill.
 #[test]
-#[ignore = "bug: a stop-out order is sized as the whole position while a ticket close of the \
-            same account works; both fill and the account ends short 1 lot no ticket holds"]
 fn stop_out_while_a_ticket_close_works_never_takes_the_account_past_zero() {
     let mut h = Harness::new(accounts_of(&[one_lot(0, 3_000, 100)]));
     let eu = eurusd();
@@ -362,10 +360,11 @@ fn stop_out_while_a_ticket_close_works_never_takes_the_account_past_zero() {
 /// A per-account open fills in part (1.5 steps: 1 whole step on the ticket), the account is
 /// stopped out (the engine closes 1.5 steps and takes the ticket's share to zero), then the
 /// open's last 0.5 step fills: the ticket books 1 more whole step for half a step of position.
+#[ignore = "known limit: the ticket now holds at most the position, but the 500 units the \
+            open filled after the stop-out are under one lot step, so no ticket holds them and \
+            the master's full close cannot close them (a sub-step residual, reported by the \
+            statement)"]
 #[test]
-#[ignore = "bug: holdings after a stop-out count whole steps of the open's cumulative fill, \
-            not of what was added after the stop-out: the ticket holds 1,000 units of a \
-            500-unit position and its full close takes the account 500 units short"]
 fn stop_out_between_partial_fills_leaves_the_ticket_holding_at_most_the_position() {
     let mut a = one_lot(0, 800, 1);
     a.fixed_lots = Lots(200); // 2 steps
@@ -413,8 +412,6 @@ fn stop_out_between_partial_fills_leaves_the_ticket_holding_at_most_the_position
 /// One quote crosses the stop-out and a flattening daily loss limit: each position is closed
 /// by one order.
 #[test]
-#[ignore = "bug: check_account sends the stop-out close and then the flatten closes for the \
-            same position at the same input: orders for 2 lots against a 1-lot position"]
 fn stop_out_and_flatten_at_one_quote_close_each_position_once() {
     let mut a0 = one_lot(0, 3_000, 100);
     a0.daily_loss_limit = Money(usd(1_000));
@@ -434,8 +431,6 @@ fn stop_out_and_flatten_at_one_quote_close_each_position_once() {
 
 /// One quote crosses both loss limits of a flattening account: one close per position.
 #[test]
-#[ignore = "bug: daily loss and drawdown crossed at one check each flatten: orders for 2 lots \
-            against a 1-lot position"]
 fn daily_loss_and_drawdown_at_one_quote_flatten_once() {
     let mut a0 = one_lot(0, 10_000, 100);
     a0.daily_loss_limit = Money(usd(300));
@@ -484,9 +479,6 @@ fn equity_open_elsewhere(h: &mut Harness) {
 }
 
 #[test]
-#[ignore = "bug: an open with an equity-reading model marks every open account and raises its \
-            high-water mark (docs: only its own fills, balance changes and new days do), \
-            without redrawing its price box"]
 fn the_high_water_mark_moves_only_at_the_accounts_own_events_and_new_days() {
     let mut h = drawdown_account_in_profit();
     equity_open_elsewhere(&mut h);
@@ -497,9 +489,6 @@ fn the_high_water_mark_moves_only_at_the_accounts_own_events_and_new_days() {
 /// the same by an engine running on and by one recovered just before that quote (boxes are
 /// not state: the recovered one draws them again).
 #[test]
-#[ignore = "bug: the drawdown line moved by an equity open is not in the account's box: the \
-            running engine misses the crossing at 1.1130, a recovered one sees it, and \
-            recovery through that quote fails with a determinism error"]
 fn a_moved_drawdown_line_is_crossed_at_the_same_quote_live_and_after_recovery() {
     let mut h = drawdown_account_in_profit();
     equity_open_elsewhere(&mut h);
@@ -542,9 +531,6 @@ fn a_moved_drawdown_line_is_crossed_at_the_same_quote_live_and_after_recovery() 
 
 /// The stop-out crossed by a gap at the first quote of a new UTC day is found at that quote.
 #[test]
-#[ignore = "bug: roll_day redraws every box around the day's first quote before check_quote \
-            looks for accounts outside their boxes: the stop-out at that quote is missed, and \
-            later quotes at the same prices never leave the new box"]
 fn a_limit_crossed_by_the_first_quote_of_a_day_is_found_at_that_quote() {
     let mut h = Harness::new(accounts_of(&[one_lot(0, 3_000, 100)]));
     let eu = eurusd();
@@ -980,17 +966,12 @@ proptest! {
 
     /// The same when a new day begins at a quote that moves prices.
     #[test]
-    #[ignore = "bug: at the first quote of a UTC day every box is redrawn around that quote \
-                before it is checked, so a limit crossed by that very quote is missed (see \
-                a_limit_crossed_by_the_first_quote_of_a_day_is_found_at_that_quote)"]
     fn price_boxes_never_miss_a_crossing_at_day_rolls(c in box_case(false, true)) {
         run_box_case(&c);
     }
 
     /// The same with opens of an equity-reading model in the walk.
     #[test]
-    #[ignore = "bug: an equity-model open raises high-water marks without redrawing the boxes \
-                (see a_moved_drawdown_line_is_crossed_at_the_same_quote_live_and_after_recovery)"]
     fn price_boxes_never_miss_a_crossing_with_equity_opens(c in box_case(true, false)) {
         run_box_case(&c);
     }

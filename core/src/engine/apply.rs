@@ -428,9 +428,12 @@ impl Engine {
                         .and_then(|()| self.risk.check_new_record(&c, self.config.session, s.ts));
                     match checked {
                         Ok(()) => {
-                            if !s.closing {
-                                self.working[i * self.ni + s.instrument as usize] += signed(&c);
-                            }
+                            let w = if s.closing {
+                                &mut self.closing_w
+                            } else {
+                                &mut self.working
+                            };
+                            w[i * self.ni + s.instrument as usize] += signed(&c);
                             sent += 1;
                             self.counters.orders += 1;
                             self.counters.child_orders += 1;
@@ -509,12 +512,15 @@ impl Engine {
                 ) {
                     (Ok(fill), Ok(())) => {
                         sent = 1;
-                        if !s.closing {
-                            let sign = if s.side == Side::Buy { 1 } else { -1 };
-                            for (i, &st) in steps.iter().enumerate() {
-                                self.working[i * self.ni + s.instrument as usize] +=
-                                    sign * step_qty.raw() * st as i64;
-                            }
+                        let sign = if s.side == Side::Buy { 1 } else { -1 };
+                        let w = if s.closing {
+                            &mut self.closing_w
+                        } else {
+                            &mut self.working
+                        };
+                        for (i, &st) in steps.iter().enumerate() {
+                            w[i * self.ni + s.instrument as usize] +=
+                                sign * step_qty.raw() * st as i64;
                         }
                         self.counters.orders += 1;
                         self.counters.block_orders += 1;
@@ -588,7 +594,7 @@ impl Engine {
             }
         }
         self.accounts.balance[i] = bal;
-        mark(&self.ledger, &mut self.accounts, i);
+        mark_hwm(&self.ledger, &mut self.accounts, i);
         self.counters.balance_changes += 1;
         self.check_account(i, b.ts_ns, seq, d);
         Ok(())
@@ -654,9 +660,12 @@ impl Engine {
                     }
                     self.touched.push(i as u32);
                     let q = sign(b.step_qty.raw().saturating_mul(x as i64));
-                    if !closing {
-                        self.working[i * self.ni + instrument as usize] -= q.raw();
-                    }
+                    let w = if closing {
+                        &mut self.closing_w
+                    } else {
+                        &mut self.working
+                    };
+                    w[i * self.ni + instrument as usize] -= q.raw();
                     let ok = book(
                         &mut self.ledger,
                         &mut self.accounts,
@@ -667,7 +676,23 @@ impl Engine {
                     );
                     self.counters.check(ok);
                 }
-                if !closing {
+                if !closing && self.tickets.contains_key(&ticket) {
+                    let side = self.tickets[&ticket].side;
+                    for (i, x) in add.iter_mut().enumerate() {
+                        if *x > 0 {
+                            let lw = self.limit_w[i * self.ni + instrument as usize];
+                            let r = room(
+                                &self.tickets,
+                                &self.ledger,
+                                lw,
+                                i,
+                                instrument,
+                                side,
+                                b.step_qty,
+                            );
+                            *x = (*x).min(r);
+                        }
+                    }
                     if let Some(t) = self.tickets.get_mut(&ticket) {
                         let _ = t.book.add(0, &add);
                         late = t.book.master_open() == 0;
@@ -692,8 +717,14 @@ impl Engine {
                 let a = o.account as usize;
                 self.touched.clear();
                 self.touched.push(a as u32);
-                if !closing {
-                    self.working[a * self.ni + instrument as usize] -= sign(f.last_qty.raw()).raw();
+                let w = if closing {
+                    &mut self.closing_w
+                } else {
+                    &mut self.working
+                };
+                w[a * self.ni + instrument as usize] -= sign(f.last_qty.raw()).raw();
+                if ticket == LIMIT_TICKET {
+                    self.limit_w[a * self.ni + instrument as usize] -= sign(f.last_qty.raw()).raw();
                 }
                 let ok = book(
                     &mut self.ledger,
@@ -707,7 +738,19 @@ impl Engine {
                 if !closing && o.step_qty.raw() > 0 {
                     // Whole steps only: a sub-step part stays in the position, off the ticket.
                     let step = o.step_qty.raw();
-                    let new = (cum.raw() / step - o.cum.raw() / step) as u64;
+                    let mut new = (cum.raw() / step - o.cum.raw() / step) as u64;
+                    if let Some(side) = self.tickets.get(&ticket).map(|t| t.side) {
+                        let lw = self.limit_w[a * self.ni + instrument as usize];
+                        new = new.min(room(
+                            &self.tickets,
+                            &self.ledger,
+                            lw,
+                            a,
+                            instrument,
+                            side,
+                            o.step_qty,
+                        ));
+                    }
                     if let Some(t) = self.tickets.get_mut(&ticket) {
                         t.book.add_to(a, new);
                         late = new > 0 && t.book.master_open() == 0;
@@ -739,14 +782,15 @@ impl Engine {
             }
         }
         if late {
-            // The master is closed: what filled after it is closed at once, as a block.
+            // The master is closed: what filled after it is closed at once, one child per
+            // account (a block's sub-step fills would leave quantity in no account).
             let c = MasterClose {
                 ts_ns: f.recv_ns,
                 ticket,
                 lots: crate::num::Lots(0),
                 full: CLOSE_FULL,
                 residual: 0,
-                mode: MODE_BLOCK,
+                mode: MODE_PER_ACCOUNT,
                 _pad: [0; 5],
             };
             let r = self.close(seq, &c, d);
@@ -767,10 +811,16 @@ impl Engine {
     /// close (an opening order never added what did not fill), and the ticket goes once it is
     /// flat with nothing working.
     fn order_done(&mut self, o: &OrderState) {
-        if !o.closing {
-            // What never filled no longer counts toward the accounts' positions.
-            for (a, q) in working_of(o) {
-                self.working[a * self.ni + o.instrument as usize] -= q;
+        // What never filled no longer counts toward (or against) the accounts' positions.
+        let w = if o.closing {
+            &mut self.closing_w
+        } else {
+            &mut self.working
+        };
+        for (a, q) in working_of(o) {
+            w[a * self.ni + o.instrument as usize] -= q;
+            if o.ticket == LIMIT_TICKET {
+                self.limit_w[a * self.ni + o.instrument as usize] -= q;
             }
         }
         let Some(t) = self.tickets.get_mut(&o.ticket) else {
@@ -935,15 +985,23 @@ fn book(
     let ok = ledger
         .book(a as u32, instrument, q, px, comm, &mut accounts.balance[a])
         .is_ok();
-    mark(ledger, accounts, a);
+    mark_hwm(ledger, accounts, a);
     ok
 }
 
-/// Writes account `a`'s live equity and margin into its columns and raises its high-water mark.
+/// Writes account `a`'s live equity and margin into its columns.
 pub(super) fn mark(ledger: &Ledger, accounts: &mut AccountVecs, a: usize) -> Valuation {
     let v = ledger.value(a as u32, accounts.balance[a], accounts.leverage[a]);
     accounts.equity[a] = v.equity;
     accounts.margin_used[a] = v.margin;
+    v
+}
+
+/// Marks account `a` and raises its high-water mark: only at the account's own fills and
+/// balance changes and at day starts (points every replay sees alike; the caller then checks
+/// the account, which draws its box for the new line).
+pub(super) fn mark_hwm(ledger: &Ledger, accounts: &mut AccountVecs, a: usize) -> Valuation {
+    let v = mark(ledger, accounts, a);
     if v.equity > accounts.equity_hwm[a] {
         accounts.equity_hwm[a] = v.equity;
     }
@@ -1021,4 +1079,38 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Whole steps account `a` may still add to tickets of `instrument` on `side`: its position on
+/// that side less what those tickets already hold. A stop-out that closed the position while
+/// an opening order was working leaves the later fills off the tickets, so no ticket ever holds
+/// more than the account has (and a close never takes it past zero).
+fn room(
+    tickets: &std::collections::BTreeMap<u64, TicketState>,
+    ledger: &Ledger,
+    limit_working: i64,
+    a: usize,
+    instrument: u32,
+    side: Side,
+    step: Qty,
+) -> u64 {
+    if step.raw() <= 0 {
+        return 0;
+    }
+    // What the engine's own working stop-out and flatten orders will take counts as gone.
+    let pos = ledger.position(a as u32, instrument).qty.raw() + limit_working;
+    let on_side = if side == Side::Buy { pos } else { -pos };
+    let (mut held, mut opposite) = (0u64, 0u64);
+    for t in tickets.values().filter(|t| t.instrument == instrument) {
+        if t.side == side {
+            held += t.book.holdings()[a];
+        } else {
+            opposite += t.book.holdings()[a];
+        }
+    }
+    // The position nets the tickets of both sides: what this side may hold is the net on it
+    // plus what the other side's tickets hold.
+    let gross = i128::from(on_side) + i128::from(opposite) * i128::from(step.raw());
+    let cap = (gross.max(0) / i128::from(step.raw())) as u64;
+    cap.saturating_sub(held)
 }

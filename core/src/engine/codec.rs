@@ -498,7 +498,7 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
             return Err(format!("order {cl} twice"));
         }
     }
-    for o in orders.values().filter(|o| !o.closing) {
+    for o in orders.values() {
         for (a, q) in super::apply::working_of(o) {
             let i = a
                 .checked_mul(e.ni)
@@ -507,7 +507,15 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
                 .ok_or_else(|| {
                     format!("order {}: account or instrument out of range", o.account)
                 })?;
-            e.working[i] = e.working[i].saturating_add(q);
+            let w = if o.closing {
+                &mut e.closing_w
+            } else {
+                &mut e.working
+            };
+            w[i] = w[i].saturating_add(q);
+            if o.ticket == super::limits::LIMIT_TICKET {
+                e.limit_w[i] = e.limit_w[i].saturating_add(q);
+            }
         }
     }
     e.orders = orders;

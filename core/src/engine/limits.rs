@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::apply::mark;
+use super::apply::mark_hwm;
 use super::decision::Decision;
 use super::state::OrderState;
 use super::{Engine, CL_ORD_ID_SHIFT};
@@ -219,9 +219,10 @@ impl Engine {
         let first = self.day == 0;
         self.day = day;
         for a in 0..self.accounts.id.len() {
-            let v = mark(&self.ledger, &mut self.accounts, a);
+            let v = mark_hwm(&self.ledger, &mut self.accounts, a);
             self.limit_state[a].day_start = v.equity.raw();
             if first {
+                self.check_account(a, ts, seq, d);
                 continue;
             }
             let f = self.limit_state[a].flags;
@@ -242,7 +243,8 @@ impl Engine {
                 self.counters.limit_events += 1;
                 d.push(self.limit_event(ts, seq, a, &v, event::LIFTED, 0, 0, 0));
             }
-            self.rebox(a as u32);
+            // Checked at this quote, not only boxed around it: the day may open past a level.
+            self.check_account(a, ts, seq, d);
         }
     }
 
@@ -296,8 +298,13 @@ impl Engine {
         let st = self.limit_state[a];
         if st.flags & SO_PENDING == 0 && v.level_at_or_below(Ratio(so)) {
             // Close the position with the largest loss; the rest wait for it to finish.
+            // Among the positions working closes do not already cover.
             let worst = (0..self.ledger.instruments() as u32)
-                .filter(|&s| !self.ledger.position(a as u32, s).qty.is_zero())
+                .filter(|&s| {
+                    let p = self.ledger.position(a as u32, s).qty.raw();
+                    let q = p.saturating_add(self.closing_w[a * self.ni + s as usize]);
+                    q != 0 && (q > 0) == (p > 0)
+                })
                 .min_by_key(|&s| (self.ledger.unrealised(a as u32, s), s));
             if let Some(s) = worst {
                 let sent = self.limit_close(seq, ts, a, s, d);
@@ -381,7 +388,12 @@ impl Engine {
     /// Sends a per-account order closing account `a`'s whole position in `s`; false if pre-trade
     /// risk refused it (journaled). The account's shares in tickets of `s` go to zero.
     fn limit_close(&mut self, seq: u64, ts: u64, a: usize, s: u32, d: &mut Vec<Decision>) -> bool {
-        let q = self.ledger.position(a as u32, s).qty.raw();
+        // What working closing orders (the manager's or the engine's) do not already close.
+        let pos = self.ledger.position(a as u32, s).qty.raw();
+        let q = pos.saturating_add(self.closing_w[a * self.ni + s as usize]);
+        if q == 0 || (q > 0) != (pos > 0) {
+            return false;
+        }
         let Some(spec) = self.symbols.by_id(s).copied() else {
             return false;
         };
@@ -430,6 +442,8 @@ impl Engine {
                         t.book.take_from(a, h);
                     }
                 }
+                self.closing_w[a * self.ni + s as usize] -= q;
+                self.limit_w[a * self.ni + s as usize] -= q;
                 d.push(Decision::Order(c));
                 true
             }

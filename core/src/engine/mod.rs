@@ -169,6 +169,10 @@ pub struct Engine {
     touched: Vec<u32>,
     /// Per account × instrument: signed quantity of working opening orders.
     working: Vec<i64>,
+    /// Per account × instrument: signed quantity of working closing orders.
+    closing_w: Vec<i64>,
+    /// Per account × instrument: signed quantity of the engine's own working limit orders.
+    limit_w: Vec<i64>,
     ni: usize,
     counters: EngineCounters,
     applied_seq: u64,
@@ -222,6 +226,8 @@ impl Engine {
             next_k: 0,
             touched: Vec::new(),
             working: vec![0; n * instruments],
+            closing_w: vec![0; n * instruments],
+            limit_w: vec![0; n * instruments],
             ni: instruments,
             ledger,
             symbols,

@@ -102,8 +102,8 @@ impl Ledger {
     /// and `leverage`, into `out` (one bound per sensitive symbol), and returns the width index
     /// used (pass it back as `hint` next time: the search starts there, one wider first, so a
     /// redraw usually costs one or two evaluations). A symbol without a quote gets a bound any
-    /// quote leaves. If no width is narrow enough, the box is the current quotes themselves
-    /// (any move leaves it) and the index is `SHIFTS.len()`.
+    /// quote leaves. If no width is narrow enough, every quote of a sensitive symbol leaves the
+    /// box (the account is checked at each) and the index is `SHIFTS.len()`.
     #[allow(clippy::too_many_arguments)]
     pub fn guard_box(
         &self,
@@ -135,10 +135,12 @@ impl Ledger {
                             hi: k.saturating_add(d),
                         }
                     }
+                    // Any quote of the symbol leaves it: a box of the current quote would
+                    // miss a bid moving up inside the spread.
                     (true, None) => Bound {
                         instrument: j,
-                        lo: b,
-                        hi: k,
+                        lo: i64::MAX,
+                        hi: i64::MIN,
                     },
                 });
             }

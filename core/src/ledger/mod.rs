@@ -394,7 +394,10 @@ impl Ledger {
         }
         let mark = if q > 0 { self.bid[s] } else { self.ask[s] };
         let k = self.cost[i];
-        let (rate, _) = self.rate(a, s, 0);
+        // Before the symbol's first quote its own average price stands in for a conversion
+        // through itself (USDJPY on a USD account), as the fill price does when booking.
+        let avg = i64::try_from(k.abs() / i128::from(q.unsigned_abs())).unwrap_or(0);
+        let (rate, _) = self.rate(a, s, avg);
         let (x, notional) = if mark > 0 {
             let v = i128::from(q) * i128::from(mark);
             (v - k, v.abs())

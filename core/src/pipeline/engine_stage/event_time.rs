@@ -94,14 +94,32 @@ impl EngineStage {
                     || f.cum_qty >= *qty;
                 *done |= fin;
             }
-            if self
-                .seq
-                .fills
-                .insert((f.cl_ord_id, f.cum_qty.0), f)
-                .is_some()
-            {
-                // The same execution twice (an LP resend): one is kept.
-                self.stats.fills_dropped.fetch_add(1, Relaxed);
+            match self.seq.fills.entry((f.cl_ord_id, f.cum_qty.0)) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(f);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    let old = *o.get();
+                    if old.last_qty.raw() > 0 && f.last_qty.is_zero() && f.status != old.status {
+                        // An end (cancel, reject) at the CumQty a partial fill reached: keep the
+                        // fill's quantity and take the end's status, so neither is lost.
+                        o.get_mut().status = f.status;
+                    } else if f.last_qty.raw() > 0
+                        && old.last_qty.is_zero()
+                        && f.status != old.status
+                    {
+                        let status = old.status;
+                        *o.get_mut() = f;
+                        if status == ExecStatus::Canceled as u8
+                            || status == ExecStatus::Rejected as u8
+                        {
+                            o.get_mut().status = status;
+                        }
+                    } else {
+                        // The same execution twice (an LP resend): one is kept.
+                        self.stats.fills_dropped.fetch_add(1, Relaxed);
+                    }
+                }
             }
         }
         let all_done = self.seq.awaiting.values().all(|&(_, d)| d);
