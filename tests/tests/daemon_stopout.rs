@@ -1376,8 +1376,6 @@ fn stop_outs_on_real_data_at_the_first_quote_past_the_level_and_once_across_kill
 /// against the conditions: a bid rising inside the previous spread leaves neither bound,
 /// though a long's level rises with it.
 #[test]
-#[ignore = "bug: a margin call is lifted late when the bid rises inside the previous spread (the \
-            fallback price box [bid, ask] of Ledger::guard_box is not sound)"]
 fn margin_calls_are_lifted_at_the_first_quote_above_the_level() {
     let dir = workdir();
     reference_run(dir.path(), true);

@@ -252,7 +252,7 @@ fn show(store: &Path, id: Option<&str>, json: bool) -> anyhow::Result<()> {
         "flags: A active, C close-only, F flatten at a loss limit, H held close-only by a limit"
     );
     println!(
-        "{:<16} {:>18} {:>18} {:>14} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8} {:>14} {:>8} {:>8} {}",
+        "{:<16} {:>18} {:>18} {:>14} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8} {:>14} {:>8} {:>8} {:<4}",
         "id",
         "balance",
         "equity",
@@ -271,7 +271,7 @@ fn show(store: &Path, id: Option<&str>, json: bool) -> anyhow::Result<()> {
     );
     for r in &picked {
         println!(
-            "{:<16} {:>18} {:>18} {:>14} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8} {:>14} {:>8} {:>8} {}",
+            "{:<16} {:>18} {:>18} {:>14} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8} {:>14} {:>8} {:>8} {:<4}",
             r.id_str(),
             r.balance.to_string(),
             r.equity.to_string(),

@@ -29,7 +29,7 @@ fn rec(i: u32) -> AccountRecord {
         daily_loss_limit: Money(250_000_000),
         margin_call_level: Ratio(120_000_000),
         stop_out_level: Ratio(60_000_000),
-        currency: encode_currency(if i % 2 == 0 { "EUR" } else { "USDT" }).unwrap(),
+        currency: encode_currency(if i.is_multiple_of(2) { "EUR" } else { "USDT" }).unwrap(),
     }
 }
 
