@@ -3,5 +3,6 @@
 
 pub mod decode;
 pub mod fix;
+pub mod ledger;
 pub mod manager;
 pub mod pipeline;
