@@ -4,5 +4,6 @@
 pub mod decode;
 pub mod fix;
 pub mod journal_sync;
+pub mod ledger;
 pub mod manager;
 pub mod pipeline;

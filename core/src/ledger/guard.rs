@@ -81,9 +81,9 @@ impl Ledger {
         s: usize,
         mark: i64,
         mid2: Option<i128>,
-        lev: i128,
+        lev: (i128, f64),
     ) -> (i128, i128) {
-        use super::exact::{mul_div_half_even, Rate};
+        use super::exact::{margin_half_even, Rate};
         let i = a * self.ni + s;
         let (q, k) = (self.qty[i], self.cost[i]);
         let rate = match (self.conv[self.ccy_of[a] as usize * self.ni + s], mid2) {
@@ -92,9 +92,9 @@ impl Ledger {
             _ => Rate::Identity,
         };
         let v = i128::from(q) * i128::from(mark);
-        let u = rate.to_money(v - k).unwrap_or(i128::MIN / 4);
-        let n = rate.to_money(v.abs()).unwrap_or(i128::MAX / 4);
-        let m = mul_div_half_even(n, i128::from(self.margin_rate[s]), lev).unwrap_or(i128::MAX / 4);
+        let (u, n) = rate.to_money2(v - k, v.abs());
+        let (u, n) = (u.unwrap_or(i128::MIN / 4), n.unwrap_or(i128::MAX / 4));
+        let m = margin_half_even(n, self.margin_rate[s], lev.0, lev.1).unwrap_or(i128::MAX / 4);
         (u, m)
     }
 
@@ -116,7 +116,10 @@ impl Ledger {
         out: &mut Vec<Bound>,
     ) -> usize {
         let a = account as usize;
-        let lev = i128::from(leverage.max(1)) * 1_000_000;
+        let lev = (
+            i128::from(leverage.max(1)),
+            1.0 / f64::from(leverage.max(1)),
+        );
         let fill = |shift: Option<u32>, out: &mut Vec<Bound>| {
             out.clear();
             for &j in syms {
@@ -171,7 +174,7 @@ impl Ledger {
         &self,
         a: usize,
         balance: i64,
-        lev: i128,
+        lev: (i128, f64),
         conds: &[Condition],
         bx: &[Bound],
     ) -> bool {
@@ -201,20 +204,31 @@ impl Ledger {
                     _ => return false,
                 },
             };
+            // The corners (mark, converter mid); without a converter only the two marks.
             let mut corners = [(0i128, 0i128); 4];
-            for (n, (&p, &m)) in marks
-                .iter()
-                .flat_map(|p| mids.iter().map(move |m| (p, m)))
-                .enumerate()
-            {
-                corners[n] = self.term_at(a, s, p, m, lev);
-            }
+            let n = match mids {
+                [None, None] => {
+                    corners[0] = self.term_at(a, s, marks[0], None, lev);
+                    corners[1] = self.term_at(a, s, marks[1], None, lev);
+                    2
+                }
+                _ => {
+                    for (n, (&p, &m)) in marks
+                        .iter()
+                        .flat_map(|p| mids.iter().map(move |m| (p, m)))
+                        .enumerate()
+                    {
+                        corners[n] = self.term_at(a, s, p, m, lev);
+                    }
+                    4
+                }
+            };
             for (i, c) in conds.iter().enumerate() {
-                let min = corners
+                let min = corners[..n]
                     .iter()
                     .map(|&(u, m)| c.a * u + c.b * m)
                     .min()
-                    .expect("four corners");
+                    .expect("two or four corners");
                 low[i] += min;
                 safety[i] += 2 * c.a.abs() + 3 * c.b.abs();
             }

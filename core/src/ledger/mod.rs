@@ -271,6 +271,7 @@ impl Ledger {
 
     /// The rate converting `instrument`'s quote currency for `account`; `fallback_px` stands in
     /// for the converter's mid when the converter is `instrument` itself and has no quote.
+    #[inline]
     fn rate(&self, account: usize, instrument: usize, fallback_px: i64) -> (Rate, bool) {
         let c = self.conv[self.ccy_of[account] as usize * self.ni + instrument];
         let mid2 = |k: u32| {
@@ -385,7 +386,7 @@ impl Ledger {
     }
 
     /// (unrealised, margin before leverage) of position `(a, s)`, micro-units.
-    #[inline]
+    #[inline(always)]
     fn unrealised_at(&self, a: usize, s: usize) -> (i64, i64) {
         let i = a * self.ni + s;
         let q = self.qty[i];
@@ -404,8 +405,9 @@ impl Ledger {
         } else {
             (0, k.abs())
         };
-        let u = rate.to_money(x).and_then(|v| i64::try_from(v).ok());
-        let m = rate.to_money(notional).and_then(|v| i64::try_from(v).ok());
+        let (u, m) = rate.to_money2(x, notional);
+        let u = u.and_then(|v| i64::try_from(v).ok());
+        let m = m.and_then(|v| i64::try_from(v).ok());
         (u.unwrap_or(i64::MAX), m.unwrap_or(i64::MAX))
     }
 
@@ -421,27 +423,91 @@ impl Ledger {
         if self.open[a] == 0 {
             return v;
         }
-        let lev = i128::from(leverage.max(1)) * i128::from(Ratio::ONE_RAW);
+        let lev = leverage.max(1);
+        let inv_lev = 1.0 / f64::from(lev);
         let (mut u, mut m) = (0i64, 0i64);
+        let row = a * self.ni;
         for s in 0..self.ni {
-            if self.qty[a * self.ni + s] == 0 {
+            let q = self.qty[row + s];
+            if q == 0 {
                 continue;
             }
-            let (pu, notional) = self.unrealised_at(a, s);
+            let (pu, pm) = match self.term_fast(a, s, q, lev, inv_lev) {
+                Some(t) => t,
+                None => self.term(a, s, lev),
+            };
             u = u.saturating_add(pu);
-            let pm = exact::mul_div_half_even(
-                i128::from(notional),
-                i128::from(self.margin_rate[s]),
-                lev,
-            )
-            .and_then(|x| i64::try_from(x).ok())
-            .unwrap_or(i64::MAX);
             m = m.saturating_add(pm);
         }
         v.unrealised = Money(u);
         v.equity = Money(balance.raw().saturating_add(u));
         v.margin = Money(m);
         v
+    }
+
+    /// (unrealised P&L, margin) of the open position `(a, s)` as [`value`](Self::value) sums
+    /// them: each converted and rounded half-to-even once, the margin rounded once more after
+    /// the division by the leverage (`i64::MAX` where a term overflows).
+    fn term(&self, a: usize, s: usize, lev: u32) -> (i64, i64) {
+        let (pu, notional) = self.unrealised_at(a, s);
+        let pm = exact::mul_div_half_even(
+            i128::from(notional),
+            i128::from(self.margin_rate[s]),
+            i128::from(lev) * i128::from(Ratio::ONE_RAW),
+        )
+        .and_then(|x| i64::try_from(x).ok())
+        .unwrap_or(i64::MAX);
+        (pu, pm)
+    }
+
+    /// [`term`](Self::term) of a quoted position whose amounts are in the usual ranges, with
+    /// `f64`-estimated quotients made exact ([`exact::div_round`]): the same numbers rounded the
+    /// same way, so the same result. `None` (take [`term`](Self::term)) outside those ranges:
+    /// no quote yet, amounts of 2^88 or more before a conversion by multiplication, 2^120 or
+    /// more before a division, a margin rate other than 1, a quotient of 2^52 or more.
+    #[inline(always)]
+    fn term_fast(&self, a: usize, s: usize, q: i64, lev: u32, inv_lev: f64) -> Option<(i64, i64)> {
+        const E8: i64 = 100_000_000;
+        const E16X2: i64 = 2 * E8 * E8;
+        if self.margin_rate[s] != Ratio::ONE_RAW {
+            return None;
+        }
+        let mark = if q > 0 { self.bid[s] } else { self.ask[s] };
+        if mark <= 0 {
+            return None;
+        }
+        let v = i128::from(q) * i128::from(mark);
+        let x = v - self.cost[a * self.ni + s];
+        let n = v.unsigned_abs();
+        let (pu, nm) = match self.rate(a, s, 0).0 {
+            Rate::Identity => (
+                exact::div_round(x, E8, 1e-8)?,
+                exact::div_round_u(n, E8, 1e-8)?,
+            ),
+            Rate::Multiply(c) => {
+                // |x|, n < 2^88 and c < 2^38: the products stay below 2^126.
+                if x.unsigned_abs() >> 88 != 0 || n >> 88 != 0 || !(0..1 << 38).contains(&c) {
+                    return None;
+                }
+                (
+                    exact::div_round(x * c, E16X2, 0.5e-16)?,
+                    exact::div_round_u(n * c as u128, E16X2, 0.5e-16)?,
+                )
+            }
+            Rate::Divide(c) => {
+                if x.unsigned_abs() >> 120 != 0 || n >> 120 != 0 || !(1..1 << 59).contains(&c) {
+                    return None;
+                }
+                let inv = 1.0 / (c as i64 as f64);
+                (
+                    exact::div_round(2 * x, c as i64, inv)?,
+                    exact::div_round_u(2 * n, c as i64, inv)?,
+                )
+            }
+        };
+        // Margin rate 1: notional × 1e6 ÷ (leverage × 1e6) is notional ÷ leverage.
+        let pm = exact::div_round_u(nm as u128, i64::from(lev), inv_lev)?;
+        Some((pu, pm))
     }
 
     /// `|qty| × px` of `instrument` in `account`'s currency (micro-units, half-to-even; the

@@ -107,3 +107,113 @@ fn a_currency_without_a_converter_is_listed_and_counted() {
         .unwrap();
     assert_eq!(l.unconverted(), 1);
 }
+
+/// `value` as first written: every amount through [`exact::mul_div_general`] only.
+fn value_general(l: &Ledger, account: u32, balance: Money, leverage: u32) -> Valuation {
+    use exact::mul_div_general as g;
+    let e8 = 100_000_000i128;
+    let a = account as usize;
+    let conv = |rate: Rate, x: i128| match rate {
+        Rate::Identity => g(x, 1, e8),
+        Rate::Multiply(s) => g(x, s, 2 * e8 * e8),
+        Rate::Divide(s) => g(x, 2, s),
+    };
+    let lev = i128::from(leverage.max(1)) * i128::from(Ratio::ONE_RAW);
+    let (mut u, mut m) = (0i64, 0i64);
+    for s in 0..l.ni {
+        let i = a * l.ni + s;
+        let q = l.qty[i];
+        if q == 0 {
+            continue;
+        }
+        let mark = if q > 0 { l.bid[s] } else { l.ask[s] };
+        let k = l.cost[i];
+        let (rate, _) = l.rate(a, s, 0);
+        let (x, notional) = if mark > 0 {
+            let v = i128::from(q) * i128::from(mark);
+            (v - k, v.abs())
+        } else {
+            (0, k.abs())
+        };
+        let pu = conv(rate, x)
+            .and_then(|v| i64::try_from(v).ok())
+            .unwrap_or(i64::MAX);
+        let n = conv(rate, notional)
+            .and_then(|v| i64::try_from(v).ok())
+            .unwrap_or(i64::MAX);
+        let pm = g(i128::from(n), i128::from(l.margin_rate[s]), lev)
+            .and_then(|v| i64::try_from(v).ok())
+            .unwrap_or(i64::MAX);
+        u = u.saturating_add(pu);
+        m = m.saturating_add(pm);
+    }
+    Valuation {
+        balance,
+        unrealised: Money(u),
+        equity: Money(balance.raw().saturating_add(u)),
+        margin: Money(if l.open[a] == 0 { 0 } else { m }),
+    }
+}
+
+mod fast_paths {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn table() -> SymbolTable {
+        // A margin rate other than 1 on two symbols, so both margin paths run.
+        SymbolTable::with_overrides(
+            "[symbols.XAUUSD]\nmargin_rate = \"0.05\"\n[symbols.EURJPY]\nmargin_rate = \"1.5\"\n",
+        )
+        .unwrap()
+    }
+
+    fn amount() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            // Half units at small prices make exact ties (…5 at the rounded digit) common.
+            (1i64..400).prop_map(|k| k * 500_000),
+            1i64..1_000_000_000_000,
+            1i64..100_000_000_000_000_000,
+            Just(i64::MAX / 2),
+        ]
+    }
+
+    fn price() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            1i64..1000,
+            1i64..1_000_000_000,
+            1i64..10_000_000_000_000,
+            1i64..i64::MAX / 4,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn value_agrees_with_the_general_arithmetic(
+            fills in prop::collection::vec((0u32..4, 0u32..13, any::<bool>(), amount(), price()), 1..30),
+            quotes in prop::collection::vec((0u32..13, price(), 0i64..1_000_000), 0..20),
+            leverage in prop_oneof![Just(0u32), 1u32..1000, Just(u32::MAX)],
+        ) {
+            let t = table();
+            let ccys: Vec<[u8; 8]> = ["USD", "EUR", "JPY", "GBP"]
+                .iter()
+                .map(|c| encode_currency(c).unwrap())
+                .collect();
+            let mut l = Ledger::new(&t, &ccys);
+            let mut bal = [Money(1_000_000_000_000); 4];
+            for (s, bid, spread) in &quotes {
+                l.set_quote(*s, Price(*bid), Price(bid.saturating_add(*spread)));
+            }
+            for (a, s, buy, q, px) in fills {
+                let q = if buy { q } else { -q };
+                let _ = l.book(a, s, Qty(q), Price(px), Money::ZERO, &mut bal[a as usize]);
+            }
+            for a in 0..4u32 {
+                prop_assert_eq!(
+                    l.value(a, bal[a as usize], leverage),
+                    value_general(&l, a, bal[a as usize], leverage)
+                );
+            }
+        }
+    }
+}

@@ -15,6 +15,9 @@ pub enum Command {
     Alloc(super::bench_alloc::Args),
     /// Own SBE quote decode on the real EURUSD day vs a memory stream of the same bytes.
     Sbe(super::bench_sbe::Args),
+    /// The ledger on N accounts with T open tickets: a quote, an open on live equity, a full
+    /// mark, each beside its reference.
+    Ledger(super::bench_ledger::Args),
     /// End-to-end pipeline latency (load generator → engine stage → LP), in-process and over sockets.
     Pipeline(super::bench_pipeline::Args),
     /// The journal's sync policies (every, interval, checkpoint) beside write(2) + fdatasync.
@@ -29,6 +32,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
         Command::Decode(a) => super::bench_decode::run(a),
         Command::Alloc(a) => super::bench_alloc::run(a),
         Command::Sbe(a) => super::bench_sbe::run(a),
+        Command::Ledger(a) => super::bench_ledger::run(a),
         Command::Pipeline(a) => super::bench_pipeline::run(a),
         Command::Journal(a) => super::bench_journal::run(a),
     }

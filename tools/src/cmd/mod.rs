@@ -8,6 +8,7 @@ pub mod bench_alloc;
 pub mod bench_decode;
 pub mod bench_fix;
 pub mod bench_journal;
+pub mod bench_ledger;
 pub mod bench_pipeline;
 pub mod bench_sbe;
 pub mod bench_transport;
