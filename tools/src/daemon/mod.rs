@@ -262,7 +262,8 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     writeln!(
         out,
         "engine: {} inputs, {} orders ({} per-account, {} block), {} fills, {} refused, {} risk \
-         rejects; {} tickets open, {} orders open; journal seq {}; state digest {:016x}",
+         rejects; {} margin calls, {} stop-outs, {} loss limits crossed, {} engine orders; {} \
+         tickets open, {} orders open; journal seq {}; state digest {:016x}",
         c.inputs,
         c.orders,
         c.child_orders,
@@ -270,6 +271,10 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         c.fills,
         c.refused,
         c.risk_rejects,
+        c.margin_calls,
+        c.stop_outs,
+        c.limit_holds,
+        c.limit_orders,
         e.open_tickets(),
         e.open_orders(),
         e.applied_seq(),

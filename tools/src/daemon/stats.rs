@@ -153,10 +153,13 @@ impl StatsReporter {
             }
         }
         line += &format!(
-            " | dropped-fills {} wm-waits {} awaiting {}",
+            " | dropped-fills {} wm-waits {} awaiting {} | margin-calls {} stop-outs {} loss-limits {}",
             e.fills_dropped.load(Relaxed),
             e.watermark_waits.load(Relaxed),
-            e.awaiting.load(Relaxed)
+            e.awaiting.load(Relaxed),
+            e.margin_calls.load(Relaxed),
+            e.stop_outs.load(Relaxed),
+            e.loss_limits.load(Relaxed)
         );
         for edge in &self.edges {
             for (k, v) in edge() {

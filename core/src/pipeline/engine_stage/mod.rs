@@ -135,6 +135,12 @@ pub struct EngineStageStats {
     pub sync_max_ns: AtomicU64,
     /// Last journal sequence known on disk ([`Journal::synced_seq`]).
     pub synced_seq: AtomicU64,
+    /// Margin calls raised (engine counter, published after each input).
+    pub margin_calls: AtomicU64,
+    /// Stop-outs (each closes one position).
+    pub stop_outs: AtomicU64,
+    /// Daily-loss and drawdown limits crossed.
+    pub loss_limits: AtomicU64,
 }
 
 /// What the stage hands back when it finishes.
@@ -327,6 +333,12 @@ impl EngineStage {
         s.inputs.fetch_add(1, Relaxed);
         s.orders.fetch_add(u64::from(n), Relaxed);
         s.journal_seq.store(seq, Relaxed);
+        if let Some(e) = self.engine.as_ref() {
+            let c = e.counters();
+            s.margin_calls.store(c.margin_calls, Relaxed);
+            s.stop_outs.store(c.stop_outs, Relaxed);
+            s.loss_limits.store(c.limit_holds, Relaxed);
+        }
         match input {
             Input::Market(_) => s.market.fetch_add(1, Relaxed),
             Input::Fill(_) => s.fills.fetch_add(1, Relaxed),
