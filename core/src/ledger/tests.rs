@@ -128,7 +128,9 @@ fn value_general(l: &Ledger, account: u32, balance: Money, leverage: u32) -> Val
         }
         let mark = if q > 0 { l.bid[s] } else { l.ask[s] };
         let k = l.cost[i];
-        let (rate, _) = l.rate(a, s, 0);
+        // Before its first quote a symbol converting through itself uses its average price.
+        let avg = i64::try_from(k.abs() / i128::from(q.unsigned_abs())).unwrap_or(0);
+        let (rate, _) = l.rate(a, s, avg);
         let (x, notional) = if mark > 0 {
             let v = i128::from(q) * i128::from(mark);
             (v - k, v.abs())
