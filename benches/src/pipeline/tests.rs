@@ -47,7 +47,13 @@ fn every_master_order_reaches_the_lp_edge_and_every_figure_is_written() {
             Routing::Block => 1,
             Routing::PerAccount => accounts as u64,
         };
-        assert_eq!(r.child_orders, r.masters_sent * children, "{}", r.label);
+        // A close that arrives while its open is still filling closes what filled; the rest
+        // is closed as it fills (tickets hold what filled), so per-account routing may send
+        // more children than one per account and master.
+        assert!(r.child_orders >= r.masters_sent * children, "{}", r.label);
+        if routing == Routing::Block {
+            assert_eq!(r.child_orders, r.masters_sent * children, "{}", r.label);
+        }
         // Every order was filled, so the engine ends flat.
         assert_eq!(r.engine.fills, r.child_orders, "{}", r.label);
         assert_eq!(r.lost_samples, 0);
