@@ -40,7 +40,12 @@ fn every_master_order_reaches_the_lp_edge_and_every_figure_is_written() {
             "{}",
             r.label
         );
-        assert_eq!(r.masters_complete, r.masters_sent, "{}", r.label);
+        // The LP edge counts each input's last order: closes of fills that came after their
+        // master's close (per-account routing, fast closes) are inputs of their own.
+        assert!(r.masters_complete >= r.masters_sent, "{}", r.label);
+        if routing == Routing::Block {
+            assert_eq!(r.masters_complete, r.masters_sent, "{}", r.label);
+        }
         assert_eq!(r.engine.refused, 0, "{}", r.label);
         assert_eq!(r.engine.risk_rejects, 0, "{}", r.label);
         let children = match routing {
