@@ -12,6 +12,7 @@ pub mod risk;
 pub mod symbol;
 
 pub mod account;
+pub mod adaptive;
 pub mod alloc;
 pub mod engine;
 pub mod journal;
