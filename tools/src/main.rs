@@ -28,6 +28,8 @@ enum Command {
     /// Verify or dump a journal.
     #[command(subcommand)]
     Journal(cmd::journal::Command),
+    /// Why each account got what it got in an adaptive allocation (from the journal).
+    Explain(cmd::explain::Args),
     /// Inspect or convert market-data captures.
     #[command(subcommand)]
     Capture(cmd::capture::Command),
@@ -59,6 +61,7 @@ fn main() -> std::process::ExitCode {
         Command::Allocate(a) => cmd::allocate::run(a),
         Command::Accounts(c) => cmd::accounts::run(c),
         Command::Journal(c) => cmd::journal::run(c),
+        Command::Explain(a) => cmd::explain::run(a),
         Command::Capture(c) => cmd::capture::run(c),
         Command::Replay(a) => cmd::replay::run(a),
         Command::Fix(c) => cmd::fix::run(c),

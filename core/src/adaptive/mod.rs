@@ -9,6 +9,127 @@
 pub mod model;
 
 pub use model::{
-    AdaptiveModel, ClusterParams, ModelError, Regime, RegimeModel, SymbolModel, VolParams,
-    BUCKETS, MODEL_VERSION, PPB, REGIMES, RET_ONE,
+    AdaptiveModel, ClusterParams, ModelError, Regime, RegimeModel, SymbolModel, VolParams, BUCKETS,
+    MODEL_VERSION, PPB, REGIMES, RET_ONE,
 };
+pub mod codec;
+pub mod factors;
+pub mod record;
+pub mod state;
+
+pub use factors::{
+    account_factors, bounded_steps, step_bounds, AccountFactors, AccountView, Shared,
+};
+pub use record::{AdaptiveAccount, AdaptiveSwitch, AdaptiveTicket};
+pub use state::SymbolState;
+
+use crate::symbol::SymbolTable;
+
+/// The engine's adaptive layer: the model it runs, the state quotes moved, and whether it is
+/// on (the kill switch turns it off: every master then gets its static allocation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdaptiveState {
+    model: AdaptiveModel,
+    /// Per instrument of the symbol table: index of its [`SymbolModel`], if fitted.
+    of: Vec<Option<usize>>,
+    /// Per instrument.
+    state: Vec<SymbolState>,
+    /// Off: masters that ask for adaptive get the static rule (journaled switch).
+    pub on: bool,
+    /// Masters allocated through the layer so far.
+    pub allocations: u64,
+}
+
+impl AdaptiveState {
+    /// State before any quote for `model` over `symbols` (a model symbol the table does not
+    /// know is ignored).
+    pub fn new(model: AdaptiveModel, symbols: &SymbolTable) -> Self {
+        let of: Vec<Option<usize>> = symbols
+            .iter()
+            .map(|s| model.symbols.iter().position(|m| m.symbol == s.name_str()))
+            .collect();
+        let state = of
+            .iter()
+            .map(|k| SymbolState::new(k.map(|k| &model.symbols[k])))
+            .collect();
+        AdaptiveState {
+            model,
+            of,
+            state,
+            on: true,
+            allocations: 0,
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &AdaptiveModel {
+        &self.model
+    }
+
+    /// The state of `instrument`.
+    pub fn symbol(&self, instrument: u32) -> Option<&SymbolState> {
+        self.state.get(instrument as usize)
+    }
+
+    /// The fitted model of `instrument`, if any.
+    pub fn symbol_model(&self, instrument: u32) -> Option<&SymbolModel> {
+        let k = (*self.of.get(instrument as usize)?)?;
+        self.model.symbols.get(k)
+    }
+
+    /// Cluster parameters of an account's cluster (cluster 0's for one the model lacks).
+    pub fn cluster(&self, cluster: u16) -> &ClusterParams {
+        self.model
+            .clusters
+            .get(usize::from(cluster))
+            .unwrap_or(&self.model.clusters[0])
+    }
+
+    /// Folds one valid quote in (O(1)).
+    #[inline]
+    pub fn on_quote(&mut self, instrument: u32, ts_ns: u64, bid: i64, ask: i64, depth: i64) {
+        let i = instrument as usize;
+        if i >= self.state.len() {
+            return;
+        }
+        let m = self.of[i].map(|k| &self.model.symbols[k]);
+        self.state[i].on_quote(m, ts_ns, bid, ask, depth);
+    }
+
+    /// The shared factors for a master of `qty` (Qty raw) on `instrument`.
+    pub fn shared(&self, instrument: u32, qty: i64) -> Shared {
+        let mut sh = Shared {
+            vol: factors::ONE,
+            spread: factors::ONE,
+            regime: Regime::Normal as u8,
+            ..Shared::default()
+        };
+        let Some(st) = self.symbol(instrument) else {
+            return sh;
+        };
+        if let Some(m) = self.symbol_model(instrument) {
+            sh.sigma = st.sigma();
+            sh.sigma_target = m.sigma_target;
+            sh.regime = st.label;
+            sh.vol = factors::frac(i128::from(m.sigma_target), i128::from(sh.sigma));
+        }
+        let norm = st.spread_norm_now();
+        if norm > 0 && st.spread > 0 {
+            sh.spread = factors::frac(i128::from(norm), i128::from(st.spread));
+        }
+        if st.depth > 0 && qty > 0 {
+            // √(Q/V) in I32F32: isqrt((Q << 64) / V) has 32 fractional bits.
+            let q = (u128::from(qty.unsigned_abs()) << 64) / st.depth as u128;
+            sh.sqrt_qv = q.isqrt().min(i64::MAX as u128) as i64;
+        }
+        sh
+    }
+
+    /// A 64-bit fingerprint of the model (FNV-1a of its encoding): the checkpoint records it.
+    pub fn fingerprint(&self) -> u64 {
+        crate::engine::fnv1a(&codec::encode_model(&self.model))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -81,7 +81,7 @@ impl Engine {
                 }
                 r
             }
-            Input::Risk(r) => self.risk_command(r),
+            Input::Risk(r) => self.risk_command(seq, r, d),
         };
         if let Err((code, reference)) = r {
             self.counters.refused += 1;
@@ -157,7 +157,8 @@ impl Engine {
             MODE_PER_ACCOUNT => Mode::PerAccount,
             _ => return Err(bad),
         };
-        let policy = match o.policy {
+        let adaptive = o.policy & POLICY_ADAPTIVE != 0 && self.adaptive.on;
+        let policy = match o.policy & !POLICY_ADAPTIVE {
             0 => MinLotPolicy::Zero,
             1 => MinLotPolicy::RoundUp,
             _ => return Err(bad),
@@ -176,15 +177,35 @@ impl Engine {
             mode,
             rotation: self.rotation,
         };
-        if model.reads_equity() {
-            // The models read equity and margin as of the latest quote journaled.
+        if model.reads_equity() || adaptive {
+            // The models (and the adaptive layer's drawdown and margin factors) read equity
+            // and margin as of the latest quote journaled.
             self.mark_open_accounts();
         }
         let mut alloc = std::mem::take(&mut self.buf);
         let cols = self.accounts.columns();
         let a = allocate(&cols, limits, &order, &mut alloc, &mut self.ws);
         let result = (|| {
-            let a = a.map_err(|_| (RefusedCode::BadRequest, t))?;
+            let mut a = a.map_err(|_| (RefusedCode::BadRequest, t))?;
+            if adaptive && a.allocated > 0 {
+                let step_qty = limits
+                    .qty_of(&spec, 1)
+                    .map_err(|_| (RefusedCode::Overflow, t))?;
+                let req = super::adapt::AdaptRequest {
+                    seq,
+                    ts: o.ts_ns,
+                    ticket: t,
+                    instrument: o.instrument,
+                    side,
+                    spec: &spec,
+                    limits,
+                    policy,
+                    requested: a.requested,
+                    step_qty,
+                };
+                a.allocated = self.adapt(&req, &mut alloc, d);
+                a.unallocated = a.demand as i64 - a.allocated as i64;
+            }
             if a.allocated == 0 {
                 return Err((RefusedCode::NothingAllocated, t));
             }
@@ -214,7 +235,7 @@ impl Engine {
             };
             self.counters
                 .check(alloc.iter().sum::<u64>() == a.allocated);
-            if mode == Mode::Block && model.is_proportional() {
+            if mode == Mode::Block && model.is_proportional() && !adaptive {
                 // Block mode: Σ children = master, less the percent model's unowned share.
                 self.counters.check(a.allocated + a.sink == a.requested);
             }
@@ -884,6 +905,9 @@ impl Engine {
                     return Err((RefusedCode::BadQuote, u64::from(m.instrument)));
                 }
                 self.ledger.set_quote(m.instrument, m.bid, m.ask);
+                let depth = m.bid_size.raw().saturating_add(m.ask_size.raw());
+                self.adaptive
+                    .on_quote(m.instrument, m.source_ns, b, a, depth);
                 Price(div_round_i128(i128::from(b) + i128::from(a), 2, Rounding::HalfEven) as i64)
             }
             Some(MarketEventKind::Trade) if m.bid.raw() > 0 => m.bid,
@@ -927,8 +951,21 @@ impl Engine {
         }
     }
 
-    fn risk_command(&mut self, r: &RiskCommand) -> Result<(), Refusal> {
+    fn risk_command(
+        &mut self,
+        seq: u64,
+        r: &RiskCommand,
+        d: &mut Vec<Decision>,
+    ) -> Result<(), Refusal> {
         match r.action {
+            ADAPTIVE_OFF | ADAPTIVE_ON => {
+                self.adaptive.on = r.action == ADAPTIVE_ON;
+                d.push(Decision::AdaptiveSwitch(crate::adaptive::AdaptiveSwitch {
+                    input_seq: seq,
+                    on: u8::from(self.adaptive.on),
+                    _pad: [0; 7],
+                }));
+            }
             RISK_KILL => {
                 // Open orders stay tracked: their fills and cancels still arrive.
                 let _ = self.risk.kill();

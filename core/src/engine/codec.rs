@@ -325,6 +325,7 @@ impl Engine {
             w.u8(l.flags);
             w.i64(l.day_start);
         }
+        self.adaptive.encode(&mut w.0);
         w
     }
 
@@ -525,6 +526,12 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
     for l in e.limit_state.iter_mut() {
         l.flags = r.u8("limit flags")?;
         l.day_start = r.i64("day start")?;
+    }
+    // Checkpoints written before the adaptive layer end here: the untrained model, on.
+    if !r.rest().is_empty() {
+        let (st, used) = crate::adaptive::AdaptiveState::decode(r.rest(), &e.symbols)?;
+        e.adaptive = st;
+        r.skip(used);
     }
     r.done()?;
     e.rebox_all();

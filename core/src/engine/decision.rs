@@ -10,11 +10,18 @@
 //! | 35 | [`FillAlloc`]: what one block fill increment allocated |
 //! | 36 | [`Refused`]: an input the engine could not apply, with the reason |
 //! | 37 | [`LimitEvent`]: a margin call, stop-out or loss limit crossed or lifted |
+//! | 38 | [`AdaptiveTicket`]: the shared factors of an adaptive allocation |
+//! | 39 | [`AdaptiveAccount`]: one account's factors, scale and size |
+//! | 40 | [`AdaptiveSwitch`]: the adaptive layer switched on or off |
 //!
 //! Kind 7 is an [`Origin`](super::origin::Origin) record (where the next input came from).
 
 use bytemuck::{Pod, Zeroable};
 
+pub use crate::adaptive::record::{
+    KIND_ADAPTIVE_ACCOUNT, KIND_ADAPTIVE_SWITCH, KIND_ADAPTIVE_TICKET,
+};
+use crate::adaptive::{AdaptiveAccount, AdaptiveSwitch, AdaptiveTicket};
 use crate::event::ChildOrder;
 use crate::num::{Price, Qty};
 use crate::risk::{RiskReject, RiskRejectRecord};
@@ -233,6 +240,12 @@ pub enum Decision {
     Refused(Refused),
     /// A limit crossed or lifted.
     Limit(LimitEvent),
+    /// The shared factors of an adaptive allocation.
+    AdaptiveTicket(AdaptiveTicket),
+    /// One account's adaptive factors and size.
+    AdaptiveAccount(AdaptiveAccount),
+    /// The adaptive layer switched on or off.
+    AdaptiveSwitch(AdaptiveSwitch),
 }
 
 impl Decision {
@@ -245,6 +258,9 @@ impl Decision {
             Decision::FillAlloc(_) => KIND_FILL_ALLOC,
             Decision::Refused(_) => KIND_REFUSED,
             Decision::Limit(_) => KIND_LIMIT,
+            Decision::AdaptiveTicket(_) => KIND_ADAPTIVE_TICKET,
+            Decision::AdaptiveAccount(_) => KIND_ADAPTIVE_ACCOUNT,
+            Decision::AdaptiveSwitch(_) => KIND_ADAPTIVE_SWITCH,
         }
     }
 
@@ -257,6 +273,9 @@ impl Decision {
             Decision::FillAlloc(r) => bytemuck::bytes_of(r),
             Decision::Refused(r) => bytemuck::bytes_of(r),
             Decision::Limit(r) => bytemuck::bytes_of(r),
+            Decision::AdaptiveTicket(r) => bytemuck::bytes_of(r),
+            Decision::AdaptiveAccount(r) => bytemuck::bytes_of(r),
+            Decision::AdaptiveSwitch(r) => bytemuck::bytes_of(r),
         }
     }
 
@@ -272,6 +291,9 @@ impl Decision {
             KIND_FILL_ALLOC => Decision::FillAlloc(pod(p)?),
             KIND_REFUSED => Decision::Refused(pod(p)?),
             KIND_LIMIT => Decision::Limit(pod(p)?),
+            KIND_ADAPTIVE_TICKET => Decision::AdaptiveTicket(pod(p)?),
+            KIND_ADAPTIVE_ACCOUNT => Decision::AdaptiveAccount(pod(p)?),
+            KIND_ADAPTIVE_SWITCH => Decision::AdaptiveSwitch(pod(p)?),
             _ => return None,
         })
     }
@@ -294,6 +316,9 @@ pub fn kind_name(kind: u16) -> Option<&'static str> {
         KIND_FILL_ALLOC => "fill-alloc",
         KIND_REFUSED => "refused",
         KIND_LIMIT => "limit",
+        KIND_ADAPTIVE_TICKET => "adaptive",
+        KIND_ADAPTIVE_ACCOUNT => "adaptive-account",
+        KIND_ADAPTIVE_SWITCH => "adaptive-switch",
         _ => return None,
     })
 }
@@ -394,6 +419,50 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
             l.threshold,
             l.action,
             l.orders
+        ),
+        Decision::AdaptiveTicket(t) => {
+            let f = crate::adaptive::factors::as_factor;
+            format!(
+                "input={} ticket={} instrument={} regime={} sigma={} target={} vol={} \
+                 sqrt_qv={} spread={} requested={} static={} adaptive={}",
+                t.input_seq,
+                t.ticket,
+                t.instrument,
+                crate::adaptive::Regime::from_u8(t.regime).map_or("?", |r| r.name()),
+                t.sigma,
+                t.sigma_target,
+                f(t.vol),
+                f(t.sqrt_qv),
+                f(t.spread),
+                t.requested,
+                t.static_total,
+                t.adaptive_total
+            )
+        }
+        Decision::AdaptiveAccount(a) => {
+            let f = crate::adaptive::factors::as_factor;
+            format!(
+                "ticket={} account={} static={} steps={} vol={} liquidity={} spread={} \
+                 margin={} drawdown={} legs={} product={} scale={} flags={:#x}",
+                a.ticket,
+                a.account,
+                a.static_steps,
+                a.steps,
+                f(a.vol),
+                f(a.liquidity),
+                f(a.spread),
+                f(a.margin),
+                f(a.drawdown),
+                f(a.legs),
+                f(a.product),
+                f(a.scale),
+                a.flags
+            )
+        }
+        Decision::AdaptiveSwitch(s) => format!(
+            "input={} adaptive={}",
+            s.input_seq,
+            if s.on == 1 { "on" } else { "off (static rule)" }
         ),
     })
 }

@@ -84,11 +84,15 @@ pub struct MasterOpen {
     pub model: u8,
     /// [`Side`](crate::event::Side) as `u8`.
     pub side: u8,
-    /// Min-lot policy: 0 zero, 1 round up.
+    /// Min-lot policy: 0 zero, 1 round up; plus [`POLICY_ADAPTIVE`] to run the adaptive
+    /// layer on the static quota.
     pub policy: u8,
     /// [`MODE_BLOCK`] or [`MODE_PER_ACCOUNT`].
     pub mode: u8,
 }
+
+/// [`MasterOpen::policy`] bit: scale each account's static quota by the adaptive layer.
+pub const POLICY_ADAPTIVE: u8 = 0x80;
 
 /// [`MasterClose::full`]: close everything still open.
 pub const CLOSE_FULL: u8 = 1;
@@ -131,6 +135,12 @@ pub struct BalanceChange {
 pub const RISK_KILL: u32 = 1;
 /// [`RiskCommand::action`]: release the kill switch.
 pub const RISK_RESET: u32 = 2;
+
+/// [`RiskCommand::action`]: switch the adaptive layer off (every master gets its static
+/// allocation until it is switched on again).
+pub const ADAPTIVE_OFF: u32 = 3;
+/// [`RiskCommand::action`]: switch the adaptive layer back on.
+pub const ADAPTIVE_ON: u32 = 4;
 
 /// An operator command to the risk book (16 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]

@@ -18,6 +18,7 @@
 //! `s × 2^24 + k`. Sequence numbers are never reused, so ClOrdIDs are unique across restarts.
 //! `docs/engine.md` has the whole story.
 
+mod adapt;
 mod apply;
 mod checkpoint;
 mod codec;
@@ -37,6 +38,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::account::AccountVecs;
+use crate::adaptive::{AdaptiveModel, AdaptiveState};
 use crate::alloc::model::Workspace;
 use crate::alloc::Scratch;
 use crate::journal::JournalError;
@@ -48,6 +50,7 @@ use crate::symbol::SymbolTable;
 pub use checkpoint::{
     checkpoint_name, read_checkpoint, Checkpoint, CURRENT_FILE, STATE_MAGIC, STATE_VERSION,
 };
+pub use codec::fnv1a;
 pub use decision::Decision;
 pub use input::Input;
 pub use recover::Recovered;
@@ -162,6 +165,7 @@ pub struct Engine {
     reference: Vec<Option<Price>>,
     risk: RiskBook,
     ledger: Ledger,
+    adaptive: AdaptiveState,
     limit_state: Vec<limits::LimitState>,
     day: u64,
     watch: limits::Watch,
@@ -219,7 +223,9 @@ impl Engine {
         for a in 0..n {
             apply::mark(&ledger, &mut accounts, a);
         }
+        let adaptive = AdaptiveState::new(AdaptiveModel::untrained(), &symbols);
         Ok(Engine {
+            adaptive,
             limit_state: vec![limits::LimitState::default(); n],
             day: 0,
             watch: limits::Watch::new(n, instruments),
@@ -308,6 +314,26 @@ impl Engine {
     /// ClOrdIDs of the orders the engine still tracks, ascending.
     pub fn open_order_ids(&self) -> impl Iterator<Item = u64> + '_ {
         self.orders.keys().copied()
+    }
+
+    /// The adaptive layer: its model, the factor state quotes moved, and its switch.
+    pub fn adaptive(&self) -> &AdaptiveState {
+        &self.adaptive
+    }
+
+    /// Runs `model` from now on. Call it before the first input (a fresh state) or right after
+    /// recovery followed by a checkpoint: the checkpoint carries the model, so a replay of the
+    /// journal after it runs the same one. The factor state restarts from the model's initial
+    /// values; the switch and the counter stay.
+    pub fn set_adaptive_model(&mut self, model: AdaptiveModel) -> Result<(), EngineError> {
+        model
+            .validate()
+            .map_err(|e| EngineError::Config(e.to_string()))?;
+        let mut next = AdaptiveState::new(model, &self.symbols);
+        next.on = self.adaptive.on;
+        next.allocations = self.adaptive.allocations;
+        self.adaptive = next;
+        Ok(())
     }
 
     /// The ledger: positions, marks, P&L.

@@ -50,15 +50,19 @@ pub(super) enum Op {
     },
     Kill,
     Reset,
+    /// Switch the adaptive layer on or off.
+    Adaptive(bool),
 }
 
 fn op_strategy() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0u8..4, 0u8..3, any::<bool>(), 1u16..400, 1u8..10, 0u8..2, 0u8..2).prop_map(
-            |(ticket, instrument, buy, steps, model, mode, policy)| Op::Open {
-                ticket, instrument, buy, steps, model, mode, policy
+        3 => (0u8..4, 0u8..3, any::<bool>(), 1u16..400, 1u8..10, 0u8..2, 0u8..2, any::<bool>()).prop_map(
+            |(ticket, instrument, buy, steps, model, mode, policy, adaptive)| Op::Open {
+                ticket, instrument, buy, steps, model, mode,
+                policy: policy | if adaptive { POLICY_ADAPTIVE } else { 0 },
             }
         ),
+        1 => any::<bool>().prop_map(Op::Adaptive),
         2 => (0u8..4, 0u8..101, 0u8..2, 0u8..2)
             .prop_map(|(ticket, pct, mode, residual)| Op::Close { ticket, pct, mode, residual }),
         1 => (0u16..40, -50_000i32..50_000).prop_map(|(account, amount)| Op::Balance { account, amount }),
@@ -97,7 +101,16 @@ fn config() -> EngineConfig {
 impl Driver {
     pub fn new(journal_dir: &Path) -> Self {
         let accounts = synthetic_accounts(ACCOUNTS, 7);
-        let engine = Engine::new(symbols(), accounts, config()).unwrap();
+        let mut engine = Engine::new(symbols(), accounts, config()).unwrap();
+        // A fitted model on instrument 0, so adaptive masters there move with the quotes.
+        let name = symbols().by_id(0).unwrap().name_str().to_string();
+        engine
+            .set_adaptive_model({
+                let mut m = crate::adaptive::tests::test_model(&name);
+                m.symbols[0].sample_ns = 100_000_000; // ops are 50 ms apart
+                m
+            })
+            .unwrap();
         let (journal, _) = Journal::open(journal_dir, small_journal()).unwrap();
         Driver {
             engine,
@@ -262,6 +275,11 @@ impl Driver {
             Op::Reset => vec![Input::Risk(RiskCommand {
                 ts_ns: ts,
                 action: RISK_RESET,
+                _pad: 0,
+            })],
+            Op::Adaptive(on) => vec![Input::Risk(RiskCommand {
+                ts_ns: ts,
+                action: if on { ADAPTIVE_ON } else { ADAPTIVE_OFF },
                 _pad: 0,
             })],
         }
@@ -695,5 +713,113 @@ fn tampered_decision_is_a_determinism_violation() {
     assert!(
         matches!(e, EngineError::Determinism { seq: s, .. } if s == seq),
         "{e}"
+    );
+}
+
+fn adaptive_open(ticket: u64, steps: i64, mode: u8) -> Op {
+    match open(ticket, steps, model_code::EQUITY, mode) {
+        Op::Open {
+            ticket,
+            instrument,
+            buy,
+            steps,
+            model,
+            mode,
+            ..
+        } => Op::Open {
+            ticket,
+            instrument,
+            buy,
+            steps,
+            model,
+            mode,
+            policy: POLICY_ADAPTIVE,
+        },
+        op => op,
+    }
+}
+
+/// An adaptive block: one record per account with a static share, sizes inside the bounds,
+/// Σ of the adapted sizes = the block sent; switched off, the same master gets the static
+/// allocation.
+#[test]
+fn adaptive_blocks_explain_every_account_and_sum_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Driver::new(dir.path());
+    for op in warm_up() {
+        d.run(&op);
+    }
+    // Volatile quotes on instrument 0: the forecast rises above the target.
+    // Two quotes per 100 ms interval: the interval closes alternate between the extremes.
+    for k in 0..120u16 {
+        d.run(&Op::Market {
+            instrument: 0,
+            tick: if k % 4 < 2 { 0 } else { 199 },
+        });
+    }
+    d.run(&adaptive_open(1, 300, MODE_BLOCK));
+    let block = d.sent.last().copied().expect("a block order");
+    d.run(&Op::Adaptive(false));
+    d.run(&adaptive_open(2, 300, MODE_BLOCK));
+    let static_block = d.sent.last().copied().unwrap();
+    assert_eq!(
+        static_block.qty,
+        Qty(300 * 1_000 * Qty::ONE_RAW),
+        "static: the master"
+    );
+    drop(d.journal);
+    let recs = journal_records(dir.path());
+    let heads: Vec<_> = recs
+        .iter()
+        .filter_map(|r| match Decision::decode(r.1, &r.2) {
+            Some(Decision::AdaptiveTicket(t)) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(heads.len(), 1, "the switched-off master is not adapted");
+    let h = heads[0];
+    assert_eq!(h.requested, 300);
+    assert!(
+        h.sigma > h.sigma_target,
+        "volatile quotes: sigma {} target {}",
+        h.sigma,
+        h.sigma_target
+    );
+    let accts: Vec<_> = recs
+        .iter()
+        .filter_map(|r| match Decision::decode(r.1, &r.2) {
+            Some(Decision::AdaptiveAccount(a)) if a.ticket == 1 => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert!(!accts.is_empty());
+    assert_eq!(
+        accts.iter().map(|a| a.static_steps).sum::<u64>(),
+        h.static_total
+    );
+    assert_eq!(accts.iter().map(|a| a.steps).sum::<u64>(), h.adaptive_total);
+    assert!(
+        h.adaptive_total < h.static_total,
+        "a volatility above target scales down"
+    );
+    assert_eq!(
+        block.qty,
+        Qty(h.adaptive_total as i64 * 1_000 * Qty::ONE_RAW),
+        "the block is the sum of the adapted sizes"
+    );
+    let a = d.engine.accounts();
+    for r in &accts {
+        let i = r.account as usize;
+        let (lo, hi) = crate::adaptive::step_bounds(r.static_steps, a.min_scale[i], a.max_scale[i]);
+        assert!(
+            r.steps >= lo && r.steps <= hi,
+            "account {i}: {} not in [{lo}, {hi}]",
+            r.steps
+        );
+    }
+    assert!(
+        describe(KIND_ADAPTIVE_ACCOUNT, bytemuck::bytes_of(&accts[0]))
+            .unwrap()
+            .contains("scale=")
     );
 }

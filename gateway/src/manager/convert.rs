@@ -54,6 +54,9 @@ pub struct MasterDefaults {
     /// Residuals a partial close leaves under the min lot: 0 leave them open, 1 close them
     /// whole ([`MasterClose::residual`]; no FIX tag sets it).
     pub close_residual: u8,
+    /// Every open of this manager asks for the adaptive layer
+    /// ([`POLICY_ADAPTIVE`](mam_core::engine::input::POLICY_ADAPTIVE); `engine.allocation`).
+    pub adaptive: bool,
 }
 
 impl Default for MasterDefaults {
@@ -63,6 +66,7 @@ impl Default for MasterDefaults {
             routing: MODE_BLOCK,
             min_lot_policy: 0,
             close_residual: 0,
+            adaptive: false,
         }
     }
 }
@@ -195,7 +199,12 @@ pub fn master_from_nos(
         policy_from_name,
         "MamMinLotPolicy must be zero or up",
     )?
-    .unwrap_or(defaults.min_lot_policy);
+    .unwrap_or(defaults.min_lot_policy)
+        | if defaults.adaptive {
+            mam_core::engine::input::POLICY_ADAPTIVE
+        } else {
+            0
+        };
     let close_all = custom(
         m,
         TAG_CLOSE_ALL,

@@ -240,6 +240,11 @@ pub struct EngineSection {
     pub routing: String,
     /// Default min-lot policy: `zero` or `up`.
     pub min_lot_policy: String,
+    /// `static` (the model alone) or `adaptive` (the model's quota scaled by the adaptive
+    /// layer inside each account's bounds; docs/adaptive.md).
+    pub allocation: String,
+    /// The adaptive model file `mam train` wrote (none: the untrained model).
+    pub adaptive_model: Option<String>,
     /// Checkpoint after this many inputs (0: only at shutdown).
     pub checkpoint_every: u64,
     /// At shutdown, wait this long for the fills of open orders.
@@ -254,6 +259,8 @@ impl Default for EngineSection {
             model: "equity".into(),
             routing: "block".into(),
             min_lot_policy: "zero".into(),
+            allocation: "static".into(),
+            adaptive_model: None,
             checkpoint_every: 100_000,
             drain_timeout: "2s".into(),
             risk: RiskSection::default(),

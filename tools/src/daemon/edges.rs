@@ -184,6 +184,11 @@ fn defaults(cfg: &DaemonConfig) -> anyhow::Result<MasterDefaults> {
             )
         })?,
         close_residual: 0,
+        adaptive: match e.allocation.as_str() {
+            "static" => false,
+            "adaptive" => true,
+            other => anyhow::bail!("engine.allocation = \"{other}\": expected static or adaptive"),
+        },
     })
 }
 

@@ -50,7 +50,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         None => SymbolTable::builtin(),
     };
     let paths = StatePaths::new(&cfg.state);
-    let started = resume::start(&cfg, checked.engine, &symbols, &paths)?;
+    let started = resume::start(&cfg, checked.engine, &symbols, &paths, None)?;
     let mut out = std::io::stdout();
     writeln!(
         out,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use mam_core::account::store::AccountStore;
+use mam_core::adaptive::AdaptiveModel;
 use mam_core::engine::decision::Decision;
 use mam_core::engine::origin::{resume_points, SOURCE_MANAGER};
 use mam_core::engine::{Engine, EngineConfig};
@@ -71,6 +72,7 @@ pub fn start(
     engine_config: EngineConfig,
     symbols: &SymbolTable,
     paths: &StatePaths,
+    model: Option<AdaptiveModel>,
 ) -> anyhow::Result<Started> {
     std::fs::create_dir_all(&cfg.state)
         .with_context(|| format!("creating state directory {}", cfg.state.display()))?;
@@ -108,7 +110,19 @@ pub fn start(
                 .as_ref()
                 .map_or("none".to_string(), |t| format!("cut ({t:?})"))
         );
-        (r.engine, r.journal, true, Some(text))
+        let (mut engine, mut journal) = (r.engine, r.journal);
+        let mut text = text;
+        if let Some(m) = model {
+            // The replay ran the checkpoint's model; switch to the configured one and take a
+            // checkpoint at once, so the next recovery replays with it (docs/adaptive.md).
+            let before = engine.adaptive().fingerprint();
+            engine.set_adaptive_model(m)?;
+            if engine.adaptive().fingerprint() != before {
+                engine.write_checkpoint(&paths.checkpoints, &mut journal)?;
+                text.push_str("; adaptive model changed: checkpoint written");
+            }
+        }
+        (engine, journal, true, Some(text))
     } else {
         let accounts = match &cfg.accounts.file {
             Some(p) => AccountStore::open(p)
@@ -120,7 +134,10 @@ pub fn start(
             !accounts.id.is_empty(),
             "no accounts: set accounts.file or generate"
         );
-        let engine = Engine::new(symbols.clone(), accounts, engine_config)?;
+        let mut engine = Engine::new(symbols.clone(), accounts, engine_config)?;
+        if let Some(m) = model {
+            engine.set_adaptive_model(m)?;
+        }
         let (mut journal, _) = Journal::open(&paths.journal, JournalConfig::default())
             .with_context(|| format!("creating the journal in {}", paths.journal.display()))?;
         engine.write_checkpoint(&paths.checkpoints, &mut journal)?;

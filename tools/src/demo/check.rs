@@ -66,6 +66,8 @@ pub fn run(
     let mut facts = JournalFacts::default();
     let mut input: Option<Input> = None;
     let mut input_qty: i64 = 0;
+    // (Σ adapted steps the AdaptiveTicket announced, Σ of its AdaptiveAccount records).
+    let mut adaptive: Option<(u64, u64)> = None;
     let mut tickets: BTreeMap<u64, (u32, u8)> = BTreeMap::new(); // ticket → (instrument, side)
 
     let mut blocks: BTreeMap<u64, (i64, u32, u64)> = BTreeMap::new(); // cl → (qty, instr, steps)
@@ -88,6 +90,7 @@ pub fn run(
 
             input = Some(i);
             input_qty = 0;
+            adaptive = None;
             continue;
         }
         let Some(d) = Decision::decode(rec.kind, rec.payload) else {
@@ -113,7 +116,10 @@ pub fn run(
                             o.model,
                             model_code::EQUITY | model_code::BALANCE | model_code::FREE_MARGIN
                         );
-                        if o.mode == MODE_BLOCK && proportional {
+                        if let Some((total, sum)) = adaptive.take() {
+                            // Adapted: the block is Σ of the adapted sizes.
+                            block_whole.check(a.allocated == total && sum == total);
+                        } else if o.mode == MODE_BLOCK && proportional {
                             block_whole.check(a.allocated == a.requested);
                         }
                     }
@@ -127,7 +133,16 @@ pub fn run(
                     }
                 }
             }
-            Decision::Reject(_) | Decision::Refused(_) | Decision::Limit(_) => {}
+            Decision::AdaptiveTicket(t) => adaptive = Some((t.adaptive_total, 0)),
+            Decision::AdaptiveAccount(x) => {
+                if let Some(a) = adaptive.as_mut() {
+                    a.1 += x.steps;
+                }
+            }
+            Decision::Reject(_)
+            | Decision::Refused(_)
+            | Decision::Limit(_)
+            | Decision::AdaptiveSwitch(_) => {}
         }
     }
     // Holdings follow fills: once every ticket is closed and every order done, every account

@@ -1,0 +1,143 @@
+//! The adaptive layer inside `open`: the static allocation is computed first (the quota), then
+//! each account's size becomes `static × clamp(Π factors, min_scale, max_scale)` in whole lot
+//! steps; the block is Σ of the adapted sizes (so Σ children = block, exactly), and what the
+//! layer took away or added shows as the allocation's unallocated part. Every factor is
+//! journaled before the orders (kinds 38 and 39) so `mam explain` can say why.
+
+use super::decision::Decision;
+use super::Engine;
+use crate::adaptive::factors::{account_factors, bounded_steps, AccountView};
+use crate::adaptive::{AdaptiveAccount, AdaptiveTicket};
+use crate::alloc::{LotLimits, MinLotPolicy};
+use crate::event::Side;
+use crate::num::{Price, Qty, Ratio};
+use crate::symbol::SymbolSpec;
+
+/// What one master asks the layer to adapt.
+pub(super) struct AdaptRequest<'a> {
+    pub seq: u64,
+    pub ts: u64,
+    pub ticket: u64,
+    pub instrument: u32,
+    pub side: Side,
+    pub spec: &'a SymbolSpec,
+    pub limits: LotLimits,
+    pub policy: MinLotPolicy,
+    pub requested: u64,
+    pub step_qty: Qty,
+}
+
+impl Engine {
+    /// Adapts `alloc` (static sizes in, adapted sizes out); returns Σ of the adapted sizes.
+    pub(super) fn adapt(
+        &mut self,
+        q: &AdaptRequest<'_>,
+        alloc: &mut [u64],
+        d: &mut Vec<Decision>,
+    ) -> u64 {
+        let master_qty = q.step_qty.raw().saturating_mul(q.requested as i64);
+        let sh = self.adaptive.shared(q.instrument, master_qty);
+        let px = self.reference_price(q.instrument).unwrap_or(Price::ZERO);
+        let sign: i64 = if q.side == Side::Buy { 1 } else { -1 };
+        let mut head = AdaptiveTicket {
+            ts_ns: q.ts,
+            input_seq: q.seq,
+            ticket: q.ticket,
+            sigma: sh.sigma,
+            sigma_target: sh.sigma_target,
+            vol: sh.vol,
+            sqrt_qv: sh.sqrt_qv,
+            spread: sh.spread,
+            requested: q.requested,
+            instrument: q.instrument,
+            regime: sh.regime,
+            ..AdaptiveTicket::default()
+        };
+        let at = d.len();
+        d.push(Decision::AdaptiveTicket(head));
+        let mut total = 0u64;
+        for (a, steps) in alloc.iter_mut().enumerate() {
+            let s = *steps;
+            if s == 0 {
+                continue;
+            }
+            head.static_total += s;
+            let acc = &self.accounts;
+            let mut v = AccountView {
+                equity: acc.equity[a].raw(),
+                hwm: acc.equity_hwm[a].raw(),
+                tolerance: acc.drawdown_tolerance[a].raw(),
+                margin_used: acc.margin_used[a].raw(),
+                ..AccountView::default()
+            };
+            if px.raw() > 0 {
+                let qty = q.step_qty.raw().saturating_mul(s as i64);
+                let n = self.ledger.notional_money(a as u32, q.instrument, qty, px);
+                let lev = i128::from(acc.leverage[a].max(1)) * i128::from(Ratio::ONE_RAW);
+                v.new_margin = (i128::from(n) * i128::from(q.spec.margin_rate.raw()) / lev)
+                    .min(i128::from(i64::MAX)) as i64;
+                let ccy = acc.currency[a];
+                let legs = [(q.spec.base, sign), (q.spec.quote, -sign)];
+                for (k, &(c, dir)) in legs.iter().enumerate() {
+                    if c == ccy {
+                        continue; // the account's own currency is not an exposure
+                    }
+                    v.legs[k] = (self.leg_held(a as u32, c), n.saturating_mul(dir));
+                }
+            }
+            let c = self.adaptive.cluster(acc.cluster[a]);
+            let (lo, hi) = (acc.min_scale[a], acc.max_scale[a]);
+            let f = account_factors(c, &sh, &v, lo, hi);
+            let (out, lot_flag) = bounded_steps(s, f.scale, lo, hi, q.limits, q.policy);
+            *steps = out;
+            total += out;
+            d.push(Decision::AdaptiveAccount(AdaptiveAccount {
+                ticket: q.ticket,
+                static_steps: s,
+                steps: out,
+                vol: f.vol,
+                liquidity: f.liquidity,
+                spread: f.spread,
+                margin: f.margin,
+                drawdown: f.drawdown,
+                legs: f.legs,
+                product: f.product,
+                scale: f.scale,
+                account: a as u32,
+                flags: f.flags | lot_flag,
+            }));
+        }
+        head.adaptive_total = total;
+        d[at] = Decision::AdaptiveTicket(head);
+        self.adaptive.allocations += 1;
+        total
+    }
+
+    /// The account's net exposure in currency `c` from every open position, signed, in its
+    /// own currency at the latest mids (a long EURUSD is long EUR and short USD).
+    fn leg_held(&self, a: u32, c: [u8; 8]) -> i64 {
+        if self.ledger.open_positions(a) == 0 {
+            return 0;
+        }
+        let mut held = 0i64;
+        for (j, spec) in self.symbols.iter().enumerate() {
+            let dir = if spec.base == c {
+                1
+            } else if spec.quote == c {
+                -1
+            } else {
+                continue;
+            };
+            let q = self.ledger.position(a, j as u32).qty.raw();
+            let Some(mid) = self.reference_price(j as u32) else {
+                continue;
+            };
+            if q == 0 {
+                continue;
+            }
+            let n = self.ledger.notional_money(a, j as u32, q, mid);
+            held = held.saturating_add(n.saturating_mul(dir * q.signum()));
+        }
+        held
+    }
+}
