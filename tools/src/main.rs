@@ -7,6 +7,7 @@ mod accounts_io;
 mod cmd;
 mod daemon;
 mod demo;
+mod histdata;
 
 /// mam: a low-latency execution core for multi-account management.
 #[derive(Debug, Parser)]
