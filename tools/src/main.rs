@@ -8,6 +8,7 @@ mod cmd;
 mod daemon;
 mod demo;
 mod histdata;
+mod model_file;
 
 /// mam: a low-latency execution core for multi-account management.
 #[derive(Debug, Parser)]
