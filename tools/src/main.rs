@@ -7,6 +7,8 @@ mod accounts_io;
 mod cmd;
 mod daemon;
 mod demo;
+mod histdata;
+mod model_file;
 
 /// mam: a low-latency execution core for multi-account management.
 #[derive(Debug, Parser)]
