@@ -32,6 +32,8 @@ enum Command {
     Journal(cmd::journal::Command),
     /// Why each account got what it got in an adaptive allocation (from the journal).
     Explain(cmd::explain::Args),
+    /// Replay a manager's trades through the engine static and adaptive, and report.
+    Validate(cmd::validate::Args),
     /// Inspect or convert market-data captures.
     #[command(subcommand)]
     Capture(cmd::capture::Command),
@@ -64,6 +66,7 @@ fn main() -> std::process::ExitCode {
         Command::Accounts(c) => cmd::accounts::run(c),
         Command::Journal(c) => cmd::journal::run(c),
         Command::Explain(a) => cmd::explain::run(a),
+        Command::Validate(a) => cmd::validate::run(a),
         Command::Capture(c) => cmd::capture::run(c),
         Command::Replay(a) => cmd::replay::run(a),
         Command::Fix(c) => cmd::fix::run(c),

@@ -1,6 +1,160 @@
 //! `mam validate`: the same manager trades through the real engine twice, static and
-//! adaptive, on the same accounts; the report says which did better, metric by metric.
+//! adaptive, on the same accounts; the report says which did better, metric by metric
+//! (docs/validation.md).
 
 pub mod book;
 pub mod replay;
 pub mod strategy;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use mam_core::adaptive::AdaptiveModel;
+use mam_core::symbol::SymbolTable;
+
+use crate::histdata::{self, UtcRange};
+
+/// The six FX pairs and gold of `../shared/data/histdata/`.
+pub const DEFAULT_SYMBOLS: &str = "AUDUSD,EURUSD,GBPUSD,USDCAD,USDCHF,USDJPY,XAUUSD";
+
+/// Arguments of `mam validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A directory of HistData.com M1 files (zips as distributed).
+    #[arg(long)]
+    pub bars: PathBuf,
+    /// Symbols to trade, comma-separated.
+    #[arg(long, default_value = DEFAULT_SYMBOLS)]
+    pub symbols: String,
+    /// The model file `mam train` wrote. Its training period must not overlap `--from..--to`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Accounts CSV (as `mam accounts import` reads); default: a generated book.
+    #[arg(long)]
+    pub accounts: Option<PathBuf>,
+    /// Accounts in the generated book.
+    #[arg(long, default_value_t = 1000)]
+    pub generate: usize,
+    /// Manager strategy: `trend` or `meanrev`.
+    #[arg(long, default_value = "trend")]
+    pub strategy: String,
+    /// Seed of the strategy, the book and its cash flows.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Notional of one master position as a multiple of the book's balance.
+    #[arg(long, default_value = "3")]
+    pub leverage: String,
+    /// First UTC date replayed (inclusive).
+    #[arg(long)]
+    pub from: String,
+    /// End of the replay (exclusive).
+    #[arg(long)]
+    pub to: String,
+    /// Directory for report.json and report.html.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// The closes of every symbol in `range`.
+pub fn load_closes(
+    dir: &std::path::Path,
+    symbols: &[String],
+    range: UtcRange,
+) -> anyhow::Result<Vec<replay::Closes>> {
+    let mut out = Vec::new();
+    let (y0, y1) = (
+        histdata::year_of(range.from_ns),
+        histdata::year_of(range.to_ns - 1),
+    );
+    for s in symbols {
+        let mut paths = Vec::new();
+        for y in y0..=y1 {
+            paths.push(histdata::find_zip(dir, s, y)?);
+        }
+        let bars = histdata::read_bars(&paths, range)?;
+        if bars.bars.is_empty() {
+            bail!("{s}: no bars between {} and {}", histdata::format_date(range.from_ns), histdata::format_date(range.to_ns));
+        }
+        out.push(replay::Closes {
+            symbol: s.clone(),
+            bars: bars
+                .bars
+                .iter()
+                .map(|b| (b.ts_utc_ns, b.close.raw()))
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Parses `3` or `2.5` into tenths.
+fn tenths(s: &str) -> anyhow::Result<i64> {
+    let r = mam_core::num::Ratio::parse(s).with_context(|| format!("--leverage {s:?}"))?;
+    let t = r.raw() / (mam_core::num::Ratio::ONE_RAW / 10);
+    if t <= 0 || t > 1000 {
+        bail!("--leverage {s}: expected 0.1 to 100");
+    }
+    Ok(t)
+}
+
+/// Runs `mam validate`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let range = UtcRange {
+        from_ns: histdata::parse_date(&a.from)?,
+        to_ns: histdata::parse_date(&a.to)?,
+    };
+    if range.from_ns >= range.to_ns {
+        bail!("--from {} is not before --to {}", a.from, a.to);
+    }
+    let (model, meta) = crate::model_file::load(&a.model)?;
+    let train = UtcRange {
+        from_ns: histdata::parse_date(&meta.train_from)?,
+        to_ns: histdata::parse_date(&meta.train_to)?,
+    };
+    if train.from_ns < range.to_ns && range.from_ns < train.to_ns {
+        bail!(
+            "the model was trained on {}..{}, which overlaps the validation period {}..{}: \
+             validate on months the model has not seen (walk-forward)",
+            meta.train_from,
+            meta.train_to,
+            a.from,
+            a.to
+        );
+    }
+    let symbols: Vec<String> = a.symbols.split(',').map(|s| s.trim().to_string()).collect();
+    let table = SymbolTable::builtin();
+    let data = load_closes(&a.bars, &symbols, range)?;
+    let accounts = match &a.accounts {
+        Some(p) => crate::accounts_io::load_accounts(p)?,
+        None => book::generate(a.generate, a.seed),
+    };
+    let flows = book::flows(&accounts, range.from_ns, range.to_ns, a.seed);
+    let lev = tenths(&a.leverage)?;
+    let mut runs = Vec::new();
+    for adaptive in [false, true] {
+        let p = replay::RunParams {
+            symbols: &table,
+            model: &model,
+            adaptive,
+            strategy: &a.strategy,
+            seed: a.seed,
+            leverage_tenths: lev,
+            accounts: &accounts,
+            flows: &flows,
+        };
+        let t0 = std::time::Instant::now();
+        let out = replay::run(&p, &data)?;
+        eprintln!(
+            "{}: {} trades, {} days, {} s",
+            if adaptive { "adaptive" } else { "static" },
+            out.trades,
+            out.days.len(),
+            t0.elapsed().as_secs()
+        );
+        runs.push(out);
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let _ = (&model as &AdaptiveModel, &runs);
+    Ok(ExitCode::SUCCESS)
+}
