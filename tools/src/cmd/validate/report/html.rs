@@ -33,6 +33,7 @@ th { background: #f2f2f2; }
 .beat { background: #dff0d8; } .lost { background: #f8d7d3; } .tied { background: #eee; }
 .holds { color: #1b6e1b; font-weight: bold; } .fails { color: #a52a1a; font-weight: bold; }
 .row { display: flex; flex-wrap: wrap; gap: 12px; }
+.top { gap: 40px; align-items: flex-start; }
 .plot { border: 1px solid #ddd; }
 p.note { font-size: 13px; color: #555; max-width: 1100px; }
 .swatch { display: inline-block; width: 14px; height: 10px; margin: 0 4px 0 12px; }
@@ -59,11 +60,13 @@ pub fn page(
          same accounts and days. Definitions are at the end of the page and in \
          docs/validation.md.</p>"
     );
-    meta_table(&mut h, meta, runs);
     if let Some(v) = verdict {
         verdict_block(&mut h, v);
     }
+    h.push_str("<div class=\"row top\">\n");
     summary_table(&mut h, runs, verdict);
+    meta_table(&mut h, meta, runs);
+    h.push_str("</div>\n");
     for (heading, note, plots, side_by_side) in sections {
         let id = heading
             .to_lowercase()
@@ -113,7 +116,7 @@ fn meta_table(h: &mut String, meta: &Meta, runs: &[RunMetrics]) {
         ("model file", escape(&meta.model_path)),
         ("model checksum", escape(&meta.model_checksum)),
     ];
-    h.push_str("<section id=\"sec-meta\">\n<table>\n");
+    h.push_str("<section id=\"sec-meta\">\n<h2>Runs</h2>\n<table>\n");
     for (k, v) in rows {
         let _ = writeln!(h, "<tr><th>{k}</th><td>{v}</td></tr>");
     }

@@ -247,7 +247,7 @@ fn sections(
             &a.daily.fan,
             y,
             run_color(&r.name, i),
-            (width, 400),
+            (width, 360),
         );
         fans.push(plot(format!("fan-{}", slug(&r.name)), title, svg)?);
     }
@@ -274,7 +274,7 @@ fn sections(
         })
         .collect();
     let title = "Daily dispersion: asset-weighted standard deviation of account returns";
-    let svg = plots::daily_lines(title, "asset-weighted σ", days, &series, (1320, 380));
+    let svg = plots::daily_lines(title, "asset-weighted σ", days, &series, (1320, 320));
     out.push((
         "Dispersion",
         "Each day, the asset-weighted standard deviation of the accounts' daily returns \
@@ -306,7 +306,7 @@ fn sections(
         })
         .collect();
     let title = "Drawdown-tolerance breaches, stop-outs and margin calls";
-    let svg = plots::grouped_bars(title, &cats, &bars, (1320, 380));
+    let svg = plots::grouped_bars(title, &cats, &bars, (1320, 300));
     out.push((
         "Drawdown breaches",
         format!(
@@ -372,11 +372,12 @@ fn sections(
                 s.label,
             ));
         }
+        let width = if by_symbol.len() > 1 { 660 } else { 1320 };
         for (symbol, mut samples) in by_symbol {
             samples.sort_by(|a, b| a.0.total_cmp(&b.0));
             let (line, bands) = plots::regime_buckets(&samples, opts.max_plot_points);
             let title = format!("Volatility regime over price: {symbol}");
-            let svg = plots::regime_chart(&title, &line, &bands, (1320, 360));
+            let svg = plots::regime_chart(&title, &line, &bands, (width, 340));
             regime_plots.push(plot(format!("regime-{}", slug(symbol)), title, svg)?);
         }
     }
@@ -386,7 +387,7 @@ fn sections(
          price; each band is the most frequent label of its bucket of samples."
             .into(),
         regime_plots,
-        false,
+        true,
     ));
     Ok(out)
 }

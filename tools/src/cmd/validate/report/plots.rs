@@ -183,6 +183,7 @@ pub fn fan_chart(
             .build_cartesian_2d(x0..x1, y.0..y.1)?;
         chart
             .configure_mesh()
+            .light_line_style(TRANSPARENT)
             .x_labels(5)
             .y_labels(8)
             .x_label_formatter(&date_label(x1 - x0))
@@ -258,6 +259,7 @@ pub fn daily_lines(
             .build_cartesian_2d(x0..x1, lo.min(0.0)..y1)?;
         chart
             .configure_mesh()
+            .light_line_style(TRANSPARENT)
             .x_labels(8)
             .y_labels(8)
             .x_label_formatter(&date_label(x1 - x0))
@@ -311,6 +313,7 @@ pub fn grouped_bars(
             .build_cartesian_2d(-0.5..(categories.len() as f64 - 0.5), 0.0..y1)?;
         chart
             .configure_mesh()
+            .light_line_style(TRANSPARENT)
             .disable_x_mesh()
             .x_labels(categories.len())
             .x_label_formatter(&|x| {
@@ -381,6 +384,7 @@ pub fn time_lines(
             .build_cartesian_2d(x0..x1, y0..y1)?;
         chart
             .configure_mesh()
+            .light_line_style(TRANSPARENT)
             .x_labels(3)
             .y_labels(5)
             .x_label_formatter(&date_label(x1 - x0))
@@ -423,6 +427,11 @@ pub fn regime_chart(
     let (x0, x1) = padded_x(price.iter().map(|p| p.0));
     let (lo, hi) = extent(price.iter().map(|p| p.1));
     let (y0, y1) = padded(lo, hi, 0.04);
+    let dec = match y1 - y0 {
+        r if r < 0.1 => 5,
+        r if r < 10.0 => 3,
+        _ => 2,
+    };
     draw(size.0, size.1, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 18))
@@ -432,11 +441,12 @@ pub fn regime_chart(
             .build_cartesian_2d(x0..x1, y0..y1)?;
         chart
             .configure_mesh()
+            .light_line_style(TRANSPARENT)
             .disable_mesh()
             .x_labels(8)
             .y_labels(6)
             .x_label_formatter(&date_label(x1 - x0))
-            .y_label_formatter(&|y| format!("{y:.5}"))
+            .y_label_formatter(&|y| format!("{y:.dec$}"))
             .y_desc("price")
             .draw()?;
         chart.draw_series(bands.iter().map(|&(a, b, l)| {
