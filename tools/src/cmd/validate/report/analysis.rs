@@ -152,8 +152,8 @@ pub fn analyse(run: &RunSeries, periods_per_year: f64) -> RunAnalysis {
     for t in 0..days {
         // Beginning-of-day equity weights the day's returns (GIPS: beginning-of-period assets).
         pairs.clear();
-        for a in 0..n {
-            if let Some(r) = returns[a][t] {
+        for (a, ra) in returns.iter().enumerate() {
+            if let Some(r) = ra[t] {
                 let bop = if t == 0 {
                     run.balance_start[a]
                 } else {

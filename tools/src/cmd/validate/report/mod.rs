@@ -261,7 +261,7 @@ fn sections(
     ));
 
     // Daily dispersion, both runs on one plot.
-    let series: Vec<(String, Vec<Option<f64>>, _)> = runs
+    let series: Vec<plots::DailyLine> = runs
         .iter()
         .zip(analyses)
         .enumerate()
@@ -291,7 +291,7 @@ fn sections(
         "stop-outs",
         "margin calls",
     ];
-    let bars: Vec<(String, Vec<f64>, _)> = analyses
+    let bars: Vec<plots::Bars> = analyses
         .iter()
         .enumerate()
         .map(|(i, a)| {
@@ -320,7 +320,7 @@ fn sections(
 
     // Factors: one small plot per name; a line per symbol (and per run if several have them).
     let with_factors: Vec<&RunSeries> = runs.iter().filter(|r| !r.factors.is_empty()).collect();
-    let mut by_name: BTreeMap<&str, BTreeMap<String, Vec<(f64, f64)>>> = BTreeMap::new();
+    let mut by_name: BTreeMap<&str, BTreeMap<String, plots::Points>> = BTreeMap::new();
     for r in &with_factors {
         for f in &r.factors {
             let label = if with_factors.len() > 1 {
@@ -338,7 +338,7 @@ fn sections(
     }
     let mut factor_plots = Vec::new();
     for (name, lines) in by_name {
-        let series: Vec<(String, Vec<(f64, f64)>, _)> = lines
+        let series: Vec<plots::Line> = lines
             .into_iter()
             .enumerate()
             .map(|(i, (label, mut pts))| {

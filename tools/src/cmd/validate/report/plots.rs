@@ -36,6 +36,15 @@ pub const REGIME_NAMES: [&str; 3] = ["calm", "normal", "stressed"];
 const FONT: &str = "sans-serif";
 const NS_PER_DAY: f64 = 86_400e9;
 
+/// Points of a line, `(x, y)`.
+pub type Points = Vec<(f64, f64)>;
+/// A line over time: its legend label, its points, its colour.
+pub type Line = (String, Points, RGBColor);
+/// A line over days: its legend label, a value per day (`None` skipped), its colour.
+pub type DailyLine = (String, Vec<Option<f64>>, RGBColor);
+/// One run's bars: its legend label, a value per category, its colour.
+pub type Bars = (String, Vec<f64>, RGBColor);
+
 /// The colour of a run, by name (static, adaptive) or else by position.
 pub fn run_color(name: &str, index: usize) -> RGBColor {
     match name {
@@ -243,7 +252,7 @@ pub fn daily_lines(
     title: &str,
     y_desc: &str,
     days: &[u32],
-    series: &[(String, Vec<Option<f64>>, RGBColor)],
+    series: &[DailyLine],
     size: (u32, u32),
 ) -> Result<String> {
     let xs: Vec<f64> = days.iter().map(|&d| f64::from(d)).collect();
@@ -295,7 +304,7 @@ pub fn daily_lines(
 pub fn grouped_bars(
     title: &str,
     categories: &[&str],
-    runs: &[(String, Vec<f64>, RGBColor)],
+    runs: &[Bars],
     size: (u32, u32),
 ) -> Result<String> {
     let top = runs
@@ -367,11 +376,7 @@ pub fn grouped_bars(
 }
 
 /// Lines over time with `x` in days: `(label, points, colour)`; the y axis in plain numbers.
-pub fn time_lines(
-    title: &str,
-    series: &[(String, Vec<(f64, f64)>, RGBColor)],
-    size: (u32, u32),
-) -> Result<String> {
+pub fn time_lines(title: &str, series: &[Line], size: (u32, u32)) -> Result<String> {
     let (x0, x1) = padded_x(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
     let (lo, hi) = extent(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
     let (y0, y1) = padded(lo, hi, 0.08);
