@@ -414,6 +414,12 @@ pub fn write_report(
         );
     }
     ensure!(
+        meta.accounts as usize == runs[0].accounts(),
+        "meta says {} accounts, the runs have {}",
+        meta.accounts,
+        runs[0].accounts()
+    );
+    ensure!(
         opts.periods_per_year > 0.0 && opts.max_plot_points > 1,
         "report options: periods_per_year must be > 0 and max_plot_points > 1"
     );

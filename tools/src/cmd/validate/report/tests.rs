@@ -143,6 +143,10 @@ fn mismatched_runs_are_refused() {
     assert!(e.to_string().contains("different days"), "{e}");
     let e = write_report(dir.path(), &meta, &[], &ReportOptions::default()).unwrap_err();
     assert!(e.to_string().contains("no runs"), "{e}");
+    let (mut meta, runs) = synthetic(4, 5, 60);
+    meta.accounts = 5;
+    let e = write_report(dir.path(), &meta, &runs, &ReportOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("meta says 5 accounts"), "{e}");
 }
 
 #[test]
@@ -158,4 +162,22 @@ fn one_run_reports_without_a_verdict() {
     let html = std::fs::read_to_string(&s.html).unwrap();
     assert_eq!(html.matches("<svg").count(), 3);
     assert!(html.contains("No data in these runs."));
+}
+
+/// The size `mam validate` runs at: 1,000 accounts, a year of days, 1-minute regime bars on two
+/// symbols. `cargo test -p mam-tools --bin mam report_at_full_scale -- --ignored --nocapture`.
+#[test]
+#[ignore = "a full-scale timing, not a check"]
+fn report_at_full_scale() {
+    let (meta, runs) = synthetic(1000, 365, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let t = std::time::Instant::now();
+    let s = write_report(dir.path(), &meta, &runs, &ReportOptions::default()).unwrap();
+    let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+    eprintln!(
+        "write_report: {:?}; report.json {} bytes, report.html {} bytes",
+        t.elapsed(),
+        size(&s.json),
+        size(&s.html)
+    );
 }
