@@ -3,6 +3,7 @@
 //! (docs/validation.md).
 
 pub mod book;
+pub mod report;
 pub mod replay;
 pub mod strategy;
 
@@ -155,6 +156,85 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         runs.push(out);
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let _ = (&model as &AdaptiveModel, &runs);
+    let day = |ns: u64| (ns / 86_400_000_000_000) as u32;
+    let text = std::fs::read_to_string(&a.model).unwrap_or_default();
+    let checksum = text
+        .lines()
+        .find_map(|l| l.strip_prefix("checksum = "))
+        .unwrap_or("")
+        .trim_matches('"')
+        .to_string();
+    let meta_out = report::Meta {
+        strategy: format!("{} (seed {}, leverage {})", a.strategy, a.seed, a.leverage),
+        symbols: symbols.clone(),
+        train: report::DayRange {
+            first: day(train.from_ns),
+            last: day(train.to_ns) - 1,
+        },
+        validate: report::DayRange {
+            first: day(range.from_ns),
+            last: day(range.to_ns) - 1,
+        },
+        accounts: accounts.id.len() as u32,
+        split: format!(
+            "walk-forward: trained on {}..{} ({}), validated on {}..{} (never seen by the fit)",
+            meta.train_from, meta.train_to, meta.split, a.from, a.to
+        ),
+        model_path: a.model.display().to_string(),
+        model_checksum: checksum,
+    };
+    let series: Vec<report::RunSeries> = runs
+        .into_iter()
+        .zip(["static", "adaptive"])
+        .map(|(r, name)| to_series(r, name, &accounts))
+        .collect();
+    let summary = report::write_report(&a.out, &meta_out, &series, &Default::default())?;
+    println!("{}", summary.table());
+    println!("report: {} and {}", summary.html.display(), summary.json.display());
+    let _ = &model as &AdaptiveModel;
     Ok(ExitCode::SUCCESS)
+}
+
+fn to_series(
+    r: replay::RunOutput,
+    name: &str,
+    accounts: &mam_core::account::AccountVecs,
+) -> report::RunSeries {
+    report::RunSeries {
+        name: name.into(),
+        days: r.days,
+        equity: r.equity,
+        balance_start: accounts.balance.iter().map(|b| b.raw()).collect(),
+        deposits: r.flows,
+        tolerance: accounts.drawdown_tolerance.iter().map(|t| t.raw()).collect(),
+        stop_outs: r.stop_outs,
+        margin_calls: r.margin_calls,
+        in_bounds: r.in_bounds,
+        allocations: r.allocations,
+        exposure_notional: r.exposure,
+        margin_used: r.margin,
+        turnover: r.turnover,
+        cost: r.cost,
+        factors: r
+            .factors
+            .into_iter()
+            .map(|f| report::FactorSample {
+                ts_ns: f.ts,
+                symbol: f.symbol,
+                name: f.name.into(),
+                value_ppm: f.ppm,
+            })
+            .collect(),
+        regime: r
+            .regime
+            .into_iter()
+            .map(|g| report::RegimeSample {
+                ts_ns: g.ts,
+                symbol: g.symbol,
+                // For the plot only.
+                price: g.price as f64 / 1e8,
+                label: g.label,
+            })
+            .collect(),
+    }
 }
