@@ -9,6 +9,6 @@
 pub mod model;
 
 pub use model::{
-    AdaptiveModel, ClusterParams, ModelError, Regime, RegimeModel, SymbolModel, VolParams,
-    BUCKETS, MODEL_VERSION, PPB, REGIMES, RET_ONE,
+    AdaptiveModel, ClusterParams, ModelError, Regime, RegimeModel, SymbolModel, VolParams, BUCKETS,
+    MODEL_VERSION, PPB, REGIMES, RET_ONE,
 };

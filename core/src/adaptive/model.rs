@@ -198,7 +198,9 @@ impl AdaptiveModel {
                 return e(format!("{at}: alpha + beta exceed 1"));
             }
             if v.omega == 0 && v.alpha_ppb + v.beta_ppb < PPB / 2 {
-                return e(format!("{at}: omega 0 with alpha + beta under 0.5 decays to 0"));
+                return e(format!(
+                    "{at}: omega 0 with alpha + beta under 0.5 decays to 0"
+                ));
             }
             if s.sigma_target == 0 {
                 return e(format!("{at}: sigma_target must be positive"));
@@ -240,7 +242,10 @@ impl AdaptiveModel {
                 c.spread_min,
                 c.spread_max,
             ];
-            if neg.iter().any(|r| r.raw() < 0 || r.raw() > 1_000_000 * Ratio::ONE_RAW) {
+            if neg
+                .iter()
+                .any(|r| r.raw() < 0 || r.raw() > 1_000_000 * Ratio::ONE_RAW)
+            {
                 return e(format!("{at}: parameters must be in 0..=1,000,000"));
             }
             if c.vol_min > c.vol_max || c.spread_min > c.spread_max {

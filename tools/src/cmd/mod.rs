@@ -21,3 +21,4 @@ pub mod manager;
 pub mod replay;
 pub mod run;
 pub mod statement;
+pub mod train;
