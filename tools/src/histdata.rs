@@ -206,7 +206,7 @@ impl Bars {
             });
         }
         let entry = zip.by_index(csvs[0]).map_err(zerr)?;
-        let name = path.join(entry.name().to_string());
+        let name = path.join(entry.name());
         self.read_csv(BufReader::with_capacity(1 << 16, entry), &name, range)
     }
 

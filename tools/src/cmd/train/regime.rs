@@ -51,6 +51,8 @@ struct Hmm {
     b: [[f64; BUCKETS]; REGIMES],
 }
 
+// The recurrences are indexed as Rabiner writes them; iterator chains would hide that.
+#[allow(clippy::needless_range_loop)]
 impl Hmm {
     /// Calm weighs low buckets, stressed high ones, normal all alike; states are sticky.
     fn initial() -> Self {

@@ -152,7 +152,7 @@ pub struct VolFit {
 pub fn fit(r: &[f64], train: usize) -> anyhow::Result<VolFit> {
     let tr = &r[..train];
     let var = tr.iter().map(|x| x * x).sum::<f64>() / tr.len() as f64;
-    if !(var > 0.0) {
+    if var.is_nan() || var <= 0.0 {
         return Err(anyhow!("every training return is zero"));
     }
     let initial_var = (var * VAR_ONE).round() as u64;
