@@ -134,7 +134,9 @@ pub fn parse_date(text: &str) -> Result<u64, HistDataError> {
     let m = digits(&b[5..7]).ok_or_else(bad)?;
     let d = digits(&b[8..10]).ok_or_else(bad)?;
     let days = civil_days(y, m, d).ok_or_else(bad)?;
-    u64::try_from(days).map(|d| d * 86_400 * NS).map_err(|_| bad())
+    u64::try_from(days)
+        .map(|d| d * 86_400 * NS)
+        .map_err(|_| bad())
 }
 
 /// `YYYY-MM-DD` of a UTC instant (for messages and the model file).
@@ -146,7 +148,12 @@ pub fn format_date(ts_ns: u64) -> String {
 /// `YYYY-MM-DD HH:MM` of a UTC instant.
 pub fn format_utc(ts_ns: u64) -> String {
     let s = ts_ns / NS;
-    format!("{} {:02}:{:02}", format_date(ts_ns), s / 3600 % 24, s / 60 % 60)
+    format!(
+        "{} {:02}:{:02}",
+        format_date(ts_ns),
+        s / 3600 % 24,
+        s / 60 % 60
+    )
 }
 
 /// The UTC calendar year of an instant.
@@ -199,7 +206,7 @@ impl Bars {
             });
         }
         let entry = zip.by_index(csvs[0]).map_err(zerr)?;
-        let name = path.join(entry.name().to_string());
+        let name = path.join(entry.name());
         self.read_csv(BufReader::with_capacity(1 << 16, entry), &name, range)
     }
 
@@ -287,7 +294,12 @@ fn parse_row(text: &str) -> Result<Bar, String> {
             Err(e) => Err(format!("{what}: {e}")),
         }
     };
-    let (open, high, low, close) = (price("open")?, price("high")?, price("low")?, price("close")?);
+    let (open, high, low, close) = (
+        price("open")?,
+        price("high")?,
+        price("low")?,
+        price("close")?,
+    );
     let vol = next("volume")?;
     if vol.is_empty() || !vol.bytes().all(|c| c.is_ascii_digit()) {
         return Err(format!("volume `{vol}` is not a whole number"));

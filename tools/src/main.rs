@@ -46,6 +46,8 @@ enum Command {
     Manager(cmd::manager::Args),
     /// Print the percentile distribution of an HdrHistogram interval log.
     Hist(cmd::hist::Args),
+    /// Fit the adaptive model (volatility, regimes, clusters) from 1-minute bars.
+    Train(cmd::train::Args),
     /// Operator benchmarks, each printed beside its reference.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
@@ -72,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::Fix(c) => cmd::fix::run(c),
         Command::Manager(a) => cmd::manager::run(a),
         Command::Hist(a) => cmd::hist::run(a),
+        Command::Train(a) => cmd::train::run(a),
         Command::Bench(c) => cmd::bench::run(c),
     };
     match result {

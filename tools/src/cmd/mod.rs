@@ -22,4 +22,5 @@ pub mod manager;
 pub mod replay;
 pub mod run;
 pub mod statement;
+pub mod train;
 pub mod validate;

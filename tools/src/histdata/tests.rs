@@ -68,9 +68,15 @@ fn out_of_order_is_refused_with_its_line() {
                 20180101 170200;1.1;1.1;1.1;1.1;0\n\
                 20180101 170100;1.1;1.1;1.1;1.1;0\n";
     let e = read(text).unwrap_err();
-    assert!(matches!(e, HistDataError::OutOfOrder { line: 3, .. }), "{e:?}");
+    assert!(
+        matches!(e, HistDataError::OutOfOrder { line: 3, .. }),
+        "{e:?}"
+    );
     let msg = e.to_string();
-    assert!(msg.contains("t.csv:3") && msg.contains("20180101 170100"), "{msg}");
+    assert!(
+        msg.contains("t.csv:3") && msg.contains("20180101 170100"),
+        "{msg}"
+    );
     assert!(msg.contains("2018-01-01 22:02"), "{msg}");
 }
 
@@ -109,7 +115,13 @@ fn the_range_is_half_open_in_utc() {
 fn dates_and_names() {
     assert_eq!(parse_date("1970-01-02").unwrap(), 86_400 * NS);
     assert_eq!(format_date(parse_date("2018-07-01").unwrap()), "2018-07-01");
-    for bad in ["2018-7-01", "2018-02-29", "2018-13-01", "18-01-01xx", "1969-12-31"] {
+    for bad in [
+        "2018-7-01",
+        "2018-02-29",
+        "2018-13-01",
+        "18-01-01xx",
+        "1969-12-31",
+    ] {
         assert!(parse_date(bad).is_err(), "{bad}");
     }
     let z = Path::new("x/HISTDATA_COM_ASCII_XAUUSD_M12018.zip");
@@ -118,7 +130,11 @@ fn dates_and_names() {
     assert_eq!(identify(c), Some(("EURUSD".into(), 2019)));
     assert_eq!(identify(Path::new("notes.zip")), None);
     let e = find_zip(Path::new("/nonexistent"), "EURUSD", 2018).unwrap_err();
-    assert!(e.to_string().contains("HISTDATA_COM_ASCII_EURUSD_M12018.zip"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("HISTDATA_COM_ASCII_EURUSD_M12018.zip"),
+        "{e}"
+    );
 }
 
 /// Row counts, ends and order of the real 2018 files, as PROVENANCE.md lists them.
@@ -140,7 +156,11 @@ fn real_files_match_provenance() {
         assert_eq!((b.rows, b.duplicates), (rows, 0), "{sym}");
         assert_eq!(b.bars.len() as u64, rows, "{sym}");
         assert_eq!(format_utc(b.bars[0].ts_utc_ns), first, "{sym}");
-        assert_eq!(format_utc(b.bars[b.bars.len() - 1].ts_utc_ns), last, "{sym}");
+        assert_eq!(
+            format_utc(b.bars[b.bars.len() - 1].ts_utc_ns),
+            last,
+            "{sym}"
+        );
         assert!(b.bars.windows(2).all(|w| w[0].ts_utc_ns < w[1].ts_utc_ns));
     }
     let listed = list_dir(&dir).unwrap();

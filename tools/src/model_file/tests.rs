@@ -21,9 +21,27 @@ fn sample() -> (AdaptiveModel, Meta) {
                 [1_000, 19_999_000, 980_000_000],
             ],
             emit: [
-                [300_000_000, 200_000_000, 200_000_000, 150_000_000, 100_000_000, 49_000_000, 999_000, 1_000],
+                [
+                    300_000_000,
+                    200_000_000,
+                    200_000_000,
+                    150_000_000,
+                    100_000_000,
+                    49_000_000,
+                    999_000,
+                    1_000,
+                ],
                 [125_000_000; BUCKETS],
-                [1_000, 9_999_000, 40_000_000, 100_000_000, 150_000_000, 200_000_000, 200_000_000, 300_000_000],
+                [
+                    1_000,
+                    9_999_000,
+                    40_000_000,
+                    100_000_000,
+                    150_000_000,
+                    200_000_000,
+                    200_000_000,
+                    300_000_000,
+                ],
             ],
             switch_ppb: 800_000_000,
         },
@@ -61,7 +79,10 @@ fn sample() -> (AdaptiveModel, Meta) {
         }],
     };
     model.validate().unwrap();
-    let row: u64 = model.symbols[0].regime.emit[0].iter().map(|&x| u64::from(x)).sum();
+    let row: u64 = model.symbols[0].regime.emit[0]
+        .iter()
+        .map(|&x| u64::from(x))
+        .sum();
     assert_eq!(row, PPB);
     (model, meta)
 }
@@ -108,12 +129,16 @@ fn one_flipped_digit_is_refused_by_the_checksum() {
 fn rehash(text: &str) -> String {
     let (_, body) = without_checksum_line(text).unwrap();
     let sum = sha256_hex(&body);
-    body.replacen("version = ", &format!("checksum = \"{sum}\"\nversion = "), 1)
-        .replacen(
-            &format!("checksum = \"{sum}\"\nversion = 1\n"),
-            &format!("version = 1\nchecksum = \"{sum}\"\n"),
-            1,
-        )
+    body.replacen(
+        "version = ",
+        &format!("checksum = \"{sum}\"\nversion = "),
+        1,
+    )
+    .replacen(
+        &format!("checksum = \"{sum}\"\nversion = 1\n"),
+        &format!("version = 1\nchecksum = \"{sum}\"\n"),
+        1,
+    )
 }
 
 #[test]
@@ -144,7 +169,10 @@ fn missing_or_out_of_range_fields_are_refused_even_with_a_good_checksum() {
     ));
     let bad_ratio = rehash(&text.replace("\"450.5\"", "\"450.1234567\""));
     let e = from_text(&bad_ratio, path()).unwrap_err();
-    assert!(e.to_string().contains("clusters[1].stressed_margin_level"), "{e}");
+    assert!(
+        e.to_string().contains("clusters[1].stressed_margin_level"),
+        "{e}"
+    );
     let invalid = rehash(&text.replace("switch_ppb = 800000000", "switch_ppb = 400000000"));
     let e = from_text(&invalid, path()).unwrap_err();
     assert!(matches!(e, ModelFileError::Invalid { .. }), "{e:?}");
