@@ -3,8 +3,8 @@
 //! (docs/validation.md).
 
 pub mod book;
-pub mod report;
 pub mod replay;
+pub mod report;
 pub mod strategy;
 
 use std::path::PathBuf;
@@ -75,7 +75,11 @@ pub fn load_closes(
         }
         let bars = histdata::read_bars(&paths, range)?;
         if bars.bars.is_empty() {
-            bail!("{s}: no bars between {} and {}", histdata::format_date(range.from_ns), histdata::format_date(range.to_ns));
+            bail!(
+                "{s}: no bars between {} and {}",
+                histdata::format_date(range.from_ns),
+                histdata::format_date(range.to_ns)
+            );
         }
         out.push(replay::Closes {
             symbol: s.clone(),
@@ -190,7 +194,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .collect();
     let summary = report::write_report(&a.out, &meta_out, &series, &Default::default())?;
     println!("{}", summary.table());
-    println!("report: {} and {}", summary.html.display(), summary.json.display());
+    println!(
+        "report: {} and {}",
+        summary.html.display(),
+        summary.json.display()
+    );
     let _ = &model as &AdaptiveModel;
     Ok(ExitCode::SUCCESS)
 }
@@ -206,7 +214,11 @@ fn to_series(
         equity: r.equity,
         balance_start: accounts.balance.iter().map(|b| b.raw()).collect(),
         deposits: r.flows,
-        tolerance: accounts.drawdown_tolerance.iter().map(|t| t.raw()).collect(),
+        tolerance: accounts
+            .drawdown_tolerance
+            .iter()
+            .map(|t| t.raw())
+            .collect(),
         stop_outs: r.stop_outs,
         margin_calls: r.margin_calls,
         in_bounds: r.in_bounds,

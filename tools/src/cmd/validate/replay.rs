@@ -159,11 +159,13 @@ struct Run<'a> {
 
 /// Runs one replay.
 pub fn run(p: &RunParams<'_>, data: &[Closes]) -> anyhow::Result<RunOutput> {
-    let mut engine = Engine::new(
-        p.symbols.clone(),
-        p.accounts.clone(),
-        EngineConfig::permissive(),
-    )?;
+    // Pre-trade limits out of the way: one block carries the whole book's position (the
+    // validation is about allocation, not the risk book).
+    let mut config = EngineConfig::permissive();
+    config.risk.max_order_qty = Qty(i64::MAX / 4);
+    config.risk.max_order_notional = Money(i64::MAX / 4);
+    config.risk.max_account_qty = Qty(i64::MAX / 4);
+    let mut engine = Engine::new(p.symbols.clone(), p.accounts.clone(), config)?;
     engine.set_adaptive_model(p.model.clone())?;
     let mut ids = Vec::new();
     for c in data {
@@ -258,7 +260,23 @@ pub fn run(p: &RunParams<'_>, data: &[Closes]) -> anyhow::Result<RunOutput> {
     if let Some(d) = day {
         r.snapshot(d);
     }
+    // Commissions: each position keeps what it was charged (all accounts here are USD).
+    for a in 0..n as u32 {
+        for &i in &r.ids {
+            let c = r.engine.ledger().position(a, i).commission.raw();
+            r.out.cost = r.out.cost.saturating_add(c);
+        }
+    }
     r.out.refused = r.engine.counters().refused;
+    let c = r.engine.counters();
+    tracing::info!(
+        opens = c.opens,
+        closes = c.closes,
+        refused = c.refused,
+        risk_rejects = c.risk_rejects,
+        fills = c.fills,
+        "validate run"
+    );
     Ok(r.out)
 }
 
@@ -333,7 +351,13 @@ impl Run<'_> {
         let units = o.qty.raw() / Qty::ONE_RAW;
         let notional = usd_micro(&self.names[k], units, px);
         self.out.turnover = self.out.turnover.saturating_add(notional);
-        let half = usd_micro(&self.names[k], units, (ask - bid) / 2);
+        // Half the spread crossed, in USD: a quote-currency amount, converted at the price
+        // when the quote currency is not USD (USDJPY, USDCAD, USDCHF).
+        let half = if self.names[k].starts_with("USD") {
+            (i128::from(units) * i128::from(ask - bid) * 500_000 / i128::from(px.max(1))) as i64
+        } else {
+            usd_micro(&self.names[k], units, (ask - bid) / 2)
+        };
         self.out.cost = self.out.cost.saturating_add(half);
         self.exec += 1;
         Input::Fill(FillEvent {
@@ -426,8 +450,9 @@ impl Run<'_> {
                 self.apply(f);
             }
         }
-        self.out.trades += 1;
-        self.engine.open_tickets() > before
+        let opened = self.engine.open_tickets() > before;
+        self.out.trades += u64::from(opened);
+        opened
     }
 
     /// Bounds kept, and the factors' means, from the journaled explanation (adaptive run) or
