@@ -93,14 +93,13 @@ pub fn load_closes(
     Ok(out)
 }
 
-/// Parses `3` or `2.5` into tenths.
-fn tenths(s: &str) -> anyhow::Result<i64> {
+/// Parses `3` or `0.5` into millionths.
+fn leverage_ppm(s: &str) -> anyhow::Result<i64> {
     let r = mam_core::num::Ratio::parse(s).with_context(|| format!("--leverage {s:?}"))?;
-    let t = r.raw() / (mam_core::num::Ratio::ONE_RAW / 10);
-    if t <= 0 || t > 1000 {
+    if r.raw() < 100_000 || r.raw() > 100_000_000 {
         bail!("--leverage {s}: expected 0.1 to 100");
     }
-    Ok(t)
+    Ok(r.raw())
 }
 
 /// Runs `mam validate`.
@@ -135,30 +134,42 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         None => book::generate(a.generate, a.seed),
     };
     let flows = book::flows(&accounts, range.from_ns, range.to_ns, a.seed);
-    let lev = tenths(&a.leverage)?;
-    let mut runs = Vec::new();
-    for adaptive in [false, true] {
+    let lev = leverage_ppm(&a.leverage)?;
+    let run_one = |adaptive: bool, leverage_ppm: i64, name: &str| {
         let p = replay::RunParams {
             symbols: &table,
             model: &model,
             adaptive,
             strategy: &a.strategy,
             seed: a.seed,
-            leverage_tenths: lev,
+            leverage_ppm,
             accounts: &accounts,
             flows: &flows,
         };
         let t0 = std::time::Instant::now();
         let out = replay::run(&p, &data)?;
         eprintln!(
-            "{}: {} trades, {} days, {} s",
-            if adaptive { "adaptive" } else { "static" },
+            "{name}: leverage {}, {} trades, {} days, {:.1} s",
+            mam_core::num::Ratio(leverage_ppm),
             out.trades,
             out.days.len(),
-            t0.elapsed().as_secs()
+            t0.elapsed().as_secs_f64()
         );
-        runs.push(out);
-    }
+        anyhow::Ok(out)
+    };
+    let stat = run_one(false, lev, "static")?;
+    let adap = run_one(true, lev, "adaptive")?;
+    // The static rule scaled to the adaptive run's average gross exposure: what is left of
+    // adaptive's advantage once it is not simply smaller.
+    let mean = |v: &[i64]| v.iter().map(|&x| i128::from(x)).sum::<i128>() / v.len().max(1) as i128;
+    let (es, ea) = (mean(&stat.exposure), mean(&adap.exposure));
+    let matched_lev = if es > 0 {
+        (i128::from(lev) * ea / es).clamp(1, i128::from(i64::MAX)) as i64
+    } else {
+        lev
+    };
+    let matched = run_one(false, matched_lev, report::MATCHED)?;
+    let runs = vec![stat, adap, matched];
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let day = |ns: u64| (ns / 86_400_000_000_000) as u32;
     let text = std::fs::read_to_string(&a.model).unwrap_or_default();
@@ -189,7 +200,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let series: Vec<report::RunSeries> = runs
         .into_iter()
-        .zip(["static", "adaptive"])
+        .zip(["static", "adaptive", report::MATCHED])
         .map(|(r, name)| to_series(r, name, &accounts))
         .collect();
     let summary = report::write_report(&a.out, &meta_out, &series, &Default::default())?;

@@ -45,8 +45,8 @@ pub struct RunParams<'a> {
     pub strategy: &'a str,
     /// Strategy seed.
     pub seed: u64,
-    /// Notional of one master position as a multiple of the book's balance (in tenths).
-    pub leverage_tenths: i64,
+    /// Notional of one master position as a multiple of the book's balance (millionths).
+    pub leverage_ppm: i64,
     /// The accounts at the start.
     pub accounts: &'a AccountVecs,
     /// Cash flows.
@@ -410,7 +410,7 @@ impl Run<'_> {
             .by_id(self.ids[k])
             .expect("ids come from the table");
         let book: i64 = self.engine.accounts().balance.iter().map(|b| b.raw()).sum();
-        let target = i128::from(book) * i128::from(self.p.leverage_tenths) / 10;
+        let target = i128::from(book) * i128::from(self.p.leverage_ppm) / 1_000_000;
         let per_lot = usd_micro(
             &self.names[k],
             spec.contract_size.raw() / Qty::ONE_RAW,

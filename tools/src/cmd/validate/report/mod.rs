@@ -64,6 +64,9 @@ pub struct ReportSummary {
     pub runs: Vec<RunMetrics>,
     /// Adaptive against static (`None` unless runs named `static` and `adaptive` are given).
     pub verdict: Option<Verdict>,
+    /// Adaptive against the static rule at adaptive's average exposure (a run named
+    /// [`MATCHED`]), if given.
+    pub verdict_matched: Option<Verdict>,
     /// `(id, title)` of each plot in the HTML, in page order.
     pub plots: Vec<(String, String)>,
 }
@@ -77,11 +80,17 @@ impl ReportSummary {
         if self.verdict.is_some() {
             head.push("adaptive".into());
         }
+        if self.verdict_matched.is_some() {
+            head.push("vs matched".into());
+        }
         rows.push(head);
         for (i, d) in verdict::METRICS.iter().enumerate() {
             let mut row = vec![d.label.to_string()];
             row.extend(self.runs.iter().map(|r| d.unit.show((d.get)(r))));
             if let Some(v) = &self.verdict {
+                row.push(v.metrics[i].1.outcome.word().to_string());
+            }
+            if let Some(v) = &self.verdict_matched {
                 row.push(v.metrics[i].1.outcome.word().to_string());
             }
             rows.push(row);
@@ -124,6 +133,22 @@ impl ReportSummary {
                 } else {
                     "does not hold"
                 }
+            );
+            for p in &v.claim.parts {
+                let _ = writeln!(out, "  - {p}");
+            }
+        }
+        if let Some(v) = &self.verdict_matched {
+            let _ =
+                writeln!(
+                out,
+                "\nagainst the static rule at adaptive's average exposure ({MATCHED}): adaptive \
+                 beat it on {}, tied on {}, lost on {}; the claim {} (the parts below compare \
+                 with {MATCHED}, whatever they name):",
+                v.beat,
+                v.tied,
+                v.lost,
+                if v.claim.holds { "holds" } else { "does not hold" }
             );
             for p in &v.claim.parts {
                 let _ = writeln!(out, "  - {p}");
@@ -432,6 +457,12 @@ pub fn write_report(
         (Some(s), Some(a)) => Some(verdict::verdict(&s.metrics, &a.metrics)),
         _ => None,
     };
+    // Against the static rule scaled to adaptive's average exposure: does adapting help, or
+    // only being smaller?
+    let verdict_matched = match (by_name(MATCHED), by_name("adaptive")) {
+        (Some(s), Some(a)) => Some(verdict::verdict(&s.metrics, &a.metrics)),
+        _ => None,
+    };
     let sections = sections(runs, &analyses, opts)?;
     let plot_ids: Vec<(String, String)> = sections
         .iter()
@@ -467,6 +498,7 @@ pub fn write_report(
             "regime": regime_summaries(r),
         })).collect::<Vec<_>>(),
         "verdict": verdict,
+        "verdict_matched": verdict_matched,
         "plots": plot_ids.iter().map(|(id, title)| json!({"id": id, "title": title}))
             .collect::<Vec<_>>(),
     });
@@ -483,9 +515,13 @@ pub fn write_report(
         html: html_path,
         runs: metrics,
         verdict,
+        verdict_matched,
         plots: plot_ids,
     })
 }
+
+/// The name of the static run scaled to the adaptive run's average exposure.
+pub const MATCHED: &str = "static-matched";
 
 #[cfg(test)]
 mod tests;
