@@ -50,7 +50,16 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         None => SymbolTable::builtin(),
     };
     let paths = StatePaths::new(&cfg.state);
-    let started = resume::start(&cfg, checked.engine, &symbols, &paths, None)?;
+    // Loaded (and checked) before anything starts: a wrong version or checksum is refused here.
+    let model = match &cfg.engine.adaptive_model {
+        Some(p) => Some(
+            crate::model_file::load(Path::new(p))
+                .with_context(|| format!("engine.adaptive_model = {p:?}"))?
+                .0,
+        ),
+        None => None,
+    };
+    let started = resume::start(&cfg, checked.engine, &symbols, &paths, model)?;
     let mut out = std::io::stdout();
     writeln!(
         out,
