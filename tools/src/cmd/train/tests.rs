@@ -71,6 +71,10 @@ fn bad_periods_and_missing_data_are_refused() {
     a.symbols = vec!["EURGBP".into()];
     let e = format!("{:#}", run(a).unwrap_err());
     assert!(e.contains("no bar files for EURGBP"), "{e}");
+    let mut a = args(out.clone(), "2018-01-01", "2018-02-01", None);
+    a.symbols = vec!["EURUSD".into(), "eurusd".into()];
+    let e = format!("{:#}", run(a).unwrap_err());
+    assert!(e.contains("`EURUSD` is empty or listed twice"), "{e}");
     let mut a = args(out, "2018-01-01", "2018-02-01", None);
     a.bars = vec![PathBuf::from("/nonexistent/bars")];
     let e = format!("{:#}", run(a).unwrap_err());
