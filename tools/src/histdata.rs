@@ -103,7 +103,7 @@ pub enum HistDataError {
         expected: String,
     },
     /// A date that is not `YYYY-MM-DD`.
-    #[error("`{0}` is not a date YYYY-MM-DD (from 1970 on)")]
+    #[error("`{0}` is not a date YYYY-MM-DD between 1970 and 2554")]
     BadDate(String),
 }
 
@@ -134,9 +134,12 @@ pub fn parse_date(text: &str) -> Result<u64, HistDataError> {
     let m = digits(&b[5..7]).ok_or_else(bad)?;
     let d = digits(&b[8..10]).ok_or_else(bad)?;
     let days = civil_days(y, m, d).ok_or_else(bad)?;
-    u64::try_from(days)
-        .map(|d| d * 86_400 * NS)
-        .map_err(|_| bad())
+    day_ns(days).ok_or_else(bad)
+}
+
+/// ns since the epoch of midnight UTC on day `days`, if it fits in u64 (1970 to 2554).
+fn day_ns(days: i64) -> Option<u64> {
+    u64::try_from(days).ok()?.checked_mul(86_400 * NS)
 }
 
 /// `YYYY-MM-DD` of a UTC instant (for messages and the model file).
@@ -342,8 +345,9 @@ fn parse_stamp(s: &str) -> Result<u64, String> {
     if h > 23 || mi > 59 || se > 59 {
         return Err(format!("timestamp `{s}`: no such time of day"));
     }
-    let days = u64::try_from(days).map_err(|_| format!("timestamp `{s}` is before 1970"))?;
-    Ok((days * 86_400 + h * 3600 + mi * 60 + se + EST_TO_UTC_S) * NS)
+    day_ns(days)
+        .and_then(|d| d.checked_add((h * 3600 + mi * 60 + se + EST_TO_UTC_S) * NS))
+        .ok_or_else(|| format!("timestamp `{s}` is outside 1970-2554"))
 }
 
 /// ASCII digits to a number.

@@ -150,6 +150,14 @@ pub enum ModelFileError {
         /// Why.
         why: String,
     },
+    /// The model could not be turned into text (a value TOML cannot hold).
+    #[error("{}: cannot write the model: {why}", path.display())]
+    Encode {
+        /// The file.
+        path: PathBuf,
+        /// The serialiser's message.
+        why: String,
+    },
     /// Parsed, but the engine could not run it.
     #[error("{}: {source}", path.display())]
     Invalid {
@@ -223,7 +231,7 @@ struct ClusterEntry {
 
 /// Writes `model` and `meta` to `path` (the whole text, checksum included).
 pub fn save(path: &Path, model: &AdaptiveModel, meta: &Meta) -> Result<(), ModelFileError> {
-    let text = to_text(model, meta).map_err(|why| ModelFileError::Parse {
+    let text = to_text(model, meta).map_err(|why| ModelFileError::Encode {
         path: path.to_path_buf(),
         why,
     })?;

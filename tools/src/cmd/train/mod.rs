@@ -105,6 +105,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if symbols.is_empty() {
         bail!("no HistData bar files found in {:?}", a.bars);
     }
+    for (i, s) in symbols.iter().enumerate() {
+        if s.is_empty() || symbols[..i].contains(s) {
+            bail!("--symbols: `{s}` is empty or listed twice");
+        }
+    }
     let files: Vec<Vec<PathBuf>> = symbols
         .iter()
         .map(|s| data::files_for(&cat, s, range))

@@ -71,6 +71,10 @@ fn bad_periods_and_missing_data_are_refused() {
     a.symbols = vec!["EURGBP".into()];
     let e = format!("{:#}", run(a).unwrap_err());
     assert!(e.contains("no bar files for EURGBP"), "{e}");
+    let mut a = args(out.clone(), "2018-01-01", "2018-02-01", None);
+    a.symbols = vec!["EURUSD".into(), "eurusd".into()];
+    let e = format!("{:#}", run(a).unwrap_err());
+    assert!(e.contains("`EURUSD` is empty or listed twice"), "{e}");
     let mut a = args(out, "2018-01-01", "2018-02-01", None);
     a.bars = vec![PathBuf::from("/nonexistent/bars")];
     let e = format!("{:#}", run(a).unwrap_err());
@@ -159,4 +163,40 @@ fn returns_skip_gaps_over_ten_minutes() {
     let r = data::returns(&bars, 11 * 60_000_000_000);
     assert_eq!(r.units, [10_000_000, 10_000_000, 0]);
     assert_eq!((r.train, r.gaps, r.zeros), (1, 1, 1));
+}
+
+/// Three obvious groups come out as three clusters numbered by leverage, the same every time.
+#[test]
+fn accounts_cluster_by_leverage_and_balance_deterministically() {
+    let mut csv = String::from("id,balance,equity,leverage\n");
+    for i in 0..30 {
+        let (bal, lev) = match i % 3 {
+            0 => (100_000 + i * 1_000, 30),
+            1 => (10_000 + i * 100, 100),
+            _ => (1_000 + i * 10, 500),
+        };
+        csv.push_str(&format!("A{i},{bal},{bal},{lev}\n"));
+    }
+    let rows = crate::accounts_io::parse_csv(csv.as_bytes()).unwrap();
+    let mut acc = mam_core::account::AccountVecs::default();
+    rows.iter().for_each(|(_, r)| acc.push(r));
+    let c = cluster::cluster(&acc);
+    assert_eq!(c.counts, [10, 10, 10]);
+    assert_eq!(c.mean_leverage, [30.0, 100.0, 500.0]);
+    assert_eq!(c.assignment[..3], [0, 1, 2]);
+    assert_eq!(c.params[0], ClusterParams::default());
+    let level: Vec<String> = c
+        .params
+        .iter()
+        .map(|p| p.stressed_margin_level.to_string())
+        .collect();
+    assert_eq!(level, ["300.0", "400.0", "500.0"]);
+    assert_eq!(cluster::cluster(&acc).assignment, c.assignment);
+    // One account: one cluster, the defaults.
+    let mut one = mam_core::account::AccountVecs::default();
+    one.push(&rows[0].1);
+    assert_eq!(
+        cluster::cluster(&one).params,
+        vec![ClusterParams::default()]
+    );
 }
