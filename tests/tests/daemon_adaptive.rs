@@ -17,8 +17,8 @@ use std::path::Path;
 use mam_core::adaptive::step_bounds;
 use mam_core::engine::Decision;
 use mam_tests::daemon::{
-    convert_eurusd, mam, manager_args, out_file, start_lp, wait_until, Capture, DaemonSetup,
-    Proc, Replay,
+    convert_eurusd, mam, manager_args, out_file, start_lp, wait_until, Capture, DaemonSetup, Proc,
+    Replay,
 };
 
 const HOURS: std::ops::Range<u32> = 7..10;
@@ -66,7 +66,11 @@ fn run(dir: &Path, cap: &Capture, model: &Path, pace: &str, mode: &str) -> Daemo
     let st = manager.wait();
     assert!(st.success(), "manager ({st}):\n{}", manager.output());
     wait_until("every quote journaled", || {
-        assert!(daemon.try_wait().is_none(), "daemon died:\n{}", daemon.output());
+        assert!(
+            daemon.try_wait().is_none(),
+            "daemon died:\n{}",
+            daemon.output()
+        );
         setup.market_records() == cap.quotes
     });
     daemon.signal("-TERM");
@@ -104,7 +108,10 @@ fn adaptive_allocations_are_explained_bounded_and_deterministic() {
         heads.iter().any(|h| h.vol != 1 << 32),
         "the volatility factor never moved off 1"
     );
-    assert!(heads.iter().all(|h| h.sigma > 0), "every master saw a forecast");
+    assert!(
+        heads.iter().all(|h| h.sigma > 0),
+        "every master saw a forecast"
+    );
     let cp = mam_core::engine::read_checkpoint(&a.state.join("checkpoints")).unwrap();
     for h in &heads {
         let mine: Vec<_> = accounts
@@ -114,8 +121,11 @@ fn adaptive_allocations_are_explained_bounded_and_deterministic() {
         assert!(!mine.is_empty());
         for x in &mine {
             let i = x.account as usize;
-            let (lo, hi) =
-                step_bounds(x.static_steps, cp.accounts.min_scale[i], cp.accounts.max_scale[i]);
+            let (lo, hi) = step_bounds(
+                x.static_steps,
+                cp.accounts.min_scale[i],
+                cp.accounts.max_scale[i],
+            );
             assert!(
                 (x.steps >= lo && x.steps <= hi) || x.flags & 4 != 0,
                 "ticket {} account {i}: {} outside [{lo}, {hi}]",
@@ -133,17 +143,28 @@ fn adaptive_allocations_are_explained_bounded_and_deterministic() {
         "--ticket",
         &t.to_string(),
     ]);
-    assert!(text.contains(&format!("ticket {t}")) && text.contains("scale"), "{text}");
+    assert!(
+        text.contains(&format!("ticket {t}")) && text.contains("scale"),
+        "{text}"
+    );
     let rows = text.lines().filter(|l| l.starts_with("INV")).count();
     let expect = accounts.iter().filter(|x| x.ticket == t).count();
-    assert!(rows >= expect.min(1), "{rows} rows for {expect} accounts:\n{text}");
+    assert!(
+        rows >= expect.min(1),
+        "{rows} rows for {expect} accounts:\n{text}"
+    );
     assert!(!blocks.is_empty() || accounts.iter().any(|x| x.steps > 0));
 
     // Another pace and threading mode: the same decisions, the same state.
     let b = run(&dir.path().join("b"), &cap, &model, "1200x", "dedicated");
     let (da, db) = (a.journal_dump(true), b.journal_dump(true));
     if let Some(i) = (0..da.len().max(db.len())).find(|&i| da.get(i) != db.get(i)) {
-        panic!("journals differ at record {}:\n a: {:?}\n b: {:?}", i + 1, da.get(i), db.get(i));
+        panic!(
+            "journals differ at record {}:\n a: {:?}\n b: {:?}",
+            i + 1,
+            da.get(i),
+            db.get(i)
+        );
     }
     let (_, state_b) = b.final_state();
     assert!(state_a == state_b, "final engine state differs");

@@ -25,7 +25,14 @@ fn validate(model: &Path, out: &Path, from: &str, to: &str) -> std::process::Out
         .arg(histdata())
         .args(["--symbols", "EURUSD,USDJPY", "--model"])
         .arg(model)
-        .args(["--generate", "200", "--strategy", "meanrev", "--leverage", "0.5"])
+        .args([
+            "--generate",
+            "200",
+            "--strategy",
+            "meanrev",
+            "--leverage",
+            "0.5",
+        ])
         .args(["--from", from, "--to", to, "--out"])
         .arg(out)
         .output()
@@ -39,12 +46,23 @@ fn train_then_validate_walk_forward() {
     let t = mam()
         .args(["train", "--bars"])
         .arg(histdata())
-        .args(["--symbols", "EURUSD,USDJPY", "--from", "2018-01-01", "--to", "2018-02-01"])
+        .args([
+            "--symbols",
+            "EURUSD,USDJPY",
+            "--from",
+            "2018-01-01",
+            "--to",
+            "2018-02-01",
+        ])
         .args(["--test-to", "2018-03-01", "--out"])
         .arg(&model)
         .output()
         .unwrap();
-    assert!(t.status.success(), "train: {}", String::from_utf8_lossy(&t.stderr));
+    assert!(
+        t.status.success(),
+        "train: {}",
+        String::from_utf8_lossy(&t.stderr)
+    );
 
     // The training months are refused for validation.
     let bad = validate(&model, &dir.path().join("bad"), "2018-01-15", "2018-03-01");
@@ -54,7 +72,11 @@ fn train_then_validate_walk_forward() {
 
     let out1 = dir.path().join("r1");
     let v = validate(&model, &out1, "2018-03-01", "2018-04-01");
-    assert!(v.status.success(), "validate: {}", String::from_utf8_lossy(&v.stderr));
+    assert!(
+        v.status.success(),
+        "validate: {}",
+        String::from_utf8_lossy(&v.stderr)
+    );
     let table = String::from_utf8_lossy(&v.stdout);
     assert!(table.contains("allocations inside bounds"), "{table}");
     assert!(table.contains("static-matched"), "{table}");
@@ -75,7 +97,10 @@ fn train_then_validate_walk_forward() {
         "the adaptive run journaled factors"
     );
     assert!(j["verdict"].is_object() && j["verdict_matched"].is_object());
-    assert!(j["meta"]["split"].as_str().unwrap().contains("walk-forward"));
+    assert!(j["meta"]["split"]
+        .as_str()
+        .unwrap()
+        .contains("walk-forward"));
     let html = std::fs::read_to_string(out1.join("report.html")).unwrap();
     assert!(html.contains("<svg"));
 

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use mam_core::engine::input::{RiskCommand, RISK_KILL, RISK_RESET};
+use mam_core::engine::input::{RiskCommand, ADAPTIVE_OFF, ADAPTIVE_ON, RISK_KILL, RISK_RESET};
 use mam_core::pipeline::engine_stage::{EngineRings, EngineStage, EngineStageOptions};
 use mam_core::pipeline::{ring, LatencyTap, Pipeline, RunnerConfig, Stage};
 use mam_core::symbol::SymbolTable;
@@ -104,6 +104,19 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         .context("installing signal handlers")?;
     signal_hook::flag::register(signal_hook::consts::SIGUSR2, release.clone())
         .context("installing signal handlers")?;
+    // SIGRTMIN+1 switches the adaptive layer off (every master gets its static allocation at
+    // once), SIGRTMIN+2 back on: journaled engine inputs (`kill -s RTMIN+1 PID`).
+    let (adaptive_off, adaptive_on) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    #[cfg(target_os = "linux")]
+    {
+        signal_hook::flag::register(libc::SIGRTMIN() + 1, adaptive_off.clone())
+            .context("installing signal handlers")?;
+        signal_hook::flag::register(libc::SIGRTMIN() + 2, adaptive_on.clone())
+            .context("installing signal handlers")?;
+    }
     let admin = Arc::new(crossbeam_queue::ArrayQueue::new(64));
     let tap = LatencyTap::new();
     let cap = cfg.pipeline.ring;
@@ -228,6 +241,12 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
                 "kill switch engaged (SIGUSR1): no new child orders",
             ),
             (&release, RISK_RESET, "kill switch released (SIGUSR2)"),
+            (
+                &adaptive_off,
+                ADAPTIVE_OFF,
+                "adaptive layer off (SIGRTMIN+1): static allocation",
+            ),
+            (&adaptive_on, ADAPTIVE_ON, "adaptive layer on (SIGRTMIN+2)"),
         ] {
             if flag.swap(false, Ordering::Relaxed) {
                 let cmd = RiskCommand {
