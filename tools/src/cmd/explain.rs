@@ -82,11 +82,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             Some(Decision::AdaptiveTicket(t)) if t.ticket == a.ticket => {
                 groups.push((t, Vec::new()));
             }
-            Some(Decision::AdaptiveAccount(x)) if x.ticket == a.ticket => {
-                if only.is_none_or(|o| o == x.account) {
-                    if let Some(g) = groups.last_mut() {
-                        g.1.push(x);
-                    }
+            Some(Decision::AdaptiveAccount(x))
+                if x.ticket == a.ticket && only.is_none_or(|o| o == x.account) =>
+            {
+                if let Some(g) = groups.last_mut() {
+                    g.1.push(x);
                 }
             }
             _ => {}

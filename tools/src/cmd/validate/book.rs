@@ -32,7 +32,11 @@ pub fn generate(n: usize, seed: u64) -> AccountVecs {
         let bal = uniform(&mut s, f64::ln(lo), f64::ln(hi)).exp();
         let balance = Money((bal * 100.0).round() as i64 * 10_000);
         let tol = [100_000, 150_000, 200_000, 300_000][(next(&mut s) % 4) as usize];
-        let commission = if next(&mut s) % 2 == 0 { 3_500_000 } else { 0 };
+        let commission = if next(&mut s).is_multiple_of(2) {
+            3_500_000
+        } else {
+            0
+        };
         let mut id = [0u8; 16];
         let text = format!("V{i}");
         id[..text.len()].copy_from_slice(text.as_bytes());

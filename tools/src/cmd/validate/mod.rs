@@ -206,8 +206,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let summary = report::write_report(&a.out, &meta_out, &series, &Default::default())?;
     println!("{}", summary.table());
     println!(
-        "report: {} and {}",
+        "report: {} ({} plots) and {}",
         summary.html.display(),
+        summary.plots.len(),
         summary.json.display()
     );
     let _ = &model as &AdaptiveModel;

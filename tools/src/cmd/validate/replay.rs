@@ -229,7 +229,7 @@ pub fn run(p: &RunParams<'_>, data: &[Closes]) -> anyhow::Result<RunOutput> {
         at[k] += 1;
         r.quote(k, ts, close);
         // Hourly decisions: the bar that closes the hour, or the first after a gap.
-        let hour_closed = ts % HOUR == 0
+        let hour_closed = ts.is_multiple_of(HOUR)
             || data[k]
                 .bars
                 .get(at[k])

@@ -151,6 +151,7 @@ pub fn drawdowns(cum: &[f64]) -> Vec<f64> {
 }
 
 /// The largest drawdown of a cumulative-return series (0 for an empty one).
+#[cfg(test)]
 pub fn max_drawdown(cum: &[f64]) -> f64 {
     drawdowns(cum).into_iter().fold(0.0, f64::max)
 }

@@ -30,7 +30,7 @@ use serde_json::json;
 
 pub use analysis::{RunAnalysis, RunMetrics};
 pub use types::{iso_date, DayRange, FactorSample, Meta, RegimeSample, RunSeries};
-pub use verdict::{Outcome, Verdict};
+pub use verdict::Verdict;
 
 use html::{Plot, Section};
 use plots::{ns_to_days, palette, run_color, tag};

@@ -117,15 +117,6 @@ impl RunSeries {
         self.equity.len()
     }
 
-    /// The flow of `account` on day index `t` (0 when the run has no flows).
-    pub fn flow(&self, account: usize, t: usize) -> i64 {
-        self.deposits
-            .get(account)
-            .and_then(|d| d.get(t))
-            .copied()
-            .unwrap_or(0)
-    }
-
     /// Checks that the series' shapes agree, with a message naming the field that does not.
     pub fn check(&self) -> Result<()> {
         let n = self.accounts();
