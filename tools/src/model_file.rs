@@ -227,6 +227,9 @@ struct ClusterEntry {
     impact_y: String,
     spread_min: String,
     spread_max: String,
+    risk_cap: String,
+    slip_pips: String,
+    slip_cut: String,
 }
 
 /// Writes `model` and `meta` to `path` (the whole text, checksum included).
@@ -405,6 +408,9 @@ fn cluster_entry(c: &ClusterParams) -> ClusterEntry {
         impact_y: s(c.impact_y),
         spread_min: s(c.spread_min),
         spread_max: s(c.spread_max),
+        risk_cap: s(c.risk_cap),
+        slip_pips: s(c.slip_pips),
+        slip_cut: s(c.slip_cut),
     }
 }
 
@@ -425,6 +431,9 @@ fn cluster_params(c: &ClusterEntry) -> Result<ClusterParams, (&'static str, Stri
         impact_y: r("impact_y", &c.impact_y)?,
         spread_min: r("spread_min", &c.spread_min)?,
         spread_max: r("spread_max", &c.spread_max)?,
+        risk_cap: r("risk_cap", &c.risk_cap)?,
+        slip_pips: r("slip_pips", &c.slip_pips)?,
+        slip_cut: r("slip_cut", &c.slip_cut)?,
     })
 }
 

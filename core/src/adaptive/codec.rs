@@ -93,7 +93,7 @@ pub fn encode_model(m: &AdaptiveModel) -> Vec<u8> {
     w
 }
 
-fn cluster_ratios(c: &ClusterParams) -> [Ratio; 10] {
+fn cluster_ratios(c: &ClusterParams) -> [Ratio; 13] {
     [
         c.vol_min,
         c.vol_max,
@@ -105,6 +105,9 @@ fn cluster_ratios(c: &ClusterParams) -> [Ratio; 10] {
         c.impact_y,
         c.spread_min,
         c.spread_max,
+        c.risk_cap,
+        c.slip_pips,
+        c.slip_cut,
     ]
 }
 
@@ -154,7 +157,7 @@ fn decode_model(r: &mut R<'_>) -> Result<AdaptiveModel, String> {
     let n = r.count(65_536, "clusters")?;
     let mut clusters = Vec::with_capacity(n);
     for _ in 0..n {
-        let mut x = [Ratio::ZERO; 10];
+        let mut x = [Ratio::ZERO; 13];
         for v in x.iter_mut() {
             *v = Ratio(r.i64("cluster parameters")?);
         }
@@ -169,6 +172,9 @@ fn decode_model(r: &mut R<'_>) -> Result<AdaptiveModel, String> {
             impact_y: x[7],
             spread_min: x[8],
             spread_max: x[9],
+            risk_cap: x[10],
+            slip_pips: x[11],
+            slip_cut: x[12],
             dd_power: r.u32("dd power")?,
         });
     }
@@ -203,6 +209,28 @@ impl AdaptiveState {
             w.push(s.hour);
             u64v(w, s.depth as u64);
         }
+        let c = &self.corr;
+        for &(k, r) in &c.last {
+            u64v(w, k);
+            u64v(w, r as u64);
+        }
+        c.cov.iter().for_each(|&x| u64v(w, x as u64));
+        c.count.iter().for_each(|&x| u32v(w, x));
+        for cells in &self.slip.cells {
+            for x in cells {
+                u64v(w, x.p_ppb);
+                u64v(w, x.mean as u64);
+                u32v(w, x.fills);
+            }
+        }
+        u32v(w, self.slip.sent.len() as u32);
+        for (&cl, s) in &self.slip.sent {
+            u64v(w, cl);
+            u32v(w, s.instrument);
+            w.push(u8::from(s.buy));
+            u64v(w, s.reference as u64);
+            w.push(s.hour);
+        }
     }
 
     /// Decodes what [`encode`](Self::encode) wrote, for `symbols`; returns the state and the
@@ -223,6 +251,7 @@ impl AdaptiveState {
         };
         st.allocations = r.u64("allocations")?;
         let n = r.count(1 << 20, "instruments")?;
+        let n_instruments = n;
         if n != st.state.len() {
             return Err(format!(
                 "adaptive state holds {n} instruments, the symbol table {}",
@@ -251,6 +280,44 @@ impl AdaptiveState {
                 return Err(format!("adaptive state: hour {}", s.hour));
             }
             s.depth = r.i64("depth")?;
+        }
+        for x in st.corr.last.iter_mut() {
+            *x = (r.u64("last interval")?, r.i64("last return")?);
+        }
+        for x in st.corr.cov.iter_mut() {
+            *x = r.i64("covariance")?;
+        }
+        for x in st.corr.count.iter_mut() {
+            *x = r.u32("pair count")?;
+        }
+        for cells in st.slip.cells.iter_mut() {
+            for x in cells.iter_mut() {
+                x.p_ppb = r.u64("slippage probability")?;
+                x.mean = r.i64("slippage mean")?;
+                x.fills = r.u32("slippage fills")?;
+            }
+        }
+        let n = r.count(1 << 24, "remembered orders")?;
+        for _ in 0..n {
+            let cl = r.u64("order id")?;
+            let instrument = r.u32("order instrument")?;
+            let buy = r.take(1, "order side")?[0] == 1;
+            let reference = r.i64("order reference")?;
+            let hour = r.take(1, "order hour")?[0];
+            if instrument as usize >= n_instruments || hour >= 24 {
+                return Err(format!(
+                    "adaptive state: remembered order {cl} out of range"
+                ));
+            }
+            st.slip.sent.insert(
+                cl,
+                super::cross::Sent {
+                    instrument,
+                    buy,
+                    reference,
+                    hour,
+                },
+            );
         }
         Ok((st, r.at))
     }

@@ -5,7 +5,7 @@
 //! Factors are [`Factor`] (I32F32) bit patterns held in `i64`: products and quotients are
 //! integer operations, identical on every machine.
 
-use super::model::{ClusterParams, Regime};
+use super::model::{ClusterParams, Regime, PPB};
 use crate::alloc::{LotLimits, MinLotPolicy};
 use crate::num::{Factor, Ratio};
 
@@ -66,6 +66,8 @@ pub struct Shared {
     pub sqrt_qv: i64,
     /// `norm / spread` before the cluster clamp (ONE without a norm).
     pub spread: i64,
+    /// Probability of slippage beyond the threshold for the symbol and hour, ppb.
+    pub slip_ppb: u64,
 }
 
 /// What the engine knows of one account for this master.
@@ -84,6 +86,9 @@ pub struct AccountView {
     /// Per currency leg of the symbol that is not the account currency: (exposure the account
     /// holds now, exposure the static size adds), signed, Money raw.
     pub legs: [(i64, i64); 2],
+    /// Forecast one-interval risk of the account's positions now and with the static size
+    /// added (Money raw; both 0 when the correlation factor is off).
+    pub risk: (u64, u64),
 }
 
 /// Every factor of one account, and the result.
@@ -101,7 +106,11 @@ pub struct AccountFactors {
     pub drawdown: i64,
     /// Currency-leg exposure.
     pub legs: i64,
-    /// Product of all six.
+    /// Correlated risk of the positions against the cluster's cap.
+    pub risk: i64,
+    /// Slippage probability for the symbol and hour.
+    pub slippage: i64,
+    /// Product of all eight.
     pub product: i64,
     /// The product clamped to the account's bounds.
     pub scale: i64,
@@ -128,8 +137,32 @@ pub fn account_factors(
         margin: ONE,
         drawdown: ONE,
         legs: ONE,
+        risk: ONE,
+        slippage: ONE,
         ..AccountFactors::default()
     };
+    if c.slip_cut.raw() > 0 && sh.slip_ppb > 0 {
+        // 1 − cut × p, p in ppb.
+        let cut = i128::from(c.slip_cut.raw()) * i128::from(sh.slip_ppb.min(PPB));
+        f.slippage = frac(
+            i128::from(Ratio::ONE_RAW) * i128::from(PPB) - cut,
+            i128::from(Ratio::ONE_RAW) * i128::from(PPB),
+        );
+    }
+    if c.risk_cap.raw() > 0 && v.risk.1 > v.risk.0 {
+        // Marginal: scale the trade so the risk stays under cap × equity (linear in the
+        // trade's size between the risk now and the risk with it).
+        let cap =
+            i128::from(v.equity.max(0)) * i128::from(c.risk_cap.raw()) / i128::from(Ratio::ONE_RAW);
+        let (now, after) = (i128::from(v.risk.0), i128::from(v.risk.1));
+        if after > cap {
+            f.risk = if cap <= now {
+                0
+            } else {
+                frac(cap - now, after - now).min(ONE)
+            };
+        }
+    }
     if c.impact_cap.raw() > 0 && sh.sqrt_qv > 0 {
         // Expected impact in sigmas: Y·√(Q/V); scale so it stays under the cap.
         let impact = mul(of_ratio(c.impact_y), sh.sqrt_qv);
@@ -181,9 +214,18 @@ pub fn account_factors(
             f.legs = f.legs.min(g);
         }
     }
-    f.product = [f.vol, f.liquidity, f.spread, f.margin, f.drawdown, f.legs]
-        .into_iter()
-        .fold(ONE, mul);
+    f.product = [
+        f.vol,
+        f.liquidity,
+        f.spread,
+        f.margin,
+        f.drawdown,
+        f.legs,
+        f.risk,
+        f.slippage,
+    ]
+    .into_iter()
+    .fold(ONE, mul);
     if min_scale.raw() == 0 && max_scale.raw() == 0 {
         f.scale = ONE;
         f.flags |= FLAG_NO_BOUNDS;

@@ -13,6 +13,7 @@ pub use model::{
     MODEL_VERSION, PPB, REGIMES, RET_ONE,
 };
 pub mod codec;
+pub mod cross;
 pub mod factors;
 pub mod record;
 pub mod state;
@@ -38,6 +39,10 @@ pub struct AdaptiveState {
     pub on: bool,
     /// Masters allocated through the layer so far.
     pub allocations: u64,
+    /// Correlations of the sampled returns.
+    pub corr: cross::Correlations,
+    /// Slippage learned from fills.
+    pub slip: cross::Slippage,
 }
 
 impl AdaptiveState {
@@ -48,16 +53,19 @@ impl AdaptiveState {
             .iter()
             .map(|s| model.symbols.iter().position(|m| m.symbol == s.name_str()))
             .collect();
-        let state = of
+        let state: Vec<SymbolState> = of
             .iter()
             .map(|k| SymbolState::new(k.map(|k| &model.symbols[k])))
             .collect();
+        let n = state.len();
         AdaptiveState {
             model,
             of,
             state,
             on: true,
             allocations: 0,
+            corr: cross::Correlations::new(n),
+            slip: cross::Slippage::new(n),
         }
     }
 
@@ -93,11 +101,37 @@ impl AdaptiveState {
             return;
         }
         let m = self.of[i].map(|k| &self.model.symbols[k]);
-        self.state[i].on_quote(m, ts_ns, bid, ask, depth);
+        if let Some((k, r)) = self.state[i].on_quote(m, ts_ns, bid, ask, depth) {
+            self.corr.on_return(i, k, r);
+        }
     }
 
-    /// The shared factors for a master of `qty` (Qty raw) on `instrument`.
-    pub fn shared(&self, instrument: u32, qty: i64) -> Shared {
+    /// Forecast one-interval standard deviation (money raw) of positions `w` (instrument,
+    /// signed notional in the account's money): `√(Σ u_i u_j ρ_ij)` with `u_i = w_i σ̂_i`.
+    /// Symbols without a fitted model count with sigma 0.
+    pub fn risk(&self, w: &[(u32, i64)]) -> u64 {
+        let mut total: i128 = 0;
+        for &(i, wi) in w {
+            let ui = i128::from(wi) * i128::from(self.sigma_of(i)) / i128::from(RET_ONE);
+            for &(j, wj) in w {
+                let uj = i128::from(wj) * i128::from(self.sigma_of(j)) / i128::from(RET_ONE);
+                let rho = i128::from(self.corr.rho_ppb(i as usize, j as usize));
+                total =
+                    total.saturating_add(ui.saturating_mul(uj).saturating_mul(rho) / PPB as i128);
+            }
+        }
+        (total.max(0) as u128).isqrt().min(u128::from(u64::MAX)) as u64
+    }
+
+    fn sigma_of(&self, instrument: u32) -> u64 {
+        match self.symbol_model(instrument) {
+            Some(_) => self.state[instrument as usize].sigma(),
+            None => 0,
+        }
+    }
+
+    /// The shared factors for a master of `qty` (Qty raw) on `instrument` at `ts`.
+    pub fn shared(&self, instrument: u32, qty: i64, ts: u64) -> Shared {
         let mut sh = Shared {
             vol: factors::ONE,
             spread: factors::ONE,
@@ -107,6 +141,7 @@ impl AdaptiveState {
         let Some(st) = self.symbol(instrument) else {
             return sh;
         };
+        sh.slip_ppb = self.slip.cell(instrument, ts).p_ppb;
         if let Some(m) = self.symbol_model(instrument) {
             sh.sigma = st.sigma();
             sh.sigma_target = m.sigma_target;

@@ -145,6 +145,16 @@ pub struct ClusterParams {
     pub spread_min: Ratio,
     /// Upper bound of the spread factor.
     pub spread_max: Ratio,
+    /// Correlation: largest forecast one-interval standard deviation of the account's
+    /// positions (EWMA correlations × forecast sigmas), as a fraction of equity (0.0005 =
+    /// 0.05 % per minute); 0 disables the factor.
+    pub risk_cap: Ratio,
+    /// Slippage: a fill worse than the quote at send by more than this many pips counts as
+    /// slipped.
+    pub slip_pips: Ratio,
+    /// Slippage: the factor is `1 − slip_cut × P(slipped)` for the symbol and hour of the day
+    /// (learned from fills); 0 disables it.
+    pub slip_cut: Ratio,
 }
 
 impl Default for ClusterParams {
@@ -162,6 +172,9 @@ impl Default for ClusterParams {
             impact_y: r(100),
             spread_min: r(50),
             spread_max: r(100),
+            risk_cap: Ratio(500),
+            slip_pips: r(50),
+            slip_cut: r(50),
         }
     }
 }
@@ -241,6 +254,9 @@ impl AdaptiveModel {
                 c.impact_y,
                 c.spread_min,
                 c.spread_max,
+                c.risk_cap,
+                c.slip_pips,
+                c.slip_cut,
             ];
             if neg
                 .iter()
@@ -254,8 +270,13 @@ impl AdaptiveModel {
             if c.dd_power > 8 {
                 return e(format!("{at}: dd_power {} above 8", c.dd_power));
             }
-            if c.margin_cut.raw() > Ratio::ONE_RAW || c.dd_floor.raw() > Ratio::ONE_RAW {
-                return e(format!("{at}: margin_cut and dd_floor must be at most 1"));
+            if [c.margin_cut, c.dd_floor, c.slip_cut]
+                .iter()
+                .any(|r| r.raw() > Ratio::ONE_RAW)
+            {
+                return e(format!(
+                    "{at}: margin_cut, dd_floor and slip_cut must be at most 1"
+                ));
             }
         }
         Ok(())

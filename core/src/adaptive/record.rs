@@ -11,7 +11,7 @@ pub const KIND_ADAPTIVE_ACCOUNT: u16 = 39;
 /// Journal kind of an [`AdaptiveSwitch`].
 pub const KIND_ADAPTIVE_SWITCH: u16 = 40;
 
-/// The shared part of one adaptive allocation (96 bytes).
+/// The shared part of one adaptive allocation (104 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
 #[repr(C)]
 pub struct AdaptiveTicket {
@@ -37,6 +37,8 @@ pub struct AdaptiveTicket {
     pub static_total: u64,
     /// Σ of the adaptive sizes (what is sent).
     pub adaptive_total: u64,
+    /// Probability of slippage beyond the threshold, symbol and hour, ppb.
+    pub slip_ppb: u64,
     /// Instrument.
     pub instrument: u32,
     /// Regime label (0 calm, 1 normal, 2 stressed).
@@ -45,7 +47,7 @@ pub struct AdaptiveTicket {
     pub _pad: [u8; 3],
 }
 
-/// One account's part of an adaptive allocation (96 bytes). Factors are Factor (I32F32) bits.
+/// One account's part of an adaptive allocation (112 bytes). Factors are Factor (I32F32) bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
 #[repr(C)]
 pub struct AdaptiveAccount {
@@ -67,6 +69,10 @@ pub struct AdaptiveAccount {
     pub drawdown: i64,
     /// Currency-leg factor.
     pub legs: i64,
+    /// Correlated-risk factor.
+    pub risk: i64,
+    /// Slippage factor.
+    pub slippage: i64,
     /// Product of the factors.
     pub product: i64,
     /// The product clamped to `[min_scale, max_scale]`.
@@ -94,6 +100,6 @@ pub struct AdaptiveSwitch {
     pub _pad: [u8; 7],
 }
 
-const _: () = assert!(core::mem::size_of::<AdaptiveTicket>() == 96);
-const _: () = assert!(core::mem::size_of::<AdaptiveAccount>() == 96);
+const _: () = assert!(core::mem::size_of::<AdaptiveTicket>() == 104);
+const _: () = assert!(core::mem::size_of::<AdaptiveAccount>() == 112);
 const _: () = assert!(core::mem::size_of::<AdaptiveSwitch>() == 16);

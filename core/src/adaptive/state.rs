@@ -65,7 +65,8 @@ impl SymbolState {
         }
     }
 
-    /// Folds in one valid quote (bid > 0, ask ≥ bid, checked by the engine).
+    /// Folds in one valid quote (bid > 0, ask ≥ bid, checked by the engine). Returns the
+    /// interval index and return folded into the forecast, when this quote closed one.
     #[inline]
     pub fn on_quote(
         &mut self,
@@ -74,7 +75,7 @@ impl SymbolState {
         bid: i64,
         ask: i64,
         depth: i64,
-    ) {
+    ) -> Option<(u64, i64)> {
         let mid2 = bid.saturating_add(ask);
         let spread = ask - bid;
         let hour = ((ts_ns / HOUR_NS) % HOURS as u64) as usize;
@@ -91,24 +92,27 @@ impl SymbolState {
         self.depth = depth.max(0);
         let Some(m) = m else {
             self.cur_mid2 = mid2;
-            return;
+            return None;
         };
         let k = ts_ns / m.sample_ns;
         if self.cur_mid2 == 0 {
             self.interval = k;
             self.cur_mid2 = mid2;
-            return;
+            return None;
         }
+        let mut folded = None;
         if k > self.interval {
             // The previous interval closed at `cur_mid2`.
             if self.last_mid2 > 0 && k - self.interval <= MAX_GAP_INTERVALS {
                 let r = ret(self.last_mid2, self.cur_mid2);
                 self.fold(m, r);
+                folded = Some((self.interval, r));
             }
             self.last_mid2 = self.cur_mid2;
             self.interval = k;
         }
         self.cur_mid2 = mid2;
+        folded
     }
 
     /// Folds one sampled return into the variance forecast and the regime filter.

@@ -151,7 +151,7 @@ fn big_moves_turn_the_label_stressed_and_calm_brings_it_back() {
 fn untrained_symbols_give_factor_one() {
     let syms = SymbolTable::builtin();
     let st = AdaptiveState::new(AdaptiveModel::untrained(), &syms);
-    let sh = st.shared(0, 100_000_000_000);
+    let sh = st.shared(0, 100_000_000_000, 0);
     assert_eq!(sh.vol, ONE);
     assert_eq!(sh.spread, ONE);
     assert_eq!(sh.regime, Regime::Normal as u8);
@@ -222,11 +222,15 @@ proptest! {
         tol in 0i64..1_000_000, used in 0i64..1_000_000_000_000, new_margin in 0i64..1_000_000_000_000,
         held in -10_000_000_000_000i64..10_000_000_000_000, add in -10_000_000_000_000i64..10_000_000_000_000,
         min in 0i64..2_000_000, span in 0i64..3_000_000,
+        slip_ppb in 0u64..=1_000_000_000, risk_now in 0u64..1_000_000_000_000, risk_add in 0u64..1_000_000_000_000,
         min_steps in 1u64..20, round_up in any::<bool>(),
     ) {
         let c = ClusterParams::default();
-        let sh = Shared { sigma: 1, sigma_target: 1, regime, vol, sqrt_qv, spread };
-        let v = AccountView { equity, hwm, tolerance: tol, margin_used: used, new_margin, legs: [(held, add), (0, -add)] };
+        let sh = Shared { sigma: 1, sigma_target: 1, regime, vol, sqrt_qv, spread, slip_ppb };
+        let v = AccountView {
+            equity, hwm, tolerance: tol, margin_used: used, new_margin,
+            legs: [(held, add), (0, -add)], risk: (risk_now, risk_now + risk_add),
+        };
         let (lo_r, hi_r) = (Ratio(min), Ratio(min + span));
         let f = account_factors(&c, &sh, &v, lo_r, hi_r);
         if !(min == 0 && span == 0) {
@@ -244,4 +248,75 @@ proptest! {
         }
         prop_assert!(s == 0 || (s >= min_steps && s <= lim.max_steps));
     }
+}
+
+#[test]
+fn correlations_follow_the_returns() {
+    use super::cross::{Correlations, MIN_PAIRS};
+    let mut c = Correlations::new(3);
+    for k in 0..200u64 {
+        let r = if k % 2 == 0 { 100_000 } else { -80_000 };
+        c.on_return(0, k, r);
+        c.on_return(1, k, r / 2); // moves with 0
+        c.on_return(2, k, -r); // against 0
+    }
+    assert!(c.rho_ppb(0, 1) > 990_000_000, "{}", c.rho_ppb(0, 1));
+    assert!(c.rho_ppb(0, 2) < -990_000_000, "{}", c.rho_ppb(0, 2));
+    assert_eq!(c.rho_ppb(1, 1), 1_000_000_000);
+    // Too few samples: no correlation yet.
+    let mut d = Correlations::new(2);
+    for k in 0..u64::from(MIN_PAIRS) - 1 {
+        d.on_return(0, k, 5);
+        d.on_return(1, k, 5);
+    }
+    assert_eq!(d.rho_ppb(0, 1), 0);
+}
+
+#[test]
+fn slippage_is_learned_per_hour_from_fills() {
+    use super::cross::Slippage;
+    let mut s = Slippage::new(1);
+    let h10 = 10 * 3_600_000_000_000u64;
+    for k in 0..100u64 {
+        s.on_sent(k, 0, true, 110_000_000, h10);
+        // Every other buy fills 2 pips above the ask (threshold 0.5 pip = 5_000).
+        let px = if k % 2 == 0 { 110_020_000 } else { 110_000_000 };
+        s.on_fill(k, px, 5_000);
+        s.on_done(k);
+    }
+    let c = s.cell(0, h10);
+    assert_eq!(c.fills, 100);
+    assert!((400_000_000..600_000_000).contains(&c.p_ppb), "{}", c.p_ppb);
+    assert_eq!(s.cell(0, h10 + 3_600_000_000_000).fills, 0, "another hour");
+    assert!(s.sent.is_empty());
+}
+
+#[test]
+fn correlated_risk_and_slippage_cut_the_size() {
+    let c = ClusterParams::default();
+    let sh = Shared {
+        vol: ONE,
+        spread: ONE,
+        regime: 1,
+        slip_ppb: 500_000_000,
+        ..Shared::default()
+    };
+    // Equity 10,000; cap 0.05 % = 5 (money units); risk 3 now, 7 with the trade: half passes.
+    let v = AccountView {
+        equity: 10_000_000_000,
+        risk: (3_000_000, 7_000_000),
+        ..AccountView::default()
+    };
+    let f = account_factors(&c, &sh, &v, Ratio(0), Ratio(2_000_000));
+    assert_eq!(f.risk, ONE / 2);
+    assert_eq!(f.slippage, ONE * 3 / 4, "1 − 0.5 × 0.5");
+    // A trade that lowers the risk is never cut.
+    let v = AccountView {
+        risk: (7_000_000, 3_000_000),
+        ..v
+    };
+    assert_eq!(
+        account_factors(&c, &sh, &v, Ratio(0), Ratio(2_000_000)).risk,
+        ONE
+    );
 }

@@ -36,7 +36,7 @@ impl Engine {
         d: &mut Vec<Decision>,
     ) -> u64 {
         let master_qty = q.step_qty.raw().saturating_mul(q.requested as i64);
-        let sh = self.adaptive.shared(q.instrument, master_qty);
+        let sh = self.adaptive.shared(q.instrument, master_qty, q.ts);
         let px = self.reference_price(q.instrument).unwrap_or(Price::ZERO);
         let sign: i64 = if q.side == Side::Buy { 1 } else { -1 };
         let mut head = AdaptiveTicket {
@@ -48,6 +48,7 @@ impl Engine {
             vol: sh.vol,
             sqrt_qv: sh.sqrt_qv,
             spread: sh.spread,
+            slip_ppb: sh.slip_ppb,
             requested: q.requested,
             instrument: q.instrument,
             regime: sh.regime,
@@ -84,7 +85,19 @@ impl Engine {
                     }
                     v.legs[k] = (self.leg_held(a as u32, c), n.saturating_mul(dir));
                 }
+                if self.adaptive.cluster(acc.cluster[a]).risk_cap.raw() > 0 {
+                    let mut w = std::mem::take(&mut self.exposures);
+                    self.exposures_of(a as u32, &mut w);
+                    let now = self.adaptive.risk(&w);
+                    match w.iter_mut().find(|e| e.0 == q.instrument) {
+                        Some(e) => e.1 = e.1.saturating_add(n.saturating_mul(sign)),
+                        None => w.push((q.instrument, n.saturating_mul(sign))),
+                    }
+                    v.risk = (now, self.adaptive.risk(&w));
+                    self.exposures = w;
+                }
             }
+            let acc = &self.accounts;
             let c = self.adaptive.cluster(acc.cluster[a]);
             let (lo, hi) = (acc.min_scale[a], acc.max_scale[a]);
             let f = account_factors(c, &sh, &v, lo, hi);
@@ -101,6 +114,8 @@ impl Engine {
                 margin: f.margin,
                 drawdown: f.drawdown,
                 legs: f.legs,
+                risk: f.risk,
+                slippage: f.slippage,
                 product: f.product,
                 scale: f.scale,
                 account: a as u32,
@@ -111,6 +126,57 @@ impl Engine {
         d[at] = Decision::AdaptiveTicket(head);
         self.adaptive.allocations += 1;
         total
+    }
+
+    /// The slippage model's part of a step: every order this input sent is remembered with the
+    /// touch at send; a fill is compared with it; an order that is done is forgotten.
+    pub(super) fn learn_slippage(&mut self, input: &crate::engine::Input, d: &[Decision]) {
+        for x in d {
+            if let Decision::Order(o) = x {
+                if let Some((bid, ask)) = self.ledger.quote(o.instrument) {
+                    let buy = o.side == Side::Buy as u8;
+                    let reference = if buy { ask.raw() } else { bid.raw() };
+                    self.adaptive
+                        .slip
+                        .on_sent(o.cl_ord_id, o.instrument, buy, reference, o.ts_ns);
+                }
+            }
+        }
+        if let crate::engine::Input::Fill(f) = input {
+            if f.last_qty.raw() > 0 && f.last_px.raw() > 0 {
+                if let Some(s) = self.adaptive.slip.sent.get(&f.cl_ord_id).copied() {
+                    let pip = self.symbols.by_id(s.instrument).map_or(0, |x| x.pip.raw());
+                    let pips = self.adaptive.cluster(0).slip_pips.raw();
+                    let threshold =
+                        (i128::from(pip) * i128::from(pips) / i128::from(Ratio::ONE_RAW)) as i64;
+                    self.adaptive
+                        .slip
+                        .on_fill(f.cl_ord_id, f.last_px.raw(), threshold);
+                }
+            }
+            if !self.orders.contains_key(&f.cl_ord_id) {
+                self.adaptive.slip.on_done(f.cl_ord_id);
+            }
+        }
+    }
+
+    /// The account's open positions as (instrument, signed notional in its money at the mid).
+    fn exposures_of(&self, a: u32, w: &mut Vec<(u32, i64)>) {
+        w.clear();
+        if self.ledger.open_positions(a) == 0 {
+            return;
+        }
+        for j in 0..self.ni as u32 {
+            let q = self.ledger.position(a, j).qty.raw();
+            if q == 0 {
+                continue;
+            }
+            let Some(mid) = self.reference_price(j) else {
+                continue;
+            };
+            let n = self.ledger.notional_money(a, j, q, mid);
+            w.push((j, n.saturating_mul(q.signum())));
+        }
     }
 
     /// The account's net exposure in currency `c` from every open position, signed, in its

@@ -68,6 +68,7 @@ impl Engine {
         self.counters.inputs += 1;
         self.applied_seq = seq;
         self.next_k = 0;
+        let first = d.len();
         let r = match input {
             Input::Open(o) => self.open(seq, o, d),
             Input::Close(c) => self.close(seq, c, d),
@@ -83,6 +84,7 @@ impl Engine {
             }
             Input::Risk(r) => self.risk_command(seq, r, d),
         };
+        self.learn_slippage(input, &d[first..]);
         if let Err((code, reference)) = r {
             self.counters.refused += 1;
             d.push(Decision::Refused(Refused {

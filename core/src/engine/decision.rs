@@ -424,7 +424,7 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
             let f = crate::adaptive::factors::as_factor;
             format!(
                 "input={} ticket={} instrument={} regime={} sigma={} target={} vol={} \
-                 sqrt_qv={} spread={} requested={} static={} adaptive={}",
+                 sqrt_qv={} spread={} slip_ppb={} requested={} static={} adaptive={}",
                 t.input_seq,
                 t.ticket,
                 t.instrument,
@@ -434,6 +434,7 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
                 f(t.vol),
                 f(t.sqrt_qv),
                 f(t.spread),
+                t.slip_ppb,
                 t.requested,
                 t.static_total,
                 t.adaptive_total
@@ -443,7 +444,8 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
             let f = crate::adaptive::factors::as_factor;
             format!(
                 "ticket={} account={} static={} steps={} vol={} liquidity={} spread={} \
-                 margin={} drawdown={} legs={} product={} scale={} flags={:#x}",
+                 margin={} drawdown={} legs={} risk={} slippage={} product={} scale={} \
+                 flags={:#x}",
                 a.ticket,
                 a.account,
                 a.static_steps,
@@ -454,6 +456,8 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
                 f(a.margin),
                 f(a.drawdown),
                 f(a.legs),
+                f(a.risk),
+                f(a.slippage),
                 f(a.product),
                 f(a.scale),
                 a.flags

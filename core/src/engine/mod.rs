@@ -186,6 +186,7 @@ pub struct Engine {
     buf: Vec<u64>,
     buf2: Vec<u64>,
     decisions: Vec<Decision>,
+    exposures: Vec<(u32, i64)>,
 }
 
 impl Engine {
@@ -250,6 +251,7 @@ impl Engine {
             buf: vec![0; n],
             buf2: vec![0; n],
             decisions: Vec::new(),
+            exposures: Vec::new(),
             accounts,
         })
     }

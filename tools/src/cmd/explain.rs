@@ -119,6 +119,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                         "margin": as_factor(x.margin).to_string(),
                         "drawdown": as_factor(x.drawdown).to_string(),
                         "legs": as_factor(x.legs).to_string(),
+                        "risk": as_factor(x.risk).to_string(),
+                        "slippage": as_factor(x.slippage).to_string(),
                         "product": as_factor(x.product).to_string(),
                         "scale": as_factor(x.scale).to_string(),
                         "flags": flag_names(x.flags),
@@ -130,6 +132,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 "regime": regime(t.regime), "sigma": t.sigma, "sigma_target": t.sigma_target,
                 "vol": as_factor(t.vol).to_string(), "sqrt_qv": as_factor(t.sqrt_qv).to_string(),
                 "spread": as_factor(t.spread).to_string(), "requested_steps": t.requested,
+                "slip_probability_ppb": t.slip_ppb,
                 "static_steps": t.static_total, "adaptive_steps": t.adaptive_total,
                 "accounts": rows,
             });
@@ -154,7 +157,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             t.adaptive_total
         );
         println!(
-            "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  flags",
+            "{:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  flags",
             "account",
             "static",
             "vol",
@@ -163,6 +166,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             "margin",
             "dd",
             "legs",
+            "risk",
+            "slip",
             "product",
             "scale",
             "steps"
@@ -170,7 +175,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         for x in accts {
             println!(
                 "{:<16} {:>7} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} \
-                 {:>7}  {}",
+                 {:>7.4} {:>7.4} {:>7}  {}",
                 id_of(x.account),
                 x.static_steps,
                 as_factor(x.vol),
@@ -179,6 +184,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 as_factor(x.margin),
                 as_factor(x.drawdown),
                 as_factor(x.legs),
+                as_factor(x.risk),
+                as_factor(x.slippage),
                 as_factor(x.product),
                 as_factor(x.scale),
                 x.steps,

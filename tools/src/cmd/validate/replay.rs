@@ -459,7 +459,7 @@ impl Run<'_> {
     /// the allocation summary (static run: every size is the static one, inside the bounds).
     fn account_allocations(&mut self, ts: u64, k: usize, d: &[Decision]) {
         let acc = self.engine.accounts();
-        let mut sums = [0i128; 7];
+        let mut sums = [0i128; 9];
         let mut weight = 0i128;
         for x in d {
             match x {
@@ -479,6 +479,8 @@ impl Run<'_> {
                         a.margin,
                         a.drawdown,
                         a.legs,
+                        a.risk,
+                        a.slippage,
                         a.scale,
                     ]) {
                         *s += w * i128::from(v);
@@ -499,6 +501,8 @@ impl Run<'_> {
                 "margin",
                 "drawdown",
                 "legs",
+                "risk",
+                "slippage",
                 "scale",
             ];
             for (name, s) in names.iter().zip(sums) {

@@ -1,0 +1,184 @@
+//! What the adaptive layer learns across symbols and from fills:
+//!
+//! - [`Correlations`]: an EWMA of the cross-products of the sampled returns of every pair of
+//!   fitted symbols (RiskMetrics' λ = 0.94), from which the correlation factor forms the
+//!   forecast risk of an account's positions. A pair is updated when both symbols have folded
+//!   the return of the same interval (so they must share `sample_ns`; pairs that never do keep
+//!   correlation 0, which is what they get until they have [`MIN_PAIRS`] samples).
+//! - [`Slippage`]: per symbol and UTC hour, the probability that a fill is worse than the quote
+//!   at send by more than a threshold, as an EWMA (weight 1/32) of that indicator, and the mean
+//!   slippage. Orders are remembered from send to done.
+//!
+//! Integers only: a replay learns the same numbers.
+
+use std::collections::BTreeMap;
+
+use super::model::PPB;
+
+/// Weight of a new cross-product, ppb (1 − λ with λ = 0.94).
+pub const CORR_ALPHA_PPB: u64 = 60_000_000;
+/// Samples a pair needs before its correlation is used.
+pub const MIN_PAIRS: u32 = 30;
+/// Slippage EWMA weight: 1/2^SLIP_SHIFT per fill.
+pub const SLIP_SHIFT: u32 = 5;
+const HOUR_NS: u64 = 3_600_000_000_000;
+
+/// EWMA cross-products of returns (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correlations {
+    n: usize,
+    /// Per instrument: the interval and return it folded last (interval `u64::MAX`: none).
+    pub(super) last: Vec<(u64, i64)>,
+    /// `n × n` EWMA of `r_i · r_j` (1e-18 units).
+    pub(super) cov: Vec<i64>,
+    /// `n × n` samples folded (saturating).
+    pub(super) count: Vec<u32>,
+}
+
+impl Correlations {
+    /// Nothing learned, `n` instruments.
+    pub fn new(n: usize) -> Self {
+        Correlations {
+            n,
+            last: vec![(u64::MAX, 0); n],
+            cov: vec![0; n * n],
+            count: vec![0; n * n],
+        }
+    }
+
+    /// Instrument `i` folded return `r` of interval `k`.
+    pub fn on_return(&mut self, i: usize, k: u64, r: i64) {
+        if i >= self.n {
+            return;
+        }
+        self.last[i] = (k, r);
+        for j in 0..self.n {
+            if self.last[j].0 != k {
+                continue;
+            }
+            let x = i128::from(r) * i128::from(self.last[j].1);
+            let c = &mut self.cov[i * self.n + j];
+            let a = i128::from(CORR_ALPHA_PPB);
+            let next = (i128::from(*c) * (i128::from(PPB) - a) + x * a) / i128::from(PPB);
+            *c = next.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+            self.cov[j * self.n + i] = *c;
+            let n = self.count[i * self.n + j].saturating_add(1);
+            self.count[i * self.n + j] = n;
+            self.count[j * self.n + i] = n;
+        }
+    }
+
+    /// Correlation of `i` and `j` in ppb, in `[-10^9, 10^9]`; 10^9 on the diagonal, 0 for a
+    /// pair with fewer than [`MIN_PAIRS`] samples.
+    pub fn rho_ppb(&self, i: usize, j: usize) -> i64 {
+        if i == j {
+            return PPB as i64;
+        }
+        if i >= self.n || j >= self.n || self.count[i * self.n + j] < MIN_PAIRS {
+            return 0;
+        }
+        let (cii, cjj) = (self.cov[i * self.n + i], self.cov[j * self.n + j]);
+        if cii <= 0 || cjj <= 0 {
+            return 0;
+        }
+        let den = (cii as u128 * cjj as u128).isqrt();
+        if den == 0 {
+            return 0;
+        }
+        let num = i128::from(self.cov[i * self.n + j]) * i128::from(PPB);
+        (num / den as i128).clamp(-(PPB as i128), PPB as i128) as i64
+    }
+}
+
+/// What the slippage model knows of one symbol in one hour of the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SlipCell {
+    /// Probability that a fill slips beyond the threshold, ppb.
+    pub p_ppb: u64,
+    /// Mean slippage, price raw × 2^SLIP_SHIFT (positive = worse than the quote).
+    pub mean: i64,
+    /// Fills seen (saturating).
+    pub fills: u32,
+}
+
+/// An order remembered from send to done: instrument, buy, reference price, hour of send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// Instrument.
+    pub instrument: u32,
+    /// A buy (slippage is price above the reference).
+    pub buy: bool,
+    /// The touch at send: ask for a buy, bid for a sell.
+    pub reference: i64,
+    /// UTC hour of the send.
+    pub hour: u8,
+}
+
+/// Slippage learned from fills (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slippage {
+    /// Per instrument × 24 hours.
+    pub(crate) cells: Vec<[SlipCell; 24]>,
+    /// Orders not yet done, by ClOrdID.
+    pub(crate) sent: BTreeMap<u64, Sent>,
+}
+
+impl Slippage {
+    /// Nothing learned, `n` instruments.
+    pub fn new(n: usize) -> Self {
+        Slippage {
+            cells: vec![[SlipCell::default(); 24]; n],
+            sent: BTreeMap::new(),
+        }
+    }
+
+    /// An order left with `reference` as the touch.
+    pub fn on_sent(&mut self, cl_ord_id: u64, instrument: u32, buy: bool, reference: i64, ts: u64) {
+        if (instrument as usize) < self.cells.len() && reference > 0 {
+            let hour = ((ts / HOUR_NS) % 24) as u8;
+            self.sent.insert(
+                cl_ord_id,
+                Sent {
+                    instrument,
+                    buy,
+                    reference,
+                    hour,
+                },
+            );
+        }
+    }
+
+    /// A fill of `cl_ord_id` at `px`; `threshold` is in price raw.
+    pub fn on_fill(&mut self, cl_ord_id: u64, px: i64, threshold: i64) {
+        let Some(s) = self.sent.get(&cl_ord_id).copied() else {
+            return;
+        };
+        let slip = if s.buy {
+            px - s.reference
+        } else {
+            s.reference - px
+        };
+        let c = &mut self.cells[s.instrument as usize][usize::from(s.hour)];
+        let hit = if slip > threshold { PPB } else { 0 };
+        if c.fills == 0 {
+            c.p_ppb = hit;
+            c.mean = slip << SLIP_SHIFT;
+        } else {
+            c.p_ppb = c.p_ppb - (c.p_ppb >> SLIP_SHIFT) + (hit >> SLIP_SHIFT);
+            c.mean = c.mean - (c.mean >> SLIP_SHIFT) + slip;
+        }
+        c.fills = c.fills.saturating_add(1);
+    }
+
+    /// Forgets an order that is done.
+    pub fn on_done(&mut self, cl_ord_id: u64) {
+        self.sent.remove(&cl_ord_id);
+    }
+
+    /// The cell of `instrument` at `ts`.
+    pub fn cell(&self, instrument: u32, ts: u64) -> SlipCell {
+        self.cells
+            .get(instrument as usize)
+            .map_or(SlipCell::default(), |c| c[((ts / HOUR_NS) % 24) as usize])
+    }
+}
