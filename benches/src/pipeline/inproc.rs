@@ -193,7 +193,9 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
             checkpoint_dir: work.join("checkpoints"),
             checkpoint_every: 0,
             clock: mono_ns,
-            drain_timeout_ns: 1_000_000_000,
+            // Generous: on a loaded machine the LP edge may lag the engine by more than a
+            // second, and a drain cut short would count its orders as lost.
+            drain_timeout_ns: 10_000_000_000,
             tap: Some(tap.clone()),
             batch: cfg.batch.max(1),
             admin: None,

@@ -40,25 +40,23 @@ fn every_master_order_reaches_the_lp_edge_and_every_figure_is_written() {
             "{}",
             r.label
         );
-        // The LP edge counts each input's last order: closes of fills that came after their
-        // master's close (per-account routing, fast closes) are inputs of their own.
-        assert!(r.masters_complete >= r.masters_sent, "{}", r.label);
-        if routing == Routing::Block {
-            assert_eq!(r.masters_complete, r.masters_sent, "{}", r.label);
-        }
+        // Timing-free checks only: when a close overtakes its open's fill (a loaded machine
+        // delays the LP edge by more than the 5 ms between them), the close sends nothing for
+        // what has not filled yet and the late fill is closed on its own (tickets hold what
+        // filled), so the counts of orders per master depend on timing, these do not.
+        // Every open applied, and at least every close (late fills add closes of their own).
+        assert_eq!(r.engine.opens, r.masters_sent / 2, "{}", r.label);
+        assert!(r.engine.closes >= r.masters_sent / 2, "{}", r.label);
         assert_eq!(r.engine.refused, 0, "{}", r.label);
         assert_eq!(r.engine.risk_rejects, 0, "{}", r.label);
         let children = match routing {
             Routing::Block => 1,
             Routing::PerAccount => accounts as u64,
         };
-        // A close that arrives while its open is still filling closes what filled; the rest
-        // is closed as it fills (tickets hold what filled), so per-account routing may send
-        // more children than one per account and master.
-        assert!(r.child_orders >= r.masters_sent * children, "{}", r.label);
-        if routing == Routing::Block {
-            assert_eq!(r.child_orders, r.masters_sent * children, "{}", r.label);
-        }
+        assert!(r.child_orders >= r.engine.opens * children, "{}", r.label);
+        assert!(r.masters_complete > 0, "{}", r.label);
+        // Every ticket ends flat, late fills included.
+        assert_eq!(r.engine.tickets_flat, r.engine.opens, "{}", r.label);
         // Every order was filled, so the engine ends flat.
         assert_eq!(r.engine.fills, r.child_orders, "{}", r.label);
         assert_eq!(r.lost_samples, 0);

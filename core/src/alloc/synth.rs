@@ -7,7 +7,13 @@
 use crate::account::{AccountRecord, AccountVecs, FLAG_ACTIVE, FLAG_CLOSE_ONLY, USD};
 use crate::num::{Lots, Money, Ratio};
 
-/// splitmix64: a small, well-mixed deterministic generator.
+/// splitmix64: a small, well-mixed deterministic generator (Steele, Lea and Flood, "Fast
+/// splittable pseudorandom number generators", OOPSLA 2014). Public so that tools seed their
+/// generated data with the same one.
+pub fn splitmix64(s: &mut u64) -> u64 {
+    next(s)
+}
+
 fn next(s: &mut u64) -> u64 {
     *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *s;

@@ -23,14 +23,8 @@ pub trait Strategy {
     fn on_close(&mut self, close: i64, position: i8) -> Option<Signal>;
 }
 
-/// splitmix64.
-pub fn next(s: &mut u64) -> u64 {
-    *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *s;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+/// The repo's one splitmix64 (`mam_core::alloc::synth`).
+pub use mam_core::alloc::synth::splitmix64 as next;
 
 /// EMA in integers: `e += (x − e) × 2 / (n + 1)`, rounded toward zero.
 #[derive(Debug, Clone, Copy)]
