@@ -377,6 +377,35 @@ impl FactorCase {
         total
     }
 
+    /// FNV-1a of the records of the latest [`adapt`](Self::adapt) (to check that a change
+    /// to the factor code changed no result).
+    pub fn digest(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for r in &self.records {
+            let x = [
+                r.static_steps as i64,
+                r.steps as i64,
+                r.vol,
+                r.liquidity,
+                r.spread,
+                r.margin,
+                r.drawdown,
+                r.legs,
+                r.product,
+                r.scale,
+                i64::from(r.account),
+                i64::from(r.flags),
+            ];
+            for v in x {
+                for b in v.to_le_bytes() {
+                    h ^= u64::from(b);
+                    h = h.wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+        }
+        h
+    }
+
     /// Accounts with a static share in the current allocation.
     pub fn with_share(&self) -> usize {
         self.static_steps.iter().filter(|&&s| s > 0).count()
@@ -448,8 +477,10 @@ impl EngineCase {
         t
     }
 
-    /// The block quantity (steps) an open sends, adaptive or static; the order is cancelled.
-    pub fn block_qty(&mut self, ticket: u64, adaptive: bool) -> Qty {
+    /// The block quantity an open sends, adaptive or static, and the FNV-1a of its decisions'
+    /// bytes (to check that a change to the factor code changed no result); the order is
+    /// cancelled.
+    pub fn block_qty(&mut self, ticket: u64, adaptive: bool) -> (Qty, u64) {
         let input = Input::Open(MasterOpen {
             ts_ns: self.tick(),
             ticket,
@@ -461,11 +492,12 @@ impl EngineCase {
             mode: MODE_BLOCK,
             ..MasterOpen::default()
         });
-        let (cl, qty, _) = block_order(self.engine.apply_without_journal(&input))
-            .expect("the open sent its block order");
+        let d = self.engine.apply_without_journal(&input);
+        let digest = mam_core::engine::fnv1a(&d.iter().flat_map(|x| x.bytes()).copied().collect::<Vec<u8>>());
+        let (cl, qty, _) = block_order(d).expect("the open sent its block order");
         let cancel = fill(self.tick(), cl, Qty::ZERO, Price::ZERO);
         self.engine.apply_without_journal(&cancel);
-        qty
+        (qty, digest)
     }
 }
 

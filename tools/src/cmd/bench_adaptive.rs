@@ -112,6 +112,8 @@ struct Report {
     adapted_steps: u64,
     engine_static_block: String,
     engine_adaptive_block: String,
+    factors_digest: String,
+    engine_adaptive_digest: String,
     setup_s: f64,
     lines: Vec<Line>,
     quotes: Vec<QuoteRun>,
@@ -184,8 +186,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let regime = fc.state.shared(fc.instrument, 1).regime;
     note("building the engine");
     let mut ec = EngineCase::new(n, 5_000).map_err(|e| anyhow::anyhow!(e))?;
-    let engine_static_block = ec.block_qty(1, false).to_string();
-    let engine_adaptive_block = ec.block_qty(2, true).to_string();
+    let factors_digest = fc.digest();
+    let (q, _) = ec.block_qty(1, false);
+    let engine_static_block = q.to_string();
+    let (q, engine_adaptive_digest) = ec.block_qty(2, true);
+    let engine_adaptive_block = q.to_string();
     let setup_s = t0.elapsed().as_secs_f64();
 
     note(&format!(
@@ -279,6 +284,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         adapted_steps,
         engine_static_block,
         engine_adaptive_block,
+        factors_digest: format!("{factors_digest:016x}"),
+        engine_adaptive_digest: format!("{engine_adaptive_digest:016x}"),
         setup_s,
         lines,
         quotes: vec![typical, worst],
@@ -334,6 +341,10 @@ fn print(r: &Report) {
             l.figure, v, l.reference, x, l.ratio, verdict
         );
     }
+    println!(
+        "result digests (FNV-1a): factor records {}, engine adaptive open {}",
+        r.factors_digest, r.engine_adaptive_digest
+    );
     for q in &r.quotes {
         println!(
             "quotes {} ms apart: {} quotes closed {} intervals; ledger set_quote {} ({}) per quote",
