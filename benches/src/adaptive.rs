@@ -6,7 +6,7 @@
 //!   tolerance 20 %, clusters 0–3), the static allocation of one EURUSD master by equity in
 //!   block mode ([`FactorCase::allocate_static`]), and on top of it the adaptive part exactly as
 //!   `core/src/engine/adapt.rs` runs it ([`FactorCase::adapt`]): the shared factors once, then
-//!   per account with a static share its [`AccountView`] from the columns, `account_factors`,
+//!   per account with a static share its [`AccountView`] from the columns, `account_factors_in`,
 //!   `bounded_steps` and the [`AdaptiveAccount`] record the engine would journal.
 //! - [`EngineCase`]: the same accounts in an [`Engine`] running [`model`], EURUSD quoted for
 //!   an hour and a half of source time (so the volatility forecast and the regime filter have
@@ -21,9 +21,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use mam_core::account::AccountVecs;
+use mam_core::adaptive::factors::{account_factors_in, ClusterFactors};
 use mam_core::adaptive::{
-    account_factors, bounded_steps, AccountView, AdaptiveAccount, AdaptiveModel, AdaptiveState,
-    ClusterParams, RegimeModel, SymbolModel, VolParams,
+    bounded_steps, AccountView, AdaptiveAccount, AdaptiveModel, AdaptiveState, ClusterParams,
+    RegimeModel, SymbolModel, VolParams,
 };
 use mam_core::alloc::model::{allocate, Order, StaticModel, Workspace};
 use mam_core::alloc::synth::synthetic_accounts;
@@ -309,6 +310,13 @@ impl FactorCase {
         let sh = self.state.shared(self.instrument, master_qty);
         let (px, spec, acc) = (self.px, &self.spec, &self.v);
         let sign: i64 = 1; // a buy
+        let cfs: Vec<ClusterFactors> = self
+            .state
+            .model()
+            .clusters
+            .iter()
+            .map(|c| ClusterFactors::new(c, &sh))
+            .collect();
         self.records.clear();
         let mut total = 0u64;
         for (a, (&s, out)) in self
@@ -321,6 +329,7 @@ impl FactorCase {
                 *out = 0;
                 continue;
             }
+            let cf = cfs.get(usize::from(acc.cluster[a])).unwrap_or(&cfs[0]);
             let mut v = AccountView {
                 equity: acc.equity[a].raw(),
                 hwm: acc.equity_hwm[a].raw(),
@@ -328,32 +337,35 @@ impl FactorCase {
                 margin_used: acc.margin_used[a].raw(),
                 ..AccountView::default()
             };
-            if px.raw() > 0 {
+            let (margin, legs) = (cf.reads_margin(), cf.reads_legs());
+            if px.raw() > 0 && (margin || legs) {
                 let qty = step_qty.raw().saturating_mul(s as i64);
                 let n = self
                     .ledger
                     .notional_money(a as u32, self.instrument, qty, px);
-                let lev = i128::from(acc.leverage[a].max(1)) * i128::from(Ratio::ONE_RAW);
-                v.new_margin = (i128::from(n) * i128::from(spec.margin_rate.raw()) / lev)
-                    .min(i128::from(i64::MAX)) as i64;
-                let ccy = acc.currency[a];
-                let legs = [(spec.base, sign), (spec.quote, -sign)];
-                for (k, &(c, dir)) in legs.iter().enumerate() {
-                    if c == ccy {
-                        continue;
+                if margin {
+                    v.new_margin = new_margin(n, spec.margin_rate.raw(), acc.leverage[a]);
+                }
+                if legs {
+                    let ccy = acc.currency[a];
+                    let legs = [(spec.base, sign), (spec.quote, -sign)];
+                    for (k, &(c, dir)) in legs.iter().enumerate() {
+                        if c == ccy {
+                            continue;
+                        }
+                        // The accounts hold nothing: the engine's `leg_held` returns 0 here
+                        // too (it checks `open_positions` first).
+                        let held = if self.ledger.open_positions(a as u32) == 0 {
+                            0
+                        } else {
+                            unreachable!("the bench accounts hold no position")
+                        };
+                        v.legs[k] = (held, n.saturating_mul(dir));
                     }
-                    // The accounts hold nothing: the engine's `leg_held` returns 0 here too.
-                    let held = if self.ledger.open_positions(a as u32) == 0 {
-                        0
-                    } else {
-                        unreachable!("the bench accounts hold no position")
-                    };
-                    v.legs[k] = (held, n.saturating_mul(dir));
                 }
             }
-            let c = self.state.cluster(acc.cluster[a]);
             let (lo, hi) = (acc.min_scale[a], acc.max_scale[a]);
-            let f = account_factors(c, &sh, &v, lo, hi);
+            let f = account_factors_in(cf, &v, lo, hi);
             let (o, lot_flag) = bounded_steps(s, f.scale, lo, hi, self.limits, MinLotPolicy::Zero);
             *out = o;
             total += o;
@@ -371,6 +383,44 @@ impl FactorCase {
                 scale: f.scale,
                 account: a as u32,
                 flags: f.flags | lot_flag,
+            });
+        }
+        black_box(&self.records);
+        total
+    }
+
+    /// The memory floor of [`adapt`](Self::adapt): for each account with a static share, read
+    /// the columns it reads and write its record (no factor computed). Returns Σ of a column.
+    pub fn floor(&mut self) -> u64 {
+        let acc = &self.v;
+        self.records.clear();
+        let mut total = 0u64;
+        for (a, (&s, out)) in self
+            .static_steps
+            .iter()
+            .zip(self.adapted.iter_mut())
+            .enumerate()
+        {
+            if s == 0 {
+                *out = 0;
+                continue;
+            }
+            *out = s;
+            total += s;
+            self.records.push(AdaptiveAccount {
+                ticket: 1,
+                static_steps: s,
+                steps: s,
+                vol: acc.equity[a].raw(),
+                liquidity: acc.equity_hwm[a].raw(),
+                spread: acc.drawdown_tolerance[a].raw(),
+                margin: acc.margin_used[a].raw(),
+                drawdown: i64::from(acc.leverage[a]),
+                legs: i64::from_le_bytes(acc.currency[a]),
+                product: acc.min_scale[a].raw(),
+                scale: acc.max_scale[a].raw(),
+                account: a as u32,
+                flags: u32::from(acc.cluster[a]),
             });
         }
         black_box(&self.records);
@@ -410,6 +460,20 @@ impl FactorCase {
     pub fn with_share(&self) -> usize {
         self.static_steps.iter().filter(|&&s| s > 0).count()
     }
+}
+
+/// `Engine::adapt`'s margin of a notional: `n × rate / (max(leverage, 1) × 1e6)`, toward
+/// zero, at most `i64::MAX` (64-bit when the product fits, as the engine does).
+#[inline]
+fn new_margin(n: i64, margin_rate: i64, leverage: u32) -> i64 {
+    if let (Ok(n), Ok(r)) = (u64::try_from(n), u64::try_from(margin_rate)) {
+        if let Some(x) = n.checked_mul(r) {
+            let lev = u64::from(leverage.max(1)) * Ratio::ONE_RAW as u64;
+            return (x / lev).min(i64::MAX as u64) as i64;
+        }
+    }
+    let lev = i128::from(leverage.max(1)) * i128::from(Ratio::ONE_RAW);
+    (i128::from(n) * i128::from(margin_rate) / lev).min(i128::from(i64::MAX)) as i64
 }
 
 /// The engine end to end: a master open, static or adaptive.
@@ -493,7 +557,12 @@ impl EngineCase {
             ..MasterOpen::default()
         });
         let d = self.engine.apply_without_journal(&input);
-        let digest = mam_core::engine::fnv1a(&d.iter().flat_map(|x| x.bytes()).copied().collect::<Vec<u8>>());
+        let digest = mam_core::engine::fnv1a(
+            &d.iter()
+                .flat_map(|x| x.bytes())
+                .copied()
+                .collect::<Vec<u8>>(),
+        );
         let (cl, qty, _) = block_order(d).expect("the open sent its block order");
         let cancel = fill(self.tick(), cl, Qty::ZERO, Price::ZERO);
         self.engine.apply_without_journal(&cancel);

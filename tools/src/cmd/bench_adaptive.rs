@@ -4,7 +4,9 @@
 //! 1. the factor evaluation of one master over N accounts (the shared factors once, then per
 //!    account with a static share its view, factors, bounded size and journal record, exactly
 //!    as `Engine::adapt` runs it) beside the static allocation it adapts (equity model, block
-//!    mode, `allocate` on the columns). Target: factors ≤ 1× static (adaptive ≤ 2× static);
+//!    mode, `allocate` on the columns). Target: factors ≤ 1× static (adaptive ≤ 2× static).
+//!    Also beside the factor stage's memory floor: the same columns read and the same records
+//!    written, no factor computed;
 //! 2. end to end, one `Engine::apply_without_journal` of an adaptive master open beside the same
 //!    static open on the same engine (N accounts, the model fitted on EURUSD, the state warmed
 //!    by an hour and a half of quotes);
@@ -197,9 +199,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "timing the static allocation and the factor evaluation ({} runs)",
         args.iters
     ));
-    let (mut ts, mut tf, mut tsum) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ts, mut tf, mut tsum, mut tfl) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     fc.allocate_static();
     fc.adapt();
+    fc.floor();
     for _ in 0..args.iters {
         let s = timed(|| {
             black_box(fc.allocate_static());
@@ -207,11 +210,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let f = timed(|| {
             black_box(fc.adapt());
         });
+        let fl = timed(|| {
+            black_box(fc.floor());
+        });
         ts.push(s);
         tf.push(f);
         tsum.push(s + f);
+        tfl.push(fl);
     }
-    let (st, ft, sum) = (stat(ts), stat(tf), stat(tsum));
+    let (st, ft, sum, fl) = (stat(ts), stat(tf), stat(tsum), stat(tfl));
 
     note(&format!("timing engine opens ({} runs each)", args.iters));
     let (mut os, mut oa) = (Vec::new(), Vec::new());
@@ -241,6 +248,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ratio: ft.median / st.median,
             target: "<= 1x",
             met: Some(ft.median <= st.median),
+        },
+        Line {
+            figure: "factor evaluation, ns/account".into(),
+            value_ns: ft.per(n),
+            reference: "its memory floor, ns/account",
+            reference_ns: fl.per(n),
+            ratio: ft.median / fl.median,
+            target: "-",
+            met: None,
         },
         Line {
             figure: "static + factors, ns/account".into(),
@@ -334,7 +350,7 @@ fn print(r: &Report) {
         let verdict = match l.met {
             Some(true) => format!("{}: met", l.target),
             Some(false) => format!("{}: missed", l.target),
-            None => "(end to end, no target)".into(),
+            None => "(no target)".into(),
         };
         println!(
             "{:<34} {:>22}   {:<30} {:>22} {:>7.2}  {}",
