@@ -6,7 +6,7 @@
 
 use super::decision::Decision;
 use super::Engine;
-use crate::adaptive::factors::{account_factors, bounded_steps, AccountView};
+use crate::adaptive::factors::{account_factors_in, bounded_steps, AccountView, ClusterFactors};
 use crate::adaptive::{AdaptiveAccount, AdaptiveTicket};
 use crate::alloc::{LotLimits, MinLotPolicy};
 use crate::event::Side;
@@ -56,6 +56,15 @@ impl Engine {
         };
         let at = d.len();
         d.push(Decision::AdaptiveTicket(head));
+        // What each cluster's parameters and the shared factors fix, once per master (an
+        // account whose cluster the model lacks takes cluster 0's, as `cluster()` does).
+        let cfs: Vec<ClusterFactors> = self
+            .adaptive
+            .model()
+            .clusters
+            .iter()
+            .map(|c| ClusterFactors::new(c, &sh))
+            .collect();
         let mut total = 0u64;
         for (a, steps) in alloc.iter_mut().enumerate() {
             let s = *steps;
@@ -64,6 +73,7 @@ impl Engine {
             }
             head.static_total += s;
             let acc = &self.accounts;
+            let cf = cfs.get(usize::from(acc.cluster[a])).unwrap_or(&cfs[0]);
             let mut v = AccountView {
                 equity: acc.equity[a].raw(),
                 hwm: acc.equity_hwm[a].raw(),
@@ -71,21 +81,27 @@ impl Engine {
                 margin_used: acc.margin_used[a].raw(),
                 ..AccountView::default()
             };
-            if px.raw() > 0 {
+            // The notional, the new margin and the legs only where a factor reads them (the
+            // margin buffer in a stressed regime, the legs with a leg cap, the correlated risk
+            // with a risk cap): the same result.
+            let (margin, legs, risk) = (cf.reads_margin(), cf.reads_legs(), cf.reads_risk());
+            if px.raw() > 0 && (margin || legs || risk) {
                 let qty = q.step_qty.raw().saturating_mul(s as i64);
                 let n = self.ledger.notional_money(a as u32, q.instrument, qty, px);
-                let lev = i128::from(acc.leverage[a].max(1)) * i128::from(Ratio::ONE_RAW);
-                v.new_margin = (i128::from(n) * i128::from(q.spec.margin_rate.raw()) / lev)
-                    .min(i128::from(i64::MAX)) as i64;
-                let ccy = acc.currency[a];
-                let legs = [(q.spec.base, sign), (q.spec.quote, -sign)];
-                for (k, &(c, dir)) in legs.iter().enumerate() {
-                    if c == ccy {
-                        continue; // the account's own currency is not an exposure
-                    }
-                    v.legs[k] = (self.leg_held(a as u32, c), n.saturating_mul(dir));
+                if margin {
+                    v.new_margin = new_margin(n, q.spec.margin_rate.raw(), acc.leverage[a]);
                 }
-                if self.adaptive.cluster(acc.cluster[a]).risk_cap.raw() > 0 {
+                if legs {
+                    let ccy = acc.currency[a];
+                    let legs = [(q.spec.base, sign), (q.spec.quote, -sign)];
+                    for (k, &(c, dir)) in legs.iter().enumerate() {
+                        if c == ccy {
+                            continue; // the account's own currency is not an exposure
+                        }
+                        v.legs[k] = (self.leg_held(a as u32, c), n.saturating_mul(dir));
+                    }
+                }
+                if risk {
                     let mut w = std::mem::take(&mut self.exposures);
                     self.exposures_of(a as u32, &mut w);
                     let now = self.adaptive.risk(&w);
@@ -97,10 +113,8 @@ impl Engine {
                     self.exposures = w;
                 }
             }
-            let acc = &self.accounts;
-            let c = self.adaptive.cluster(acc.cluster[a]);
             let (lo, hi) = (acc.min_scale[a], acc.max_scale[a]);
-            let f = account_factors(c, &sh, &v, lo, hi);
+            let f = account_factors_in(cf, &v, lo, hi);
             let (out, lot_flag) = bounded_steps(s, f.scale, lo, hi, q.limits, q.policy);
             *steps = out;
             total += out;
@@ -205,5 +219,44 @@ impl Engine {
             held = held.saturating_add(n.saturating_mul(dir * q.signum()));
         }
         held
+    }
+}
+
+/// The margin a notional `n` (Money raw) takes at `margin_rate` (Ratio raw) and `leverage`:
+/// `n × rate / (max(leverage, 1) × 1e6)`, rounded toward zero, at most `i64::MAX`.
+#[inline]
+fn new_margin(n: i64, margin_rate: i64, leverage: u32) -> i64 {
+    if let (Ok(n), Ok(r)) = (u64::try_from(n), u64::try_from(margin_rate)) {
+        if let Some(x) = n.checked_mul(r) {
+            // Non-negative and within 64 bits: a 64-bit division, the same quotient (the
+            // divisor is under 2^52).
+            let lev = u64::from(leverage.max(1)) * Ratio::ONE_RAW as u64;
+            return (x / lev).min(i64::MAX as u64) as i64;
+        }
+    }
+    let lev = i128::from(leverage.max(1)) * i128::from(Ratio::ONE_RAW);
+    (i128::from(n) * i128::from(margin_rate) / lev).min(i128::from(i64::MAX)) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_margin;
+    use crate::num::Ratio;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// The 64-bit path gives what the 128-bit expression gives, everywhere.
+        #[test]
+        fn new_margin_is_bit_identical(
+            n in prop_oneof![0i64..1_000_000_000_000_000, any::<i64>()],
+            rate in prop_oneof![0i64..2_000_000, any::<i64>()],
+            lev in prop_oneof![0u32..1_000, any::<u32>()],
+        ) {
+            let l = i128::from(lev.max(1)) * i128::from(Ratio::ONE_RAW);
+            let before = (i128::from(n) * i128::from(rate) / l).min(i128::from(i64::MAX)) as i64;
+            prop_assert_eq!(new_margin(n, rate, lev), before);
+        }
     }
 }

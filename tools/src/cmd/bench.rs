@@ -22,6 +22,9 @@ pub enum Command {
     Pipeline(super::bench_pipeline::Args),
     /// The journal's sync policies (every, interval, checkpoint) beside write(2) + fdatasync.
     Journal(super::bench_journal::Args),
+    /// The adaptive layer: factor evaluation beside the static allocation, an adaptive open
+    /// beside a static one, and a quote into the factor state beside a memory stream.
+    Adaptive(super::bench_adaptive::Args),
 }
 
 /// Runs `mam bench`.
@@ -35,5 +38,6 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
         Command::Ledger(a) => super::bench_ledger::run(a),
         Command::Pipeline(a) => super::bench_pipeline::run(a),
         Command::Journal(a) => super::bench_journal::run(a),
+        Command::Adaptive(a) => super::bench_adaptive::run(a),
     }
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod allocate;
 pub mod bench;
+pub mod bench_adaptive;
 pub mod bench_alloc;
 pub mod bench_decode;
 pub mod bench_fix;
