@@ -366,7 +366,8 @@ impl FactorCase {
                 if risk {
                     // No positions: the risk now is 0, with the trade that of the trade alone
                     // (what the engine's `exposures_of` + `risk` compute for such accounts).
-                    let after = self.state.risk(&[(self.instrument, n.saturating_mul(sign))]);
+                    let sigma = self.state.sigma_of(self.instrument);
+                    let after = AdaptiveState::risk_alone(n.saturating_mul(sign), sigma);
                     v.risk = (0, after);
                 }
             }

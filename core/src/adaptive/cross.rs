@@ -1,7 +1,8 @@
 //! What the adaptive layer learns across symbols and from fills:
 //!
 //! - [`Correlations`]: an EWMA of the cross-products of the sampled returns of every pair of
-//!   fitted symbols (RiskMetrics' λ = 0.94), from which the correlation factor forms the
+//!   fitted symbols (λ = 1 − 1/16 = 0.9375: RiskMetrics' 0.94 rounded to a shift, so the
+//!   update is one 64-bit subtract and shift on the quote path), from which the correlation factor forms the
 //!   forecast risk of an account's positions. A pair is updated when both symbols have folded
 //!   the return of the same interval (so they must share `sample_ns`; pairs that never do keep
 //!   correlation 0, which is what they get until they have [`MIN_PAIRS`] samples).
@@ -15,8 +16,8 @@ use std::collections::BTreeMap;
 
 use super::model::PPB;
 
-/// Weight of a new cross-product, ppb (1 − λ with λ = 0.94).
-pub const CORR_ALPHA_PPB: u64 = 60_000_000;
+/// Weight of a new cross-product: 1/2^CORR_SHIFT (1 − λ with λ = 0.9375).
+pub const CORR_SHIFT: u32 = 4;
 /// Samples a pair needs before its correlation is used.
 pub const MIN_PAIRS: u32 = 30;
 /// Slippage EWMA weight: 1/2^SLIP_SHIFT per fill.
@@ -56,11 +57,11 @@ impl Correlations {
             if self.last[j].0 != k {
                 continue;
             }
-            let x = i128::from(r) * i128::from(self.last[j].1);
+            // Returns are far below 2^31 (a 200 % move per interval), so the product fits.
+            let x = r.saturating_mul(self.last[j].1);
             let c = &mut self.cov[i * self.n + j];
-            let a = i128::from(CORR_ALPHA_PPB);
-            let next = (i128::from(*c) * (i128::from(PPB) - a) + x * a) / i128::from(PPB);
-            *c = next.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+            // c += (x − c) / 16, arithmetic shift (rounds toward −∞: the same everywhere).
+            *c = c.saturating_add(x.saturating_sub(*c) >> CORR_SHIFT);
             self.cov[j * self.n + i] = *c;
             let n = self.count[i * self.n + j].saturating_add(1);
             self.count[i * self.n + j] = n;

@@ -110,6 +110,9 @@ impl AdaptiveState {
     /// signed notional in the account's money): `√(Σ u_i u_j ρ_ij)` with `u_i = w_i σ̂_i`.
     /// Symbols without a fitted model count with sigma 0.
     pub fn risk(&self, w: &[(u32, i64)]) -> u64 {
+        if let [(i, wi)] = *w {
+            return Self::risk_alone(wi, self.sigma_of(i));
+        }
         let mut total: i128 = 0;
         for &(i, wi) in w {
             let ui = i128::from(wi) * i128::from(self.sigma_of(i)) / i128::from(RET_ONE);
@@ -123,7 +126,16 @@ impl AdaptiveState {
         (total.max(0) as u128).isqrt().min(u128::from(u64::MAX)) as u64
     }
 
-    fn sigma_of(&self, instrument: u32) -> u64 {
+    /// [`risk`](Self::risk) of one position of notional `w` in a symbol of forecast sigma
+    /// `sigma`: `√(u² ρ_ii)` with `ρ_ii = 1` is `|u|`, no square root needed.
+    #[inline]
+    pub fn risk_alone(w: i64, sigma: u64) -> u64 {
+        let u = i128::from(w) * i128::from(sigma) / i128::from(RET_ONE);
+        u.unsigned_abs().min(u128::from(u64::MAX)) as u64
+    }
+
+    /// The forecast sigma `risk` uses for `instrument` (0 without a fitted model).
+    pub fn sigma_of(&self, instrument: u32) -> u64 {
         match self.symbol_model(instrument) {
             Some(_) => self.state[instrument as usize].sigma(),
             None => 0,

@@ -154,7 +154,12 @@ pub fn ret(a: i64, b: i64) -> i64 {
 /// The emission bucket of a return.
 #[inline]
 pub fn bucket(rm: &RegimeModel, r: i64) -> usize {
-    let z = u128::from(r.unsigned_abs()) * 1000 / u128::from(rm.sigma_ref.max(1));
+    // 64-bit when |r|·1000 fits (always, for returns under 1.8e7 = 1,800 %), else 128-bit:
+    // the same quotient either way.
+    let z = match r.unsigned_abs().checked_mul(1000) {
+        Some(x) => u128::from(x / rm.sigma_ref.max(1)),
+        None => u128::from(r.unsigned_abs()) * 1000 / u128::from(rm.sigma_ref.max(1)),
+    };
     rm.edges
         .iter()
         .position(|&e| z < u128::from(e))

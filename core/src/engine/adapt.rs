@@ -7,7 +7,7 @@
 use super::decision::Decision;
 use super::Engine;
 use crate::adaptive::factors::{account_factors_in, bounded_steps, AccountView, ClusterFactors};
-use crate::adaptive::{AdaptiveAccount, AdaptiveTicket};
+use crate::adaptive::{AdaptiveAccount, AdaptiveState, AdaptiveTicket};
 use crate::alloc::{LotLimits, MinLotPolicy};
 use crate::event::Side;
 use crate::num::{Price, Qty, Ratio};
@@ -65,6 +65,7 @@ impl Engine {
             .iter()
             .map(|c| ClusterFactors::new(c, &sh))
             .collect();
+        let sigma = self.adaptive.sigma_of(q.instrument);
         let mut total = 0u64;
         for (a, steps) in alloc.iter_mut().enumerate() {
             let s = *steps;
@@ -101,7 +102,10 @@ impl Engine {
                         v.legs[k] = (self.leg_held(a as u32, c), n.saturating_mul(dir));
                     }
                 }
-                if risk {
+                if risk && self.ledger.open_positions(a as u32) == 0 {
+                    // Nothing held: the risk is the trade's alone.
+                    v.risk = (0, AdaptiveState::risk_alone(n.saturating_mul(sign), sigma));
+                } else if risk {
                     let mut w = std::mem::take(&mut self.exposures);
                     self.exposures_of(a as u32, &mut w);
                     let now = self.adaptive.risk(&w);
