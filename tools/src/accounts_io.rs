@@ -34,6 +34,9 @@
 //! Numbers are parsed exactly (`1.0000001` is refused for money, never rounded). Any other
 //! column is ignored with a warning. The whole file is parsed before anything is returned: a bad
 //! row is refused with its line number, column and reason, and duplicate ids are refused.
+//! A file is read up to 1 GiB in all and 1 MiB per line ([`MAX_CSV_BYTES`], [`MAX_CSV_LINE`]);
+//! past either it is refused with its name and the limit (a pipe or a device such as
+//! `/dev/zero` too).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -128,11 +131,84 @@ pub fn load_accounts(path: &Path) -> anyhow::Result<AccountVecs> {
     Ok(v)
 }
 
-/// Parses a whole account CSV file; each record comes with its line number.
+/// The most an account CSV may hold ([`read_csv`] refuses a larger file).
+pub const MAX_CSV_BYTES: u64 = 1 << 30;
+/// The longest line an account CSV may hold.
+pub const MAX_CSV_LINE: u64 = 1 << 20;
+
+/// The limit a [`Capped`] reader hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cap {
+    Size,
+    Line,
+}
+
+/// A reader that stops with an error past [`MAX_CSV_BYTES`] in all or [`MAX_CSV_LINE`] in one
+/// line, and remembers which limit it hit.
+struct Capped<R> {
+    inner: R,
+    total: u64,
+    line: u64,
+    hit: std::rc::Rc<std::cell::Cell<Option<Cap>>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.total += n as u64;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.line = 0;
+            } else {
+                self.line += 1;
+                if self.line > MAX_CSV_LINE {
+                    self.hit.set(Some(Cap::Line));
+                }
+            }
+        }
+        if self.total > MAX_CSV_BYTES {
+            self.hit.set(Some(Cap::Size));
+        }
+        match self.hit.get() {
+            Some(_) => Err(std::io::Error::other("account CSV limit exceeded")),
+            None => Ok(n),
+        }
+    }
+}
+
+/// Parses a whole account CSV file; each record comes with its line number. A file larger than
+/// [`MAX_CSV_BYTES`] (1 GiB) or with a line longer than [`MAX_CSV_LINE`] (1 MiB) is refused;
+/// a pipe or device is read through the same limits.
 pub fn read_csv(path: &Path) -> anyhow::Result<Vec<(u64, AccountRecord)>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    parse_csv(file).with_context(|| format!("{}", path.display()))
+    let too_big = || {
+        anyhow::anyhow!(
+            "{}: larger than the account CSV limit of {MAX_CSV_BYTES} bytes (1 GiB); refused",
+            path.display()
+        )
+    };
+    if let Ok(m) = file.metadata() {
+        if m.is_file() && m.len() > MAX_CSV_BYTES {
+            return Err(too_big());
+        }
+    }
+    let hit = std::rc::Rc::new(std::cell::Cell::new(None));
+    let capped = Capped {
+        inner: file,
+        total: 0,
+        line: 0,
+        hit: hit.clone(),
+    };
+    let parsed = parse_csv(capped);
+    match hit.get() {
+        Some(Cap::Size) => Err(too_big()),
+        Some(Cap::Line) => Err(anyhow::anyhow!(
+            "{}: a line longer than the account CSV limit of {MAX_CSV_LINE} bytes (1 MiB); refused",
+            path.display()
+        )),
+        None => parsed.with_context(|| format!("{}", path.display())),
+    }
 }
 
 /// Parses account CSV from any reader (see the module docs for the columns).

@@ -9,6 +9,7 @@ mod daemon;
 mod demo;
 mod histdata;
 mod model_file;
+mod out_file;
 
 /// mam: a low-latency execution core for multi-account management.
 #[derive(Debug, Parser)]

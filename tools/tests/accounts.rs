@@ -304,3 +304,104 @@ fn corrupt_store_is_refused_with_the_reason() {
         );
     }
 }
+
+#[test]
+fn export_onto_its_own_store_is_refused_and_the_store_kept() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.csv"), GOOD).unwrap();
+    ok(&mam(
+        &["accounts", "import", "--store", "s.mams", "a.csv"],
+        d.path(),
+    ));
+    let before = std::fs::read(d.path().join("s.mams")).unwrap();
+    std::fs::hard_link(d.path().join("s.mams"), d.path().join("link.mams")).unwrap();
+    for out in ["s.mams", "./s.mams", "link.mams"] {
+        let o = mam(
+            &["accounts", "export", "--store", "s.mams", "--out", out],
+            d.path(),
+        );
+        assert_eq!(o.status.code(), Some(2), "--out {out}");
+        let err = failed(&o);
+        assert!(
+            err.contains(&format!("--out {out}"))
+                && err.contains("same file as the --store s.mams"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(d.path().join("s.mams")).unwrap(),
+            before,
+            "store untouched"
+        );
+    }
+    ok(&mam(&["accounts", "show", "--store", "s.mams"], d.path()));
+}
+
+#[test]
+fn export_goes_through_a_temporary_file() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("out.csv"), "precious\n").unwrap();
+    std::fs::write(d.path().join("bad.mams"), b"not a store").unwrap();
+    let o = mam(
+        &[
+            "accounts", "export", "--store", "bad.mams", "--out", "out.csv",
+        ],
+        d.path(),
+    );
+    failed(&o);
+    // A good export goes through a temporary file and leaves nothing else behind.
+    std::fs::write(d.path().join("a.csv"), GOOD).unwrap();
+    ok(&mam(
+        &["accounts", "import", "--store", "s.mams", "a.csv"],
+        d.path(),
+    ));
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("out.csv")).unwrap(),
+        "precious\n"
+    );
+    ok(&mam(
+        &[
+            "accounts", "export", "--store", "s.mams", "--out", "out.csv",
+        ],
+        d.path(),
+    ));
+    let text = std::fs::read_to_string(d.path().join("out.csv")).unwrap();
+    assert!(text.starts_with("id,balance,equity"), "{text}");
+    let mut names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.csv", "bad.mams", "out.csv", "s.mams"]);
+}
+
+#[test]
+fn import_reads_within_a_limit() {
+    let d = tempfile::tempdir().unwrap();
+    // A device that never ends: refused after the first over-long line, not read for ever.
+    let t = std::time::Instant::now();
+    let o = mam(
+        &["accounts", "import", "--store", "x.mams", "/dev/zero"],
+        d.path(),
+    );
+    let err = failed(&o);
+    assert!(
+        err.contains("/dev/zero") && err.contains("1048576 bytes (1 MiB)"),
+        "{err}"
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(20));
+    assert!(!d.path().join("x.mams").exists(), "no store created");
+    // A file past 1 GiB (sparse: no disk used) is refused from its size.
+    let big = d.path().join("big.csv");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len((1 << 30) + 1)
+        .unwrap();
+    let err = failed(&mam(
+        &["accounts", "import", "--store", "x.mams", "big.csv"],
+        d.path(),
+    ));
+    assert!(
+        err.contains("big.csv") && err.contains("1073741824 bytes (1 GiB)"),
+        "{err}"
+    );
+}

@@ -143,3 +143,92 @@ fn bad_input_is_a_clear_error() {
     assert_eq!(code, Some(2));
     assert!(err.contains("HHh_ticks.bi5"), "{err}");
 }
+
+#[test]
+fn output_that_is_the_input_is_refused_and_the_input_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = dir.path().join("EURUSD-2019-02-04");
+    std::fs::create_dir(&day).unwrap();
+    let hour = day.join("13h_ticks.bi5");
+    let original = std::fs::read(shared("dukascopy/EURUSD-2019-02-04/13h_ticks.bi5")).unwrap();
+    std::fs::write(&hour, &original).unwrap();
+    let h = hour.to_str().unwrap();
+    // The hour file itself, and the same file reached through its folder.
+    for (input, out) in [
+        (h.to_string(), h.to_string()),
+        (
+            day.to_str().unwrap().to_string(),
+            format!("{}/./13h_ticks.bi5", day.display()),
+        ),
+    ] {
+        let (code, _, err) = mam(&[
+            "capture",
+            "convert",
+            "--from",
+            "dukascopy",
+            &input,
+            "--symbol",
+            "EURUSD",
+            "--out",
+            &out,
+        ]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains(&format!("--out {out} is the same file as the input {h}")),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&hour).unwrap(), original, "input untouched");
+    }
+}
+
+#[test]
+fn failed_convert_leaves_an_existing_out_untouched_and_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = dir.path().join("EURUSD-2019-02-04");
+    std::fs::create_dir(&day).unwrap();
+    // A good first hour, then a garbled one: the failure comes after output was written.
+    std::fs::copy(
+        shared("dukascopy/EURUSD-2019-02-04/00h_ticks.bi5"),
+        day.join("00h_ticks.bi5"),
+    )
+    .unwrap();
+    std::fs::write(day.join("03h_ticks.bi5"), b"\x5d\x00\x00garbage").unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("x.pcap");
+    std::fs::write(&out, b"previous capture").unwrap();
+    let (code, _, err) = mam(&[
+        "capture",
+        "convert",
+        "--from",
+        "dukascopy",
+        day.to_str().unwrap(),
+        "--symbol",
+        "EURUSD",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("03h_ticks.bi5"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous capture");
+    let names: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["x.pcap"], "no partial file left");
+    // Without an existing --out, a failure leaves no partial capture for `inspect`.
+    std::fs::remove_file(&out).unwrap();
+    let (code, _, _) = mam(&[
+        "capture",
+        "convert",
+        "--from",
+        "dukascopy",
+        day.to_str().unwrap(),
+        "--symbol",
+        "EURUSD",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2));
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
+}

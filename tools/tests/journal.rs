@@ -227,3 +227,46 @@ fn dump_decodes_engine_records() {
     let v = json(&mam(&["journal", "verify", dir, "--json"]));
     assert_eq!(v["kinds"], serde_json::json!({"6": 2}));
 }
+
+#[test]
+fn state_directory_verifies_its_journal_and_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let jdir = d.path().join("journal");
+    std::fs::create_dir(&jdir).unwrap();
+    std::fs::create_dir(d.path().join("checkpoints")).unwrap();
+    write_journal(&jdir);
+    let state = d.path().to_str().unwrap();
+    let o = mam(&["journal", "verify", state]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains(&format!("journal {}:", jdir.display())) && text.contains("30 records"),
+        "{text}"
+    );
+    assert!(String::from_utf8(o.stderr).unwrap().contains(&format!(
+        "verifying its journal directory {}",
+        jdir.display()
+    )),);
+    let o = mam(&["journal", "verify", state, "--json"]);
+    let v = json(&o);
+    assert_eq!(v["records"], 30);
+    assert_eq!(v["dir"], jdir.display().to_string());
+}
+
+#[test]
+fn empty_or_non_journal_directory_is_not_clean() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("notes.txt"), "hello").unwrap();
+    for dir in [d.path().to_path_buf(), {
+        // A state directory whose journal/ holds no segment either.
+        let s = d.path().join("state");
+        std::fs::create_dir_all(s.join("journal")).unwrap();
+        s
+    }] {
+        let o = mam(&["journal", "verify", dir.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", dir.display());
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert!(err.contains("no journal segments in"), "{err}");
+        assert!(!String::from_utf8(o.stdout).unwrap().contains("clean"));
+    }
+}

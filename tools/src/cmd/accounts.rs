@@ -118,9 +118,17 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             let s = AccountStore::open_read_only(&store)?;
             match out {
                 Some(p) => {
-                    let f = std::fs::File::create(&p)
-                        .with_context(|| format!("cannot create {}", p.display()))?;
-                    write_csv(std::io::BufWriter::new(f), &s.columns())?;
+                    // The store is memory-mapped: truncating it under the map would crash
+                    // (SIGBUS) and leave it empty.
+                    crate::out_file::refuse_same(&store, "--store", &p)?;
+                    let (tmp, f) = crate::out_file::TempOut::create(&p)?;
+                    let mut w = std::io::BufWriter::new(f);
+                    write_csv(&mut w, &s.columns())
+                        .with_context(|| format!("writing {}", p.display()))?;
+                    w.into_inner()
+                        .map_err(|e| e.into_error())
+                        .with_context(|| format!("writing {}", p.display()))?;
+                    tmp.commit()?;
                 }
                 None => write_csv(std::io::stdout().lock(), &s.columns())?,
             }

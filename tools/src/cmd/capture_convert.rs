@@ -1,5 +1,7 @@
 //! `mam capture convert --from dukascopy DIR_OR_FILE --symbol EURUSD --out FILE.pcap`:
 //! historical ticks into a pcap capture of mam's own SBE feed (rules in docs/feed-sbe.md).
+//! An `--out` that is one of the input files is refused; the capture is written to a temporary
+//! file beside `--out` and renamed over it only once complete.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,7 +61,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     opts.lp = a.lp;
     opts.session = a.session.clone();
-    let st = convert_path(&a.input, &a.out, opts)?;
+    // An output that is one of the hour files read would be emptied before it is read.
+    if let Ok(hours) = mam_feed::dukascopy::hour_files(&a.input) {
+        for h in &hours {
+            crate::out_file::refuse_same(&h.path, "input", &a.out)?;
+        }
+    }
+    // Written beside `--out` and renamed over it once complete: a failed convert leaves an
+    // existing `--out` untouched and no partial capture behind.
+    let tmp = crate::out_file::TempOut::path_for(&a.out)?;
+    let st = convert_path(&a.input, tmp.path(), opts)?;
+    tmp.commit()?;
     let iso = |ms: Option<i64>| {
         ms.map(mam_feed::dukascopy::time::iso8601_ms)
             .unwrap_or_default()

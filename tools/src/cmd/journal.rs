@@ -155,7 +155,28 @@ fn open(dir: &Path) -> anyhow::Result<JournalReader> {
 }
 
 fn verify(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let r = open(dir)?;
+    let mut r = open(dir)?;
+    // A daemon's state directory (the one `journal state` takes) holds its journal in
+    // `journal/`: verify that one, saying so, rather than report an empty directory clean.
+    let none =
+        |r: &JournalReader| r.report().segments.is_empty() && r.report().corruption.is_none();
+    let sub = dir.join("journal");
+    if none(&r) && sub.is_dir() {
+        eprintln!(
+            "mam: {} holds no journal segment; verifying its journal directory {}",
+            dir.display(),
+            sub.display()
+        );
+        r = open(&sub)?;
+    }
+    let dir = r.dir().to_path_buf();
+    let dir = dir.as_path();
+    if none(&r) {
+        anyhow::bail!(
+            "no journal segments in {}: not a journal directory (a daemon's journal is STATE/journal)",
+            dir.display()
+        );
+    }
     let mut kinds: BTreeMap<u16, u64> = BTreeMap::new();
     let mut read_error = None;
     for rec in r.records(0) {

@@ -347,21 +347,52 @@ impl Default for LatencyConfig {
     }
 }
 
-/// Parses `30s`, `500ms`, `2m`, `250us` (or `250µs`).
+/// The largest `pipeline.ring` (messages per stage ring).
+pub const MAX_RING: usize = 1 << 20;
+
+/// Parses `30s`, `500ms`, `2m`, `250us` (or `250µs`), with decimals (`0.5s`, `1.5ms`) down to
+/// the nanosecond; a bare number is seconds. Negative, malformed, finer than a nanosecond or
+/// longer than 2^64 ns (about 584 years) is refused.
 pub fn parse_duration(s: &str) -> anyhow::Result<Duration> {
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| anyhow::anyhow!("duration `{s}`: expected e.g. 30s, 500ms, 2m"))?;
-    Ok(match unit {
-        "us" | "µs" => Duration::from_micros(n),
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        _ => bail!("duration `{s}`: unit must be us, ms, s or m"),
-    })
+    let bad = |why: &str| anyhow::anyhow!("duration `{s}`: {why} (e.g. 30s, 0.5s, 500ms, 2m)");
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = (&s[..split], &s[split..]);
+    let unit_ns: u64 = match unit {
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" | "" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        _ if num.is_empty() => return Err(bad("expected a number, then a unit")),
+        _ => return Err(bad("unit must be us, ms, s or m")),
+    };
+    let (int, frac) = match num.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (num, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+        return Err(bad("expected a number, then a unit"));
+    }
+    let too_long = || bad("too long (at most 2^64 nanoseconds, about 584 years)");
+    let int: u64 = int.parse().map_err(|_| too_long())?;
+    let mut ns = int.checked_mul(unit_ns).ok_or_else(too_long)?;
+    if let Some(f) = frac {
+        // The fraction in nanoseconds: f / 10^len * unit_ns, exact or refused.
+        let f = f.trim_end_matches('0');
+        if f.len() > 18 {
+            return Err(bad("finer than a nanosecond"));
+        }
+        let scale = 10u128.pow(f.len() as u32);
+        let part = u128::from(f.parse::<u64>().unwrap_or(0)) * u128::from(unit_ns);
+        if part % scale != 0 {
+            return Err(bad("finer than a nanosecond"));
+        }
+        let part = u64::try_from(part / scale).map_err(|_| too_long())?;
+        ns = ns.checked_add(part).ok_or_else(too_long)?;
+    }
+    Ok(Duration::from_nanos(ns))
 }
 
 /// Settings checked and turned into the types the stages take.
@@ -428,8 +459,11 @@ impl DaemonConfig {
             idle1("engine", &p.idle.engine)?,
             idle1("lp", &p.idle.lp)?,
         ];
-        if p.ring < 2 || !p.ring.is_power_of_two() {
-            bail!("pipeline.ring = {}: a power of two, at least 2", p.ring);
+        if !(2..=MAX_RING).contains(&p.ring) || !p.ring.is_power_of_two() {
+            bail!(
+                "pipeline.ring = {}: a power of two from 2 to {MAX_RING}",
+                p.ring
+            );
         }
         match self.feed.source.as_str() {
             "soup" => {
@@ -444,7 +478,16 @@ impl DaemonConfig {
                     );
                 }
             }
-            "none" => {}
+            "none" => {
+                if sequencing == Sequencing::EventTime {
+                    bail!(
+                        "feed.source = \"none\" with pipeline.sequencing = \"event_time\": event \
+                         time applies an input only once the market data's clock has passed it, \
+                         so with no feed a master order would never be applied; use feed.source = \
+                         \"soup\" or pipeline.sequencing = \"arrival\""
+                    );
+                }
+            }
             s => bail!("feed.source = \"{s}\": expected soup, udp or none"),
         }
         if self.manager.enabled {
@@ -452,11 +495,22 @@ impl DaemonConfig {
         }
         addr("lp.connect", &self.lp.connect)?;
         let r = &self.engine.risk;
+        let positive =
+            |k: &str, v: &str| anyhow::anyhow!("engine.risk.{k} = \"{v}\": must be more than 0");
         let qty = |k: &str, v: &str| {
-            Qty::parse(v).map_err(|e| anyhow::anyhow!("engine.risk.{k} = \"{v}\": {e}"))
+            let q = Qty::parse(v).map_err(|e| anyhow::anyhow!("engine.risk.{k} = \"{v}\": {e}"))?;
+            if q <= Qty::ZERO {
+                return Err(positive(k, v));
+            }
+            Ok::<_, anyhow::Error>(q)
         };
         let money = |k: &str, v: &str| {
-            Money::parse(v).map_err(|e| anyhow::anyhow!("engine.risk.{k} = \"{v}\": {e}"))
+            let m =
+                Money::parse(v).map_err(|e| anyhow::anyhow!("engine.risk.{k} = \"{v}\": {e}"))?;
+            if m <= Money::ZERO {
+                return Err(positive(k, v));
+            }
+            Ok::<_, anyhow::Error>(m)
         };
         let mut engine = EngineConfig::permissive();
         engine.risk.max_order_qty = qty("max_order_qty", &r.max_order_qty)?;
@@ -590,6 +644,49 @@ mod tests {
     }
 
     #[test]
+    fn durations_take_decimals_and_refuse_garbage() {
+        for (text, ns) in [
+            ("0.5s", 500_000_000u64),
+            ("1.5ms", 1_500_000),
+            ("2.25m", 135_000_000_000),
+            ("250us", 250_000),
+            ("0.001us", 1),
+            ("30", 30_000_000_000),
+            ("1.000s", 1_000_000_000),
+        ] {
+            assert_eq!(
+                parse_duration(text).unwrap(),
+                Duration::from_nanos(ns),
+                "{text}"
+            );
+        }
+        for bad in [
+            "",
+            ".",
+            ".5s",
+            "5.s",
+            "1..2s",
+            "-1s",
+            "s",
+            "2 ms",
+            "2h",
+            "0.0001us",
+            "18446744073709551616s",
+            "307445734561m",
+            "1e3s",
+        ] {
+            let e = parse_duration(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("duration `{bad}`")), "{bad}: {e}");
+        }
+        // The config file's durations go through the same parser.
+        let c: DaemonConfig =
+            toml::from_str("stats_interval = \"0.25s\"\nduration = \"1.5m\"\n").unwrap();
+        let k = c.check().unwrap();
+        assert_eq!(k.stats_interval, Duration::from_millis(250));
+        assert_eq!(k.duration, Some(Duration::from_secs(90)));
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         let e = toml::from_str::<DaemonConfig>("[pipeline]\nmodee = \"shared\"\n").unwrap_err();
         assert!(e.to_string().contains("modee"), "{e}");
@@ -634,6 +731,29 @@ mod tests {
                 "[feed]\nsource = \"udp\"\n[pipeline]\nsequencing = \"event_time\"\n",
                 "event_time",
             ),
+            (
+                "[feed]\nsource = \"none\"\n[pipeline]\nsequencing = \"event_time\"\n",
+                "never be applied",
+            ),
+            ("[pipeline]\nring = 1099511627776\n", "pipeline.ring"),
+            ("[pipeline]\nring = 2097152\n", "pipeline.ring"),
+            (
+                "[engine.risk]\nmax_order_qty = \"-5\"\n",
+                "engine.risk.max_order_qty",
+            ),
+            (
+                "[engine.risk]\nmax_order_notional = \"0\"\n",
+                "engine.risk.max_order_notional",
+            ),
+            (
+                "[engine.risk]\nmax_account_qty = \"-0.01\"\n",
+                "engine.risk.max_account_qty",
+            ),
+            (
+                "[engine.risk]\nmax_account_notional = \"-1\"\n",
+                "engine.risk.max_account_notional",
+            ),
+            ("duration = \"0.5.5s\"\n", "duration"),
         ] {
             let c: DaemonConfig = toml::from_str(text).unwrap();
             let e = format!("{:#}", c.check().unwrap_err());

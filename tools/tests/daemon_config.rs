@@ -1,0 +1,114 @@
+//! `mam run --config`: values the daemon cannot run with are refused before anything starts,
+//! naming the key; durations take decimals wherever they are parsed.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mam(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mam"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run mam")
+}
+
+/// Runs the daemon on `extra` appended to a config that could only run briefly and alone
+/// (no manager listener, a short duration), and returns its exit code and stderr.
+fn run_config(extra: &str) -> (Option<i32>, String) {
+    let d = tempfile::tempdir().unwrap();
+    let text = format!("state = \"state\"\nduration = \"1s\"\n[manager]\nenabled = false\n{extra}");
+    std::fs::write(d.path().join("mam.toml"), text).unwrap();
+    let o = mam(&["run", "--config", "mam.toml"], d.path());
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn huge_ring_is_a_config_error_with_the_range() {
+    let (code, err) = run_config("[pipeline]\nring = 1099511627776\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("pipeline.ring = 1099511627776") && err.contains("1048576"),
+        "{err}"
+    );
+}
+
+#[test]
+fn risk_limits_must_be_positive() {
+    for key in [
+        "max_order_qty",
+        "max_order_notional",
+        "max_account_qty",
+        "max_account_notional",
+    ] {
+        for v in ["-5", "0"] {
+            let (code, err) = run_config(&format!("[engine.risk]\n{key} = \"{v}\"\n"));
+            assert_eq!(code, Some(2), "{key} = {v}: {err}");
+            assert!(
+                err.contains(&format!("engine.risk.{key} = \"{v}\""))
+                    && err.contains("more than 0"),
+                "{key} = {v}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn event_time_without_a_feed_is_refused_with_the_reason() {
+    let (code, err) =
+        run_config("[feed]\nsource = \"none\"\n[pipeline]\nsequencing = \"event_time\"\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("feed.source = \"none\"")
+            && err.contains("event_time")
+            && err.contains("never be applied"),
+        "{err}"
+    );
+}
+
+#[test]
+fn decimal_durations_are_accepted_and_garbage_refused() {
+    let d = tempfile::tempdir().unwrap();
+    for dur in ["0.5s", "1.5ms"] {
+        let o = mam(
+            &[
+                "run",
+                "--accounts",
+                "20",
+                "--trades",
+                "1",
+                "--no-pin",
+                "--duration",
+                dur,
+            ],
+            d.path(),
+        );
+        assert!(
+            o.status.success(),
+            "--duration {dur}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    for (dur, why) in [
+        ("abc", "expected a number"),
+        ("-1s", "expected a number"),
+        ("0.5.5s", "expected a number"),
+        ("1.s", "expected a number"),
+        ("2h", "unit must be"),
+        ("99999999999m", "too long"),
+        ("0.0000000001s", "finer than a nanosecond"),
+    ] {
+        let o = mam(
+            &["run", "--accounts", "20", &format!("--duration={dur}")],
+            d.path(),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "--duration {dur}: {err}");
+        assert!(
+            err.contains(&format!("duration `{dur}`")) && err.contains(why),
+            "--duration {dur}: {err}"
+        );
+    }
+}
