@@ -308,8 +308,8 @@ pub fn account_factors_in(
     if cf.risk_cap > 0 && v.risk.1 > v.risk.0 {
         // Marginal: scale the trade so the risk stays under cap × equity (linear in the
         // trade's size between the risk now and the risk with it).
-        let cap = i128::from(v.equity.max(0)) * i128::from(cf.risk_cap)
-            / i128::from(Ratio::ONE_RAW);
+        let cap =
+            i128::from(v.equity.max(0)) * i128::from(cf.risk_cap) / i128::from(Ratio::ONE_RAW);
         let (now, after) = (i128::from(v.risk.0), i128::from(v.risk.1));
         if after > cap {
             f.risk = if cap <= now {
