@@ -643,6 +643,9 @@ impl Engine {
         let sign = |q: i64| Qty(if buy { q } else { -q });
         // An opening fill of a ticket whose master was already closed in full.
         let mut late = false;
+        // Accounts whose fill could not all go on the ticket because a stop-out or flatten
+        // took the position while the order was working: what filled is closed at once.
+        let mut orphans: Vec<usize> = Vec::new();
         if f.last_qty.raw() > 0 {
             self.ledger.lp_fill(instrument, sign(f.last_qty.raw()));
             if let Some(b) = o.block.as_mut() {
@@ -713,6 +716,9 @@ impl Engine {
                                 side,
                                 b.step_qty,
                             );
+                            if r < *x {
+                                orphans.push(i);
+                            }
                             *x = (*x).min(r);
                         }
                     }
@@ -764,7 +770,7 @@ impl Engine {
                     let mut new = (cum.raw() / step - o.cum.raw() / step) as u64;
                     if let Some(side) = self.tickets.get(&ticket).map(|t| t.side) {
                         let lw = self.limit_w[a * self.ni + instrument as usize];
-                        new = new.min(room(
+                        let r = room(
                             &self.tickets,
                             &self.ledger,
                             lw,
@@ -772,7 +778,11 @@ impl Engine {
                             instrument,
                             side,
                             o.step_qty,
-                        ));
+                        );
+                        if r < new {
+                            orphans.push(a);
+                        }
+                        new = new.min(r);
                     }
                     if let Some(t) = self.tickets.get_mut(&ticket) {
                         t.book.add_to(a, new);
@@ -818,6 +828,11 @@ impl Engine {
             };
             let r = self.close(seq, &c, d);
             debug_assert!(r.is_ok(), "closing late fills of ticket {ticket}: {r:?}");
+        }
+        for a in orphans {
+            // The limit action closed the position; the fill reopened part of it, off every
+            // ticket (sub-steps included): close what is left, as the stop-out would have.
+            self.limit_close(seq, f.recv_ns, a, instrument, d);
         }
         if f.last_qty.raw() > 0 {
             // The accounts whose money moved are checked against their limits.

@@ -387,7 +387,14 @@ impl Engine {
 
     /// Sends a per-account order closing account `a`'s whole position in `s`; false if pre-trade
     /// risk refused it (journaled). The account's shares in tickets of `s` go to zero.
-    fn limit_close(&mut self, seq: u64, ts: u64, a: usize, s: u32, d: &mut Vec<Decision>) -> bool {
+    pub(super) fn limit_close(
+        &mut self,
+        seq: u64,
+        ts: u64,
+        a: usize,
+        s: u32,
+        d: &mut Vec<Decision>,
+    ) -> bool {
         // What working closing orders (the manager's or the engine's) do not already close.
         let pos = self.ledger.position(a as u32, s).qty.raw();
         let q = pos.saturating_add(self.closing_w[a * self.ni + s as usize]);

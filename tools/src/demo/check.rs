@@ -45,6 +45,8 @@ pub struct JournalFacts {
     pub last_seq: u64,
     /// Records per kind.
     pub kinds: BTreeMap<u16, u64>,
+    /// Adaptive masters, and Σ of their accounts' static and adapted sizes (lot steps).
+    pub adaptive: (u64, u64, u64),
 }
 
 /// Reads the journal in `dir` and checks it against itself and the LP's view.
@@ -55,7 +57,9 @@ pub fn run(
     engine: &mam_core::engine::Engine,
 ) -> anyhow::Result<(Vec<Check>, JournalFacts)> {
     let mut sum_children = Check::new("open: Σ child quantities = allocated master (exact)");
-    let mut block_whole = Check::new("open: proportional block allocates the whole master");
+    let mut block_whole =
+        Check::new("open: block = whole master (static) or Σ adapted sizes (adaptive)");
+    let mut bounds = Check::new("adaptive: every size inside the account's [min, max] scale");
     let mut flat = Check::new("every account flat in the ledger after the last close");
     let mut lp_net = Check::new("Σ account positions + unallocated = LP net, per symbol");
     let mut block_fills = Check::new("block: Σ fill increments allocated = block size");
@@ -133,11 +137,25 @@ pub fn run(
                     }
                 }
             }
-            Decision::AdaptiveTicket(t) => adaptive = Some((t.adaptive_total, 0)),
+            Decision::AdaptiveTicket(t) => {
+                adaptive = Some((t.adaptive_total, 0));
+                facts.adaptive.0 += 1;
+                facts.adaptive.1 += t.static_total;
+                facts.adaptive.2 += t.adaptive_total;
+            }
             Decision::AdaptiveAccount(x) => {
                 if let Some(a) = adaptive.as_mut() {
                     a.1 += x.steps;
                 }
+                let acc = engine.accounts();
+                let i = x.account as usize;
+                let (lo, hi) = mam_core::adaptive::step_bounds(
+                    x.static_steps,
+                    acc.min_scale[i],
+                    acc.max_scale[i],
+                );
+                let lot_rules = x.flags & mam_core::adaptive::factors::FLAG_LOT_RULES != 0;
+                bounds.check((lo..=hi).contains(&x.steps) || lot_rules);
             }
             Decision::Reject(_)
             | Decision::Refused(_)
@@ -173,6 +191,7 @@ pub fn run(
         vec![
             sum_children,
             block_whole,
+            bounds,
             flat,
             lp_net,
             block_fills,

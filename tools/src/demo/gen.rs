@@ -194,7 +194,14 @@ pub fn script(symbols: &SymbolTable, accounts: usize, trades: usize, seed: u64) 
                 } else {
                     Side::Sell as u8
                 },
-                policy: r.range(0, 1) as u8,
+                // Every other master asks for the adaptive layer (docs/adaptive.md): the demo
+                // shows both rules side by side.
+                policy: r.range(0, 1) as u8
+                    | if k % 2 == 1 {
+                        mam_core::engine::input::POLICY_ADAPTIVE
+                    } else {
+                        0
+                    },
                 mode,
             }),
             &mut events,

@@ -241,6 +241,11 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
             "records": facts.records,
             "last_seq": facts.last_seq,
             "kinds": kinds,
+            "adaptive": {
+                "masters": facts.adaptive.0,
+                "static_steps": facts.adaptive.1,
+                "adapted_steps": facts.adaptive.2,
+            },
         },
         "state_digest": format!("{digest:016x}"),
         "pipeline_ms": run_ns as f64 / 1e6,
@@ -273,6 +278,12 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
         format!(
             "limits: {} margin calls, {} stop-outs, {} loss limits crossed, {} engine orders (stop-out, flatten)",
             c.margin_calls, c.stop_outs, c.limit_holds, c.limit_orders
+        ),
+        format!(
+            "adaptive: {} of the masters through the adaptive layer (the others static): Σ \
+             static quota {} steps -> Σ adapted {} steps; `mam explain --state DIR --ticket N` \
+             says why",
+            facts.adaptive.0, facts.adaptive.1, facts.adaptive.2
         ),
         "invariants:".to_string(),
         format!(
