@@ -100,6 +100,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             jdir.display()
         );
     }
+    // Instruments by the built-in table's ids (what the daemon and the demo run with unless
+    // given `symbols` overrides that add symbols).
+    let table = mam_core::symbol::SymbolTable::builtin();
+    let symbol = |i: u32| {
+        table
+            .by_id(i)
+            .map_or(format!("#{i}"), |s| s.name_str().to_string())
+    };
     let id_of = |i: u32| {
         ids.get(i as usize)
             .cloned()
@@ -128,7 +136,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
             let v = serde_json::json!({
-                "ticket": t.ticket, "input_seq": t.input_seq, "instrument": t.instrument,
+                "ticket": t.ticket, "input_seq": t.input_seq, "instrument": symbol(t.instrument),
                 "regime": regime(t.regime), "sigma": t.sigma, "sigma_target": t.sigma_target,
                 "vol": as_factor(t.vol).to_string(), "sqrt_qv": as_factor(t.sqrt_qv).to_string(),
                 "spread": as_factor(t.spread).to_string(), "requested_steps": t.requested,
@@ -140,12 +148,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             continue;
         }
         println!(
-            "ticket {} (input {}): instrument {}, regime {}, sigma {} vs target {} (1e-9 per \
+            "ticket {} (input {}): {}, regime {}, sigma {} vs target {} (1e-9 per \
              interval), vol {:.4}, sqrt(Q/V) {:.4}, spread {:.4}; requested {} steps, static {}, \
              adaptive {}",
             t.ticket,
             t.input_seq,
-            t.instrument,
+            symbol(t.instrument),
             regime(t.regime),
             t.sigma,
             t.sigma_target,
