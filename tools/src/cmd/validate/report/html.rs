@@ -44,6 +44,7 @@ pub fn page(
     meta: &Meta,
     runs: &[RunMetrics],
     verdict: Option<&Verdict>,
+    matched: Option<&Verdict>,
     sections: &[Section],
 ) -> String {
     let mut h = String::with_capacity(1 << 20);
@@ -56,15 +57,25 @@ pub fn page(
     let _ = writeln!(
         h,
         "<h1>mam validate: static vs adaptive allocation</h1>\n<p class=\"note\">The same \
-         manager trades replayed through the engine twice, once per allocation rule, over the \
-         same accounts and days. Definitions are at the end of the page and in \
+         manager trades replayed through the engine once per run (the static rule, the adaptive \
+         layer, and the static rule at adaptive's average exposure when given), over the same \
+         accounts and days. Definitions are at the end of the page and in \
          docs/validation.md.</p>"
     );
     if let Some(v) = verdict {
-        verdict_block(&mut h, v);
+        verdict_block(&mut h, v, "sec-verdict", "Verdict", "static");
+    }
+    if let Some(v) = matched {
+        verdict_block(
+            &mut h,
+            v,
+            "sec-verdict-matched",
+            "Verdict against the static rule at adaptive's average exposure",
+            "static-matched",
+        );
     }
     h.push_str("<div class=\"row top\">\n");
-    summary_table(&mut h, runs, verdict);
+    summary_table(&mut h, runs, verdict, matched);
     meta_table(&mut h, meta, runs);
     h.push_str("</div>\n");
     for (heading, note, plots, side_by_side) in sections {
@@ -123,7 +134,7 @@ fn meta_table(h: &mut String, meta: &Meta, runs: &[RunMetrics]) {
     h.push_str("</table>\n</section>\n");
 }
 
-fn verdict_block(h: &mut String, v: &Verdict) {
+fn verdict_block(h: &mut String, v: &Verdict, id: &str, title: &str, baseline: &str) {
     let (class, word) = if v.claim.holds {
         ("holds", "holds")
     } else {
@@ -131,16 +142,19 @@ fn verdict_block(h: &mut String, v: &Verdict) {
     };
     let _ = writeln!(
         h,
-        "<section id=\"sec-verdict\">\n<h2>Verdict</h2>\n<p>The claim (DESIGN.md §5): \
-         <em>{}</em> — <span class=\"{class}\">{word} on this data</span>.</p>\n<ul>",
-        escape(v.claim.text)
+        "<section id=\"{id}\">\n<h2>{}</h2>\n<p>The claim (DESIGN.md §5): \
+         <em>{}</em> — <span class=\"{class}\">{word} on this data</span> (baseline: the run \
+         <b>{}</b>; the lines below call it static).</p>\n<ul>",
+        escape(title),
+        escape(v.claim.text),
+        escape(baseline)
     );
     for p in &v.claim.parts {
         let _ = writeln!(h, "<li>{}</li>", escape(p));
     }
     let _ = writeln!(
         h,
-        "</ul>\n<p>Over all {} metrics below, adaptive beat static on {}, tied on {}, lost on \
+        "</ul>\n<p>Over all {} metrics below, adaptive beat {baseline} on {}, tied on {}, lost on \
          {}.</p>\n</section>",
         v.metrics.len(),
         v.beat,
@@ -149,13 +163,21 @@ fn verdict_block(h: &mut String, v: &Verdict) {
     );
 }
 
-fn summary_table(h: &mut String, runs: &[RunMetrics], verdict: Option<&Verdict>) {
+fn summary_table(
+    h: &mut String,
+    runs: &[RunMetrics],
+    verdict: Option<&Verdict>,
+    matched: Option<&Verdict>,
+) {
     h.push_str("<section id=\"sec-summary\">\n<h2>Summary</h2>\n<table id=\"summary\">\n<tr><th>metric</th>");
     for r in runs {
         let _ = write!(h, "<th>{}</th>", escape(&r.name));
     }
     if verdict.is_some() {
         h.push_str("<th>better</th><th>adaptive</th>");
+    }
+    if matched.is_some() {
+        h.push_str("<th>vs matched</th>");
     }
     h.push_str("</tr>\n");
     for (i, d) in METRICS.iter().enumerate() {
@@ -183,6 +205,15 @@ fn summary_table(h: &mut String, runs: &[RunMetrics], verdict: Option<&Verdict>)
                 "<td>{better}</td><td class=\"{class}\">{}</td>",
                 o.word()
             );
+        }
+        if let Some(v) = matched {
+            let o = v.metrics[i].1.outcome;
+            let class = match o {
+                Outcome::Beat => "beat",
+                Outcome::Lost => "lost",
+                Outcome::Tied | Outcome::NotComparable => "tied",
+            };
+            let _ = write!(h, "<td class=\"{class}\">{}</td>", o.word());
         }
         h.push_str("</tr>\n");
     }

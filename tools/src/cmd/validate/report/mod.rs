@@ -508,7 +508,13 @@ pub fn write_report(
     text.push('\n');
     std::fs::write(&json_path, text).with_context(|| format!("writing {}", json_path.display()))?;
     let metrics: Vec<RunMetrics> = analyses.into_iter().map(|a| a.metrics).collect();
-    let page = html::page(meta, &metrics, verdict.as_ref(), &sections);
+    let page = html::page(
+        meta,
+        &metrics,
+        verdict.as_ref(),
+        verdict_matched.as_ref(),
+        &sections,
+    );
     std::fs::write(&html_path, page).with_context(|| format!("writing {}", html_path.display()))?;
     Ok(ReportSummary {
         json: json_path,
