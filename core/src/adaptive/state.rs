@@ -120,9 +120,8 @@ impl SymbolState {
         let r2 = (i128::from(r) * i128::from(r)).min(u64::MAX as i128) as u128;
         let v = &m.vol;
         let next = u128::from(v.omega)
-            + div_half_even(
+            + div_ppb_half_even(
                 u128::from(v.alpha_ppb) * r2 + u128::from(v.beta_ppb) * u128::from(self.var),
-                u128::from(PPB),
             );
         self.var = next.min(u128::from(u64::MAX)) as u64;
         self.samples += 1;
@@ -191,7 +190,19 @@ pub fn forward(rm: &RegimeModel, post: &mut [u64; REGIMES], b: usize) {
     post[top] += PPB - sum;
 }
 
-fn div_half_even(n: u128, d: u128) -> u128 {
+/// `n ÷ 10^9`, half to even: an `f64` estimate made exact by the remainder (the ledger's
+/// [`div_round_u`](crate::ledger::exact::div_round_u)), or the 128-bit division where the
+/// quotient is 2^52 or more. The same number either way.
+#[inline]
+pub fn div_ppb_half_even(n: u128) -> u128 {
+    match crate::ledger::exact::div_round_u(n, PPB as i64, 1e-9) {
+        Some(q) => q as u128,
+        None => div_half_even(n, u128::from(PPB)),
+    }
+}
+
+/// `n ÷ d`, half to even, in 128 bits.
+pub fn div_half_even(n: u128, d: u128) -> u128 {
     let (q, r) = (n / d, n % d);
     if 2 * r > d || (2 * r == d && q & 1 == 1) {
         q + 1

@@ -320,3 +320,17 @@ fn correlated_risk_and_slippage_cut_the_size() {
         ONE
     );
 }
+
+proptest! {
+    /// The quote path's estimated division gives the 128-bit division's number, always.
+    #[test]
+    fn ppb_division_is_exact(n in prop_oneof![
+        any::<u64>().prop_map(u128::from),
+        any::<u128>(),
+        (0u128..1 << 100),
+        Just(u128::MAX), Just(0u128), Just(500_000_000u128), Just(1_500_000_000u128),
+    ]) {
+        use super::state::{div_half_even, div_ppb_half_even};
+        prop_assert_eq!(div_ppb_half_even(n), div_half_even(n, 1_000_000_000));
+    }
+}
