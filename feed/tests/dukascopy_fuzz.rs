@@ -19,6 +19,9 @@ fn real() -> &'static [u8] {
 fn truncated_real_stream_is_an_error() {
     let b = real();
     assert!(decode_bi5(b, 0, 5, "x").is_ok());
+    // An hour whose ticks' times would not fit is refused, whatever the records.
+    let e = decode_records(&[0u8; 20], i64::MAX - 10, 5, "x").unwrap_err();
+    assert!(e.to_string().contains("out of range"), "{e}");
     for cut in [1, 5, 12, 13, 100, b.len() / 2, b.len() - 1] {
         let r = decode_bi5(&b[..cut], 0, 5, "x");
         assert!(r.is_err(), "cut at {cut} decoded");

@@ -68,6 +68,15 @@ pub enum DukascopyError {
         /// Decompressed length.
         len: usize,
     },
+    /// The hour's start is not a time a tick can have (negative, or so late that a time in
+    /// the hour would not fit).
+    #[error("{file}: hour start {hour_ms} ms since the epoch is out of range")]
+    HourOutOfRange {
+        /// File.
+        file: String,
+        /// The hour's start.
+        hour_ms: i64,
+    },
     /// A record's time is not inside the hour.
     #[error("{file}: tick {index}: {ms} ms is past the end of the hour")]
     TimeOutOfHour {
@@ -201,6 +210,12 @@ pub fn decode_records(
     point_decimals: u32,
     file: &str,
 ) -> Result<Vec<Tick>, DukascopyError> {
+    if hour_ms < 0 || hour_ms > i64::MAX - i64::from(HOUR_MS) {
+        return Err(DukascopyError::HourOutOfRange {
+            file: file.to_string(),
+            hour_ms,
+        });
+    }
     if !raw.chunks_exact(RECORD_LEN).remainder().is_empty() {
         return Err(DukascopyError::PartialRecord {
             file: file.to_string(),
