@@ -21,10 +21,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use mam_core::account::AccountVecs;
-use mam_core::adaptive::factors::{account_factors_in, ClusterFactors};
+use mam_core::adaptive::factors::{account_factors_in, new_margin, ClusterFactors};
 use mam_core::adaptive::{
     bounded_steps, AccountView, AdaptiveAccount, AdaptiveModel, AdaptiveState, ClusterParams,
-    RegimeModel, SymbolModel, VolParams,
 };
 use mam_core::alloc::model::{allocate, Order, StaticModel, Workspace};
 use mam_core::alloc::synth::synthetic_accounts;
@@ -50,72 +49,19 @@ const SPREAD: i64 = 600;
 /// 6,000-lot master at 100,000 accounts is 1.5× the touch: the liquidity factor cuts).
 const DEPTH: i64 = 2 * 200_000_000 * Qty::ONE_RAW;
 
-/// The regime filter of `core/src/adaptive/tests.rs`.
-fn regime() -> RegimeModel {
-    RegimeModel {
-        sigma_ref: 100_000,
-        edges: [250, 500, 750, 1000, 1500, 2000, 3000],
-        trans: [
-            [980_000_000, 19_000_000, 1_000_000],
-            [10_000_000, 980_000_000, 10_000_000],
-            [1_000_000, 29_000_000, 970_000_000],
-        ],
-        emit: [
-            [
-                300_000_000,
-                250_000_000,
-                200_000_000,
-                150_000_000,
-                70_000_000,
-                20_000_000,
-                9_000_000,
-                1_000_000,
-            ],
-            [
-                150_000_000,
-                150_000_000,
-                150_000_000,
-                150_000_000,
-                200_000_000,
-                100_000_000,
-                80_000_000,
-                20_000_000,
-            ],
-            [
-                20_000_000,
-                30_000_000,
-                50_000_000,
-                100_000_000,
-                200_000_000,
-                200_000_000,
-                200_000_000,
-                200_000_000,
-            ],
-        ],
-        switch_ppb: 800_000_000,
-    }
-}
-
-/// The model of `core/src/adaptive/tests.rs::test_model` on EURUSD (RiskMetrics EWMA, 1-minute
-/// sampling, σ_target 0.01 %), with four clusters (the default parameters, the drawdown power
-/// 1–4) so the accounts' `cluster` column (0–3) picks different parameters.
+/// `AdaptiveModel::example` on EURUSD (RiskMetrics EWMA, 1-minute sampling, σ_target 0.01 %)
+/// with four clusters (the default parameters, the drawdown power 1–4) so the accounts'
+/// `cluster` column (0–3) picks different parameters.
 pub fn model() -> AdaptiveModel {
-    let clusters = (1..=4)
+    let mut m = AdaptiveModel::example(SYMBOL);
+    debug_assert_eq!(m.symbols[0].sample_ns, SAMPLE_NS);
+    m.clusters = (1..=4)
         .map(|k| ClusterParams {
             dd_power: k,
             ..ClusterParams::default()
         })
         .collect();
-    AdaptiveModel {
-        symbols: vec![SymbolModel {
-            symbol: SYMBOL.into(),
-            sample_ns: SAMPLE_NS,
-            vol: VolParams::riskmetrics(10_000_000_000),
-            sigma_target: 100_000,
-            regime: regime(),
-        }],
-        clusters,
-    }
+    m
 }
 
 /// `n` generated accounts (`synthetic_accounts`) with the manager's bounds `[0, 1.25]` and a
@@ -471,20 +417,6 @@ impl FactorCase {
     pub fn with_share(&self) -> usize {
         self.static_steps.iter().filter(|&&s| s > 0).count()
     }
-}
-
-/// `Engine::adapt`'s margin of a notional: `n × rate / (max(leverage, 1) × 1e6)`, toward
-/// zero, at most `i64::MAX` (64-bit when the product fits, as the engine does).
-#[inline]
-fn new_margin(n: i64, margin_rate: i64, leverage: u32) -> i64 {
-    if let (Ok(n), Ok(r)) = (u64::try_from(n), u64::try_from(margin_rate)) {
-        if let Some(x) = n.checked_mul(r) {
-            let lev = u64::from(leverage.max(1)) * Ratio::ONE_RAW as u64;
-            return (x / lev).min(i64::MAX as u64) as i64;
-        }
-    }
-    let lev = i128::from(leverage.max(1)) * i128::from(Ratio::ONE_RAW);
-    (i128::from(n) * i128::from(margin_rate) / lev).min(i128::from(i64::MAX)) as i64
 }
 
 /// The engine end to end: a master open, static or adaptive.

@@ -224,10 +224,10 @@ impl AdaptiveState {
             }
         }
         u32v(w, self.slip.sent.len() as u32);
-        for (&cl, s) in &self.slip.sent {
-            u64v(w, cl);
-            u32v(w, s.instrument);
-            w.push(u8::from(s.buy));
+        for (&(seq, instrument, buy), s) in &self.slip.sent {
+            u64v(w, seq);
+            u32v(w, instrument);
+            w.push(u8::from(buy));
             u64v(w, s.reference as u64);
             w.push(s.hour);
         }
@@ -310,13 +310,8 @@ impl AdaptiveState {
                 ));
             }
             st.slip.sent.insert(
-                cl,
-                super::cross::Sent {
-                    instrument,
-                    buy,
-                    reference,
-                    hour,
-                },
+                (cl, instrument, buy),
+                super::cross::Sent { reference, hour },
             );
         }
         Ok((st, r.at))

@@ -102,26 +102,28 @@ pub struct SlipCell {
     pub fills: u32,
 }
 
-/// An order remembered from send to done: instrument, buy, reference price, hour of send.
+/// What one input's orders on one instrument and side were sent against: the touch (ask for a
+/// buy, bid for a sell) and the UTC hour. All the children of one master share it, so the model
+/// remembers one entry per input, instrument and side, not one per order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sent {
-    /// Instrument.
-    pub instrument: u32,
-    /// A buy (slippage is price above the reference).
-    pub buy: bool,
-    /// The touch at send: ask for a buy, bid for a sell.
+    /// The touch at send.
     pub reference: i64,
     /// UTC hour of the send.
     pub hour: u8,
 }
+
+/// Which orders a [`Sent`] is for: the journal sequence of the input that sent them (a
+/// ClOrdID's upper bits), the instrument, and whether they buy.
+pub type SentKey = (u64, u32, bool);
 
 /// Slippage learned from fills (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slippage {
     /// Per instrument × 24 hours.
     pub(crate) cells: Vec<[SlipCell; 24]>,
-    /// Orders not yet done, by ClOrdID.
-    pub(crate) sent: BTreeMap<u64, Sent>,
+    /// Inputs with orders not yet done.
+    pub(crate) sent: BTreeMap<SentKey, Sent>,
 }
 
 impl Slippage {
@@ -133,33 +135,26 @@ impl Slippage {
         }
     }
 
-    /// An order left with `reference` as the touch.
-    pub fn on_sent(&mut self, cl_ord_id: u64, instrument: u32, buy: bool, reference: i64, ts: u64) {
-        if (instrument as usize) < self.cells.len() && reference > 0 {
+    /// Orders of input `key.0` left with `reference` as the touch (the first order of the
+    /// input, instrument and side records it; the others share it).
+    pub fn on_sent(&mut self, key: SentKey, reference: i64, ts: u64) {
+        if (key.1 as usize) < self.cells.len() && reference > 0 {
             let hour = ((ts / HOUR_NS) % 24) as u8;
-            self.sent.insert(
-                cl_ord_id,
-                Sent {
-                    instrument,
-                    buy,
-                    reference,
-                    hour,
-                },
-            );
+            self.sent.entry(key).or_insert(Sent { reference, hour });
         }
     }
 
-    /// A fill of `cl_ord_id` at `px`; `threshold` is in price raw.
-    pub fn on_fill(&mut self, cl_ord_id: u64, px: i64, threshold: i64) {
-        let Some(s) = self.sent.get(&cl_ord_id).copied() else {
+    /// A fill at `px` of an order of `key`; `threshold` is in price raw.
+    pub fn on_fill(&mut self, key: SentKey, px: i64, threshold: i64) {
+        let Some(s) = self.sent.get(&key).copied() else {
             return;
         };
-        let slip = if s.buy {
+        let slip = if key.2 {
             px - s.reference
         } else {
             s.reference - px
         };
-        let c = &mut self.cells[s.instrument as usize][usize::from(s.hour)];
+        let c = &mut self.cells[key.1 as usize][usize::from(s.hour)];
         let hit = if slip > threshold { PPB } else { 0 };
         if c.fills == 0 {
             c.p_ppb = hit;
@@ -171,9 +166,16 @@ impl Slippage {
         c.fills = c.fills.saturating_add(1);
     }
 
-    /// Forgets an order that is done.
-    pub fn on_done(&mut self, cl_ord_id: u64) {
-        self.sent.remove(&cl_ord_id);
+    /// Forgets input `seq`: none of its orders is working any more.
+    pub fn on_done(&mut self, seq: u64) {
+        let keys: Vec<SentKey> = self
+            .sent
+            .range((seq, 0, false)..=(seq, u32::MAX, true))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            self.sent.remove(&k);
+        }
     }
 
     /// The cell of `instrument` at `ts`.

@@ -340,6 +340,22 @@ pub fn account_factors_in(
     f
 }
 
+/// The margin a notional `n` (Money raw) takes at `margin_rate` (Ratio raw) and `leverage`:
+/// `n × rate / (max(leverage, 1) × 1e6)`, rounded toward zero, at most `i64::MAX`.
+#[inline]
+pub fn new_margin(n: i64, margin_rate: i64, leverage: u32) -> i64 {
+    if let (Ok(n), Ok(r)) = (u64::try_from(n), u64::try_from(margin_rate)) {
+        if let Some(x) = n.checked_mul(r) {
+            // Non-negative and within 64 bits: a 64-bit division, the same quotient (the
+            // divisor is under 2^52).
+            let lev = u64::from(leverage.max(1)) * Ratio::ONE_RAW as u64;
+            return (x / lev).min(i64::MAX as u64) as i64;
+        }
+    }
+    let lev = i128::from(leverage.max(1)) * i128::from(Ratio::ONE_RAW);
+    (i128::from(n) * i128::from(margin_rate) / lev).min(i128::from(i64::MAX)) as i64
+}
+
 /// The manager's bounds in lot steps for a static size: `[⌈s·min⌉, ⌊s·max⌋]` (min and max
 /// decimal, so exact). Without bounds: `[s, s]`.
 pub fn step_bounds(static_steps: u64, min_scale: Ratio, max_scale: Ratio) -> (u64, u64) {

@@ -282,6 +282,63 @@ impl AdaptiveModel {
         Ok(())
     }
 
+    /// A hand-made model of one symbol (RiskMetrics EWMA, 1-minute sampling, σ_target 0.01 %
+    /// per minute, a three-state regime filter with plausible tables) and the default cluster:
+    /// for tests, benchmarks and examples, not fitted to anything.
+    pub fn example(symbol: &str) -> Self {
+        AdaptiveModel {
+            symbols: vec![SymbolModel {
+                symbol: symbol.into(),
+                sample_ns: 60_000_000_000,
+                vol: VolParams::riskmetrics(10_000_000_000),
+                sigma_target: 100_000,
+                regime: RegimeModel {
+                    sigma_ref: 100_000,
+                    edges: [250, 500, 750, 1000, 1500, 2000, 3000],
+                    trans: [
+                        [980_000_000, 19_000_000, 1_000_000],
+                        [10_000_000, 980_000_000, 10_000_000],
+                        [1_000_000, 29_000_000, 970_000_000],
+                    ],
+                    emit: [
+                        [
+                            300_000_000,
+                            250_000_000,
+                            200_000_000,
+                            150_000_000,
+                            70_000_000,
+                            20_000_000,
+                            9_000_000,
+                            1_000_000,
+                        ],
+                        [
+                            150_000_000,
+                            150_000_000,
+                            150_000_000,
+                            150_000_000,
+                            200_000_000,
+                            100_000_000,
+                            80_000_000,
+                            20_000_000,
+                        ],
+                        [
+                            20_000_000,
+                            30_000_000,
+                            50_000_000,
+                            100_000_000,
+                            200_000_000,
+                            200_000_000,
+                            200_000_000,
+                            200_000_000,
+                        ],
+                    ],
+                    switch_ppb: 800_000_000,
+                },
+            }],
+            clusters: vec![ClusterParams::default()],
+        }
+    }
+
     /// A model with no fitted symbols and the default cluster: volatility and regime factors
     /// stay 1 and normal; drawdown, margin, correlation and liquidity factors act. What the
     /// demo and a daemon without a model file run.

@@ -9,61 +9,11 @@ use crate::num::{Lots, Ratio};
 use crate::symbol::SymbolTable;
 
 fn test_regime() -> RegimeModel {
-    RegimeModel {
-        sigma_ref: 100_000,
-        edges: [250, 500, 750, 1000, 1500, 2000, 3000],
-        trans: [
-            [980_000_000, 19_000_000, 1_000_000],
-            [10_000_000, 980_000_000, 10_000_000],
-            [1_000_000, 29_000_000, 970_000_000],
-        ],
-        emit: [
-            [
-                300_000_000,
-                250_000_000,
-                200_000_000,
-                150_000_000,
-                70_000_000,
-                20_000_000,
-                9_000_000,
-                1_000_000,
-            ],
-            [
-                150_000_000,
-                150_000_000,
-                150_000_000,
-                150_000_000,
-                200_000_000,
-                100_000_000,
-                80_000_000,
-                20_000_000,
-            ],
-            [
-                20_000_000,
-                30_000_000,
-                50_000_000,
-                100_000_000,
-                200_000_000,
-                200_000_000,
-                200_000_000,
-                200_000_000,
-            ],
-        ],
-        switch_ppb: 800_000_000,
-    }
+    test_model("X").symbols[0].regime
 }
 
 pub(crate) fn test_model(symbol: &str) -> AdaptiveModel {
-    AdaptiveModel {
-        symbols: vec![SymbolModel {
-            symbol: symbol.into(),
-            sample_ns: 60_000_000_000,
-            vol: VolParams::riskmetrics(10_000_000_000),
-            sigma_target: 100_000,
-            regime: test_regime(),
-        }],
-        clusters: vec![ClusterParams::default()],
-    }
+    AdaptiveModel::example(symbol)
 }
 
 #[test]
@@ -278,10 +228,12 @@ fn slippage_is_learned_per_hour_from_fills() {
     let mut s = Slippage::new(1);
     let h10 = 10 * 3_600_000_000_000u64;
     for k in 0..100u64 {
-        s.on_sent(k, 0, true, 110_000_000, h10);
+        s.on_sent((k, 0, true), 110_000_000, h10);
+        // A second order of the same input shares the first's touch.
+        s.on_sent((k, 0, true), 120_000_000, h10);
         // Every other buy fills 2 pips above the ask (threshold 0.5 pip = 5_000).
         let px = if k % 2 == 0 { 110_020_000 } else { 110_000_000 };
-        s.on_fill(k, px, 5_000);
+        s.on_fill((k, 0, true), px, 5_000);
         s.on_done(k);
     }
     let c = s.cell(0, h10);

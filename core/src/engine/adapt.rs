@@ -5,8 +5,10 @@
 //! journaled before the orders (kinds 38 and 39) so `mam explain` can say why.
 
 use super::decision::Decision;
-use super::Engine;
-use crate::adaptive::factors::{account_factors_in, bounded_steps, AccountView, ClusterFactors};
+use super::{Engine, CL_ORD_ID_SHIFT};
+use crate::adaptive::factors::{
+    account_factors_in, bounded_steps, new_margin, AccountView, ClusterFactors,
+};
 use crate::adaptive::{AdaptiveAccount, AdaptiveState, AdaptiveTicket};
 use crate::alloc::{LotLimits, MinLotPolicy};
 use crate::event::Side;
@@ -146,34 +148,41 @@ impl Engine {
         total
     }
 
-    /// The slippage model's part of a step: every order this input sent is remembered with the
-    /// touch at send; a fill is compared with it; an order that is done is forgotten.
-    pub(super) fn learn_slippage(&mut self, input: &crate::engine::Input, d: &[Decision]) {
+    /// The slippage model's part of a step: the orders this input sent are remembered (one
+    /// entry per input, instrument and side, with the touch at send); a fill of an order
+    /// (`filled`: its instrument and side, read before the fill was applied) is compared with
+    /// it; an input none of whose orders still works is forgotten.
+    pub(super) fn learn_slippage(
+        &mut self,
+        input: &crate::engine::Input,
+        filled: Option<(u32, bool)>,
+        d: &[Decision],
+    ) {
         for x in d {
             if let Decision::Order(o) = x {
                 if let Some((bid, ask)) = self.ledger.quote(o.instrument) {
                     let buy = o.side == Side::Buy as u8;
                     let reference = if buy { ask.raw() } else { bid.raw() };
-                    self.adaptive
-                        .slip
-                        .on_sent(o.cl_ord_id, o.instrument, buy, reference, o.ts_ns);
+                    let key = (o.cl_ord_id >> CL_ORD_ID_SHIFT, o.instrument, buy);
+                    self.adaptive.slip.on_sent(key, reference, o.ts_ns);
                 }
             }
         }
-        if let crate::engine::Input::Fill(f) = input {
+        if let (crate::engine::Input::Fill(f), Some((instrument, buy))) = (input, filled) {
+            let seq = f.cl_ord_id >> CL_ORD_ID_SHIFT;
             if f.last_qty.raw() > 0 && f.last_px.raw() > 0 {
-                if let Some(s) = self.adaptive.slip.sent.get(&f.cl_ord_id).copied() {
-                    let pip = self.symbols.by_id(s.instrument).map_or(0, |x| x.pip.raw());
-                    let pips = self.adaptive.cluster(0).slip_pips.raw();
-                    let threshold =
-                        (i128::from(pip) * i128::from(pips) / i128::from(Ratio::ONE_RAW)) as i64;
-                    self.adaptive
-                        .slip
-                        .on_fill(f.cl_ord_id, f.last_px.raw(), threshold);
-                }
+                let pip = self.symbols.by_id(instrument).map_or(0, |x| x.pip.raw());
+                let pips = self.adaptive.cluster(0).slip_pips.raw();
+                let threshold =
+                    (i128::from(pip) * i128::from(pips) / i128::from(Ratio::ONE_RAW)) as i64;
+                self.adaptive
+                    .slip
+                    .on_fill((seq, instrument, buy), f.last_px.raw(), threshold);
             }
-            if !self.orders.contains_key(&f.cl_ord_id) {
-                self.adaptive.slip.on_done(f.cl_ord_id);
+            let first = seq << CL_ORD_ID_SHIFT;
+            let last = first | ((1 << CL_ORD_ID_SHIFT) - 1);
+            if self.orders.range(first..=last).next().is_none() {
+                self.adaptive.slip.on_done(seq);
             }
         }
     }
@@ -226,25 +235,9 @@ impl Engine {
     }
 }
 
-/// The margin a notional `n` (Money raw) takes at `margin_rate` (Ratio raw) and `leverage`:
-/// `n × rate / (max(leverage, 1) × 1e6)`, rounded toward zero, at most `i64::MAX`.
-#[inline]
-fn new_margin(n: i64, margin_rate: i64, leverage: u32) -> i64 {
-    if let (Ok(n), Ok(r)) = (u64::try_from(n), u64::try_from(margin_rate)) {
-        if let Some(x) = n.checked_mul(r) {
-            // Non-negative and within 64 bits: a 64-bit division, the same quotient (the
-            // divisor is under 2^52).
-            let lev = u64::from(leverage.max(1)) * Ratio::ONE_RAW as u64;
-            return (x / lev).min(i64::MAX as u64) as i64;
-        }
-    }
-    let lev = i128::from(leverage.max(1)) * i128::from(Ratio::ONE_RAW);
-    (i128::from(n) * i128::from(margin_rate) / lev).min(i128::from(i64::MAX)) as i64
-}
-
 #[cfg(test)]
 mod tests {
-    use super::new_margin;
+    use crate::adaptive::factors::new_margin;
     use crate::num::Ratio;
     use proptest::prelude::*;
 

@@ -69,6 +69,14 @@ impl Engine {
         self.applied_seq = seq;
         self.next_k = 0;
         let first = d.len();
+        // The filled order's instrument and side, for the slippage model (the fill may end it).
+        let filled = match input {
+            Input::Fill(f) => self
+                .orders
+                .get(&f.cl_ord_id)
+                .map(|o| (o.instrument, o.side == Side::Buy as u8)),
+            _ => None,
+        };
         let r = match input {
             Input::Open(o) => self.open(seq, o, d),
             Input::Close(c) => self.close(seq, c, d),
@@ -84,7 +92,7 @@ impl Engine {
             }
             Input::Risk(r) => self.risk_command(seq, r, d),
         };
-        self.learn_slippage(input, &d[first..]);
+        self.learn_slippage(input, filled, &d[first..]);
         if let Err((code, reference)) = r {
             self.counters.refused += 1;
             d.push(Decision::Refused(Refused {
