@@ -115,7 +115,15 @@ pub enum OrdType {
     Market = 1,
     /// Limit at `price`.
     Limit = 2,
+    /// Stop at `price` (a manager's pending master; the engine holds it, children never carry
+    /// it).
+    Stop = 3,
 }
+
+/// [`ChildOrder::ord_type`] of a cancel request: the LP gateway asks the LP to cancel the
+/// working order `cl_ord_id` (FIX OrderCancelRequest, 35=F). The request carries that order's
+/// instrument, side, quantity and route (35=F repeats them); it is not a new order.
+pub const ORD_TYPE_CANCEL: u8 = b'F';
 
 /// An order the engine wants on the wire: a per-account child or a block for one LP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
