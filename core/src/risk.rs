@@ -3,7 +3,8 @@
 //! Pure: no clock, no I/O. Time enters as the event timestamp (`now_ns`) of the call; every
 //! table is sized at construction. Checks, in the order they run:
 //!
-//! 1. kill switch engaged → [`RiskReject::KillSwitch`] (nothing new goes out, ever, until reset);
+//! 1. kill switch engaged → [`RiskReject::KillSwitch`] (nothing that opens goes out until reset;
+//!    closing orders pass: the book is close-only);
 //! 2. the order is well formed (side, type, quantity > 0, limit price > 0, known account and
 //!    instrument, ClOrdID not already open);
 //! 3. per-order maximum quantity and notional;
@@ -314,8 +315,21 @@ impl RiskBook {
         session: u16,
         now_ns: u64,
     ) -> Result<(), RiskReject> {
+        self.check_order(order, session, now_ns, false)
+    }
+
+    /// As [`check_new`](Self::check_new); a `closing` order (one that reduces a position)
+    /// passes an engaged kill switch: the switch makes the book close-only, and a stop-out
+    /// must still leave. Every other limit applies.
+    pub fn check_order(
+        &mut self,
+        order: &ChildOrder,
+        session: u16,
+        now_ns: u64,
+        closing: bool,
+    ) -> Result<(), RiskReject> {
         use RiskReject as R;
-        if self.killed {
+        if self.killed && !closing {
             return Err(R::KillSwitch);
         }
         let side = Side::from_u8(order.side).ok_or(R::InvalidOrder)?;
@@ -442,20 +456,32 @@ impl RiskBook {
         session: u16,
         now_ns: u64,
     ) -> Result<(), (RiskReject, RiskRejectRecord)> {
-        self.check_new(order, session, now_ns).map_err(|r| {
-            (
-                r,
-                RiskRejectRecord {
-                    ts_ns: now_ns,
-                    cl_ord_id: order.cl_ord_id,
-                    account: order.account,
-                    instrument: order.instrument,
-                    code: r.code(),
-                    session,
-                    _pad: [0; 4],
-                },
-            )
-        })
+        self.check_record(order, session, now_ns, false)
+    }
+
+    /// As [`check_order`](Self::check_order), returning the journal record on refusal.
+    pub fn check_record(
+        &mut self,
+        order: &ChildOrder,
+        session: u16,
+        now_ns: u64,
+        closing: bool,
+    ) -> Result<(), (RiskReject, RiskRejectRecord)> {
+        self.check_order(order, session, now_ns, closing)
+            .map_err(|r| {
+                (
+                    r,
+                    RiskRejectRecord {
+                        ts_ns: now_ns,
+                        cl_ord_id: order.cl_ord_id,
+                        account: order.account,
+                        instrument: order.instrument,
+                        code: r.code(),
+                        session,
+                        _pad: [0; 4],
+                    },
+                )
+            })
     }
 
     fn release(&mut self, o: &OpenOrder, qty: Qty) {

@@ -696,7 +696,11 @@ impl World {
                     self.working.insert(cl, w);
                 }
             }
-            Input::Open(_) | Input::Close(_) | Input::Risk(_) => {}
+            Input::Open(_)
+            | Input::Close(_)
+            | Input::Risk(_)
+            | Input::Cancel(_)
+            | Input::Amend(_) => {}
         }
         for x in d {
             if let Decision::Order(o) = x {

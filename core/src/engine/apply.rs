@@ -4,6 +4,7 @@
 
 use super::decision::*;
 use super::input::*;
+use super::lifecycle::record::MAX_ORDER_ID;
 use super::limits::LIMIT_TICKET;
 use super::state::{BlockState, OrderState, TicketState};
 use super::{Engine, EngineError, CL_ORD_ID_SHIFT};
@@ -23,7 +24,9 @@ use crate::risk::{RiskReject, RiskRejectRecord};
 type Refusal = (RefusedCode, u64);
 
 impl Engine {
-    /// Journals `input`, applies it, journals its decisions, then hands each order to `out`.
+    /// Journals `input`, applies it, journals its decisions, then hands each order to `out`
+    /// (cancel requests too: `ord_type == ORD_TYPE_CANCEL`). [`Engine::last_decisions`]
+    /// holds every decision, reports to the manager among them.
     /// Returns the input's journal sequence. On a journal error the engine must be dropped
     /// and recovered from disk (its memory may be ahead of the journal).
     pub fn apply(
@@ -42,7 +45,7 @@ impl Engine {
         }
         self.applied_seq = last;
         for x in &d {
-            if let Decision::Order(o) = x {
+            if let Decision::Order(o) | Decision::Cancel(o) = x {
                 out(o);
             }
         }
@@ -87,10 +90,13 @@ impl Engine {
                 if r.is_ok() && m.kind == MarketEventKind::Quote as u8 {
                     self.roll_day(m.source_ns, seq, d);
                     self.check_quote(m.instrument, m.source_ns, seq, d);
+                    self.check_triggers(seq, m, d);
                 }
                 r
             }
             Input::Risk(r) => self.risk_command(seq, r, d),
+            Input::Cancel(c) => self.cancel(seq, c, d),
+            Input::Amend(a) => self.amend(seq, a, d),
         };
         self.learn_slippage(input, filled, &d[first..]);
         if let Err((code, reference)) = r {
@@ -103,6 +109,7 @@ impl Engine {
                 input_kind: input.kind(),
                 _pad: 0,
             }));
+            self.on_refused(seq, input, code, d);
         }
     }
 
@@ -116,7 +123,7 @@ impl Engine {
         }
     }
 
-    fn model_of(&self, o: &MasterOpen) -> Result<StaticModel, Refusal> {
+    pub(super) fn model_of(&self, o: &MasterOpen) -> Result<StaticModel, Refusal> {
         let bad = (RefusedCode::BadField, o.ticket);
         let spec = self
             .symbols
@@ -150,12 +157,24 @@ impl Engine {
         })
     }
 
-    fn open(&mut self, seq: u64, o: &MasterOpen, d: &mut Vec<Decision>) -> Result<(), Refusal> {
+    pub(super) fn open(
+        &mut self,
+        seq: u64,
+        o: &MasterOpen,
+        d: &mut Vec<Decision>,
+    ) -> Result<(), Refusal> {
         let t = o.ticket;
         let bad = (RefusedCode::BadField, t);
-        if t == LIMIT_TICKET {
-            // Reserved for the engine's own stop-out and flattening orders.
+        if t == LIMIT_TICKET || t > MAX_ORDER_ID || t == 0 {
+            // Reserved for the engine's own stop-out and flattening orders (and SL/TP bits).
             return Err(bad);
+        }
+        if o.policy & (POLICY_HELD_LIMIT | POLICY_HELD_STOP) != 0 {
+            return self.hold(seq, o, d);
+        }
+        if self.risk.is_killed() {
+            // Close-only: no new exposure while the kill switch is engaged.
+            return Err((RefusedCode::KillSwitch, t));
         }
         let spec = *self
             .symbols
@@ -242,6 +261,7 @@ impl Engine {
                 side,
                 price: o.limit_price,
                 closing: false,
+                order_id: t,
             };
             self.counters
                 .check(alloc.iter().sum::<u64>() == a.allocated);
@@ -249,9 +269,13 @@ impl Engine {
                 // Block mode: Σ children = master, less the percent model's unowned share.
                 self.counters.check(a.allocated + a.sink == a.requested);
             }
+            let first = d.len();
             let accepted = self.send(
                 seq, &ord, mode, &mut alloc, step_qty, total_qty, &mut sum, d,
             );
+            let sent = sent_qty(&d[first..]);
+            let order_qty = Qty(step_qty.raw().saturating_mul(a.requested as i64));
+            let risk_rejected = sum.s.rejected > 0;
             if accepted > 0 {
                 // Accounts' holdings grow as their shares fill, never before.
                 match self.tickets.get_mut(&t) {
@@ -277,13 +301,33 @@ impl Engine {
             }
             sum.s.rotation = self.rotation;
             d.push(Decision::Alloc(sum.s));
+            self.master_sent(
+                seq,
+                o.ts_ns,
+                t,
+                t,
+                o.instrument,
+                side,
+                false,
+                o.limit_price,
+                order_qty,
+                accepted,
+                sent,
+                risk_rejected,
+                d,
+            );
             Ok(())
         })();
         self.buf = alloc;
         result
     }
 
-    fn close(&mut self, seq: u64, c: &MasterClose, d: &mut Vec<Decision>) -> Result<(), Refusal> {
+    pub(super) fn close(
+        &mut self,
+        seq: u64,
+        c: &MasterClose,
+        d: &mut Vec<Decision>,
+    ) -> Result<(), Refusal> {
         let t = c.ticket;
         let bad = (RefusedCode::BadField, t);
         let policy = match c.residual {
@@ -357,13 +401,17 @@ impl Engine {
                 side: side.opposite(),
                 price: self.close_price(instrument, side.opposite(), spec.price_decimals),
                 closing: true,
+                order_id: c.order_id,
             };
+            let first = d.len();
+            let mut accepted = 0;
             let closed_qty = step_qty
                 .checked_mul_int(co.closed as i64)
                 .unwrap_or(total_qty);
             if co.closed > 0 {
                 let before: Vec<u64> = out.clone();
                 let sent = self.send(seq, &ord, mode, &mut out, step_qty, closed_qty, &mut sum, d);
+                accepted = sent;
                 if let Some(ts) = self.tickets.get_mut(&t) {
                     ts.working += sent;
                 }
@@ -393,6 +441,23 @@ impl Engine {
             }
             sum.s.rotation = self.rotation;
             d.push(Decision::Alloc(sum.s));
+            let sent = sent_qty(&d[first..]);
+            let order_qty = if co.closed > 0 { closed_qty } else { Qty::ZERO };
+            self.master_sent(
+                seq,
+                c.ts_ns,
+                c.order_id,
+                t,
+                instrument,
+                side.opposite(),
+                true,
+                ord.price,
+                order_qty,
+                accepted,
+                sent,
+                sum.s.rejected > 0,
+                d,
+            );
             Ok(())
         })();
         self.buf = out;
@@ -456,7 +521,10 @@ impl Engine {
                     };
                     let checked = pos
                         .map_err(|r| (r, reject_record(&c, r, self.config.session, s.ts)))
-                        .and_then(|()| self.risk.check_new_record(&c, self.config.session, s.ts));
+                        .and_then(|()| {
+                            self.risk
+                                .check_record(&c, self.config.session, s.ts, s.closing)
+                        });
                     match checked {
                         Ok(()) => {
                             let w = if s.closing {
@@ -480,6 +548,7 @@ impl Engine {
                                     cum: Qty::ZERO,
                                     step_qty,
                                     block: None,
+                                    order_id: s.order_id,
                                 },
                             );
                             d.push(Decision::Order(c));
@@ -539,7 +608,8 @@ impl Engine {
                 let fill = BlockFill::new(steps.to_vec(), step_qty);
                 match (
                     fill,
-                    self.risk.check_new_record(&c, self.config.session, s.ts),
+                    self.risk
+                        .check_record(&c, self.config.session, s.ts, s.closing),
                 ) {
                     (Ok(fill), Ok(())) => {
                         sent = 1;
@@ -571,6 +641,7 @@ impl Engine {
                                     fill,
                                     history: Vec::new(),
                                 })),
+                                order_id: s.order_id,
                             },
                         );
                         d.push(Decision::Order(c));
@@ -646,7 +717,8 @@ impl Engine {
         if cum > o.qty {
             return Err((RefusedCode::Overfill, cl));
         }
-        let (instrument, ticket, closing) = (o.instrument, o.ticket, o.closing);
+        let (instrument, ticket, closing, order_id) =
+            (o.instrument, o.ticket, o.closing, o.order_id);
         let buy = o.side == Side::Buy as u8;
         let sign = |q: i64| Qty(if buy { q } else { -q });
         // An opening fill of a ticket whose master was already closed in full.
@@ -806,6 +878,11 @@ impl Engine {
         let o = self.orders.get(&cl).expect("present");
         let cancelled =
             f.status == ExecStatus::Canceled as u8 || f.status == ExecStatus::Rejected as u8;
+        let ended = (o.cum == o.qty || cancelled).then(|| Qty(o.qty.raw() - o.cum.raw()));
+        if order_id != 0 && (f.last_qty.raw() > 0 || ended.is_some()) {
+            self.master_fill(seq, f.recv_ns, order_id, f.last_qty, f.last_px, ended, d);
+        }
+        let o = self.orders.get(&cl).expect("present");
         if o.cum == o.qty || cancelled {
             let o = self.orders.remove(&cl).expect("present");
             self.risk.on_done(cl);
@@ -833,6 +910,7 @@ impl Engine {
                 residual: 0,
                 mode: MODE_PER_ACCOUNT,
                 _pad: [0; 5],
+                order_id: 0,
             };
             let r = self.close(seq, &c, d);
             debug_assert!(r.is_ok(), "closing late fills of ticket {ticket}: {r:?}");
@@ -992,8 +1070,11 @@ impl Engine {
                 }));
             }
             RISK_KILL => {
-                // Open orders stay tracked: their fills and cancels still arrive.
+                // Open orders stay tracked: their fills and cancels still arrive. Every opening
+                // child is cancelled at its LP and every pending master dropped; closes and
+                // stop-outs keep going (close-only).
                 let _ = self.risk.kill();
+                self.kill_cancels(seq, r.ts_ns, d);
             }
             RISK_RESET => self.risk.reset_kill(),
             _ => return Err((RefusedCode::BadField, u64::from(r.action))),
@@ -1011,6 +1092,19 @@ struct OrderShape {
     side: Side,
     price: Price,
     closing: bool,
+    /// The manager's order the orders belong to (0: the engine's own).
+    order_id: u64,
+}
+
+/// Σ quantity of the orders among `d`.
+fn sent_qty(d: &[Decision]) -> Qty {
+    Qty(d
+        .iter()
+        .map(|x| match x {
+            Decision::Order(o) => o.qty.raw(),
+            _ => 0,
+        })
+        .sum())
 }
 
 struct Summary {

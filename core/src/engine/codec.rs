@@ -326,6 +326,18 @@ impl Engine {
             w.i64(l.day_start);
         }
         self.adaptive.encode(&mut w.0);
+        let ids: Vec<(u64, u64)> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| o.order_id != 0)
+            .map(|(&cl, o)| (cl, o.order_id))
+            .collect();
+        super::lifecycle::codec::encode(
+            &self.life,
+            (self.counters.cancel_requests, self.counters.triggers),
+            &ids,
+            &mut w.0,
+        );
         w
     }
 
@@ -473,6 +485,7 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
             cum: Qty(r.i64("order")?),
             step_qty: Qty(r.i64("order")?),
             block: None,
+            order_id: 0,
         };
         if r.u8("order block flag")? == 1 {
             let step_qty = Qty(r.i64("block")?);
@@ -532,6 +545,19 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
         let (st, used) = crate::adaptive::AdaptiveState::decode(r.rest(), &e.symbols)?;
         e.adaptive = st;
         r.skip(used);
+    }
+    // Checkpoints written before the order lifecycle end here.
+    if !r.rest().is_empty() {
+        let l = super::lifecycle::codec::decode(r.rest(), e.ni)?;
+        r.skip(l.used);
+        e.life = l.life;
+        (e.counters.cancel_requests, e.counters.triggers) = l.counters;
+        for (cl, id) in l.order_ids {
+            e.orders
+                .get_mut(&cl)
+                .ok_or_else(|| format!("order id of order {cl}, which is not open"))?
+                .order_id = id;
+        }
     }
     r.done()?;
     e.rebox_all();

@@ -13,6 +13,9 @@
 //! | 38 | [`AdaptiveTicket`]: the shared factors of an adaptive allocation |
 //! | 39 | [`AdaptiveAccount`]: one account's factors, scale and size |
 //! | 40 | [`AdaptiveSwitch`]: the adaptive layer switched on or off |
+//! | 41 | [`MasterReport`]: an ExecutionReport or OrderCancelReject for the manager |
+//! | 42 | a cancel request: [`ChildOrder`] with [`ORD_TYPE_CANCEL`](crate::event::ORD_TYPE_CANCEL) |
+//! | 43 | [`Trigger`]: a pending master, stop-loss or take-profit reached by a quote |
 //!
 //! Kind 7 is an [`Origin`](super::origin::Origin) record (where the next input came from).
 
@@ -26,6 +29,10 @@ use crate::event::ChildOrder;
 use crate::num::{Price, Qty};
 use crate::risk::{RiskReject, RiskRejectRecord};
 
+pub use super::lifecycle::record::{
+    exec, trigger_name, MasterReport, Trigger, KIND_CANCEL_REQUEST, KIND_MASTER_REPORT,
+    KIND_TRIGGER,
+};
 pub use super::limits::{event as limit_event, LimitEvent, KIND_LIMIT, LIMIT_TICKET};
 
 /// Journal kind of an emitted [`ChildOrder`].
@@ -158,11 +165,27 @@ pub enum RefusedCode {
     BadQuote = 14,
     /// A withdrawal larger than the account's free margin.
     InsufficientFreeMargin = 15,
+    /// Every child of the order is filled or done: nothing left to cancel.
+    TooLateToCancel = 16,
+    /// A cancel of this order is already being worked.
+    AlreadyPendingCancel = 17,
+    /// A stop-loss or take-profit on the wrong side of the market (or of the trigger price).
+    BadStopLevel = 18,
+    /// Size or price of a master whose children are at the LPs: cancel it and send anew.
+    ReplaceWorking = 19,
+    /// Pre-trade risk refused every child of the order.
+    RiskRejected = 20,
+    /// The kill switch is engaged: the engine is close-only.
+    KillSwitch = 21,
+    /// The order id (ticket) is already in use.
+    DuplicateOrder = 22,
+    /// No such master order (never seen, or already done).
+    UnknownMasterOrder = 23,
 }
 
 impl RefusedCode {
     /// Every code, in order.
-    pub const ALL: [RefusedCode; 15] = [
+    pub const ALL: [RefusedCode; 23] = [
         Self::UnknownTicket,
         Self::TicketMismatch,
         Self::UnknownInstrument,
@@ -178,6 +201,14 @@ impl RefusedCode {
         Self::NothingAllocated,
         Self::BadQuote,
         Self::InsufficientFreeMargin,
+        Self::TooLateToCancel,
+        Self::AlreadyPendingCancel,
+        Self::BadStopLevel,
+        Self::ReplaceWorking,
+        Self::RiskRejected,
+        Self::KillSwitch,
+        Self::DuplicateOrder,
+        Self::UnknownMasterOrder,
     ];
 
     /// From a journaled code.
@@ -203,6 +234,16 @@ impl RefusedCode {
             Self::NothingAllocated => "every account's share is zero",
             Self::BadQuote => "quote with a bid or ask not positive, or bid above ask",
             Self::InsufficientFreeMargin => "withdrawal exceeds the free margin",
+            Self::TooLateToCancel => "too late to cancel: nothing of the order is working",
+            Self::AlreadyPendingCancel => "a cancel of the order is already pending",
+            Self::BadStopLevel => "stop-loss or take-profit on the wrong side of the market",
+            Self::ReplaceWorking => {
+                "size or price of a working master cannot be replaced: cancel and send anew"
+            }
+            Self::RiskRejected => "pre-trade risk refused every child",
+            Self::KillSwitch => "kill switch engaged: close-only",
+            Self::DuplicateOrder => "order id already in use",
+            Self::UnknownMasterOrder => "unknown order",
         }
     }
 }
@@ -246,6 +287,12 @@ pub enum Decision {
     AdaptiveAccount(AdaptiveAccount),
     /// The adaptive layer switched on or off.
     AdaptiveSwitch(AdaptiveSwitch),
+    /// A report for the manager.
+    Report(MasterReport),
+    /// A cancel request for a working child (`ord_type == ORD_TYPE_CANCEL`).
+    Cancel(ChildOrder),
+    /// A level reached by a quote.
+    Trigger(Trigger),
 }
 
 impl Decision {
@@ -261,6 +308,9 @@ impl Decision {
             Decision::AdaptiveTicket(_) => KIND_ADAPTIVE_TICKET,
             Decision::AdaptiveAccount(_) => KIND_ADAPTIVE_ACCOUNT,
             Decision::AdaptiveSwitch(_) => KIND_ADAPTIVE_SWITCH,
+            Decision::Report(_) => KIND_MASTER_REPORT,
+            Decision::Cancel(_) => KIND_CANCEL_REQUEST,
+            Decision::Trigger(_) => KIND_TRIGGER,
         }
     }
 
@@ -276,6 +326,9 @@ impl Decision {
             Decision::AdaptiveTicket(r) => bytemuck::bytes_of(r),
             Decision::AdaptiveAccount(r) => bytemuck::bytes_of(r),
             Decision::AdaptiveSwitch(r) => bytemuck::bytes_of(r),
+            Decision::Report(r) => bytemuck::bytes_of(r),
+            Decision::Cancel(r) => bytemuck::bytes_of(r),
+            Decision::Trigger(r) => bytemuck::bytes_of(r),
         }
     }
 
@@ -294,6 +347,9 @@ impl Decision {
             KIND_ADAPTIVE_TICKET => Decision::AdaptiveTicket(pod(p)?),
             KIND_ADAPTIVE_ACCOUNT => Decision::AdaptiveAccount(pod(p)?),
             KIND_ADAPTIVE_SWITCH => Decision::AdaptiveSwitch(pod(p)?),
+            KIND_MASTER_REPORT => Decision::Report(pod(p)?),
+            KIND_CANCEL_REQUEST => Decision::Cancel(pod(p)?),
+            KIND_TRIGGER => Decision::Trigger(pod(p)?),
             _ => return None,
         })
     }
@@ -319,6 +375,11 @@ pub fn kind_name(kind: u16) -> Option<&'static str> {
         KIND_ADAPTIVE_TICKET => "adaptive",
         KIND_ADAPTIVE_ACCOUNT => "adaptive-account",
         KIND_ADAPTIVE_SWITCH => "adaptive-switch",
+        KIND_MASTER_CANCEL => "master-cancel",
+        KIND_MASTER_AMEND => "master-amend",
+        KIND_MASTER_REPORT => "report",
+        KIND_CANCEL_REQUEST => "cancel-request",
+        KIND_TRIGGER => "trigger",
         _ => return None,
     })
 }
@@ -355,6 +416,15 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
                 m.source_ns, m.instrument, m.kind, m.bid, m.ask
             ),
             Input::Risk(r) => format!("ts={} action={}", r.ts_ns, r.action),
+            Input::Cancel(c) => format!(
+                "ts={} order={} cancel_id={}",
+                c.ts_ns, c.order_id, c.cancel_id
+            ),
+            Input::Amend(a) => format!(
+                "ts={} order={} amend_id={} lots={} price={} sl={} tp={} flags={:#x} mode={}",
+                a.ts_ns, a.order_id, a.amend_id, a.lots, a.price, a.stop_loss, a.take_profit,
+                a.flags, a.mode
+            ),
         });
     }
     Some(match Decision::decode(kind, payload)? {
@@ -463,6 +533,43 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
                 a.flags
             )
         }
+        Decision::Report(r) => format!(
+            "input={} order={} ticket={} exec_type={} ord_status={} qty={} cum={} leaves={} \
+             last={}@{} avg={} price={} sl={} tp={} request={} reason={}",
+            r.input_seq,
+            r.order_id,
+            r.ticket,
+            r.exec_type as char,
+            r.ord_status as char,
+            r.order_qty,
+            r.cum_qty,
+            r.leaves_qty,
+            r.last_qty,
+            r.last_px,
+            r.avg_px,
+            r.price,
+            r.stop_loss,
+            r.take_profit,
+            r.request_id,
+            RefusedCode::from_code(r.reason).map_or("", |c| c.text())
+        ),
+        Decision::Cancel(c) => format!(
+            "cancel cl_ord_id={} ticket={} account={} instrument={} qty={}",
+            c.cl_ord_id,
+            c.master_ticket,
+            if c.account == u32::MAX { "block".to_string() } else { c.account.to_string() },
+            c.instrument,
+            c.qty
+        ),
+        Decision::Trigger(t) => format!(
+            "input={} ticket={} {} level={} bid={} ask={}",
+            t.input_seq,
+            t.ticket,
+            trigger_name(t.what),
+            t.level,
+            t.bid,
+            t.ask
+        ),
         Decision::AdaptiveSwitch(s) => format!(
             "input={} adaptive={}",
             s.input_seq,

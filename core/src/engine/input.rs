@@ -9,9 +9,15 @@
 //! | 4 | [`FillEvent`] | an execution of a child or block order |
 //! | 5 | [`MarketEvent`] | reference prices for the risk collar |
 //! | 6 | [`RiskCommand`] | kill switch on / off |
+//! | 8 | [`MasterCancel`] | cancel a working or pending master order |
+//! | 9 | [`MasterAmend`] | replace a pending master; set, move or remove stop-loss / take-profit |
 
 use bytemuck::{Pod, Zeroable};
 
+pub use super::lifecycle::record::{
+    MasterAmend, MasterCancel, KIND_MASTER_AMEND, KIND_MASTER_CANCEL, POLICY_HELD_LIMIT,
+    POLICY_HELD_STOP,
+};
 use crate::event::{FillEvent, MarketEvent};
 use crate::num::{Lots, Money, Price};
 
@@ -31,6 +37,8 @@ pub const KIND_RISK_COMMAND: u16 = 6;
 /// True for the journal kinds that are engine inputs (as opposed to decisions).
 pub fn is_input_kind(kind: u16) -> bool {
     (KIND_MASTER_OPEN..=KIND_RISK_COMMAND).contains(&kind)
+        || kind == KIND_MASTER_CANCEL
+        || kind == KIND_MASTER_AMEND
 }
 
 /// Static model codes of [`MasterOpen::model`].
@@ -97,7 +105,8 @@ pub const POLICY_ADAPTIVE: u8 = 0x80;
 /// [`MasterClose::full`]: close everything still open.
 pub const CLOSE_FULL: u8 = 1;
 
-/// A manager closes part or all of a master ticket (32 bytes).
+/// A manager closes part or all of a master ticket (40 bytes; journals written before
+/// `order_id` hold 32 and decode with `order_id = 0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
 #[repr(C)]
 pub struct MasterClose {
@@ -115,6 +124,9 @@ pub struct MasterClose {
     pub mode: u8,
     /// Reserved, zero.
     pub _pad: [u8; 5],
+    /// The manager's order id (ClOrdID) the close is reported under; 0: the engine's own
+    /// close, not reported.
+    pub order_id: u64,
 }
 
 /// A deposit (positive) or withdrawal (negative) on one account (24 bytes).
@@ -169,6 +181,10 @@ pub enum Input {
     Market(MarketEvent),
     /// Kill switch.
     Risk(RiskCommand),
+    /// Cancel a master order.
+    Cancel(MasterCancel),
+    /// Amend a master order.
+    Amend(MasterAmend),
 }
 
 impl Input {
@@ -181,6 +197,8 @@ impl Input {
             Input::Fill(_) => KIND_FILL,
             Input::Market(_) => KIND_MARKET,
             Input::Risk(_) => KIND_RISK_COMMAND,
+            Input::Cancel(_) => KIND_MASTER_CANCEL,
+            Input::Amend(_) => KIND_MASTER_AMEND,
         }
     }
 
@@ -193,6 +211,8 @@ impl Input {
             Input::Fill(r) => bytemuck::bytes_of(r),
             Input::Market(r) => bytemuck::bytes_of(r),
             Input::Risk(r) => bytemuck::bytes_of(r),
+            Input::Cancel(r) => bytemuck::bytes_of(r),
+            Input::Amend(r) => bytemuck::bytes_of(r),
         }
     }
 
@@ -205,6 +225,8 @@ impl Input {
             Input::Fill(r) => r.recv_ns,
             Input::Market(r) => r.source_ns,
             Input::Risk(r) => r.ts_ns,
+            Input::Cancel(r) => r.ts_ns,
+            Input::Amend(r) => r.ts_ns,
         }
     }
 
@@ -216,11 +238,19 @@ impl Input {
         }
         Some(match kind {
             KIND_MASTER_OPEN => Input::Open(pod(payload)?),
+            KIND_MASTER_CLOSE if payload.len() == 32 => {
+                // Written before `order_id`: the same fields, unreported.
+                let mut b = [0u8; core::mem::size_of::<MasterClose>()];
+                b[..32].copy_from_slice(payload);
+                Input::Close(bytemuck::pod_read_unaligned(&b))
+            }
             KIND_MASTER_CLOSE => Input::Close(pod(payload)?),
             KIND_BALANCE => Input::Balance(pod(payload)?),
             KIND_FILL => Input::Fill(pod(payload)?),
             KIND_MARKET => Input::Market(pod(payload)?),
             KIND_RISK_COMMAND => Input::Risk(pod(payload)?),
+            KIND_MASTER_CANCEL => Input::Cancel(pod(payload)?),
+            KIND_MASTER_AMEND => Input::Amend(pod(payload)?),
             _ => return None,
         })
     }
@@ -265,5 +295,6 @@ impl Default for InputFrame {
 }
 
 const _: () = assert!(core::mem::size_of::<MasterOpen>() == 64);
+const _: () = assert!(core::mem::size_of::<MasterClose>() == 40);
 const _: () = assert!(core::mem::size_of::<FillEvent>() <= 64);
 const _: () = assert!(core::mem::size_of::<MarketEvent>() <= 64);

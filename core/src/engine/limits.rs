@@ -424,7 +424,7 @@ impl Engine {
             _pad: [0; 4],
         };
         self.next_k += 1;
-        match self.risk.check_new_record(&c, self.config.session, ts) {
+        match self.risk.check_record(&c, self.config.session, ts, true) {
             Ok(()) => {
                 self.counters.orders += 1;
                 self.counters.child_orders += 1;
@@ -441,6 +441,7 @@ impl Engine {
                         cum: Qty::ZERO,
                         step_qty: Qty::ZERO,
                         block: None,
+                        order_id: 0,
                     },
                 );
                 for t in self.tickets.values_mut() {

@@ -24,6 +24,7 @@ mod checkpoint;
 mod codec;
 pub mod decision;
 pub mod input;
+pub mod lifecycle;
 pub mod limits;
 pub mod origin;
 mod recover;
@@ -166,6 +167,7 @@ pub struct Engine {
     risk: RiskBook,
     ledger: Ledger,
     adaptive: AdaptiveState,
+    life: lifecycle::Lifecycle,
     limit_state: Vec<limits::LimitState>,
     day: u64,
     watch: limits::Watch,
@@ -227,6 +229,7 @@ impl Engine {
         let adaptive = AdaptiveState::new(AdaptiveModel::untrained(), &symbols);
         Ok(Engine {
             adaptive,
+            life: lifecycle::Lifecycle::new(instruments),
             limit_state: vec![limits::LimitState::default(); n],
             day: 0,
             watch: limits::Watch::new(n, instruments),
@@ -316,6 +319,11 @@ impl Engine {
     /// ClOrdIDs of the orders the engine still tracks, ascending.
     pub fn open_order_ids(&self) -> impl Iterator<Item = u64> + '_ {
         self.orders.keys().copied()
+    }
+
+    /// The decisions of the last input applied (in journal order).
+    pub fn last_decisions(&self) -> &[Decision] {
+        &self.decisions
     }
 
     /// The adaptive layer: its model, the factor state quotes moved, and its switch.

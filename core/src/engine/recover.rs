@@ -146,7 +146,7 @@ impl Engine {
             to_send = group
                 .iter()
                 .filter_map(|d| match d {
-                    Decision::Order(o) => Some(*o),
+                    Decision::Order(o) | Decision::Cancel(o) => Some(*o),
                     _ => None,
                 })
                 .collect();

@@ -54,6 +54,8 @@ pub(super) struct OrderState {
     pub step_qty: Qty,
     /// Block orders: the allocation of their fills.
     pub block: Option<Box<BlockState>>,
+    /// The manager's order it works for (0: the engine's own).
+    pub order_id: u64,
 }
 
 /// What the engine did, counted (part of the state: equal runs give equal counters).
@@ -107,6 +109,10 @@ pub struct EngineCounters {
     pub limit_holds: u64,
     /// Orders the engine sent on its own (stop-outs, flattening).
     pub limit_orders: u64,
+    /// Cancel requests sent to LPs (encoded with the lifecycle state, not in the array).
+    pub cancel_requests: u64,
+    /// Pending masters, stop-losses and take-profits triggered (likewise).
+    pub triggers: u64,
 }
 
 impl EngineCounters {
@@ -167,6 +173,8 @@ impl EngineCounters {
             stop_outs: a[21],
             limit_holds: a[22],
             limit_orders: a[23],
+            cancel_requests: 0,
+            triggers: 0,
         }
     }
 

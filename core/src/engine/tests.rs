@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::decision::*;
 use super::input::*;
+use super::lifecycle::record::{AMEND_SL, AMEND_TP};
 use super::*;
 use crate::alloc::synth::synthetic_accounts;
 use crate::event::{ChildOrder, ExecStatus, FillEvent, MarketEvent, MarketEventKind, Side};
@@ -52,6 +53,25 @@ pub(super) enum Op {
     Reset,
     /// Switch the adaptive layer on or off.
     Adaptive(bool),
+    /// A pending (held) limit or stop master.
+    Pending {
+        ticket: u8,
+        instrument: u8,
+        buy: bool,
+        stop: bool,
+        steps: u16,
+        tick: u16,
+    },
+    /// The manager cancels a master order.
+    CancelMaster {
+        ticket: u8,
+    },
+    /// Stop-loss / take-profit `ticks` away from the reference quote (0: none).
+    Protect {
+        ticket: u8,
+        sl: u16,
+        tp: u16,
+    },
 }
 
 fn op_strategy() -> impl Strategy<Value = Op> {
@@ -72,6 +92,13 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         2 => (0u8..3, 0u16..200).prop_map(|(instrument, tick)| Op::Market { instrument, tick }),
         1 => Just(Op::Kill),
         1 => Just(Op::Reset),
+        1 => (0u8..4, 0u8..3, any::<bool>(), any::<bool>(), 1u16..300, 0u16..200).prop_map(
+            |(ticket, instrument, buy, stop, steps, tick)| Op::Pending {
+                ticket, instrument, buy, stop, steps, tick,
+            }
+        ),
+        1 => (0u8..4).prop_map(|ticket| Op::CancelMaster { ticket }),
+        1 => (0u8..4, 0u16..150, 0u16..150).prop_map(|(ticket, sl, tp)| Op::Protect { ticket, sl, tp }),
     ]
 }
 
@@ -128,6 +155,10 @@ impl Driver {
             .apply(&input, &mut self.journal, |o| out.push(*o))
             .unwrap();
         for o in out {
+            if o.ord_type == crate::event::ORD_TYPE_CANCEL {
+                // A cancel request: this LP answers it when an Op::Cancel reaches the order.
+                continue;
+            }
             self.pending.insert(o.cl_ord_id, (o.qty, Qty::ZERO));
             self.sent.push(o);
         }
@@ -207,6 +238,7 @@ impl Driver {
                     residual,
                     mode,
                     _pad: [0; 5],
+                    order_id: 0,
                 })]
             }
             Op::Balance { account, amount } => vec![Input::Balance(BalanceChange {
@@ -282,6 +314,64 @@ impl Driver {
                 action: if on { ADAPTIVE_ON } else { ADAPTIVE_OFF },
                 _pad: 0,
             })],
+            Op::Pending {
+                ticket,
+                instrument,
+                buy,
+                stop,
+                steps,
+                tick,
+            } => vec![Input::Open(MasterOpen {
+                ts_ns: ts,
+                ticket: u64::from(ticket) + 1,
+                lots: Lots(i64::from(steps) * 100),
+                limit_price: Price(110_000_000 + i64::from(tick) * 100),
+                sl_distance: Price(250_000),
+                quote_to_account: Price::ZERO,
+                reference: Money(50_000_000_000),
+                instrument: u32::from(instrument),
+                model: 1,
+                side: if buy { Side::Buy } else { Side::Sell } as u8,
+                policy: if stop {
+                    POLICY_HELD_STOP
+                } else {
+                    POLICY_HELD_LIMIT
+                },
+                mode: (steps % 2) as u8,
+            })],
+            Op::CancelMaster { ticket } => vec![Input::Cancel(MasterCancel {
+                ts_ns: ts,
+                order_id: u64::from(ticket) + 1,
+                cancel_id: 1_000 + self.exec,
+            })],
+            Op::Protect { ticket, sl, tp } => {
+                let buy = self
+                    .engine
+                    .life
+                    .masters
+                    .get(&(u64::from(ticket) + 1))
+                    .is_none_or(|m| m.side == Side::Buy as u8);
+                let mid = 110_000_000 + 100 * 100;
+                let off = |t: u16, up: bool| {
+                    if t == 0 {
+                        Price::ZERO
+                    } else if up {
+                        Price(mid + i64::from(t) * 1_000)
+                    } else {
+                        Price(mid - i64::from(t) * 1_000)
+                    }
+                };
+                vec![Input::Amend(MasterAmend {
+                    ts_ns: ts,
+                    order_id: u64::from(ticket) + 1,
+                    amend_id: 0,
+                    stop_loss: off(sl, !buy),
+                    take_profit: off(tp, buy),
+                    flags: AMEND_SL | AMEND_TP,
+                    mode: (sl % 2) as u8,
+                    ..MasterAmend::default()
+                })]
+            }
         }
     }
 
@@ -541,11 +631,17 @@ fn kill_switch_rejects_with_a_journaled_reason() {
     );
     drop(d.journal);
     let recs = journal_records(dir.path());
-    let rej: Vec<_> = recs.iter().filter(|r| r.1 == KIND_REJECT).collect();
+    // Close-only: the open is refused whole, before any child is built, and the manager hears.
+    let rej: Vec<_> = recs.iter().filter(|r| r.1 == KIND_REFUSED).collect();
     assert_eq!(rej.len(), 1);
     assert!(describe(rej[0].1, &rej[0].2)
         .unwrap()
         .contains("kill switch"));
+    let rep: Vec<_> = recs.iter().filter(|r| r.1 == KIND_MASTER_REPORT).collect();
+    assert_eq!(rep.len(), 1);
+    assert!(describe(rep[0].1, &rep[0].2)
+        .unwrap()
+        .contains("exec_type=8"));
 }
 
 /// Zeroes the CRC of the journal's last record: a torn tail.
@@ -619,7 +715,7 @@ fn torn_decision_is_recomputed_and_its_orders_sent_once() {
     let digest = d.engine.digest();
     drop(d);
     let (_, kind) = tear_last_record(&j);
-    assert_eq!(kind, KIND_ALLOC);
+    assert_eq!(kind, KIND_MASTER_REPORT, "the open's New report comes last");
     let r = recovered(&cp, &j);
     assert_eq!(r.appended_decisions, 1);
     assert_eq!(r.engine.digest(), digest);

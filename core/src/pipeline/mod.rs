@@ -14,7 +14,7 @@ pub mod runner;
 pub mod tap;
 
 pub use idle::{IdleStrategy, Idler};
-pub use msg::{EdgeFrame, EdgeOrder};
+pub use msg::{EdgeFrame, EdgeOrder, ManagerReport};
 pub use ring::{ring, ConflatingTx, RingRx, RingStats, RingTx};
 pub use runner::{Pipeline, RunnerConfig, RunnerError, Stage, StopHandle, ThreadingMode};
 pub use tap::LatencyTap;

@@ -3,12 +3,13 @@
 //!
 //! ```text
 //!  feed ──MarketEvent──────────► engine ──EdgeOrder──► LP gateway
-//!  manager ──EdgeFrame (master)─►  ▲
+//!  manager ──EdgeFrame (master)─►  ▲  ──ManagerReport──► manager
 //!  LP gateway ──EdgeFrame (fill)───┘
 //! ```
 
 use bytemuck::{Pod, Zeroable};
 
+use crate::engine::decision::MasterReport;
 use crate::engine::input::{Input, InputFrame};
 use crate::event::ChildOrder;
 
@@ -81,3 +82,17 @@ pub struct EdgeOrder {
 }
 
 const _: () = assert!(core::mem::size_of::<EdgeFrame>() == 104);
+
+/// A report for the manager on its way from the engine to the manager stage (136 bytes):
+/// the report and the journal sequence it was written at (unique and the same on every
+/// replay: the manager stage makes the ExecID of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[repr(C)]
+pub struct ManagerReport {
+    /// Journal sequence of the report record.
+    pub journal_seq: u64,
+    /// The report.
+    pub report: MasterReport,
+}
+
+const _: () = assert!(core::mem::size_of::<ManagerReport>() == 136);

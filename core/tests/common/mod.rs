@@ -245,6 +245,7 @@ pub fn close(ts: u64, ticket: u64, steps: u64, full: bool, block: bool) -> Input
         residual: 0,
         mode: if block { MODE_BLOCK } else { MODE_PER_ACCOUNT },
         _pad: [0; 5],
+        order_id: 0,
     })
 }
 

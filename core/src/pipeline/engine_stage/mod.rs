@@ -38,14 +38,14 @@ use std::sync::{Arc, Mutex};
 use crossbeam_queue::ArrayQueue;
 use hdrhistogram::Histogram;
 
-use super::msg::{EdgeFrame, EdgeOrder};
+use super::msg::{EdgeFrame, EdgeOrder, ManagerReport};
 use super::ring::{RingRx, RingTx};
 use super::runner::Stage;
 use super::tap::LatencyTap;
 use crate::engine::input::{Input, RiskCommand};
 use crate::engine::origin::{Origin, SOURCE_MANAGER};
-use crate::engine::Engine;
-use crate::event::{ChildOrder, ExecStatus, FillEvent, MarketEvent};
+use crate::engine::{Decision, Engine};
+use crate::event::{ChildOrder, ExecStatus, FillEvent, MarketEvent, ORD_TYPE_CANCEL};
 use crate::journal::{GroupCommit, Journal, SyncPolicy};
 
 /// How the engine stage orders its inputs.
@@ -236,6 +236,10 @@ pub struct EngineStage {
     stats: Arc<EngineStageStats>,
     report: ReportSlot,
     done: bool,
+    /// Reports to the manager stage (None: no manager, or it does not take them).
+    reports: Option<RingTx<ManagerReport>>,
+    /// Reports journaled and waiting for the sync that covers them or for room on the ring.
+    report_backlog: VecDeque<ManagerReport>,
 }
 
 impl EngineStage {
@@ -275,9 +279,40 @@ impl EngineStage {
             stats: stats.clone(),
             report: report.clone(),
             done: false,
+            reports: None,
+            report_backlog: VecDeque::new(),
             opts,
         };
         (stage, report, stats)
+    }
+
+    /// Sends the engine's reports on its manager's orders (ExecutionReports, cancel rejects)
+    /// to `tx`, each once the journal sync that covers it is done. A full ring never blocks
+    /// the engine: reports wait in memory, in order.
+    pub fn with_reports(mut self, tx: RingTx<ManagerReport>) -> Self {
+        self.reports = Some(tx);
+        self
+    }
+
+    /// Pushes waiting reports while the ring has room.
+    fn flush_reports(&mut self) -> usize {
+        let Some(tx) = self.reports.as_mut() else {
+            self.report_backlog.clear();
+            return 0;
+        };
+        let mut n = 0;
+        while let Some(&r) = self.report_backlog.front() {
+            if tx.try_push(r).is_err() {
+                if tx.is_abandoned() {
+                    // The manager stage is gone (shutdown): nobody takes reports any more.
+                    self.report_backlog.clear();
+                }
+                break;
+            }
+            self.report_backlog.pop_front();
+            n += 1;
+        }
+        n
     }
 
     fn now(&self) -> u64 {
@@ -302,6 +337,18 @@ impl EngineStage {
             .apply_from(origin.as_ref(), input, journal, |o| emitted.push(*o))
             .map_err(|e| format!("engine: {e}"))?;
         let n = emitted.len() as u32;
+        if self.reports.is_some() {
+            if let Some(e) = self.engine.as_ref() {
+                for (i, d) in e.last_decisions().iter().enumerate() {
+                    if let Decision::Report(r) = d {
+                        self.report_backlog.push_back(ManagerReport {
+                            journal_seq: seq + 1 + i as u64,
+                            report: *r,
+                        });
+                    }
+                }
+            }
+        }
         let hold = self.opts.sync.holds_orders();
         let now = if n > 0 && !hold {
             (self.opts.clock)()
@@ -309,7 +356,7 @@ impl EngineStage {
             0
         };
         for (i, o) in emitted.iter().enumerate() {
-            if self.opts.sequencing == Sequencing::EventTime {
+            if self.opts.sequencing == Sequencing::EventTime && o.ord_type != ORD_TYPE_CANCEL {
                 self.seq.await_order(o);
             }
             let o = EdgeOrder {
@@ -463,12 +510,15 @@ impl EngineStage {
         }
         // Also moved by a checkpoint in the cycle.
         self.stats.synced_seq.store(journal.synced_seq(), Relaxed);
-        if self.held.is_empty() {
-            return Ok(0);
-        }
+        // Reports leave after the cycle's sync, as orders do under `every` (the other policies
+        // send both before it).
         // Every held order comes from an input journaled this cycle, and `Every` syncs any
         // cycle that journaled something (a checkpoint in the middle synced it already).
-        debug_assert!(!journal.has_unsynced());
+        debug_assert!(self.held.is_empty() || !journal.has_unsynced());
+        let reported = self.flush_reports();
+        if self.held.is_empty() {
+            return Ok(reported);
+        }
         let now = (self.opts.clock)();
         let mut held = std::mem::take(&mut self.held);
         let n = held.len();
@@ -476,7 +526,7 @@ impl EngineStage {
             self.queue_order(o, now);
         }
         self.held = held; // keep the allocation
-        Ok(n)
+        Ok(n + reported)
     }
 
     /// True if `f` is news to the engine: its order is tracked and the fill adds quantity or
@@ -581,7 +631,7 @@ impl EngineStage {
     }
 
     fn cycle(&mut self) -> Result<usize, String> {
-        let mut work = self.flush_orders();
+        let mut work = self.flush_orders() + self.flush_reports();
         while let Some(cmd) = self.opts.admin.as_ref().and_then(|q| q.pop()) {
             self.apply(&Input::Risk(cmd), None, 0)?;
             work += 1;
