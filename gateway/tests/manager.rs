@@ -10,15 +10,20 @@ mod util;
 
 use std::time::Instant;
 
-use mam_core::engine::input::{Input, MasterClose, MasterOpen, CLOSE_FULL, MODE_BLOCK};
-use mam_core::num::{Lots, Price};
+use mam_core::engine::decision::{exec, MasterReport};
+use mam_core::engine::input::{
+    Input, MasterCancel, MasterClose, MasterOpen, CLOSE_FULL, MODE_BLOCK,
+};
+use mam_core::event::OrdType;
+use mam_core::num::{Lots, Price, Qty};
+use mam_core::pipeline::ManagerReport;
 use mam_gateway::manager::MasterDefaults;
 use util::*;
 
 #[test]
 fn orders_and_watermarks_land_on_the_ring_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let (run, mut rx) = start(dir.path(), None, 64);
+    let (mut run, mut rx) = start(dir.path(), None, 64);
     let mut mgr = Mgr::connect(run.addr, dir.path());
 
     let s1 = mgr.send(
@@ -26,7 +31,7 @@ fn orders_and_watermarks_land_on_the_ring_exactly() {
         &refs(&open_order("42", "137000", "20260101-10:00:00.000001")),
     );
     let close = [
-        (11, "C-1"),
+        (11, "1"),
         (77, "C"),
         (41, "42"),
         (55, "EURUSD"),
@@ -39,7 +44,7 @@ fn orders_and_watermarks_land_on_the_ring_exactly() {
     let s2 = mgr.send(b"D", &close);
     let s3 = mgr.send(b"h", &[(336, "MAM"), (340, "2"), (60, "20260101-10:00:05")]);
     let mut all = close.to_vec();
-    all[0] = (11, "C-2");
+    all[0] = (11, "2");
     all[5] = (38, "1");
     all[6] = (40, "1");
     all[7] = (60, "20260101-10:00:06");
@@ -69,6 +74,7 @@ fn orders_and_watermarks_land_on_the_ring_exactly() {
         residual: 0,
         mode: 1,
         _pad: [0; 5],
+        order_id: 1,
     };
     assert_eq!(f[1].decode(), Some(Input::Close(partial)));
     assert_eq!(
@@ -85,6 +91,7 @@ fn orders_and_watermarks_land_on_the_ring_exactly() {
         full: CLOSE_FULL,
         lots: Lots::ZERO,
         mode: MODE_BLOCK,
+        order_id: 2,
         ..partial
     };
     assert_eq!(f[3].decode(), Some(Input::Close(close_all)));
@@ -92,54 +99,70 @@ fn orders_and_watermarks_land_on_the_ring_exactly() {
     assert_eq!((f[4].origin_seq, f[4].watermark_ns), (s5, u64::MAX));
     assert!(f.windows(2).all(|w| w[0].edge_ns <= w[1].edge_ns));
 
-    // Each order answered New: ExecID M<MsgSeqNum>, OrderID T<ticket>, LeavesQty = OrderQty.
-    mgr.until("three ExecutionReports", |m| m.got.len() >= 3);
+    // The edge answers nothing it accepted: the engine's journaled reports are the answers.
+    // Two reports pushed on the report ring reach the manager as ExecutionReports whose every
+    // field comes from the report (ExecID E<journal seq>, OrderID T<ticket>).
+    let new = MasterReport {
+        ts_ns: T0 + 1_000,
+        order_id: 42,
+        ticket: 42,
+        order_qty: Qty::parse("137000").unwrap(),
+        leaves_qty: Qty::parse("137000").unwrap(),
+        price: Price::parse("1.10123").unwrap(),
+        exec_type: exec::NEW,
+        ord_status: b'0',
+        side: 1,
+        ord_type: OrdType::Limit as u8,
+        ..Default::default()
+    };
+    let trade = MasterReport {
+        exec_type: exec::TRADE,
+        ord_status: b'1',
+        last_qty: Qty::parse("100000").unwrap(),
+        last_px: Price::parse("1.1011").unwrap(),
+        cum_qty: Qty::parse("100000").unwrap(),
+        leaves_qty: Qty::parse("37000").unwrap(),
+        avg_px: Price::parse("1.1011").unwrap(),
+        ..new
+    };
+    for (seq, report) in [(7, new), (9, trade)] {
+        let r = ManagerReport {
+            journal_seq: seq,
+            report,
+        };
+        assert!(run.reports.try_push(r).is_ok());
+    }
+    mgr.until("two ExecutionReports", |m| m.got.len() >= 2);
     let er: Vec<_> = mgr
         .got
         .iter()
         .map(|g| {
-            (
-                g.msg_type.as_str(),
-                g.get(150),
-                g.get(39),
-                g.get(17),
-                g.get(37),
-                g.get(11),
-                g.get(151),
-                g.get(14),
-            )
+            [150, 39, 17, 37, 11, 38, 151, 14, 6, 32, 31]
+                .map(|t| g.get(t).to_string())
+                .join(" ")
         })
         .collect();
     assert_eq!(
         er,
-        vec![
-            (
-                "8",
-                "0",
-                "0",
-                &*format!("M{s1}"),
-                "T42",
-                "42",
-                "137000",
-                "0"
-            ),
-            (
-                "8",
-                "0",
-                "0",
-                &*format!("M{s2}"),
-                "T42",
-                "C-1",
-                "37000",
-                "0"
-            ),
-            ("8", "0", "0", &*format!("M{s4}"), "T42", "C-2", "1", "0"),
+        [
+            "0 0 E7 T42 42 137000 137000 0 0  ",
+            "F 1 E9 T42 42 137000 37000 100000 1.1011 100000 1.1011",
         ]
     );
+    assert!(mgr
+        .got
+        .iter()
+        .all(|g| g.msg_type == "8" && g.get(44) == "1.10123"));
     let st = run.counters.snapshot();
     assert_eq!(
-        (st.accepted, st.watermarks, st.refused, st.logons),
-        (3, 2, 0, 1)
+        (
+            st.accepted,
+            st.watermarks,
+            st.refused,
+            st.logons,
+            st.reports
+        ),
+        (3, 2, 0, 1, 2)
     );
     run.kill();
 }
@@ -207,7 +230,7 @@ fn each_bad_field_gets_the_prescribed_reply() {
         ("3", &*s.to_string(), "5", "340")
     );
 
-    for mt in ["AE", "F"] {
+    for mt in ["AE"] {
         let fields = [(41, "1"), (11, "2"), (55, "EURUSD"), (54, "1"), (60, tt)];
         let s = raw.send(mt, &fields);
         let r = raw.recv();
@@ -217,16 +240,48 @@ fn each_bad_field_gets_the_prescribed_reply() {
         );
     }
 
-    // Still in business: a good order after all that is accepted. The only other frame is the
-    // clock the first refused order moved (a refused order's TransactTime still counts).
-    let s = raw.send("D", &refs(&with(38, Some("200000"))));
+    // A cancel whose OrigClOrdID is not one of mam's order ids: OrderCancelReject (35=9),
+    // CxlRejResponseTo 1, CxlRejReason 99, the tag named.
+    let s = raw.send(
+        "F",
+        &[(41, "x1"), (11, "2"), (55, "EURUSD"), (54, "1"), (60, tt)],
+    );
     let r = raw.recv();
-    assert_eq!((r.get(150), r.get(17)), ("0", &*format!("M{s}")));
-    let f = pop(&mut rx, 2);
+    assert_eq!(
+        (
+            r.msg_type.as_str(),
+            r.get(434),
+            r.get(102),
+            r.get(11),
+            r.get(41)
+        ),
+        ("9", "1", "99", "2", "x1"),
+        "after {s}: {r:?}"
+    );
+    assert!(r.get(58).contains("41"), "{r:?}");
+
+    // Still in business: a good order and a good cancel after all that are accepted, answered
+    // by the engine (nothing from the edge). The only other frame is the clock the first
+    // refused order moved (a refused order's TransactTime still counts).
+    let s = raw.send("D", &refs(&with(38, Some("200000"))));
+    let c = raw.send(
+        "F",
+        &[(41, "7"), (11, "8"), (55, "EURUSD"), (54, "1"), (60, tt)],
+    );
+    let f = pop(&mut rx, 3);
     assert_eq!((f[0].origin_seq, f[0].decode()), (s0, None));
     assert_eq!(f[0].watermark_ns, T0);
     assert_eq!((f[1].origin_seq, f[1].watermark_ns), (s, T0));
     assert!(matches!(f[1].decode(), Some(Input::Open(_))));
+    let cancel = MasterCancel {
+        ts_ns: T0,
+        order_id: 7,
+        cancel_id: 8,
+    };
+    assert_eq!(
+        (f[2].origin_seq, f[2].decode()),
+        (c, Some(Input::Cancel(cancel)))
+    );
     assert!(rx.pop().is_none());
     let st = run.counters.snapshot();
     assert_eq!(
@@ -236,7 +291,7 @@ fn each_bad_field_gets_the_prescribed_reply() {
             st.session_rejects,
             st.business_rejects
         ),
-        (1, 3, 3, 2)
+        (2, 4, 3, 1)
     );
     run.kill();
 }
@@ -276,8 +331,11 @@ fn a_full_ring_loses_nothing() {
         .collect();
     assert_eq!(tickets, (1..=n).collect::<Vec<_>>());
     assert_eq!(got.iter().map(|f| f.origin_seq).collect::<Vec<_>>(), seqs);
-    mgr.until("every ExecutionReport", |m| m.got.len() >= n as usize);
-    assert!(mgr.got.iter().all(|g| g.get(150) == "0"));
+    assert!(
+        mgr.got.is_empty(),
+        "the edge acks nothing: {:?}",
+        mgr.got.first()
+    );
     let st = run.counters.snapshot();
     assert_eq!(st.accepted, n);
     assert!(st.ring_waits >= 1 && st.ring_wait_ns > 0, "{st:?}");

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mam_core::pipeline::{ring, EdgeFrame, RingRx, Stage};
+use mam_core::pipeline::{ring, EdgeFrame, ManagerReport, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
 use mam_gateway::fix::decode::{checksum, frame, Decoder, Frame, Message};
 use mam_gateway::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
@@ -70,12 +70,15 @@ pub struct Running {
     pub kill: Arc<AtomicBool>,
     pub counters: Arc<ManagerCounters>,
     pub handle: Option<thread::JoinHandle<ManagerStage>>,
+    /// The engine's side of the report ring: what is pushed here reaches the manager.
+    pub reports: RingTx<ManagerReport>,
 }
 
 pub fn start(dir: &Path, resume_after: Option<u64>, cap: usize) -> (Running, RingRx<EdgeFrame>) {
     let (tx, rx, _stats) = ring::<EdgeFrame>(cap);
+    let (rtx, rrx, _rstats) = ring::<ManagerReport>(64);
     let stop = Arc::new(AtomicBool::new(false));
-    let mut stage = ManagerStage::new(
+    let stage = ManagerStage::new(
         opts(dir, resume_after),
         SymbolTable::builtin(),
         tx,
@@ -83,6 +86,7 @@ pub fn start(dir: &Path, resume_after: Option<u64>, cap: usize) -> (Running, Rin
         None,
     )
     .unwrap();
+    let mut stage = stage.with_reports(rrx);
     let addr = stage.local_addr().unwrap();
     assert!(addr.ip().is_loopback());
     let counters = stage.counters();
@@ -103,6 +107,7 @@ pub fn start(dir: &Path, resume_after: Option<u64>, cap: usize) -> (Running, Rin
             kill,
             counters,
             handle: Some(handle),
+            reports: rtx,
         },
         rx,
     )

@@ -93,6 +93,7 @@ fn script() -> Vec<Input> {
             residual: (k % 2) as u8,
             mode: ((k + 1) % 2) as u8,
             _pad: [0; 5],
+            order_id: 0,
         }));
     }
     for k in 0..6u64 {
@@ -106,6 +107,7 @@ fn script() -> Vec<Input> {
             residual: 0,
             mode: (k % 2) as u8,
             _pad: [0; 5],
+            order_id: 0,
         }));
     }
     v

@@ -131,6 +131,7 @@ pub fn master_frame(plan: &LoadPlan, i: u64, t: u64) -> EdgeFrame {
             residual: 1,
             mode,
             _pad: [0; 5],
+            order_id: 0,
         })
     };
     // origin_seq as a FIX MsgSeqNum would number it; the watermark is the event time itself.

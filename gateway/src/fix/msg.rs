@@ -60,6 +60,7 @@ fn ord_type(m: &Message<'_>) -> Result<OrdType, FieldError> {
     match m.req_char(tag::ORD_TYPE.num)? {
         b'1' => Ok(OrdType::Market),
         b'2' => Ok(OrdType::Limit),
+        b'3' => Ok(OrdType::Stop),
         _ => Err(FieldError::value(tag::ORD_TYPE.num)),
     }
 }

@@ -1,5 +1,7 @@
-//! A manager's FIX messages → engine inputs: NewOrderSingle (35=D) → [`MasterOpen`] or
-//! [`MasterClose`], TradingSessionStatus (35=h) → a watermark. The contract is
+//! A manager's FIX messages → engine inputs: NewOrderSingle (35=D) → [`MasterOpen`] (plus a
+//! [`MasterAmend`] for its stop-loss / take-profit) or [`MasterClose`], OrderCancelRequest
+//! (35=F) → [`MasterCancel`], OrderCancelReplaceRequest (35=G) → [`MasterAmend`],
+//! TradingSessionStatus (35=h) → a watermark. The contract is
 //! `docs/daemon.md`, "Master orders over FIX".
 //!
 //! Every number is exact: OrderQty (base units) becomes lots through the symbol's contract size
@@ -13,7 +15,11 @@ use crate::fix::msg::NewOrderSingle;
 use crate::fix::num::parse_u64;
 use crate::fix::tag;
 use mam_core::engine::input::{
-    model_code, Input, MasterClose, MasterOpen, CLOSE_FULL, MODE_BLOCK, MODE_PER_ACCOUNT,
+    model_code, Input, MasterAmend, MasterCancel, MasterClose, MasterOpen, CLOSE_FULL, MODE_BLOCK,
+    MODE_PER_ACCOUNT, POLICY_HELD_LIMIT, POLICY_HELD_STOP,
+};
+use mam_core::engine::lifecycle::record::{
+    AMEND_LOTS, AMEND_PRICE, AMEND_SL, AMEND_TP, MAX_ORDER_ID,
 };
 use mam_core::event::OrdType;
 use mam_core::num::{Lots, Money, Price, Qty};
@@ -31,6 +37,15 @@ pub const TAG_MIN_LOT_POLICY: u32 = 5104;
 pub const TAG_STOP_DISTANCE: u32 = 5105;
 /// MamReference: the master's balance or equity for the ratio models.
 pub const TAG_REFERENCE: u32 = 5106;
+/// MamStopLoss: the ticket's stop-loss price (0 on a replace removes it).
+pub const TAG_STOP_LOSS: u32 = 5107;
+/// MamTakeProfit: the ticket's take-profit price (0 on a replace removes it).
+pub const TAG_TAKE_PROFIT: u32 = 5108;
+/// MamHold: `Y` holds a limit master in the engine until the market reaches its price
+/// (default `N`: its children rest at the LP as limit orders).
+pub const TAG_HOLD: u32 = 5109;
+/// StopPx.
+pub const TAG_STOP_PX: u32 = 99;
 /// PositionEffect.
 pub const TAG_POSITION_EFFECT: u32 = 77;
 /// TradingSessionID.
@@ -120,9 +135,68 @@ fn custom<T>(
     }
 }
 
-/// A ticket: a decimal u64 > 0.
+/// A ticket or order id: a decimal u64 in 1..=2^62−1 (the top two bits are the engine's
+/// stop-loss and take-profit closes).
 fn ticket(v: &[u8]) -> Option<u64> {
-    parse_u64(v).ok().filter(|&t| t > 0)
+    parse_u64(v).ok().filter(|&t| t > 0 && t <= MAX_ORDER_ID)
+}
+
+/// An order id tag that must be a decimal id, or the refusal naming it.
+fn order_id(m: &Message<'_>, t: u32, what: &str) -> Result<u64, MasterRefusal> {
+    let Some(v) = m.get(t) else {
+        return Err(MasterRefusal::session(
+            RejectReason::RequiredTagMissing,
+            t,
+            b"",
+            format!("{what} is required"),
+        ));
+    };
+    ticket(v).ok_or_else(|| {
+        MasterRefusal::order(
+            OrdRejReason::Other,
+            t,
+            v,
+            format!("{what} must be a decimal number in 1..=4611686018427387903"),
+        )
+    })
+}
+
+/// A price tag of `spec`: positive, at most the symbol's decimals.
+fn price_of(
+    m: &Message<'_>,
+    t: u32,
+    spec: &SymbolSpec,
+    zero_ok: bool,
+) -> Result<Option<Price>, MasterRefusal> {
+    let Some(raw) = m.get(t) else {
+        return Ok(None);
+    };
+    let bad = |what: String| MasterRefusal::order(OrdRejReason::Other, t, raw, what);
+    let p = core::str::from_utf8(raw)
+        .ok()
+        .and_then(|v| Price::parse(v).ok())
+        .ok_or_else(|| bad("not a price with at most 8 decimals".into()))?;
+    if p.raw() < 0 || (p.raw() == 0 && !zero_ok) {
+        return Err(bad("price must be positive".into()));
+    }
+    if p.round_to_decimals(spec.price_decimals, mam_core::num::Rounding::TowardZero) != p {
+        return Err(bad(format!(
+            "price has more than {} decimals for {}",
+            spec.price_decimals,
+            spec.name_str()
+        )));
+    }
+    Ok(Some(p))
+}
+
+/// What one manager message becomes: an input, and for an open with a stop-loss or
+/// take-profit, the amend that sets them right after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Converted {
+    /// The input.
+    pub input: Input,
+    /// The open's own SL/TP (`amend_id == 0`).
+    pub then: Option<Input>,
 }
 
 /// OrderQty (base units) → lots, exactly: a positive whole number of the symbol's lot steps.
@@ -157,7 +231,7 @@ pub fn master_from_nos(
     m: &Message<'_>,
     symbols: &SymbolTable,
     defaults: &MasterDefaults,
-) -> Result<Input, MasterRefusal> {
+) -> Result<Converted, MasterRefusal> {
     let nos = NewOrderSingle::parse(m).map_err(|e| MasterRefusal::field(m, e))?;
     let close = match m.get(TAG_POSITION_EFFECT) {
         None | Some(b"O") => false,
@@ -239,15 +313,20 @@ pub fn master_from_nos(
         } else {
             lots_of(spec, nos.qty, qty_raw)?
         };
-        return Ok(Input::Close(MasterClose {
-            ts_ns: nos.transact_time_ns,
-            ticket: t,
-            lots,
-            full: if close_all { CLOSE_FULL } else { 0 },
-            residual: defaults.close_residual,
-            mode: routing,
-            _pad: [0; 5],
-        }));
+        let id = order_id(m, tag::CL_ORD_ID.num, "a close's ClOrdID")?;
+        return Ok(Converted {
+            input: Input::Close(MasterClose {
+                ts_ns: nos.transact_time_ns,
+                ticket: t,
+                lots,
+                full: if close_all { CLOSE_FULL } else { 0 },
+                residual: defaults.close_residual,
+                mode: routing,
+                _pad: [0; 5],
+                order_id: id,
+            }),
+            then: None,
+        });
     }
     if m.get(TAG_CLOSE_ALL).is_some() {
         return Err(MasterRefusal::order(
@@ -262,11 +341,34 @@ pub fn master_from_nos(
             OrdRejReason::Other,
             tag::CL_ORD_ID.num,
             nos.cl_ord_id,
-            "bad ticket: an open's ClOrdID must be a decimal number > 0",
+            "bad ticket: an open's ClOrdID must be a decimal number in 1..=4611686018427387903",
         )
     })?;
     let lots = lots_of(spec, nos.qty, qty_raw)?;
+    let hold = custom(
+        m,
+        TAG_HOLD,
+        |v| match v {
+            b"Y" => Some(true),
+            b"N" => Some(false),
+            _ => None,
+        },
+        "MamHold must be Y or N",
+    )?
+    .unwrap_or(false);
+    let mut held = 0;
     let limit_price = match (nos.ord_type, nos.price) {
+        (OrdType::Stop, _) => {
+            held = POLICY_HELD_STOP;
+            price_of(m, TAG_STOP_PX, spec, false)?.ok_or_else(|| {
+                MasterRefusal::session(
+                    RejectReason::RequiredTagMissing,
+                    TAG_STOP_PX,
+                    b"",
+                    "a stop order (40=3) needs StopPx (99)",
+                )
+            })?
+        }
         (OrdType::Limit, Some(p)) => {
             let raw = m.get(tag::PRICE.num).unwrap_or_default();
             if p.raw() <= 0 {
@@ -289,11 +391,24 @@ pub fn master_from_nos(
                     ),
                 ));
             }
+            if hold {
+                held = POLICY_HELD_LIMIT;
+            }
             p
         }
         // A market order's Price, if any, is not a limit.
         _ => Price::ZERO,
     };
+    if hold && held != POLICY_HELD_LIMIT {
+        return Err(MasterRefusal::order(
+            OrdRejReason::Other,
+            TAG_HOLD,
+            b"Y",
+            "MamHold is for limit orders (40=2) only",
+        ));
+    }
+    let sl = price_of(m, TAG_STOP_LOSS, spec, false)?;
+    let tp = price_of(m, TAG_TAKE_PROFIT, spec, false)?;
     let sl_distance = custom(
         m,
         TAG_STOP_DISTANCE,
@@ -333,21 +448,136 @@ pub fn master_from_nos(
             "the ratio models need MamReference (5106)",
         ));
     }
-    Ok(Input::Open(MasterOpen {
-        ts_ns: nos.transact_time_ns,
-        ticket: t,
-        lots,
-        limit_price,
-        sl_distance,
-        // No FIX tag carries it: zero means 1 (account currency = quote currency).
-        quote_to_account: Price::ZERO,
-        reference,
-        instrument,
-        model,
-        side: nos.side as u8,
-        policy,
-        mode: routing,
+    let then = (sl.is_some() || tp.is_some()).then(|| {
+        Input::Amend(MasterAmend {
+            ts_ns: nos.transact_time_ns,
+            order_id: t,
+            amend_id: 0,
+            stop_loss: sl.unwrap_or(Price::ZERO),
+            take_profit: tp.unwrap_or(Price::ZERO),
+            flags: AMEND_SL | AMEND_TP,
+            mode: routing,
+            ..MasterAmend::default()
+        })
+    });
+    Ok(Converted {
+        input: Input::Open(MasterOpen {
+            ts_ns: nos.transact_time_ns,
+            ticket: t,
+            lots,
+            limit_price,
+            sl_distance,
+            // No FIX tag carries it: zero means 1 (account currency = quote currency).
+            quote_to_account: Price::ZERO,
+            reference,
+            instrument,
+            model,
+            side: nos.side as u8,
+            policy: policy | held,
+            mode: routing,
+        }),
+        then,
+    })
+}
+
+fn transact_time(m: &Message<'_>) -> Result<u64, MasterRefusal> {
+    let tt = m
+        .req(tag::TRANSACT_TIME.num)
+        .map_err(|e| MasterRefusal::field(m, e))?;
+    crate::fix::time::parse_utc(tt).ok_or_else(|| {
+        MasterRefusal::session(
+            RejectReason::IncorrectDataFormat,
+            tag::TRANSACT_TIME.num,
+            tt,
+            "TransactTime is not a UTCTimestamp",
+        )
+    })
+}
+
+/// Converts an OrderCancelRequest (35=F): OrigClOrdID (41) is the order to cancel, ClOrdID
+/// (11) the request's own id; both decimal ids. Never panics.
+pub fn cancel_from_ocr(m: &Message<'_>) -> Result<Input, MasterRefusal> {
+    let order = order_id(m, tag::ORIG_CL_ORD_ID.num, "OrigClOrdID")?;
+    let id = order_id(m, tag::CL_ORD_ID.num, "ClOrdID")?;
+    Ok(Input::Cancel(MasterCancel {
+        ts_ns: transact_time(m)?,
+        order_id: order,
+        cancel_id: id,
     }))
+}
+
+/// Converts an OrderCancelReplaceRequest (35=G) of order OrigClOrdID: OrderQty (38) and
+/// Price (44) or StopPx (99) replace a pending master's size and price; MamStopLoss (5107) and
+/// MamTakeProfit (5108) set, move or (with 0) remove the ticket's SL/TP. Never panics.
+pub fn amend_from_ocrr(
+    m: &Message<'_>,
+    symbols: &SymbolTable,
+    defaults: &MasterDefaults,
+) -> Result<Input, MasterRefusal> {
+    let order = order_id(m, tag::ORIG_CL_ORD_ID.num, "OrigClOrdID")?;
+    let id = order_id(m, tag::CL_ORD_ID.num, "ClOrdID")?;
+    let ts = transact_time(m)?;
+    let sym = m
+        .req(tag::SYMBOL.num)
+        .map_err(|e| MasterRefusal::field(m, e))?;
+    let spec = core::str::from_utf8(sym)
+        .ok()
+        .and_then(|n| symbols.get(n))
+        .ok_or_else(|| {
+            MasterRefusal::order(
+                OrdRejReason::UnknownSymbol,
+                tag::SYMBOL.num,
+                sym,
+                "unknown symbol (not in mam's symbol table)",
+            )
+        })?;
+    let mut a = MasterAmend {
+        ts_ns: ts,
+        order_id: order,
+        amend_id: id,
+        mode: defaults.routing,
+        ..MasterAmend::default()
+    };
+    if let Some(q) = m.get(tag::ORDER_QTY.num) {
+        let qty = core::str::from_utf8(q)
+            .ok()
+            .and_then(|v| Qty::parse(v).ok())
+            .ok_or_else(|| {
+                MasterRefusal::order(
+                    OrdRejReason::IncorrectQuantity,
+                    tag::ORDER_QTY.num,
+                    q,
+                    "OrderQty is not a quantity",
+                )
+            })?;
+        a.lots = lots_of(spec, qty, q)?;
+        a.flags |= AMEND_LOTS;
+    }
+    let px = match price_of(m, TAG_STOP_PX, spec, false)? {
+        Some(p) => Some(p),
+        None => price_of(m, tag::PRICE.num, spec, false)?,
+    };
+    if let Some(p) = px {
+        a.price = p;
+        a.flags |= AMEND_PRICE;
+    }
+    if let Some(p) = price_of(m, TAG_STOP_LOSS, spec, true)? {
+        a.stop_loss = p;
+        a.flags |= AMEND_SL;
+    }
+    if let Some(p) = price_of(m, TAG_TAKE_PROFIT, spec, true)? {
+        a.take_profit = p;
+        a.flags |= AMEND_TP;
+    }
+    if let Some(r) = custom(
+        m,
+        TAG_ROUTING,
+        routing_from_name,
+        "MamRouting must be block or per-account",
+    )? {
+        a.mode = r;
+    }
+    Ok(Input::Amend(a))
 }
 
 /// Reads a TradingSessionStatus (35=h) of the manager into its watermark: TradSesStatus `2`

@@ -9,7 +9,9 @@ use mam_core::engine::input::Input;
 use mam_core::pipeline::{EdgeFrame, RingTx};
 use mam_core::symbol::SymbolTable;
 
-use super::convert::{master_from_nos, watermark_from_tss, MasterDefaults};
+use super::convert::{
+    amend_from_ocrr, cancel_from_ocr, master_from_nos, watermark_from_tss, MasterDefaults,
+};
 use super::refusal::{MasterRefusal, OrdRejReason};
 use super::reply::{Outbox, Reply};
 use super::stats::{inc, ManagerCounters};
@@ -140,6 +142,14 @@ impl Handler {
         let seq = m.seq().unwrap_or(0);
         match m.msg_type() {
             b"D" => self.on_order(m, seq),
+            b"F" => {
+                let r = cancel_from_ocr(m);
+                self.on_request(m, seq, r);
+            }
+            b"G" => {
+                let r = amend_from_ocrr(m, &self.symbols, &self.defaults);
+                self.on_request(m, seq, r);
+            }
             b"h" => match watermark_from_tss(m) {
                 Ok(w) => {
                     if w == u64::MAX {
@@ -168,14 +178,15 @@ impl Handler {
             let r = MasterRefusal::order(OrdRejReason::Other, 0, b"", "mam is shutting down");
             return self.refuse(m, seq, &r);
         }
-        let input = match master_from_nos(m, &self.symbols, &self.defaults) {
-            Ok(i) => i,
+        let conv = match master_from_nos(m, &self.symbols, &self.defaults) {
+            Ok(c) => c,
             Err(r) => {
                 // A refused order's TransactTime is still the manager's clock.
                 let f = self.advance_clock(m, seq);
                 return self.refuse_with(m, seq, &r, f);
             }
         };
+        let input = conv.input;
         let ts = input.ts_ns();
         let tt = m.get(60).unwrap_or_default();
         if self.closed {
@@ -197,14 +208,38 @@ impl Handler {
             return self.refuse(m, seq, &r);
         }
         self.clock = ts;
-        let ticket = match input {
-            Input::Open(o) => o.ticket,
-            Input::Close(c) => c.ticket,
-            _ => 0,
-        };
+        // The engine answers: New (or Rejected) once it has journaled and applied the order,
+        // then every fill (gateway/src/manager/report.rs).
         let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
-        let r = self.out.er_new(m, seq, ticket);
-        self.queue(Some(f), true, Some(r));
+        self.queue(Some(f), true, None);
+        if let Some(then) = conv.then {
+            let f = EdgeFrame::input(&then, self.read_ns, seq, self.watermark());
+            self.queue(Some(f), false, None);
+        }
+    }
+
+    /// An OrderCancelRequest or OrderCancelReplaceRequest: converted, it goes to the engine,
+    /// which answers (Pending Cancel / Canceled / Replaced, or OrderCancelReject); refused at
+    /// the edge, it gets its OrderCancelReject (or a session Reject for a malformed message).
+    fn on_request(&mut self, m: &Message<'_>, seq: u64, r: Result<Input, MasterRefusal>) {
+        let input = match r {
+            Ok(i) if !self.stopping && !self.closed && i.ts_ns() >= self.clock => i,
+            Ok(_) => {
+                let why = if self.stopping {
+                    "mam is shutting down"
+                } else if self.closed {
+                    "the manager's trading session is closed (340=3): send 340=2 first"
+                } else {
+                    "TransactTime is below the manager's clock (it must not decrease)"
+                };
+                let r = MasterRefusal::order(OrdRejReason::Other, 60, b"", why);
+                return self.refuse(m, seq, &r);
+            }
+            Err(r) => return self.refuse(m, seq, &r),
+        };
+        self.clock = input.ts_ns();
+        let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
+        self.queue(Some(f), true, None);
     }
 
     /// A watermark frame if message `seq`'s readable TransactTime moves the open clock on.

@@ -4,10 +4,12 @@
 //! - [`convert`]: NewOrderSingle → [`MasterOpen`](mam_core::engine::input::MasterOpen) /
 //!   [`MasterClose`](mam_core::engine::input::MasterClose), TradingSessionStatus → watermark,
 //!   and the typed [`MasterRefusal`] that says which reply a bad message gets.
+//! - [`report`]: the engine's reports on master orders → ExecutionReport / OrderCancelReject.
 //! - [`stage`]: [`ManagerStage`], the pipeline stage that owns the acceptor, answers the
 //!   manager and pushes [`EdgeFrame`](mam_core::pipeline::EdgeFrame)s without ever dropping one.
 
 pub mod convert;
+pub mod report;
 pub mod stage;
 
 mod handler;
@@ -16,8 +18,8 @@ mod reply;
 mod stats;
 
 pub use convert::{
-    master_from_nos, model_from_name, policy_from_name, routing_from_name, watermark_from_tss,
-    MasterDefaults, MasterRefusal, OrdRejReason,
+    amend_from_ocrr, cancel_from_ocr, master_from_nos, model_from_name, policy_from_name,
+    routing_from_name, watermark_from_tss, MasterDefaults, MasterRefusal, OrdRejReason,
 };
 pub use stage::{ManagerCounters, ManagerError, ManagerOptions, ManagerStage, ManagerStats};
 

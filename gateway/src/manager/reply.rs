@@ -84,17 +84,6 @@ impl Outbox {
         }
     }
 
-    /// ExecutionReport New (150=0 39=0) for an order accepted onto the ring.
-    pub fn er_new(&mut self, m: &Message<'_>, seq: u64, ticket: u64) -> Reply {
-        let start = self.fields.len();
-        self.put_id(tag::ORDER_ID.num, b'T', ticket);
-        self.put_id(tag::EXEC_ID.num, b'M', seq);
-        self.put(tag::EXEC_TYPE.num, b"0");
-        self.put(tag::ORD_STATUS.num, b"0");
-        self.echo(m, true);
-        self.done(msg_type::EXECUTION_REPORT, start)
-    }
-
     /// ExecutionReport Rejected (150=8 39=8) with OrdRejReason and Text.
     pub fn er_reject(&mut self, m: &Message<'_>, seq: u64, code: u32, text: &str) -> Reply {
         let start = self.fields.len();
@@ -128,12 +117,33 @@ impl Outbox {
         self.done(msg_type::REJECT, start)
     }
 
+    /// OrderCancelReject (35=9) of a cancel (F) or replace (G) refused at the edge:
+    /// CxlRejReason 99 (other) with the reason in Text.
+    pub fn cancel_reject(&mut self, m: &Message<'_>, text: &str) -> Reply {
+        let start = self.fields.len();
+        self.put(tag::ORDER_ID.num, b"NONE");
+        for t in [tag::CL_ORD_ID.num, tag::ORIG_CL_ORD_ID.num] {
+            match m.get(t) {
+                Some(v) => self.put(t, v),
+                None => self.put(t, b"NONE"),
+            }
+        }
+        self.put(tag::ORD_STATUS.num, b"8");
+        self.put(434, if m.msg_type() == b"G" { b"2" } else { b"1" });
+        self.put(102, b"99");
+        self.put(tag::TEXT.num, text.as_bytes());
+        self.done(msg_type::ORDER_CANCEL_REJECT, start)
+    }
+
     /// The reply a refusal prescribes.
     pub fn refusal(&mut self, m: &Message<'_>, seq: u64, r: &MasterRefusal) -> Reply {
         let text = r.to_string();
         match r {
             MasterRefusal::Session { reason, tag, .. } => {
                 self.session_reject(m, seq, reason.code(), *tag, &text)
+            }
+            MasterRefusal::Order { .. } if matches!(m.msg_type(), b"F" | b"G") => {
+                self.cancel_reject(m, &text)
             }
             MasterRefusal::Order { code, .. } => self.er_reject(m, seq, code.code(), &text),
         }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use mam_core::pipeline::{EdgeFrame, RingTx, Stage};
+use mam_core::pipeline::{EdgeFrame, ManagerReport, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
 use thiserror::Error;
 
@@ -108,6 +108,10 @@ pub struct ManagerStage {
     /// A manager connection was up after the previous turn (counts disconnections of any
     /// kind, socket drops included).
     was_connected: bool,
+    /// The engine's reports on master orders (None: not wired).
+    reports: Option<RingRx<ManagerReport>>,
+    /// A report taken from the ring that could not go out yet (manager away, back-pressure).
+    report_wait: Option<ManagerReport>,
 }
 
 impl ManagerStage {
@@ -140,6 +144,8 @@ impl ManagerStage {
         cfg.password = opts.password.as_ref().map(|p| p.as_bytes().to_vec());
         let mut session = Session::new(cfg, store)?;
         session.accept_app_type(b"h");
+        session.accept_app_type(b"F");
+        session.accept_app_type(b"G");
         let aopts = AcceptorOptions {
             bind: opts.listen,
             ..AcceptorOptions::default()
@@ -173,7 +179,53 @@ impl ManagerStage {
             tap,
             last_publish: mono_ns(),
             was_connected: false,
+            reports: None,
+            report_wait: None,
         })
+    }
+
+    /// Takes the engine's reports from `rx` and sends each to the manager (ExecutionReport or
+    /// OrderCancelReject). While the manager is away they wait, in order: the ring then fills
+    /// and the engine keeps them (nothing is dropped).
+    pub fn with_reports(mut self, rx: RingRx<ManagerReport>) -> Self {
+        self.reports = Some(rx);
+        self
+    }
+
+    /// Sends waiting reports while the session takes them.
+    fn send_reports(&mut self) -> usize {
+        let (Some(rx), Some(acc)) = (self.reports.as_mut(), self.acc.as_mut()) else {
+            return 0;
+        };
+        if acc.session(0).state() != State::Active {
+            return 0;
+        }
+        let now = now_ns();
+        let mut n = 0;
+        loop {
+            let Some(r) = self.report_wait.take().or_else(|| rx.pop()) else {
+                break;
+            };
+            let symbols = &self.h.symbols;
+            let mt = super::report::report_msg_type(&r.report);
+            match acc.send_app(0, now, mt, |w| super::report::write_report(&r, symbols, w)) {
+                Ok(_) => {
+                    n += 1;
+                    inc(&self.h.stats.reports);
+                }
+                Err(SessionError::Backpressure { .. }) => {
+                    self.report_wait = Some(r);
+                    break;
+                }
+                Err(e) => {
+                    // Logged off between the check and the send: try again later.
+                    tracing::debug!(error = %e, "manager report waits");
+                    self.report_wait = Some(r);
+                    break;
+                }
+            }
+        }
+        n
     }
 
     /// The address the listener is bound to (`None` once the stage is done).
@@ -306,6 +358,9 @@ impl Stage for ManagerStage {
         }
         self.was_connected = connected;
         work += self.drain();
+        if self.h.backlog.is_empty() {
+            work += self.send_reports();
+        }
         if let Some(acc) = self.acc.as_mut() {
             acc.flush();
         }

@@ -26,6 +26,8 @@ pub struct ManagerStats {
     pub disconnects: u64,
     /// Replies that could not be sent (the manager was gone or logging out).
     pub replies_lost: u64,
+    /// The engine's reports sent (ExecutionReports and OrderCancelRejects).
+    pub reports: u64,
 }
 
 /// The stage's counters as relaxed atomics, readable from the stats thread while it runs.
@@ -41,6 +43,7 @@ pub struct ManagerCounters {
     pub(super) logons: AtomicU64,
     pub(super) disconnects: AtomicU64,
     pub(super) replies_lost: AtomicU64,
+    pub(super) reports: AtomicU64,
 }
 
 impl ManagerCounters {
@@ -57,6 +60,7 @@ impl ManagerCounters {
             logons: self.logons.load(Relaxed),
             disconnects: self.disconnects.load(Relaxed),
             replies_lost: self.replies_lost.load(Relaxed),
+            reports: self.reports.load(Relaxed),
         }
     }
 }

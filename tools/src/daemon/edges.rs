@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use mam_core::event::MarketEvent;
 use mam_core::pipeline::ring::ConflatingTx;
-use mam_core::pipeline::{EdgeFrame, EdgeOrder, LatencyTap, RingRx, RingTx, Stage};
+use mam_core::pipeline::{EdgeFrame, EdgeOrder, LatencyTap, ManagerReport, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
 use mam_feed::fxbook::FxBooks;
 use mam_feed::recv::{MamSbeFraming, UdpConfig, UdpReceiver, UdpSbeStage};
@@ -42,6 +42,8 @@ pub struct EdgeInputs<'a> {
     pub fill_tx: RingTx<EdgeFrame>,
     /// Engine → LP.
     pub order_rx: RingRx<EdgeOrder>,
+    /// Engine → manager: reports on master orders.
+    pub report_rx: RingRx<ManagerReport>,
     /// The daemon's stop flag.
     pub stop: Arc<AtomicBool>,
     /// Latency tap.
@@ -268,7 +270,8 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             x.stop.clone(),
             Some(x.tap.clone()),
         )
-        .with_context(|| format!("manager.listen {}", m.listen))?;
+        .with_context(|| format!("manager.listen {}", m.listen))?
+        .with_reports(x.report_rx);
         lines.push(format!(
             "manager: FIX acceptor listening on {} ({} <- {})",
             s.local_addr().map_or(m.listen.clone(), |a| a.to_string()),
@@ -280,6 +283,7 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             let s = c.snapshot();
             vec![
                 ("masters-accepted", s.accepted),
+                ("reports", s.reports),
                 (
                     "masters-refused",
                     s.refused + s.session_rejects + s.business_rejects,

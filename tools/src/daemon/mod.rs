@@ -124,6 +124,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     let (atx, arx, astats) = ring(cap);
     let (ftx, frx, fstats) = ring(cap);
     let (otx, orx, ostats) = ring(cap);
+    let (rtx, rrx, _) = ring(cap);
 
     let edges = edges::build(edges::EdgeInputs {
         cfg: &cfg,
@@ -134,6 +135,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         master_tx: atx,
         fill_tx: ftx,
         order_rx: orx,
+        report_rx: rrx,
         stop: stop.clone(),
         tap: tap.clone(),
     })?;
@@ -163,6 +165,11 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     };
     let (engine_stage, report, estats) =
         EngineStage::new(started.engine, started.journal, opts, rings, stop.clone());
+    let engine_stage = if manager_enabled {
+        engine_stage.with_reports(rtx)
+    } else {
+        engine_stage
+    };
 
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     let mut idle = Vec::new();

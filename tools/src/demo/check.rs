@@ -160,7 +160,10 @@ pub fn run(
             Decision::Reject(_)
             | Decision::Refused(_)
             | Decision::Limit(_)
-            | Decision::AdaptiveSwitch(_) => {}
+            | Decision::AdaptiveSwitch(_)
+            | Decision::Report(_)
+            | Decision::Cancel(_)
+            | Decision::Trigger(_) => {}
         }
     }
     // Holdings follow fills: once every ticket is closed and every order done, every account

@@ -261,5 +261,6 @@ fn close(ts: u64, ticket: u64, steps: i64, full: bool, r: &mut Rng) -> Input {
             MODE_PER_ACCOUNT
         },
         _pad: [0; 5],
+        order_id: 0,
     })
 }

@@ -1,0 +1,185 @@
+//! The engine's reports as the manager's FIX messages: an ExecutionReport (35=8) for every
+//! change of a master order, an OrderCancelReject (35=9) for a cancel or replace the engine
+//! refused. Every field comes from the journaled [`MasterReport`], so a replay writes the same
+//! message; the ExecID is the report's journal sequence (unique across restarts).
+
+use mam_core::engine::decision::{exec, MasterReport, RefusedCode};
+use mam_core::engine::lifecycle::record::{
+    MAX_ORDER_ID, ORDER_ID_SL, ORDER_ID_TP, REPORT_CLOSING, REPORT_TO_REPLACE,
+};
+use mam_core::event::OrdType;
+use mam_core::num::Price;
+use mam_core::pipeline::ManagerReport;
+use mam_core::symbol::SymbolTable;
+
+use crate::fix::encode::MsgWriter;
+use crate::fix::msg::msg_type;
+use crate::fix::num::{fmt_u64, MAX_U64_DIGITS};
+use crate::fix::tag::{self, Tag};
+
+const CXL_REJ_REASON: Tag = Tag {
+    num: 102,
+    eq: b"102=",
+};
+const CXL_REJ_RESPONSE_TO: Tag = Tag {
+    num: 434,
+    eq: b"434=",
+};
+const STOP_PX: Tag = Tag {
+    num: 99,
+    eq: b"99=",
+};
+const POSITION_EFFECT: Tag = Tag {
+    num: 77,
+    eq: b"77=",
+};
+const STOP_LOSS: Tag = Tag {
+    num: 5107,
+    eq: b"5107=",
+};
+const TAKE_PROFIT: Tag = Tag {
+    num: 5108,
+    eq: b"5108=",
+};
+
+/// The MsgType a report goes out as.
+pub fn report_msg_type(r: &MasterReport) -> &'static [u8] {
+    if r.exec_type == exec::CANCEL_REJECT {
+        msg_type::ORDER_CANCEL_REJECT
+    } else {
+        msg_type::EXECUTION_REPORT
+    }
+}
+
+/// Writes an order id as the manager knows it: its ClOrdID, or `SL<ticket>` / `TP<ticket>`
+/// for the engine's stop-loss and take-profit closes.
+fn put_order_id(w: &mut MsgWriter<'_>, t: Tag, id: u64) {
+    let mut d = [0u8; MAX_U64_DIGITS + 2];
+    let s = fmt_u64(
+        id & MAX_ORDER_ID,
+        (&mut d[2..]).try_into().expect("fixed size"),
+    ) + 2;
+    let prefix: &[u8] = if id & ORDER_ID_SL != 0 {
+        b"SL"
+    } else if id & ORDER_ID_TP != 0 {
+        b"TP"
+    } else {
+        b""
+    };
+    let start = s - prefix.len();
+    d[start..s].copy_from_slice(prefix);
+    w.field(t, &d[start..]);
+}
+
+/// CxlRejReason (102) of a refusal: 0 too late, 1 unknown order, 3 already pending, 99 other.
+fn cxl_rej_reason(code: u16) -> &'static [u8] {
+    match RefusedCode::from_code(code) {
+        Some(RefusedCode::TooLateToCancel) => b"0",
+        Some(RefusedCode::UnknownMasterOrder) => b"1",
+        Some(RefusedCode::AlreadyPendingCancel) => b"3",
+        _ => b"99",
+    }
+}
+
+/// Writes the body of report `m` (the caller sends it as [`report_msg_type`]).
+pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<'_>) {
+    let r = &m.report;
+    let mut ticket = [0u8; MAX_U64_DIGITS + 1];
+    let s = fmt_u64(r.ticket, (&mut ticket[1..]).try_into().expect("fixed size"));
+    ticket[s] = b'T';
+    let reason = RefusedCode::from_code(r.reason).map(RefusedCode::text);
+    if r.exec_type == exec::CANCEL_REJECT {
+        if r.ticket == 0 {
+            w.field(tag::ORDER_ID, b"NONE");
+        } else {
+            w.field(tag::ORDER_ID, &ticket[s..]);
+        }
+        put_order_id(w, tag::CL_ORD_ID, r.request_id.max(1));
+        put_order_id(w, tag::ORIG_CL_ORD_ID, r.order_id);
+        w.char(tag::ORD_STATUS, r.ord_status.max(b'0'));
+        w.char(
+            CXL_REJ_RESPONSE_TO,
+            if r.flags & REPORT_TO_REPLACE != 0 {
+                b'2'
+            } else {
+                b'1'
+            },
+        );
+        w.field(CXL_REJ_REASON, cxl_rej_reason(r.reason));
+        if let Some(t) = reason {
+            w.field(tag::TEXT, t.as_bytes());
+        }
+        return;
+    }
+    w.field(tag::ORDER_ID, &ticket[s..]);
+    let mut id = [0u8; MAX_U64_DIGITS + 1];
+    let s = fmt_u64(
+        m.journal_seq,
+        (&mut id[1..]).try_into().expect("fixed size"),
+    );
+    id[s] = b'E';
+    w.field(tag::EXEC_ID, &id[s..]);
+    if r.request_id != 0
+        && matches!(
+            r.exec_type,
+            exec::CANCELED | exec::REPLACED | exec::PENDING_CANCEL
+        )
+    {
+        put_order_id(w, tag::CL_ORD_ID, r.request_id);
+        put_order_id(w, tag::ORIG_CL_ORD_ID, r.order_id);
+    } else {
+        put_order_id(w, tag::CL_ORD_ID, r.order_id);
+    }
+    w.char(tag::EXEC_TYPE, r.exec_type);
+    w.char(tag::ORD_STATUS, r.ord_status);
+    match symbols.by_id(r.instrument) {
+        Some(s) if r.instrument != 0 || !s.name_str().is_empty() => {
+            w.text(tag::SYMBOL, s.name_str().as_bytes());
+        }
+        _ => {
+            w.field(tag::SYMBOL, b"NA");
+        }
+    }
+    w.char(tag::SIDE, b'0' + r.side.clamp(1, 2));
+    w.qty(tag::ORDER_QTY, r.order_qty);
+    let ord_type = match r.ord_type {
+        t if t == OrdType::Limit as u8 => b'2',
+        t if t == OrdType::Stop as u8 => b'3',
+        _ => b'1',
+    };
+    w.char(tag::ORD_TYPE, ord_type);
+    if r.price.raw() > 0 {
+        w.price(
+            if ord_type == b'3' {
+                STOP_PX
+            } else {
+                tag::PRICE
+            },
+            r.price,
+        );
+    }
+    if r.flags & REPORT_CLOSING != 0 {
+        w.char(POSITION_EFFECT, b'C');
+    }
+    if r.exec_type == exec::TRADE {
+        w.qty(tag::LAST_QTY, r.last_qty);
+        w.price(tag::LAST_PX, r.last_px);
+    }
+    w.qty(tag::LEAVES_QTY, r.leaves_qty);
+    w.qty(tag::CUM_QTY, r.cum_qty);
+    w.price(tag::AVG_PX, r.avg_px);
+    if r.stop_loss != Price::ZERO {
+        w.price(STOP_LOSS, r.stop_loss);
+    }
+    if r.take_profit != Price::ZERO {
+        w.price(TAKE_PROFIT, r.take_profit);
+    }
+    if r.exec_type == exec::REJECTED {
+        // 99 Other: the Text names the engine's reason.
+        w.u64(tag::ORD_REJ_REASON, 99);
+    }
+    if let Some(t) = reason {
+        w.field(tag::TEXT, t.as_bytes());
+    }
+    w.timestamp(tag::TRANSACT_TIME, r.ts_ns);
+}
