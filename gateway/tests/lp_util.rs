@@ -186,6 +186,29 @@ impl Rig {
         }
     }
 
+    /// Offers a cancel request for order `id` to the ring (what the engine's `Decision::Cancel`
+    /// becomes), cycling until it has room.
+    pub fn push_cancel(&mut self, id: u64) {
+        let t0 = Instant::now();
+        let mut c = self.engine.tracked[&id];
+        c.ord_type = mam_core::event::ORD_TYPE_CANCEL;
+        let mut v = EdgeOrder {
+            cause_edge_ns: mono_ns(),
+            pushed_ns: mono_ns(),
+            index: 0,
+            count: 1,
+            order: c,
+        };
+        while let Err(full) = self.engine.orders.as_mut().unwrap().try_push(v) {
+            v = full.0;
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "ring never had room"
+            );
+            self.cycle();
+        }
+    }
+
     /// Offers orders `ids` to the ring as room allows, cycling, until all are pushed.
     pub fn push(&mut self, ids: impl IntoIterator<Item = u64>) {
         for id in ids {

@@ -117,9 +117,26 @@ pub fn exec_id_u64(id: &[u8]) -> u64 {
     })
 }
 
+/// The ClOrdID of the order an ExecutionReport is about: OrigClOrdID (41) when it is one of
+/// mam's order ids (a report answering mam's cancel request carries the request's own ClOrdID
+/// in 11 and the order's in 41, FIX 4.4 Vol. 4 "Order State Change Matrices"), else ClOrdID.
+pub fn er_order_ref<'a>(er: &ExecutionReport<'a>) -> Option<&'a [u8]> {
+    match er.orig_cl_ord_id {
+        Some(o) if parse_u64(o).is_ok() => Some(o),
+        _ => er.cl_ord_id,
+    }
+}
+
+/// The ClOrdID mam gives its cancel request for order `orig`: `C<orig>.<n>` (`n` makes it
+/// unique if the order is cancelled again). Never a decimal number, so it cannot be taken for
+/// one of mam's order ids.
+pub fn cancel_cl_ord_id(orig: u64, n: u64) -> String {
+    format!("C{orig}.{n}")
+}
+
 /// The fill event of an ExecutionReport received at `recv_ns`.
 pub fn er_to_fill(er: &ExecutionReport<'_>, recv_ns: u64) -> Result<FillEvent, ConvertError> {
-    let cl = er.cl_ord_id.ok_or(FieldError::missing(11))?;
+    let cl = er_order_ref(er).ok_or(FieldError::missing(11))?;
     let cl_ord_id = parse_u64(cl).map_err(|_| ConvertError::ForeignClOrdId)?;
     let status = match er.ord_status {
         b'0' => ExecStatus::New,

@@ -10,7 +10,7 @@ use mam_core::pipeline::{EdgeFrame, RingTx};
 
 use super::stage::LpStats;
 use super::status::Recon;
-use crate::fix::convert::{er_to_fill, ConvertError};
+use crate::fix::convert::{er_order_ref, er_to_fill, ConvertError};
 use crate::fix::decode::{Decoder, Message};
 use crate::fix::msg::{msg_type, ExecutionReport};
 use crate::fix::num::parse_u64;
@@ -101,7 +101,7 @@ pub(super) fn on_exec_report(
             return;
         }
     };
-    recon.note_order_id(er.cl_ord_id, er.order_id);
+    recon.note_order_id(er_order_ref(&er), er.order_id);
     let seq = m.seq().unwrap_or(0);
     if er.exec_type == b'I' {
         if let Some(f) = recon.on_answer(&er, recv_ns, stats) {

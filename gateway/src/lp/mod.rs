@@ -21,6 +21,6 @@ pub mod sim;
 pub mod stage;
 mod status;
 
-pub use sent::{sent_cl_ord_ids, SentError};
+pub use sent::{sent_cl_ord_ids, sent_orders, SentError, SentOrders};
 pub use sim::{Refusal, SimLp, SimLpHandle, SimLpOptions, SimLpStats, SimLpThread, StatusRequests};
 pub use stage::{LpCounts, LpError, LpOptions, LpStage, LpStats};

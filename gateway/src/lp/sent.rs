@@ -1,4 +1,5 @@
-//! Which child orders the LP session already sent: every NewOrderSingle in its store.
+//! Which child orders the LP session already sent: every NewOrderSingle (and every
+//! OrderCancelRequest) in its store.
 //!
 //! The store keeps each outgoing message before it reaches the wire, so "in the store" means
 //! "sent or to be delivered by FIX resend": a restarted daemon sends only the orders the
@@ -36,10 +37,25 @@ pub enum SentError {
     },
 }
 
+/// What the LP session's store holds as sent: the ClOrdIDs of mam's NewOrderSingles, and the
+/// orders (OrigClOrdID) of its OrderCancelRequests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SentOrders {
+    /// Orders sent.
+    pub orders: BTreeSet<u64>,
+    /// Orders a cancel request was sent for.
+    pub cancels: BTreeSet<u64>,
+}
+
 /// The ClOrdIDs of every NewOrderSingle `store` holds as sent (sequence numbers 1 up to the
 /// next sender number; numbers without a stored message, e.g. after a reset, are skipped).
 pub fn sent_cl_ord_ids(store: &Store) -> Result<BTreeSet<u64>, SentError> {
-    let mut out = BTreeSet::new();
+    sent_orders(store).map(|s| s.orders)
+}
+
+/// Every order and cancel request `store` holds as sent (see [`sent_cl_ord_ids`]).
+pub fn sent_orders(store: &Store) -> Result<SentOrders, SentError> {
+    let mut out = SentOrders::default();
     let mut dec = Decoder::new();
     for seq in 1..store.next_sender_seq() {
         let Some(bytes) = store.get(seq) else {
@@ -49,16 +65,18 @@ pub fn sent_cl_ord_ids(store: &Store) -> Result<BTreeSet<u64>, SentError> {
             seq,
             why: e.to_string(),
         })?;
-        if m.msg_type() != msg_type::NEW_ORDER_SINGLE {
-            continue;
-        }
-        let raw = m.get(tag::CL_ORD_ID.num).unwrap_or_default();
+        let (set, t) = match m.msg_type() {
+            msg_type::NEW_ORDER_SINGLE => (&mut out.orders, tag::CL_ORD_ID.num),
+            msg_type::ORDER_CANCEL_REQUEST => (&mut out.cancels, tag::ORIG_CL_ORD_ID.num),
+            _ => continue,
+        };
+        let raw = m.get(t).unwrap_or_default();
         // convert::ClOrdIdText writes the plain decimal of the u64; read it back the same way.
         let id = parse_u64(raw).map_err(|_| SentError::ForeignClOrdId {
             seq,
             cl_ord_id: String::from_utf8_lossy(raw).into_owned(),
         })?;
-        out.insert(id);
+        set.insert(id);
     }
     Ok(out)
 }

@@ -7,6 +7,9 @@
 //! tests use it to prove no order went out twice. Every order's arrival is stamped with
 //! [`mono_ns`] and kept for a latency harness in the same process ([`SimLpHandle::arrivals`]).
 //!
+//! An OrderCancelRequest (35=F) cancels what is left of an open order (ExecutionReport
+//! Canceled) or is refused with an OrderCancelReject (35=9: too late, unknown order).
+//!
 //! An OrderStatusRequest (35=H) is answered with an ExecutionReport ExecType I (Order Status)
 //! carrying the order's OrdStatus, CumQty, LeavesQty and AvgPx, or OrdStatus Rejected with
 //! OrdRejReason 5 for an order it does not know ([`StatusRequests`] can make it refuse or
@@ -34,7 +37,7 @@ use mam_core::num::{Price, Qty};
 use super::stage::LpError;
 use crate::fix::convert::exec_id_u64;
 use crate::fix::decode::Message;
-use crate::fix::msg::{msg_type, NewOrderSingle, OrderStatusRequest};
+use crate::fix::msg::{msg_type, NewOrderSingle, OrderCancelRequest, OrderStatusRequest};
 use crate::fix::session::acceptor::{Acceptor, AcceptorOptions};
 use crate::fix::session::initiator::now_ns;
 use crate::fix::session::{Event, Role, Session, SessionConfig, SessionError};
@@ -137,6 +140,10 @@ pub struct SimLpStats {
     pub refused: AtomicU64,
     /// Orders cancelled on request ([`SimLpHandle::cancel`]).
     pub cancels: AtomicU64,
+    /// OrderCancelRequests (35=F) received.
+    pub cancel_requests: AtomicU64,
+    /// Of those, refused with an OrderCancelReject (35=9): the order was done or unknown.
+    pub cancel_rejects: AtomicU64,
     /// Requests through the handle applied (fill, cancel; done or not): a test knows its
     /// request is in the LP's state, and its report queued, once this counts it.
     pub commands: AtomicU64,
@@ -260,6 +267,9 @@ impl SimLp {
                 Event::App { msg, .. } if msg.msg_type() == msg_type::NEW_ORDER_SINGLE => {
                     on_order(msg, opts, shared, queue, book)
                 }
+                Event::App { msg, .. } if msg.msg_type() == msg_type::ORDER_CANCEL_REQUEST => {
+                    on_cancel(msg, shared, queue, book)
+                }
                 Event::App { msg, .. } if msg.msg_type() == msg_type::ORDER_STATUS_REQUEST => {
                     on_status(msg, opts.status, shared, queue, book)
                 }
@@ -341,6 +351,7 @@ fn on_order(
     let base = PendingEr {
         order_id: o.cl_ord_id.to_vec(),
         cl_ord_id: o.cl_ord_id.to_vec(),
+        orig_cl_ord_id: None,
         exec_id: Vec::new(),
         exec_type: b'0',
         ord_status: b'0',
@@ -397,6 +408,20 @@ fn on_order(
         opts.partial,
         q,
     );
+}
+
+/// An OrderCancelRequest: what is left of an open order is cancelled (ExecutionReport
+/// Canceled, ClOrdID the request's, OrigClOrdID the order's); a done or unknown order gets an
+/// OrderCancelReject (CxlRejReason 0 too late, 1 unknown order), as FIX 4.4 prescribes.
+fn on_cancel(m: &Message<'_>, shared: &Shared, q: &mut VecDeque<Out>, book: &mut Book) {
+    shared.stats.cancel_requests.fetch_add(1, Relaxed);
+    // The session validated the required fields: it parses.
+    let Ok(r) = OrderCancelRequest::parse(m) else {
+        return;
+    };
+    if !book.cancel_request(exec_id_u64(r.orig_cl_ord_id), &r, q) {
+        shared.stats.cancel_rejects.fetch_add(1, Relaxed);
+    }
 }
 
 fn on_status(

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use mam_core::event::ChildOrder;
+use mam_core::event::{ChildOrder, Side, ORD_TYPE_CANCEL};
 use mam_core::num::Qty;
 use mam_core::pipeline::{EdgeFrame, EdgeOrder, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
@@ -31,11 +31,11 @@ use thiserror::Error;
 
 use super::fills::{self, FillOut, RefusedRef};
 use super::refusals::RefusalLog;
-use super::sent::{sent_cl_ord_ids, SentError};
+use super::sent::{sent_orders, SentError, SentOrders};
 use super::status::Recon;
-use crate::fix::convert::{child_to_nos, ClOrdIdText};
+use crate::fix::convert::{cancel_cl_ord_id, child_to_nos, ClOrdIdText};
 use crate::fix::decode::Decoder;
-use crate::fix::msg::msg_type;
+use crate::fix::msg::{msg_type, OrderCancelRequest};
 use crate::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
 use crate::fix::session::{Event, Role, Session, SessionConfig, SessionError, State};
 use crate::fix::store::{Store, StoreError};
@@ -160,6 +160,9 @@ enum Sent {
     Wait,
     /// Never: tell the engine it is rejected.
     Refused,
+    /// A cancel request that cannot be written: logged and dropped (the order stays working
+    /// and ends as the LP reports it).
+    Dropped,
 }
 
 /// The latency histograms the stage records (ns, monotonic clock).
@@ -214,7 +217,7 @@ impl LpStage {
         tap: Option<LatencyTap>,
     ) -> Result<Self, LpError> {
         let mut store = Store::open(&opts.store_dir)?;
-        let sent = sent_cl_ord_ids(&store)?;
+        let sent = sent_orders(&store)?;
         if opts.restarted {
             store.set_next_target_seq(1);
         }
@@ -232,7 +235,7 @@ impl LpStage {
         let resend = dedupe_resend(&open, &sent, &stats);
         let recon = Recon::new(
             open.iter()
-                .filter(|c| sent.contains(&c.cl_ord_id))
+                .filter(|c| c.ord_type != ORD_TYPE_CANCEL && sent.orders.contains(&c.cl_ord_id))
                 .filter_map(|c| opts.engine_cum.get(&c.cl_ord_id).map(|&q| (*c, q))),
             opts.status_timeout.as_nanos() as u64,
         );
@@ -315,12 +318,15 @@ impl LpStage {
     }
 }
 
-/// The resend list without the orders the store already holds (or listed twice).
-fn dedupe_resend(list: &[ChildOrder], sent: &BTreeSet<u64>, stats: &LpStats) -> Vec<ChildOrder> {
+/// The resend list without the orders (and cancel requests) the store already holds, or
+/// listed twice.
+fn dedupe_resend(list: &[ChildOrder], sent: &SentOrders, stats: &LpStats) -> Vec<ChildOrder> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::with_capacity(list.len());
     for c in list {
-        if sent.contains(&c.cl_ord_id) || !seen.insert(c.cl_ord_id) {
+        let cancel = c.ord_type == ORD_TYPE_CANCEL;
+        let held = if cancel { &sent.cancels } else { &sent.orders };
+        if held.contains(&c.cl_ord_id) || !seen.insert((c.cl_ord_id, cancel)) {
             stats.resend_skipped.fetch_add(1, Relaxed);
             tracing::warn!(
                 cl_ord_id = c.cl_ord_id,
@@ -352,6 +358,9 @@ fn send_child(
     let id = ClOrdIdText::new(c.cl_ord_id);
     let acct = ClOrdIdText::new(u64::from(c.account));
     let account = (account_tag && c.account != u32::MAX).then(|| acct.as_bytes());
+    if c.ord_type == ORD_TYPE_CANCEL {
+        return send_cancel(ini, sym, account, c, &id, now);
+    }
     let nos = match child_to_nos(c, &id, account, sym, now) {
         Ok(n) => n,
         Err(e) => {
@@ -372,6 +381,51 @@ fn send_child(
         }
         Err(e) => {
             tracing::warn!(cl_ord_id = c.cl_ord_id, error = %e, "LP: order not sent, will retry");
+            Sent::Wait
+        }
+    }
+}
+
+/// Sends an OrderCancelRequest (35=F) for working order `c` (OrigClOrdID its id, ClOrdID
+/// [`cancel_cl_ord_id`]); the LP answers with a Canceled ExecutionReport (the engine's fill
+/// path ends the order) or an OrderCancelReject (counted; the order ends as the LP reports it).
+fn send_cancel(
+    ini: &mut Initiator,
+    symbol: &[u8],
+    account: Option<&[u8]>,
+    c: &ChildOrder,
+    orig: &ClOrdIdText,
+    now: u64,
+) -> Sent {
+    let Some(side) = Side::from_u8(c.side) else {
+        tracing::error!(
+            cl_ord_id = c.cl_ord_id,
+            side = c.side,
+            "LP: cancel request with a bad side, dropped"
+        );
+        return Sent::Dropped;
+    };
+    let before = ini.session().next_sender_seq();
+    let cl = cancel_cl_ord_id(c.cl_ord_id, before);
+    let req = OrderCancelRequest {
+        orig_cl_ord_id: orig.as_bytes(),
+        cl_ord_id: cl.as_bytes(),
+        account,
+        symbol,
+        side,
+        qty: Some(c.qty),
+        transact_time_ns: c.ts_ns.max(1),
+    };
+    match ini.send_app(now, msg_type::ORDER_CANCEL_REQUEST, |w| req.encode(w)) {
+        Ok(_) => Sent::Yes,
+        Err(SessionError::NotLoggedOn(_) | SessionError::Backpressure { .. }) => Sent::Wait,
+        Err(_) if ini.session().next_sender_seq() > before => Sent::Yes,
+        Err(SessionError::Encode(e)) => {
+            tracing::error!(cl_ord_id = c.cl_ord_id, error = %e, "LP: cancel request cannot be encoded, dropped");
+            Sent::Dropped
+        }
+        Err(e) => {
+            tracing::warn!(cl_ord_id = c.cl_ord_id, error = %e, "LP: cancel request not sent, will retry");
             Sent::Wait
         }
     }

@@ -202,14 +202,19 @@ impl ManagerStage {
         }
         let now = now_ns();
         let mut n = 0;
-        loop {
-            let Some(r) = self.report_wait.take().or_else(|| rx.pop()) else {
-                break;
-            };
+        while let Some(r) = self.report_wait.take().or_else(|| rx.pop()) {
             let symbols = &self.h.symbols;
             let mt = super::report::report_msg_type(&r.report);
-            match acc.send_app(0, now, mt, |w| super::report::write_report(&r, symbols, w)) {
+            let before = acc.session(0).next_sender_seq();
+            let sent = acc.send_app(0, now, mt, |w| super::report::write_report(&r, symbols, w));
+            match sent {
+                // Err but stored before the failure (the transport broke while writing it):
+                // it is sent; the manager gets it by resend after it reconnects.
                 Ok(_) => {
+                    n += 1;
+                    inc(&self.h.stats.reports);
+                }
+                Err(_) if acc.session(0).next_sender_seq() > before => {
                     n += 1;
                     inc(&self.h.stats.reports);
                 }

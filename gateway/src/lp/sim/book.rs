@@ -10,13 +10,15 @@ use mam_core::event::Side;
 use mam_core::num::{Price, Qty};
 
 use super::Out;
-use crate::fix::msg::OrderStatusRequest;
+use crate::fix::msg::{OrderCancelRequest, OrderStatusRequest};
 
 /// One ExecutionReport waiting to go, with owned fields.
 #[derive(Debug, Clone)]
 pub(super) struct PendingEr {
     pub(super) order_id: Vec<u8>,
     pub(super) cl_ord_id: Vec<u8>,
+    /// OrigClOrdID (41): the order a cancel's report is about.
+    pub(super) orig_cl_ord_id: Option<Vec<u8>>,
     pub(super) exec_id: Vec<u8>,
     pub(super) exec_type: u8,
     pub(super) ord_status: u8,
@@ -160,6 +162,38 @@ impl Book {
         true
     }
 
+    /// Answers an OrderCancelRequest for order `id`: cancels what is left of it (true), or
+    /// queues an OrderCancelReject (false).
+    pub(super) fn cancel_request(
+        &mut self,
+        id: u64,
+        r: &OrderCancelRequest<'_>,
+        q: &mut VecDeque<Out>,
+    ) -> bool {
+        match self.orders.get_mut(&id) {
+            Some(o) if o.is_open() => {
+                o.status = b'4';
+                let mut er = o.report(b'4', None);
+                er.cl_ord_id = r.cl_ord_id.to_vec();
+                er.orig_cl_ord_id = Some(r.orig_cl_ord_id.to_vec());
+                q.push_back(Out::Er(er));
+                true
+            }
+            o => {
+                q.push_back(Out::CancelReject {
+                    order_id: o
+                        .as_ref()
+                        .map_or(b"NONE".to_vec(), |o| o.er.order_id.clone()),
+                    cl_ord_id: r.cl_ord_id.to_vec(),
+                    orig_cl_ord_id: r.orig_cl_ord_id.to_vec(),
+                    ord_status: o.as_ref().map_or(b'8', |o| o.status),
+                    reason: if o.is_some() { 0 } else { 1 },
+                });
+                false
+            }
+        }
+    }
+
     /// Answers an OrderStatusRequest: an ExecutionReport with ExecType I (Order Status) and
     /// ExecID 0 (FIX 4.4) carrying the order's OrdStatus, CumQty, LeavesQty and AvgPx; for an
     /// order it does not know, OrdStatus Rejected with OrdRejReason 5 (Unknown order), CumQty
@@ -188,6 +222,7 @@ impl Book {
             None => PendingEr {
                 order_id: b"NONE".to_vec(),
                 cl_ord_id: r.cl_ord_id.to_vec(),
+                orig_cl_ord_id: None,
                 exec_id: b"0".to_vec(),
                 exec_type: b'I',
                 ord_status: b'8',

@@ -5,14 +5,27 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::book::PendingEr;
 use super::SimLp;
-use crate::fix::msg::{msg_type, BusinessMessageReject, ExecutionReport, Reject};
+use crate::fix::msg::{
+    msg_type, BusinessMessageReject, ExecutionReport, OrderCancelReject, Reject,
+};
 use crate::fix::session::initiator::now_ns;
 use crate::fix::tag;
 
 /// One message waiting to go to the client.
+// Nearly every message is an Er: boxing it would allocate per report for no saving.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(super) enum Out {
     Er(PendingEr),
+    /// An OrderCancelReject (35=9) of the client's cancel request.
+    CancelReject {
+        order_id: Vec<u8>,
+        cl_ord_id: Vec<u8>,
+        orig_cl_ord_id: Vec<u8>,
+        ord_status: u8,
+        /// CxlRejReason: 0 too late, 1 unknown order.
+        reason: u32,
+    },
     /// A session-level Reject of the client's message.
     SessionReject {
         ref_seq: u64,
@@ -40,7 +53,7 @@ impl SimLp {
                     let er = ExecutionReport {
                         order_id: &p.order_id,
                         cl_ord_id: Some(&p.cl_ord_id),
-                        orig_cl_ord_id: None,
+                        orig_cl_ord_id: p.orig_cl_ord_id.as_deref(),
                         exec_id: &p.exec_id,
                         exec_type: p.exec_type,
                         ord_status: p.ord_status,
@@ -66,6 +79,29 @@ impl SimLp {
                                 w.field(tag::ORD_STATUS_REQ_ID, r);
                             }
                         })
+                }
+                Out::CancelReject {
+                    order_id,
+                    cl_ord_id,
+                    orig_cl_ord_id,
+                    ord_status,
+                    reason,
+                } => {
+                    let r = OrderCancelReject {
+                        order_id,
+                        cl_ord_id,
+                        orig_cl_ord_id,
+                        ord_status: *ord_status,
+                        response_to: b'1',
+                        reason: Some(*reason),
+                        text: Some(if *reason == 0 {
+                            &b"too late to cancel"[..]
+                        } else {
+                            &b"unknown order"[..]
+                        }),
+                    };
+                    self.acceptor
+                        .send_app(0, now, msg_type::ORDER_CANCEL_REJECT, |w| r.encode(w))
                 }
                 Out::SessionReject { ref_seq, text } => {
                     let r = Reject {

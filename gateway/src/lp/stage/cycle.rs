@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::Duration;
 
 use super::*;
-use crate::fix::msg::BusinessMessageReject;
+use crate::fix::msg::{BusinessMessageReject, OrderCancelReject};
 use crate::fix::num::parse_u64;
 use crate::lp::fills::{RefType, Refused};
 
@@ -76,6 +76,20 @@ impl LpStage {
                         origin: msg.seq().unwrap_or(0),
                     }),
                     Err(e) => tracing::warn!(error = ?e, "LP: unreadable BusinessMessageReject"),
+                }
+            }
+            Event::App { msg, .. } if msg.msg_type() == msg_type::ORDER_CANCEL_REJECT => {
+                n += 1;
+                stats.cancel_rejects.fetch_add(1, Relaxed);
+                match OrderCancelReject::parse(msg) {
+                    Ok(r) => tracing::info!(
+                        order = %String::from_utf8_lossy(r.orig_cl_ord_id),
+                        ord_status = %(r.ord_status as char),
+                        reason = ?r.reason,
+                        text = %String::from_utf8_lossy(r.text.unwrap_or_default()),
+                        "LP refused a cancel request: the order stays as the LP reports it"
+                    ),
+                    Err(e) => tracing::warn!(error = ?e, "LP: unreadable OrderCancelReject"),
                 }
             }
             Event::App { msg, .. } => {
@@ -169,6 +183,7 @@ impl LpStage {
                     self.stats.resent_at_start.fetch_add(1, Relaxed);
                 }
                 Sent::Refused => self.refuse(c.cl_ord_id),
+                Sent::Dropped => {}
                 Sent::Wait => {
                     self.note_wait();
                     self.flush_batch();
@@ -199,6 +214,9 @@ impl LpStage {
                 &eo.order,
                 now,
             ) {
+                Sent::Yes if eo.order.ord_type == ORD_TYPE_CANCEL => {
+                    self.stats.cancels_sent.fetch_add(1, Relaxed);
+                }
                 Sent::Yes => {
                     self.stats.orders_sent.fetch_add(1, Relaxed);
                     if eo.index == 0 {
@@ -209,6 +227,7 @@ impl LpStage {
                     }
                 }
                 Sent::Refused => self.refuse(eo.order.cl_ord_id),
+                Sent::Dropped => {}
                 Sent::Wait => {
                     self.held = Some(eo);
                     self.note_wait();

@@ -52,6 +52,10 @@ pub struct LpStats {
     pub status_mismatches: AtomicU64,
     /// 1 once the LP refused or ignored OrderStatusRequests (the resend alone recovers).
     pub status_fallbacks: AtomicU64,
+    /// OrderCancelRequests (35=F) sent for the engine's cancel requests.
+    pub cancels_sent: AtomicU64,
+    /// OrderCancelRejects (35=9) received: the order stays as the LP reports it.
+    pub cancel_rejects: AtomicU64,
 }
 
 /// A plain copy of [`LpStats`].
@@ -80,6 +84,8 @@ pub struct LpCounts {
     pub status_fills: u64,
     pub status_mismatches: u64,
     pub status_fallbacks: u64,
+    pub cancels_sent: u64,
+    pub cancel_rejects: u64,
 }
 
 impl LpStats {
@@ -109,6 +115,8 @@ impl LpStats {
             status_fills: g(&self.status_fills),
             status_mismatches: g(&self.status_mismatches),
             status_fallbacks: g(&self.status_fallbacks),
+            cancels_sent: g(&self.cancels_sent),
+            cancel_rejects: g(&self.cancel_rejects),
         }
     }
 }
