@@ -25,6 +25,10 @@ const CXL_REJ_RESPONSE_TO: Tag = Tag {
     num: 434,
     eq: b"434=",
 };
+const EXEC_RESTATEMENT_REASON: Tag = Tag {
+    num: 378,
+    eq: b"378=",
+};
 const STOP_PX: Tag = Tag {
     num: 99,
     eq: b"99=",
@@ -130,7 +134,14 @@ pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<
     } else {
         put_order_id(w, tag::CL_ORD_ID, r.order_id);
     }
-    w.char(tag::EXEC_TYPE, r.exec_type);
+    // FIX 4.4 has no ExecType for a triggered order (L came with FIX 5.0): a trigger goes out
+    // as Restated with ExecRestatementReason 99 and the Text "triggered".
+    let wire_exec_type = if r.exec_type == exec::TRIGGERED {
+        exec::RESTATED
+    } else {
+        r.exec_type
+    };
+    w.char(tag::EXEC_TYPE, wire_exec_type);
     w.char(tag::ORD_STATUS, r.ord_status);
     match symbols.by_id(r.instrument) {
         Some(s) if r.instrument != 0 || !s.name_str().is_empty() => {
@@ -178,8 +189,21 @@ pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<
         // 99 Other: the Text names the engine's reason.
         w.u64(tag::ORD_REJ_REASON, 99);
     }
-    if let Some(t) = reason {
-        w.field(tag::TEXT, t.as_bytes());
+    if wire_exec_type == exec::RESTATED {
+        // ExecRestatementReason is required with ExecType D; 99 Other, the Text says why.
+        w.u64(EXEC_RESTATEMENT_REASON, 99);
+    }
+    match reason {
+        Some(t) => {
+            w.field(tag::TEXT, t.as_bytes());
+        }
+        None if r.exec_type == exec::TRIGGERED => {
+            w.field(tag::TEXT, b"triggered");
+        }
+        None if r.exec_type == exec::RESTATED => {
+            w.field(tag::TEXT, b"stop-loss/take-profit set");
+        }
+        None => {}
     }
     w.timestamp(tag::TRANSACT_TIME, r.ts_ns);
 }
