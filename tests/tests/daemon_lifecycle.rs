@@ -5,8 +5,8 @@
 //! - ticket 1: a buy limit the engine holds (MamHold=Y) at 1.14450, with a stop-loss at 1.14320
 //!   (MamStopLoss on the open);
 //! - ticket 2: a sell stop (40=3) at 1.13000, never reached, then cancelled (35=F);
-//! - ticket 3: a buy limit held at 1.14000 for 2 lots, then replaced (35=G) to 1 lot at
-//!   1.14400;
+//! - ticket 3: a buy limit held at 1.14000 for 2 lots, routed one order per account, then
+//!   replaced (35=G) to 1 lot at 1.14400;
 //! - a cancel of an unknown order (35=F): refused by the engine with an OrderCancelReject.
 //!
 //! Checked, from the journal and against our own reading of the journaled quotes:
@@ -19,7 +19,8 @@
 //!   for ticket 1's whole quantity; the unknown cancel a 35=9 with CxlRejReason 1;
 //! - the manager received exactly those reports over FIX, in order, ExecID `E<journal seq>`
 //!   (a trigger as Restated with ExecRestatementReason 99: FIX 4.4 has no Triggered);
-//! - ticket 1 is flat in every account afterwards (the statement).
+//! - the statement's totals: LP net = Σ accounts + unallocated = one lot (ticket 3's);
+//! - every per-account order at the LP carries the account's id in Account (1).
 //!
 //! Needs the shared Dukascopy data and QuickFIX; fails saying so otherwise.
 
@@ -34,7 +35,9 @@ use mam_core::num::{Price, Qty};
 use mam_gateway::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
 use mam_gateway::fix::session::{Event, Role, Session, SessionConfig};
 use mam_gateway::fix::store::Store;
-use mam_tests::daemon::{convert_eurusd, out_file, start_lp, wait_until, DaemonSetup, Replay};
+use mam_tests::daemon::{
+    convert_eurusd, lp_orders, out_file, start_lp, wait_until, DaemonSetup, Replay,
+};
 
 const HOURS: std::ops::Range<u32> = 14..16;
 const LIMIT_1: &str = "1.14450";
@@ -164,7 +167,12 @@ fn pending_masters_cancels_replaces_and_stop_loss_end_to_end() {
     o2.extend([(40, "3".into()), (99, "1.13000".into())]);
     send(&mut mgr, b"D", o2);
     let mut o3 = open("3", "1", "200000", &t3);
-    o3.extend([(40, "2".into()), (44, "1.14000".into()), (5109, "Y".into())]);
+    o3.extend([
+        (40, "2".into()),
+        (44, "1.14000".into()),
+        (5109, "Y".into()),
+        (5102, "per-account".into()),
+    ]);
     send(&mut mgr, b"D", o3);
     let mut c2 = open("20", "2", "100000", &t4);
     c2.extend([(41, "2".into())]);
@@ -362,4 +370,27 @@ fn pending_masters_cancels_replaces_and_stop_loss_end_to_end() {
     let q = |k: &str| Qty::parse(total[k].as_str().unwrap()).unwrap();
     assert_eq!(q("lp_net"), lot, "{statement}");
     assert_eq!(q("accounts").raw() + q("unallocated").raw(), lot.raw());
+
+    // Ticket 3 went one order per account: each carries the account's id in Account (1).
+    let ids: Vec<&str> = v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    let per_account: Vec<String> = lp_orders(&d.join("executor"))
+        .into_values()
+        .filter_map(|o| {
+            o.fields
+                .iter()
+                .find_map(|f| f.strip_prefix("1=").map(String::from))
+        })
+        .collect();
+    assert!(per_account.len() >= 2, "{per_account:?}");
+    for a in &per_account {
+        assert!(
+            ids.contains(&a.as_str()),
+            "Account (1) {a} is not an account id: {ids:?}"
+        );
+    }
 }

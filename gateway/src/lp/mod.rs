@@ -5,6 +5,7 @@
 //!   [`EdgeOrder`](mam_core::pipeline::EdgeOrder)s, sends NewOrderSingles, pushes
 //!   [`EdgeFrame`](mam_core::pipeline::EdgeFrame) fills. Nothing is dropped: an order waits
 //!   while the session is down or backed up, a fill waits while the engine's ring is full.
+//! - [`account`]: Account (1) on per-account orders: the account's id.
 //! - [`sent`]: [`sent_cl_ord_ids`], the ClOrdIDs the session's store holds as sent (what a
 //!   restart must not send again: `docs/daemon.md`, "Restart").
 //! - `status` (private): reconciliation with the LP after a restart: OrderStatusRequests
@@ -14,6 +15,7 @@
 //! - [`sim`]: [`SimLp`], a FIX acceptor that fills every order (partials optional) and records
 //!   when each arrived, for the latency harness and for runs without QuickFIX.
 
+pub mod account;
 mod fills;
 mod refusals;
 pub mod sent;
@@ -21,6 +23,7 @@ pub mod sim;
 pub mod stage;
 mod status;
 
+pub use account::AccountField;
 pub use sent::{sent_cl_ord_ids, sent_orders, SentError, SentOrders};
 pub use sim::{Refusal, SimLp, SimLpHandle, SimLpOptions, SimLpStats, SimLpThread, StatusRequests};
 pub use stage::{LpCounts, LpError, LpOptions, LpStage, LpStats};

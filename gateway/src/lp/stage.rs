@@ -29,6 +29,7 @@ use mam_core::pipeline::{EdgeFrame, EdgeOrder, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
 use thiserror::Error;
 
+use super::account::{AccountField, AccountText};
 use super::fills::{self, FillOut, RefusedRef};
 use super::refusals::RefusalLog;
 use super::sent::{sent_orders, SentError, SentOrders};
@@ -63,8 +64,11 @@ pub struct LpOptions {
     pub store_dir: PathBuf,
     /// HeartBtInt proposed on Logon, seconds.
     pub heart_bt_int: u32,
-    /// Send Account (1) = the sub-account index (decimal) on each order (not on block orders).
+    /// Send Account (1) = the sub-account's id on each per-account order (not on block orders).
     pub account_tag: bool,
+    /// Account ids by index (NUL-padded, as the account store keeps them): what Account (1)
+    /// carries. Empty: the decimal index.
+    pub account_ids: Vec<[u8; 16]>,
     /// Orders to send first, in this order, once logged on: those the engine tracks that the
     /// store does not hold as sent. Any that the store does hold are skipped (counted), so an
     /// order is never sent twice even if the caller passes too many.
@@ -103,6 +107,7 @@ impl LpOptions {
             store_dir: store_dir.to_path_buf(),
             heart_bt_int: 30,
             account_tag: false,
+            account_ids: Vec::new(),
             resend: Vec::new(),
             restarted: false,
             engine_cum: BTreeMap::new(),
@@ -182,7 +187,7 @@ pub struct LpStage {
     stop: Arc<AtomicBool>,
     /// Symbol text by instrument id.
     symbols: Vec<Vec<u8>>,
-    account_tag: bool,
+    accounts: AccountField,
     resend: Vec<ChildOrder>,
     resend_next: usize,
     /// An order popped that could not go yet.
@@ -256,7 +261,10 @@ impl LpStage {
                 .iter()
                 .map(|s| s.name_str().as_bytes().to_vec())
                 .collect(),
-            account_tag: opts.account_tag,
+            accounts: AccountField {
+                on: opts.account_tag,
+                ids: opts.account_ids.clone(),
+            },
             resend,
             resend_next: 0,
             held: None,
@@ -343,7 +351,7 @@ fn dedupe_resend(list: &[ChildOrder], sent: &SentOrders, stats: &LpStats) -> Vec
 fn send_child(
     ini: &mut Initiator,
     symbols: &[Vec<u8>],
-    account_tag: bool,
+    accounts: &AccountField,
     c: &ChildOrder,
     now: u64,
 ) -> Sent {
@@ -356,8 +364,8 @@ fn send_child(
         return Sent::Refused;
     };
     let id = ClOrdIdText::new(c.cl_ord_id);
-    let acct = ClOrdIdText::new(u64::from(c.account));
-    let account = (account_tag && c.account != u32::MAX).then(|| acct.as_bytes());
+    let acct = accounts.text(c.account);
+    let account = acct.as_ref().map(AccountText::as_bytes);
     if c.ord_type == ORD_TYPE_CANCEL {
         return send_cancel(ini, sym, account, c, &id, now);
     }

@@ -36,6 +36,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use mam_core::event::{ChildOrder, ExecStatus, FillEvent, Side};
 use mam_core::num::{div_round_i128, Price, Qty, Rounding};
 
+use super::account::AccountField;
 use super::stage::LpStats;
 use crate::fix::convert::{exec_id_u64, ClOrdIdText};
 use crate::fix::msg::{msg_type, ExecutionReport, OrderStatusRequest};
@@ -170,7 +171,7 @@ impl Recon {
         &mut self,
         ini: &mut Initiator,
         symbols: &[Vec<u8>],
-        account_tag: bool,
+        accounts: &AccountField,
         now: u64,
         mono: u64,
         stats: &LpStats,
@@ -178,7 +179,7 @@ impl Recon {
         let ready = ini.is_logged_on() && !ini.session().awaiting_resend();
         match self.phase {
             Phase::Done | Phase::FellBack => 0,
-            Phase::Waiting if ready => self.ask(ini, symbols, account_tag, now, mono, stats),
+            Phase::Waiting if ready => self.ask(ini, symbols, accounts, now, mono, stats),
             Phase::Waiting => 0,
             Phase::Asked => {
                 if !ready {
@@ -199,7 +200,7 @@ impl Recon {
         &mut self,
         ini: &mut Initiator,
         symbols: &[Vec<u8>],
-        account_tag: bool,
+        accounts: &AccountField,
         now: u64,
         mono: u64,
         stats: &LpStats,
@@ -218,12 +219,12 @@ impl Recon {
                 continue;
             };
             let id = ClOrdIdText::new(c.cl_ord_id);
-            let acct = ClOrdIdText::new(u64::from(c.account));
+            let acct = accounts.text(c.account);
             let req = OrderStatusRequest {
                 order_id: t.order_id.as_deref(),
                 cl_ord_id: id.as_bytes(),
                 req_id: None,
-                account: (account_tag && c.account != u32::MAX).then(|| acct.as_bytes()),
+                account: acct.as_ref().map(|a| a.as_bytes()),
                 symbol: sym,
                 side,
             };

@@ -213,7 +213,7 @@ pub struct LpConfig {
     pub password: Option<String>,
     /// HeartBtInt (s).
     pub heart_bt_int: u32,
-    /// Write Account(1) on child orders.
+    /// Write Account(1) = the account's id (from the account store) on per-account child orders.
     pub account_tag: bool,
 }
 

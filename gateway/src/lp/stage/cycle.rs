@@ -25,7 +25,7 @@ impl Stage for LpStage {
         work += self.recon.turn(
             &mut self.ini,
             &self.symbols,
-            self.account_tag,
+            &self.accounts,
             now,
             mono_ns(),
             &self.stats,
@@ -178,7 +178,7 @@ impl LpStage {
         let mut n = 0;
         while self.resend_next < self.resend.len() {
             let c = self.resend[self.resend_next];
-            match send_child(&mut self.ini, &self.symbols, self.account_tag, &c, now) {
+            match send_child(&mut self.ini, &self.symbols, &self.accounts, &c, now) {
                 Sent::Yes => {
                     self.stats.resent_at_start.fetch_add(1, Relaxed);
                 }
@@ -207,13 +207,7 @@ impl LpStage {
                     None => break,
                 },
             };
-            match send_child(
-                &mut self.ini,
-                &self.symbols,
-                self.account_tag,
-                &eo.order,
-                now,
-            ) {
+            match send_child(&mut self.ini, &self.symbols, &self.accounts, &eo.order, now) {
                 Sent::Yes if eo.order.ord_type == ORD_TYPE_CANCEL => {
                     self.stats.cancels_sent.fetch_add(1, Relaxed);
                 }
