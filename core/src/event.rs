@@ -125,6 +125,13 @@ pub enum OrdType {
 /// instrument, side, quantity and route (35=F repeats them); it is not a new order.
 pub const ORD_TYPE_CANCEL: u8 = b'F';
 
+/// [`ChildOrder::ord_type`] of an allocation line: how a finished block order `cl_ord_id` was
+/// split — `qty` to `account` at the block's average `price` — for the LP's or prime broker's
+/// back office (FIX AllocationInstruction, 35=J). A block's lines come together, one per
+/// account that received quantity, then one with `account == u32::MAX` and the block's filled
+/// quantity that ends the group. Not an order: nothing fills it.
+pub const ORD_TYPE_ALLOC: u8 = b'J';
+
 /// An order the engine wants on the wire: a per-account child or a block for one LP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
 #[repr(C)]

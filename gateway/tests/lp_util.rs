@@ -189,9 +189,15 @@ impl Rig {
     /// Offers a cancel request for order `id` to the ring (what the engine's `Decision::Cancel`
     /// becomes), cycling until it has room.
     pub fn push_cancel(&mut self, id: u64) {
-        let t0 = Instant::now();
         let mut c = self.engine.tracked[&id];
         c.ord_type = mam_core::event::ORD_TYPE_CANCEL;
+        self.push_raw(c);
+    }
+
+    /// Offers `c` to the ring as it is (the engine does not track it), cycling until it has
+    /// room.
+    pub fn push_raw(&mut self, c: ChildOrder) {
+        let t0 = Instant::now();
         let mut v = EdgeOrder {
             cause_edge_ns: mono_ns(),
             pushed_ns: mono_ns(),

@@ -14,7 +14,7 @@ use crate::alloc::model::{allocate, Basis, Order, StaticModel};
 use crate::alloc::ticket::{MasterTicket, ResidualPolicy};
 use crate::alloc::{LotLimits, MinLotPolicy, Mode};
 use crate::event::{
-    ChildOrder, ExecStatus, FillEvent, MarketEvent, MarketEventKind, OrdType, Side,
+    ChildOrder, ExecStatus, FillEvent, MarketEvent, MarketEventKind, OrdType, Side, ORD_TYPE_ALLOC,
 };
 use crate::journal::Journal;
 use crate::ledger::{Ledger, Valuation};
@@ -45,7 +45,7 @@ impl Engine {
         }
         self.applied_seq = last;
         for x in &d {
-            if let Decision::Order(o) | Decision::Cancel(o) = x {
+            if let Decision::Order(o) | Decision::Cancel(o) | Decision::Allocation(o) = x {
                 out(o);
             }
         }
@@ -893,7 +893,9 @@ impl Engine {
             }
             self.order_done(&o);
             if let Some(b) = &o.block {
-                self.settle(b);
+                if let Some(avg) = self.settle(b) {
+                    allocation_lines(&o, cl, b, avg, f.recv_ns, d);
+                }
             }
             if o.ticket == LIMIT_TICKET {
                 self.limit_order_done(o.account as usize, f.recv_ns, seq, d);
@@ -975,7 +977,9 @@ impl Engine {
 
     /// Checks a finished block: every account holds its target (if complete) and the money
     /// identity Σ account notionals + residual = block notional holds exactly.
-    fn settle(&mut self, b: &BlockState) {
+    /// Books a finished block's money residual; returns its average price (`None` if
+    /// nothing filled).
+    fn settle(&mut self, b: &BlockState) -> Option<Price> {
         if b.fill.is_complete() {
             self.counters.check(b.fill.filled() == b.fill.target());
         }
@@ -990,8 +994,12 @@ impl Engine {
                     .counters
                     .money_residual
                     .saturating_add(s.residual.raw());
+                (b.fill.filled_total() > 0).then_some(s.avg_px)
             }
-            Err(_) => self.counters.check(false),
+            Err(_) => {
+                self.counters.check(false);
+                None
+            }
         }
     }
 
@@ -1269,4 +1277,37 @@ fn room(
     let gross = i128::from(on_side) + i128::from(opposite) * i128::from(step.raw());
     let cap = (gross.max(0) / i128::from(step.raw())) as u64;
     cap.saturating_sub(held)
+}
+
+/// A finished block's allocation lines ([`ORD_TYPE_ALLOC`]): one per account that received
+/// steps (the steps × the step quantity, at the block's average price), then the total line
+/// (`account == u32::MAX`, the block's filled quantity) that ends the group.
+fn allocation_lines(
+    o: &OrderState,
+    cl: u64,
+    b: &BlockState,
+    avg: Price,
+    ts_ns: u64,
+    d: &mut Vec<Decision>,
+) {
+    let line = |account: u32, qty: Qty| ChildOrder {
+        ts_ns,
+        cl_ord_id: cl,
+        master_ticket: o.ticket,
+        account,
+        instrument: o.instrument,
+        qty,
+        price: avg,
+        side: o.side,
+        ord_type: ORD_TYPE_ALLOC,
+        route: 0,
+        _pad: [0; 4],
+    };
+    for (i, &steps) in b.fill.filled().iter().enumerate() {
+        if steps > 0 {
+            let qty = Qty(b.step_qty.raw().saturating_mul(steps as i64));
+            d.push(Decision::Allocation(line(i as u32, qty)));
+        }
+    }
+    d.push(Decision::Allocation(line(u32::MAX, o.cum)));
 }

@@ -16,6 +16,7 @@
 //! | 41 | [`MasterReport`]: an ExecutionReport or OrderCancelReject for the manager |
 //! | 42 | a cancel request: [`ChildOrder`] with [`ORD_TYPE_CANCEL`](crate::event::ORD_TYPE_CANCEL) |
 //! | 43 | [`Trigger`]: a pending master, stop-loss or take-profit reached by a quote |
+//! | 44 | an allocation line: [`ChildOrder`] with [`ORD_TYPE_ALLOC`](crate::event::ORD_TYPE_ALLOC) |
 //!
 //! Kind 7 is an [`Origin`](super::origin::Origin) record (where the next input came from).
 
@@ -30,8 +31,8 @@ use crate::num::{Price, Qty};
 use crate::risk::{RiskReject, RiskRejectRecord};
 
 pub use super::lifecycle::record::{
-    exec, trigger_name, MasterReport, Trigger, KIND_CANCEL_REQUEST, KIND_MASTER_REPORT,
-    KIND_TRIGGER,
+    exec, trigger_name, MasterReport, Trigger, KIND_ALLOCATION, KIND_CANCEL_REQUEST,
+    KIND_MASTER_REPORT, KIND_TRIGGER,
 };
 pub use super::limits::{event as limit_event, LimitEvent, KIND_LIMIT, LIMIT_TICKET};
 
@@ -293,6 +294,8 @@ pub enum Decision {
     Cancel(ChildOrder),
     /// A level reached by a quote.
     Trigger(Trigger),
+    /// One line of a finished block's allocation (`ord_type == ORD_TYPE_ALLOC`).
+    Allocation(ChildOrder),
 }
 
 impl Decision {
@@ -311,6 +314,7 @@ impl Decision {
             Decision::Report(_) => KIND_MASTER_REPORT,
             Decision::Cancel(_) => KIND_CANCEL_REQUEST,
             Decision::Trigger(_) => KIND_TRIGGER,
+            Decision::Allocation(_) => KIND_ALLOCATION,
         }
     }
 
@@ -329,6 +333,7 @@ impl Decision {
             Decision::Report(r) => bytemuck::bytes_of(r),
             Decision::Cancel(r) => bytemuck::bytes_of(r),
             Decision::Trigger(r) => bytemuck::bytes_of(r),
+            Decision::Allocation(r) => bytemuck::bytes_of(r),
         }
     }
 
@@ -350,6 +355,7 @@ impl Decision {
             KIND_MASTER_REPORT => Decision::Report(pod(p)?),
             KIND_CANCEL_REQUEST => Decision::Cancel(pod(p)?),
             KIND_TRIGGER => Decision::Trigger(pod(p)?),
+            KIND_ALLOCATION => Decision::Allocation(pod(p)?),
             _ => return None,
         })
     }
@@ -380,6 +386,7 @@ pub fn kind_name(kind: u16) -> Option<&'static str> {
         KIND_MASTER_REPORT => "report",
         KIND_CANCEL_REQUEST => "cancel-request",
         KIND_TRIGGER => "trigger",
+        KIND_ALLOCATION => "allocation",
         _ => return None,
     })
 }
@@ -560,6 +567,14 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
             if c.account == u32::MAX { "block".to_string() } else { c.account.to_string() },
             c.instrument,
             c.qty
+        ),
+        Decision::Allocation(c) => format!(
+            "block cl_ord_id={} ticket={} {} qty={} avg_px={}",
+            c.cl_ord_id,
+            c.master_ticket,
+            if c.account == u32::MAX { "total".to_string() } else { format!("account={}", c.account) },
+            c.qty,
+            c.price
         ),
         Decision::Trigger(t) => format!(
             "input={} ticket={} {} level={} bid={} ask={}",

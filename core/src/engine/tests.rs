@@ -110,6 +110,10 @@ pub(super) struct Driver {
     ts: u64,
     exec: u64,
     pub sent: Vec<ChildOrder>,
+    /// Allocation lines of finished blocks, in order.
+    pub allocations: Vec<ChildOrder>,
+    /// Σ fills per order as this LP sent them: (cum, lowest price, highest price).
+    filled: BTreeMap<u64, (Qty, Price, Price)>,
 }
 
 pub(super) fn symbols() -> SymbolTable {
@@ -146,6 +150,8 @@ impl Driver {
             ts: 1_000_000_000,
             exec: 0,
             sent: Vec::new(),
+            allocations: Vec::new(),
+            filled: BTreeMap::new(),
         }
     }
 
@@ -157,6 +163,10 @@ impl Driver {
         for o in out {
             if o.ord_type == crate::event::ORD_TYPE_CANCEL {
                 // A cancel request: this LP answers it when an Op::Cancel reaches the order.
+                continue;
+            }
+            if o.ord_type == crate::event::ORD_TYPE_ALLOC {
+                self.allocations.push(o);
                 continue;
             }
             self.pending.insert(o.cl_ord_id, (o.qty, Qty::ZERO));
@@ -181,6 +191,11 @@ impl Driver {
         };
         if e.0 == e.1 || status == ExecStatus::Canceled {
             self.pending.remove(&cl);
+        }
+        if qty.raw() > 0 {
+            let px = f.last_px;
+            let x = self.filled.entry(cl).or_insert((Qty::ZERO, px, px));
+            *x = (Qty(x.0.raw() + qty.raw()), x.1.min(px), x.2.max(px));
         }
         Input::Fill(f)
     }
@@ -375,6 +390,54 @@ impl Driver {
         }
     }
 
+    /// Every finished block's allocation lines: accounts in increasing order, each a positive
+    /// quantity, then the total line = Σ this LP filled; Σ accounts within one lot step of
+    /// it (a sub-step stays unallocated); the price the block's average (within its fills).
+    pub fn check_allocations(&self) -> Result<(), String> {
+        let mut group: Vec<ChildOrder> = Vec::new();
+        for l in &self.allocations {
+            if l.account != u32::MAX {
+                if group
+                    .last()
+                    .is_some_and(|g| g.account >= l.account || g.cl_ord_id != l.cl_ord_id)
+                {
+                    return Err(format!("lines out of order: {group:?} then {l:?}"));
+                }
+                if l.qty.raw() <= 0 {
+                    return Err(format!("empty line {l:?}"));
+                }
+                group.push(*l);
+                continue;
+            }
+            let (cum, lo, hi) = self
+                .filled
+                .get(&l.cl_ord_id)
+                .copied()
+                .ok_or(format!("allocation of an order never filled: {l:?}"))?;
+            if l.qty != cum || l.price < lo || l.price > hi {
+                return Err(format!("total {l:?}: filled {cum} at {lo}..{hi}"));
+            }
+            let spec = symbols().by_id(l.instrument).copied().ok_or("instrument")?;
+            let step = spec.lots_to_qty(spec.lot_step).map_err(|e| e.to_string())?;
+            let sum: i64 = group.iter().map(|g| g.qty.raw()).sum();
+            if sum > cum.raw() || cum.raw() - sum >= step.raw() {
+                return Err(format!("Σ lines {sum} vs block {cum} (step {step})"));
+            }
+            if group
+                .iter()
+                .any(|g| g.price != l.price || g.cl_ord_id != l.cl_ord_id)
+            {
+                return Err(format!("lines disagree with the total: {group:?} {l:?}"));
+            }
+            group.clear();
+        }
+        if group.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("unterminated group {group:?}"))
+        }
+    }
+
     pub fn run(&mut self, op: &Op) -> Vec<Input> {
         let ins = self.inputs(op);
         for i in &ins {
@@ -440,6 +503,9 @@ proptest! {
         }
         prop_assert_eq!(a.engine.digest(), b.engine.digest());
         prop_assert_eq!(a.engine.counters().invariant_failures, 0);
+        if let Err(e) = a.check_allocations() {
+            return Err(TestCaseError::fail(e));
+        }
         let digest = a.engine.digest();
         let bytes = a.engine.state_bytes();
         let seq = a.engine.applied_seq();
@@ -917,5 +983,36 @@ fn adaptive_blocks_explain_every_account_and_sum_exactly() {
         describe(KIND_ADAPTIVE_ACCOUNT, bytemuck::bytes_of(&accts[0]))
             .unwrap()
             .contains("scale=")
+    );
+}
+
+/// A block filled in parts: its allocation lines (one per account that received steps, then
+/// the total) add up to the fill, at the block's average price; a per-account open has none.
+#[test]
+fn finished_blocks_are_allocated_line_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Driver::new(dir.path());
+    for op in warm_up() {
+        d.run(&op);
+    }
+    d.run(&open(1, 137, model_code::EQUITY, MODE_BLOCK));
+    d.run(&Op::Fill { parts: 3 });
+    let lines = d.allocations.clone();
+    let total = *lines.last().expect("allocation lines for the filled block");
+    assert_eq!(total.account, u32::MAX);
+    let block = *d.sent.iter().rev().find(|o| o.account == u32::MAX).unwrap();
+    assert_eq!((total.cl_ord_id, total.qty), (block.cl_ord_id, block.qty));
+    let sum: i64 = lines[..lines.len() - 1].iter().map(|l| l.qty.raw()).sum();
+    assert_eq!(sum, block.qty.raw(), "137 whole steps: every one allocated");
+    assert!(lines.len() > 2, "{} lines", lines.len());
+    d.check_allocations().unwrap();
+
+    let before = d.allocations.len();
+    d.run(&open(2, 50, model_code::EQUITY, MODE_PER_ACCOUNT));
+    d.run(&Op::Fill { parts: 1 });
+    assert_eq!(
+        d.allocations.len(),
+        before,
+        "per-account children need no allocation"
     );
 }

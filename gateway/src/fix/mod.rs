@@ -13,6 +13,7 @@
 //!
 //! `docs/fix.md` lists what is supported and the session rules.
 
+pub mod alloc;
 pub mod convert;
 pub mod decode;
 pub mod encode;

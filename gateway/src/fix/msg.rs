@@ -41,6 +41,10 @@ pub mod msg_type {
     pub const ORDER_CANCEL_REJECT: &[u8] = b"9";
     /// BusinessMessageReject.
     pub const BUSINESS_MESSAGE_REJECT: &[u8] = b"j";
+    /// AllocationInstruction.
+    pub const ALLOCATION_INSTRUCTION: &[u8] = b"J";
+    /// AllocationInstructionAck.
+    pub const ALLOCATION_INSTRUCTION_ACK: &[u8] = b"P";
 
     /// True for the session-level (admin) message types.
     pub fn is_admin(t: &[u8]) -> bool {
@@ -48,7 +52,7 @@ pub mod msg_type {
     }
 }
 
-fn side(m: &Message<'_>) -> Result<Side, FieldError> {
+pub(crate) fn side(m: &Message<'_>) -> Result<Side, FieldError> {
     match m.req_char(tag::SIDE.num)? {
         b'1' => Ok(Side::Buy),
         b'2' => Ok(Side::Sell),
@@ -65,7 +69,7 @@ fn ord_type(m: &Message<'_>) -> Result<OrdType, FieldError> {
     }
 }
 
-fn side_char(s: Side) -> u8 {
+pub(crate) fn side_char(s: Side) -> u8 {
     b'0' + s as u8
 }
 
@@ -73,7 +77,7 @@ fn ord_type_char(t: OrdType) -> u8 {
     b'0' + t as u8
 }
 
-fn qty(m: &Message<'_>, t: u32) -> Result<Qty, FieldError> {
+pub(crate) fn qty(m: &Message<'_>, t: u32) -> Result<Qty, FieldError> {
     m.req_decimal(t, Qty::DECIMALS).map(Qty)
 }
 
@@ -694,6 +698,8 @@ pub fn validate_app(m: &Message<'_>) -> Option<Result<(), FieldError>> {
         b"H" => OrderStatusRequest::parse(m).map(drop),
         b"8" => ExecutionReport::parse(m).map(drop),
         b"9" => OrderCancelReject::parse(m).map(drop),
+        b"J" => super::alloc::ReceivedAllocation::parse(m).map(drop),
+        b"P" => super::alloc::AllocationInstructionAck::parse(m).map(drop),
         b"j" => BusinessMessageReject::parse(m).map(drop),
         _ => return None,
     };

@@ -126,4 +126,28 @@ tags! {
     ORD_STATUS_REQ_ID = 790;
     /// NextExpectedMsgSeqNum (FIX 4.4 Logon, optional).
     NEXT_EXPECTED_MSG_SEQ_NUM = 789;
+    /// Quantity (an allocation's total).
+    QUANTITY = 53;
+    /// AllocID.
+    ALLOC_ID = 70;
+    /// AllocTransType.
+    ALLOC_TRANS_TYPE = 71;
+    /// NoOrders.
+    NO_ORDERS = 73;
+    /// TradeDate.
+    TRADE_DATE = 75;
+    /// NoAllocs.
+    NO_ALLOCS = 78;
+    /// AllocAccount.
+    ALLOC_ACCOUNT = 79;
+    /// AllocQty.
+    ALLOC_QTY = 80;
+    /// AllocStatus.
+    ALLOC_STATUS = 87;
+    /// AllocRejCode.
+    ALLOC_REJ_CODE = 88;
+    /// AllocType.
+    ALLOC_TYPE = 626;
+    /// AllocNoOrdersType.
+    ALLOC_NO_ORDERS_TYPE = 857;
 }

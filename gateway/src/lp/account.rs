@@ -32,6 +32,11 @@ impl AccountField {
         if !self.on || account == u32::MAX {
             return None;
         }
+        Some(self.id(account))
+    }
+
+    /// The id of account index `account` (whether or not orders carry it).
+    pub fn id(&self, account: u32) -> AccountText {
         let mut t = AccountText {
             buf: [0; 16],
             len: 0,
@@ -47,7 +52,7 @@ impl AccountField {
                 t.buf[..t.len].copy_from_slice(s.as_bytes());
             }
         }
-        Some(t)
+        t
     }
 }
 

@@ -7,6 +7,9 @@
 //! tests use it to prove no order went out twice. Every order's arrival is stamped with
 //! [`mono_ns`] and kept for a latency harness in the same process ([`SimLpHandle::arrivals`]).
 //!
+//! An AllocationInstruction (35=J) is kept and acknowledged (35=P; AllocStatus 0, or 1 when
+//! its AllocQty do not add up to its Quantity).
+//!
 //! An OrderCancelRequest (35=F) cancels what is left of an open order (ExecutionReport
 //! Canceled) or is refused with an OrderCancelReject (35=9: too late, unknown order).
 //!
@@ -35,6 +38,7 @@ use mam_core::event::{OrdType, Side};
 use mam_core::num::{Price, Qty};
 
 use super::stage::LpError;
+use crate::fix::alloc::ReceivedAllocation;
 use crate::fix::convert::exec_id_u64;
 use crate::fix::decode::Message;
 use crate::fix::msg::{msg_type, NewOrderSingle, OrderCancelRequest, OrderStatusRequest};
@@ -144,6 +148,10 @@ pub struct SimLpStats {
     pub cancel_requests: AtomicU64,
     /// Of those, refused with an OrderCancelReject (35=9): the order was done or unknown.
     pub cancel_rejects: AtomicU64,
+    /// AllocationInstructions (35=J) received.
+    pub allocations: AtomicU64,
+    /// Of those, rejected (AllocStatus 1: Σ AllocQty is not the Quantity, or unreadable).
+    pub alloc_rejects: AtomicU64,
     /// Requests through the handle applied (fill, cancel; done or not): a test knows its
     /// request is in the LP's state, and its report queued, once this counts it.
     pub commands: AtomicU64,
@@ -162,6 +170,7 @@ struct Shared {
     seen: Mutex<BTreeMap<u64, u32>>,
     commands: Mutex<VecDeque<Command>>,
     refuse: Mutex<BTreeMap<u64, Refusal>>,
+    allocations: Mutex<Vec<ReceivedAllocation>>,
     stats: SimLpStats,
 }
 
@@ -192,6 +201,10 @@ impl SimLpHandle {
     /// next turn.
     pub fn cancel(&self, cl_ord_id: u64) {
         lock(&self.0.commands).push_back(Command::Cancel(cl_ord_id));
+    }
+    /// The AllocationInstructions received so far, in order.
+    pub fn allocations(&self) -> Vec<ReceivedAllocation> {
+        lock(&self.0.allocations).clone()
     }
     /// When order `cl_ord_id` arrives, refuse it `how` instead of accepting it (it stays
     /// unknown to the LP).
@@ -266,6 +279,9 @@ impl SimLp {
             match e {
                 Event::App { msg, .. } if msg.msg_type() == msg_type::NEW_ORDER_SINGLE => {
                     on_order(msg, opts, shared, queue, book)
+                }
+                Event::App { msg, .. } if msg.msg_type() == msg_type::ALLOCATION_INSTRUCTION => {
+                    on_allocation(msg, shared, queue)
                 }
                 Event::App { msg, .. } if msg.msg_type() == msg_type::ORDER_CANCEL_REQUEST => {
                     on_cancel(msg, shared, queue, book)
@@ -408,6 +424,27 @@ fn on_order(
         opts.partial,
         q,
     );
+}
+
+/// An AllocationInstruction: kept for the tests ([`SimLpHandle::allocations`]) and answered
+/// with an AllocationInstructionAck, AllocStatus 0 (accepted) when Σ AllocQty = Quantity, else
+/// 1 (block level reject) with AllocRejCode 1 (incorrect quantity).
+fn on_allocation(m: &Message<'_>, shared: &Shared, q: &mut VecDeque<Out>) {
+    shared.stats.allocations.fetch_add(1, Relaxed);
+    // The session validated it (ReceivedAllocation::parse): it parses.
+    let Ok(a) = ReceivedAllocation::parse(m) else {
+        return;
+    };
+    let sum: i64 = a.allocs.iter().map(|l| l.qty.raw()).sum();
+    let ok = sum == a.quantity.raw();
+    if !ok {
+        shared.stats.alloc_rejects.fetch_add(1, Relaxed);
+    }
+    q.push_back(Out::AllocAck {
+        alloc_id: a.alloc_id.clone(),
+        accepted: ok,
+    });
+    lock(&shared.allocations).push(a);
 }
 
 /// An OrderCancelRequest: what is left of an open order is cancelled (ExecutionReport

@@ -69,6 +69,9 @@ pub struct LpOptions {
     /// Account ids by index (NUL-padded, as the account store keeps them): what Account (1)
     /// carries. Empty: the decimal index.
     pub account_ids: Vec<[u8; 16]>,
+    /// Send an AllocationInstruction (35=J) for every finished block (the default; off for an
+    /// LP that books blocks only).
+    pub allocation_instructions: bool,
     /// Orders to send first, in this order, once logged on: those the engine tracks that the
     /// store does not hold as sent. Any that the store does hold are skipped (counted), so an
     /// order is never sent twice even if the caller passes too many.
@@ -108,6 +111,7 @@ impl LpOptions {
             heart_bt_int: 30,
             account_tag: false,
             account_ids: Vec::new(),
+            allocation_instructions: true,
             resend: Vec::new(),
             restarted: false,
             engine_cum: BTreeMap::new(),
@@ -159,7 +163,7 @@ enum Phase {
 }
 
 /// What became of one order.
-enum Sent {
+pub(super) enum Sent {
     Yes,
     /// Not now: keep it and retry.
     Wait,
@@ -188,6 +192,8 @@ pub struct LpStage {
     /// Symbol text by instrument id.
     symbols: Vec<Vec<u8>>,
     accounts: AccountField,
+    /// The allocation being gathered (lines of one block until its total line).
+    alloc: AllocOut,
     resend: Vec<ChildOrder>,
     resend_next: usize,
     /// An order popped that could not go yet.
@@ -265,6 +271,7 @@ impl LpStage {
                 on: opts.account_tag,
                 ids: opts.account_ids.clone(),
             },
+            alloc: AllocOut::new(opts.allocation_instructions),
             resend,
             resend_next: 0,
             held: None,
@@ -439,6 +446,8 @@ fn send_cancel(
     }
 }
 
+mod alloc;
 mod cycle;
 mod stats;
+use alloc::AllocOut;
 pub use stats::{LpCounts, LpStats};

@@ -215,6 +215,8 @@ pub struct LpConfig {
     pub heart_bt_int: u32,
     /// Write Account(1) = the account's id (from the account store) on per-account child orders.
     pub account_tag: bool,
+    /// Send an AllocationInstruction (35=J) for every finished block order.
+    pub allocation_instructions: bool,
 }
 
 impl Default for LpConfig {
@@ -226,6 +228,7 @@ impl Default for LpConfig {
             password: None,
             heart_bt_int: 30,
             account_tag: true,
+            allocation_instructions: true,
         }
     }
 }

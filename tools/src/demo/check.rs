@@ -63,6 +63,9 @@ pub fn run(
     let mut flat = Check::new("every account flat in the ledger after the last close");
     let mut lp_net = Check::new("Σ account positions + unallocated = LP net, per symbol");
     let mut block_fills = Check::new("block: Σ fill increments allocated = block size");
+    let mut alloc_lines =
+        Check::new("block: Σ allocation lines (35=J) = the steps its fills allocated");
+    let mut line_sum = 0i64;
     let mut once = Check::new("every journaled order reached the LP exactly once");
     let mut filled = Check::new("LP filled exactly the quantity ordered (Σ over all orders)");
 
@@ -164,6 +167,14 @@ pub fn run(
             | Decision::Report(_)
             | Decision::Cancel(_)
             | Decision::Trigger(_) => {}
+            Decision::Allocation(l) if l.account != u32::MAX => line_sum += l.qty.raw(),
+            Decision::Allocation(l) => {
+                let allocated = blocks
+                    .get(&l.cl_ord_id)
+                    .map_or(-1, |b| b.2 as i64 * step_qty(b.1));
+                alloc_lines.check(line_sum == allocated);
+                line_sum = 0;
+            }
         }
     }
     // Holdings follow fills: once every ticket is closed and every order done, every account
@@ -198,6 +209,7 @@ pub fn run(
             flat,
             lp_net,
             block_fills,
+            alloc_lines,
             once,
             filled,
         ],

@@ -18,7 +18,7 @@ use std::time::Instant;
 use hdrhistogram::Histogram;
 use mam_core::engine::input::Input;
 use mam_core::engine::Engine;
-use mam_core::event::{ExecStatus, FillEvent};
+use mam_core::event::{ExecStatus, FillEvent, ORD_TYPE_ALLOC, ORD_TYPE_CANCEL};
 use mam_core::journal::{GroupCommit, Journal, SyncPolicy};
 use mam_core::pipeline::{RingRx, Stage};
 use mam_gateway::latency::mono_ns;
@@ -181,7 +181,10 @@ impl EngineStage {
         let awaiting = &mut self.awaiting;
         engine
             .apply(input, journal, |o| {
-                awaiting.insert(o.cl_ord_id);
+                // Allocation lines and cancel requests get no fills of their own.
+                if o.ord_type != ORD_TYPE_ALLOC && o.ord_type != ORD_TYPE_CANCEL {
+                    awaiting.insert(o.cl_ord_id);
+                }
                 tx.send(StampedOrder { t_ns: 0, order: *o });
             })
             .map_err(|e| e.to_string())?;

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
-use mam_core::event::{ChildOrder, ExecStatus, FillEvent, MarketEvent, OrdType, Side};
+use mam_core::event::{
+    ChildOrder, ExecStatus, FillEvent, MarketEvent, OrdType, Side, ORD_TYPE_ALLOC, ORD_TYPE_CANCEL,
+};
 use mam_core::num::{Price, Qty};
 use mam_core::pipeline::{RingRx, Stage};
 
@@ -183,6 +185,11 @@ impl Stage for LpStage {
             let now = self.start.elapsed().as_nanos() as u64;
             let _ = self.hist.record(now.saturating_sub(o.t_ns).max(1));
             let c = o.order;
+            if c.ord_type == ORD_TYPE_ALLOC || c.ord_type == ORD_TYPE_CANCEL {
+                // A back-office allocation line or a cancel request: not an order to fill.
+                work += 1;
+                continue;
+            }
             self.report
                 .orders
                 .push((c.cl_ord_id, c.master_ticket, c.account, c.side, c.qty.raw()));

@@ -45,7 +45,9 @@ use super::tap::LatencyTap;
 use crate::engine::input::{Input, RiskCommand};
 use crate::engine::origin::{Origin, SOURCE_MANAGER};
 use crate::engine::{Decision, Engine};
-use crate::event::{ChildOrder, ExecStatus, FillEvent, MarketEvent, ORD_TYPE_CANCEL};
+use crate::event::{
+    ChildOrder, ExecStatus, FillEvent, MarketEvent, ORD_TYPE_ALLOC, ORD_TYPE_CANCEL,
+};
 use crate::journal::{GroupCommit, Journal, SyncPolicy};
 
 /// How the engine stage orders its inputs.
@@ -356,7 +358,11 @@ impl EngineStage {
             0
         };
         for (i, o) in emitted.iter().enumerate() {
-            if self.opts.sequencing == Sequencing::EventTime && o.ord_type != ORD_TYPE_CANCEL {
+            // Cancel requests and allocation lines get no fills of their own: nothing to await.
+            if self.opts.sequencing == Sequencing::EventTime
+                && o.ord_type != ORD_TYPE_CANCEL
+                && o.ord_type != ORD_TYPE_ALLOC
+            {
                 self.seq.await_order(o);
             }
             let o = EdgeOrder {

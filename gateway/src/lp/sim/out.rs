@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::book::PendingEr;
 use super::SimLp;
+use crate::fix::alloc::AllocationInstructionAck;
 use crate::fix::msg::{
     msg_type, BusinessMessageReject, ExecutionReport, OrderCancelReject, Reject,
 };
@@ -25,6 +26,11 @@ pub(super) enum Out {
         ord_status: u8,
         /// CxlRejReason: 0 too late, 1 unknown order.
         reason: u32,
+    },
+    /// An AllocationInstructionAck (35=P).
+    AllocAck {
+        alloc_id: Vec<u8>,
+        accepted: bool,
     },
     /// A session-level Reject of the client's message.
     SessionReject {
@@ -102,6 +108,19 @@ impl SimLp {
                     };
                     self.acceptor
                         .send_app(0, now, msg_type::ORDER_CANCEL_REJECT, |w| r.encode(w))
+                }
+                Out::AllocAck { alloc_id, accepted } => {
+                    let a = AllocationInstructionAck {
+                        alloc_id,
+                        status: if *accepted { 0 } else { 1 },
+                        rej_code: (!*accepted).then_some(1),
+                        transact_time_ns: now,
+                        text: (!*accepted).then_some(&b"AllocQty do not add up to Quantity"[..]),
+                    };
+                    self.acceptor
+                        .send_app(0, now, msg_type::ALLOCATION_INSTRUCTION_ACK, |w| {
+                            a.encode(w)
+                        })
                 }
                 Out::SessionReject { ref_seq, text } => {
                     let r = Reject {

@@ -4,9 +4,11 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::Duration;
 
 use super::*;
+use crate::fix::alloc::AllocationInstructionAck;
 use crate::fix::msg::{BusinessMessageReject, OrderCancelReject};
 use crate::fix::num::parse_u64;
 use crate::lp::fills::{RefType, Refused};
+use mam_core::event::ORD_TYPE_ALLOC;
 
 impl Stage for LpStage {
     fn name(&self) -> &str {
@@ -76,6 +78,25 @@ impl LpStage {
                         origin: msg.seq().unwrap_or(0),
                     }),
                     Err(e) => tracing::warn!(error = ?e, "LP: unreadable BusinessMessageReject"),
+                }
+            }
+            Event::App { msg, .. } if msg.msg_type() == msg_type::ALLOCATION_INSTRUCTION_ACK => {
+                n += 1;
+                match AllocationInstructionAck::parse(msg) {
+                    Ok(a) if matches!(a.status, 0 | 3) => {
+                        stats.alloc_acks.fetch_add(1, Relaxed);
+                    }
+                    Ok(a) => {
+                        stats.alloc_rejects.fetch_add(1, Relaxed);
+                        tracing::warn!(
+                            alloc_id = %String::from_utf8_lossy(a.alloc_id),
+                            status = a.status,
+                            rej_code = ?a.rej_code,
+                            text = %String::from_utf8_lossy(a.text.unwrap_or_default()),
+                            "LP rejected an allocation"
+                        );
+                    }
+                    Err(e) => tracing::warn!(error = ?e, "LP: unreadable AllocationInstructionAck"),
                 }
             }
             Event::App { msg, .. } if msg.msg_type() == msg_type::ORDER_CANCEL_REJECT => {
@@ -207,6 +228,23 @@ impl LpStage {
                     None => break,
                 },
             };
+            if eo.order.ord_type == ORD_TYPE_ALLOC {
+                let sent = self.alloc.line(
+                    &mut self.ini,
+                    &self.symbols,
+                    &self.accounts,
+                    &eo.order,
+                    now,
+                    &self.stats,
+                );
+                if let Sent::Wait = sent {
+                    self.held = Some(eo);
+                    self.note_wait();
+                    break;
+                }
+                n += 1;
+                continue;
+            }
             match send_child(&mut self.ini, &self.symbols, &self.accounts, &eo.order, now) {
                 Sent::Yes if eo.order.ord_type == ORD_TYPE_CANCEL => {
                     self.stats.cancels_sent.fetch_add(1, Relaxed);

@@ -56,6 +56,12 @@ pub struct LpStats {
     pub cancels_sent: AtomicU64,
     /// OrderCancelRejects (35=9) received: the order stays as the LP reports it.
     pub cancel_rejects: AtomicU64,
+    /// AllocationInstructions (35=J) sent for finished blocks.
+    pub allocations_sent: AtomicU64,
+    /// AllocationInstructionAcks (35=P) received accepting (AllocStatus 0 or 3).
+    pub alloc_acks: AtomicU64,
+    /// AllocationInstructionAcks rejecting (AllocStatus 1, 2, ...): logged as warnings.
+    pub alloc_rejects: AtomicU64,
 }
 
 /// A plain copy of [`LpStats`].
@@ -86,6 +92,9 @@ pub struct LpCounts {
     pub status_fallbacks: u64,
     pub cancels_sent: u64,
     pub cancel_rejects: u64,
+    pub allocations_sent: u64,
+    pub alloc_acks: u64,
+    pub alloc_rejects: u64,
 }
 
 impl LpStats {
@@ -117,6 +126,9 @@ impl LpStats {
             status_fallbacks: g(&self.status_fallbacks),
             cancels_sent: g(&self.cancels_sent),
             cancel_rejects: g(&self.cancel_rejects),
+            allocations_sent: g(&self.allocations_sent),
+            alloc_acks: g(&self.alloc_acks),
+            alloc_rejects: g(&self.alloc_rejects),
         }
     }
 }
