@@ -1078,11 +1078,10 @@ fn check(
                     Qty::parse(tag("38")).ok(),
                     Price::parse(tag("44")).ok(),
                 );
-                let i_str = i.to_string();
                 assert_eq!(
                     sent,
-                    (i_str.as_str(), "2", "2", Some(c.qty), Some(c.price)),
-                    "{name}: {}'s stop-out at the LP (account index, side, type, qty, price)",
+                    (s.id, "2", "2", Some(c.qty), Some(c.price)),
+                    "{name}: {}'s stop-out at the LP (account id, side, type, qty, price)",
                     s.id
                 );
                 let input = inputs[&l.input_seq].clone();

@@ -187,6 +187,13 @@ impl World {
     }
     fn deliver(&mut self, orders: &[ChildOrder]) {
         for o in orders {
+            if matches!(
+                o.ord_type,
+                mam_core::event::ORD_TYPE_ALLOC | mam_core::event::ORD_TYPE_CANCEL
+            ) {
+                // A back-office allocation line or a cancel request: nothing to fill.
+                continue;
+            }
             self.lp.push(*o);
             self.fills.extend(lp_fills(o));
         }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use mam_core::engine::input::Input;
-use mam_core::event::{ExecStatus, FillEvent};
+use mam_core::event::{ExecStatus, FillEvent, ORD_TYPE_ALLOC, ORD_TYPE_CANCEL};
 use mam_core::num::{Price, Qty};
 use mam_core::pipeline::{EdgeFrame, EdgeOrder, RingRx, RingTx, Stage};
 use mam_gateway::latency::mono_ns;
@@ -111,6 +111,10 @@ impl Stage for LpEdge {
         let mut work = 0;
         let mut now = 0;
         while let Some(o) = self.orders.pop() {
+            if matches!(o.order.ord_type, ORD_TYPE_ALLOC | ORD_TYPE_CANCEL) {
+                // A back-office allocation line or a cancel request: not an order to fill.
+                continue;
+            }
             let edge = o.cause_edge_ns;
             let is_first = o.index == 0;
             let is_last = o.index + 1 >= o.count;

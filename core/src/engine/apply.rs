@@ -804,7 +804,9 @@ impl Engine {
                     }
                     if let Some(t) = self.tickets.get_mut(&ticket) {
                         let _ = t.book.add(0, &add);
-                        late = t.book.master_open() == 0;
+                        // Late only if this fill gave some account steps: a sub-step fill
+                        // (or one no account had room for) leaves nothing to close.
+                        late = add.iter().any(|&x| x > 0) && t.book.master_open() == 0;
                     }
                 }
                 self.buf = add;
@@ -901,7 +903,7 @@ impl Engine {
                 self.limit_order_done(o.account as usize, f.recv_ns, seq, d);
             }
         }
-        if late {
+        if late && self.tickets.contains_key(&ticket) {
             // The master is closed: what filled after it is closed at once, one child per
             // account (a block's sub-step fills would leave quantity in no account).
             let c = MasterClose {

@@ -29,3 +29,6 @@ pub mod time;
 pub const SOH: u8 = 0x01;
 /// The BeginString this crate speaks.
 pub const BEGIN_FIX44: &[u8] = b"FIX.4.4";
+/// FIX 4.2, which many FX LPs still speak: LP sessions can use it (`LpOptions::begin_string`);
+/// the session layer is the same, a NewOrderSingle also carries HandlInst (21), required in 4.2.
+pub const BEGIN_FIX42: &[u8] = b"FIX.4.2";

@@ -126,6 +126,8 @@ tags! {
     ORD_STATUS_REQ_ID = 790;
     /// NextExpectedMsgSeqNum (FIX 4.4 Logon, optional).
     NEXT_EXPECTED_MSG_SEQ_NUM = 789;
+    /// HandlInst (FIX 4.2 NewOrderSingle, required there).
+    HANDL_INST = 21;
     /// Quantity (an allocation's total).
     QUANTITY = 53;
     /// AllocID.

@@ -72,6 +72,9 @@ pub struct LpOptions {
     /// Send an AllocationInstruction (35=J) for every finished block (the default; off for an
     /// LP that books blocks only).
     pub allocation_instructions: bool,
+    /// BeginString of the session: [`BEGIN_FIX44`](crate::fix::BEGIN_FIX44) (the default) or
+    /// [`BEGIN_FIX42`](crate::fix::BEGIN_FIX42).
+    pub begin_string: Vec<u8>,
     /// Orders to send first, in this order, once logged on: those the engine tracks that the
     /// store does not hold as sent. Any that the store does hold are skipped (counted), so an
     /// order is never sent twice even if the caller passes too many.
@@ -112,6 +115,7 @@ impl LpOptions {
             account_tag: false,
             account_ids: Vec::new(),
             allocation_instructions: true,
+            begin_string: crate::fix::BEGIN_FIX44.to_vec(),
             resend: Vec::new(),
             restarted: false,
             engine_cum: BTreeMap::new(),
@@ -253,6 +257,7 @@ impl LpStage {
         let mut cfg = SessionConfig::new(Role::Initiator, &opts.sender_comp, &opts.target_comp);
         cfg.heart_bt_int = opts.heart_bt_int;
         cfg.password = opts.password.as_ref().map(|p| p.as_bytes().to_vec());
+        cfg.begin_string = opts.begin_string.clone();
         let session = Session::new(cfg, store)?;
         let mut io = InitiatorOptions::new(opts.addr);
         io.backoff_min = opts.backoff_min;
@@ -384,7 +389,15 @@ fn send_child(
         }
     };
     let before = ini.session().next_sender_seq();
-    match ini.send_app(now, msg_type::NEW_ORDER_SINGLE, |w| nos.encode(w)) {
+    let fix42 = ini.session().config().begin_string == crate::fix::BEGIN_FIX42;
+    let sent = ini.send_app(now, msg_type::NEW_ORDER_SINGLE, |w| {
+        nos.encode(w);
+        if fix42 {
+            // Automated execution, private, no broker intervention.
+            w.char(crate::fix::tag::HANDL_INST, b'1');
+        }
+    });
+    match sent {
         Ok(_) => Sent::Yes,
         Err(SessionError::NotLoggedOn(_) | SessionError::Backpressure { .. }) => Sent::Wait,
         // Stored before the failure (the transport broke while writing it): it is sent, the

@@ -217,6 +217,19 @@ pub struct LpConfig {
     pub account_tag: bool,
     /// Send an AllocationInstruction (35=J) for every finished block order.
     pub allocation_instructions: bool,
+    /// FIX version of the session: `4.4` or `4.2`.
+    pub fix_version: String,
+}
+
+impl LpConfig {
+    /// The BeginString of `fix_version`.
+    pub fn begin_string(&self) -> anyhow::Result<&'static [u8]> {
+        match self.fix_version.as_str() {
+            "4.4" => Ok(mam_gateway::fix::BEGIN_FIX44),
+            "4.2" => Ok(mam_gateway::fix::BEGIN_FIX42),
+            v => bail!("lp.fix_version = \"{v}\": expected \"4.4\" or \"4.2\""),
+        }
+    }
 }
 
 impl Default for LpConfig {
@@ -229,6 +242,7 @@ impl Default for LpConfig {
             heart_bt_int: 30,
             account_tag: true,
             allocation_instructions: true,
+            fix_version: "4.4".into(),
         }
     }
 }
@@ -497,6 +511,7 @@ impl DaemonConfig {
             addr("manager.listen", &self.manager.listen)?;
         }
         addr("lp.connect", &self.lp.connect)?;
+        self.lp.begin_string()?;
         let r = &self.engine.risk;
         let positive =
             |k: &str, v: &str| anyhow::anyhow!("engine.risk.{k} = \"{v}\": must be more than 0");

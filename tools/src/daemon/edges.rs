@@ -308,6 +308,7 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
     opts.account_tag = l.account_tag;
     opts.account_ids = x.started.engine.accounts().id.clone();
     opts.allocation_instructions = l.allocation_instructions;
+    opts.begin_string = l.begin_string()?.to_vec();
     opts.restarted = x.started.restarted;
     // What the engine holds of each open order: the LP's status answers are reconciled with it.
     opts.engine_cum = resend
