@@ -49,6 +49,8 @@ const LIMIT_3: &str = "1.14400";
 struct Got {
     msg_type: String,
     fields: Vec<(u32, String)>,
+    /// A FIX resend of a message received before (PossDupFlag Y).
+    poss_dup: bool,
 }
 
 impl Got {
@@ -85,8 +87,9 @@ impl Manager {
         let got = &mut self.got;
         self.ini
             .turn(now_ns(), Some(Duration::from_millis(5)), &mut |e| {
-                if let Event::App { msg, .. } = e {
+                if let Event::App { msg, poss_dup } = e {
                     got.push(Got {
+                        poss_dup,
                         msg_type: String::from_utf8_lossy(msg.msg_type()).into_owned(),
                         fields: msg
                             .fields()
@@ -393,4 +396,154 @@ fn pending_masters_cancels_replaces_and_stop_loss_end_to_end() {
             "Account (1) {a} is not an account id: {ids:?}"
         );
     }
+}
+
+/// Reports a crash took between the journal and the manager's socket are sent after the
+/// restart: the manager sends its orders, closes its clock and disconnects; the engine then
+/// triggers, fills and stops out with nobody to tell (the reports wait on the report ring);
+/// the daemon is SIGKILLed, restarted on the same state, and the manager reconnects. It then
+/// hears every journaled report exactly once (MamJournalSeq 5120, FIX resends aside).
+#[test]
+fn reports_a_crash_took_are_sent_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cap = convert_eurusd(d, HOURS);
+    let replay = Replay::start(&cap.path, &out_file(d, "replay"));
+    let lp = start_lp(&d.join("executor"));
+    let setup = DaemonSetup::write(d, &replay.addr, &lp.addr().to_string(), 8);
+    let mut daemon = setup.start(&out_file(d, "daemon"));
+    let addr: SocketAddr = setup.manager.parse().unwrap();
+    let mut mgr = Manager::connect(addr, &d.join("manager"));
+    mgr.send(b"h", &[(336, "MAM"), (340, "2"), (60, &tt(0))]);
+    let t1 = tt(1);
+    mgr.send(
+        b"D",
+        &[
+            (11, "1"),
+            (55, "EURUSD"),
+            (54, "1"),
+            (38, "100000"),
+            (40, "2"),
+            (44, LIMIT_1),
+            (5109, "Y"),
+            (5107, SL_1),
+            (60, &t1),
+        ],
+    );
+    let t0 = Instant::now();
+    while mgr.got.len() < 2 {
+        assert!(t0.elapsed() < Duration::from_secs(60), "the first reports");
+        mgr.turn();
+    }
+    // The clock closes and the manager logs out in one write: the daemon reads both at once,
+    // so every later report finds the session gone and waits on the report ring.
+    mgr.ini
+        .send_app(now_ns(), b"h", |w| {
+            w.field_num(336, b"MAM");
+            w.field_num(340, b"3");
+        })
+        .unwrap();
+    mgr.ini.logout(now_ns(), None).unwrap();
+    mgr.ini.flush().unwrap();
+    let t0 = Instant::now();
+    while mgr.ini.is_logged_on() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the Logout reply");
+        mgr.turn();
+    }
+    let before = mgr.got.clone();
+    drop(mgr);
+
+    let mut last = Instant::now();
+    wait_until("every quote journaled", || {
+        if last.elapsed() < Duration::from_millis(300) {
+            return false;
+        }
+        last = Instant::now();
+        assert!(
+            daemon.try_wait().is_none(),
+            "daemon died:\n{}",
+            daemon.output()
+        );
+        setup.market_records() == cap.quotes
+    });
+    daemon.kill();
+    let mut daemon = setup.start(&out_file(d, "daemon"));
+    let mut mgr = Manager::connect(addr, &d.join("manager"));
+    mgr.got = before;
+    let journaled: Vec<u64> = {
+        // The stopped daemon's journal is what the running one recovered: read it through a
+        // second reader while the daemon runs (nothing new is journaled: no new inputs).
+        let mut v = Vec::new();
+        for (seq, kind, payload) in setup.journal_records() {
+            if let Some(Decision::Report(_)) = Decision::decode(kind, &payload) {
+                v.push(seq);
+            }
+        }
+        v
+    };
+    assert!(
+        journaled.len() >= 5,
+        "{} reports journaled",
+        journaled.len()
+    );
+    // Each report once: by a first send, or (when the crash came after the session stored it
+    // but before the manager read it) by the FIX resend after the reconnect, PossDupFlag Y.
+    let seq_of = |g: &Got| g.get(5120).parse::<u64>().unwrap();
+    let heard = |m: &Manager| -> Vec<u64> {
+        let mut v: Vec<u64> = m
+            .got
+            .iter()
+            .filter(|g| g.msg_type == "8" || g.msg_type == "9")
+            .map(seq_of)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let t0 = Instant::now();
+    while heard(&mgr).len() < journaled.len() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "heard {:?} of {:?}; daemon:\n{}",
+            heard(&mgr),
+            journaled,
+            daemon.output()
+        );
+        mgr.turn();
+    }
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(500) {
+        mgr.turn();
+    }
+    assert_eq!(heard(&mgr), journaled, "every journaled report");
+    let mut firsts: Vec<u64> = mgr
+        .got
+        .iter()
+        .filter(|g| !g.poss_dup && (g.msg_type == "8" || g.msg_type == "9"))
+        .map(seq_of)
+        .collect();
+    let n = firsts.len();
+    firsts.sort_unstable();
+    firsts.dedup();
+    assert_eq!(firsts.len(), n, "no report sent twice (FIX resends aside)");
+    assert!(
+        daemon.output().contains("reports journaled but never sent"),
+        "the restart found no unsent report:\n{}",
+        daemon.output()
+    );
+    daemon.signal("-TERM");
+    let st = daemon.wait();
+    assert!(st.success(), "daemon exit {st}:\n{}", daemon.output());
+    let after: Vec<u64> = setup
+        .journal_records()
+        .into_iter()
+        .filter(|(_, k, p)| matches!(Decision::decode(*k, p), Some(Decision::Report(_))))
+        .map(|(s, _, _)| s)
+        .collect();
+    assert_eq!(
+        after, journaled,
+        "the stopped journal holds the same reports"
+    );
+    drop(replay);
+    drop(lp);
 }

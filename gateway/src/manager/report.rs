@@ -25,6 +25,14 @@ const CXL_REJ_RESPONSE_TO: Tag = Tag {
     num: 434,
     eq: b"434=",
 };
+/// MamJournalSeq (5120): the report's journal sequence, on every ExecutionReport and
+/// OrderCancelReject mam sends the manager, so a restart knows which reports went
+/// ([`reported_up_to`]).
+pub const TAG_JOURNAL_SEQ: u32 = 5120;
+const JOURNAL_SEQ: Tag = Tag {
+    num: TAG_JOURNAL_SEQ,
+    eq: b"5120=",
+};
 const EXEC_RESTATEMENT_REASON: Tag = Tag {
     num: 378,
     eq: b"378=",
@@ -113,6 +121,7 @@ pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<
         if let Some(t) = reason {
             w.field(tag::TEXT, t.as_bytes());
         }
+        w.u64(JOURNAL_SEQ, m.journal_seq);
         return;
     }
     w.field(tag::ORDER_ID, &ticket[s..]);
@@ -206,4 +215,34 @@ pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<
         None => {}
     }
     w.timestamp(tag::TRANSACT_TIME, r.ts_ns);
+    w.u64(JOURNAL_SEQ, m.journal_seq);
+}
+
+/// The highest journal sequence of a report the manager session's store holds as sent (0 if
+/// none yet; `None` if there is no store: a new session, owed nothing): reports after it were
+/// journaled but never sent.
+pub fn reported_up_to(
+    store_dir: &std::path::Path,
+) -> Result<Option<u64>, crate::fix::store::StoreError> {
+    if !store_dir.join("seqnums").exists() {
+        return Ok(None);
+    }
+    let store = crate::fix::store::Store::open(store_dir)?;
+    let mut dec = crate::fix::decode::Decoder::new();
+    let mut up_to = 0;
+    for seq in 1..store.next_sender_seq() {
+        let Some(m) = store.get(seq).and_then(|b| dec.decode(b).ok()) else {
+            continue;
+        };
+        if !matches!(m.msg_type(), b"8" | b"9") {
+            continue;
+        }
+        if let Some(v) = m
+            .get(TAG_JOURNAL_SEQ)
+            .and_then(|v| crate::fix::num::parse_u64(v).ok())
+        {
+            up_to = up_to.max(v);
+        }
+    }
+    Ok(Some(up_to))
 }

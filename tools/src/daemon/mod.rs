@@ -126,6 +126,19 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     let (otx, orx, ostats) = ring(cap);
     let (rtx, rrx, _) = ring(cap);
 
+    // Reports a crash took between the journal and the manager's socket: sent first.
+    let unsent = if cfg.manager.enabled && started.restarted {
+        resume::unsent_reports(&paths)?
+    } else {
+        Vec::new()
+    };
+    if !unsent.is_empty() {
+        writeln!(
+            out,
+            "  manager: {} reports journaled but never sent: sending them first",
+            unsent.len()
+        )?;
+    }
     let edges = edges::build(edges::EdgeInputs {
         cfg: &cfg,
         symbols: &symbols,
@@ -166,7 +179,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     let (engine_stage, report, estats) =
         EngineStage::new(started.engine, started.journal, opts, rings, stop.clone());
     let engine_stage = if manager_enabled {
-        engine_stage.with_reports(rtx)
+        engine_stage.with_reports(rtx).with_unsent_reports(unsent)
     } else {
         engine_stage
     };

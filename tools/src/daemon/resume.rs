@@ -8,10 +8,12 @@ use anyhow::Context;
 use mam_core::account::store::AccountStore;
 use mam_core::adaptive::AdaptiveModel;
 use mam_core::engine::decision::Decision;
+use mam_core::engine::lifecycle::record::KIND_MASTER_REPORT;
 use mam_core::engine::origin::{resume_points, SOURCE_MANAGER};
 use mam_core::engine::{Engine, EngineConfig};
 use mam_core::event::ChildOrder;
-use mam_core::journal::{Journal, JournalConfig};
+use mam_core::journal::{Journal, JournalConfig, JournalReader};
+use mam_core::pipeline::ManagerReport;
 use mam_core::symbol::SymbolTable;
 
 use super::config::DaemonConfig;
@@ -176,5 +178,38 @@ pub fn open_orders(engine: &Engine, journal: &Journal) -> anyhow::Result<Vec<Chi
         "{} open orders have no order decision in the journal",
         missing.len() - out.len()
     );
+    Ok(out)
+}
+
+/// Reports on master orders the journal holds after the last one the manager session's store
+/// holds as sent (a crash took them between journal and socket): the restart sends them first.
+/// None without a manager store (a new session is owed nothing).
+pub fn unsent_reports(paths: &StatePaths) -> anyhow::Result<Vec<ManagerReport>> {
+    let up_to =
+        mam_gateway::manager::report::reported_up_to(&paths.fix_manager).with_context(|| {
+            format!(
+                "reading the manager session's store {}",
+                paths.fix_manager.display()
+            )
+        })?;
+    let Some(up_to) = up_to else {
+        return Ok(Vec::new());
+    };
+    let reader = JournalReader::open(&paths.journal)
+        .with_context(|| format!("reading the journal {}", paths.journal.display()))?;
+    let mut out = Vec::new();
+    for rec in reader.records(up_to + 1) {
+        let rec =
+            rec.with_context(|| format!("reading the journal {}", paths.journal.display()))?;
+        if rec.kind != KIND_MASTER_REPORT {
+            continue;
+        }
+        if let Some(Decision::Report(report)) = Decision::decode(rec.kind, rec.payload) {
+            out.push(ManagerReport {
+                journal_seq: rec.seq,
+                report,
+            });
+        }
+    }
     Ok(out)
 }

@@ -296,6 +296,13 @@ impl EngineStage {
         self
     }
 
+    /// Reports journaled before this start that never reached the manager (a restart re-sends
+    /// them first, in journal order; see `docs/daemon.md`, "Restart").
+    pub fn with_unsent_reports(mut self, reports: impl IntoIterator<Item = ManagerReport>) -> Self {
+        self.report_backlog.extend(reports);
+        self
+    }
+
     /// Pushes waiting reports while the ring has room.
     fn flush_reports(&mut self) -> usize {
         let Some(tx) = self.reports.as_mut() else {
