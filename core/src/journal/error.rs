@@ -28,6 +28,18 @@ impl std::fmt::Display for Corruption {
             self.offset,
             self.problem
         )?;
+        if self.valid_record_at.is_none()
+            && matches!(
+                self.problem,
+                Problem::BadCrc { .. } | Problem::BadReserved | Problem::LengthOutOfBounds { .. }
+            )
+        {
+            write!(
+                f,
+                " (a complete record: its CRC, written last, is there, so this is damage, not \
+                 a torn write; nothing was changed)"
+            )?;
+        }
         if let Some(at) = self.valid_record_at {
             write!(
                 f,
