@@ -98,6 +98,15 @@ pub enum JournalError {
     /// The journal is damaged somewhere other than its tail: refusing to guess.
     #[error("journal corrupt: {0}")]
     Corrupt(Corruption),
+    /// An existing journal that does not continue from where its checkpoint is (no segment, a
+    /// removed or truncated segment): refused before anything was written.
+    #[error("journal {}: {why}", dir.display())]
+    Gap {
+        /// The journal directory.
+        dir: PathBuf,
+        /// What is missing.
+        why: String,
+    },
     /// A payload too large for one segment.
     #[error("record payload of {len} bytes exceeds the {max} a segment can hold")]
     RecordTooLarge {

@@ -128,9 +128,20 @@ pub(super) fn list(dir: &Path) -> Result<Listing, JournalError> {
     Ok((segs, temps))
 }
 
-/// Scans `dir`. With `writable`, the final segment is mapped read-write; nothing is changed
-/// here.
-pub(super) fn scan(dir: &Path, writable: bool) -> Result<Scan, JournalError> {
+/// How the final segment is mapped (the others are always read-only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    /// Read-only (verification, the reader).
+    ReadOnly,
+    /// Shared read-write: writes reach the file (the writer).
+    ReadWrite,
+    /// Copy-on-write (`MAP_PRIVATE`): writable in memory, the file never changes (a replay that
+    /// must not touch the state directory).
+    Private,
+}
+
+/// Scans `dir`, mapping the final segment as `access` says; nothing is changed here.
+pub(super) fn scan(dir: &Path, access: Access) -> Result<Scan, JournalError> {
     let (files, temps) = list(dir)?;
     let mut out = Scan {
         segments: Vec::new(),
@@ -152,7 +163,7 @@ pub(super) fn scan(dir: &Path, writable: bool) -> Result<Scan, JournalError> {
             }
         }
         prev_index = Some(*index);
-        match scan_segment(path, *index, expected, last, writable)? {
+        match scan_segment(path, *index, expected, last, access)? {
             Outcome::BadHeader(c) => {
                 out.report.corruption = Some(c);
                 break;
@@ -199,9 +210,10 @@ fn scan_segment(
     index: u64,
     expected: Option<u64>,
     last: bool,
-    writable: bool,
+    access: Access,
 ) -> Result<Outcome, JournalError> {
-    let write = writable && last;
+    let access = if last { access } else { Access::ReadOnly };
+    let write = access == Access::ReadWrite;
     let file = OpenOptions::new()
         .read(true)
         .write(write)
@@ -240,7 +252,13 @@ fn scan_segment(
         // scan has accepted the damage as a torn tail (a refused journal is left untouched).
         short = Some(len);
     }
-    let map = map_file(&file, path, write)?;
+    let map = if access == Access::Private {
+        // SAFETY: as in `map_file`; a private mapping's writes never reach the file.
+        let m = unsafe { memmap2::MmapOptions::new().map_copy(&file) };
+        Map::ReadWrite(m.map_err(io_err(path, "mapping copy-on-write"))?)
+    } else {
+        map_file(&file, path, write)?
+    };
     let bytes = map.bytes();
     let (mut at, mut records) = (SEGMENT_HEADER_LEN, 0u64);
     let mut seq = h.first_seq;
