@@ -506,7 +506,7 @@ pub fn write_report(
     let html_path = dir.join("report.html");
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');
-    std::fs::write(&json_path, text).with_context(|| format!("writing {}", json_path.display()))?;
+    crate::out_file::write_all(&json_path, text.as_bytes())?;
     let metrics: Vec<RunMetrics> = analyses.into_iter().map(|a| a.metrics).collect();
     let page = html::page(
         meta,
@@ -515,7 +515,7 @@ pub fn write_report(
         verdict_matched.as_ref(),
         &sections,
     );
-    std::fs::write(&html_path, page).with_context(|| format!("writing {}", html_path.display()))?;
+    crate::out_file::write_all(&html_path, page.as_bytes())?;
     Ok(ReportSummary {
         json: json_path,
         html: html_path,
