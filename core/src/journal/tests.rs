@@ -656,3 +656,65 @@ fn every_prefix_of_the_writers_stores_is_a_torn_tail() {
         std::fs::write(&file, &b).unwrap();
     }
 }
+
+/// `open_existing` refuses a directory without a segment, or records that do not continue
+/// from the checkpoint, before creating, cutting or removing anything.
+#[test]
+fn open_existing_refuses_gaps_and_creates_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let empty = d.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert!(matches!(
+        Journal::open_existing(&empty, cfg(4096), 0),
+        Err(JournalError::Gap { .. })
+    ));
+    assert_eq!(
+        std::fs::read_dir(&empty).unwrap().count(),
+        0,
+        "nothing created"
+    );
+    let missing = d.path().join("missing");
+    assert!(Journal::open_existing(&missing, cfg(4096), 0).is_err());
+    assert!(!missing.exists());
+    // Records 1..=3 with a torn tail after them and a temporary file beside them.
+    fill(d.path(), 4096, &[8, 8, 8]);
+    let (file, start, _) = record_positions(d.path()).pop().unwrap();
+    let mut b = std::fs::read(&file).unwrap();
+    b[start..start + 4].fill(0);
+    std::fs::write(&file, &b).unwrap();
+    std::fs::write(d.path().join(".journal-000002.mamj.tmp"), b"x").unwrap();
+    for after in [3, 9] {
+        let e = Journal::open_existing(d.path(), cfg(4096), after).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains(&format!("before seq {after}")), "{text}");
+    }
+    assert!(
+        std::fs::read(&file).unwrap() == b,
+        "torn tail not cut on a refusal"
+    );
+    assert!(d.path().join(".journal-000002.mamj.tmp").exists());
+    let (j, rep) = Journal::open_existing(d.path(), cfg(4096), 2).unwrap();
+    assert_eq!(
+        (j.last_seq(), rep.torn_tail.map(|t| t.offset)),
+        (Some(2), Some(start as u64))
+    );
+}
+
+/// `open_private` cuts a torn tail and appends in memory: the files never change.
+#[test]
+fn open_private_changes_nothing_on_disk() {
+    let d = tempfile::tempdir().unwrap();
+    let written = fill(d.path(), 4096, &[8, 8, 8]);
+    let (file, start, _) = record_positions(d.path()).pop().unwrap();
+    let mut b = std::fs::read(&file).unwrap();
+    b[start..start + 4].fill(0);
+    std::fs::write(&file, &b).unwrap();
+    let (mut j, rep) = Journal::open_private(d.path(), cfg(4096), 0).unwrap();
+    assert!(rep.torn_tail.is_some());
+    assert_eq!(read_all(&j, 0), written[..2].to_vec());
+    assert_eq!(j.append(1, b"in memory").unwrap(), 3);
+    j.sync().unwrap();
+    drop(j);
+    assert!(std::fs::read(&file).unwrap() == b, "the file changed");
+    assert_eq!(segment_files(d.path()).len(), 1);
+}
