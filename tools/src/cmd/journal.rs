@@ -138,11 +138,7 @@ fn engine_state(
     .with_context(|| format!("recovering {}", state.display()))?;
     let e = &r.engine;
     if let Some(p) = out {
-        let (tmp, mut f) = crate::out_file::TempOut::create(p)?;
-        f.write_all(&e.state_bytes())
-            .with_context(|| format!("writing {}", tmp.path().display()))?;
-        drop(f);
-        tmp.commit()?;
+        crate::out_file::write_all(p, &e.state_bytes())?;
     }
     println!(
         "state digest {:016x}: journal seq {}, {} accounts, {} tickets open, {} orders open, {} inputs replayed",
