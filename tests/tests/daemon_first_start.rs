@@ -173,3 +173,46 @@ fn accounts_file_after_a_failed_first_start_is_not_silently_ignored() {
         "{text}"
     );
 }
+
+/// Issue #10: a started state directory whose journal segment was removed used to get a fresh
+/// 64 MiB segment before the daemon refused. It is refused before anything is written, and a
+/// flipped bit in the journal's last record is refused (segment and offset) without cutting it.
+#[test]
+fn a_removed_segment_or_a_flipped_bit_is_refused_before_anything_is_written() {
+    let d = tempfile::tempdir().unwrap();
+    let (config, state) = write_config(d.path(), "generate = 10\nseed = 1");
+    let out = out_file(d.path(), "daemon");
+    start_and_stop(&config, &out);
+    let seg = state.join("journal/journal-000001.mamj");
+    let kept = std::fs::read(&seg).unwrap();
+    std::fs::remove_file(&seg).unwrap();
+    let mut p = start(&config, &out);
+    assert!(!p.wait().success());
+    assert!(p.output().contains("no journal segment"), "{}", p.output());
+    assert_eq!(std::fs::read_dir(state.join("journal")).unwrap().count(), 0);
+    // Back, with one record appended after the checkpoint and a bit of it flipped.
+    std::fs::write(&seg, &kept).unwrap();
+    let (mut j, _) = mam_core::journal::Journal::open(
+        &state.join("journal"),
+        mam_core::journal::JournalConfig::default(),
+    )
+    .unwrap();
+    let seq = j.append(6, &[0u8; 16]).unwrap();
+    j.sync().unwrap();
+    let at = j.records(seq).next().unwrap().unwrap().offset;
+    drop(j);
+    let mut b = std::fs::read(&seg).unwrap();
+    b[at + 30] ^= 4;
+    std::fs::write(&seg, &b).unwrap();
+    let mut p = start(&config, &out);
+    assert!(!p.wait().success());
+    let text = p.output();
+    assert!(
+        text.contains("journal-000001.mamj") && text.contains(&format!("offset {at}")),
+        "{text}"
+    );
+    assert!(
+        std::fs::read(&seg).unwrap() == b,
+        "the damaged record was changed"
+    );
+}
