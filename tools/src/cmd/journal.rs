@@ -1,8 +1,10 @@
-//! `mam journal verify|dump`: check a journal directory and print its records.
+//! `mam journal verify|dump|state`: check a journal directory, print its records, replay a
+//! state directory.
 //!
-//! Both open the journal read-only ([`JournalReader`]): a torn tail is reported (it would be
-//! cut by the engine's next open) but nothing is changed. Corruption anywhere but the tail
-//! makes both exit with status 1 after printing what they could read.
+//! None of them changes a byte on disk. `verify` and `dump` read through [`JournalReader`]: a
+//! torn tail is reported (the daemon's next start cuts it), corruption anywhere (a complete
+//! record whose CRC fails included) makes both exit with status 1 after printing what they
+//! could read. `state` replays copy-on-write (`Engine::recover_read_only`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -137,6 +139,9 @@ fn engine_state(
     )
     .with_context(|| format!("recovering {}", state.display()))?;
     let e = &r.engine;
+    if let Some(t) = &r.journal_report.torn_tail {
+        eprintln!("mam: journal: {t} (not applied; left on disk, the daemon's next start cuts it)");
+    }
     if let Some(p) = out {
         crate::out_file::write_all(p, &e.state_bytes())?;
     }
