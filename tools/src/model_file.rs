@@ -238,10 +238,22 @@ pub fn save(path: &Path, model: &AdaptiveModel, meta: &Meta) -> Result<(), Model
         path: path.to_path_buf(),
         why,
     })?;
-    std::fs::write(path, text).map_err(|source| ModelFileError::Io {
+    // Beside the target, then renamed over it: a failed or killed write never leaves a
+    // half-written model where a good one was.
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let io = |source| ModelFileError::Io {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let written = std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(())
 }
 
 /// The canonical text of a model file.

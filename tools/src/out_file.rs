@@ -124,6 +124,16 @@ impl TempOut {
     }
 }
 
+/// Writes `bytes` to `out` through a temporary file beside it, renamed into place.
+pub fn write_all(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let (tmp, mut f) = TempOut::create(out)?;
+    f.write_all(bytes)
+        .with_context(|| format!("writing {}", tmp.path().display()))?;
+    drop(f);
+    tmp.commit()
+}
+
 impl Drop for TempOut {
     fn drop(&mut self) {
         if !self.committed {

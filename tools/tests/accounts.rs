@@ -405,3 +405,42 @@ fn import_reads_within_a_limit() {
         "{err}"
     );
 }
+
+/// Issue #10: an output is refused when it is an input under another name (a hard link, a
+/// symlink, `./`), and an import whose CSV is its store is refused; the store is kept byte for
+/// byte every time.
+#[test]
+fn outputs_that_are_inputs_under_other_names_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.csv"), GOOD).unwrap();
+    ok(&mam(
+        &["accounts", "import", "--store", "s.mams", "a.csv"],
+        d.path(),
+    ));
+    std::fs::hard_link(d.path().join("s.mams"), d.path().join("hard.mams")).unwrap();
+    std::os::unix::fs::symlink(d.path().join("s.mams"), d.path().join("sym.mams")).unwrap();
+    let before = std::fs::read(d.path().join("s.mams")).unwrap();
+    for out in ["hard.mams", "sym.mams", "./s.mams"] {
+        let err = failed(&mam(
+            &["accounts", "export", "--store", "s.mams", "--out", out],
+            d.path(),
+        ));
+        assert!(err.contains("same file"), "{out}: {err}");
+        assert!(
+            std::fs::read(d.path().join("s.mams")).unwrap() == before,
+            "{out}"
+        );
+    }
+    let err = failed(&mam(
+        &["accounts", "import", "--store", "s.mams", "hard.mams"],
+        d.path(),
+    ));
+    assert!(err.contains("same file as --store"), "{err}");
+    assert!(std::fs::read(d.path().join("s.mams")).unwrap() == before);
+    let leftovers: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

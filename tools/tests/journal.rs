@@ -243,10 +243,9 @@ fn state_directory_verifies_its_journal_and_says_so() {
         text.contains(&format!("journal {}:", jdir.display())) && text.contains("30 records"),
         "{text}"
     );
-    assert!(String::from_utf8(o.stderr).unwrap().contains(&format!(
-        "verifying its journal directory {}",
-        jdir.display()
-    )),);
+    assert!(String::from_utf8(o.stderr)
+        .unwrap()
+        .contains(&format!("reading its journal directory {}", jdir.display())),);
     let o = mam(&["journal", "verify", state, "--json"]);
     let v = json(&o);
     assert_eq!(v["records"], 30);
@@ -269,4 +268,184 @@ fn empty_or_non_journal_directory_is_not_clean() {
         assert!(err.contains("no journal segments in"), "{err}");
         assert!(!String::from_utf8(o.stdout).unwrap().contains("clean"));
     }
+}
+
+/// A stopped daemon's state directory: two accounts (imported with the real binary), a
+/// checkpoint at seq 0, then three balance inputs journaled after it. Returns the directory
+/// and the final segment.
+fn state_dir(root: &Path) -> (PathBuf, PathBuf) {
+    use mam_core::engine::input::{BalanceChange, Input};
+    use mam_core::engine::{Engine, EngineConfig};
+    std::fs::write(
+        root.join("a.csv"),
+        "id,balance,equity\nA1,1000,1000\nA2,2000,2000\n",
+    )
+    .unwrap();
+    let store = root.join("a.mams");
+    let o = mam(&[
+        "accounts",
+        "import",
+        "--store",
+        store.to_str().unwrap(),
+        root.join("a.csv").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let accounts = mam_core::account::store::AccountStore::open_read_only(&store)
+        .unwrap()
+        .to_vecs();
+    let state = root.join("state");
+    let symbols = mam_core::symbol::SymbolTable::builtin();
+    let mut e = Engine::new(symbols, accounts, EngineConfig::permissive()).unwrap();
+    let (mut j, _) = Journal::open(&state.join("journal"), JournalConfig::default()).unwrap();
+    e.write_checkpoint(&state.join("checkpoints"), &mut j)
+        .unwrap();
+    for i in 0..3u64 {
+        let b = BalanceChange {
+            ts_ns: 1 + i,
+            amount: mam_core::num::Money(1_000_000 * (i as i64 + 1)),
+            account: (i % 2) as u32,
+            _pad: 0,
+        };
+        e.apply(&Input::Balance(b), &mut j, |_| {}).unwrap();
+    }
+    j.sync().unwrap();
+    let seg = j.segments().pop().unwrap().path;
+    (state, seg)
+}
+
+/// Every file under `dir`, recursively, with its bytes.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(tree(&p));
+        } else {
+            out.push((p.clone(), std::fs::read(&p).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Issue #10: a flipped bit in the last complete record of a state directory's journal.
+/// `journal state` and `accounts statement` used to cut it as a torn tail (zeroing it on
+/// disk) and print a different digest with exit 0; `journal verify` then said "clean". Now
+/// all three refuse, naming the segment and offset, and no byte of the directory changes.
+#[test]
+fn flipped_bit_in_last_record_is_refused_by_every_command_and_nothing_changes() {
+    let d = tempfile::tempdir().unwrap();
+    let (state, seg) = state_dir(d.path());
+    let s = state.to_str().unwrap();
+    let o = mam(&["journal", "state", s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = JournalReader::open(&state.join("journal")).unwrap();
+    let last = r.records(0).map(|x| x.unwrap()).last().unwrap().offset;
+    drop(r);
+    let mut b = std::fs::read(&seg).unwrap();
+    b[last + 24] ^= 0x10;
+    std::fs::write(&seg, &b).unwrap();
+    let before = tree(&state);
+    let name = seg.file_name().unwrap().to_str().unwrap();
+    for args in [
+        vec!["journal", "state", s],
+        vec!["accounts", "statement", "--state", s],
+        vec!["journal", "verify", s],
+    ] {
+        let o = mam(&args);
+        assert!(!o.status.success(), "{args:?} accepted a damaged record");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            text.contains(name) && text.contains(&format!("offset {last}")),
+            "{args:?}: {text}"
+        );
+        assert!(
+            !text.contains("tail: clean") || args[1] != "verify",
+            "{text}"
+        );
+        assert!(
+            tree(&state) == before,
+            "{args:?} changed the state directory"
+        );
+    }
+}
+
+/// Issue #10: with the journal's only segment deleted, `journal state` created a fresh 64 MiB
+/// segment before refusing. Read-only commands create nothing; the refusal names the gap.
+#[test]
+fn missing_segment_is_refused_without_creating_anything() {
+    let d = tempfile::tempdir().unwrap();
+    let (state, seg) = state_dir(d.path());
+    std::fs::remove_file(&seg).unwrap();
+    let before = tree(&state);
+    let s = state.to_str().unwrap();
+    for args in [
+        vec!["journal", "state", s],
+        vec!["accounts", "statement", "--state", s],
+        vec!["journal", "verify", s],
+        vec!["journal", "dump", s],
+    ] {
+        let o = mam(&args);
+        assert!(!o.status.success(), "{args:?} accepted a missing segment");
+        assert!(
+            tree(&state) == before,
+            "{args:?} changed the state directory"
+        );
+        assert_eq!(std::fs::read_dir(state.join("journal")).unwrap().count(), 0);
+    }
+    let o = mam(&["journal", "state", s]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no journal segment"), "{err}");
+}
+
+/// A torn tail (a record whose CRC was never written) is cut in memory by `journal state`: it
+/// prints the state without it, exits 0, and leaves the file as it was.
+#[test]
+fn journal_state_replays_a_torn_tail_without_cutting_it() {
+    let d = tempfile::tempdir().unwrap();
+    let (state, seg) = state_dir(d.path());
+    let r = JournalReader::open(&state.join("journal")).unwrap();
+    let last = r.records(0).map(|x| x.unwrap()).last().unwrap().offset;
+    drop(r);
+    let mut b = std::fs::read(&seg).unwrap();
+    b[last..last + 4].fill(0);
+    std::fs::write(&seg, &b).unwrap();
+    let before = tree(&state);
+    let out = d.path().join("state.bin");
+    let o = mam(&[
+        "journal",
+        "state",
+        state.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        tree(&state) == before,
+        "journal state changed the state directory"
+    );
+    assert!(std::fs::metadata(&out).unwrap().len() > 0);
+}
+
+/// `journal verify STATE_DIR` on a damaged state directory names its `journal/` segment.
+#[test]
+fn verify_state_dir_reports_its_journal_damage() {
+    let d = tempfile::tempdir().unwrap();
+    let (state, seg) = state_dir(d.path());
+    let mut b = std::fs::read(&seg).unwrap();
+    b[64 + 30] ^= 1;
+    std::fs::write(&seg, &b).unwrap();
+    let o = mam(&["journal", "verify", state.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["dir"], state.join("journal").display().to_string());
+    assert_eq!(v["corruption"]["offset"], 64);
+    assert!(v["corruption"]["segment"]
+        .as_str()
+        .unwrap()
+        .ends_with("journal/journal-000001.mamj"));
 }

@@ -20,6 +20,13 @@ use crate::event::ChildOrder;
 use crate::journal::{Journal, JournalConfig, RecoveryReport};
 use crate::symbol::SymbolTable;
 
+/// Opens the journal after the checkpoint's sequence number.
+type OpenJournal = fn(
+    &Path,
+    JournalConfig,
+    u64,
+) -> Result<(Journal, RecoveryReport), crate::journal::JournalError>;
+
 /// What [`Engine::recover`] returns.
 #[derive(Debug)]
 pub struct Recovered {
@@ -50,6 +57,40 @@ impl Engine {
         journal_config: JournalConfig,
         symbols: SymbolTable,
     ) -> Result<Recovered, EngineError> {
+        Self::recover_with(
+            checkpoint_root,
+            journal_dir,
+            journal_config,
+            symbols,
+            Journal::open_existing,
+        )
+    }
+
+    /// As [`recover`](Self::recover), changing nothing on disk: the journal is opened
+    /// copy-on-write ([`Journal::open_private`]), so a torn tail is cut and missing decisions
+    /// are appended in memory only. For commands that only read a state directory.
+    pub fn recover_read_only(
+        checkpoint_root: &Path,
+        journal_dir: &Path,
+        journal_config: JournalConfig,
+        symbols: SymbolTable,
+    ) -> Result<Recovered, EngineError> {
+        Self::recover_with(
+            checkpoint_root,
+            journal_dir,
+            journal_config,
+            symbols,
+            Journal::open_private,
+        )
+    }
+
+    fn recover_with(
+        checkpoint_root: &Path,
+        journal_dir: &Path,
+        journal_config: JournalConfig,
+        symbols: SymbolTable,
+        open: OpenJournal,
+    ) -> Result<Recovered, EngineError> {
         let cp = read_checkpoint(checkpoint_root)?;
         let mut engine = Engine::decode(&cp.body, symbols, cp.accounts)?;
         if engine.applied_seq != cp.seq {
@@ -61,7 +102,8 @@ impl Engine {
                 ),
             });
         }
-        let (mut journal, journal_report) = Journal::open(journal_dir, journal_config)?;
+        // Refuses a journal that does not continue from the checkpoint before writing anything.
+        let (mut journal, journal_report) = open(journal_dir, journal_config, cp.seq)?;
         let gap = |why: String| EngineError::JournalGap {
             dir: journal_dir.to_path_buf(),
             why,

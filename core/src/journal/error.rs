@@ -28,6 +28,18 @@ impl std::fmt::Display for Corruption {
             self.offset,
             self.problem
         )?;
+        if self.valid_record_at.is_none()
+            && matches!(
+                self.problem,
+                Problem::BadCrc { .. } | Problem::BadReserved | Problem::LengthOutOfBounds { .. }
+            )
+        {
+            write!(
+                f,
+                " (a complete record: its CRC, written last, is there, so this is damage, not \
+                 a torn write; nothing was changed)"
+            )?;
+        }
         if let Some(at) = self.valid_record_at {
             write!(
                 f,
@@ -86,6 +98,15 @@ pub enum JournalError {
     /// The journal is damaged somewhere other than its tail: refusing to guess.
     #[error("journal corrupt: {0}")]
     Corrupt(Corruption),
+    /// An existing journal that does not continue from where its checkpoint is (no segment, a
+    /// removed or truncated segment): refused before anything was written.
+    #[error("journal {}: {why}", dir.display())]
+    Gap {
+        /// The journal directory.
+        dir: PathBuf,
+        /// What is missing.
+        why: String,
+    },
     /// A payload too large for one segment.
     #[error("record payload of {len} bytes exceeds the {max} a segment can hold")]
     RecordTooLarge {

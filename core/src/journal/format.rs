@@ -111,6 +111,12 @@ pub fn encode_record(buf: &mut [u8], seq: u64, kind: u16, payload: &[u8]) {
     buf[16..18].copy_from_slice(&kind.to_le_bytes());
     buf[18..24].fill(0);
     let crc = super::crc32c::crc32c(&buf[4..]);
+    // The CRC goes in last, after everything it covers, so a writer killed mid-record leaves a
+    // zero CRC (the segment is zero-filled): that, and only that, is how recovery tells a torn
+    // write from a complete record that was damaged (`scan::torn_shape`). The fence keeps the
+    // compiler (and a weakly ordered CPU) from moving this store before the others; on x86 it
+    // costs no instruction.
+    std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
     buf[0..4].copy_from_slice(&crc.to_le_bytes());
 }
 

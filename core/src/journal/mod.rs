@@ -7,11 +7,12 @@
 //! check, a `memcpy` and a CRC into the mapping; a segment that cannot take the next record is
 //! synced and the next one is created (temporary file, fsync, rename).
 //!
-//! On [`Journal::open`] a torn or corrupt tail of the final segment (partial record, bad CRC,
-//! impossible length, stray bytes after the end) is detected, reported in the
-//! [`RecoveryReport`] (segment, offset, what, bytes cut) and zeroed, never applied. Damage
+//! On [`Journal::open`] a torn tail of the final segment (a record never completed: no header,
+//! a CRC never written, bytes missing from a short file; stray bytes after the end) is
+//! detected, reported in the [`RecoveryReport`] (segment, offset, what, bytes cut) and
+//! zeroed, never applied. A complete record whose CRC fails (even the last one) and damage
 //! anywhere else (a non-final segment, or followed by a valid record) is refused as
-//! [`JournalError::Corrupt`] naming the segment and offset.
+//! [`JournalError::Corrupt`] naming the segment and offset, changing nothing.
 //!
 //! Recovery with the account store: open the store (its header holds the last applied
 //! sequence), then replay `journal.records(store.last_applied_seq() + 1)`.

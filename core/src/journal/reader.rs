@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{Corruption, JournalError};
 use super::format::{decode_at, record_size, Record, SEGMENT_HEADER_LEN};
-use super::scan::{scan, ScanReport, Segment, SegmentSummary};
+use super::scan::{scan, Access, ScanReport, Segment, SegmentSummary};
 
 /// Records in sequence order from some sequence number on (see
 /// [`Journal::records`](super::Journal::records) and [`JournalReader::records`]).
@@ -98,7 +98,7 @@ impl JournalReader {
     /// Maps and checks every segment in `dir`. Damage is reported in [`report`](Self::report),
     /// not returned as an error; only I/O failures are errors.
     pub fn open(dir: &Path) -> Result<Self, JournalError> {
-        let s = scan(dir, false)?;
+        let s = scan(dir, Access::ReadOnly)?;
         Ok(JournalReader {
             dir: dir.to_path_buf(),
             segments: s.segments,

@@ -1,9 +1,10 @@
 //! Finding, mapping and checking every segment of a journal directory.
 //!
 //! The rule: every record of every non-final segment must be valid and followed only by zeros.
-//! In the final segment, the first damaged record (bad length, bad CRC, partial header, or
-//! non-zero bytes after the end) is a *torn tail* if no valid record follows it: it is
-//! reported and (when opened for writing) zeroed. Anything else is [`Corruption`].
+//! In the final segment, the first damaged spot is a *torn tail* if it has the shape of a write
+//! that never completed ([`torn_shape`]: no header, a CRC never written, or bytes missing from a
+//! short file) and no valid record follows it: it is reported and (when opened for writing)
+//! zeroed. A complete record whose CRC fails, and anything else, is [`Corruption`].
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -127,9 +128,20 @@ pub(super) fn list(dir: &Path) -> Result<Listing, JournalError> {
     Ok((segs, temps))
 }
 
-/// Scans `dir`. With `writable`, the final segment is mapped read-write; nothing is changed
-/// here.
-pub(super) fn scan(dir: &Path, writable: bool) -> Result<Scan, JournalError> {
+/// How the final segment is mapped (the others are always read-only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    /// Read-only (verification, the reader).
+    ReadOnly,
+    /// Shared read-write: writes reach the file (the writer).
+    ReadWrite,
+    /// Copy-on-write (`MAP_PRIVATE`): writable in memory, the file never changes (a replay that
+    /// must not touch the state directory).
+    Private,
+}
+
+/// Scans `dir`, mapping the final segment as `access` says; nothing is changed here.
+pub(super) fn scan(dir: &Path, access: Access) -> Result<Scan, JournalError> {
     let (files, temps) = list(dir)?;
     let mut out = Scan {
         segments: Vec::new(),
@@ -151,7 +163,7 @@ pub(super) fn scan(dir: &Path, writable: bool) -> Result<Scan, JournalError> {
             }
         }
         prev_index = Some(*index);
-        match scan_segment(path, *index, expected, last, writable)? {
+        match scan_segment(path, *index, expected, last, access)? {
             Outcome::BadHeader(c) => {
                 out.report.corruption = Some(c);
                 break;
@@ -198,9 +210,10 @@ fn scan_segment(
     index: u64,
     expected: Option<u64>,
     last: bool,
-    writable: bool,
+    access: Access,
 ) -> Result<Outcome, JournalError> {
-    let write = writable && last;
+    let access = if last { access } else { Access::ReadOnly };
+    let write = access == Access::ReadWrite;
     let file = OpenOptions::new()
         .read(true)
         .write(write)
@@ -239,7 +252,13 @@ fn scan_segment(
         // scan has accepted the damage as a torn tail (a refused journal is left untouched).
         short = Some(len);
     }
-    let map = map_file(&file, path, write)?;
+    let map = if access == Access::Private {
+        // SAFETY: as in `map_file`; a private mapping's writes never reach the file.
+        let m = unsafe { memmap2::MmapOptions::new().map_copy(&file) };
+        Map::ReadWrite(m.map_err(io_err(path, "mapping copy-on-write"))?)
+    } else {
+        map_file(&file, path, write)?
+    };
     let bytes = map.bytes();
     let (mut at, mut records) = (SEGMENT_HEADER_LEN, 0u64);
     let mut seq = h.first_seq;
@@ -284,6 +303,9 @@ fn scan_segment(
             c.valid_record_at = Some(v as u64);
             return Finding::Corrupt(c);
         }
+        if !torn_shape(bytes, at, &problem, h.segment_size) {
+            return Finding::Corrupt(c);
+        }
         let tail = TornTail {
             segment: path.to_path_buf(),
             offset: at as u64,
@@ -294,6 +316,34 @@ fn scan_segment(
         Finding::Torn(tail, (at, written_end.max(at)))
     });
     Ok(Outcome::Mapped(Segment { summary, map }, finding))
+}
+
+/// True if the damage at `at` can be a write that never completed, given the writer's order
+/// (`format::encode_record`: payload and padding, then length, sequence and kind, then the
+/// CRC, last, behind a release fence, into a zero-filled segment):
+/// - no record header there (all zero, or too few bytes for one) but non-zero bytes after
+///   it: a payload whose header was never written;
+/// - a stored CRC of zero: the CRC was never written, whatever else the header holds;
+/// - a file shorter than its header declares, the record running past the file's end but
+///   not past the declared size: its bytes are not all there.
+///
+/// Anything else is a complete record (its CRC is there, its whole length is on disk) that is
+/// wrong: corruption, never cut (a flipped bit in the last record must not silently drop it).
+fn torn_shape(bytes: &[u8], at: usize, problem: &Problem, declared: u64) -> bool {
+    let stored_crc_zero = bytes.get(at..at + 4).is_some_and(|c| c == [0; 4]);
+    match problem {
+        Problem::TrailingGarbage { .. } | Problem::PartialHeader { .. } => true,
+        Problem::ShortFile { .. } => true,
+        Problem::BadCrc { stored, .. } => *stored == 0,
+        Problem::BadReserved => stored_crc_zero,
+        Problem::LengthOutOfBounds { len, .. } => {
+            let end = at as u64 + super::format::record_size(*len as usize) as u64;
+            stored_crc_zero || ((bytes.len() as u64) < declared && end <= declared)
+        }
+        Problem::SeqMismatch { .. }
+        | Problem::BadSegmentHeader(_)
+        | Problem::MissingSegment { .. } => false,
+    }
 }
 
 fn check_header(head: &[u8], index: u64, expected: Option<u64>) -> Result<SegmentHeader, String> {

@@ -306,21 +306,28 @@ fn partial_tails_zeroed_length_and_garbage_are_cut_and_reported() {
     let pristine = std::fs::read(&file).unwrap();
     type Damage = Box<dyn Fn(&mut Vec<u8>)>;
     let cases: Vec<(&str, Damage)> = vec![
+        // The writer stores the CRC last: a record it did not finish has a zero CRC.
         (
-            "zeroed length",
-            Box::new(move |b| b[start + 4..start + 8].fill(0)),
+            "zeroed length, no CRC",
+            Box::new(move |b| b[start..start + 8].fill(0)),
         ),
         (
-            "half written",
-            Box::new(move |b| b[start + size / 2..start + size].fill(0)),
+            "half written, no CRC",
+            Box::new(move |b| {
+                b[start..start + 4].fill(0);
+                b[start + size / 2..start + size].fill(0)
+            }),
         ),
         (
             "garbage after end",
             Box::new(move |b| b[start + size + 100] = 7),
         ),
         (
-            "partial header",
-            Box::new(move |b| b[start + 12..start + size].fill(0)),
+            "partial header, no CRC",
+            Box::new(move |b| {
+                b[start..start + 4].fill(0);
+                b[start + 12..start + size].fill(0)
+            }),
         ),
     ];
     for (what, damage) in cases {
@@ -458,9 +465,8 @@ proptest! {
         prop_assert_eq!(read_all(&j, 0), written[..written.len() - 1].to_vec());
     }
 
-    /// A random byte flip anywhere in a written record is detected: either the open refuses it
-    /// as corruption, or it is the last record and is cut as a reported torn tail. What is
-    /// read back is always an exact prefix of what was written.
+    /// A random byte flip anywhere in a written record, the last one included, is refused as
+    /// corruption at that record's offset, and the file is left as it was.
     #[test]
     fn random_flips_are_detected(lens in prop::collection::vec(0usize..80, 1..30), seg in 200u64..800, pick in any::<prop::sample::Index>(), mask in 1u8..) {
         let d = tempfile::tempdir().unwrap();
@@ -472,18 +478,18 @@ proptest! {
         let mut b = std::fs::read(file).unwrap();
         b[start + k] ^= mask;
         std::fs::write(file, &b).unwrap();
+        let _ = written;
+        // A flip in a complete record is never a torn tail, not even in the last record: the
+        // open refuses it, naming the segment and offset, and changes nothing.
         match Journal::open(d.path(), cfg(seg)) {
-            Ok((j, rep)) => {
-                prop_assert_eq!(ri, pos.len() - 1, "only the last record may be cut");
-                prop_assert!(rep.torn_tail.is_some());
-                prop_assert_eq!(read_all(&j, 0), written[..ri].to_vec());
-            }
+            Ok((_, rep)) => prop_assert!(false, "flip in record {} accepted: {:?}", ri, rep.torn_tail),
             Err(JournalError::Corrupt(c)) => {
                 prop_assert_eq!(&c.segment, file);
                 prop_assert_eq!(c.offset as usize, *start);
             }
             Err(e) => prop_assert!(false, "unexpected error {}", e),
         }
+        prop_assert_eq!(std::fs::read(file).unwrap(), b);
     }
 
     /// Arbitrary bytes as a segment file never panic the reader or the opener.
@@ -572,4 +578,143 @@ fn kill_9_loses_nothing_acknowledged() {
             assert_eq!(r.payload, &payload(i, (i % 97) as usize)[..]);
         }
     }
+}
+
+/// Issue #10: one flipped bit inside the last complete record used to be cut as a torn tail
+/// (recovery went on without it, silently). Every bit of it, header and payload and padding:
+/// the writable open refuses with the segment and offset and changes no byte; the read-only
+/// verifier reports corruption, no torn tail.
+#[test]
+fn flipped_bit_in_last_complete_record_is_corruption_not_a_torn_tail() {
+    let d = tempfile::tempdir().unwrap();
+    fill(d.path(), 4096, &[10, 20, 13]);
+    let (file, start, size) = record_positions(d.path()).pop().unwrap();
+    let pristine = std::fs::read(&file).unwrap();
+    for bit in 0..size * 8 {
+        let mut b = pristine.clone();
+        b[start + bit / 8] ^= 1 << (bit % 8);
+        std::fs::write(&file, &b).unwrap();
+        let r = JournalReader::open(d.path()).unwrap();
+        assert_eq!(r.report().torn_tail, None, "bit {bit}");
+        let c = r.report().corruption.clone().expect("corruption reported");
+        assert_eq!(
+            (c.segment.as_path(), c.offset),
+            (file.as_path(), start as u64)
+        );
+        drop(r);
+        match Journal::open(d.path(), cfg(4096)) {
+            Err(JournalError::Corrupt(c)) => {
+                assert_eq!(
+                    (c.segment.as_path(), c.offset),
+                    (file.as_path(), start as u64)
+                );
+                let text = JournalError::Corrupt(c).to_string();
+                assert!(
+                    text.contains("journal-000001.mamj")
+                        && text.contains(&format!("offset {start}")),
+                    "{text}"
+                );
+            }
+            other => panic!("bit {bit}: {other:?}"),
+        }
+        assert!(
+            std::fs::read(&file).unwrap() == b,
+            "bit {bit}: the file was changed"
+        );
+    }
+}
+
+/// What a writer killed mid-append can leave, store by store in `encode_record`'s order
+/// (payload, then header fields, then the CRC): each prefix is a torn tail, cut, and the
+/// records before it are intact.
+#[test]
+fn every_prefix_of_the_writers_stores_is_a_torn_tail() {
+    let d = tempfile::tempdir().unwrap();
+    let written = fill(d.path(), 4096, &[10, 20, 13]);
+    let (file, start, size) = record_positions(d.path()).pop().unwrap();
+    let pristine = std::fs::read(&file).unwrap();
+    let mut base = pristine.clone();
+    base[start..start + size].fill(0);
+    // Payload bytes one by one, then length, sequence, kind: all before the CRC.
+    let mut steps: Vec<std::ops::Range<usize>> = (24..size).map(|k| k..k + 1).collect();
+    steps.extend([4..8, 8..16, 16..18]);
+    let mut b = base.clone();
+    for (n, r) in steps.into_iter().enumerate() {
+        b[start + r.start..start + r.end]
+            .copy_from_slice(&pristine[start + r.start..start + r.end]);
+        std::fs::write(&file, &b).unwrap();
+        let (j, rep) =
+            Journal::open(d.path(), cfg(4096)).unwrap_or_else(|e| panic!("step {n}: {e}"));
+        if b[start..start + size] != base[start..start + size] {
+            let t = rep
+                .torn_tail
+                .unwrap_or_else(|| panic!("step {n}: not reported"));
+            assert_eq!(t.offset as usize, start, "step {n}");
+        }
+        assert_eq!(read_all(&j, 0), written[..2].to_vec(), "step {n}");
+        drop(j);
+        std::fs::write(&file, &b).unwrap();
+    }
+}
+
+/// `open_existing` refuses a directory without a segment, or records that do not continue
+/// from the checkpoint, before creating, cutting or removing anything.
+#[test]
+fn open_existing_refuses_gaps_and_creates_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let empty = d.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert!(matches!(
+        Journal::open_existing(&empty, cfg(4096), 0),
+        Err(JournalError::Gap { .. })
+    ));
+    assert_eq!(
+        std::fs::read_dir(&empty).unwrap().count(),
+        0,
+        "nothing created"
+    );
+    let missing = d.path().join("missing");
+    assert!(Journal::open_existing(&missing, cfg(4096), 0).is_err());
+    assert!(!missing.exists());
+    // Records 1..=3 with a torn tail after them and a temporary file beside them.
+    fill(d.path(), 4096, &[8, 8, 8]);
+    let (file, start, _) = record_positions(d.path()).pop().unwrap();
+    let mut b = std::fs::read(&file).unwrap();
+    b[start..start + 4].fill(0);
+    std::fs::write(&file, &b).unwrap();
+    std::fs::write(d.path().join(".journal-000002.mamj.tmp"), b"x").unwrap();
+    for after in [3, 9] {
+        let e = Journal::open_existing(d.path(), cfg(4096), after).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains(&format!("before seq {after}")), "{text}");
+    }
+    assert!(
+        std::fs::read(&file).unwrap() == b,
+        "torn tail not cut on a refusal"
+    );
+    assert!(d.path().join(".journal-000002.mamj.tmp").exists());
+    let (j, rep) = Journal::open_existing(d.path(), cfg(4096), 2).unwrap();
+    assert_eq!(
+        (j.last_seq(), rep.torn_tail.map(|t| t.offset)),
+        (Some(2), Some(start as u64))
+    );
+}
+
+/// `open_private` cuts a torn tail and appends in memory: the files never change.
+#[test]
+fn open_private_changes_nothing_on_disk() {
+    let d = tempfile::tempdir().unwrap();
+    let written = fill(d.path(), 4096, &[8, 8, 8]);
+    let (file, start, _) = record_positions(d.path()).pop().unwrap();
+    let mut b = std::fs::read(&file).unwrap();
+    b[start..start + 4].fill(0);
+    std::fs::write(&file, &b).unwrap();
+    let (mut j, rep) = Journal::open_private(d.path(), cfg(4096), 0).unwrap();
+    assert!(rep.torn_tail.is_some());
+    assert_eq!(read_all(&j, 0), written[..2].to_vec());
+    assert_eq!(j.append(1, b"in memory").unwrap(), 3);
+    j.sync().unwrap();
+    drop(j);
+    assert!(std::fs::read(&file).unwrap() == b, "the file changed");
+    assert_eq!(segment_files(d.path()).len(), 1);
 }

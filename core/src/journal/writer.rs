@@ -12,7 +12,7 @@ use super::format::{
     SEGMENT_HEADER_LEN,
 };
 use super::reader::Records;
-use super::scan::{map_file, scan, Map, RecoveryReport, Segment, SegmentSummary};
+use super::scan::{map_file, scan, Access, Map, RecoveryReport, Segment, SegmentSummary};
 
 /// When appends are written back to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,6 +73,55 @@ pub struct Journal {
     next_seq: u64,
     /// Sequence number of the last record known to be on disk (`first_seq - 1`: none).
     synced_seq: u64,
+    /// Opened by [`Journal::open_private`]: nothing reaches the files.
+    private: bool,
+}
+
+/// How [`Journal::open_mode`] treats the directory.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Create the directory and the first segment if needed.
+    Create,
+    /// Existing segments only, continuing from `after_seq`.
+    Existing { after_seq: u64 },
+    /// As `Existing`, copy-on-write.
+    Private { after_seq: u64 },
+}
+
+/// Refuses a journal without segments, or whose records do not continue from `after_seq`
+/// (checked on the scan, before anything is written).
+fn check_continues(
+    dir: &Path,
+    segments: &[SegmentSummary],
+    after_seq: u64,
+) -> Result<(), JournalError> {
+    let gap = |why: String| JournalError::Gap {
+        dir: dir.to_path_buf(),
+        why,
+    };
+    let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
+        return Err(gap(
+            "no journal segment (a segment file was removed?)".into()
+        ));
+    };
+    let end = last.first_seq + last.records - 1;
+    if end < after_seq {
+        return Err(gap(format!(
+            "ends at seq {end} ({}), before seq {after_seq} that the checkpoint holds: records \
+             were lost (a segment removed or truncated?); refusing to reuse their sequence \
+             numbers",
+            last.path.display()
+        )));
+    }
+    if first.first_seq > after_seq + 1 {
+        return Err(gap(format!(
+            "starts at seq {} ({}), after seq {}: the records in between are missing",
+            first.first_seq,
+            first.path.display(),
+            after_seq + 1
+        )));
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for Journal {
@@ -96,6 +145,39 @@ impl Journal {
         dir: &Path,
         config: JournalConfig,
     ) -> Result<(Journal, RecoveryReport), JournalError> {
+        Self::open_mode(dir, config, Mode::Create)
+    }
+
+    /// Opens an existing journal for appending after records up to `after_seq` were applied
+    /// elsewhere (a checkpoint): like [`open`](Self::open), but a directory without a segment,
+    /// or whose records do not continue from `after_seq` (a gap), is refused before anything
+    /// is created, cut or removed.
+    pub fn open_existing(
+        dir: &Path,
+        config: JournalConfig,
+        after_seq: u64,
+    ) -> Result<(Journal, RecoveryReport), JournalError> {
+        Self::open_mode(dir, config, Mode::Existing { after_seq })
+    }
+
+    /// Opens an existing journal without ever changing its files: as
+    /// [`open_existing`](Self::open_existing), but the final segment is mapped copy-on-write,
+    /// so cutting a torn tail and appending happen in memory only, nothing is synced,
+    /// temporary files stay, and a rollover (a new segment file) is refused. For commands that
+    /// only read a state directory but replay it through the engine.
+    pub fn open_private(
+        dir: &Path,
+        config: JournalConfig,
+        after_seq: u64,
+    ) -> Result<(Journal, RecoveryReport), JournalError> {
+        Self::open_mode(dir, config, Mode::Private { after_seq })
+    }
+
+    fn open_mode(
+        dir: &Path,
+        config: JournalConfig,
+        mode: Mode,
+    ) -> Result<(Journal, RecoveryReport), JournalError> {
         let min = (SEGMENT_HEADER_LEN + RECORD_HEADER_LEN + 8) as u64;
         if config.segment_size < min || config.segment_size > 1 << 40 {
             return Err(JournalError::BadConfig(format!(
@@ -108,13 +190,33 @@ impl Journal {
                 "first_seq must be at least 1".into(),
             ));
         }
-        std::fs::create_dir_all(dir).map_err(io_err(dir, "creating the journal directory"))?;
-        let mut s = scan(dir, true)?;
+        let private = matches!(mode, Mode::Private { .. });
+        let access = match mode {
+            Mode::Create => {
+                std::fs::create_dir_all(dir)
+                    .map_err(io_err(dir, "creating the journal directory"))?;
+                Access::ReadWrite
+            }
+            Mode::Existing { .. } => Access::ReadWrite,
+            Mode::Private { .. } => Access::Private,
+        };
+        if !matches!(mode, Mode::Create) && !dir.is_dir() {
+            return Err(JournalError::Gap {
+                dir: dir.to_path_buf(),
+                why: "no journal directory".into(),
+            });
+        }
+        let mut s = scan(dir, access)?;
         if let Some(c) = s.report.corruption.take() {
             return Err(JournalError::Corrupt(c));
         }
-        for t in &s.report.temp_files {
-            std::fs::remove_file(t).map_err(io_err(t, "removing a temporary file"))?;
+        if let Mode::Existing { after_seq } | Mode::Private { after_seq } = mode {
+            check_continues(dir, &s.report.segments, after_seq)?;
+        }
+        if !private {
+            for t in &s.report.temp_files {
+                std::fs::remove_file(t).map_err(io_err(t, "removing a temporary file"))?;
+            }
         }
         let mut active = match s.segments.pop() {
             None => create_segment(dir, 1, config.first_seq, config.segment_size)?,
@@ -127,9 +229,11 @@ impl Journal {
                 let path = seg.summary.path.clone();
                 if let Some((from, to)) = s.cut {
                     map[from..to].fill(0);
-                    map.flush().map_err(io_err(&path, "syncing the cut tail"))?;
+                    if !private {
+                        map.flush().map_err(io_err(&path, "syncing the cut tail"))?;
+                    }
                 }
-                if (map.len() as u64) < seg.summary.size {
+                if !private && (map.len() as u64) < seg.summary.size {
                     // A truncated final segment (reported in the torn tail): give it back its
                     // size, zero-filled, and map it whole.
                     drop(map);
@@ -157,7 +261,7 @@ impl Journal {
                 }
             }
         };
-        if config.prefault {
+        if config.prefault && !private {
             prefault(&mut active.map, active.summary.end as usize);
         }
         let next_seq = active.summary.first_seq + active.summary.records;
@@ -170,6 +274,7 @@ impl Journal {
             active,
             next_seq,
             synced_seq,
+            private,
         };
         // What a killed writer left in the page cache is about to be acted on (recovery
         // replays it, a restarted daemon sends the orders it holds): make it durable first, so
@@ -217,7 +322,7 @@ impl Journal {
     pub fn flush(&mut self) -> Result<(), JournalError> {
         let a = &mut self.active;
         let end = a.summary.end as usize;
-        if end > a.flushed {
+        if end > a.flushed && !self.private {
             a.map
                 .flush_async_range(a.flushed, end - a.flushed)
                 .map_err(io_err(&a.summary.path, "msync(MS_ASYNC)"))?;
@@ -249,7 +354,7 @@ impl Journal {
     pub fn sync(&mut self) -> Result<(), JournalError> {
         let a = &mut self.active;
         let end = a.summary.end as usize;
-        if end > a.durable {
+        if end > a.durable && !self.private {
             a.map
                 .flush_range(a.durable, end - a.durable)
                 .map_err(io_err(&a.summary.path, "msync(MS_SYNC)"))?;
@@ -279,6 +384,12 @@ impl Journal {
         let max = size as usize - SEGMENT_HEADER_LEN - RECORD_HEADER_LEN;
         if len > max || len > u32::MAX as usize {
             return Err(JournalError::RecordTooLarge { len, max });
+        }
+        if self.private {
+            return Err(JournalError::BadConfig(format!(
+                "{}: opened read-only (copy-on-write), a new segment cannot be created",
+                self.dir.display()
+            )));
         }
         self.sync()?;
         let next = create_segment(
@@ -339,6 +450,9 @@ impl Journal {
     /// Deletes sealed segments whose every record is below `seq` (after a store checkpoint
     /// that applied them). Returns how many were removed. The active segment always stays.
     pub fn prune_before(&mut self, seq: u64) -> Result<usize, JournalError> {
+        if self.private {
+            return Ok(0);
+        }
         let n = self
             .sealed
             .iter()

@@ -138,6 +138,14 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn import(store: &Path, csv: &Path, replace: bool) -> anyhow::Result<()> {
+    if crate::out_file::same_file(csv, store) {
+        anyhow::bail!(
+            "the CSV {} is the same file as --store {}: refusing to read a store as CSV and \
+             replace it",
+            csv.display(),
+            store.display()
+        );
+    }
     // Everything is parsed and checked before the store is touched.
     let rows = read_csv(csv)?;
     let existing = store.exists();

@@ -1,8 +1,10 @@
-//! `mam journal verify|dump`: check a journal directory and print its records.
+//! `mam journal verify|dump|state`: check a journal directory, print its records, replay a
+//! state directory.
 //!
-//! Both open the journal read-only ([`JournalReader`]): a torn tail is reported (it would be
-//! cut by the engine's next open) but nothing is changed. Corruption anywhere but the tail
-//! makes both exit with status 1 after printing what they could read.
+//! None of them changes a byte on disk. `verify` and `dump` read through [`JournalReader`]: a
+//! torn tail is reported (the daemon's next start cuts it), corruption anywhere (a complete
+//! record whose CRC fails included) makes both exit with status 1 after printing what they
+//! could read. `state` replays copy-on-write (`Engine::recover_read_only`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -45,7 +47,8 @@ pub enum Command {
     /// Recover the engine of a daemon's state directory (checkpoint + journal, every decision
     /// re-checked) and print its state digest; `--out` writes the whole state (accounts,
     /// tickets and per-account positions, open orders, counters) as bytes, for comparing two
-    /// runs byte for byte. Run it on a stopped daemon's directory.
+    /// runs byte for byte. Changes nothing in the directory (the replay is copy-on-write); run
+    /// it on a stopped daemon's directory.
     State {
         /// The daemon's `state` directory (holding `journal/` and `checkpoints/`).
         state: PathBuf,
@@ -126,7 +129,9 @@ fn engine_state(
         )?,
         None => mam_core::symbol::SymbolTable::builtin(),
     };
-    let r = mam_core::engine::Engine::recover(
+    // Read-only: the journal is replayed copy-on-write, so a torn tail is cut in memory only
+    // and damage is refused before anything could be written; nothing on disk changes.
+    let r = mam_core::engine::Engine::recover_read_only(
         &state.join("checkpoints"),
         &state.join("journal"),
         mam_core::journal::JournalConfig::default(),
@@ -134,8 +139,11 @@ fn engine_state(
     )
     .with_context(|| format!("recovering {}", state.display()))?;
     let e = &r.engine;
+    if let Some(t) = &r.journal_report.torn_tail {
+        eprintln!("mam: journal: {t} (not applied; left on disk, the daemon's next start cuts it)");
+    }
     if let Some(p) = out {
-        std::fs::write(p, e.state_bytes()).with_context(|| format!("writing {}", p.display()))?;
+        crate::out_file::write_all(p, &e.state_bytes())?;
     }
     println!(
         "state digest {:016x}: journal seq {}, {} accounts, {} tickets open, {} orders open, {} inputs replayed",
@@ -154,29 +162,37 @@ fn open(dir: &Path) -> anyhow::Result<JournalReader> {
     Ok(JournalReader::open(dir)?)
 }
 
-fn verify(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+/// The journal in `dir`, or in `dir/journal` when `dir` is a daemon's state directory (said
+/// on stderr); a directory with no segment at all is an error, never reported clean.
+fn open_journal_or_state(dir: &Path) -> anyhow::Result<JournalReader> {
     let mut r = open(dir)?;
     // A daemon's state directory (the one `journal state` takes) holds its journal in
-    // `journal/`: verify that one, saying so, rather than report an empty directory clean.
+    // `journal/`: read that one, saying so, rather than report an empty directory clean.
     let none =
         |r: &JournalReader| r.report().segments.is_empty() && r.report().corruption.is_none();
     let sub = dir.join("journal");
     if none(&r) && sub.is_dir() {
         eprintln!(
-            "mam: {} holds no journal segment; verifying its journal directory {}",
+            "mam: {} holds no journal segment; reading its journal directory {}",
             dir.display(),
             sub.display()
         );
         r = open(&sub)?;
     }
-    let dir = r.dir().to_path_buf();
-    let dir = dir.as_path();
     if none(&r) {
         anyhow::bail!(
-            "no journal segments in {}: not a journal directory (a daemon's journal is STATE/journal)",
-            dir.display()
+            "no journal segments in {}: not a journal directory, or its segments were removed \
+             (a daemon's journal is STATE/journal)",
+            r.dir().display()
         );
     }
+    Ok(r)
+}
+
+fn verify(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let r = open_journal_or_state(dir)?;
+    let dir = r.dir().to_path_buf();
+    let dir = dir.as_path();
     let mut kinds: BTreeMap<u16, u64> = BTreeMap::new();
     let mut read_error = None;
     for rec in r.records(0) {
@@ -267,7 +283,9 @@ fn print_report(dir: &Path, rep: &ScanReport, kinds: &BTreeMap<u16, u64>) {
     }
     match &rep.torn_tail {
         Some(t) => println!("TORN TAIL (cut by the next writable open, never applied): {t}"),
-        None => println!("tail: clean"),
+        // Never "clean" beside a corruption: the scan stopped there.
+        None if rep.corruption.is_none() => println!("tail: clean"),
+        None => {}
     }
     if let Some(c) = &rep.corruption {
         println!("CORRUPT: {c}");
@@ -289,7 +307,7 @@ fn dump(
     json: bool,
     raw: bool,
 ) -> anyhow::Result<ExitCode> {
-    let r = open(dir)?;
+    let r = open_journal_or_state(dir)?;
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     let mut bad = r.report().corruption.is_some();

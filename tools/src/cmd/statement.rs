@@ -31,10 +31,10 @@ fn symbols(path: Option<&Path>) -> anyhow::Result<SymbolTable> {
     })
 }
 
-/// Recovers the engine of a stopped state directory (checkpoint + journal), read only: the
-/// journal is opened for appending by recovery, so the daemon must not be running.
+/// Recovers the engine of a stopped state directory (checkpoint + journal) without changing
+/// anything in it: the journal is replayed copy-on-write (`Engine::recover_read_only`).
 pub fn recover(state: &Path, symbols_file: Option<&Path>) -> anyhow::Result<Engine> {
-    let r = Engine::recover(
+    let r = Engine::recover_read_only(
         &state.join("checkpoints"),
         &state.join("journal"),
         mam_core::journal::JournalConfig::default(),

@@ -35,6 +35,12 @@ use stats::StatsReporter;
 
 /// Runs the daemon from `config_path`; `duration` overrides the file's.
 pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<ExitCode> {
+    // Installed first: a SIGINT/SIGTERM during start-up lets the start finish (it is atomic,
+    // resume.rs) and ends the process cleanly, rather than killing it half way (exit 143).
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
     let cfg = DaemonConfig::load(config_path)?;
     let mut checked = cfg.check()?;
     if duration.is_some() {
@@ -91,9 +97,12 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
             .map_or("- (none journaled)".to_string(), |s| s.to_string())
     )?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    if stop.load(Ordering::Relaxed) {
+        writeln!(
+            out,
+            "stopped during start-up (signal): the state directory is ready for the next start"
+        )?;
+        return Ok(ExitCode::SUCCESS);
     }
     // SIGUSR1 engages the kill switch (no new child orders), SIGUSR2 releases it.
     let (kill, release) = (

@@ -60,12 +60,70 @@ pub struct Started {
     pub manager_last: Option<u64>,
 }
 
-fn has_journal(dir: &Path) -> anyhow::Result<bool> {
-    Ok(dir.exists()
-        && std::fs::read_dir(dir)
-            .with_context(|| format!("reading {}", dir.display()))?
-            .next()
-            .is_some())
+/// What a state directory holds, decided before anything in it is written.
+#[derive(Debug, PartialEq, Eq)]
+enum Found {
+    /// A checkpoint (`checkpoints/CURRENT`, written last by a first start): recover.
+    Started,
+    /// No checkpoint and a journal without records: absent, or a first start that was
+    /// interrupted (it journals nothing before its checkpoint). Initialised afresh.
+    NeverStarted,
+}
+
+/// Classifies the state directory, or refuses it with the exact reason.
+fn classify(paths: &StatePaths) -> anyhow::Result<Found> {
+    if paths.checkpoints.join("CURRENT").exists() {
+        return Ok(Found::Started);
+    }
+    if paths.journal.is_dir() {
+        let r = JournalReader::open(&paths.journal)
+            .with_context(|| format!("reading {}", paths.journal.display()))?;
+        let rep = r.report();
+        if let Some(c) = &rep.corruption {
+            anyhow::bail!(
+                "{} has no checkpoint (checkpoints/CURRENT) and its journal is damaged ({c}): \
+                 not an interrupted first start; move the state directory away to start afresh",
+                paths.journal.display()
+            );
+        }
+        if rep.records() > 0 || rep.segments.len() > 1 {
+            anyhow::bail!(
+                "{} holds {} journal records in {} segments but there is no checkpoint ({} is \
+                 missing): not an interrupted first start (it journals nothing before its \
+                 checkpoint); move the state directory away to start afresh",
+                paths.journal.display(),
+                rep.records(),
+                rep.segments.len(),
+                paths.checkpoints.join("CURRENT").display()
+            );
+        }
+    }
+    Ok(Found::NeverStarted)
+}
+
+/// Says that `accounts.file` is not read because the state directory holds its own accounts.
+fn accounts_note(cfg: &DaemonConfig, engine: &Engine) -> Option<String> {
+    let file = cfg.accounts.file.as_ref()?;
+    let ids = &engine.accounts().id;
+    let mut names: Vec<String> = ids
+        .iter()
+        .take(5)
+        .map(|id| {
+            let end = id.iter().position(|&b| b == 0).unwrap_or(id.len());
+            String::from_utf8_lossy(&id[..end]).into_owned()
+        })
+        .collect();
+    if ids.len() > names.len() {
+        names.push("...".into());
+    }
+    Some(format!(
+        "accounts.file {} is not read: the state directory {} already holds {} accounts ({}); \
+         move the state directory away to start from the file",
+        file.display(),
+        cfg.state.display(),
+        ids.len(),
+        names.join(", ")
+    ))
 }
 
 /// Opens or recovers the engine under `paths`.
@@ -78,7 +136,11 @@ pub fn start(
 ) -> anyhow::Result<Started> {
     std::fs::create_dir_all(&cfg.state)
         .with_context(|| format!("creating state directory {}", cfg.state.display()))?;
-    let (engine, journal, restarted, recovery) = if has_journal(&paths.journal)? {
+    // First start is atomic by its last step: the checkpoint's `CURRENT` file, renamed into
+    // place after the journal and the checkpoint are on disk. A directory without it and
+    // with an empty journal never started (a kill at any instant of a first start leaves
+    // that), and is initialised again; anything else without it is refused.
+    let (engine, journal, restarted, recovery) = if classify(paths)? == Found::Started {
         let r = Engine::recover(
             &paths.checkpoints,
             &paths.journal,
@@ -114,6 +176,11 @@ pub fn start(
         );
         let (mut engine, mut journal) = (r.engine, r.journal);
         let mut text = text;
+        if let Some(note) = accounts_note(cfg, &engine) {
+            tracing::warn!("{note}");
+            text.push_str("; ");
+            text.push_str(&note);
+        }
         if let Some(m) = model {
             // The replay ran the checkpoint's model; switch to the configured one and take a
             // checkpoint at once, so the next recovery replays with it (docs/adaptive.md).

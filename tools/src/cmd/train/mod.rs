@@ -259,9 +259,14 @@ fn cluster_accounts(
     }
     if let Some(out) = out {
         acc.cluster.clone_from(&c.assignment);
-        let file = std::fs::File::create(out)
-            .with_context(|| format!("cannot create {}", out.display()))?;
-        crate::accounts_io::write_csv(std::io::BufWriter::new(file), &acc.columns())?;
+        crate::out_file::refuse_same(path, "accounts", out)?;
+        let (tmp, file) = crate::out_file::TempOut::create(out)?;
+        let mut w = std::io::BufWriter::new(file);
+        crate::accounts_io::write_csv(&mut w, &acc.columns())?;
+        w.into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing {}", tmp.path().display()))?;
+        tmp.commit()?;
         println!(
             "wrote the accounts with their clusters to {}",
             out.display()

@@ -506,7 +506,7 @@ pub fn write_report(
     let html_path = dir.join("report.html");
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');
-    std::fs::write(&json_path, text).with_context(|| format!("writing {}", json_path.display()))?;
+    write_replacing(&json_path, text.as_bytes())?;
     let metrics: Vec<RunMetrics> = analyses.into_iter().map(|a| a.metrics).collect();
     let page = html::page(
         meta,
@@ -515,7 +515,7 @@ pub fn write_report(
         verdict_matched.as_ref(),
         &sections,
     );
-    std::fs::write(&html_path, page).with_context(|| format!("writing {}", html_path.display()))?;
+    write_replacing(&html_path, page.as_bytes())?;
     Ok(ReportSummary {
         json: json_path,
         html: html_path,
@@ -531,3 +531,16 @@ pub const MATCHED: &str = "static-matched";
 
 #[cfg(test)]
 mod tests;
+
+/// Writes `bytes` to a temporary file beside `path` and renames it over `path`: a failed or
+/// killed write never leaves half a report. (This module is also compiled into a test on its
+/// own, so it does not use `crate::out_file`.)
+fn write_replacing(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.with_context(|| format!("writing {}", path.display()))
+}
