@@ -104,6 +104,16 @@ fn run(dir: &Path, cap: &Capture, kills: Option<(u64, u32)>) -> Outcome {
         );
         complete(&manager)
     });
+    // The manager may still be reconnecting after the last kill: its lingering ends with the
+    // Logout of a daemon it is logged on to, so wait until the running one counts its logon.
+    wait_until("the manager logged on to the running daemon", || {
+        daemon
+            .output()
+            .lines()
+            .rev()
+            .find(|l| l.contains(" manager-logons "))
+            .is_some_and(|l| !l.contains(" manager-logons 0 "))
+    });
     daemon.signal("-TERM");
     let st = daemon.wait();
     assert!(st.success(), "daemon exit {st}:\n{}", daemon.output());

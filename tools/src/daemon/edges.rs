@@ -282,6 +282,7 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
         counters.push(Box::new(move || {
             let s = c.snapshot();
             vec![
+                ("manager-logons", s.logons),
                 ("masters-accepted", s.accepted),
                 ("reports", s.reports),
                 (
