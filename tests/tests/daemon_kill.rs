@@ -106,10 +106,16 @@ fn run(dir: &Path, cap: &Capture, kills: Option<(u64, u32)>) -> Outcome {
     });
     // The manager may still be reconnecting after the last kill: its lingering ends with the
     // Logout of a daemon it is logged on to, so wait until the running one counts its logon.
+    // Only this process's stats lines count: those after its "stages [...] running" line.
     wait_until("the manager logged on to the running daemon", || {
-        daemon
-            .output()
-            .lines()
+        let out = daemon.output();
+        let lines: Vec<&str> = out.lines().collect();
+        let start = lines
+            .iter()
+            .rposition(|l| l.contains("stages [") && l.contains("running"))
+            .unwrap_or(0);
+        lines[start..]
+            .iter()
             .rev()
             .find(|l| l.contains(" manager-logons "))
             .is_some_and(|l| !l.contains(" manager-logons 0 "))
