@@ -151,10 +151,14 @@ impl Engine {
         sync_dir(&tmp)?;
         let dst = root.join(&name);
         if dst.exists() {
-            // Same sequence checkpointed again: identical state by determinism; replace it.
-            fs::remove_dir_all(&dst).map_err(io(&dst, "replacing"))?;
+            // Same sequence checkpointed again: identical state by determinism, and the one in
+            // place is complete (it was renamed into place whole). Keep it: deleting it first
+            // would leave `CURRENT` naming a half-deleted directory if a kill came in between
+            // (the first-start kill test found exactly that).
+            fs::remove_dir_all(&tmp).map_err(io(&tmp, "removing the duplicate"))?;
+        } else {
+            fs::rename(&tmp, &dst).map_err(io(&dst, "renaming into place"))?;
         }
-        fs::rename(&tmp, &dst).map_err(io(&dst, "renaming into place"))?;
         sync_dir(root)?;
         let cur = root.join(CURRENT_FILE);
         let cur_tmp = root.join(".CURRENT.tmp");
