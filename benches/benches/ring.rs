@@ -15,12 +15,17 @@ const BATCH: u64 = 100_000;
 
 type Msg = [u64; 8];
 
-fn counted(n: u64) -> Duration {
-    let (mut tx, mut rx, _) = ring::<Msg>(SLOTS);
+/// Streams `n` messages: `push` on this thread (retried while it hands the message back),
+/// `pop` on a consumer thread; the time until the consumer has them all.
+fn stream(
+    n: u64,
+    mut push: impl FnMut(Msg) -> Result<(), Msg>,
+    mut pop: impl FnMut() -> Option<Msg> + Send + 'static,
+) -> Duration {
     let consumer = thread::spawn(move || {
         let mut got = 0u64;
         while got < n {
-            if let Some(m) = rx.pop() {
+            if let Some(m) = pop() {
                 black_box(m);
                 got += 1;
             } else {
@@ -31,8 +36,8 @@ fn counted(n: u64) -> Duration {
     let t0 = Instant::now();
     for i in 0..n {
         let mut m = [i; 8];
-        while let Err(full) = tx.try_push(m) {
-            m = full.0;
+        while let Err(back) = push(m) {
+            m = back;
             std::hint::spin_loop();
         }
     }
@@ -40,29 +45,26 @@ fn counted(n: u64) -> Duration {
     t0.elapsed()
 }
 
+fn counted(n: u64) -> Duration {
+    let (mut tx, mut rx, _) = ring::<Msg>(SLOTS);
+    stream(
+        n,
+        move |m| tx.try_push(m).map_err(|f| f.0),
+        move || rx.pop(),
+    )
+}
+
 fn raw(n: u64) -> Duration {
     let (mut tx, mut rx) = rtrb::RingBuffer::<Msg>::new(SLOTS);
-    let consumer = thread::spawn(move || {
-        let mut got = 0u64;
-        while got < n {
-            if let Ok(m) = rx.pop() {
-                black_box(m);
-                got += 1;
-            } else {
-                std::hint::spin_loop();
-            }
-        }
-    });
-    let t0 = Instant::now();
-    for i in 0..n {
-        let mut m = [i; 8];
-        while let Err(rtrb::PushError::Full(back)) = tx.push(m) {
-            m = back;
-            std::hint::spin_loop();
-        }
-    }
-    consumer.join().expect("consumer");
-    t0.elapsed()
+    stream(
+        n,
+        move |m| {
+            tx.push(m).map_err(|e| match e {
+                rtrb::PushError::Full(m) => m,
+            })
+        },
+        move || rx.pop().ok(),
+    )
 }
 
 fn hop(c: &mut Criterion) {

@@ -159,7 +159,6 @@ impl Rig {
 
     /// Offers `c` to the order ring, cycling until it has room; the engine tracks it.
     pub fn push_order(&mut self, c: ChildOrder) {
-        let t0 = Instant::now();
         self.engine.tracked.insert(c.cl_ord_id, c);
         self.engine.book.insert(
             c.cl_ord_id,
@@ -169,21 +168,7 @@ impl Rig {
                 open: true,
             },
         );
-        let mut v = EdgeOrder {
-            cause_edge_ns: mono_ns(),
-            pushed_ns: mono_ns(),
-            index: 0,
-            count: 1,
-            order: c,
-        };
-        while let Err(full) = self.engine.orders.as_mut().unwrap().try_push(v) {
-            v = full.0;
-            assert!(
-                t0.elapsed() < Duration::from_secs(60),
-                "ring never had room"
-            );
-            self.cycle();
-        }
+        self.push_raw(c);
     }
 
     /// Offers a cancel request for order `id` to the ring (what the engine's `Decision::Cancel`

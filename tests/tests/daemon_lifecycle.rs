@@ -36,7 +36,7 @@ use mam_gateway::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
 use mam_gateway::fix::session::{Event, Role, Session, SessionConfig};
 use mam_gateway::fix::store::Store;
 use mam_tests::daemon::{
-    convert_eurusd, lp_orders, out_file, start_lp, wait_until, DaemonSetup, Replay,
+    convert_eurusd, lp_orders, out_file, start_lp, wait_until, Capture, DaemonSetup, Proc, Replay,
 };
 
 const HOURS: std::ops::Range<u32> = 14..16;
@@ -114,6 +114,30 @@ impl Manager {
     }
 }
 
+/// Waits until the daemon journaled every quote of `cap` (checked every 300 ms: each check runs
+/// `mam journal verify`), doing `between` meanwhile; fails if the daemon dies.
+fn every_quote_journaled(
+    setup: &DaemonSetup,
+    cap: &Capture,
+    daemon: &mut Proc,
+    mut between: impl FnMut(),
+) {
+    let mut last = Instant::now();
+    wait_until("every quote journaled", || {
+        between();
+        if last.elapsed() < Duration::from_millis(300) {
+            return false;
+        }
+        last = Instant::now();
+        assert!(
+            daemon.try_wait().is_none(),
+            "daemon died:\n{}",
+            daemon.output()
+        );
+        setup.market_records() == cap.quotes
+    });
+}
+
 fn tt(s: u32) -> String {
     format!("20190204-14:00:{s:02}")
 }
@@ -189,20 +213,7 @@ fn pending_masters_cancels_replaces_and_stop_loss_end_to_end() {
     // The manager is done: its clock no longer holds the market data back.
     mgr.send(b"h", &[(336, "MAM"), (340, "3")]);
 
-    let mut last = Instant::now();
-    wait_until("every quote journaled", || {
-        mgr.turn();
-        if last.elapsed() < Duration::from_millis(500) {
-            return false;
-        }
-        last = Instant::now();
-        assert!(
-            daemon.try_wait().is_none(),
-            "daemon died:\n{}",
-            daemon.output()
-        );
-        setup.market_records() == cap.quotes
-    });
+    every_quote_journaled(&setup, &cap, &mut daemon, || mgr.turn());
     // The last reports (the stop-loss close's fills) reach the manager.
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(2) {
@@ -453,19 +464,7 @@ fn reports_a_crash_took_are_sent_after_the_restart() {
     let before = mgr.got.clone();
     drop(mgr);
 
-    let mut last = Instant::now();
-    wait_until("every quote journaled", || {
-        if last.elapsed() < Duration::from_millis(300) {
-            return false;
-        }
-        last = Instant::now();
-        assert!(
-            daemon.try_wait().is_none(),
-            "daemon died:\n{}",
-            daemon.output()
-        );
-        setup.market_records() == cap.quotes
-    });
+    every_quote_journaled(&setup, &cap, &mut daemon, || {});
     daemon.kill();
     let mut daemon = setup.start(&out_file(d, "daemon"));
     let mut mgr = Manager::connect(addr, &d.join("manager"));

@@ -126,6 +126,18 @@ tags! {
     ORD_STATUS_REQ_ID = 790;
     /// NextExpectedMsgSeqNum (FIX 4.4 Logon, optional).
     NEXT_EXPECTED_MSG_SEQ_NUM = 789;
+    /// PositionEffect (O open, C close).
+    POSITION_EFFECT = 77;
+    /// StopPx.
+    STOP_PX = 99;
+    /// ExecRestatementReason.
+    EXEC_RESTATEMENT_REASON = 378;
+    /// MamStopLoss (mam's manager session): a ticket's stop-loss price.
+    MAM_STOP_LOSS = 5107;
+    /// MamTakeProfit (mam's manager session): a ticket's take-profit price.
+    MAM_TAKE_PROFIT = 5108;
+    /// MamJournalSeq (mam's manager session): a report's journal sequence.
+    MAM_JOURNAL_SEQ = 5120;
     /// HandlInst (FIX 4.2 NewOrderSingle, required there).
     HANDL_INST = 21;
     /// Quantity (an allocation's total).

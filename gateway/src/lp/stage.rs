@@ -198,6 +198,8 @@ pub struct LpStage {
     accounts: AccountField,
     /// The allocation being gathered (lines of one block until its total line).
     alloc: AllocOut,
+    /// FIX 4.2: NewOrderSingle carries HandlInst (decided once, not per order).
+    handl_inst: bool,
     resend: Vec<ChildOrder>,
     resend_next: usize,
     /// An order popped that could not go yet.
@@ -277,6 +279,7 @@ impl LpStage {
                 ids: opts.account_ids.clone(),
             },
             alloc: AllocOut::new(opts.allocation_instructions),
+            handl_inst: opts.begin_string == crate::fix::BEGIN_FIX42,
             resend,
             resend_next: 0,
             held: None,
@@ -364,6 +367,7 @@ fn send_child(
     ini: &mut Initiator,
     symbols: &[Vec<u8>],
     accounts: &AccountField,
+    handl_inst: bool,
     c: &ChildOrder,
     now: u64,
 ) -> Sent {
@@ -389,10 +393,9 @@ fn send_child(
         }
     };
     let before = ini.session().next_sender_seq();
-    let fix42 = ini.session().config().begin_string == crate::fix::BEGIN_FIX42;
     let sent = ini.send_app(now, msg_type::NEW_ORDER_SINGLE, |w| {
         nos.encode(w);
-        if fix42 {
+        if handl_inst {
             // Automated execution, private, no broker intervention.
             w.char(crate::fix::tag::HANDL_INST, b'1');
         }

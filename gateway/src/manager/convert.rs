@@ -38,16 +38,16 @@ pub const TAG_STOP_DISTANCE: u32 = 5105;
 /// MamReference: the master's balance or equity for the ratio models.
 pub const TAG_REFERENCE: u32 = 5106;
 /// MamStopLoss: the ticket's stop-loss price (0 on a replace removes it).
-pub const TAG_STOP_LOSS: u32 = 5107;
+pub const TAG_STOP_LOSS: u32 = tag::MAM_STOP_LOSS.num;
 /// MamTakeProfit: the ticket's take-profit price (0 on a replace removes it).
-pub const TAG_TAKE_PROFIT: u32 = 5108;
+pub const TAG_TAKE_PROFIT: u32 = tag::MAM_TAKE_PROFIT.num;
 /// MamHold: `Y` holds a limit master in the engine until the market reaches its price
 /// (default `N`: its children rest at the LP as limit orders).
 pub const TAG_HOLD: u32 = 5109;
 /// StopPx.
-pub const TAG_STOP_PX: u32 = 99;
+pub const TAG_STOP_PX: u32 = tag::STOP_PX.num;
 /// PositionEffect.
-pub const TAG_POSITION_EFFECT: u32 = 77;
+pub const TAG_POSITION_EFFECT: u32 = tag::POSITION_EFFECT.num;
 /// TradingSessionID.
 pub const TAG_TRADING_SESSION_ID: u32 = 336;
 /// TradSesStatus.
@@ -598,19 +598,7 @@ pub fn watermark_from_tss(m: &Message<'_>) -> Result<u64, MasterRefusal> {
         .req_u64(TAG_TRAD_SES_STATUS)
         .map_err(|e| MasterRefusal::field(m, e))?
     {
-        2 => {
-            let tt = m
-                .req(tag::TRANSACT_TIME.num)
-                .map_err(|e| MasterRefusal::field(m, e))?;
-            crate::fix::time::parse_utc(tt).ok_or_else(|| {
-                MasterRefusal::session(
-                    RejectReason::IncorrectDataFormat,
-                    tag::TRANSACT_TIME.num,
-                    tt,
-                    "TransactTime is not a UTCTimestamp",
-                )
-            })
-        }
+        2 => transact_time(m),
         3 => Ok(u64::MAX),
         _ => Err(MasterRefusal::session(
             RejectReason::ValueIncorrect,

@@ -17,42 +17,10 @@ use crate::fix::msg::msg_type;
 use crate::fix::num::{fmt_u64, MAX_U64_DIGITS};
 use crate::fix::tag::{self, Tag};
 
-const CXL_REJ_REASON: Tag = Tag {
-    num: 102,
-    eq: b"102=",
-};
-const CXL_REJ_RESPONSE_TO: Tag = Tag {
-    num: 434,
-    eq: b"434=",
-};
 /// MamJournalSeq (5120): the report's journal sequence, on every ExecutionReport and
 /// OrderCancelReject mam sends the manager, so a restart knows which reports went
 /// ([`reported_up_to`]).
-pub const TAG_JOURNAL_SEQ: u32 = 5120;
-const JOURNAL_SEQ: Tag = Tag {
-    num: TAG_JOURNAL_SEQ,
-    eq: b"5120=",
-};
-const EXEC_RESTATEMENT_REASON: Tag = Tag {
-    num: 378,
-    eq: b"378=",
-};
-const STOP_PX: Tag = Tag {
-    num: 99,
-    eq: b"99=",
-};
-const POSITION_EFFECT: Tag = Tag {
-    num: 77,
-    eq: b"77=",
-};
-const STOP_LOSS: Tag = Tag {
-    num: 5107,
-    eq: b"5107=",
-};
-const TAKE_PROFIT: Tag = Tag {
-    num: 5108,
-    eq: b"5108=",
-};
+pub const TAG_JOURNAL_SEQ: u32 = tag::MAM_JOURNAL_SEQ.num;
 
 /// The MsgType a report goes out as.
 pub fn report_msg_type(r: &MasterReport) -> &'static [u8] {
@@ -110,18 +78,18 @@ pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<
         put_order_id(w, tag::ORIG_CL_ORD_ID, r.order_id);
         w.char(tag::ORD_STATUS, r.ord_status.max(b'0'));
         w.char(
-            CXL_REJ_RESPONSE_TO,
+            tag::CXL_REJ_RESPONSE_TO,
             if r.flags & REPORT_TO_REPLACE != 0 {
                 b'2'
             } else {
                 b'1'
             },
         );
-        w.field(CXL_REJ_REASON, cxl_rej_reason(r.reason));
+        w.field(tag::CXL_REJ_REASON, cxl_rej_reason(r.reason));
         if let Some(t) = reason {
             w.field(tag::TEXT, t.as_bytes());
         }
-        w.u64(JOURNAL_SEQ, m.journal_seq);
+        w.u64(tag::MAM_JOURNAL_SEQ, m.journal_seq);
         return;
     }
     w.field(tag::ORDER_ID, &ticket[s..]);
@@ -171,7 +139,7 @@ pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<
     if r.price.raw() > 0 {
         w.price(
             if ord_type == b'3' {
-                STOP_PX
+                tag::STOP_PX
             } else {
                 tag::PRICE
             },
@@ -179,7 +147,7 @@ pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<
         );
     }
     if r.flags & REPORT_CLOSING != 0 {
-        w.char(POSITION_EFFECT, b'C');
+        w.char(tag::POSITION_EFFECT, b'C');
     }
     if r.exec_type == exec::TRADE {
         w.qty(tag::LAST_QTY, r.last_qty);
@@ -189,10 +157,10 @@ pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<
     w.qty(tag::CUM_QTY, r.cum_qty);
     w.price(tag::AVG_PX, r.avg_px);
     if r.stop_loss != Price::ZERO {
-        w.price(STOP_LOSS, r.stop_loss);
+        w.price(tag::MAM_STOP_LOSS, r.stop_loss);
     }
     if r.take_profit != Price::ZERO {
-        w.price(TAKE_PROFIT, r.take_profit);
+        w.price(tag::MAM_TAKE_PROFIT, r.take_profit);
     }
     if r.exec_type == exec::REJECTED {
         // 99 Other: the Text names the engine's reason.
@@ -200,7 +168,7 @@ pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<
     }
     if wire_exec_type == exec::RESTATED {
         // ExecRestatementReason is required with ExecType D; 99 Other, the Text says why.
-        w.u64(EXEC_RESTATEMENT_REASON, 99);
+        w.u64(tag::EXEC_RESTATEMENT_REASON, 99);
     }
     match reason {
         Some(t) => {
@@ -215,7 +183,7 @@ pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<
         None => {}
     }
     w.timestamp(tag::TRANSACT_TIME, r.ts_ns);
-    w.u64(JOURNAL_SEQ, m.journal_seq);
+    w.u64(tag::MAM_JOURNAL_SEQ, m.journal_seq);
 }
 
 /// The highest journal sequence of a report the manager session's store holds as sent (0 if

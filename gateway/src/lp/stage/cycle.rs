@@ -199,7 +199,14 @@ impl LpStage {
         let mut n = 0;
         while self.resend_next < self.resend.len() {
             let c = self.resend[self.resend_next];
-            match send_child(&mut self.ini, &self.symbols, &self.accounts, &c, now) {
+            match send_child(
+                &mut self.ini,
+                &self.symbols,
+                &self.accounts,
+                self.handl_inst,
+                &c,
+                now,
+            ) {
                 Sent::Yes => {
                     self.stats.resent_at_start.fetch_add(1, Relaxed);
                 }
@@ -245,7 +252,14 @@ impl LpStage {
                 n += 1;
                 continue;
             }
-            match send_child(&mut self.ini, &self.symbols, &self.accounts, &eo.order, now) {
+            match send_child(
+                &mut self.ini,
+                &self.symbols,
+                &self.accounts,
+                self.handl_inst,
+                &eo.order,
+                now,
+            ) {
                 Sent::Yes if eo.order.ord_type == ORD_TYPE_CANCEL => {
                     self.stats.cancels_sent.fetch_add(1, Relaxed);
                 }
