@@ -701,6 +701,9 @@ impl World {
             | Input::Risk(_)
             | Input::Cancel(_)
             | Input::Amend(_) => {}
+            // Not generated here (the reference takes leverage as fixed); account changes are
+            // checked in tests/account_change.rs.
+            Input::Account(_) => {}
         }
         for x in d {
             if let Decision::Order(o) = x {

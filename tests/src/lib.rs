@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod daemon;
+pub mod manager;
 
 use std::path::PathBuf;
 

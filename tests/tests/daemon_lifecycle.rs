@@ -32,87 +32,16 @@ use mam_core::engine::lifecycle::record::{Trigger, ORDER_ID_SL, TRIGGER_LIMIT, T
 use mam_core::engine::{Decision, Input};
 use mam_core::event::MarketEvent;
 use mam_core::num::{Price, Qty};
-use mam_gateway::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
-use mam_gateway::fix::session::{Event, Role, Session, SessionConfig};
-use mam_gateway::fix::store::Store;
+use mam_gateway::fix::session::initiator::now_ns;
 use mam_tests::daemon::{
     convert_eurusd, lp_orders, out_file, start_lp, wait_until, Capture, DaemonSetup, Proc, Replay,
 };
+use mam_tests::manager::{Got, Manager};
 
 const HOURS: std::ops::Range<u32> = 14..16;
 const LIMIT_1: &str = "1.14450";
 const SL_1: &str = "1.14320";
 const LIMIT_3: &str = "1.14400";
-
-/// What the manager received: MsgType and fields.
-#[derive(Debug, Clone)]
-struct Got {
-    msg_type: String,
-    fields: Vec<(u32, String)>,
-    /// A FIX resend of a message received before (PossDupFlag Y).
-    poss_dup: bool,
-}
-
-impl Got {
-    fn get(&self, tag: u32) -> &str {
-        self.fields
-            .iter()
-            .find(|(t, _)| *t == tag)
-            .map_or("", |(_, v)| v.as_str())
-    }
-}
-
-struct Manager {
-    ini: Initiator,
-    got: Vec<Got>,
-}
-
-impl Manager {
-    fn connect(addr: SocketAddr, dir: &std::path::Path) -> Manager {
-        let cfg = SessionConfig::new(Role::Initiator, "MANAGER", "MAM");
-        let session = Session::new(cfg, Store::open(dir).unwrap()).unwrap();
-        let mut m = Manager {
-            ini: Initiator::new(session, InitiatorOptions::new(addr)).unwrap(),
-            got: Vec::new(),
-        };
-        let t0 = Instant::now();
-        while !m.ini.is_logged_on() {
-            assert!(t0.elapsed() < Duration::from_secs(60), "manager Logon");
-            m.turn();
-        }
-        m
-    }
-
-    fn turn(&mut self) {
-        let got = &mut self.got;
-        self.ini
-            .turn(now_ns(), Some(Duration::from_millis(5)), &mut |e| {
-                if let Event::App { msg, poss_dup } = e {
-                    got.push(Got {
-                        poss_dup,
-                        msg_type: String::from_utf8_lossy(msg.msg_type()).into_owned(),
-                        fields: msg
-                            .fields()
-                            .map(|f| (f.tag, String::from_utf8_lossy(f.value).into_owned()))
-                            .collect(),
-                    });
-                }
-            })
-            .unwrap();
-    }
-
-    fn send(&mut self, msg_type: &[u8], fields: &[(u32, &str)]) {
-        self.ini
-            .send_app(now_ns(), msg_type, |w| {
-                for (t, v) in fields {
-                    w.field_num(*t, v.as_bytes());
-                }
-            })
-            .unwrap();
-        self.ini.flush().unwrap();
-        self.turn();
-    }
-}
 
 /// Waits until the daemon journaled every quote of `cap` (checked every 300 ms: each check runs
 /// `mam journal verify`), doing `between` meanwhile; fails if the daemon dies.

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 mod accounts_io;
+mod admin;
 mod cmd;
 mod daemon;
 mod demo;

@@ -97,6 +97,7 @@ impl Engine {
             Input::Risk(r) => self.risk_command(seq, r, d),
             Input::Cancel(c) => self.cancel(seq, c, d),
             Input::Amend(a) => self.amend(seq, a, d),
+            Input::Account(c) => self.account_change(seq, c, d),
         };
         self.learn_slippage(input, filled, &d[first..]);
         if let Err((code, reference)) = r {

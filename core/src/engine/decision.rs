@@ -182,11 +182,13 @@ pub enum RefusedCode {
     DuplicateOrder = 22,
     /// No such master order (never seen, or already done).
     UnknownMasterOrder = 23,
+    /// An account setting out of its range (the reference names the field).
+    BadAccountValue = 24,
 }
 
 impl RefusedCode {
     /// Every code, in order.
-    pub const ALL: [RefusedCode; 23] = [
+    pub const ALL: [RefusedCode; 24] = [
         Self::UnknownTicket,
         Self::TicketMismatch,
         Self::UnknownInstrument,
@@ -210,6 +212,7 @@ impl RefusedCode {
         Self::KillSwitch,
         Self::DuplicateOrder,
         Self::UnknownMasterOrder,
+        Self::BadAccountValue,
     ];
 
     /// From a journaled code.
@@ -245,6 +248,7 @@ impl RefusedCode {
             Self::KillSwitch => "kill switch engaged: close-only",
             Self::DuplicateOrder => "order id already in use",
             Self::UnknownMasterOrder => "unknown order",
+            Self::BadAccountValue => "account setting out of range",
         }
     }
 }
@@ -383,6 +387,7 @@ pub fn kind_name(kind: u16) -> Option<&'static str> {
         KIND_ADAPTIVE_SWITCH => "adaptive-switch",
         KIND_MASTER_CANCEL => "master-cancel",
         KIND_MASTER_AMEND => "master-amend",
+        super::account_change::KIND_ACCOUNT_CHANGE => "account-change",
         KIND_MASTER_REPORT => "report",
         KIND_CANCEL_REQUEST => "cancel-request",
         KIND_TRIGGER => "trigger",
@@ -431,6 +436,13 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
                 "ts={} order={} amend_id={} lots={} price={} sl={} tp={} flags={:#x} mode={}",
                 a.ts_ns, a.order_id, a.amend_id, a.lots, a.price, a.stop_loss, a.take_profit,
                 a.flags, a.mode
+            ),
+            Input::Account(c) => format!(
+                "ts={} account={} field={} value={}",
+                c.ts_ns,
+                c.account,
+                super::account_change::field_name(c.field).unwrap_or("?"),
+                c.value
             ),
         });
     }

@@ -11,9 +11,11 @@
 //! | 6 | [`RiskCommand`] | kill switch on / off |
 //! | 8 | [`MasterCancel`] | cancel a working or pending master order |
 //! | 9 | [`MasterAmend`] | replace a pending master; set, move or remove stop-loss / take-profit |
+//! | 10 | [`AccountChange`] | an operator changes one account's status, model parameter or limit |
 
 use bytemuck::{Pod, Zeroable};
 
+pub use super::account_change::{AccountChange, KIND_ACCOUNT_CHANGE};
 pub use super::lifecycle::record::{
     MasterAmend, MasterCancel, KIND_MASTER_AMEND, KIND_MASTER_CANCEL, POLICY_HELD_LIMIT,
     POLICY_HELD_STOP,
@@ -39,6 +41,7 @@ pub fn is_input_kind(kind: u16) -> bool {
     (KIND_MASTER_OPEN..=KIND_RISK_COMMAND).contains(&kind)
         || kind == KIND_MASTER_CANCEL
         || kind == KIND_MASTER_AMEND
+        || kind == KIND_ACCOUNT_CHANGE
 }
 
 /// Static model codes of [`MasterOpen::model`].
@@ -185,6 +188,8 @@ pub enum Input {
     Cancel(MasterCancel),
     /// Amend a master order.
     Amend(MasterAmend),
+    /// Change an account's setting.
+    Account(AccountChange),
 }
 
 impl Input {
@@ -199,6 +204,7 @@ impl Input {
             Input::Risk(_) => KIND_RISK_COMMAND,
             Input::Cancel(_) => KIND_MASTER_CANCEL,
             Input::Amend(_) => KIND_MASTER_AMEND,
+            Input::Account(_) => KIND_ACCOUNT_CHANGE,
         }
     }
 
@@ -213,6 +219,7 @@ impl Input {
             Input::Risk(r) => bytemuck::bytes_of(r),
             Input::Cancel(r) => bytemuck::bytes_of(r),
             Input::Amend(r) => bytemuck::bytes_of(r),
+            Input::Account(r) => bytemuck::bytes_of(r),
         }
     }
 
@@ -227,6 +234,7 @@ impl Input {
             Input::Risk(r) => r.ts_ns,
             Input::Cancel(r) => r.ts_ns,
             Input::Amend(r) => r.ts_ns,
+            Input::Account(r) => r.ts_ns,
         }
     }
 
@@ -251,6 +259,7 @@ impl Input {
             KIND_RISK_COMMAND => Input::Risk(pod(payload)?),
             KIND_MASTER_CANCEL => Input::Cancel(pod(payload)?),
             KIND_MASTER_AMEND => Input::Amend(pod(payload)?),
+            KIND_ACCOUNT_CHANGE => Input::Account(pod(payload)?),
             _ => return None,
         })
     }

@@ -42,6 +42,8 @@ pub struct DaemonConfig {
     pub journal: JournalSection,
     /// Latency logs.
     pub latency: LatencyConfig,
+    /// The admin API, dashboard and `/metrics` (docs/admin.md).
+    pub admin: AdminConfig,
 }
 
 impl Default for DaemonConfig {
@@ -59,6 +61,37 @@ impl Default for DaemonConfig {
             engine: EngineSection::default(),
             journal: JournalSection::default(),
             latency: LatencyConfig::default(),
+            admin: AdminConfig::default(),
+        }
+    }
+}
+
+/// `[admin]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Serve the admin API, the dashboard and `/metrics`.
+    pub enabled: bool,
+    /// Address to listen on (port 0: any free port, printed at start).
+    pub listen: String,
+    /// Listen on a non-loopback address.
+    pub allow_remote: bool,
+    /// The bearer token (at least 16 characters); unset: `admin.token` in the state directory,
+    /// made on the first start.
+    pub token: Option<String>,
+    /// How often the engine refreshes the snapshot the API reads (at most; only when the
+    /// journal moved).
+    pub snapshot_interval: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            enabled: false,
+            listen: "127.0.0.1:9880".into(),
+            allow_remote: false,
+            token: None,
+            snapshot_interval: "100ms".into(),
         }
     }
 }
@@ -435,6 +468,8 @@ pub struct Checked {
     pub sync: SyncPolicy,
     /// Latency directory (absolute or under state).
     pub latency_dir: PathBuf,
+    /// The admin server's address and snapshot interval, when enabled.
+    pub admin: Option<(SocketAddr, Duration)>,
 }
 
 fn addr(what: &str, s: &str) -> anyhow::Result<SocketAddr> {
@@ -558,6 +593,26 @@ impl DaemonConfig {
                 j.sync_interval
             ),
         })?;
+        let admin = if self.admin.enabled {
+            let a = addr("admin.listen", &self.admin.listen)?;
+            if !a.ip().is_loopback() && !self.admin.allow_remote {
+                bail!(
+                    "admin.listen = \"{a}\" is not a loopback address: set admin.allow_remote = \
+                     true to serve the admin API beyond this machine"
+                );
+            }
+            let every =
+                parse_duration(&self.admin.snapshot_interval).context("admin.snapshot_interval")?;
+            if every.is_zero() {
+                bail!(
+                    "admin.snapshot_interval = \"{}\": must be more than 0",
+                    self.admin.snapshot_interval
+                );
+            }
+            Some((a, every))
+        } else {
+            None
+        };
         let latency_dir = if self.latency.dir.is_absolute() {
             self.latency.dir.clone()
         } else {
@@ -580,6 +635,7 @@ impl DaemonConfig {
             engine,
             sync,
             latency_dir,
+            admin,
         })
     }
 }

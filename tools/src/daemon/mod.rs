@@ -14,7 +14,7 @@
 pub mod config;
 mod edges;
 pub mod resume;
-mod stats;
+pub(crate) mod stats;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mam_core::engine::input::{RiskCommand, ADAPTIVE_OFF, ADAPTIVE_ON, RISK_KILL, RISK_RESET};
+use mam_core::engine::Input;
+use mam_core::pipeline::engine_stage::admin::{snapshot_buffer, AdminQueue, AdminRequest};
 use mam_core::pipeline::engine_stage::{EngineRings, EngineStage, EngineStageOptions};
 use mam_core::pipeline::{ring, LatencyTap, Pipeline, RunnerConfig, Stage};
 use mam_core::symbol::SymbolTable;
@@ -126,7 +128,8 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         signal_hook::flag::register(libc::SIGRTMIN() + 2, adaptive_on.clone())
             .context("installing signal handlers")?;
     }
-    let admin = Arc::new(crossbeam_queue::ArrayQueue::new(64));
+    // Operator inputs from signals and the admin API (docs/admin.md).
+    let admin = Arc::new(AdminQueue::new(256));
     let tap = LatencyTap::new();
     let cap = cfg.pipeline.ring;
     let (mtx, mrx, mstats) = ring(cap);
@@ -187,11 +190,17 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     };
     let (engine_stage, report, estats) =
         EngineStage::new(started.engine, started.journal, opts, rings, stop.clone());
-    let engine_stage = if manager_enabled {
+    let mut engine_stage = if manager_enabled {
         engine_stage.with_reports(rtx).with_unsent_reports(unsent)
     } else {
         engine_stage
     };
+    let mut snapshot_reader = None;
+    if let Some((_, every)) = checked.admin {
+        let (w, r) = snapshot_buffer(u64::try_from(every.as_nanos()).unwrap_or(u64::MAX));
+        engine_stage = engine_stage.with_snapshots(w);
+        snapshot_reader = Some(r);
+    }
 
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     let mut idle = Vec::new();
@@ -222,6 +231,37 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         checked.sync,
         &checked.latency_dir,
     )?;
+    let admin_server = match (checked.admin, snapshot_reader) {
+        (Some((addr, _)), Some(reader)) => {
+            let token = crate::admin::load_or_create_token(cfg.admin.token.as_deref(), &cfg.state)?;
+            let (engine_stats, rings) = reporter.sources();
+            let shared = Arc::new(crate::admin::AdminShared {
+                snapshot: std::sync::Mutex::new(reader),
+                queue: admin.clone(),
+                symbols: symbols.clone(),
+                token,
+                engine: engine_stats,
+                rings,
+                live: reporter.live(),
+                next_id: std::sync::atomic::AtomicU64::new(0),
+                started: Instant::now(),
+                stopping: AtomicBool::new(false),
+            });
+            let server = crate::admin::AdminServer::start(addr, shared)?;
+            writeln!(
+                out,
+                "  admin: http://{}/ (API, dashboard, /metrics; token {})",
+                server.addr,
+                if cfg.admin.token.is_some() {
+                    "as admin.token sets".to_string()
+                } else {
+                    format!("in {}", cfg.state.join("admin.token").display())
+                }
+            )?;
+            Some(server)
+        }
+        _ => None,
+    };
     let runner = RunnerConfig {
         mode: checked.mode,
         idle,
@@ -283,7 +323,11 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
                     action,
                     _pad: 0,
                 };
-                if admin.push(cmd).is_ok() {
+                let req = AdminRequest {
+                    id: 0,
+                    input: Input::Risk(cmd),
+                };
+                if admin.push(req).is_ok() {
                     writeln!(out, "{what}")?;
                 }
             }
@@ -305,6 +349,9 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     joiner
         .join()
         .map_err(|_| anyhow::anyhow!("a pipeline thread panicked"))??;
+    if let Some(server) = admin_server {
+        server.stop();
+    }
     let report = report
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -16,6 +16,8 @@ use mam_core::pipeline::engine_stage::EngineStageStats;
 use mam_core::pipeline::{LatencyTap, RingStats};
 use mam_gateway::latency::{write_hgrm, HgrmOptions, IntervalLogWriter};
 
+use crate::admin::live::{LatencySummary, SharedLive};
+
 /// One named ring's counters.
 pub type NamedRing = (&'static str, Arc<RingStats>);
 
@@ -36,6 +38,7 @@ pub struct StatsReporter {
     started: Instant,
     last_log: SystemTime,
     last_line: (Instant, u64),
+    live: SharedLive,
 }
 
 impl std::fmt::Debug for StatsReporter {
@@ -76,6 +79,7 @@ impl StatsReporter {
             started: now,
             last_log: SystemTime::now(),
             last_line: (now, 0),
+            live: SharedLive::default(),
         })
     }
 
@@ -105,7 +109,29 @@ impl StatsReporter {
             }
         }
         self.last_log = wall;
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.intervals += 1;
+        live.edges = self.edges.iter().flat_map(|e| e()).collect();
+        live.last = taken
+            .iter()
+            .map(|(n, h)| (*n, LatencySummary::of(h)))
+            .collect();
+        live.totals = self
+            .totals
+            .iter()
+            .map(|(n, h)| (*n, LatencySummary::of(h)))
+            .collect();
         Ok(())
+    }
+
+    /// The figures the admin server reads, refreshed at every [`log_interval`](Self::log_interval).
+    pub fn live(&self) -> SharedLive {
+        self.live.clone()
+    }
+
+    /// The rings and the engine stage's counters (the admin server reads them directly).
+    pub fn sources(&self) -> (Arc<EngineStageStats>, Vec<NamedRing>) {
+        (self.engine.clone(), self.rings.clone())
     }
 
     /// The stats line for the time since the last one (called every `stats_interval`).

@@ -26,6 +26,7 @@
 //! (an LP resending after a restart) are dropped by cumulative quantity
 //! ([`Engine::order_progress`]) before they are journaled.
 
+pub mod admin;
 mod event_time;
 #[cfg(test)]
 mod tests;
@@ -35,14 +36,14 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
-use crossbeam_queue::ArrayQueue;
 use hdrhistogram::Histogram;
 
+use self::admin::{AdminOutcome, AdminQueue, SnapshotWriter};
 use super::msg::{EdgeFrame, EdgeOrder, ManagerReport};
 use super::ring::{RingRx, RingTx};
 use super::runner::Stage;
 use super::tap::LatencyTap;
-use crate::engine::input::{Input, RiskCommand};
+use crate::engine::input::Input;
 use crate::engine::origin::{Origin, SOURCE_MANAGER};
 use crate::engine::{Decision, Engine};
 use crate::event::{
@@ -95,9 +96,10 @@ pub struct EngineStageOptions {
     pub tap: Option<LatencyTap>,
     /// Most inputs taken from one ring per duty cycle.
     pub batch: usize,
-    /// Operator commands (kill switch on/off) from any thread: a multi-producer queue, so
-    /// `crossbeam-queue` rather than a ring. Applied (and journaled) before anything else.
-    pub admin: Option<Arc<ArrayQueue<RiskCommand>>>,
+    /// Operator inputs (kill switch, adaptive switch, deposits and withdrawals, account
+    /// changes) from any thread, each answered ([`admin`]). Applied (and journaled) before
+    /// anything else in a duty cycle.
+    pub admin: Option<Arc<AdminQueue>>,
     /// When the journal is synced, and whether orders wait for it (module docs).
     pub sync: SyncPolicy,
 }
@@ -182,6 +184,7 @@ struct Hists {
     first: Histogram<u64>,
     last: Histogram<u64>,
     sync: Histogram<u64>,
+    snapshot: Histogram<u64>,
 }
 
 impl Hists {
@@ -196,6 +199,7 @@ impl Hists {
             first: h(),
             last: h(),
             sync: h(),
+            snapshot: h(),
         }
     }
     fn publish(&mut self, tap: &LatencyTap) {
@@ -206,6 +210,7 @@ impl Hists {
         tap.publish("master_to_first_order", &mut self.first);
         tap.publish("master_to_last_order", &mut self.last);
         tap.publish("journal_sync", &mut self.sync);
+        tap.publish("engine_snapshot", &mut self.snapshot);
     }
 }
 
@@ -242,6 +247,8 @@ pub struct EngineStage {
     reports: Option<RingTx<ManagerReport>>,
     /// Reports journaled and waiting for the sync that covers them or for room on the ring.
     report_backlog: VecDeque<ManagerReport>,
+    /// Where readers get the state (None: nobody reads it).
+    snapshots: Option<SnapshotWriter>,
 }
 
 impl EngineStage {
@@ -283,6 +290,7 @@ impl EngineStage {
             done: false,
             reports: None,
             report_backlog: VecDeque::new(),
+            snapshots: None,
             opts,
         };
         (stage, report, stats)
@@ -301,6 +309,51 @@ impl EngineStage {
     pub fn with_unsent_reports(mut self, reports: impl IntoIterator<Item = ManagerReport>) -> Self {
         self.report_backlog.extend(reports);
         self
+    }
+
+    /// Publishes the engine's state to `w`'s reader ([`admin::snapshot_buffer`]).
+    pub fn with_snapshots(mut self, w: SnapshotWriter) -> Self {
+        self.snapshots = Some(w);
+        self
+    }
+
+    /// Applies queued operator inputs, answering each.
+    fn admin_cycle(&mut self) -> Result<usize, String> {
+        let Some(q) = self.opts.admin.clone() else {
+            return Ok(0);
+        };
+        let mut n = 0;
+        while let Some(req) = q.pop_request() {
+            n += 1;
+            let mut out = AdminOutcome {
+                id: req.id,
+                seq: 0,
+                refused: None,
+                not_applied: true,
+            };
+            if admin::is_admin_input(&req.input) && self.engine.is_some() {
+                let seq = self.apply(&req.input, None, 0)?;
+                out.seq = seq;
+                out.not_applied = false;
+                out.refused = self.engine.as_ref().and_then(|e| admin::refusal(e, seq));
+            }
+            q.answer(out);
+        }
+        Ok(n)
+    }
+
+    /// Refills the readers' snapshot when due (`force`: now).
+    fn publish_snapshot(&mut self, force: bool) {
+        let (Some(w), Some(e)) = (self.snapshots.as_mut(), self.engine.as_ref()) else {
+            return;
+        };
+        let t0 = (self.opts.clock)();
+        if w.maybe_publish(e, t0, force) {
+            rec(
+                &mut self.hists.snapshot,
+                (self.opts.clock)().saturating_sub(t0),
+            );
+        }
     }
 
     /// Pushes waiting reports while the ring has room.
@@ -335,9 +388,9 @@ impl EngineStage {
         input: &Input,
         origin: Option<Origin>,
         cause_edge_ns: u64,
-    ) -> Result<(), String> {
+    ) -> Result<u64, String> {
         let (Some(engine), Some(journal)) = (self.engine.as_mut(), self.journal.as_mut()) else {
-            return Ok(());
+            return Ok(0);
         };
         let t0 = (self.opts.clock)();
         let mut emitted = std::mem::take(&mut self.emitted);
@@ -402,14 +455,14 @@ impl EngineStage {
         match input {
             Input::Market(_) => s.market.fetch_add(1, Relaxed),
             Input::Fill(_) => s.fills.fetch_add(1, Relaxed),
-            Input::Risk(_) => s.admin.fetch_add(1, Relaxed),
+            Input::Risk(_) | Input::Balance(_) | Input::Account(_) => s.admin.fetch_add(1, Relaxed),
             _ => s.masters.fetch_add(1, Relaxed),
         };
         self.since_checkpoint += 1;
         if self.opts.checkpoint_every > 0 && self.since_checkpoint >= self.opts.checkpoint_every {
             self.checkpoint()?;
         }
-        Ok(())
+        Ok(seq)
     }
 
     fn checkpoint(&mut self) -> Result<(), String> {
@@ -629,6 +682,7 @@ impl EngineStage {
             // The daemon shuts down: the journal holds everything applied; a restart recovers.
             self.stop.store(true, Relaxed);
         }
+        self.publish_snapshot(true);
         if let Some(tap) = &self.opts.tap {
             self.hists.publish(tap);
         }
@@ -645,15 +699,13 @@ impl EngineStage {
 
     fn cycle(&mut self) -> Result<usize, String> {
         let mut work = self.flush_orders() + self.flush_reports();
-        while let Some(cmd) = self.opts.admin.as_ref().and_then(|q| q.pop()) {
-            self.apply(&Input::Risk(cmd), None, 0)?;
-            work += 1;
-        }
+        work += self.admin_cycle()?;
         work += match self.opts.sequencing {
             Sequencing::Arrival => self.arrival_cycle()?,
             Sequencing::EventTime => self.event_time_cycle()?,
         };
         work += self.end_cycle()?;
+        self.publish_snapshot(false);
         if let Some(e) = &self.engine {
             self.stats
                 .open_orders

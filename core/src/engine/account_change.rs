@@ -1,0 +1,167 @@
+//! Changing an account on a running engine: status (active, inactive, close-only) and the
+//! model parameters and limits an operator sets, one field per input (kind 10).
+//!
+//! One field per record keeps the record small and Pod, makes the journal say exactly what
+//! changed, and lets a refusal name the one field that was wrong. Deposits and withdrawals
+//! stay [`BalanceChange`](super::input::BalanceChange) (kind 3): they move money, these move
+//! settings.
+//!
+//! A change takes effect for the next input: orders already sent keep their size. The account's
+//! limits are re-checked at once (a lower daily-loss limit the account is already past acts
+//! now, journaled with the change's sequence), and its price boxes are redrawn.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::decision::{Decision, RefusedCode};
+use super::Engine;
+use crate::account::{FLAG_ACTIVE, FLAG_CLOSE_ONLY};
+use crate::num::{Lots, Money, Ratio};
+
+/// Journal kind of [`AccountChange`].
+pub const KIND_ACCOUNT_CHANGE: u16 = 10;
+
+/// What [`AccountChange::field`] names; `value` is the raw scaled integer of that column's type.
+pub mod account_field {
+    /// Status: `value` is one of [`super::status`].
+    pub const STATUS: u16 = 1;
+    /// Lot multiplier (`Ratio`, 6 decimals), ≥ 0.
+    pub const MULTIPLIER: u16 = 2;
+    /// Percent of the master (`Ratio`), 0–100.
+    pub const PERCENT: u16 = 3;
+    /// Fixed size (`Lots`, 8 decimals), ≥ 0.
+    pub const FIXED_LOTS: u16 = 4;
+    /// Fraction of equity risked at the stop-loss (`Ratio`), 0–1.
+    pub const RISK_FRACTION: u16 = 5;
+    /// Drawdown tolerance (`Ratio`), 0–1; 0: no drawdown limit.
+    pub const DRAWDOWN_TOLERANCE: u16 = 6;
+    /// Lower bound of the adaptive scale (`Ratio`), 0 ≤ it ≤ the upper bound.
+    pub const MIN_SCALE: u16 = 7;
+    /// Upper bound of the adaptive scale (`Ratio`), ≥ the lower bound, ≤ 100.
+    pub const MAX_SCALE: u16 = 8;
+    /// Leverage (1–10,000; 100 = 1:100).
+    pub const LEVERAGE: u16 = 9;
+    /// Daily loss limit (`Money`, 6 decimals), ≥ 0; 0: none.
+    pub const DAILY_LOSS_LIMIT: u16 = 10;
+}
+
+/// [`account_field::STATUS`] values.
+pub mod status {
+    /// Takes no new orders; its positions stay (and are still closed with their tickets).
+    pub const INACTIVE: i64 = 0;
+    /// Takes orders.
+    pub const ACTIVE: i64 = 1;
+    /// Active, but may only reduce positions.
+    pub const CLOSE_ONLY: i64 = 2;
+}
+
+/// The names the admin API and the journal dump use for each field, in field order.
+pub const FIELD_NAMES: [(u16, &str); 10] = [
+    (account_field::STATUS, "status"),
+    (account_field::MULTIPLIER, "multiplier"),
+    (account_field::PERCENT, "percent"),
+    (account_field::FIXED_LOTS, "fixed_lots"),
+    (account_field::RISK_FRACTION, "risk_fraction"),
+    (account_field::DRAWDOWN_TOLERANCE, "drawdown_tolerance"),
+    (account_field::MIN_SCALE, "min_scale"),
+    (account_field::MAX_SCALE, "max_scale"),
+    (account_field::LEVERAGE, "leverage"),
+    (account_field::DAILY_LOSS_LIMIT, "daily_loss_limit"),
+];
+
+/// The name of `field`, if it is one.
+pub fn field_name(field: u16) -> Option<&'static str> {
+    FIELD_NAMES
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, n)| *n)
+}
+
+/// The field called `name`, if there is one.
+pub fn field_of(name: &str) -> Option<u16> {
+    FIELD_NAMES
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(f, _)| *f)
+}
+
+/// An operator changes one setting of one account (24 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
+#[repr(C)]
+pub struct AccountChange {
+    /// Event time (ns).
+    pub ts_ns: u64,
+    /// The new value, raw (see [`account_field`]).
+    pub value: i64,
+    /// Account index.
+    pub account: u32,
+    /// An [`account_field`].
+    pub field: u16,
+    /// Reserved, zero.
+    pub _pad: u16,
+}
+
+const RATIO_ONE: i64 = Ratio::ONE_RAW;
+
+/// True if `value` is within `field`'s own range (see [`account_field`]); the one check that
+/// depends on another field (min scale ≤ max scale) is the engine's, against the account.
+pub fn in_range(field: u16, value: i64) -> bool {
+    use account_field as f;
+    match field {
+        f::STATUS => (status::INACTIVE..=status::CLOSE_ONLY).contains(&value),
+        f::MULTIPLIER | f::FIXED_LOTS | f::DAILY_LOSS_LIMIT | f::MIN_SCALE => value >= 0,
+        f::PERCENT | f::MAX_SCALE => (0..=100 * RATIO_ONE).contains(&value),
+        f::RISK_FRACTION | f::DRAWDOWN_TOLERANCE => (0..=RATIO_ONE).contains(&value),
+        f::LEVERAGE => (1..=10_000).contains(&value),
+        _ => false,
+    }
+}
+
+impl Engine {
+    /// Applies one account change; refused (state unchanged) with [`RefusedCode::UnknownAccount`],
+    /// [`RefusedCode::BadField`] (no such field) or [`RefusedCode::BadAccountValue`] (out of
+    /// range; the reference is the field).
+    pub(super) fn account_change(
+        &mut self,
+        seq: u64,
+        c: &AccountChange,
+        d: &mut Vec<Decision>,
+    ) -> Result<(), (RefusedCode, u64)> {
+        use account_field as f;
+        let a = c.account as usize;
+        if a >= self.accounts.id.len() {
+            return Err((RefusedCode::UnknownAccount, u64::from(c.account)));
+        }
+        let bad = Err((RefusedCode::BadAccountValue, u64::from(c.field)));
+        let v = c.value;
+        if field_name(c.field).is_none() {
+            return Err((RefusedCode::BadField, u64::from(c.field)));
+        }
+        if !in_range(c.field, v) {
+            return bad;
+        }
+        let acc = &mut self.accounts;
+        match c.field {
+            f::STATUS => {
+                let keep = acc.flags[a] & !(FLAG_ACTIVE | FLAG_CLOSE_ONLY);
+                acc.flags[a] = keep
+                    | match v {
+                        status::ACTIVE => FLAG_ACTIVE,
+                        status::CLOSE_ONLY => FLAG_ACTIVE | FLAG_CLOSE_ONLY,
+                        _ => 0,
+                    };
+            }
+            f::MULTIPLIER => acc.multiplier[a] = Ratio(v),
+            f::PERCENT => acc.percent[a] = Ratio(v),
+            f::FIXED_LOTS => acc.fixed_lots[a] = Lots(v),
+            f::RISK_FRACTION => acc.risk_fraction[a] = Ratio(v),
+            f::DRAWDOWN_TOLERANCE => acc.drawdown_tolerance[a] = Ratio(v),
+            f::MIN_SCALE if v <= acc.max_scale[a].raw() => acc.min_scale[a] = Ratio(v),
+            f::MAX_SCALE if v >= acc.min_scale[a].raw() => acc.max_scale[a] = Ratio(v),
+            f::LEVERAGE => acc.leverage[a] = v as u32,
+            f::DAILY_LOSS_LIMIT => acc.daily_loss_limit[a] = Money(v),
+            _ => return bad,
+        }
+        self.check_account(a, c.ts_ns, seq, d);
+        Ok(())
+    }
+}

@@ -1,0 +1,418 @@
+//! The admin API, `/metrics` and the dashboard against the real daemon on real data: the
+//! shared Dukascopy EURUSD day (14:00-15:00) replayed over SoupBinTCP, QuickFIX's executor as
+//! the LP, a manager on FIX 4.4 opening masters, and an operator on HTTP:
+//! - reads: accounts, positions, a ticket's split (Σ = the master), orders, latency, status;
+//! - writes, each a journaled engine input: a deposit (balance moves by exactly the amount), a
+//!   withdrawal past free margin (422 naming `amount`, nothing changed), an account set
+//!   inactive (the next master gives it nothing), the kill switch (status and `/metrics` say so);
+//! - bad input: malformed JSON, a float amount, an unknown field, an unknown account, a wrong or
+//!   missing token → 4xx with a JSON error naming the field; the daemon stays up;
+//! - `/metrics` in Prometheus' exposition format; `/api/events` streams snapshots;
+//! - the dashboard in headless Chromium: the DOM shows the accounts, the ticket's allocation and
+//!   the engaged kill switch; a screenshot is saved;
+//! - a restart recovers the changes from the journal (no state directory recreated).
+//!
+//! Needs the shared data, QuickFIX and Chromium (`.ci/test` installs both); fails saying so.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mam_core::num::{Lots, Money};
+use mam_tests::daemon::{
+    convert_eurusd, out_file, start_lp, wait_until, DaemonSetup, Proc, Replay,
+};
+use mam_tests::manager::Manager;
+use serde_json::Value;
+
+struct Api {
+    base: String,
+    token: String,
+}
+
+impl Api {
+    fn new(daemon: &Proc, state: &Path) -> Api {
+        let out = daemon.output();
+        let base = out
+            .lines()
+            .rev()
+            .find_map(|l| l.trim().strip_prefix("admin: http://"))
+            .and_then(|r| r.split('/').next())
+            .map(|a| format!("http://{a}"))
+            .expect("the daemon prints the admin address");
+        let token = std::fs::read_to_string(state.join("admin.token"))
+            .expect("admin.token in the state directory")
+            .trim()
+            .to_string();
+        Api { base, token }
+    }
+
+    /// Status and JSON body of a request (any status).
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = ureq::request(method, &format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        let r = match body {
+            Some(b) => req.set("Content-Type", "application/json").send_string(b),
+            None => req.call(),
+        };
+        let resp = match r {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = resp.status();
+        let text = resp.into_string().expect("body");
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, v)
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let (s, v) = self.call("GET", path, None, Some(&self.token.clone()));
+        assert_eq!(s, 200, "GET {path}: {v}");
+        v
+    }
+
+    fn send(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        self.call(method, path, Some(body), Some(&self.token.clone()))
+    }
+
+    fn text(&self, path: &str) -> String {
+        ureq::get(&format!("{}{path}", self.base))
+            .set("Authorization", &format!("Bearer {}", self.token))
+            .call()
+            .expect("GET")
+            .into_string()
+            .expect("body")
+    }
+}
+
+fn money(v: &Value) -> Money {
+    Money::parse(v.as_str().expect("a decimal string")).expect("a money decimal")
+}
+
+fn lots(v: &Value) -> Lots {
+    Lots::parse(v.as_str().expect("a decimal string")).expect("a lots decimal")
+}
+
+fn account<'a>(accounts: &'a Value, id: &str) -> &'a Value {
+    accounts["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap_or_else(|| panic!("account {id}"))
+}
+
+/// A buy of one lot at a limit above the market (14:00 EURUSD trades near 1.1440): the
+/// executor fills limit orders at their price.
+fn open_master(mgr: &mut Manager, id: &str, second: u32) {
+    let t = format!("20190204-14:00:{second:02}");
+    mgr.send(
+        b"D",
+        &[
+            (11, id),
+            (55, "EURUSD"),
+            (54, "1"),
+            (38, "100000"),
+            (40, "2"),
+            (44, "1.14600"),
+            (60, &t),
+        ],
+    );
+}
+
+/// Waits until ticket `t` is open with no order working and returns it with its split.
+fn settled_ticket(api: &Api, mgr: &mut Manager, daemon: &mut Proc, t: u64) -> Value {
+    let mut last = Value::Null;
+    wait_until(&format!("ticket {t} filled"), || {
+        mgr.turn();
+        assert!(
+            daemon.try_wait().is_none(),
+            "daemon died:\n{}",
+            daemon.output()
+        );
+        let (s, v) = api.call("GET", &format!("/api/tickets/{t}"), None, Some(&api.token));
+        let done = s == 200 && v["working_orders"] == 0 && v["accounts_holding"].as_u64() > Some(0);
+        last = v;
+        done
+    });
+    last
+}
+
+fn chromium(args: &[&str]) -> std::process::Output {
+    Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--virtual-time-budget=8000",
+            "--window-size=1400,1100",
+        ])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("chromium: {e}; the dashboard test needs Debian's chromium (bash .ci/test installs it)")
+        })
+}
+
+#[test]
+fn operator_reads_and_steers_a_running_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cap = convert_eurusd(d, 14..15);
+    let replay = Replay::start(&cap.path, &out_file(d, "replay"));
+    let lp = start_lp(&d.join("executor"));
+    let setup = DaemonSetup::write(d, &replay.addr, &lp.addr().to_string(), 12);
+    setup.append_config(
+        "[admin]\nenabled = true\nlisten = \"127.0.0.1:0\"\nsnapshot_interval = \"20ms\"\n\
+         [latency]\ninterval = \"1s\"\n",
+    );
+    let mut daemon = setup.start(&out_file(d, "daemon"));
+    let api = Api::new(&daemon, &setup.state);
+    let mut mgr = Manager::connect(setup.manager.parse().unwrap(), &d.join("manager"));
+    mgr.send(b"h", &[(336, "MAM"), (340, "2"), (60, "20190204-14:00:00")]);
+
+    // Ticket 1 over every active account; its split sums to the master, as do the positions.
+    open_master(&mut mgr, "1", 1);
+    let t1 = settled_ticket(&api, &mut mgr, &mut daemon, 1);
+    assert_eq!(lots(&t1["master_lots"]), Lots::parse("1").unwrap());
+    let split: i64 = t1["split"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| lots(&s["lots"]).raw())
+        .sum();
+    assert_eq!(Lots(split), lots(&t1["master_lots"]));
+    let accounts = api.get("/api/accounts");
+    let held: i64 = accounts["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["positions"].as_array().unwrap().iter())
+        .map(|p| lots(&p["lots"]).raw())
+        .sum();
+    assert_eq!(
+        Lots(held),
+        lots(&t1["master_lots"]),
+        "Σ positions = the master"
+    );
+    let holder = t1["split"][0]["account"].as_str().unwrap().to_string();
+    let other = t1["split"][1]["account"].as_str().unwrap().to_string();
+
+    // A deposit moves the balance by exactly the amount.
+    let before = money(&account(&accounts, &holder)["balance"]);
+    let (s, v) = api.send(
+        "POST",
+        &format!("/api/accounts/{holder}/balance"),
+        r#"{"amount":"1234.56"}"#,
+    );
+    assert_eq!(s, 200, "{v}");
+    let after = money(&api.get(&format!("/api/accounts/{holder}"))["balance"]);
+    assert_eq!(
+        after.raw() - before.raw(),
+        Money::parse("1234.56").unwrap().raw()
+    );
+
+    // A withdrawal of the whole balance while margin is in use: past free margin, refused.
+    let a = api.get(&format!("/api/accounts/{holder}"));
+    assert!(
+        money(&a["margin"]).raw() > 0,
+        "the holder has margin in use: {a}"
+    );
+    let all = format!("{{\"amount\":\"-{}\"}}", a["balance"].as_str().unwrap());
+    let (s, v) = api.send("POST", &format!("/api/accounts/{holder}/balance"), &all);
+    assert_eq!((s, v["field"].as_str()), (422, Some("amount")), "{v}");
+    assert!(v["error"].as_str().unwrap().contains("free margin"), "{v}");
+    assert_eq!(
+        api.get(&format!("/api/accounts/{holder}"))["balance"],
+        a["balance"]
+    );
+
+    // Bad input: each a 4xx naming the field, nothing applied.
+    let path = format!("/api/accounts/{holder}/balance");
+    for (body, status, field) in [
+        ("{\"amount\":", 400, "body"),
+        ("[1]", 400, "body"),
+        ("{\"amount\":1.5}", 400, "amount"),
+        ("{\"amount\":\"1.1234567\"}", 400, "amount"),
+        ("{\"amont\":\"1\"}", 400, "amont"),
+        ("{}", 400, "amount"),
+    ] {
+        let (s, v) = api.send("POST", &path, body);
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (status, Some(field)),
+            "{body}: {v}"
+        );
+    }
+    let (s, v) = api.send("POST", "/api/accounts/NOBODY/balance", r#"{"amount":"1"}"#);
+    assert_eq!((s, v["field"].as_str()), (404, Some("id")), "{v}");
+    let (s, v) = api.send(
+        "PATCH",
+        &format!("/api/accounts/{other}"),
+        r#"{"percent":"101"}"#,
+    );
+    assert_eq!((s, v["field"].as_str()), (422, Some("percent")), "{v}");
+    let (s, v) = api.call("GET", "/api/status", None, Some("not-the-token"));
+    assert_eq!((s, v["field"].as_str()), (401, Some("token")), "{v}");
+    let (s, _) = api.call("GET", "/metrics", None, None);
+    assert_eq!(s, 401);
+    assert_eq!(
+        api.get(&format!("/api/accounts/{holder}"))["balance"],
+        a["balance"]
+    );
+
+    // An account set inactive gets nothing of the next master; a multiplier change is kept.
+    let (s, v) = api.send(
+        "PATCH",
+        &format!("/api/accounts/{other}"),
+        r#"{"status":"inactive","multiplier":"1.25"}"#,
+    );
+    assert_eq!(s, 200, "{v}");
+    open_master(&mut mgr, "2", 2);
+    let t2 = settled_ticket(&api, &mut mgr, &mut daemon, 2);
+    let in_2: Vec<&str> = t2["split"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["account"].as_str().unwrap())
+        .collect();
+    assert!(
+        !in_2.contains(&other.as_str()),
+        "{other} inactive, yet in {in_2:?}"
+    );
+    assert!(in_2.contains(&holder.as_str()));
+
+    // The kill switch, from the API.
+    let (s, v) = api.send("POST", "/api/kill-switch", r#"{"engaged":true}"#);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(api.get("/api/status")["engine"]["kill_switch"], true);
+
+    // /metrics: the exposition format, figures that agree with the status.
+    wait_until("latency summaries published", || {
+        !api.get("/api/latency")["metrics"]
+            .as_object()
+            .unwrap()
+            .is_empty()
+    });
+    let m = api.text("/metrics");
+    assert!(m.ends_with("# EOF\n"), "OpenMetrics text ends with # EOF");
+    for line in m.lines().filter(|l| !l.starts_with('#')) {
+        let (name, value) = line.rsplit_once(' ').expect("`name value`");
+        assert!(name.starts_with("mam_"), "{line}");
+        assert!(value == "+Inf" || value.parse::<f64>().is_ok(), "{line}");
+    }
+    assert!(m.contains("mam_kill_switch 1\n"), "{m}");
+    assert!(m.contains("mam_engine_inputs_total{kind=\"admin\"}"), "{m}");
+    assert!(
+        m.contains("mam_latency_seconds_bucket{le=\"+Inf\",stage=\"engine_apply\"}"),
+        "{m}"
+    );
+    // Cumulative buckets never pass the count.
+    for stage in m
+        .lines()
+        .filter_map(|l| l.strip_prefix("mam_latency_seconds_count{stage=\""))
+    {
+        let (name, count) = stage.split_once("\"} ").unwrap();
+        let count: u64 = count.parse().unwrap();
+        let most = m
+            .lines()
+            .filter(|l| {
+                l.starts_with("mam_latency_seconds_bucket")
+                    && l.contains(&format!("stage=\"{name}\""))
+            })
+            .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+            .max()
+            .unwrap();
+        assert_eq!(
+            most, count,
+            "{name}: the +Inf bucket is the count, no bucket above it"
+        );
+    }
+
+    // The event stream: one snapshot event with the accounts.
+    let resp = ureq::get(&format!("{}/api/events?token={}", api.base, api.token))
+        .call()
+        .expect("event stream");
+    let mut lines = BufReader::new(resp.into_reader()).lines();
+    let mut event = None;
+    while let Some(Ok(l)) = lines.next() {
+        if let Some(data) = l.strip_prefix("data: ") {
+            event = Some(serde_json::from_str::<Value>(data).expect("event JSON"));
+            break;
+        }
+    }
+    let event = event.expect("a snapshot event");
+    assert_eq!(event["accounts"].as_array().unwrap().len(), 12);
+    drop(lines);
+
+    // The dashboard in a real browser.
+    let url = format!("{}/?token={}", api.base, api.token);
+    let dom = chromium(&["--dump-dom", &url]);
+    let html = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    assert!(
+        html.contains(&format!("<td>{holder}</td>")),
+        "accounts table:\n{html}"
+    );
+    assert!(html.contains("ENGAGED"), "kill switch state:\n{html}");
+    assert!(
+        html.contains("id=\"split-table\""),
+        "ticket allocation:\n{html}"
+    );
+    assert!(
+        html.contains("<td>engine_apply</td>"),
+        "latency table:\n{html}"
+    );
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = chromium(&[&format!("--screenshot={}", shot.display()), &url]);
+    assert!(
+        std::fs::metadata(&shot).is_ok_and(|m| m.len() > 10_000),
+        "screenshot {}: {}",
+        shot.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("dashboard screenshot: {}", shot.display());
+
+    // A restart recovers every change from the journal.
+    assert!(daemon.try_wait().is_none(), "the daemon is still up");
+    daemon.signal("TERM");
+    assert!(daemon.wait().success(), "{}", daemon.output());
+    let dump = setup.journal_dump(false).join("\n");
+    assert!(dump.contains("account-change"), "journaled account changes");
+    let mut daemon = setup.start(&out_file(d, "daemon"));
+    let api = Api::new(&daemon, &setup.state);
+    let t0 = Instant::now();
+    let again = loop {
+        let v = api.get(&format!("/api/accounts/{other}"));
+        if v["status"] == "inactive" || t0.elapsed() > Duration::from_secs(30) {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(again["status"], "inactive");
+    assert_eq!(again["multiplier"], "1.25");
+    assert_eq!(
+        api.get(&format!("/api/accounts/{holder}"))["balance"],
+        a["balance"]
+    );
+    assert_eq!(api.get("/api/status")["engine"]["kill_switch"], true);
+    daemon.signal("TERM");
+    assert!(daemon.wait().success(), "{}", daemon.output());
+    drop(lp);
+}

@@ -1,0 +1,341 @@
+//! Write endpoints: each request becomes journaled engine inputs on the admin queue, and the
+//! answer is the engine's (the journal sequence, or its refusal mapped to a 4xx naming the
+//! field). Bodies are parsed here, not by an extractor, so a malformed one gets a JSON error
+//! that names the field; decimals are strings (`"1500.25"`), never JSON floats.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use mam_core::engine::account_change::{
+    account_field as f, field_name, field_of, in_range, status, AccountChange,
+};
+use mam_core::engine::decision::RefusedCode;
+use mam_core::engine::input::{
+    BalanceChange, RiskCommand, ADAPTIVE_OFF, ADAPTIVE_ON, RISK_KILL, RISK_RESET,
+};
+use mam_core::engine::Input;
+use mam_core::num::{Lots, Money, Ratio};
+use mam_core::pipeline::engine_stage::admin::{AdminOutcome, AdminRequest};
+use serde_json::{json, Map, Value};
+
+use super::views::{error, find_account, with_snapshot};
+use super::AdminShared;
+
+/// How long a request waits for the engine (it answers within a duty cycle unless stopped).
+const ANSWER_WAIT: Duration = Duration::from_secs(5);
+
+type Reply = Result<Response, Response>;
+
+fn now_ns() -> u64 {
+    mam_gateway::fix::session::initiator::now_ns()
+}
+
+/// The body as a JSON object whose keys are all in `allowed`.
+fn object(body: &Bytes, allowed: &[&str]) -> Result<Map<String, Value>, Response> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "body", &format!("not JSON: {e}")))?;
+    let Value::Object(m) = v else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "body",
+            "expected a JSON object",
+        ));
+    };
+    if let Some(k) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            k,
+            &format!("unknown field {k:?}; expected one of {allowed:?}"),
+        ));
+    }
+    Ok(m)
+}
+
+/// A decimal given as a string (or a JSON integer), exactly, with `decimals` places at most.
+fn decimal(m: &Map<String, Value>, key: &str, decimals: u32) -> Result<i64, Response> {
+    let bad = |why: &str| error(StatusCode::BAD_REQUEST, key, why);
+    let text = match m.get(key) {
+        None => return Err(bad("missing")),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) if n.is_i64() => n.to_string(),
+        Some(Value::Number(_)) => {
+            return Err(bad(
+                "give decimals as a string (\"1500.25\"): a JSON float is not exact",
+            ))
+        }
+        Some(_) => return Err(bad("expected a decimal string")),
+    };
+    mam_core::num::parse_scaled(&text, decimals).map_err(|e| {
+        bad(&format!(
+            "{text:?} is not a decimal with at most {decimals} places: {e}"
+        ))
+    })
+}
+
+fn boolean(m: &Map<String, Value>, key: &str) -> Result<bool, Response> {
+    match m.get(key) {
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            key,
+            "expected true or false",
+        )),
+        None => Err(error(StatusCode::BAD_REQUEST, key, "missing")),
+    }
+}
+
+/// Queues `input` and waits for the engine's answer.
+async fn submit(s: &AdminShared, input: Input) -> Result<AdminOutcome, Response> {
+    let id = s.next_id.fetch_add(1, Relaxed) + 1;
+    if s.queue.push(AdminRequest { id, input }).is_err() {
+        return Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "engine",
+            "the admin queue is full: try again",
+        ));
+    }
+    let t0 = Instant::now();
+    loop {
+        if let Some(o) = s.queue.take_outcome(id) {
+            if o.not_applied {
+                return Err(error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "engine",
+                    "the engine has stopped: nothing applied",
+                ));
+            }
+            return Ok(o);
+        }
+        if t0.elapsed() > ANSWER_WAIT {
+            return Err(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "engine",
+                "no answer from the engine within 5 s (stopping?): the request may still apply",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// The engine's refusal as a 4xx naming `field`.
+fn refused(code: RefusedCode, field: &str) -> Response {
+    let status = match code {
+        RefusedCode::UnknownAccount => StatusCode::NOT_FOUND,
+        RefusedCode::BadField => StatusCode::BAD_REQUEST,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    error(
+        status,
+        field,
+        &format!("refused by the engine: {}", code.text()),
+    )
+}
+
+fn account_index(s: &AdminShared, id: &str) -> Result<u32, Response> {
+    with_snapshot(s, |snap| find_account(snap, id).map(|a| a.index)).ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            "id",
+            &format!("unknown account {id:?}"),
+        )
+    })
+}
+
+fn done(what: Value) -> Response {
+    (StatusCode::OK, Json(what)).into_response()
+}
+
+/// `POST /api/accounts/{id}/balance` `{"amount": "250.00"}`: a deposit (positive) or a
+/// withdrawal (negative; at most the free margin).
+pub async fn balance(
+    State(s): State<Arc<AdminShared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    balance_inner(&s, &id, &body).await.unwrap_or_else(|e| e)
+}
+
+async fn balance_inner(s: &AdminShared, id: &str, body: &Bytes) -> Reply {
+    let m = object(body, &["amount"])?;
+    let amount = decimal(&m, "amount", Money::DECIMALS)?;
+    if amount == 0 {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "amount",
+            "zero changes nothing",
+        ));
+    }
+    let account = account_index(s, id)?;
+    let o = submit(
+        s,
+        Input::Balance(BalanceChange {
+            ts_ns: now_ns(),
+            amount: Money(amount),
+            account,
+            _pad: 0,
+        }),
+    )
+    .await?;
+    if let Some((code, _)) = o.refused {
+        return Err(refused(code, "amount"));
+    }
+    Ok(done(json!({
+        "applied": true, "journal_seq": o.seq, "account": id,
+        "amount": Money(amount).to_string(),
+    })))
+}
+
+/// One field of a PATCH as the engine's raw value.
+fn field_value(m: &Map<String, Value>, name: &str, field: u16) -> Result<i64, Response> {
+    let bad = |why: String| error(StatusCode::BAD_REQUEST, name, &why);
+    let v = match field {
+        f::STATUS => match m.get(name).and_then(Value::as_str) {
+            Some("active") => status::ACTIVE,
+            Some("inactive") => status::INACTIVE,
+            Some("close_only") => status::CLOSE_ONLY,
+            _ => {
+                return Err(bad(
+                    "expected \"active\", \"inactive\" or \"close_only\"".into()
+                ))
+            }
+        },
+        f::LEVERAGE => match m.get(name).and_then(Value::as_i64) {
+            Some(l) => l,
+            None => return Err(bad("expected an integer (100 = 1:100)".into())),
+        },
+        f::FIXED_LOTS => decimal(m, name, Lots::DECIMALS)?,
+        f::DAILY_LOSS_LIMIT => decimal(m, name, Money::DECIMALS)?,
+        _ => decimal(m, name, Ratio::DECIMALS)?,
+    };
+    if !in_range(field, v) {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            name,
+            "out of range (docs/admin.md lists each field's range)",
+        ));
+    }
+    Ok(v)
+}
+
+/// `PATCH /api/accounts/{id}` `{"status": "close_only", "multiplier": "1.5", ...}`: every
+/// field is checked before the first is sent; each becomes one journaled account change.
+pub async fn change_account(
+    State(s): State<Arc<AdminShared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    change_inner(&s, &id, &body).await.unwrap_or_else(|e| e)
+}
+
+async fn change_inner(s: &AdminShared, id: &str, body: &Bytes) -> Reply {
+    let names: Vec<&str> = mam_core::engine::account_change::FIELD_NAMES
+        .iter()
+        .map(|(_, n)| *n)
+        .collect();
+    let m = object(body, &names)?;
+    if m.is_empty() {
+        return Err(error(StatusCode::BAD_REQUEST, "body", "no field to change"));
+    }
+    let account = account_index(s, id)?;
+    let mut changes = Vec::new();
+    for name in m.keys() {
+        let field = field_of(name).unwrap_or(0);
+        changes.push((field, field_value(&m, name, field)?));
+    }
+    // Scale bounds: the pair must hold together; move the bound that makes room first.
+    let (cur_min, cur_max) = with_snapshot(s, |snap| {
+        let a = &snap.accounts[account as usize];
+        (a.min_scale.raw(), a.max_scale.raw())
+    });
+    let get = |fld: u16, cur: i64| {
+        changes
+            .iter()
+            .find(|(x, _)| *x == fld)
+            .map_or(cur, |(_, v)| *v)
+    };
+    let (new_min, new_max) = (get(f::MIN_SCALE, cur_min), get(f::MAX_SCALE, cur_max));
+    if new_min > new_max {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "min_scale",
+            "min_scale would exceed max_scale",
+        ));
+    }
+    changes.sort_by_key(|(fld, _)| match *fld {
+        f::MAX_SCALE if new_max >= cur_max => 0,
+        f::MIN_SCALE if new_min <= cur_min => 0,
+        _ => 1,
+    });
+    let mut applied = Vec::new();
+    for (field, value) in changes {
+        let name = field_name(field).unwrap_or("?");
+        let o = submit(
+            s,
+            Input::Account(AccountChange {
+                ts_ns: now_ns(),
+                value,
+                account,
+                field,
+                _pad: 0,
+            }),
+        )
+        .await?;
+        if let Some((code, _)) = o.refused {
+            let mut r = refused(code, name);
+            if !applied.is_empty() {
+                r = (
+                    r.status(),
+                    Json(json!({
+                        "error": format!("refused by the engine: {}", code.text()),
+                        "field": name,
+                        "applied_before": applied,
+                    })),
+                )
+                    .into_response();
+            }
+            return Err(r);
+        }
+        applied.push(json!({ "field": name, "journal_seq": o.seq }));
+    }
+    Ok(done(json!({ "applied": applied, "account": id })))
+}
+
+/// `POST /api/kill-switch` `{"engaged": true}`.
+pub async fn kill_switch(State(s): State<Arc<AdminShared>>, body: Bytes) -> Response {
+    switch(&s, &body, "engaged", RISK_KILL, RISK_RESET)
+        .await
+        .unwrap_or_else(|e| e)
+}
+
+/// `POST /api/adaptive` `{"on": false}`.
+pub async fn adaptive(State(s): State<Arc<AdminShared>>, body: Bytes) -> Response {
+    switch(&s, &body, "on", ADAPTIVE_ON, ADAPTIVE_OFF)
+        .await
+        .unwrap_or_else(|e| e)
+}
+
+async fn switch(s: &AdminShared, body: &Bytes, key: &str, yes: u32, no: u32) -> Reply {
+    let m = object(body, &[key])?;
+    let on = boolean(&m, key)?;
+    let o = submit(
+        s,
+        Input::Risk(RiskCommand {
+            ts_ns: now_ns(),
+            action: if on { yes } else { no },
+            _pad: 0,
+        }),
+    )
+    .await?;
+    if let Some((code, _)) = o.refused {
+        return Err(refused(code, key));
+    }
+    Ok(done(
+        json!({ "applied": true, "journal_seq": o.seq, key: on }),
+    ))
+}
