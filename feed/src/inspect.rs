@@ -145,6 +145,9 @@ pub struct Report {
     pub missing: u64,
     /// Packets dropped as duplicates.
     pub duplicate_packets: u64,
+    /// Sequence resets: a publisher restarted its numbering (or began a new session) inside
+    /// the capture; the new space's messages are counted, not dropped as duplicates.
+    pub resets: u64,
     /// Packets dropped because their headers lied.
     pub bad_packets: u64,
     /// Messages skipped as unknown or malformed, by kind.
@@ -243,6 +246,7 @@ pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, Ins
             }
             r.gaps = s.gaps();
             r.missing = s.missing();
+            r.resets = s.resets();
             r.bad_packets = s.bad_packets.total();
             tally(&mut r.bad_messages, s.bad_messages.counts());
         }
@@ -263,6 +267,7 @@ pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, Ins
             }
             r.gaps = s.gaps();
             r.missing = s.missing();
+            r.resets = s.resets();
             r.bad_packets = s.bad_packets.total();
             tally(&mut r.bad_messages, s.bad_messages.counts());
         }
@@ -281,6 +286,7 @@ pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, Ins
             }
             r.gaps = s.seq.gaps;
             r.missing = s.seq.missing;
+            r.resets = s.seq.resets;
             r.bad_packets = s.bad_packets.total();
             tally(&mut r.bad_messages, s.bad_messages.counts());
         }
@@ -296,6 +302,7 @@ pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, Ins
             r.messages = st.messages();
             r.gaps = stats.gaps;
             r.missing = stats.missing;
+            r.resets = stats.resets;
             r.duplicates = stats.duplicate_messages;
             r.duplicate_packets = stats.duplicate_packets;
             r.bad_packets = st.bad_packets;
