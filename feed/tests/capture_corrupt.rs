@@ -210,3 +210,30 @@ fn pcapng_cut_inside_its_last_block_is_truncated_not_corrupt() {
         assert!(f.error().is_none() && f.corrupt_regions().is_empty());
     }
 }
+
+#[test]
+fn inspect_and_replay_refuse_damage_unless_lenient() {
+    use mam_feed::inspect::{inspect_path, inspect_path_with, Format, InspectError};
+    use mam_feed::replay::{load_udp, load_udp_with, ReplayError};
+    let dir = tempfile::tempdir().unwrap();
+    let (path, off) = write_pcap(dir.path());
+    let mut b = std::fs::read(&path).unwrap();
+    set_u32(&mut b, off[BAD] + 8, 0x7fff_0000);
+    std::fs::write(&path, &b).unwrap();
+    let corrupt_at = |e: &CaptureError| matches!(e, CaptureError::Corrupt { offset, frame, .. } if *offset == off[BAD] && *frame == BAD as u64);
+    match inspect_path(&path, Some(Format::IexTp)) {
+        Err(InspectError::Capture(e)) => assert!(corrupt_at(&e), "{e}"),
+        other => panic!("expected corruption, got {other:?}"),
+    }
+    match load_udp(&path) {
+        Err(ReplayError::Capture(e)) => assert!(corrupt_at(&e), "{e}"),
+        other => panic!("expected corruption, got {other:?}"),
+    }
+    let r = inspect_path_with(&path, Some(Format::IexTp), LENIENT).unwrap();
+    assert_eq!((r.frames, r.truncated), (N as u64 - 1, false));
+    let len = (off[BAD + 1] - off[BAD]) as u64;
+    assert_eq!((r.corrupt_regions, r.skipped_bytes), (1, len));
+    let l = load_udp_with(&path, LENIENT).unwrap();
+    assert_eq!(l.datagrams.len(), N - 1);
+    assert_eq!(l.corrupt_regions.len(), 1);
+}
