@@ -16,7 +16,12 @@
 //! * after a reset, a packet within `W` of where the old space stopped, while more than `W`
 //!   ahead of the new space, is a late copy from the old space (the other A/B line still
 //!   draining): it is judged against the old space (a duplicate if seen), never taken as a
-//!   gap of the new one.
+//!   gap of the new one. Once the new space passes where the old one stopped, every number
+//!   is the new space's again.
+//!
+//! Where a protocol names its session (IEX-TP, MoldUDP64, mam SBE, SoupBinTCP), a new session
+//! id is a reset as well; the sessions keep their own trackers, so late copies of the old
+//! session stay duplicates.
 //!
 //! The price: a restart after fewer than `W` messages is taken for duplicates, and a copy of a
 //! space's first packet arriving more than `W` messages late is taken for another reset. A/B
