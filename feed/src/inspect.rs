@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use crate::capture::seq::Outcome;
 use crate::capture::time::{eastern_midnight_utc_ns, iso_utc_ns};
-use crate::capture::{classify, Capture, CaptureError, Container, Frames};
+use crate::capture::{classify, Capture, CaptureError, Container, Frames, ReadOptions};
 use crate::{iex, itch, mdp3};
 
 /// A wire protocol `inspect` understands.
@@ -126,6 +126,10 @@ pub struct Report {
     pub frames: u64,
     /// The file ends inside a record.
     pub truncated: bool,
+    /// Damaged stretches skipped (lenient reading only; a strict read refuses the file).
+    pub corrupt_regions: u64,
+    /// Bytes in those stretches.
+    pub skipped_bytes: u64,
     /// Messages decoded after A/B arbitration.
     pub messages: u64,
     /// Sequence gap events.
@@ -145,6 +149,9 @@ pub struct Report {
     pub missing: u64,
     /// Packets dropped as duplicates.
     pub duplicate_packets: u64,
+    /// Sequence resets: a publisher restarted its numbering (or began a new session) inside
+    /// the capture; the new space's messages are counted, not dropped as duplicates.
+    pub resets: u64,
     /// Packets dropped because their headers lied.
     pub bad_packets: u64,
     /// Messages skipped as unknown or malformed, by kind.
@@ -172,17 +179,36 @@ impl Span {
     }
 }
 
-/// Inspects a file.
+/// Inspects a file; damage in the middle of a capture is an error
+/// ([`CaptureError::Corrupt`]).
 pub fn inspect_path(path: &Path, format: Option<Format>) -> Result<Report, InspectError> {
+    inspect_path_with(path, format, ReadOptions::default())
+}
+
+/// Inspects a file, reading a capture as `opts` says (lenient: damage skipped and counted).
+pub fn inspect_path_with(
+    path: &Path,
+    format: Option<Format>,
+    opts: ReadOptions,
+) -> Result<Report, InspectError> {
     let cap = Capture::open(path)?;
-    inspect_bytes(cap.bytes(), format)
+    inspect_bytes_with(cap.bytes(), format, opts)
 }
 
 /// Frames looked at for format detection.
 const SNIFF_FRAMES: u64 = 256;
 
-/// Inspects a file's bytes.
+/// Inspects a file's bytes; damage in the middle of a capture is an error.
 pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, InspectError> {
+    inspect_bytes_with(bytes, format, ReadOptions::default())
+}
+
+/// Inspects a file's bytes, reading a capture as `opts` says.
+pub fn inspect_bytes_with(
+    bytes: &[u8],
+    format: Option<Format>,
+    opts: ReadOptions,
+) -> Result<Report, InspectError> {
     let Some(container) = Container::detect(bytes) else {
         if matches!(format, None | Some(Format::Itch50)) && itch::BinaryFile::sniff(bytes) {
             return itch_file(bytes);
@@ -204,14 +230,14 @@ pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, Ins
     };
     let format = match format {
         Some(f) => f,
-        None => detect(bytes)?,
+        None => detect(bytes, opts)?,
     };
     let mut r = Report {
         format: format.as_str(),
         container: container.as_str(),
         ..Report::default()
     };
-    let mut frames = Frames::new(bytes)?;
+    let mut frames = Frames::with_options(bytes, opts)?;
     let mut span = Span::default();
     let mut symbols = Symbols::default();
     let mut by_type = [0u64; 256];
@@ -243,6 +269,7 @@ pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, Ins
             }
             r.gaps = s.gaps();
             r.missing = s.missing();
+            r.resets = s.resets();
             r.bad_packets = s.bad_packets.total();
             tally(&mut r.bad_messages, s.bad_messages.counts());
         }
@@ -263,6 +290,7 @@ pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, Ins
             }
             r.gaps = s.gaps();
             r.missing = s.missing();
+            r.resets = s.resets();
             r.bad_packets = s.bad_packets.total();
             tally(&mut r.bad_messages, s.bad_messages.counts());
         }
@@ -281,6 +309,7 @@ pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, Ins
             }
             r.gaps = s.seq.gaps;
             r.missing = s.seq.missing;
+            r.resets = s.seq.resets;
             r.bad_packets = s.bad_packets.total();
             tally(&mut r.bad_messages, s.bad_messages.counts());
         }
@@ -296,6 +325,7 @@ pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, Ins
             r.messages = st.messages();
             r.gaps = stats.gaps;
             r.missing = stats.missing;
+            r.resets = stats.resets;
             r.duplicates = stats.duplicate_messages;
             r.duplicate_packets = stats.duplicate_packets;
             r.bad_packets = st.bad_packets;
@@ -325,8 +355,13 @@ pub fn inspect_bytes(bytes: &[u8], format: Option<Format>) -> Result<Report, Ins
         // foreign datagrams counted the bad packets too; keep them apart
         r.foreign_datagrams = r.foreign_datagrams.saturating_sub(r.bad_packets);
     }
+    if let Some(e) = frames.error() {
+        return Err(e.into());
+    }
     r.frames = frames.frames_read();
     r.truncated = frames.truncated();
+    r.corrupt_regions = frames.corrupt_regions().len() as u64;
+    r.skipped_bytes = frames.skipped_bytes();
     r.first_ts = span.first.map(iso_utc_ns);
     r.last_ts = span.last.map(iso_utc_ns);
     Ok(r)
@@ -421,8 +456,8 @@ fn udp<'a>(r: &mut Report, f: &crate::capture::Frame<'a>) -> Option<&'a [u8]> {
     }
 }
 
-fn detect(bytes: &[u8]) -> Result<Format, InspectError> {
-    let mut frames = Frames::new(bytes)?;
+fn detect(bytes: &[u8], opts: ReadOptions) -> Result<Format, InspectError> {
+    let mut frames = Frames::with_options(bytes, opts)?;
     let mut seen = 0;
     for f in (&mut frames).take(SNIFF_FRAMES as usize) {
         seen += 1;

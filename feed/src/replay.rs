@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::capture::{classify, Capture};
+use crate::capture::{classify, Capture, CorruptRegion, ReadOptions};
 
 /// A UDP payload with its capture time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub struct Loaded {
     pub skipped: u64,
     /// The capture ended inside a record.
     pub truncated: bool,
+    /// Damaged stretches skipped (read leniently; a strict read refuses a damaged capture).
+    pub corrupt_regions: Vec<CorruptRegion>,
 }
 
 /// Replay speed.
@@ -90,10 +92,17 @@ pub enum ReplayError {
     },
 }
 
-/// Reads every UDP datagram of a pcap or pcapng file.
+/// Reads every UDP datagram of a pcap or pcapng file; damage in the middle of the file is an
+/// error ([`crate::capture::CaptureError::Corrupt`]), never a silently shorter replay.
 pub fn load_udp(path: &Path) -> Result<Loaded, ReplayError> {
+    load_udp_with(path, ReadOptions::default())
+}
+
+/// [`load_udp`], reading as `opts` says (lenient: damage skipped and listed in
+/// [`Loaded::corrupt_regions`]).
+pub fn load_udp_with(path: &Path, opts: ReadOptions) -> Result<Loaded, ReplayError> {
     let cap = Capture::open(path)?;
-    let mut frames = cap.frames()?;
+    let mut frames = cap.frames_with(opts)?;
     let mut out = Loaded::default();
     for f in frames.by_ref() {
         match classify(&f) {
@@ -105,7 +114,11 @@ pub fn load_udp(path: &Path) -> Result<Loaded, ReplayError> {
             Err(_) => out.skipped += 1,
         }
     }
+    if let Some(e) = frames.error() {
+        return Err(e.into());
+    }
     out.truncated = frames.truncated();
+    out.corrupt_regions = frames.corrupt_regions().to_vec();
     Ok(out)
 }
 

@@ -8,6 +8,8 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::{LegacyPcapBlock, PcapError};
 use thiserror::Error;
 
+use super::resync::{ng_frame, ng_resync, NgFrame, PcapShape};
+
 /// Which kind of capture file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Container {
@@ -53,6 +55,16 @@ pub enum CaptureError {
     /// Neither a pcap nor a pcapng file.
     #[error("not a pcap or pcapng file (first bytes {0:02x?})")]
     NotACapture(Vec<u8>),
+    /// A record in the middle of the file is damaged (not a truncated tail: records follow).
+    #[error("capture corrupt at byte offset {offset} (record {frame}): {why}")]
+    Corrupt {
+        /// Byte offset of the damaged record.
+        offset: usize,
+        /// 0-based number of the damaged record (the frames read before it).
+        frame: u64,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The file header itself is cut short or invalid.
     #[error("{container} file header unreadable: {why}")]
     BadHeader {
@@ -77,13 +89,38 @@ pub enum End {
         /// Bytes that were missing, when the parser could tell.
         missing: Option<usize>,
     },
-    /// A record at `offset` could not be parsed; the rest of the file was not read.
-    Garbled {
-        /// Byte offset of the bad record.
+    /// The record at `offset` is damaged (records follow it, so the file is not merely cut
+    /// short); the rest of the file was not read. Only in strict mode: lenient reading skips
+    /// the damage ([`Frames::corrupt_regions`]).
+    Corrupt {
+        /// Byte offset of the damaged record.
         offset: usize,
-        /// What the parser said.
+        /// 0-based number of the damaged record (the frames read before it).
+        frame: u64,
+        /// What is wrong with it.
         why: String,
     },
+}
+
+/// How to read a capture.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// On damage in the middle of the file, skip to the next plausible record and go on
+    /// (counted in [`Frames::corrupt_regions`]) instead of stopping with [`End::Corrupt`].
+    pub lenient: bool,
+}
+
+/// A damaged stretch of the file that lenient reading skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptRegion {
+    /// Byte offset of the damaged record.
+    pub offset: usize,
+    /// Bytes skipped (up to the next plausible record, or the end of the file).
+    pub len: usize,
+    /// 0-based number the damaged record would have had (the frames read before it).
+    pub frame: u64,
+    /// What was wrong.
+    pub why: String,
 }
 
 /// One captured frame, borrowed from the capture's bytes.
@@ -162,9 +199,14 @@ impl Capture {
         Container::detect(self.bytes())
     }
 
-    /// Iterates the frames.
+    /// Iterates the frames, stopping at damage ([`End::Corrupt`]).
     pub fn frames(&self) -> Result<Frames<'_>, CaptureError> {
         Frames::new(self.bytes())
+    }
+
+    /// Iterates the frames as `opts` says (lenient: skipping damage).
+    pub fn frames_with(&self, opts: ReadOptions) -> Result<Frames<'_>, CaptureError> {
+        Frames::with_options(self.bytes(), opts)
     }
 }
 
@@ -189,6 +231,7 @@ enum Kind {
         endian: Legacy,
         nanos: bool,
         linktype: i32,
+        shape: PcapShape,
     },
     PcapNg {
         big_endian: bool,
@@ -204,6 +247,10 @@ pub struct Frames<'a> {
     kind: Kind,
     index: u64,
     end: End,
+    opts: ReadOptions,
+    regions: Vec<CorruptRegion>,
+    /// Seconds of the last pcap record read (what a resynchronised record must be near).
+    last_ts: Option<u32>,
 }
 
 impl std::fmt::Debug for Frames<'_> {
@@ -228,8 +275,13 @@ fn err_text<I>(e: &nom::Err<PcapError<I>>) -> String {
 }
 
 impl<'a> Frames<'a> {
-    /// Starts reading a pcap or pcapng buffer.
+    /// Starts reading a pcap or pcapng buffer, stopping at damage ([`End::Corrupt`]).
     pub fn new(all: &'a [u8]) -> Result<Frames<'a>, CaptureError> {
+        Self::with_options(all, ReadOptions::default())
+    }
+
+    /// Starts reading a pcap or pcapng buffer as `opts` says.
+    pub fn with_options(all: &'a [u8], opts: ReadOptions) -> Result<Frames<'a>, CaptureError> {
         match Container::detect(all) {
             Some(Container::Pcap) => {
                 let (rest, h) =
@@ -244,16 +296,22 @@ impl<'a> Frames<'a> {
                 } else {
                     Legacy::Le
                 };
+                let nanos = h.is_nanosecond_precision();
+                let hdr_len = if h.is_modified_format() { 24 } else { 16 };
                 Ok(Frames {
                     all,
                     pos: all.len() - rest.len(),
                     kind: Kind::Pcap {
                         endian,
-                        nanos: h.is_nanosecond_precision(),
+                        nanos,
                         linktype: h.network.0,
+                        shape: PcapShape::new(hdr_len, h.is_bigendian(), nanos, h.snaplen),
                     },
                     index: 0,
                     end: End::NotYet,
+                    opts,
+                    regions: Vec::new(),
+                    last_ts: None,
                 })
             }
             Some(Container::PcapNg) => {
@@ -272,6 +330,9 @@ impl<'a> Frames<'a> {
                     },
                     index: 0,
                     end: End::NotYet,
+                    opts,
+                    regions: Vec::new(),
+                    last_ts: None,
                 })
             }
             None => Err(CaptureError::NotACapture(
@@ -285,9 +346,31 @@ impl<'a> Frames<'a> {
         &self.end
     }
 
-    /// True once the iterator stopped on an incomplete or garbled record.
+    /// True once the iterator stopped on a record cut short by the end of the file.
     pub fn truncated(&self) -> bool {
-        matches!(self.end, End::Truncated { .. } | End::Garbled { .. })
+        matches!(self.end, End::Truncated { .. })
+    }
+
+    /// The damage reading stopped at, as an error ([`End::Corrupt`]; never in lenient mode).
+    pub fn error(&self) -> Option<CaptureError> {
+        match &self.end {
+            End::Corrupt { offset, frame, why } => Some(CaptureError::Corrupt {
+                offset: *offset,
+                frame: *frame,
+                why: why.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Damaged stretches skipped so far (lenient mode only).
+    pub fn corrupt_regions(&self) -> &[CorruptRegion] {
+        &self.regions
+    }
+
+    /// Bytes skipped in damaged stretches so far.
+    pub fn skipped_bytes(&self) -> u64 {
+        self.regions.iter().map(|r| r.len as u64).sum()
     }
 
     /// Frames returned so far.
@@ -314,55 +397,129 @@ impl<'a> Frames<'a> {
                 offset: self.pos,
                 missing: Some(n),
             },
-            ref other => End::Garbled {
+            ref other => End::Corrupt {
                 offset: self.pos,
+                frame: self.index,
                 why: err_text(other),
             },
         };
     }
 
-    fn next_legacy(&mut self, endian: Legacy, nanos: bool, linktype: i32) -> Option<Frame<'a>> {
-        let input = &self.all[self.pos..];
-        if input.is_empty() {
-            self.end = End::Complete;
-            return None;
+    /// Damage at the current record: stops there (strict), or records the stretch up to the
+    /// next plausible record `next()` finds and moves past it (lenient). True to go on.
+    fn damaged(&mut self, why: String, next: impl FnOnce() -> Option<usize>) -> bool {
+        let (offset, frame) = (self.pos, self.index);
+        if !self.opts.lenient {
+            self.end = End::Corrupt { offset, frame, why };
+            return false;
         }
-        let parsed = match endian {
-            Legacy::Le => pcap_parser::parse_pcap_frame(input),
-            Legacy::Be => pcap_parser::parse_pcap_frame_be(input),
-            Legacy::Modified => pcap_parser::parse_pcap_frame_modified(input),
-        };
-        match parsed {
-            Ok((rest, b)) => {
-                let b: LegacyPcapBlock<'a> = b;
-                self.pos = self.all.len() - rest.len();
-                let frac = if nanos {
-                    u64::from(b.ts_usec)
-                } else {
-                    u64::from(b.ts_usec) * 1_000
-                };
-                let f = Frame {
-                    index: self.index,
-                    ts_ns: u64::from(b.ts_sec) * 1_000_000_000 + frac,
-                    data: b.data,
-                    orig_len: b.origlen,
-                    linktype,
-                };
-                self.index += 1;
-                Some(f)
+        let to = next().unwrap_or(self.all.len());
+        tracing::warn!(
+            "capture damaged at byte offset {offset} (record {frame}): {why}; skipped {} bytes",
+            to - offset
+        );
+        self.regions.push(CorruptRegion {
+            offset,
+            len: to - offset,
+            frame,
+            why,
+        });
+        self.pos = to;
+        true
+    }
+
+    fn next_legacy(
+        &mut self,
+        endian: Legacy,
+        nanos: bool,
+        linktype: i32,
+        shape: PcapShape,
+    ) -> Option<Frame<'a>> {
+        loop {
+            let (all, pos) = (self.all, self.pos);
+            let input = &all[pos..];
+            if input.is_empty() {
+                self.end = End::Complete;
+                return None;
             }
-            Err(e) => {
-                self.stop(e);
-                None
+            let last = self.last_ts;
+            let resync = move || shape.resync(all, pos + 1, last);
+            if let Some(why) = shape.impossible(all, pos) {
+                if self.damaged(why, resync) {
+                    continue;
+                }
+                return None;
             }
+            let parsed = match endian {
+                Legacy::Le => pcap_parser::parse_pcap_frame(input),
+                Legacy::Be => pcap_parser::parse_pcap_frame_be(input),
+                Legacy::Modified => pcap_parser::parse_pcap_frame_modified(input),
+            };
+            let b: LegacyPcapBlock<'a> = match parsed {
+                Ok((rest, b)) => {
+                    self.pos = all.len() - rest.len();
+                    b
+                }
+                // Past the end of the file: a cut tail, unless records follow (a length that
+                // is believable but wrong).
+                Err(e) if is_incomplete(&e) && resync().is_none() => {
+                    self.stop(e);
+                    return None;
+                }
+                Err(e) => {
+                    let why = if is_incomplete(&e) {
+                        "record runs past the end of the file, yet records follow".into()
+                    } else {
+                        err_text(&e)
+                    };
+                    if self.damaged(why, resync) {
+                        continue;
+                    }
+                    return None;
+                }
+            };
+            let frac = if nanos {
+                u64::from(b.ts_usec)
+            } else {
+                u64::from(b.ts_usec) * 1_000
+            };
+            let f = Frame {
+                index: self.index,
+                ts_ns: u64::from(b.ts_sec) * 1_000_000_000 + frac,
+                data: b.data,
+                orig_len: b.origlen,
+                linktype,
+            };
+            self.last_ts = Some(b.ts_sec);
+            self.index += 1;
+            return Some(f);
         }
     }
 
     fn next_ng(&mut self) -> Option<Frame<'a>> {
         loop {
-            let input = &self.all[self.pos..];
+            let (all, pos) = (self.all, self.pos);
+            let input = &all[pos..];
             if input.is_empty() {
                 self.end = End::Complete;
+                return None;
+            }
+            let Kind::PcapNg { big_endian, .. } = self.kind else {
+                return None;
+            };
+            let resync = move || ng_resync(all, pos + 4, big_endian);
+            let bad = match ng_frame(all, pos, big_endian) {
+                NgFrame::Whole(_) => None,
+                // Past the end of the file: a cut tail (the parser says what is missing),
+                // unless blocks follow (a length that is believable but wrong).
+                NgFrame::PastEnd => resync()
+                    .map(|_| "block runs past the end of the file, yet blocks follow".into()),
+                NgFrame::Bad(why) => Some(why),
+            };
+            if let Some(why) = bad {
+                if self.damaged(why, resync) {
+                    continue;
+                }
                 return None;
             }
             let Kind::PcapNg {
@@ -379,17 +536,23 @@ impl<'a> Frames<'a> {
             };
             let (rest, block) = match parsed {
                 Ok(v) => v,
-                Err(e) => {
+                Err(e) if is_incomplete(&e) => {
                     self.stop(e);
+                    return None;
+                }
+                // Well framed, yet its contents do not parse: damage inside the block.
+                Err(e) => {
+                    if self.damaged(err_text(&e), resync) {
+                        continue;
+                    }
                     return None;
                 }
             };
             // A block parser must consume something, or we would loop forever.
             if rest.len() >= input.len() {
-                self.end = End::Garbled {
-                    offset: self.pos,
-                    why: "empty block".into(),
-                };
+                if self.damaged("empty block".into(), resync) {
+                    continue;
+                }
                 return None;
             }
             self.pos = self.all.len() - rest.len();
@@ -437,6 +600,16 @@ impl<'a> Frames<'a> {
     }
 }
 
+/// True for the parser's "more bytes needed" (the file ends inside the record).
+fn is_incomplete<I>(e: &nom::Err<PcapError<I>>) -> bool {
+    matches!(
+        e,
+        nom::Err::Incomplete(_)
+            | nom::Err::Error(PcapError::Incomplete(_))
+            | nom::Err::Failure(PcapError::Incomplete(_))
+    )
+}
+
 /// pcapng timestamp in `units` per second plus an offset in seconds, to ns since the epoch
 /// (exact in `u128`, saturated to the `u64` range; 0 for an invalid resolution).
 fn ng_ts_ns(high: u32, low: u32, units: u64, offset_s: i64) -> u64 {
@@ -462,7 +635,8 @@ impl<'a> Iterator for Frames<'a> {
                 endian,
                 nanos,
                 linktype,
-            } => self.next_legacy(endian, nanos, linktype),
+                shape,
+            } => self.next_legacy(endian, nanos, linktype, shape),
             Kind::PcapNg { .. } => self.next_ng(),
         }
     }

@@ -1,5 +1,8 @@
 //! An IEX-TP receiver's state: per (channel, session) sequence tracking, duplicate drop,
-//! counts of bad packets and bad messages.
+//! resets, counts of bad packets and bad messages.
+//!
+//! A channel's new session id is a reset (a publisher restart says so explicitly); the old
+//! session keeps its own tracker, so late A/B copies of its packets are still duplicates.
 
 use super::{Message, MsgError, Packet};
 use crate::capture::seq::{Outcome, SeqTracker, SeqVerdict, Tally};
@@ -8,6 +11,8 @@ use crate::capture::seq::{Outcome, SeqTracker, SeqVerdict, Tally};
 #[derive(Debug, Default)]
 pub struct IexSession {
     streams: Vec<((u32, u32), SeqTracker)>,
+    /// Sessions that replaced an earlier one on the same channel.
+    session_changes: u64,
     /// Packets dropped because the header or framing lied.
     pub bad_packets: Tally,
     /// Messages skipped (unknown type, too short).
@@ -35,6 +40,11 @@ impl IexSession {
         self.streams.iter().map(|(_, t)| t.duplicates).sum()
     }
 
+    /// Resets: a channel's new session, or its numbering restarting within a session.
+    pub fn resets(&self) -> u64 {
+        self.session_changes + self.streams.iter().map(|(_, t)| t.resets).sum::<u64>()
+    }
+
     /// Handles one UDP payload: checks it, arbitrates by sequence and calls `on_msg(seq,
     /// send_time_ns, message)` for each new, well-formed message.
     #[inline]
@@ -55,6 +65,9 @@ impl IexSession {
         let idx = match self.streams.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
+                if self.streams.iter().any(|((ch, _), _)| *ch == key.0) {
+                    self.session_changes += 1;
+                }
                 self.streams.push((key, SeqTracker::new()));
                 self.streams.len() - 1
             }
@@ -64,6 +77,7 @@ impl IexSession {
         let (skip, missing) = match self.streams[idx].1.on_packet(first, count) {
             SeqVerdict::Duplicate => return Outcome::Duplicate { messages: count },
             SeqVerdict::Process { skip, missing } => (skip, missing),
+            SeqVerdict::Reset { missing } => (0, missing),
         };
         let send = h.send_time();
         let mut delivered = 0;

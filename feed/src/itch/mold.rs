@@ -103,6 +103,10 @@ impl<'a> MoldPacket<'a> {
 }
 
 /// A MoldUDP64 receiver: one sequence space per session id, duplicates dropped, gaps counted.
+///
+/// It reads one feed: a session id after the first is a reset (a publisher restart), counted
+/// in [`MoldSession::resets`] with the numbering restarting within a session. The old session
+/// keeps its own tracker, so late A/B copies of its packets are still duplicates.
 #[derive(Debug, Default)]
 pub struct MoldSession {
     sessions: Vec<([u8; 10], SeqTracker)>,
@@ -133,6 +137,12 @@ impl MoldSession {
         self.sessions.iter().map(|(_, t)| t.duplicates).sum()
     }
 
+    /// Resets: session ids after the first, and numbering restarts within a session.
+    pub fn resets(&self) -> u64 {
+        let changes = self.sessions.len().saturating_sub(1) as u64;
+        changes + self.sessions.iter().map(|(_, t)| t.resets).sum::<u64>()
+    }
+
     /// Handles one UDP payload; calls `on_msg(seq, message)` for each new well-formed message.
     pub fn on_packet<'a>(
         &mut self,
@@ -161,6 +171,7 @@ impl MoldSession {
         let (skip, missing) = match self.sessions[idx].1.on_packet(first, count) {
             SeqVerdict::Duplicate => return Outcome::Duplicate { messages: count },
             SeqVerdict::Process { skip, missing } => (skip, missing),
+            SeqVerdict::Reset { missing } => (0, missing),
         };
         let mut delivered = 0;
         for (i, body) in pkt.messages().enumerate().skip(skip as usize) {

@@ -7,7 +7,8 @@ use crate::capture::seq::{Outcome, SeqTracker, SeqVerdict, Tally};
 /// Decoding state for one MDP3 channel (feed A and B together: they share sequence numbers).
 #[derive(Debug, Default)]
 pub struct Mdp3Session {
-    /// Packet sequence tracking (gaps, duplicates = the copies from the other feed).
+    /// Packet sequence tracking (gaps, duplicates = the copies from the other feed, resets =
+    /// the packet numbering restarting at 1 within the capture).
     pub seq: SeqTracker,
     /// Packets dropped because a MsgSize lied.
     pub bad_packets: Tally,
@@ -44,7 +45,7 @@ impl Mdp3Session {
                     messages: pkt.messages().count() as u64,
                 }
             }
-            SeqVerdict::Process { missing, .. } => missing,
+            SeqVerdict::Process { missing, .. } | SeqVerdict::Reset { missing } => missing,
         };
         let mut messages = 0;
         let sent = pkt.header.sending_time();

@@ -8,6 +8,11 @@
 //! arrives; a copy of a packet already seen (the other line of an A/B pair, a retransmission)
 //! is a duplicate and dropped; a packet that straddles the expected number is delivered from
 //! its first new message on.
+//!
+//! A reset — a new session id, or the numbering restarting within a session (see
+//! [`crate::capture::seq`] for the rule) — starts a new baseline and is counted. The session
+//! before the last change keeps its tracker, so a late A/B copy of one of its packets is a
+//! duplicate, not another session change.
 
 use crate::capture::seq::{SeqTracker as InnerTracker, SeqVerdict as InnerVerdict};
 
@@ -32,7 +37,8 @@ pub enum Verdict {
     },
     /// A packet without messages (heartbeat) in order: nothing to deliver.
     Heartbeat,
-    /// A new session began (baseline reset); deliver every message.
+    /// A new session began, or the numbering restarted in this one (baseline reset); deliver
+    /// every message.
     NewSession,
 }
 
@@ -53,6 +59,8 @@ pub struct SeqStats {
     pub duplicate_messages: u64,
     /// Session changes after the first session.
     pub session_changes: u64,
+    /// Resets: session changes plus restarts of the numbering within a session.
+    pub resets: u64,
 }
 
 /// Gap and duplicate tracker for one feed line (or an arbitrated A/B pair): the venue
@@ -62,6 +70,8 @@ pub struct SeqStats {
 pub struct SeqTracker {
     session: Option<[u8; 10]>,
     inner: InnerTracker,
+    /// The session before the last change, for its late copies.
+    previous: Option<([u8; 10], InnerTracker)>,
     stats: SeqStats,
 }
 
@@ -81,23 +91,51 @@ impl SeqTracker {
 
     /// Classifies a packet of `session` holding messages `first_seq .. first_seq + count`.
     pub fn on_packet(&mut self, session: [u8; 10], first_seq: u64, count: u64) -> Verdict {
-        let s = &mut self.stats;
-        s.packets += 1;
+        self.stats.packets += 1;
         if self.session != Some(session) {
-            if self.session.is_some() {
-                s.session_changes += 1;
+            if let Some((_, old)) = self.previous.as_mut().filter(|(p, _)| *p == session) {
+                // A late copy from the session before: judged there, delivered if new.
+                let v = old.on_packet(first_seq, count);
+                return self.count(v, first_seq, count);
+            }
+            if let Some(cur) = self.session {
+                self.stats.session_changes += 1;
+                self.stats.resets += 1;
+                self.previous = Some((cur, std::mem::take(&mut self.inner)));
             }
             self.session = Some(session);
             self.inner = InnerTracker::new();
             self.inner.on_packet(first_seq, count);
-            s.messages += count;
+            self.stats.messages += count;
             return Verdict::NewSession;
         }
-        match self.inner.on_packet(first_seq, count) {
+        let v = self.inner.on_packet(first_seq, count);
+        if matches!(v, InnerVerdict::Reset { .. }) {
+            self.stats.resets += 1;
+        }
+        self.count(v, first_seq, count)
+    }
+
+    fn count(&mut self, v: InnerVerdict, first_seq: u64, count: u64) -> Verdict {
+        let s = &mut self.stats;
+        match v {
             InnerVerdict::Duplicate => {
                 s.duplicate_packets += 1;
                 s.duplicate_messages += count;
                 Verdict::Duplicate
+            }
+            InnerVerdict::Reset { missing } => {
+                s.messages += count;
+                if missing > 0 {
+                    s.gaps += 1;
+                    s.missing += missing;
+                    Verdict::Gap {
+                        first_missing: first_seq - missing,
+                        missing,
+                    }
+                } else {
+                    Verdict::NewSession
+                }
             }
             InnerVerdict::Process { skip, missing } => {
                 s.messages += count - skip;

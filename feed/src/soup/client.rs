@@ -6,6 +6,9 @@
 //! [`ClientConfig::server_timeout`]) reconnects after a doubling backoff, asking again for the
 //! next undelivered number. Messages the server repeats are dropped (counted), and messages it
 //! skips are reported as a gap: what is delivered is each number at most once, in order.
+//! A server that comes back numbering a new space — a new session in its Login Accepted, or
+//! the same session from 1 again — is a reset ([`ClientEvent::Reset`], counted): the new
+//! space is delivered from its first number, not dropped as already seen.
 //!
 //! [`SoupClient::poll`] does a bounded amount of work: it delivers at most `max_data` messages
 //! and reads from the socket only when its buffer holds no whole packet, so a caller that stops
@@ -102,6 +105,7 @@ impl SoupClient {
                 state: State::Backoff { until: now },
                 next_seq,
                 recv_seq: 0,
+                session: None,
                 ended: false,
                 logging_out: false,
                 rejected: None,

@@ -25,6 +25,14 @@ pub enum ClientEvent<'a> {
         /// Monotonic time of the socket read that brought it ([`crate::recv::sys::mono_ns`]).
         recv_ns: u64,
     },
+    /// The server restarted its numbering (a new session, or the same one numbered from 1
+    /// again): what follows is a new sequence space, delivered from `seq` on.
+    Reset {
+        /// Session of the new space (space-padded).
+        session: [u8; SESSION_LEN],
+        /// First sequence number of the new space the server will send.
+        seq: u64,
+    },
     /// The server started after the number asked for: these messages will never come.
     Gap {
         /// First missing number.
@@ -61,6 +69,9 @@ pub struct ClientStats {
     pub bytes: u64,
     /// Messages received again after a reconnect and dropped.
     pub duplicates: u64,
+    /// Resets: a later login accepted in a new session, or in the same one numbered from 1
+    /// again (a restarted server); the new space's messages are delivered, not dropped.
+    pub resets: u64,
     /// Gaps reported (the server started after the number asked for).
     pub gaps: u64,
     /// Messages lost in those gaps.
@@ -97,6 +108,8 @@ pub(super) struct Link {
     pub(super) state: State,
     pub(super) next_seq: u64,
     pub(super) recv_seq: u64,
+    /// Session of the last accepted login.
+    pub(super) session: Option<[u8; SESSION_LEN]>,
     pub(super) ended: bool,
     pub(super) logging_out: bool,
     pub(super) rejected: Option<RejectReason>,
@@ -134,7 +147,17 @@ pub(super) fn handle(
             l.stats.logins += 1;
             on(ClientEvent::LoggedIn { session, seq });
             let mut n = 1;
-            if l.next_seq > 0 && seq > l.next_seq {
+            // A server numbering a new space: without this, every number up to where the old
+            // space stopped would be dropped as already delivered.
+            let reset = l.session.is_some_and(|old| old != session)
+                || (l.session.is_some() && seq == 1 && l.next_seq > 1);
+            l.session = Some(session);
+            if reset {
+                l.stats.resets += 1;
+                l.next_seq = seq;
+                on(ClientEvent::Reset { session, seq });
+                n += 1;
+            } else if l.next_seq > 0 && seq > l.next_seq {
                 let missing = seq - l.next_seq;
                 l.stats.gaps += 1;
                 l.stats.missing += missing;

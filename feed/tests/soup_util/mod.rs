@@ -72,6 +72,7 @@ pub struct Got {
     pub ended: bool,
     pub disconnects: u64,
     pub gaps: u64,
+    pub resets: u64,
     pub rejected: Option<RejectReason>,
 }
 
@@ -84,6 +85,7 @@ impl Got {
                 self.data.push(msg.to_vec());
             }
             ClientEvent::Gap { .. } => self.gaps += 1,
+            ClientEvent::Reset { .. } => self.resets += 1,
             ClientEvent::EndOfSession => self.ended = true,
             ClientEvent::Rejected(r) => self.rejected = Some(r),
             ClientEvent::Disconnected => self.disconnects += 1,
