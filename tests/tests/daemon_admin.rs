@@ -16,10 +16,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mam_core::num::{Lots, Money};
+use mam_tests::browser::run_chromium;
 use mam_tests::daemon::{
     convert_eurusd, out_file, start_lp, wait_until, DaemonSetup, Proc, Replay,
 };
@@ -148,23 +148,6 @@ fn settled_ticket(api: &Api, mgr: &mut Manager, daemon: &mut Proc, t: u64) -> Va
     last
 }
 
-fn chromium(args: &[&str]) -> std::process::Output {
-    Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--virtual-time-budget=8000",
-            "--window-size=1400,1100",
-        ])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("chromium: {e}; the dashboard test needs Debian's chromium (bash .ci/test installs it)")
-        })
-}
-
 #[test]
 fn operator_reads_and_steers_a_running_daemon() {
     let dir = tempfile::tempdir().unwrap();
@@ -186,6 +169,8 @@ fn operator_reads_and_steers_a_running_daemon() {
     open_master(&mut mgr, "1", 1);
     let t1 = settled_ticket(&api, &mut mgr, &mut daemon, 1);
     assert_eq!(lots(&t1["master_lots"]), Lots::parse("1").unwrap());
+    assert_eq!(t1["side"], "buy");
+    assert_eq!(t1["symbol"], "EURUSD");
     let split: i64 = t1["split"]
         .as_array()
         .unwrap()
@@ -356,15 +341,11 @@ fn operator_reads_and_steers_a_running_daemon() {
     assert_eq!(event["accounts"].as_array().unwrap().len(), 12);
     drop(lines);
 
-    // The dashboard in a real browser.
+    // The dashboard in a real browser: the DOM at the page's load event, then a screenshot.
     let url = format!("{}/?token={}", api.base, api.token);
-    let dom = chromium(&["--dump-dom", &url]);
-    let html = String::from_utf8_lossy(&dom.stdout);
-    assert!(
-        dom.status.success(),
-        "chromium: {}",
-        String::from_utf8_lossy(&dom.stderr)
-    );
+    let profile = d.join("chromium-profile");
+    let limit = Duration::from_secs(120);
+    let html = run_chromium(&profile, &["--dump-dom".into(), url.clone()], limit);
     assert!(
         html.contains(&format!("<td>{holder}</td>")),
         "accounts table:\n{html}"
@@ -378,23 +359,35 @@ fn operator_reads_and_steers_a_running_daemon() {
         html.contains("<td>engine_apply</td>"),
         "latency table:\n{html}"
     );
+    assert!(html.contains("<polyline"), "equity curve:\n{html}");
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     let _ = std::fs::remove_file(&shot);
-    let out = chromium(&[&format!("--screenshot={}", shot.display()), &url]);
+    run_chromium(
+        &profile,
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1400,1100".into(),
+            url,
+        ],
+        limit,
+    );
+    let png = std::fs::read(&shot).expect("chromium wrote no screenshot");
     assert!(
-        std::fs::metadata(&shot).is_ok_and(|m| m.len() > 10_000),
-        "screenshot {}: {}",
-        shot.display(),
-        String::from_utf8_lossy(&out.stderr)
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
     );
     println!("dashboard screenshot: {}", shot.display());
 
     // A restart recovers every change from the journal.
     assert!(daemon.try_wait().is_none(), "the daemon is still up");
-    daemon.signal("TERM");
+    daemon.signal("-TERM");
     assert!(daemon.wait().success(), "{}", daemon.output());
     let dump = setup.journal_dump(false).join("\n");
-    assert!(dump.contains("account-change"), "journaled account changes");
+    assert!(
+        dump.contains("(account_change)"),
+        "journaled account changes"
+    );
     let mut daemon = setup.start(&out_file(d, "daemon"));
     let api = Api::new(&daemon, &setup.state);
     let t0 = Instant::now();
@@ -412,7 +405,7 @@ fn operator_reads_and_steers_a_running_daemon() {
         a["balance"]
     );
     assert_eq!(api.get("/api/status")["engine"]["kill_switch"], true);
-    daemon.signal("TERM");
+    daemon.signal("-TERM");
     assert!(daemon.wait().success(), "{}", daemon.output());
     drop(lp);
 }

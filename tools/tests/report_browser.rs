@@ -4,82 +4,15 @@
 //!
 //! Needs `/usr/bin/chromium` (Debian: `apt-get install chromium`; `.ci/run` installs it).
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use mam_tests::browser::run_chromium;
 
 // The report module depends on nothing else in `mam`, so the test compiles it as is (the
 // binary crate has no library to link).
 #[path = "../src/cmd/validate/report/mod.rs"]
 #[allow(dead_code, unused_imports)]
 mod report;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn chromium() -> PathBuf {
-    let p = PathBuf::from(CHROMIUM);
-    assert!(
-        p.exists(),
-        "{CHROMIUM} is missing: the report's browser test needs headless Chromium \
-         (`apt-get install chromium`; .ci/run installs it)"
-    );
-    p
-}
-
-/// Runs Chromium headless on `args`, returning its stdout; fails after `limit`.
-fn run_chromium(profile: &Path, args: &[String], limit: Duration) -> String {
-    let mut child = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--hide-scrollbars",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-extensions",
-            "--disable-default-apps",
-            "--disable-sync",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-domain-reliability",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting chromium");
-    let mut out = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        out.read_to_string(&mut s).map(|_| s)
-    });
-    let mut err = child.stderr.take().unwrap();
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within {limit:?}: {args:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let stdout = reader.join().unwrap().expect("reading chromium's output");
-    let stderr = err_reader.join().unwrap();
-    assert!(status.success(), "chromium {args:?}: {status}\n{stderr}");
-    stdout
-}
 
 #[test]
 fn chromium_renders_every_plot() {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use mam_core::engine::{Engine, EngineConfig, EngineCounters, MAX_TABLE};
 use mam_core::journal::{Journal, JournalConfig, SyncPolicy};
 use mam_core::num::{Lots, Money, Price, Qty};
+use mam_core::pipeline::engine_stage::admin::snapshot_buffer;
 use mam_core::pipeline::engine_stage::{
     EngineRings, EngineStage, EngineStageOptions, ReportSlot, Sequencing,
 };
@@ -49,7 +50,13 @@ pub struct InProcessConfig {
     /// Keep the journal and checkpoints in `<dir>/<label>/` (default: a temporary directory,
     /// removed after the run).
     pub keep_journal: Option<PathBuf>,
+    /// Publish the engine's snapshot for the admin API (every 100 ms, as the daemon's default)
+    /// and read it this many times a second from another thread, as a polling client does.
+    pub admin_poll_hz: Option<u32>,
 }
+
+/// The daemon's default `admin.snapshot_interval` (ns).
+const SNAPSHOT_EVERY_NS: u64 = 100_000_000;
 
 /// What one configuration measured.
 #[derive(Debug, Clone)]
@@ -148,10 +155,15 @@ fn idle_name(i: IdleStrategy) -> &'static str {
 /// Runs one configuration and writes its files into `cfg.out`.
 pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
     let label = format!(
-        "inproc-{}-{}-{}",
+        "inproc-{}-{}-{}{}",
         cfg.mode.as_str(),
         cfg.accounts,
-        cfg.routing.as_str()
+        cfg.routing.as_str(),
+        if cfg.admin_poll_hz.is_some() {
+            "+admin"
+        } else {
+            ""
+        }
     );
     let tmp = tempfile::Builder::new()
         .prefix("mam-bench-pipeline-")
@@ -211,6 +223,30 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
         },
         stop.clone(),
     );
+    // The admin API's side: the engine publishes its snapshot, a reader polls it.
+    let mut poller = None;
+    let engine_stage = match cfg.admin_poll_hz {
+        Some(hz) => {
+            let (w, mut r) = snapshot_buffer(SNAPSHOT_EVERY_NS);
+            let stop = stop.clone();
+            let every = std::time::Duration::from_secs(1) / hz.max(1);
+            poller = Some(std::thread::spawn(move || {
+                // What a request reads: every account's money (kept, so it is not optimised out).
+                let mut seen = 0i64;
+                while !stop.load(Ordering::Relaxed) {
+                    let s = r.read();
+                    seen = s
+                        .accounts
+                        .iter()
+                        .fold(seen, |a, x| a.wrapping_add(x.equity.raw()));
+                    std::thread::sleep(every);
+                }
+                seen
+            }));
+            engine_stage.with_snapshots(w)
+        }
+        None => engine_stage,
+    };
 
     let rate = cfg.rate.max(1);
     let total = cfg.warmup + cfg.seconds;
@@ -303,6 +339,10 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
         }
     }
     p.join()?;
+    stop.store(true, Ordering::Release);
+    if let Some(t) = poller {
+        let _ = t.join();
+    }
     rec.end_interval(&mut srx, &tap)?;
     let figures = rec.finish()?;
     let r = take_report(&report)?;

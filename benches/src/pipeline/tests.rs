@@ -24,6 +24,7 @@ fn config(
         pin: false,
         batch: 64,
         keep_journal: None,
+        admin_poll_hz: None,
     }
 }
 

@@ -365,31 +365,32 @@ impl Decision {
     }
 }
 
-/// The name of an engine journal kind (inputs and decisions), for dumps.
+/// The name of an engine journal kind (inputs and decisions), for dumps (`mam journal dump`,
+/// the demo's summary).
 pub fn kind_name(kind: u16) -> Option<&'static str> {
     use super::input::*;
     Some(match kind {
-        KIND_MASTER_OPEN => "master-open",
-        KIND_MASTER_CLOSE => "master-close",
+        KIND_MASTER_OPEN => "master_open",
+        KIND_MASTER_CLOSE => "master_close",
         KIND_BALANCE => "balance",
         KIND_FILL => "fill",
         KIND_MARKET => "market",
-        KIND_RISK_COMMAND => "risk-command",
+        KIND_RISK_COMMAND => "risk_command",
         super::origin::KIND_ORIGIN => "origin",
         KIND_ORDER => "order",
-        KIND_REJECT => "risk-reject",
+        KIND_REJECT => "risk_reject",
         KIND_ALLOC => "alloc",
-        KIND_FILL_ALLOC => "fill-alloc",
+        KIND_FILL_ALLOC => "fill_alloc",
         KIND_REFUSED => "refused",
         KIND_LIMIT => "limit",
         KIND_ADAPTIVE_TICKET => "adaptive",
-        KIND_ADAPTIVE_ACCOUNT => "adaptive-account",
-        KIND_ADAPTIVE_SWITCH => "adaptive-switch",
-        KIND_MASTER_CANCEL => "master-cancel",
-        KIND_MASTER_AMEND => "master-amend",
-        super::account_change::KIND_ACCOUNT_CHANGE => "account-change",
+        KIND_ADAPTIVE_ACCOUNT => "adaptive_account",
+        KIND_ADAPTIVE_SWITCH => "adaptive_switch",
+        KIND_MASTER_CANCEL => "master_cancel",
+        KIND_MASTER_AMEND => "master_amend",
+        super::account_change::KIND_ACCOUNT_CHANGE => "account_change",
         KIND_MASTER_REPORT => "report",
-        KIND_CANCEL_REQUEST => "cancel-request",
+        KIND_CANCEL_REQUEST => "cancel_request",
         KIND_TRIGGER => "trigger",
         KIND_ALLOCATION => "allocation",
         _ => return None,

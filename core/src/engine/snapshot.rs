@@ -72,7 +72,7 @@ pub struct TicketView {
     pub ticket: u64,
     /// Instrument id.
     pub instrument: u32,
-    /// Side as `u8` (`b'1'` buy, `b'2'` sell).
+    /// Side as `u8` ([`Side`](crate::event::Side): 1 buy, 2 sell).
     pub side: u8,
     /// Master lot steps still open.
     pub master_steps: u64,

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use crate::replay::{load_udp, ReplayError};
+use crate::capture::ReadOptions;
+use crate::replay::{load_udp_with, ReplayError};
 use crate::sbe::packet::{PacketHeader, PACKET_HEADER_LEN, SESSION_LEN};
 use crate::sbe::Packet;
 
@@ -32,6 +33,8 @@ pub struct SoupMessages {
     pub skipped_frames: u64,
     /// The capture ended inside a record.
     pub truncated: bool,
+    /// Damaged stretches skipped (read leniently).
+    pub corrupt_regions: u64,
 }
 
 impl SoupMessages {
@@ -83,12 +86,20 @@ pub fn one_message_packet(h: &PacketHeader, seq: u64, msg: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Reads a pcap/pcapng capture of the mam SBE feed and splits it into soup messages.
+/// Reads a pcap/pcapng capture of the mam SBE feed and splits it into soup messages (a capture
+/// damaged in the middle is refused).
 pub fn load_capture(path: &Path) -> Result<SoupMessages, ReplayError> {
-    let loaded = load_udp(path)?;
+    load_capture_with(path, ReadOptions::default())
+}
+
+/// [`load_capture`], reading as `opts` says (lenient: damaged stretches skipped and counted in
+/// [`SoupMessages::corrupt_regions`]).
+pub fn load_capture_with(path: &Path, opts: ReadOptions) -> Result<SoupMessages, ReplayError> {
+    let loaded = load_udp_with(path, opts)?;
     let mut out = SoupMessages {
         skipped_frames: loaded.skipped,
         truncated: loaded.truncated,
+        corrupt_regions: loaded.corrupt_regions.len() as u64,
         ..SoupMessages::default()
     };
     for d in &loaded.datagrams {

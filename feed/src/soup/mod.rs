@@ -20,6 +20,6 @@ pub mod stage;
 
 pub use client::{ClientConfig, ClientEvent, ClientStats, SoupClient};
 pub use codec::{Decoder, LoginRequest, Packet, RejectReason, SoupError};
-pub use messages::{load_capture, SoupMessage, SoupMessages};
+pub use messages::{load_capture, load_capture_with, SoupMessage, SoupMessages};
 pub use server::{ServerConfig, ServerError, ServerStats, ServerStop, SoupServer};
 pub use stage::SoupSbeStage;

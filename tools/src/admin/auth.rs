@@ -63,8 +63,17 @@ fn random_bytes(out: &mut [u8]) -> std::io::Result<()> {
 
 /// Equal lengths compared without an early exit, so the time taken says nothing about how
 /// much of a guess was right.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The `token=` of a query string, if any.
+pub(super) fn query_token(uri: &axum::http::Uri) -> Option<String> {
+    uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("token="))
+            .map(str::to_string)
+    })
 }
 
 /// Middleware: 401 with a JSON error unless the request carries the token.
@@ -78,11 +87,7 @@ pub async fn require_token(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let query = req.uri().query().and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix("token="))
-            .map(str::to_string)
-    });
+    let query = query_token(req.uri());
     let given = header.map(str::to_string).or(query);
     match given {
         Some(t) if same(t.as_bytes(), s.token.as_bytes()) => next.run(req).await,

@@ -207,12 +207,19 @@ impl Collector for MamCollector {
             MetricType::Histogram,
         )?;
         for (name, h) in &live.totals {
-            let buckets: Vec<(f64, u64)> = BUCKETS_NS
+            // The encoder accumulates: it takes each bucket's own count, and `f64::MAX` as the
+            // bound it writes `+Inf` for.
+            let mut below = 0u64;
+            let mut buckets: Vec<(f64, u64)> = BUCKETS_NS
                 .iter()
                 .zip(&h.buckets)
-                .map(|(&b, &n)| (b as f64 / 1e9, n))
-                .chain(std::iter::once((f64::INFINITY, h.count)))
+                .map(|(&b, &cum)| {
+                    let own = cum - below;
+                    below = cum;
+                    (b as f64 / 1e9, own)
+                })
                 .collect();
+            buckets.push((f64::MAX, h.count.saturating_sub(below)));
             m.encode_family(&vec![("stage", *name)])?
                 .encode_histogram::<NoLabelSet>(h.sum_ns as f64 / 1e9, h.count, &buckets, None)?;
         }

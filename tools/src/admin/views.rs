@@ -55,6 +55,14 @@ pub fn status_name(flags: u16) -> &'static str {
     }
 }
 
+fn side_name(side: u8) -> &'static str {
+    match side {
+        s if s == mam_core::event::Side::Buy as u8 => "buy",
+        s if s == mam_core::event::Side::Sell as u8 => "sell",
+        _ => "?",
+    }
+}
+
 fn symbol_name(s: &AdminShared, instrument: u32) -> String {
     s.symbols
         .by_id(instrument)
@@ -143,7 +151,7 @@ fn ticket_json(s: &AdminShared, snap: &EngineSnapshot, t: &TicketView, split: bo
     let mut v = json!({
         "ticket": t.ticket,
         "symbol": symbol_name(s, t.instrument),
-        "side": if t.side == b'1' { "buy" } else { "sell" },
+        "side": side_name(t.side),
         "master_lots": Lots(t.master_steps as i64 * step).to_string(),
         "accounts_holding": holdings.iter().filter(|&&h| h > 0).count(),
         "working_orders": t.working,
@@ -273,24 +281,28 @@ pub fn tickets_json(s: &AdminShared) -> Vec<Value> {
     })
 }
 
+/// Ticket `id` with its per-account split (`null` if it is not open).
+pub fn ticket_split_json(s: &AdminShared, id: u64) -> Value {
+    with_snapshot(s, |snap| {
+        snap.tickets
+            .iter()
+            .find(|x| x.ticket == id)
+            .map_or(Value::Null, |x| ticket_json(s, snap, x, true))
+    })
+}
+
 /// `GET /api/tickets/{ticket}`: with its per-account split.
 pub async fn ticket(State(s): State<Arc<AdminShared>>, Path(t): Path<String>) -> Response {
     let Ok(id) = t.parse::<u64>() else {
         return error(StatusCode::BAD_REQUEST, "ticket", "not a ticket number");
     };
-    let v = with_snapshot(&s, |snap| {
-        snap.tickets
-            .iter()
-            .find(|x| x.ticket == id)
-            .map(|x| ticket_json(&s, snap, x, true))
-    });
-    match v {
-        Some(v) => Json(v).into_response(),
-        None => error(
+    match ticket_split_json(&s, id) {
+        Value::Null => error(
             StatusCode::NOT_FOUND,
             "ticket",
             &format!("no open ticket {id}"),
         ),
+        v => Json(v).into_response(),
     }
 }
 
@@ -309,7 +321,7 @@ pub async fn orders(State(s): State<Arc<AdminShared>>) -> Response {
                         snap.accounts.get(o.account as usize).map_or("?".into(), |a| text_id(&a.id))
                     },
                     "symbol": symbol_name(&s, o.instrument),
-                    "side": if o.side == b'1' { "buy" } else { "sell" },
+                    "side": side_name(o.side),
                     "closing": o.closing,
                     "qty": o.qty.to_string(),
                     "filled": o.cum.to_string(),

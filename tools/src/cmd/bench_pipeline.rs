@@ -75,6 +75,10 @@ pub struct Args {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Run each in-process configuration twice: as is, and with the engine publishing its
+    /// snapshot for the admin API while a client polls it at 10 Hz (`+admin` rows).
+    #[arg(long)]
+    pub admin: bool,
 }
 
 /// The 1-minute load average (the machine is shared: figures are read beside it).
@@ -102,7 +106,11 @@ struct Row<'a> {
 impl<'a> From<&'a RunResult> for Row<'a> {
     fn from(r: &'a RunResult) -> Self {
         Row {
-            config: "in-process",
+            config: if r.label.ends_with("+admin") {
+                "in-proc+adm"
+            } else {
+                "in-process"
+            },
             mode: r.mode,
             accounts: r.accounts,
             routing: r.routing,
@@ -331,38 +339,44 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 if a.socket_only {
                     continue;
                 }
-                let cfg = InProcessConfig {
-                    accounts,
-                    routing,
-                    mode,
-                    rate: rate_of(accounts, routing),
-                    quote_rate: a.quote_rate,
-                    seconds: a.seconds,
-                    warmup: a.warmup,
-                    out: out.clone(),
-                    pin: !a.no_pin,
-                    batch: a.batch,
-                    keep_journal: a.keep_journal.clone(),
-                };
-                let before = loadavg();
-                let r = run_in_process(&cfg).with_context(|| {
-                    format!("{} {accounts} {}", mode.as_str(), routing.as_str())
-                })?;
-                let c = &r.engine;
-                if c.refused + c.risk_rejects > 0 {
-                    eprintln!(
+                for admin_poll_hz in [None, Some(10)] {
+                    if admin_poll_hz.is_some() && !a.admin {
+                        continue;
+                    }
+                    let cfg = InProcessConfig {
+                        accounts,
+                        routing,
+                        mode,
+                        rate: rate_of(accounts, routing),
+                        quote_rate: a.quote_rate,
+                        seconds: a.seconds,
+                        warmup: a.warmup,
+                        out: out.clone(),
+                        pin: !a.no_pin,
+                        batch: a.batch,
+                        keep_journal: a.keep_journal.clone(),
+                        admin_poll_hz,
+                    };
+                    let before = loadavg();
+                    let r = run_in_process(&cfg).with_context(|| {
+                        format!("{} {accounts} {}", mode.as_str(), routing.as_str())
+                    })?;
+                    let c = &r.engine;
+                    if c.refused + c.risk_rejects > 0 {
+                        eprintln!(
                         "  warning: {}: the engine refused {} inputs and risk-rejected {} orders; those master orders have no child and are missing from the figures",
                         r.label, c.refused, c.risk_rejects
                     );
-                }
-                if !a.json {
-                    eprintln!(
+                    }
+                    if !a.json {
+                        eprintln!(
                         "  {}: {} masters sent, {} complete, {} child orders; pinned {:?} ({}); generator late ≤ {:.1} µs; load average {before:.2} → {:.2}",
                         r.label, r.masters_sent, r.masters_complete, r.child_orders, r.pinned_cores,
                         r.threads.join(", "), us(r.max_late_ns), loadavg()
                     );
+                    }
+                    results.push((r, (before, loadavg())));
                 }
-                results.push((r, (before, loadavg())));
             }
         }
     }

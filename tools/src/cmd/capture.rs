@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use mam_feed::inspect::{inspect_path, Format, Report};
+use mam_feed::capture::ReadOptions;
+use mam_feed::inspect::{inspect_path_with, Format, Report};
 
 /// Subcommands of `mam capture`.
 #[derive(Debug, clap::Subcommand)]
@@ -26,6 +27,10 @@ pub struct InspectArgs {
     /// Force the wire format instead of detecting it.
     #[arg(long, value_parser = ["mam-sbe", "iex-tp", "itch50", "mdp3"])]
     pub format: Option<String>,
+    /// Skip damaged stretches in the middle of the file (counted and reported) instead of
+    /// refusing the capture.
+    #[arg(long)]
+    pub lenient: bool,
 }
 
 /// Runs `mam capture`.
@@ -38,7 +43,8 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
 
 fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
     let format = a.format.as_deref().and_then(Format::parse);
-    let r = inspect_path(&a.file, format)
+    let opts = ReadOptions { lenient: a.lenient };
+    let r = inspect_path_with(&a.file, format, opts)
         .with_context(|| format!("inspecting {}", a.file.display()))?;
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
@@ -60,6 +66,12 @@ fn print_text(path: &std::path::Path, r: &Report) {
             ""
         }
     );
+    if r.corrupt_regions > 0 {
+        println!(
+            "  damaged     {} stretches, {} bytes skipped (--lenient)",
+            r.corrupt_regions, r.skipped_bytes
+        );
+    }
     println!("  messages    {}", r.messages);
     let unit = if r.format == "mdp3" {
         "packets"
@@ -71,6 +83,12 @@ fn print_text(path: &std::path::Path, r: &Report) {
         "  duplicates  {} messages in {} packets dropped",
         r.duplicates, r.duplicate_packets
     );
+    if r.resets > 0 {
+        println!(
+            "  resets      {} (the publisher restarted its sequence numbers; messages kept)",
+            r.resets
+        );
+    }
     println!("  symbols     {}", r.symbols);
     if let (Some(a), Some(b)) = (&r.first_ts, &r.last_ts) {
         println!("  time        {a} .. {b}");

@@ -12,6 +12,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use mam_core::engine::decision::kind_name;
 use mam_core::journal::{JournalReader, ScanReport};
 
 /// Subcommands of `mam journal`.
@@ -59,27 +60,6 @@ pub enum Command {
         #[arg(long)]
         symbols: Option<PathBuf>,
     },
-}
-
-/// The name of an engine record kind (`mam_core::engine` inputs and decisions).
-fn kind_name(kind: u16) -> Option<&'static str> {
-    use mam_core::engine::{decision as d, input as i};
-    Some(match kind {
-        i::KIND_MASTER_OPEN => "master_open",
-        i::KIND_MASTER_CLOSE => "master_close",
-        i::KIND_BALANCE => "balance",
-        i::KIND_FILL => "fill",
-        i::KIND_MARKET => "market",
-        i::KIND_RISK_COMMAND => "risk_command",
-        d::KIND_ORDER => "order",
-        d::KIND_REJECT => "reject",
-        d::KIND_ALLOC => "alloc",
-        d::KIND_FILL_ALLOC => "fill_alloc",
-        d::KIND_REFUSED => "refused",
-        d::KIND_LIMIT => "limit",
-        mam_core::engine::origin::KIND_ORIGIN => "origin",
-        _ => return None,
-    })
 }
 
 /// The name and readable form of an engine record (`Input` or `Decision`), or `None` for a

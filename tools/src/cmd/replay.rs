@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
+use mam_feed::capture::ReadOptions;
 use mam_feed::replay::{self, ReplayOptions, Speed};
 use mam_feed::soup::{self, ServerConfig, SoupServer};
 
@@ -49,6 +50,10 @@ pub struct Args {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Skip damaged stretches in the middle of the capture (counted, reported on stderr)
+    /// instead of refusing it.
+    #[arg(long)]
+    pub lenient: bool,
 }
 
 fn parse_addr(flag: &str, scheme: &str, v: &str) -> anyhow::Result<SocketAddr> {
@@ -80,7 +85,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if !to.ip().is_loopback() && !a.allow_remote {
         bail!("{to} is not a loopback address; pass --allow-remote to send off this host");
     }
-    let loaded = replay::load_udp(&a.file)?;
+    let loaded = replay::load_udp_with(&a.file, ReadOptions { lenient: a.lenient })?;
+    for r in &loaded.corrupt_regions {
+        eprintln!(
+            "mam replay: {}: damaged at byte {} (record {}): {}; {} bytes skipped (--lenient)",
+            a.file.display(),
+            r.offset,
+            r.frame,
+            r.why,
+            r.len
+        );
+    }
     if loaded.truncated {
         eprintln!(
             "mam replay: {}: capture cut short; replaying its complete records",
@@ -144,7 +159,14 @@ fn run_serve(a: Args, serve: &str) -> anyhow::Result<ExitCode> {
     if !addr.ip().is_loopback() && !a.allow_remote {
         bail!("{addr} is not a loopback address; pass --allow-remote to serve off this host");
     }
-    let msgs = soup::load_capture(&a.file)?;
+    let msgs = soup::load_capture_with(&a.file, ReadOptions { lenient: a.lenient })?;
+    if msgs.corrupt_regions > 0 {
+        eprintln!(
+            "mam replay: {}: {} damaged stretches skipped (--lenient)",
+            a.file.display(),
+            msgs.corrupt_regions
+        );
+    }
     if msgs.truncated {
         eprintln!(
             "mam replay: {}: capture cut short; serving its complete records",

@@ -249,6 +249,8 @@ pub struct EngineStage {
     report_backlog: VecDeque<ManagerReport>,
     /// Where readers get the state (None: nobody reads it).
     snapshots: Option<SnapshotWriter>,
+    /// Answers to this cycle's operator inputs, sent after its sync.
+    admin_answers: Vec<AdminOutcome>,
 }
 
 impl EngineStage {
@@ -291,6 +293,7 @@ impl EngineStage {
             reports: None,
             report_backlog: VecDeque::new(),
             snapshots: None,
+            admin_answers: Vec::new(),
             opts,
         };
         (stage, report, stats)
@@ -317,7 +320,8 @@ impl EngineStage {
         self
     }
 
-    /// Applies queued operator inputs, answering each.
+    /// Applies queued operator inputs; their answers wait for the end of the duty cycle
+    /// ([`answer_admin`](Self::answer_admin)).
     fn admin_cycle(&mut self) -> Result<usize, String> {
         let Some(q) = self.opts.admin.clone() else {
             return Ok(0);
@@ -337,9 +341,26 @@ impl EngineStage {
                 out.not_applied = false;
                 out.refused = self.engine.as_ref().and_then(|e| admin::refusal(e, seq));
             }
-            q.answer(out);
+            self.admin_answers.push(out);
         }
         Ok(n)
+    }
+
+    /// After the cycle's journal sync: refreshes the snapshot, then answers the cycle's
+    /// operator inputs, so whoever got an answer has its change on disk (under `sync =
+    /// every`) and reads a snapshot that holds it.
+    fn answer_admin(&mut self) {
+        if self.admin_answers.is_empty() {
+            return;
+        }
+        if self.admin_answers.iter().any(|a| !a.not_applied) {
+            self.publish_snapshot(true);
+        }
+        if let Some(q) = self.opts.admin.as_ref() {
+            for a in self.admin_answers.drain(..) {
+                q.answer(a);
+            }
+        }
     }
 
     /// Refills the readers' snapshot when due (`force`: now).
@@ -678,6 +699,7 @@ impl EngineStage {
                 error = Some(e);
             }
         }
+        self.answer_admin();
         if error.is_some() {
             // The daemon shuts down: the journal holds everything applied; a restart recovers.
             self.stop.store(true, Relaxed);
@@ -705,6 +727,7 @@ impl EngineStage {
             Sequencing::EventTime => self.event_time_cycle()?,
         };
         work += self.end_cycle()?;
+        self.answer_admin();
         self.publish_snapshot(false);
         if let Some(e) = &self.engine {
             self.stats

@@ -536,3 +536,52 @@ fn interval_syncs_at_most_once_per_interval_of_the_stage_clock() {
     assert_eq!(syncs(&r), 2);
     assert_eq!(r.stats.synced_seq.load(Relaxed), synced(&r));
 }
+
+#[test]
+fn operator_inputs_are_answered_after_the_sync_with_the_snapshot_holding_them() {
+    use crate::engine::input::BalanceChange;
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = rig(dir.path(), Sequencing::Arrival);
+    let q = Arc::new(admin::AdminQueue::new(8));
+    r.stage.opts.admin = Some(q.clone());
+    let (w, mut reader) = admin::snapshot_buffer(1_000_000_000);
+    r.stage = r.stage.with_snapshots(w);
+    let deposit = |id, account, amount: &str| admin::AdminRequest {
+        id,
+        input: Input::Balance(BalanceChange {
+            ts_ns: 1,
+            amount: Money::parse(amount).unwrap(),
+            account,
+            _pad: 0,
+        }),
+    };
+    let before = r.stage.engine.as_ref().unwrap().accounts().balance[3];
+    q.push(deposit(1, 3, "250.50")).unwrap();
+    q.push(deposit(2, 99, "1")).unwrap();
+    q.push(admin::AdminRequest {
+        id: 3,
+        input: master(5, 1, MODE_BLOCK),
+    })
+    .unwrap();
+    r.stage.do_work();
+    let ok = q.take_outcome(1).expect("answered");
+    assert!(ok.refused.is_none() && !ok.not_applied);
+    let synced = r.stage.journal.as_ref().unwrap().synced_seq();
+    assert!(synced >= ok.seq, "answered only once on disk");
+    let unknown = q.take_outcome(2).expect("answered");
+    assert_eq!(
+        unknown.refused.map(|(c, _)| c),
+        Some(crate::engine::decision::RefusedCode::UnknownAccount)
+    );
+    // A master order is not an operator input: never journaled.
+    let master = q.take_outcome(3).expect("answered");
+    assert!(master.not_applied && master.seq == 0);
+    // The snapshot already holds the deposit (published with the answers, not at the interval).
+    let s = reader.read();
+    assert!(s.seq >= ok.seq);
+    let after = s.accounts[3].balance;
+    assert_eq!(
+        after.raw() - before.raw(),
+        Money::parse("250.50").unwrap().raw()
+    );
+}

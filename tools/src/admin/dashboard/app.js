@@ -76,12 +76,14 @@ function showAccounts(list) {
 
 function drawCurve() {
   const svg = $("equity-curve");
-  if (equityHistory.length < 2) return;
-  let lo = equityHistory[0], hi = equityHistory[0];
-  for (const v of equityHistory) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  if (equityHistory.length === 0) return;
+  // One point so far: a flat line across.
+  const hist = equityHistory.length === 1 ? [equityHistory[0], equityHistory[0]] : equityHistory;
+  let lo = hist[0], hi = hist[0];
+  for (const v of hist) { if (v < lo) lo = v; if (v > hi) hi = v; }
   const span = hi - lo || 1n;
-  const n = equityHistory.length;
-  const pts = equityHistory.map((v, i) =>
+  const n = hist.length;
+  const pts = hist.map((v, i) =>
     (i * 600 / (n - 1)).toFixed(1) + "," + (130 - Number((v - lo) * 120n / span)).toFixed(1)).join(" ");
   svg.innerHTML = '<polyline fill="none" stroke="#4a6fd0" stroke-width="1.5" points="' + pts + '"/>';
 }
@@ -117,9 +119,12 @@ function showTickets(list) {
 async function showSplit() {
   if (selectedTicket === null) return;
   const r = await fetch("api/tickets/" + selectedTicket, auth);
+  showSplitOf(r.ok ? await r.json() : null);
+}
+
+function showSplitOf(t) {
   const box = $("split");
-  if (!r.ok) { box.textContent = ""; return; }
-  const t = await r.json();
+  if (!t) { box.textContent = ""; return; }
   box.innerHTML = "<h2>Ticket " + t.ticket + ": allocation per account</h2>";
   const table = document.createElement("table");
   table.id = "split-table";
@@ -153,20 +158,38 @@ $("kill-btn").onclick = async () => {
   });
 };
 
-(async function main() {
-  try {
-    const [status, accounts, tickets, latency] = await Promise.all(
-      ["api/status", "api/accounts", "api/tickets", "api/latency"].map(load));
-    apply({ status, accounts: accounts.accounts, tickets: tickets.tickets, latency });
-    $("conn").textContent = "loaded"; $("conn").className = "badge live";
-  } catch (e) {
-    $("conn").textContent = "error: " + e.message; $("conn").className = "badge down";
-    return;
-  }
+function follow() {
   const es = new EventSource("api/events?token=" + encodeURIComponent(token));
   es.addEventListener("snapshot", (m) => {
     apply(JSON.parse(m.data));
     $("conn").textContent = "live"; $("conn").className = "badge live";
   });
   es.onerror = () => { $("conn").textContent = "reconnecting…"; $("conn").className = "badge down"; };
+}
+
+// The server writes the current picture into the page (window.MAM_INITIAL) when the URL
+// carries the token: shown at once, before any request. Otherwise it is fetched.
+const initial = window.MAM_INITIAL;
+if (initial) {
+  if (initial.split) selectedTicket = String(initial.split.ticket);
+  apply(initial);
+  showSplitOf(initial.split);
+  $("conn").textContent = "loaded"; $("conn").className = "badge live";
+}
+
+(async function main() {
+  if (!initial) {
+    try {
+      const [status, accounts, tickets, latency] = await Promise.all(
+        ["api/status", "api/accounts", "api/tickets", "api/latency"].map(load));
+      apply({ status, accounts: accounts.accounts, tickets: tickets.tickets, latency });
+      $("conn").textContent = "loaded"; $("conn").className = "badge live";
+    } catch (e) {
+      $("conn").textContent = "error: " + e.message; $("conn").className = "badge down";
+      return;
+    }
+  }
+  // Live updates start once the page has loaded.
+  if (document.readyState === "complete") follow();
+  else window.addEventListener("load", () => setTimeout(follow, 0));
 })();
