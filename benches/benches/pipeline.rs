@@ -54,6 +54,7 @@ fn engine_cycle(c: &mut Criterion, routing: Routing, timed_close: bool) {
             // The figures of docs/latency.md were taken before `journal.sync` existed and
             // leave the disk out; `mam bench journal` measures the sync on its own.
             sync: SyncPolicy::Checkpoint,
+            forward_allocations: false,
         },
         EngineRings {
             market: Some(qrx),

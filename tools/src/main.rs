@@ -16,6 +16,10 @@ mod out_file;
 #[derive(Debug, Parser)]
 #[command(name = "mam", version, about, long_about = None)]
 struct Cli {
+    /// Log lines on stderr (`RUST_LOG` sets the level; default warn): `text` for people, `json`
+    /// (one object per line) for log shippers. The daemon's stats line stays on stdout.
+    #[arg(long, global = true, value_parser = ["text", "json"], default_value = "text")]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -56,14 +60,17 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
     let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    if cli.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),
         Command::Allocate(a) => cmd::allocate::run(a),

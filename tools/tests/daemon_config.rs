@@ -112,3 +112,45 @@ fn decimal_durations_are_accepted_and_garbage_refused() {
         );
     }
 }
+
+#[test]
+fn admin_listen_beyond_loopback_needs_allow_remote() {
+    let (code, err) = run_config("[admin]\nenabled = true\nlisten = \"0.0.0.0:0\"\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("admin.listen") && err.contains("allow_remote"),
+        "{err}"
+    );
+    let (code, err) =
+        run_config("[admin]\nenabled = true\ntoken = \"short\"\nlisten = \"127.0.0.1:0\"\n");
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("admin.token"), "{err}");
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let d = tempfile::tempdir().unwrap();
+    // The LP is unreachable (port 9 on loopback: discard, nothing listens): the initiator logs
+    // its connect failures at info.
+    let text = "state = \"state\"\nduration = \"1s\"\n[manager]\nenabled = false\n\
+                [feed]\nsource = \"none\"\n[lp]\nconnect = \"127.0.0.1:9\"\n";
+    std::fs::write(d.path().join("mam.toml"), text).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mam"))
+        .args(["--log-format", "json", "run", "--config", "mam.toml"])
+        .env("RUST_LOG", "info")
+        .current_dir(d.path())
+        .output()
+        .expect("run mam");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(!lines.is_empty(), "no log lines");
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(
+            v["level"].is_string() && v["fields"]["message"].is_string(),
+            "{l}"
+        );
+    }
+}

@@ -214,6 +214,7 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
             // The figures of docs/latency.md were taken before `journal.sync` existed and
             // leave the disk out; `mam bench journal` measures the sync on its own.
             sync: SyncPolicy::Checkpoint,
+            forward_allocations: false,
         },
         EngineRings {
             market: Some(qrx),

@@ -181,6 +181,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         batch: 256,
         admin: Some(admin.clone()),
         sync: checked.sync,
+        forward_allocations: cfg.lp.allocation_instructions,
     };
     let rings = EngineRings {
         market: feed_enabled.then_some(mrx),

@@ -102,6 +102,11 @@ pub struct EngineStageOptions {
     pub admin: Option<Arc<AdminQueue>>,
     /// When the journal is synced, and whether orders wait for it (module docs).
     pub sync: SyncPolicy,
+    /// Hand the engine's allocation lines (one per account of each finished block) to the LP
+    /// stage, for AllocationInstructions. Without an LP that takes them they stay in the
+    /// journal only: a block over 1,000 accounts would otherwise put 1,000 messages on the order
+    /// ring for nothing.
+    pub forward_allocations: bool,
 }
 
 /// Live counters for the stats line (relaxed atomics).
@@ -438,7 +443,10 @@ impl EngineStage {
         } else {
             0
         };
-        for (i, o) in emitted.iter().enumerate() {
+        let all = self.opts.forward_allocations;
+        let forwarded = move |o: &&ChildOrder| all || o.ord_type != ORD_TYPE_ALLOC;
+        let n = emitted.iter().filter(forwarded).count() as u32;
+        for (i, o) in emitted.iter().filter(forwarded).enumerate() {
             // Cancel requests and allocation lines get no fills of their own: nothing to await.
             if self.opts.sequencing == Sequencing::EventTime
                 && o.ord_type != ORD_TYPE_CANCEL

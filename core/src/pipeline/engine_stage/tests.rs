@@ -55,6 +55,7 @@ fn rig_with(dir: &Path, sequencing: Sequencing, sync: SyncPolicy, clock: fn() ->
         batch: 16,
         admin: None,
         sync,
+        forward_allocations: true,
     };
     let rings = EngineRings {
         market: Some(mrx),
