@@ -123,7 +123,7 @@ fn admin_listen_beyond_loopback_needs_allow_remote() {
     );
     let (code, err) =
         run_config("[admin]\nenabled = true\ntoken = \"short\"\nlisten = \"127.0.0.1:0\"\n");
-    assert_ne!(code, Some(0), "{err}");
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("admin.token"), "{err}");
 }
 
@@ -151,6 +151,30 @@ fn json_logs_are_one_object_per_line() {
         assert!(
             v["level"].is_string() && v["fields"]["message"].is_string(),
             "{l}"
+        );
+    }
+}
+
+#[test]
+fn a_port_in_use_fails_the_start_before_the_state_directory_exists() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    for extra in [
+        format!("[admin]\nenabled = true\nlisten = \"127.0.0.1:{port}\"\n"),
+        format!("[manager]\nlisten = \"127.0.0.1:{port}\"\n"),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let text =
+            format!("state = \"state\"\nduration = \"1s\"\n[feed]\nsource = \"none\"\n{extra}");
+        std::fs::write(d.path().join("mam.toml"), text).unwrap();
+        let o = mam(&["run", "--config", "mam.toml"], d.path());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_ne!(o.status.code(), Some(0), "{extra}: {err}");
+        assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+        assert!(err.contains("cannot listen"), "{err}");
+        assert!(
+            !d.path().join("state").exists(),
+            "{extra}: state directory created"
         );
     }
 }

@@ -105,10 +105,18 @@ pub struct AdminServer {
 }
 
 impl AdminServer {
-    /// Binds `addr` now (so a port in use fails the start) and serves on a thread of its own.
-    pub fn start(addr: SocketAddr, shared: Arc<AdminShared>) -> anyhow::Result<AdminServer> {
-        let std_listener = std::net::TcpListener::bind(addr)
-            .with_context(|| format!("admin.listen = \"{addr}\": cannot listen"))?;
+    /// Binds `addr`: done before the state directory is touched, so a port in use fails the
+    /// start with nothing changed on disk.
+    pub fn bind(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+        std::net::TcpListener::bind(addr)
+            .with_context(|| format!("admin.listen = \"{addr}\": cannot listen"))
+    }
+
+    /// Serves on `std_listener` (from [`AdminServer::bind`]) on a thread of its own.
+    pub fn start(
+        std_listener: std::net::TcpListener,
+        shared: Arc<AdminShared>,
+    ) -> anyhow::Result<AdminServer> {
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -67,6 +67,20 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         ),
         None => None,
     };
+    // Listening addresses are checked before the state directory is touched: a port in use
+    // fails the start with nothing on disk changed (the admin port is kept bound; the
+    // manager's is probed, its acceptor binds it again below).
+    let admin_listener = checked
+        .admin
+        .map(|(a, _)| crate::admin::AdminServer::bind(a))
+        .transpose()?;
+    if cfg.manager.enabled {
+        let a = &cfg.manager.listen;
+        drop(
+            std::net::TcpListener::bind(a)
+                .with_context(|| format!("manager.listen = \"{a}\": cannot listen"))?,
+        );
+    }
     let started = resume::start(&cfg, checked.engine, &symbols, &paths, model)?;
     let mut out = std::io::stdout();
     writeln!(
@@ -232,8 +246,8 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         checked.sync,
         &checked.latency_dir,
     )?;
-    let admin_server = match (checked.admin, snapshot_reader) {
-        (Some((addr, _)), Some(reader)) => {
+    let admin_server = match (admin_listener, snapshot_reader) {
+        (Some(listener), Some(reader)) => {
             let token = crate::admin::load_or_create_token(cfg.admin.token.as_deref(), &cfg.state)?;
             let (engine_stats, rings) = reporter.sources();
             let shared = Arc::new(crate::admin::AdminShared {
@@ -248,7 +262,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
                 started: Instant::now(),
                 stopping: AtomicBool::new(false),
             });
-            let server = crate::admin::AdminServer::start(addr, shared)?;
+            let server = crate::admin::AdminServer::start(listener, shared)?;
             writeln!(
                 out,
                 "  admin: http://{}/ (API, dashboard, /metrics; token {})",
