@@ -130,9 +130,10 @@ fn a_journal_without_its_checkpoint_is_refused_not_reinitialised() {
     assert!(!state.join("checkpoints/CURRENT").exists());
 }
 
-/// A first start that fails after initialising (the manager's port is taken) leaves a state
-/// directory; the next start with `accounts.file` set says it does not read it and which
-/// accounts the state holds, rather than ignoring it silently.
+/// A first start whose manager port is taken fails before the state directory exists (the
+/// listening addresses are checked first). Once a start has initialised the directory, a later
+/// start with `accounts.file` set says it does not read it and which accounts the state holds,
+/// rather than ignoring it silently.
 #[test]
 fn accounts_file_after_a_failed_first_start_is_not_silently_ignored() {
     let d = tempfile::tempdir().unwrap();
@@ -149,10 +150,13 @@ fn accounts_file_after_a_failed_first_start_is_not_silently_ignored() {
     let st = p.wait();
     assert!(!st.success(), "the port is taken:\n{}", p.output());
     assert!(
-        state.join("checkpoints/CURRENT").exists(),
-        "initialised before failing"
+        !state.exists(),
+        "nothing on disk after a start that could not listen"
     );
     drop(taken);
+    let (config, _) = write_config(d.path(), "generate = 10\nseed = 1");
+    start_and_stop(&config, &out);
+    assert!(state.join("checkpoints/CURRENT").exists(), "initialised");
     std::fs::write(d.path().join("a.csv"), "id,balance,equity\nZ1,5,5\n").unwrap();
     let store = d.path().join("a.mams");
     mam(&[

@@ -35,6 +35,21 @@ use config::DaemonConfig;
 use resume::StatePaths;
 use stats::StatsReporter;
 
+/// Binds `addr` without listening and lets it go: fails if another socket listens there. A
+/// probe that listened could accept (and then drop) a client that connects at that instant.
+fn probe_listen(key: &str, addr: &str) -> anyhow::Result<()> {
+    let a: std::net::SocketAddr = addr
+        .parse()
+        .with_context(|| format!("{key} = \"{addr}\": expected IP:PORT"))?;
+    let s = socket2::Socket::new(socket2::Domain::for_address(a), socket2::Type::STREAM, None)
+        .with_context(|| format!("{key} = \"{addr}\": socket"))?;
+    // As the acceptor sets it: a port left in TIME_WAIT by the previous run is usable.
+    s.set_reuse_address(true)
+        .with_context(|| format!("{key} = \"{addr}\": SO_REUSEADDR"))?;
+    s.bind(&a.into())
+        .with_context(|| format!("{key} = \"{addr}\": cannot listen"))
+}
+
 /// Runs the daemon from `config_path`; `duration` overrides the file's.
 pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<ExitCode> {
     // Installed first: a SIGINT/SIGTERM during start-up lets the start finish (it is atomic,
@@ -69,17 +84,13 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     };
     // Listening addresses are checked before the state directory is touched: a port in use
     // fails the start with nothing on disk changed (the admin port is kept bound; the
-    // manager's is probed, its acceptor binds it again below).
+    // manager's is probed: bound, never listened on, so no client is accepted and dropped).
     let admin_listener = checked
         .admin
         .map(|(a, _)| crate::admin::AdminServer::bind(a))
         .transpose()?;
     if cfg.manager.enabled {
-        let a = &cfg.manager.listen;
-        drop(
-            std::net::TcpListener::bind(a)
-                .with_context(|| format!("manager.listen = \"{a}\": cannot listen"))?,
-        );
+        probe_listen("manager.listen", &cfg.manager.listen)?;
     }
     let started = resume::start(&cfg, checked.engine, &symbols, &paths, model)?;
     let mut out = std::io::stdout();
