@@ -289,6 +289,15 @@ impl RiskBook {
         &self.limits
     }
 
+    /// Takes `limits` from the next check on, except `max_orders_per_sec`, which stays (the
+    /// throttles' token buckets are sized by it).
+    pub fn set_limits(&mut self, limits: RiskLimits) {
+        self.limits = RiskLimits {
+            max_orders_per_sec: self.limits.max_orders_per_sec,
+            ..limits
+        };
+    }
+
     /// Sets the latest reference price of `instrument` (ignored for unknown instruments).
     pub fn set_reference_price(&mut self, instrument: u32, price: Price) {
         if let Some(r) = self.reference.get_mut(instrument as usize) {

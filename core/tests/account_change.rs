@@ -190,3 +190,57 @@ proptest! {
         prop_assert_eq!(live, r.engine.digest());
     }
 }
+
+fn limit(ts: u64, name: &str, value: i64) -> Input {
+    use mam_core::engine::risk_change::{limit_of, RiskLimitChange};
+    Input::Limit(RiskLimitChange {
+        ts_ns: ts,
+        value,
+        field: limit_of(name).map_or(99, |l| l.0),
+        _pad: [0; 6],
+    })
+}
+
+#[test]
+fn a_lower_order_limit_rejects_the_next_child_and_survives_recovery() {
+    use mam_core::num::Qty;
+    let mut h = harness(2);
+    h.engine
+        .write_checkpoint(&h.checkpoint_dir(), &mut h.journal)
+        .expect("checkpoint");
+    assert_eq!(split(&mut h, 1), vec![30, 30]);
+    // 30 steps of EURUSD = 30,000 base units per child: a limit of 20,000 rejects each.
+    let ts = h.tick();
+    let d = h.apply(limit(ts, "max_order_qty", 20_000 * Qty::ONE_RAW));
+    assert!(refusals(&d).is_empty(), "{d:?}");
+    assert_eq!(
+        split(&mut h, 2),
+        vec![0, 0],
+        "every child over the new limit"
+    );
+    assert!(h.engine.counters().risk_rejects >= 2);
+    for (name, value, code) in [
+        ("max_order_qty", 0, RefusedCode::BadAccountValue),
+        ("collar_bps", 10_001, RefusedCode::BadAccountValue),
+        ("max_orders_per_sec", 5, RefusedCode::BadField),
+    ] {
+        let ts = h.tick();
+        assert_eq!(
+            refused_code(&h.apply(limit(ts, name, value))),
+            Some(code),
+            "{name}"
+        );
+    }
+    let live = h.engine.digest();
+    let r = Engine::recover(
+        &h.checkpoint_dir(),
+        &h.journal_dir(),
+        journal_config(),
+        mam_core::symbol::SymbolTable::builtin(),
+    )
+    .expect("recover");
+    assert_eq!(r.engine.digest(), live);
+    let mut s = EngineSnapshot::default();
+    r.engine.snapshot_into(&mut s);
+    assert_eq!(s.limits.unwrap().max_order_qty, Qty(20_000 * Qty::ONE_RAW));
+}

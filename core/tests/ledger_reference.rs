@@ -703,7 +703,7 @@ impl World {
             | Input::Amend(_) => {}
             // Not generated here (the reference takes leverage as fixed); account changes are
             // checked in tests/account_change.rs.
-            Input::Account(_) => {}
+            Input::Account(_) | Input::Limit(_) => {}
         }
         for x in d {
             if let Decision::Order(o) = x {

@@ -278,6 +278,30 @@ fn operator_reads_and_steers_a_running_daemon() {
     );
     assert!(in_2.contains(&holder.as_str()));
 
+    // An engine-wide risk limit, changed and read back; a bad one refused naming it.
+    let (s, v) = api.send(
+        "PATCH",
+        "/api/risk-limits",
+        r#"{"max_order_qty":"5000000","collar_bps":300}"#,
+    );
+    assert_eq!(s, 200, "{v}");
+    let l = api.get("/api/risk-limits");
+    let qty = mam_core::num::Qty::parse(l["max_order_qty"].as_str().unwrap()).unwrap();
+    assert_eq!(qty, mam_core::num::Qty::parse("5000000").unwrap(), "{l}");
+    assert_eq!(l["collar_bps"], 300, "{l}");
+    let (s, v) = api.send("PATCH", "/api/risk-limits", r#"{"max_open_orders":0}"#);
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (422, Some("max_open_orders")),
+        "{v}"
+    );
+    let (s, v) = api.send("PATCH", "/api/risk-limits", r#"{"max_orders_per_sec":5}"#);
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (400, Some("max_orders_per_sec")),
+        "{v}"
+    );
+
     // The kill switch, from the API.
     let (s, v) = api.send("POST", "/api/kill-switch", r#"{"engaged":true}"#);
     assert_eq!(s, 200, "{v}");
@@ -405,6 +429,7 @@ fn operator_reads_and_steers_a_running_daemon() {
         a["balance"]
     );
     assert_eq!(api.get("/api/status")["engine"]["kill_switch"], true);
+    assert_eq!(api.get("/api/risk-limits")["collar_bps"], 300);
     daemon.signal("-TERM");
     assert!(daemon.wait().success(), "{}", daemon.output());
     drop(lp);

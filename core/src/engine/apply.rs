@@ -98,6 +98,7 @@ impl Engine {
             Input::Cancel(c) => self.cancel(seq, c, d),
             Input::Amend(a) => self.amend(seq, a, d),
             Input::Account(c) => self.account_change(seq, c, d),
+            Input::Limit(c) => self.risk_limit_change(c),
         };
         self.learn_slippage(input, filled, &d[first..]);
         if let Err((code, reference)) = r {

@@ -389,6 +389,7 @@ pub fn kind_name(kind: u16) -> Option<&'static str> {
         KIND_MASTER_CANCEL => "master_cancel",
         KIND_MASTER_AMEND => "master_amend",
         super::account_change::KIND_ACCOUNT_CHANGE => "account_change",
+        super::risk_change::KIND_RISK_LIMIT_CHANGE => "risk_limit_change",
         KIND_MASTER_REPORT => "report",
         KIND_CANCEL_REQUEST => "cancel_request",
         KIND_TRIGGER => "trigger",
@@ -437,6 +438,12 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
                 "ts={} order={} amend_id={} lots={} price={} sl={} tp={} flags={:#x} mode={}",
                 a.ts_ns, a.order_id, a.amend_id, a.lots, a.price, a.stop_loss, a.take_profit,
                 a.flags, a.mode
+            ),
+            Input::Limit(c) => format!(
+                "ts={} limit={} value={}",
+                c.ts_ns,
+                super::risk_change::limit_name(c.field).unwrap_or("?"),
+                c.value
             ),
             Input::Account(c) => format!(
                 "ts={} account={} field={} value={}",

@@ -12,6 +12,7 @@
 //! | 8 | [`MasterCancel`] | cancel a working or pending master order |
 //! | 9 | [`MasterAmend`] | replace a pending master; set, move or remove stop-loss / take-profit |
 //! | 10 | [`AccountChange`] | an operator changes one account's status, model parameter or limit |
+//! | 11 | [`RiskLimitChange`] | an operator changes one engine-wide pre-trade risk limit |
 
 use bytemuck::{Pod, Zeroable};
 
@@ -20,6 +21,7 @@ pub use super::lifecycle::record::{
     MasterAmend, MasterCancel, KIND_MASTER_AMEND, KIND_MASTER_CANCEL, POLICY_HELD_LIMIT,
     POLICY_HELD_STOP,
 };
+pub use super::risk_change::{RiskLimitChange, KIND_RISK_LIMIT_CHANGE};
 use crate::event::{FillEvent, MarketEvent};
 use crate::num::{Lots, Money, Price};
 
@@ -42,6 +44,7 @@ pub fn is_input_kind(kind: u16) -> bool {
         || kind == KIND_MASTER_CANCEL
         || kind == KIND_MASTER_AMEND
         || kind == KIND_ACCOUNT_CHANGE
+        || kind == KIND_RISK_LIMIT_CHANGE
 }
 
 /// Static model codes of [`MasterOpen::model`].
@@ -190,6 +193,8 @@ pub enum Input {
     Amend(MasterAmend),
     /// Change an account's setting.
     Account(AccountChange),
+    /// Change a pre-trade risk limit.
+    Limit(RiskLimitChange),
 }
 
 impl Input {
@@ -205,6 +210,7 @@ impl Input {
             Input::Cancel(_) => KIND_MASTER_CANCEL,
             Input::Amend(_) => KIND_MASTER_AMEND,
             Input::Account(_) => KIND_ACCOUNT_CHANGE,
+            Input::Limit(_) => KIND_RISK_LIMIT_CHANGE,
         }
     }
 
@@ -220,6 +226,7 @@ impl Input {
             Input::Cancel(r) => bytemuck::bytes_of(r),
             Input::Amend(r) => bytemuck::bytes_of(r),
             Input::Account(r) => bytemuck::bytes_of(r),
+            Input::Limit(r) => bytemuck::bytes_of(r),
         }
     }
 
@@ -235,6 +242,7 @@ impl Input {
             Input::Cancel(r) => r.ts_ns,
             Input::Amend(r) => r.ts_ns,
             Input::Account(r) => r.ts_ns,
+            Input::Limit(r) => r.ts_ns,
         }
     }
 
@@ -260,6 +268,7 @@ impl Input {
             KIND_MASTER_CANCEL => Input::Cancel(pod(payload)?),
             KIND_MASTER_AMEND => Input::Amend(pod(payload)?),
             KIND_ACCOUNT_CHANGE => Input::Account(pod(payload)?),
+            KIND_RISK_LIMIT_CHANGE => Input::Limit(pod(payload)?),
             _ => return None,
         })
     }

@@ -29,6 +29,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod origin;
 mod recover;
+pub mod risk_change;
 pub mod snapshot;
 mod state;
 

@@ -130,6 +130,8 @@ pub struct EngineSnapshot {
     pub orders: Vec<OrderView>,
     /// Latest bid and ask per instrument id (`None`: no quote yet).
     pub quotes: Vec<Option<(Price, Price)>>,
+    /// The engine-wide pre-trade risk limits (`None` before the first refill).
+    pub limits: Option<crate::risk::RiskLimits>,
 }
 
 impl Engine {
@@ -139,6 +141,7 @@ impl Engine {
         s.seq = self.applied_seq;
         s.counters = self.counters;
         s.kill_switch = self.risk.is_killed();
+        s.limits = Some(*self.risk.limits());
         s.adaptive_on = self.adaptive.on;
         s.accounts.clear();
         s.positions.clear();

@@ -77,6 +77,8 @@ fn router(shared: Arc<AdminShared>) -> Router {
         .route("/api/tickets/{ticket}", get(views::ticket))
         .route("/api/orders", get(views::orders))
         .route("/api/latency", get(views::latency))
+        .route("/api/risk-limits", get(views::risk_limits))
+        .route("/api/risk-limits", patch(writes::change_limits))
         .route("/api/kill-switch", post(writes::kill_switch))
         .route("/api/adaptive", post(writes::adaptive))
         .route("/api/events", get(dashboard::events))

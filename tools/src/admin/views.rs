@@ -362,3 +362,25 @@ pub fn latency_json(s: &AdminShared) -> Value {
     }
     json!({ "intervals": live.intervals, "metrics": out })
 }
+
+/// `GET /api/risk-limits`: the engine-wide pre-trade risk limits in force.
+pub async fn risk_limits(State(s): State<Arc<AdminShared>>) -> Response {
+    let l = with_snapshot(&s, |snap| snap.limits);
+    let Some(l) = l else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "engine", "no snapshot yet");
+    };
+    Json(json!({
+        "max_order_qty": l.max_order_qty.to_string(),
+        "max_order_notional": l.max_order_notional.to_string(),
+        "max_account_qty": l.max_account_qty.to_string(),
+        "max_account_notional": l.max_account_notional.to_string(),
+        "max_account_open_orders": l.max_account_open_orders,
+        "max_open_orders": l.max_open_orders,
+        "collar_bps": l.collar_bps.unwrap_or(0),
+        "max_orders_per_sec": l.max_orders_per_sec,
+        "max_position_qty": l.max_position_qty.to_string(),
+        "max_position_notional": l.max_position_notional.to_string(),
+        "max_account_position_notional": l.max_account_position_notional.to_string(),
+    }))
+    .into_response()
+}

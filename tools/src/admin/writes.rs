@@ -339,3 +339,60 @@ async fn switch(s: &AdminShared, body: &Bytes, key: &str, yes: u32, no: u32) -> 
         json!({ "applied": true, "journal_seq": o.seq, key: on }),
     ))
 }
+
+/// `PATCH /api/risk-limits` `{"max_order_qty": "500000", "collar_bps": 200}`: each limit
+/// checked before the first is sent, then one journaled risk-limit change each.
+pub async fn change_limits(State(s): State<Arc<AdminShared>>, body: Bytes) -> Response {
+    limits_inner(&s, &body).await.unwrap_or_else(|e| e)
+}
+
+async fn limits_inner(s: &AdminShared, body: &Bytes) -> Reply {
+    use mam_core::engine::risk_change::{
+        limit_in_range, limit_of, LimitUnit, RiskLimitChange, LIMITS,
+    };
+    let names: Vec<&str> = LIMITS.iter().map(|l| l.1).collect();
+    let m = object(body, &names)?;
+    if m.is_empty() {
+        return Err(error(StatusCode::BAD_REQUEST, "body", "no limit to change"));
+    }
+    let mut changes = Vec::new();
+    for name in m.keys() {
+        let Some((field, unit)) = limit_of(name) else {
+            continue;
+        };
+        let v = match unit {
+            LimitUnit::Qty => decimal(&m, name, mam_core::num::Qty::DECIMALS)?,
+            LimitUnit::Money => decimal(&m, name, Money::DECIMALS)?,
+            LimitUnit::Count => m
+                .get(name)
+                .and_then(Value::as_i64)
+                .ok_or_else(|| error(StatusCode::BAD_REQUEST, name, "expected an integer"))?,
+        };
+        if !limit_in_range(field, v) {
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                name,
+                "out of range: more than 0 (collar_bps: 0 = no collar, at most 10000)",
+            ));
+        }
+        changes.push((field, name.clone(), v));
+    }
+    let mut applied = Vec::new();
+    for (field, name, value) in changes {
+        let o = submit(
+            s,
+            Input::Limit(RiskLimitChange {
+                ts_ns: now_ns(),
+                value,
+                field,
+                _pad: [0; 6],
+            }),
+        )
+        .await?;
+        if let Some((code, _)) = o.refused {
+            return Err(refused(code, &name));
+        }
+        applied.push(json!({ "field": name, "journal_seq": o.seq }));
+    }
+    Ok(done(json!({ "applied": applied })))
+}

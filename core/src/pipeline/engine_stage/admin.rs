@@ -98,7 +98,7 @@ impl AdminQueue {
 pub fn is_admin_input(input: &Input) -> bool {
     matches!(
         input,
-        Input::Risk(_) | Input::Balance(_) | Input::Account(_)
+        Input::Risk(_) | Input::Balance(_) | Input::Account(_) | Input::Limit(_)
     )
 }
 

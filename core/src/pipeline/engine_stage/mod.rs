@@ -484,7 +484,9 @@ impl EngineStage {
         match input {
             Input::Market(_) => s.market.fetch_add(1, Relaxed),
             Input::Fill(_) => s.fills.fetch_add(1, Relaxed),
-            Input::Risk(_) | Input::Balance(_) | Input::Account(_) => s.admin.fetch_add(1, Relaxed),
+            Input::Risk(_) | Input::Balance(_) | Input::Account(_) | Input::Limit(_) => {
+                s.admin.fetch_add(1, Relaxed)
+            }
             _ => s.masters.fetch_add(1, Relaxed),
         };
         self.since_checkpoint += 1;
