@@ -8,7 +8,7 @@ use common::*;
 use mam_core::engine::account_change::{account_field as f, status, AccountChange};
 use mam_core::engine::decision::RefusedCode;
 use mam_core::engine::snapshot::EngineSnapshot;
-use mam_core::engine::{Engine, Input};
+use mam_core::engine::Input;
 use mam_core::event::ExecStatus;
 use mam_core::num::{Money, Ratio};
 use proptest::prelude::*;
@@ -180,13 +180,7 @@ proptest! {
             }
         }
         let live = h.engine.digest();
-        let r = Engine::recover(
-            &h.checkpoint_dir(),
-            &h.journal_dir(),
-            journal_config(),
-            mam_core::symbol::SymbolTable::builtin(),
-        )
-        .expect("recover");
+        let r = h.recover();
         prop_assert_eq!(live, r.engine.digest());
     }
 }
@@ -232,13 +226,7 @@ fn a_lower_order_limit_rejects_the_next_child_and_survives_recovery() {
         );
     }
     let live = h.engine.digest();
-    let r = Engine::recover(
-        &h.checkpoint_dir(),
-        &h.journal_dir(),
-        journal_config(),
-        mam_core::symbol::SymbolTable::builtin(),
-    )
-    .expect("recover");
+    let r = h.recover();
     assert_eq!(r.engine.digest(), live);
     let mut s = EngineSnapshot::default();
     r.engine.snapshot_into(&mut s);

@@ -15,7 +15,7 @@ use mam_core::engine::input::{
 use mam_core::engine::lifecycle::record::{
     AMEND_LOTS, AMEND_PRICE, AMEND_SL, AMEND_TP, ORDER_ID_SL,
 };
-use mam_core::engine::{Decision, Engine, Input};
+use mam_core::engine::{Decision, Input};
 use mam_core::event::{ChildOrder, ExecStatus, OrdType, Side, ORD_TYPE_CANCEL};
 use mam_core::num::{Lots, Money, Price, Qty};
 use proptest::prelude::*;
@@ -510,13 +510,7 @@ fn lifecycle_state_survives_a_restart_and_triggers_once() {
         .write_checkpoint(&h.checkpoint_dir(), &mut h.journal)
         .expect("checkpoint");
     let digest = h.engine.digest();
-    let r = Engine::recover(
-        &h.checkpoint_dir(),
-        &h.journal_dir(),
-        journal_config(),
-        mam_core::symbol::SymbolTable::builtin(),
-    )
-    .expect("recover");
+    let r = h.recover();
     assert_eq!(r.engine.digest(), digest);
     let mut e = r.engine;
     let mut j = r.journal;

@@ -9,9 +9,9 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::Duration;
 
-use mam_feed::soup::codec::{alpha, Decoder, Packet, RejectReason};
+use mam_feed::soup::codec::{alpha, Packet, RejectReason};
 use mam_feed::soup::{ClientConfig, ClientEvent, ServerConfig, SoupClient, SoupServer};
-use soup_util::{drive, small_capture, spawn_server, Got};
+use soup_util::{drive, read_login, small_capture, spawn_server, Got};
 
 #[test]
 fn capture_splits_into_one_message_packets() {
@@ -139,18 +139,9 @@ fn fake_server(scripts: Vec<Vec<u8>>) -> (std::net::SocketAddr, thread::JoinHand
     let h = thread::spawn(move || {
         for script in scripts {
             let (mut s, _) = l.accept().unwrap();
-            let mut dec = Decoder::new();
-            let mut buf = [0u8; 512];
-            while !dec.has_packet() {
-                let n = s.read(&mut buf).unwrap();
-                assert!(n > 0, "client closed before logging in");
-                dec.feed(&buf[..n]);
-            }
-            assert!(matches!(
-                dec.next_packet(),
-                Some(Ok(Packet::LoginRequest(_)))
-            ));
+            read_login(&mut s);
             s.write_all(&script).unwrap();
+            let mut buf = [0u8; 512];
             // Until the client goes (reads fail or return 0).
             while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
         }

@@ -9,9 +9,9 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::Duration;
 
-use mam_feed::soup::codec::{alpha, Decoder, Packet};
+use mam_feed::soup::codec::{alpha, Packet};
 use mam_feed::soup::{ClientConfig, SoupClient};
-use soup_util::{drive, Got};
+use soup_util::{drive, read_login, Got};
 
 /// Serves one script per connection: reads the Login Request, writes the script, ends the
 /// connection (all but the last) and waits for the client to go. Returns the
@@ -24,18 +24,9 @@ fn server(scripts: Vec<Vec<u8>>) -> (std::net::SocketAddr, thread::JoinHandle<Ve
         let last = scripts.len() - 1;
         for (i, script) in scripts.into_iter().enumerate() {
             let (mut s, _) = l.accept().unwrap();
-            let mut dec = Decoder::new();
-            let mut buf = [0u8; 512];
-            while !dec.has_packet() {
-                let n = s.read(&mut buf).unwrap();
-                assert!(n > 0, "client closed before logging in");
-                dec.feed(&buf[..n]);
-            }
-            match dec.next_packet() {
-                Some(Ok(Packet::LoginRequest(r))) => asked.push(r.seq),
-                other => panic!("expected a Login Request, got {other:?}"),
-            }
+            asked.push(read_login(&mut s));
             s.write_all(&script).unwrap();
+            let mut buf = [0u8; 512];
             if i < last {
                 // End the connection with a FIN, not a reset that could discard the script:
                 // the client reads it all, sees the end and reconnects.

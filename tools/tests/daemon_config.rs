@@ -121,10 +121,16 @@ fn admin_listen_beyond_loopback_needs_allow_remote() {
         err.contains("admin.listen") && err.contains("allow_remote"),
         "{err}"
     );
-    let (code, err) =
-        run_config("[admin]\nenabled = true\ntoken = \"short\"\nlisten = \"127.0.0.1:0\"\n");
-    assert_eq!(code, Some(2), "{err}");
+    // A short token is a config error: refused before the state directory exists.
+    let d = tempfile::tempdir().unwrap();
+    let text = "state = \"state\"\nduration = \"1s\"\n[manager]\nenabled = false\n\
+                [admin]\nenabled = true\ntoken = \"short\"\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(d.path().join("mam.toml"), text).unwrap();
+    let o = mam(&["run", "--config", "mam.toml"], d.path());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("admin.token"), "{err}");
+    assert!(!d.path().join("state").exists(), "state directory created");
 }
 
 #[test]

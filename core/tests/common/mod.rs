@@ -85,6 +85,17 @@ impl Harness {
     pub fn journal_dir(&self) -> std::path::PathBuf {
         self.dir.path().join("journal")
     }
+
+    /// The engine recovered from this harness's checkpoint and journal (as a restart does).
+    pub fn recover(&self) -> mam_core::engine::Recovered {
+        Engine::recover(
+            &self.checkpoint_dir(),
+            &self.journal_dir(),
+            journal_config(),
+            SymbolTable::builtin(),
+        )
+        .expect("recover")
+    }
 }
 
 /// The decision records journaled after the input at `seq`.

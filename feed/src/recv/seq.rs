@@ -118,6 +118,17 @@ impl SeqTracker {
 
     fn count(&mut self, v: InnerVerdict, first_seq: u64, count: u64) -> Verdict {
         let s = &mut self.stats;
+        // A packet after lost messages (in the same space or a new one) is a gap first.
+        let mut gap = |missing: u64| {
+            (missing > 0).then(|| {
+                s.gaps += 1;
+                s.missing += missing;
+                Verdict::Gap {
+                    first_missing: first_seq - missing,
+                    missing,
+                }
+            })
+        };
         match v {
             InnerVerdict::Duplicate => {
                 s.duplicate_packets += 1;
@@ -125,35 +136,21 @@ impl SeqTracker {
                 Verdict::Duplicate
             }
             InnerVerdict::Reset { missing } => {
+                let g = gap(missing).unwrap_or(Verdict::NewSession);
                 s.messages += count;
-                if missing > 0 {
-                    s.gaps += 1;
-                    s.missing += missing;
-                    Verdict::Gap {
-                        first_missing: first_seq - missing,
-                        missing,
-                    }
-                } else {
-                    Verdict::NewSession
-                }
+                g
             }
             InnerVerdict::Process { skip, missing } => {
+                let g = gap(missing);
                 s.messages += count - skip;
                 s.duplicate_messages += skip;
-                if missing > 0 {
-                    s.gaps += 1;
-                    s.missing += missing;
-                    Verdict::Gap {
-                        first_missing: first_seq - missing,
-                        missing,
-                    }
-                } else if count == 0 {
+                g.unwrap_or(if count == 0 {
                     Verdict::Heartbeat
                 } else if skip > 0 {
                     Verdict::Overlap { skip }
                 } else {
                     Verdict::InOrder
-                }
+                })
             }
         }
     }

@@ -113,3 +113,20 @@ pub fn drive(
             .unwrap();
     }
 }
+
+/// Reads the client's Login Request off `s` (a fake server's first step) and returns the
+/// sequence number it asks for.
+pub fn read_login(s: &mut std::net::TcpStream) -> u64 {
+    use std::io::Read;
+    let mut dec = mam_feed::soup::codec::Decoder::new();
+    let mut buf = [0u8; 512];
+    while !dec.has_packet() {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "client closed before logging in");
+        dec.feed(&buf[..n]);
+    }
+    match dec.next_packet() {
+        Some(Ok(mam_feed::soup::codec::Packet::LoginRequest(r))) => r.seq,
+        other => panic!("expected a Login Request, got {other:?}"),
+    }
+}

@@ -191,7 +191,7 @@ impl Collector for MamCollector {
             "ring",
             &full,
         )?;
-        let live = s.live.lock().unwrap_or_else(|x| x.into_inner()).clone();
+        let live = s.live.lock().unwrap_or_else(|x| x.into_inner());
         let edges: Vec<(&str, i64)> = live.edges.iter().map(|(k, v)| (*k, *v as i64)).collect();
         gauges(
             &mut e,

@@ -211,7 +211,7 @@ pub fn status_json(s: &AdminShared) -> Value {
             })
         })
         .collect();
-    let live = s.live.lock().unwrap_or_else(|x| x.into_inner()).clone();
+    let live = s.live.lock().unwrap_or_else(|x| x.into_inner());
     let edges: serde_json::Map<String, Value> = live
         .edges
         .iter()
@@ -349,7 +349,7 @@ pub async fn latency(State(s): State<Arc<AdminShared>>) -> Response {
 
 /// The latency document.
 pub fn latency_json(s: &AdminShared) -> Value {
-    let live = s.live.lock().unwrap_or_else(|x| x.into_inner()).clone();
+    let live = s.live.lock().unwrap_or_else(|x| x.into_inner());
     let mut out = serde_json::Map::new();
     for (name, t) in &live.totals {
         out.insert(

@@ -601,6 +601,9 @@ impl DaemonConfig {
                      true to serve the admin API beyond this machine"
                 );
             }
+            if let Some(t) = &self.admin.token {
+                crate::admin::check_token(t)?;
+            }
             let every =
                 parse_duration(&self.admin.snapshot_interval).context("admin.snapshot_interval")?;
             if every.is_zero() {

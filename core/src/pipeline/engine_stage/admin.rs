@@ -82,6 +82,11 @@ impl AdminQueue {
         found
     }
 
+    /// No request waiting.
+    pub(super) fn is_idle(&self) -> bool {
+        self.requests.is_empty()
+    }
+
     pub(super) fn pop_request(&self) -> Option<AdminRequest> {
         self.requests.pop()
     }

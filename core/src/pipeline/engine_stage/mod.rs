@@ -328,8 +328,10 @@ impl EngineStage {
     /// Applies queued operator inputs; their answers wait for the end of the duty cycle
     /// ([`answer_admin`](Self::answer_admin)).
     fn admin_cycle(&mut self) -> Result<usize, String> {
-        let Some(q) = self.opts.admin.clone() else {
-            return Ok(0);
+        // The common case, nothing queued, costs one load: no reference count moves.
+        let q = match self.opts.admin.as_ref() {
+            Some(q) if !q.is_idle() => q.clone(),
+            _ => return Ok(0),
         };
         let mut n = 0;
         while let Some(req) = q.pop_request() {
@@ -359,7 +361,7 @@ impl EngineStage {
             return;
         }
         if self.admin_answers.iter().any(|a| !a.not_applied) {
-            self.publish_snapshot(true);
+            self.publish_snapshot(self.now(), true);
         }
         if let Some(q) = self.opts.admin.as_ref() {
             for a in self.admin_answers.drain(..) {
@@ -368,16 +370,15 @@ impl EngineStage {
         }
     }
 
-    /// Refills the readers' snapshot when due (`force`: now).
-    fn publish_snapshot(&mut self, force: bool) {
+    /// Refills the readers' snapshot when due at `now` (`force`: in any case).
+    fn publish_snapshot(&mut self, now: u64, force: bool) {
         let (Some(w), Some(e)) = (self.snapshots.as_mut(), self.engine.as_ref()) else {
             return;
         };
-        let t0 = (self.opts.clock)();
-        if w.maybe_publish(e, t0, force) {
+        if w.maybe_publish(e, now, force) {
             rec(
                 &mut self.hists.snapshot,
-                (self.opts.clock)().saturating_sub(t0),
+                (self.opts.clock)().saturating_sub(now),
             );
         }
     }
@@ -445,7 +446,11 @@ impl EngineStage {
         };
         let all = self.opts.forward_allocations;
         let forwarded = move |o: &&ChildOrder| all || o.ord_type != ORD_TYPE_ALLOC;
-        let n = emitted.iter().filter(forwarded).count() as u32;
+        let n = if all {
+            n
+        } else {
+            emitted.iter().filter(forwarded).count() as u32
+        };
         for (i, o) in emitted.iter().filter(forwarded).enumerate() {
             // Cancel requests and allocation lines get no fills of their own: nothing to await.
             if self.opts.sequencing == Sequencing::EventTime
@@ -714,7 +719,7 @@ impl EngineStage {
             // The daemon shuts down: the journal holds everything applied; a restart recovers.
             self.stop.store(true, Relaxed);
         }
-        self.publish_snapshot(true);
+        self.publish_snapshot(self.now(), true);
         if let Some(tap) = &self.opts.tap {
             self.hists.publish(tap);
         }
@@ -738,13 +743,13 @@ impl EngineStage {
         };
         work += self.end_cycle()?;
         self.answer_admin();
-        self.publish_snapshot(false);
+        let now = self.now();
+        self.publish_snapshot(now, false);
         if let Some(e) = &self.engine {
             self.stats
                 .open_orders
                 .store(e.open_orders() as u64, Relaxed);
         }
-        let now = self.now();
         if now.saturating_sub(self.last_publish) >= LatencyTap::PUBLISH_NS {
             self.last_publish = now;
             if let Some(tap) = &self.opts.tap {
