@@ -346,3 +346,21 @@ fn torn_tails_at_every_kind_of_record() {
     }
     assert!(torn >= 15);
 }
+
+#[test]
+fn a_torn_allocation_line_is_sent_after_recovery() {
+    // Found by the property above (CI, stop 19): step 96 ends a block whose last journal
+    // record is its allocation's total line; torn there, recovery must hand back every line.
+    let dir = tempfile::tempdir().unwrap();
+    let (want, want_lp, _, _) = run(&dir.path().join("ref"), &[]);
+    let (got, got_lp, n, _) = run(
+        &dir.path().join("crashy"),
+        &[(85, Crash::Torn), (96, Crash::Torn)],
+    );
+    assert_eq!(n, 2);
+    assert_eq!(got, want);
+    assert!(
+        got_lp == want_lp,
+        "the LP received a different order sequence"
+    );
+}

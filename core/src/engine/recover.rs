@@ -44,7 +44,8 @@ pub struct Recovered {
     pub checked_decisions: u64,
     /// Decisions appended because the journal ended before them.
     pub appended_decisions: u64,
-    /// Orders of that last input, never sent before: send them now.
+    /// Orders, cancels and allocation lines of that last input, never sent before: send them
+    /// now.
     pub to_send: Vec<ChildOrder>,
 }
 
@@ -188,7 +189,7 @@ impl Engine {
             to_send = group
                 .iter()
                 .filter_map(|d| match d {
-                    Decision::Order(o) | Decision::Cancel(o) => Some(*o),
+                    Decision::Order(o) | Decision::Cancel(o) | Decision::Allocation(o) => Some(*o),
                     _ => None,
                 })
                 .collect();
