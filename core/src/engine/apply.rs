@@ -40,7 +40,7 @@ impl Engine {
         d.clear();
         self.step(seq, input, &mut d);
         let mut last = seq;
-        for x in &d {
+        for x in d.iter().filter(|x| x.is_journaled()) {
             last = journal.append(x.kind(), x.bytes())?;
         }
         self.applied_seq = last;
@@ -61,7 +61,7 @@ impl Engine {
         let mut d = std::mem::take(&mut self.decisions);
         d.clear();
         self.step(seq, input, &mut d);
-        self.applied_seq = seq + d.len() as u64;
+        self.applied_seq = seq + d.iter().filter(|x| x.is_journaled()).count() as u64;
         self.decisions = d;
         &self.decisions
     }

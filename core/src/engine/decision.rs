@@ -16,7 +16,7 @@
 //! | 41 | [`MasterReport`]: an ExecutionReport or OrderCancelReject for the manager |
 //! | 42 | a cancel request: [`ChildOrder`] with [`ORD_TYPE_CANCEL`](crate::event::ORD_TYPE_CANCEL) |
 //! | 43 | [`Trigger`]: a pending master, stop-loss or take-profit reached by a quote |
-//! | 44 | an allocation line: [`ChildOrder`] with [`ORD_TYPE_ALLOC`](crate::event::ORD_TYPE_ALLOC) |
+//! | 44 | a finished block's total allocation line: [`ChildOrder`] with [`ORD_TYPE_ALLOC`](crate::event::ORD_TYPE_ALLOC) and `account = u32::MAX` (the per-account lines before it are not journaled: [`Decision::is_journaled`]) |
 //!
 //! Kind 7 is an [`Origin`](super::origin::Origin) record (where the next input came from).
 
@@ -303,6 +303,16 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// Whether the decision is journaled. Every decision is but a finished block's per-account
+    /// allocation lines: they are a function of the journaled fills (the block's per-account
+    /// steps, kind 35, at the average price of its fills), so replay recomputes them bit for
+    /// bit, and journaling them wrote one record per account for every block (1,001 records
+    /// per block at 1,000 accounts: the engine fell behind 1,000 masters/s, issue #12). The
+    /// block's total line (`account == u32::MAX`) is journaled: it marks where the group was.
+    pub fn is_journaled(&self) -> bool {
+        !matches!(self, Decision::Allocation(l) if l.account != u32::MAX)
+    }
+
     /// The journal kind.
     pub fn kind(&self) -> u16 {
         match self {

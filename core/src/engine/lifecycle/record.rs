@@ -7,7 +7,7 @@
 //! | 9 | [`MasterAmend`] | input: replace a pending master's size or price; set, move or remove SL/TP |
 //! | 41 | [`MasterReport`] | decision: one ExecutionReport (or OrderCancelReject) for the manager |
 //! | 42 | a [`ChildOrder`](crate::event::ChildOrder) with [`ORD_TYPE_CANCEL`](crate::event::ORD_TYPE_CANCEL) | decision: cancel a working child at the LP |
-//! | 44 | a [`ChildOrder`](crate::event::ChildOrder) with [`ORD_TYPE_ALLOC`](crate::event::ORD_TYPE_ALLOC) | decision: one line of a finished block's allocation |
+//! | 44 | a [`ChildOrder`](crate::event::ChildOrder) with [`ORD_TYPE_ALLOC`](crate::event::ORD_TYPE_ALLOC) | decision: a finished block's total allocation line (`account = u32::MAX`); the per-account lines before it reach the LP but are not journaled (replay recomputes them) |
 //! | 43 | [`Trigger`] | decision: a pending master, stop-loss or take-profit triggered by a quote |
 
 use bytemuck::{Pod, Zeroable};
@@ -24,7 +24,7 @@ pub const KIND_MASTER_REPORT: u16 = 41;
 pub const KIND_CANCEL_REQUEST: u16 = 42;
 /// Journal kind of [`Trigger`].
 pub const KIND_TRIGGER: u16 = 43;
-/// Journal kind of an allocation line (a `ChildOrder` with `ORD_TYPE_ALLOC`).
+/// Journal kind of a block's total allocation line (a `ChildOrder` with `ORD_TYPE_ALLOC`).
 pub const KIND_ALLOCATION: u16 = 44;
 
 /// [`MasterOpen::policy`](super::super::input::MasterOpen::policy) bit: a pending limit
