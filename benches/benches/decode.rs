@@ -22,8 +22,8 @@ use mam_benches::decode::{
 use mam_feed::book::TopsBook;
 
 fn shared(rel: &str) -> Vec<u8> {
-    let p = format!("{}/../../shared/data/{rel}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("shared data missing: {p}: {e}"))
+    let p = mam_core::shared_data::expect_shared(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn bench(c: &mut Criterion) {

@@ -15,11 +15,8 @@ use mam_feed::sbe::msg::Quote;
 use mam_feed::sbe::stream::PacketStream;
 
 fn data() -> PacketStream {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/dukascopy/EURUSD-2019-02-04"
-    );
-    assert!(Path::new(dir).is_dir(), "shared data missing: {dir}");
+    let dir = mam_core::shared_data::expect_shared("dukascopy/EURUSD-2019-02-04");
+    let dir = dir.as_path();
     let mut quotes = Vec::new();
     for h in dukascopy::hour_files(Path::new(dir)).unwrap() {
         for t in dukascopy::read_hour(&h, 5).unwrap() {

@@ -74,14 +74,7 @@ pub fn accounts(n: usize, seed: u64) -> AccountVecs {
     v
 }
 
-/// splitmix64.
-fn next(s: &mut u64) -> u64 {
-    *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *s;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use mam_core::rand::splitmix64 as next;
 
 /// One quote as the factor state takes it.
 #[derive(Debug, Clone, Copy, Default)]

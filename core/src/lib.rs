@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod calendar;
 pub mod event;
 pub mod num;
 pub mod risk;
@@ -18,3 +19,6 @@ pub mod engine;
 pub mod journal;
 pub mod ledger;
 pub mod pipeline;
+pub mod rand;
+pub mod shared_data;
+pub mod sys;

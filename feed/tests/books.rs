@@ -7,10 +7,7 @@ use mam_feed::capture::{udp_payload, Capture};
 use mam_feed::{iex, itch, mdp3};
 
 fn data(rel: &str) -> std::path::PathBuf {
-    let p =
-        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")).join(rel);
-    assert!(p.exists(), "shared data missing: {}", p.display());
-    p
+    mam_core::shared_data::expect_shared(rel)
 }
 
 fn kind(e: &MarketEvent) -> MarketEventKind {

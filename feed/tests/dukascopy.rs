@@ -6,16 +6,7 @@ use mam_feed::dukascopy::{self, oracle, Tick};
 use mam_feed::sbe::{self, inspect::SbeInspect, layout};
 
 fn data() -> PathBuf {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/dukascopy"
-    ));
-    assert!(
-        p.is_dir(),
-        "shared data missing: expected {} (see PROVENANCE.md)",
-        p.display()
-    );
-    p
+    mam_core::shared_data::expect_shared("dukascopy")
 }
 
 fn hour(path: &std::path::Path) -> Vec<Tick> {

@@ -7,11 +7,8 @@ use proptest::prelude::*;
 fn real() -> &'static [u8] {
     static B: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     B.get_or_init(|| {
-        let p = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/data/dukascopy/EURUSD-2019-02-04/22h_ticks.bi5"
-        );
-        std::fs::read(p).unwrap_or_else(|e| panic!("shared data missing: {p}: {e}"))
+        let p = mam_core::shared_data::expect_shared("dukascopy/EURUSD-2019-02-04/22h_ticks.bi5");
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     })
 }
 

@@ -9,9 +9,8 @@ use mam_feed::{iex, itch, mdp3};
 use proptest::prelude::*;
 
 fn data(rel: &str) -> Vec<u8> {
-    let p =
-        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")).join(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("shared data missing: {}: {e}", p.display()))
+    let p = mam_core::shared_data::expect_shared(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// UDP payloads of the first `n` frames of a real capture.

@@ -19,13 +19,7 @@ const WINDOW: u64 = 64;
 const HANG_GUARD: Duration = Duration::from_secs(120);
 
 fn shared(rel: &str) -> PathBuf {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")).join(rel);
-    assert!(
-        p.exists(),
-        "shared data missing: {} (see PROVENANCE.md)",
-        p.display()
-    );
-    p
+    mam_core::shared_data::expect_shared(rel)
 }
 
 fn tops16() -> &'static [Datagram] {

@@ -160,16 +160,9 @@ fn malformed_depth_is_refused_whole() {
 fn converted_eurusd_day_through_the_books() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("d.pcap");
-    let src = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/dukascopy/EURUSD-2019-02-04"
-    );
-    assert!(
-        std::path::Path::new(src).is_dir(),
-        "shared data missing: {src}"
-    );
+    let src = mam_core::shared_data::expect_shared("dukascopy/EURUSD-2019-02-04");
     mam_feed::dukascopy::convert::convert_path(
-        std::path::Path::new(src),
+        &src,
         &out,
         mam_feed::dukascopy::convert::ConvertOptions::for_symbol("EURUSD"),
     )

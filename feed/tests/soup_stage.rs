@@ -5,7 +5,6 @@
 
 mod soup_util;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mam_core::event::MarketEvent;
@@ -18,7 +17,7 @@ use mam_feed::sbe::{self, Packet};
 use mam_feed::soup::{ClientConfig, ServerConfig, SoupMessage, SoupSbeStage};
 use soup_util::{small_capture, spawn_server};
 
-const EURUSD_DAY: &str = "/work/shared/data/dukascopy/EURUSD-2019-02-04";
+const EURUSD_DAY: &str = "dukascopy/EURUSD-2019-02-04";
 
 /// An event without its receive time (the only field that differs run to run).
 fn key(mut e: MarketEvent) -> MarketEvent {
@@ -117,12 +116,8 @@ fn stage_waits_on_a_full_ring_and_resumes_after_a_restart() {
 
 #[test]
 fn eurusd_day_through_a_crash_and_a_resume() {
-    let day = Path::new(EURUSD_DAY);
-    assert!(
-        day.is_dir(),
-        "{EURUSD_DAY} is missing: this test needs the real Dukascopy EURUSD day \
-         (see /work/shared/data/PROVENANCE.md)"
-    );
+    let day = mam_core::shared_data::expect_shared(EURUSD_DAY);
+    let day = day.as_path();
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("eurusd.pcap");
     let conv = convert_path(day, &pcap, ConvertOptions::for_symbol("EURUSD")).unwrap();

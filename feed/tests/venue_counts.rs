@@ -3,14 +3,7 @@
 use mam_feed::inspect::{inspect_bytes, inspect_path, Format, InspectError, Report};
 
 fn data(rel: &str) -> std::path::PathBuf {
-    let p =
-        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")).join(rel);
-    assert!(
-        p.exists(),
-        "shared data missing: {} (expected beside the repo)",
-        p.display()
-    );
-    p
+    mam_core::shared_data::expect_shared(rel)
 }
 
 fn inspect(rel: &str) -> Report {

@@ -589,19 +589,7 @@ pub fn out_file(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// SplitMix64, seeded: a test's kill delays are the same on every run.
-#[derive(Debug, Clone)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// Uniform in `0..n` (n > 0; the modulo bias does not matter here).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n.max(1)
-    }
-}
+pub use mam_core::rand::SplitMix64 as Rng;
 
 /// mam's net position at the LP per symbol, from the orders the LP received: QuickFIX's
 /// executor fills every limit order in full at its price (and the daemon sends only limit

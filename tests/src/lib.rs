@@ -7,21 +7,12 @@ pub mod manager;
 
 use std::path::PathBuf;
 
-/// The shared real-data folder (`../shared/data` relative to the workspace root), or a panic
-/// that says where it was looked for and what to do.
+/// The shared real-data folder (`mam_core::shared_data`: `../shared/data` beside the
+/// repository, or `$MAM_SHARED_DATA`), or a panic that says where it was looked for and what to
+/// do.
 pub fn shared_data() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    mam_core::shared_data::expect_shared("PROVENANCE.md")
         .parent()
-        .expect("tests crate has a parent")
-        .to_path_buf();
-    let dir = std::env::var_os("MAM_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/data"));
-    assert!(
-        dir.join("PROVENANCE.md").is_file(),
-        "real test data not found at {} (expected ../shared/data beside the repository, \
-         or set MAM_SHARED_DATA)",
-        dir.display()
-    );
-    dir
+        .expect("PROVENANCE.md has a folder")
+        .to_path_buf()
 }

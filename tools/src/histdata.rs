@@ -15,8 +15,8 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use mam_core::calendar::{checked_days_from_civil, civil_from_days};
 use mam_core::num::Price;
-use mam_feed::capture::time::{civil_from_days, days_from_civil};
 
 /// EST is UTC−5 all year in these files.
 const EST_TO_UTC_S: u64 = 5 * 3600;
@@ -359,11 +359,8 @@ fn digits(b: &[u8]) -> Option<u64> {
 
 /// Day count of a civil date, if it exists (2018-02-30 does not).
 fn civil_days(y: u64, m: u64, d: u64) -> Option<i64> {
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let days = days_from_civil(y as i64, m as u32, d as u32);
-    (civil_from_days(days) == (y as i64, m as u32, d as u32)).then_some(days)
+    let (m, d) = (u32::try_from(m).ok()?, u32::try_from(d).ok()?);
+    checked_days_from_civil(i64::try_from(y).ok()?, m, d)
 }
 
 /// The file name HistData.com gives the zip of `symbol` and `year`.

@@ -69,9 +69,7 @@ impl TempOut {
         let name = out
             .file_name()
             .with_context(|| format!("--out {}: not a file name", out.display()))?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
+        let nanos = mam_core::sys::utc_now_ns() % 1_000_000_000;
         let tmp_name = format!(
             ".{}.tmp-{}-{nanos}",
             name.to_string_lossy(),

@@ -3,14 +3,9 @@
 use std::process::Command;
 
 fn data(rel: &str) -> String {
-    let p =
-        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")).join(rel);
-    assert!(
-        p.exists(),
-        "shared data missing: {} (expected beside the repo)",
-        p.display()
-    );
-    p.display().to_string()
+    mam_core::shared_data::expect_shared(rel)
+        .display()
+        .to_string()
 }
 
 fn inspect(args: &[&str]) -> serde_json::Value {

@@ -5,13 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn shared(rel: &str) -> PathBuf {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")).join(rel);
-    assert!(
-        p.exists(),
-        "shared data missing: {} (see PROVENANCE.md)",
-        p.display()
-    );
-    p
+    mam_core::shared_data::expect_shared(rel)
 }
 
 fn mam(args: &[&str]) -> (Option<i32>, String, String) {

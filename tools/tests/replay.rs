@@ -11,13 +11,7 @@ use mam_feed::pcap_write::{PcapWriter, TsResolution};
 use mam_feed::recv::{IexTpFraming, RecvStats, UdpConfig, UdpReceiver};
 
 fn shared(rel: &str) -> PathBuf {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")).join(rel);
-    assert!(
-        p.exists(),
-        "shared data missing: {} (see PROVENANCE.md)",
-        p.display()
-    );
-    p
+    mam_core::shared_data::expect_shared(rel)
 }
 
 fn mam() -> Command {

@@ -248,11 +248,7 @@ impl Daemon {
     }
 }
 
-fn utc_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
+use mam_core::sys::utc_now_ns as utc_ns;
 
 /// Input journal sequence → manager MsgSeqNum, from the origin records.
 fn origins(journal: &Path) -> Result<BTreeMap<u64, u64>, BenchError> {

@@ -7,20 +7,8 @@
 use crate::account::{AccountRecord, AccountVecs, FLAG_ACTIVE, FLAG_CLOSE_ONLY, USD};
 use crate::num::{Lots, Money, Ratio};
 
-/// splitmix64: a small, well-mixed deterministic generator (Steele, Lea and Flood, "Fast
-/// splittable pseudorandom number generators", OOPSLA 2014). Public so that tools seed their
-/// generated data with the same one.
-pub fn splitmix64(s: &mut u64) -> u64 {
-    next(s)
-}
-
-fn next(s: &mut u64) -> u64 {
-    *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *s;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use crate::rand::splitmix64;
+use crate::rand::splitmix64 as next;
 
 /// `n` accounts with ids `S0`, `S1`, …: balances 1,000 to 1,000,000 in micro-units, equity
 /// within ±5 % of balance, margin up to 20 % of equity, leverage 100, multipliers 0.1-3,

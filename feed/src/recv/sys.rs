@@ -6,28 +6,8 @@
 use std::io;
 use std::net::SocketAddr;
 
-/// Monotonic clock, ns (Linux: `CLOCK_MONOTONIC`, comparable across processes on the host).
-#[cfg(target_os = "linux")]
-#[inline]
-pub fn mono_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000) + ts.tv_nsec as u64
-}
-
-/// Monotonic clock, ns since the first call in this process.
-#[cfg(not(target_os = "linux"))]
-#[inline]
-pub fn mono_ns() -> u64 {
-    use std::sync::OnceLock;
-    use std::time::Instant;
-    static T0: OnceLock<Instant> = OnceLock::new();
-    T0.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
+/// The host's monotonic clock: one copy, in `mam_core::sys`.
+pub use mam_core::sys::mono_ns;
 
 #[cfg(target_os = "linux")]
 mod imp {

@@ -13,7 +13,6 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Transport, TransportError};
 
@@ -181,11 +180,7 @@ impl<W: Write> PcapSink<W> {
 
     fn write_headers(&mut self, at: usize, len: usize) {
         let cfg = self.cfg;
-        let ts = self.fixed_time_ns.unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-        });
+        let ts = self.fixed_time_ns.unwrap_or_else(mam_core::sys::utc_now_ns);
         let frame = cfg.headers() + len;
         let r = &mut self.batch[at..at + RECORD_HEADER + frame];
         r[0..4].copy_from_slice(&((ts / 1_000_000_000) as u32).to_le_bytes());

@@ -25,9 +25,10 @@ use serde::Serialize;
 /// Arguments of `mam bench decode`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The shared data folder (holding itch/ and iex/).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data"))]
-    pub data: PathBuf,
+    /// The shared data folder holding itch/ and iex/ (default: `$MAM_SHARED_DATA`, else
+    /// ../shared/data beside the repository).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -85,7 +86,11 @@ fn time(name: &'static str, items: u64, budget: Duration, mut f: impl FnMut()) -
 /// Runs `mam bench decode`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let read = |rel: &str| {
-        let p = a.data.join(rel);
+        let p = a
+            .data
+            .clone()
+            .unwrap_or_else(mam_core::shared_data::shared_data_dir)
+            .join(rel);
         std::fs::read(&p).with_context(|| format!("reading {} (set --data)", p.display()))
     };
     let ib = itch_bytes(

@@ -266,12 +266,8 @@ fn print_table(rows: &[Row]) {
 
 /// The default socket-run capture: two hours of the shared Dukascopy EURUSD day, converted.
 fn default_capture(out: &std::path::Path) -> anyhow::Result<PathBuf> {
-    let src = PathBuf::from("../shared/data/dukascopy/EURUSD-2019-02-04");
-    anyhow::ensure!(
-        src.is_dir(),
-        "{} missing (run from the repository root, or give --capture FILE: a pcap of mam SBE quotes)",
-        src.display()
-    );
+    let src = mam_core::shared_data::shared_path("dukascopy/EURUSD-2019-02-04")
+        .map_err(|e| anyhow::anyhow!("{e}; or give --capture FILE: a pcap of mam SBE quotes"))?;
     let day = out.join("capture/EURUSD-2019-02-04");
     std::fs::create_dir_all(&day)?;
     for h in ["08h_ticks.bi5", "09h_ticks.bi5"] {

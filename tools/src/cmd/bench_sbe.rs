@@ -16,9 +16,10 @@ use mam_feed::sbe::stream::PacketStream;
 /// Arguments of `mam bench sbe`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A folder of Dukascopy hours to encode (default: the shared EURUSD day).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/dukascopy/EURUSD-2019-02-04"))]
-    pub data: PathBuf,
+    /// A folder of Dukascopy hours to encode (default: the shared EURUSD day,
+    /// dukascopy/EURUSD-2019-02-04 under `$MAM_SHARED_DATA` or ../shared/data).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// Symbol of the data (price scale).
     #[arg(long, default_value = "EURUSD")]
     pub symbol: String,
@@ -46,7 +47,11 @@ fn time(budget: Duration, mut f: impl FnMut()) -> (u64, u64, usize) {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let pd = dukascopy::point_decimals(&a.symbol);
     let mut quotes = Vec::new();
-    for h in dukascopy::hour_files(&a.data).with_context(|| "reading the tick data")? {
+    let data = match &a.data {
+        Some(d) => d.clone(),
+        None => mam_core::shared_data::shared_path("dukascopy/EURUSD-2019-02-04")?,
+    };
+    for h in dukascopy::hour_files(&data).with_context(|| "reading the tick data")? {
         for t in dukascopy::read_hour(&h, pd)? {
             quotes.push(Quote {
                 time_ns: u64::try_from(t.time_ms).unwrap_or(0) * 1_000_000,

@@ -112,9 +112,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (store, scratch) = match &a.store {
         Some(s) => (s.clone(), false),
         None => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
+            let nanos = mam_core::sys::utc_now_ns();
             let dir =
                 std::env::temp_dir().join(format!("mam-manager-{}-{nanos}", std::process::id()));
             (dir, true)

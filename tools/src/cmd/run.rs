@@ -63,9 +63,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (state, temp) = match &a.state {
         Some(p) => (p.clone(), false),
         None => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
+            let nanos = mam_core::sys::utc_now_ns() % 1_000_000_000;
             let p = std::env::temp_dir().join(format!("mam-run-{}-{nanos}", std::process::id()));
             (p, true)
         }

@@ -11,24 +11,8 @@ use mam_core::event::{MarketEvent, MarketEventKind, Side};
 use mam_core::num::{Lots, Money, Price, Qty, Ratio};
 use mam_core::symbol::SymbolTable;
 
-/// splitmix64.
-#[derive(Debug, Clone)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// Next 64 random bits.
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-}
+/// splitmix64 (the repository's one copy).
+pub use mam_core::rand::SplitMix64 as Rng;
 
 /// Event time of the first input: 2026-01-05 08:00:00 UTC in ns.
 pub const T0: u64 = 1_767_600_000_000_000_000;

@@ -26,14 +26,8 @@ pub struct Clusters {
     pub mean_balance: Vec<f64>,
 }
 
-/// splitmix64: a tiny deterministic generator for the seeding.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+/// splitmix64 (the repository's one copy) for the seeding.
+use mam_core::rand::splitmix64 as splitmix;
 
 fn dist2(a: &[f64; 2], b: &[f64; 2]) -> f64 {
     (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)

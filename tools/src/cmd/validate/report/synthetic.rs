@@ -4,25 +4,24 @@
 //! noise; the adaptive run pulls the multipliers toward 1 and halves the noise, so its fan is
 //! narrower. One account deposits mid-run; a third of the accounts have a 10 % tolerance.
 
+use mam_core::rand::SplitMix64;
+
 use super::types::{DayRange, FactorSample, Meta, RegimeSample, RunSeries};
 
-/// SplitMix64: a small deterministic generator.
+/// Uniform and roughly normal draws from SplitMix64 (the repository's one copy): synthetic
+/// report data only, never state.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Self {
-        Self(seed)
+        Self(SplitMix64::new(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in [0, 1).
