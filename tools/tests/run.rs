@@ -101,7 +101,7 @@ fn demo_runs_checks_and_repeats_exactly() {
         assert_eq!(c["failed"], 0, "{c}");
     }
     assert!(ja["latency_ns"]["engine_apply"]["count"].as_u64().unwrap() > 0);
-    assert_eq!(ja["rings"].as_array().unwrap().len(), 3);
+    assert_eq!(ja["rings"].as_array().unwrap().len(), 4);
 
     // Same seed: same digest and the very same journal bytes, whatever the threading.
     assert_eq!(ja["state_digest"], jb["state_digest"]);

@@ -64,8 +64,10 @@ pub fn run(
     let mut lp_net = Check::new("Σ account positions + unallocated = LP net, per symbol");
     let mut block_fills = Check::new("block: Σ fill increments allocated = block size");
     let mut alloc_lines =
-        Check::new("block: Σ allocation lines (35=J) = the steps its fills allocated");
-    let mut line_sum = 0i64;
+        Check::new("block: Σ allocation lines at the LP (35=J) = the steps its fills allocated");
+    let mut alloc_total = Check::new("block: the LP's allocation total = the journaled total");
+    // Block ClOrdID → the total line the engine journaled.
+    let mut totals: BTreeMap<u64, i64> = BTreeMap::new();
     let mut once = Check::new("every journaled order reached the LP exactly once");
     let mut filled = Check::new("LP filled exactly the quantity ordered (Σ over all orders)");
 
@@ -99,6 +101,9 @@ pub fn run(
             input_qty = 0;
             adaptive = None;
             continue;
+        }
+        if rec.kind == mam_core::engine::origin::KIND_ORIGIN {
+            continue; // where the next input came from: no state
         }
         let Some(d) = Decision::decode(rec.kind, rec.payload) else {
             anyhow::bail!("journal seq {}: unknown record kind {}", rec.seq, rec.kind);
@@ -167,13 +172,9 @@ pub fn run(
             | Decision::Report(_)
             | Decision::Cancel(_)
             | Decision::Trigger(_) => {}
-            Decision::Allocation(l) if l.account != u32::MAX => line_sum += l.qty.raw(),
+            // Only a block's total line is journaled (its per-account lines went to the LP).
             Decision::Allocation(l) => {
-                let allocated = blocks
-                    .get(&l.cl_ord_id)
-                    .map_or(-1, |b| b.2 as i64 * step_qty(b.1));
-                alloc_lines.check(line_sum == allocated);
-                line_sum = 0;
+                totals.insert(l.cl_ord_id, l.qty.raw());
             }
         }
     }
@@ -191,6 +192,14 @@ pub fn run(
                 == i128::from(l.lp_net(s).raw()),
         );
     }
+    // What the LP was told of each finished block against what its fills allocated.
+    for (cl, total) in &totals {
+        let allocated = blocks.get(cl).map_or(-1, |b| b.2 as i64 * step_qty(b.1));
+        let at_lp = lp.allocations.get(cl).copied().unwrap_or((-1, -1));
+        alloc_lines.check(at_lp.0 == allocated);
+        alloc_total.check(at_lp.1 == *total);
+    }
+    alloc_lines.check(lp.allocations.len() == totals.len());
     let mut seen: BTreeMap<u64, u32> = BTreeMap::new();
     for o in &lp.orders {
         *seen.entry(o.0).or_default() += 1;
@@ -210,6 +219,7 @@ pub fn run(
             lp_net,
             block_fills,
             alloc_lines,
+            alloc_total,
             once,
             filled,
         ],

@@ -2,21 +2,23 @@
 //! (the generated feed, looked up at each fill's time) plus a few points of adverse slippage,
 //! never through a limit price. Everything about a fill (sizes, times, prices, ids) derives
 //! from the order and the seed, never from arrival order or the clock, so runs repeat exactly.
-//! All of an order's increments are sent as soon as the order arrives, with their (future)
-//! event times; the engine stage merges them into its input stream by event time.
+//! All of an order's increments are sent as soon as the order arrives; the engine stage
+//! (event-time sequencing) applies them once the order is done, in (ClOrdID, cumulative
+//! quantity) order, stamped with the time of the input that caused the order.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use hdrhistogram::Histogram;
+use mam_core::engine::input::Input;
 use mam_core::event::{
     ChildOrder, ExecStatus, FillEvent, MarketEvent, OrdType, Side, ORD_TYPE_ALLOC, ORD_TYPE_CANCEL,
 };
 use mam_core::num::{Price, Qty};
-use mam_core::pipeline::{RingRx, Stage};
+use mam_core::pipeline::{EdgeFrame, EdgeOrder, RingRx, RingTx, Stage};
+use mam_core::sys::mono_ns;
 
 use super::gen::Rng;
-use super::pump::{Pump, StampedFill, StampedOrder};
 
 /// Each instrument's quotes by time, for the LP's own prices.
 #[derive(Debug, Default)]
@@ -131,43 +133,84 @@ pub struct LpReport {
     pub fills: u64,
     /// Σ filled quantity (raw).
     pub filled_qty: i64,
+    /// Allocation instructions received, per block ClOrdID: (Σ per-account lines, the total
+    /// line's quantity), both raw.
+    pub allocations: BTreeMap<u64, (i64, i64)>,
+    /// Cancel requests received (the LP has always filled the order by then).
+    pub cancels: u64,
     /// Order ring wait: engine push → LP pop (ns).
     pub queue_ns: Option<Histogram<u64>>,
 }
 
-/// The LP stage.
+/// The in-process LP stage: takes the engine stage's orders, sends back fills as the
+/// daemon's LP gateway stage does (an [`EdgeFrame`] per ExecutionReport).
 pub struct LpStage {
-    rx: RingRx<StampedOrder>,
-    tx: Option<Pump<StampedFill>>,
+    rx: RingRx<EdgeOrder>,
+    tx: Option<RingTx<EdgeFrame>>,
+    /// Fills that did not fit on the ring yet, in order.
+    backlog: VecDeque<EdgeFrame>,
     quotes: Arc<Quotes>,
     seed: u64,
-    start: Instant,
     report: LpReport,
     hist: Histogram<u64>,
     out: Arc<Mutex<Option<LpReport>>>,
     done: bool,
 }
 
+/// Most fills held back before the LP stops taking orders (the engine's order ring then
+/// fills and its own backlog holds the rest).
+const BACKLOG_MAX: usize = 4096;
+
 impl LpStage {
     /// An LP reading orders from `rx` and sending fills through `tx`.
     pub fn new(
-        rx: RingRx<StampedOrder>,
-        tx: Pump<StampedFill>,
+        rx: RingRx<EdgeOrder>,
+        tx: RingTx<EdgeFrame>,
         quotes: Arc<Quotes>,
         seed: u64,
-        start: Instant,
         out: Arc<Mutex<Option<LpReport>>>,
     ) -> Self {
         LpStage {
             rx,
             tx: Some(tx),
+            backlog: VecDeque::new(),
             quotes,
             seed,
-            start,
             report: LpReport::default(),
             hist: super::stats::histogram(),
             out,
             done: false,
+        }
+    }
+
+    fn take(&mut self, eo: &EdgeOrder) {
+        let c = eo.order;
+        match c.ord_type {
+            ORD_TYPE_ALLOC => {
+                let a = self.report.allocations.entry(c.cl_ord_id).or_default();
+                if c.account == u32::MAX {
+                    a.1 = c.qty.raw();
+                } else {
+                    a.0 += c.qty.raw();
+                }
+            }
+            ORD_TYPE_CANCEL => self.report.cancels += 1,
+            _ => {
+                self.report.orders.push((
+                    c.cl_ord_id,
+                    c.master_ticket,
+                    c.account,
+                    c.side,
+                    c.qty.raw(),
+                ));
+                for f in fills_for(&c, &self.quotes, self.seed) {
+                    self.report.fills += 1;
+                    self.report.filled_qty += f.last_qty.raw();
+                    let now = mono_ns();
+                    self.backlog
+                        .push_back(EdgeFrame::input(&Input::Fill(f), now, f.exec_id, 0));
+                }
+            }
         }
     }
 }
@@ -179,29 +222,23 @@ impl Stage for LpStage {
 
     fn do_work(&mut self) -> usize {
         let Some(tx) = self.tx.as_mut() else { return 0 };
-        let mut work = tx.flush(self.start);
-        while tx.backlog() < 4096 {
-            let Some(o) = self.rx.pop() else { break };
-            let now = self.start.elapsed().as_nanos() as u64;
-            let _ = self.hist.record(now.saturating_sub(o.t_ns).max(1));
-            let c = o.order;
-            if c.ord_type == ORD_TYPE_ALLOC || c.ord_type == ORD_TYPE_CANCEL {
-                // A back-office allocation line or a cancel request: not an order to fill.
-                work += 1;
-                continue;
+        let mut work = 0;
+        while let Some(f) = self.backlog.front() {
+            if tx.try_push(*f).is_err() {
+                break;
             }
-            self.report
-                .orders
-                .push((c.cl_ord_id, c.master_ticket, c.account, c.side, c.qty.raw()));
-            for f in fills_for(&c, &self.quotes, self.seed) {
-                self.report.fills += 1;
-                self.report.filled_qty += f.last_qty.raw();
-                tx.send(StampedFill { t_ns: 0, fill: f });
-            }
+            self.backlog.pop_front();
             work += 1;
         }
-        work += tx.flush(self.start);
-        if self.rx.is_abandoned() && self.rx.is_empty() && tx.backlog() == 0 && !self.done {
+        while self.backlog.len() < BACKLOG_MAX {
+            let Some(o) = self.rx.pop() else { break };
+            let _ = self
+                .hist
+                .record(mono_ns().saturating_sub(o.pushed_ns).max(1));
+            self.take(&o);
+            work += 1;
+        }
+        if self.rx.is_abandoned() && self.rx.is_empty() && self.backlog.is_empty() {
             self.done = true;
             self.tx = None; // the engine sees the fill ring abandoned
             let mut r = std::mem::take(&mut self.report);

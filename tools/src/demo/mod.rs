@@ -1,42 +1,47 @@
 //! `mam run`'s built-in demo: generated accounts, a generated FX feed, a scripted manager and
-//! an in-process LP, run through the real pipeline (core::pipeline) and the real engine with
-//! its journal on disk.
+//! an in-process LP around the daemon's own engine stage ([`mam_core::pipeline::EngineStage`],
+//! event-time sequencing), with its journal and checkpoints on disk.
 //!
 //! ```text
-//!  feed stage ──InputFrame──► engine stage ──ChildOrder──► LP stage
-//!  (quotes + manager)  ring A     (journal, alloc,   ring B     (partial fills,
-//!                                  risk)  ◄──FillEvent──────────  slippage)  ring C
+//!  script source ──MarketEvent──► engine stage ──EdgeOrder──► LP stage
+//!   (quotes;        ──EdgeFrame──►  (journal, alloc,           (partial fills at
+//!    manager commands)  masters      risk, sync)  ◄──EdgeFrame── its quotes, slippage)
 //! ```
 //!
-//! Every generator is seeded and exact, and the engine stage merges fills by event time, so
-//! two runs with the same seed and `--duration` unset write identical journals.
+//! Only the edges differ from the daemon's (a generated script for the feed and the FIX
+//! manager, an in-process LP for the FIX LP session). Every generator is seeded and exact and
+//! the engine stage merges its inputs by event time, lock-stepped with the LP, so two runs
+//! with the same seed and `--duration` unset write identical journals in either threading
+//! mode.
 
 mod check;
-mod engine_stage;
 mod feed;
 pub mod gen;
 mod lp;
-mod pump;
 mod stats;
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use hdrhistogram::Histogram;
 use mam_core::engine::{Engine, EngineConfig};
+use mam_core::event::MarketEvent;
 use mam_core::journal::{Journal, JournalConfig, SyncPolicy};
+use mam_core::pipeline::engine_stage::{
+    EngineRings, EngineStage, EngineStageOptions, EngineStageReport, EngineStageStats, Sequencing,
+};
 use mam_core::pipeline::{
-    ring, IdleStrategy, Pipeline, RingStats, RunnerConfig, Stage, ThreadingMode,
+    ring, EdgeFrame, EdgeOrder, IdleStrategy, LatencyTap, Pipeline, RingStats, RunnerConfig, Stage,
+    ThreadingMode,
 };
 use mam_core::symbol::SymbolTable;
 use serde_json::{json, Value};
 
-use engine_stage::{EngineReport, EngineStage};
-use feed::FeedStage;
+use feed::ScriptSource;
 use lp::{LpReport, LpStage, Quotes};
-use pump::Pump;
 
 /// Demo settings.
 #[derive(Debug, Clone)]
@@ -124,39 +129,43 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
     let engine = Engine::new(symbols.clone(), accounts, engine_config())?;
     engine.write_checkpoint(&cdir, &mut journal)?;
 
-    let (ftx, frx, fstats) = ring(cfg.ring);
-    let (otx, orx, ostats) = ring(cfg.ring);
-    let (ctx, crx, cstats) = ring(cfg.ring);
+    let (mtx, mrx, mstats) = ring::<MarketEvent>(cfg.ring);
+    let (atx, arx, astats) = ring::<EdgeFrame>(cfg.ring);
+    let (ftx, frx, fstats) = ring::<EdgeFrame>(cfg.ring);
+    let (otx, orx, ostats) = ring::<EdgeOrder>(cfg.ring);
+    let tap = LatencyTap::new();
+    let opts = EngineStageOptions {
+        sequencing: Sequencing::EventTime,
+        checkpoint_dir: cdir.clone(),
+        checkpoint_every: cfg.checkpoint_every,
+        clock: mam_core::sys::mono_ns,
+        // The LP fills every order at once: nothing is left to wait for after the script.
+        drain_timeout_ns: 5_000_000_000,
+        tap: Some(tap.clone()),
+        batch: 64,
+        admin: None,
+        sync: SYNC,
+        forward_allocations: true,
+    };
+    let rings = EngineRings {
+        market: Some(mrx),
+        masters: Some(arx),
+        fills: frx,
+        orders: otx,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let (engine_stage, eout, estats) = EngineStage::new(engine, journal, opts, rings, stop);
     let start = Instant::now();
-    let eout: Arc<Mutex<Option<EngineReport>>> = Arc::default();
     let lout: Arc<Mutex<Option<LpReport>>> = Arc::default();
     let stages: Vec<Box<dyn Stage>> = vec![
-        Box::new(FeedStage::new(
+        Box::new(ScriptSource::new(
             script.clone(),
-            Pump::new(ftx, fstats.clone()),
-            start,
+            mtx,
+            atx,
             cfg.duration.map(|d| start + d),
         )),
-        Box::new(EngineStage::new(
-            engine,
-            journal,
-            frx,
-            crx,
-            Pump::new(otx, ostats.clone()),
-            start,
-            cdir.clone(),
-            cfg.checkpoint_every,
-            SYNC,
-            eout.clone(),
-        )),
-        Box::new(LpStage::new(
-            orx,
-            Pump::new(ctx, cstats.clone()),
-            quotes,
-            cfg.seed,
-            start,
-            lout.clone(),
-        )),
+        Box::new(engine_stage),
+        Box::new(LpStage::new(orx, ftx, quotes, cfg.seed, lout.clone())),
     ];
     let runner = RunnerConfig {
         mode: cfg.mode,
@@ -168,7 +177,7 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
     p.join()?;
     let run_ns = start.elapsed().as_nanos() as u64;
 
-    let er = eout
+    let er: EngineStageReport = eout
         .lock()
         .expect("lock")
         .take()
@@ -181,19 +190,97 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
     if let Some(e) = &er.error {
         anyhow::bail!("engine stopped: {e}");
     }
+    let rings = [
+        ("market", &mstats),
+        ("masters", &astats),
+        ("orders", &ostats),
+        ("fills", &fstats),
+    ];
+    let ran = Ran {
+        er,
+        lr,
+        estats,
+        hist: histograms(&tap),
+        pinned,
+        run_ns,
+    };
+    summarize(cfg, &script, &symbols, &jdir, &cdir, ran, &rings, wall)
+}
+
+/// What the stages left behind.
+struct Ran {
+    er: EngineStageReport,
+    lr: LpReport,
+    estats: Arc<EngineStageStats>,
+    hist: Vec<(&'static str, &'static str, Histogram<u64>)>,
+    pinned: Vec<usize>,
+    run_ns: u64,
+}
+
+/// The engine stage's histograms (the daemon's names) and the LP's order-ring wait, labelled.
+fn histograms(tap: &LatencyTap) -> Vec<(&'static str, &'static str, Histogram<u64>)> {
+    let mut got = tap.take();
+    [
+        ("feed_to_engine", "quote: source stamp → engine take"),
+        (
+            "master_to_engine",
+            "manager command: source stamp → engine take",
+        ),
+        ("fill_to_engine", "fill: LP send → engine take"),
+        ("engine_apply", "engine apply (journal, allocation, risk)"),
+        (
+            "master_to_first_order",
+            "master → first child order on the ring",
+        ),
+        (
+            "master_to_last_order",
+            "master → last child order on the ring",
+        ),
+        ("journal_sync", "journal sync (end of duty cycle)"),
+    ]
+    .into_iter()
+    .filter_map(|(k, label)| got.remove(k).map(|h| (k, label, h)))
+    .collect()
+}
+
+/// The summary and its readable lines.
+#[allow(clippy::too_many_arguments)]
+fn summarize(
+    cfg: &DemoConfig,
+    script: &[mam_core::engine::Input],
+    symbols: &SymbolTable,
+    jdir: &std::path::Path,
+    cdir: &std::path::Path,
+    ran: Ran,
+    rings: &[(&str, &Arc<RingStats>)],
+    wall: Instant,
+) -> anyhow::Result<Outcome> {
+    let Ran {
+        er,
+        lr,
+        estats,
+        mut hist,
+        pinned,
+        run_ns,
+    } = ran;
     let digest = er.engine.digest();
     drop(er.journal);
-    let (checks, facts) = check::run(&jdir, &symbols, &lr, &er.engine)?;
+    let (checks, facts) = check::run(jdir, symbols, &lr, &er.engine)?;
     let c = *er.engine.counters();
-    let touched = er.touched.iter().filter(|&&t| t).count();
+    let touched = touched_accounts(&er.engine);
     let mut ok = checks.iter().all(|x| x.failed == 0) && c.invariant_failures == 0;
     ok &= er.engine.open_tickets() == 0 && er.engine.open_orders() == 0 || cfg.duration.is_some();
 
-    let mut hist = er.hist;
     if let Some(h) = lr.queue_ns.clone() {
-        hist.insert(4, ("order_ring_wait", "order ring wait (engine → LP)", h));
+        let at = hist.len().min(4);
+        hist.insert(at, ("order_ring_wait", "order ring wait (engine → LP)", h));
     }
-    let rings = [("feed", &fstats), ("orders", &ostats), ("fills", &cstats)];
+    let checkpoints = estats.checkpoints.load(Relaxed) + 1; // + the one before the start
+    let (syncs, sync_ns, sync_max_ns) = (
+        estats.syncs.load(Relaxed),
+        estats.sync_ns.load(Relaxed),
+        estats.sync_max_ns.load(Relaxed),
+    );
     let kinds: serde_json::Map<String, Value> = facts
         .kinds
         .iter()
@@ -229,12 +316,12 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
         },
         "latency_ns": hist.iter().map(|(k, _, h)| (k.to_string(), stats::percentiles(h))).collect::<serde_json::Map<_, _>>(),
         "rings": rings.iter().map(|(n, s)| ring_json(n, s)).collect::<Vec<_>>(),
-        "checkpoints": er.checkpoints + 1,
+        "checkpoints": checkpoints,
         "journal_sync": {
-            "policy": er.sync.policy().name(),
-            "syncs": er.sync.syncs,
-            "total_ns": er.sync.total_ns,
-            "max_ns": er.sync.max_ns,
+            "policy": SYNC.name(),
+            "syncs": syncs,
+            "total_ns": sync_ns,
+            "max_ns": sync_max_ns,
         },
         "journal": {
             "dir": jdir.display().to_string(),
@@ -304,7 +391,7 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
         text.push(stats::line(n, h));
     }
     text.push("rings (back-pressure):".to_string());
-    for (n, s) in rings {
+    for &(n, s) in rings {
         text.push(format!(
             "  {n:<7} pushed {:>9} popped {:>9} found full {:>6} times, waited {:.3} ms (max {:.3} ms)",
             s.pushed.load(Relaxed),
@@ -319,16 +406,16 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
         facts.records,
         facts.last_seq,
         jdir.display(),
-        er.checkpoints + 1,
+        checkpoints,
         cdir.display()
     ));
     text.push(format!(
         "journal sync: {}; {} syncs, {:.1} ms in all, mean {:.1} µs, max {:.1} µs",
-        er.sync.policy(),
-        er.sync.syncs,
-        er.sync.total_ns as f64 / 1e6,
-        er.sync.total_ns as f64 / 1e3 / er.sync.syncs.max(1) as f64,
-        er.sync.max_ns as f64 / 1e3
+        SYNC,
+        syncs,
+        sync_ns as f64 / 1e6,
+        sync_ns as f64 / 1e3 / syncs.max(1) as f64,
+        sync_max_ns as f64 / 1e3
     ));
     text.push(format!("state digest: {digest:016x}"));
     text.push(format!(
@@ -338,4 +425,21 @@ pub fn run(cfg: &DemoConfig) -> anyhow::Result<Outcome> {
         if ok { "OK" } else { "INVARIANT FAILED" }
     ));
     Ok(Outcome { summary, text, ok })
+}
+
+/// Accounts the run touched: those whose ledger holds a position or booked money.
+fn touched_accounts(engine: &Engine) -> usize {
+    let l = engine.ledger();
+    (0..l.accounts() as u32)
+        .filter(|&a| {
+            l.open_positions(a) > 0
+                || (0..l.instruments() as u32).any(|s| {
+                    let p = l.position(a, s);
+                    !p.qty.is_zero()
+                        || !p.realised.is_zero()
+                        || !p.commission.is_zero()
+                        || p.cost != 0
+                })
+        })
+        .count()
 }
