@@ -103,9 +103,9 @@ pub struct EngineStageOptions {
     /// When the journal is synced, and whether orders wait for it (module docs).
     pub sync: SyncPolicy,
     /// Hand the engine's allocation lines (one per account of each finished block) to the LP
-    /// stage, for AllocationInstructions. Without an LP that takes them they stay in the
-    /// journal only: a block over 1,000 accounts would otherwise put 1,000 messages on the order
-    /// ring for nothing.
+    /// stage, for AllocationInstructions. Without an LP that takes them they are dropped (the
+    /// journal keeps each block's total line; replay recomputes the rest): a block over 1,000
+    /// accounts would otherwise put 1,000 messages on the order ring for nothing.
     pub forward_allocations: bool,
 }
 
