@@ -38,6 +38,10 @@ pub enum RejectReason {
     TagAppearsMoreThanOnce = 13,
     /// 14: tag specified out of required order.
     TagOutOfOrder = 14,
+    /// 15: repeating group fields out of order.
+    RepeatingGroupOutOfOrder = 15,
+    /// 16: incorrect NumInGroup count for repeating group.
+    IncorrectNumInGroupCount = 16,
     /// 17: non-data value includes the field delimiter.
     NonDataValueIncludesDelimiter = 17,
     /// 99: other.
@@ -96,6 +100,9 @@ pub enum Garble {
     /// No `10=NNN|` where BodyLength says the message ends.
     #[error("no CheckSum (10) where BodyLength says the message ends")]
     LengthMismatch,
+    /// Well framed, but BeginString, BodyLength and MsgType are not the first three fields.
+    #[error("BeginString, BodyLength and MsgType are not the first three fields")]
+    HeaderOrder,
     /// The CheckSum does not match the bytes.
     #[error("CheckSum mismatch: declared {declared}, computed {computed}")]
     BadChecksum {
@@ -176,6 +183,15 @@ pub fn frame(buf: &[u8], max_len: usize) -> Frame {
     }
     let total = total as usize;
     if buf.len() < total {
+        // A BodyLength too large would otherwise swallow the messages that follow until enough
+        // bytes arrived: once a CheckSum field followed by the next BeginString is in the
+        // buffer, this message ended early and is garbled (FIX: ignore it, count nothing).
+        if let Some(next) = ended_early(&buf[body_start..]) {
+            return Frame::Garbled {
+                skip: body_start + next,
+                why: Garble::LengthMismatch,
+            };
+        }
         return Frame::Incomplete;
     }
     let ck_at = total - 7;
@@ -198,6 +214,19 @@ pub fn frame(buf: &[u8], max_len: usize) -> Frame {
         };
     }
     Frame::Complete { len: total }
+}
+
+/// Offset of a BeginString that follows a complete CheckSum field (`<SOH>10=nnn<SOH>8=F`).
+fn ended_early(body: &[u8]) -> Option<usize> {
+    body.windows(11)
+        .position(|w| {
+            w[0] == SOH
+                && w[1..4] == *b"10="
+                && w[4..7].iter().all(u8::is_ascii_digit)
+                && w[7] == SOH
+                && w[8..11] == *b"8=F"
+        })
+        .map(|i| i + 8)
 }
 
 fn next_begin(buf: &[u8]) -> usize {
@@ -224,6 +253,17 @@ pub struct Malformed {
     /// What was wrong.
     pub what: &'static str,
 }
+
+impl Malformed {
+    /// True when BeginString, BodyLength and MsgType are not the first three fields: FIX 4.4
+    /// calls such a message garbled (ignore it, do not count its MsgSeqNum), not malformed.
+    pub fn is_garbled(&self) -> bool {
+        self.reason == RejectReason::TagOutOfOrder && self.what == HEADER_START
+    }
+}
+
+/// What [`Decoder::parse`] says when 8, 9, 35 do not open the message.
+const HEADER_START: &str = "header must start 8, 9, 35";
 
 /// One field: tag and where its value lies.
 #[derive(Debug, Clone, Copy, Default)]
@@ -382,7 +422,7 @@ impl Decoder {
                         reason: RejectReason::TagOutOfOrder,
                         tag,
                         at,
-                        what: "header must start 8, 9, 35",
+                        what: HEADER_START,
                     });
                 }
             } else if matches!(tag, 8 | 9 | 35) {
@@ -527,6 +567,15 @@ impl<'a> Message<'a> {
             self.slots.iter().find(|s| s.tag == tag)?
         };
         self.bytes.get(s.start as usize..s.end as usize)
+    }
+    /// The slot (wire position, as for [`Message::field`]) of the first field with this tag.
+    #[inline]
+    pub fn first_slot(&self, tag: u32) -> Option<usize> {
+        if (tag as usize) < INDEXED {
+            (self.index[tag as usize] as usize).checked_sub(1)
+        } else {
+            self.slots.iter().position(|s| s.tag == tag)
+        }
     }
     /// How many times `tag` occurs.
     pub fn count(&self, tag: u32) -> usize {

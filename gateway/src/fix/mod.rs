@@ -5,6 +5,8 @@
 //!   exact decimals ([`mam_core::num`]) are formatted by hand.
 //! - [`decode`]: framing with BodyLength and CheckSum validation ([`decode::frame`]), then a
 //!   single pass into borrowed field views ([`decode::Decoder`]).
+//! - [`dict`]: the FIX 4.4 data dictionary (generated from the specification file at build
+//!   time) that validates inbound messages.
 //! - [`msg`]: the typed messages (admin and application) over those views.
 //! - [`session`]: the session state machine (bytes in, bytes out, a clock value passed in),
 //!   its [`store`] and the socket drivers for initiator and acceptor.
@@ -16,6 +18,7 @@
 pub mod alloc;
 pub mod convert;
 pub mod decode;
+pub mod dict;
 pub mod encode;
 pub mod interop;
 pub mod msg;

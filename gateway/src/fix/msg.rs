@@ -688,6 +688,14 @@ impl<'a> BusinessMessageReject<'a> {
     }
 }
 
+/// True for the application message types [`validate_app`] parses.
+pub fn has_parser(msg_type: &[u8]) -> bool {
+    matches!(
+        msg_type,
+        b"D" | b"F" | b"G" | b"H" | b"8" | b"9" | b"J" | b"P" | b"j"
+    )
+}
+
 /// Checks the body of an application message of a type this crate knows; `None` for types it
 /// does not (the session answers those with a BusinessMessageReject).
 pub fn validate_app(m: &Message<'_>) -> Option<Result<(), FieldError>> {

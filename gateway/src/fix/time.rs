@@ -1,6 +1,8 @@
 //! UTC timestamps in FIX's `UTCTimestamp` form (`YYYYMMDD-HH:MM:SS.sss`) from nanoseconds since
 //! the Unix epoch, without a date library and without allocation.
 
+use super::num::NumFault;
+
 /// Length of `YYYYMMDD-HH:MM:SS.sss`.
 pub const TS_LEN: usize = 21;
 
@@ -78,22 +80,34 @@ impl TimeCache {
 }
 
 /// Parses `YYYYMMDD-HH:MM:SS[.sss[sss[sss]]]` into nanoseconds since the epoch; `None` if the
-/// text is not a valid UTC timestamp.
+/// text is not a valid UTC timestamp or lies outside what a `u64` of nanoseconds holds
+/// (1970 to 2554).
 pub fn parse_utc(b: &[u8]) -> Option<u64> {
-    let dig = |i: usize, n: usize| -> Option<u64> {
-        let s = b.get(i..i + n)?;
+    parse_utc_checked(b).ok()
+}
+
+/// [`parse_utc`] telling why: [`NumFault::Format`] for text that is not a UTC timestamp,
+/// [`NumFault::Range`] for a valid one the nanosecond clock cannot hold (before 1970 or after
+/// 2554, e.g. `99991231-23:59:59.999`, which must never wrap into some other instant).
+pub fn parse_utc_checked(b: &[u8]) -> Result<u64, NumFault> {
+    let dig = |i: usize, n: usize| -> Result<u64, NumFault> {
+        let s = b.get(i..i + n).ok_or(NumFault::Format)?;
         s.iter().try_fold(0u64, |a, &c| {
             let d = c.wrapping_sub(b'0');
-            (d <= 9).then_some(a * 10 + u64::from(d))
+            if d <= 9 {
+                Ok(a * 10 + u64::from(d))
+            } else {
+                Err(NumFault::Format)
+            }
         })
     };
     if b.len() < 17 || b[8] != b'-' || b[11] != b':' || b[14] != b':' {
-        return None;
+        return Err(NumFault::Format);
     }
     let (y, mo, d) = (dig(0, 4)?, dig(4, 2)?, dig(6, 2)?);
     let (h, mi, s) = (dig(9, 2)?, dig(12, 2)?, dig(15, 2)?);
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
+        return Err(NumFault::Format);
     }
     let frac_ns = match b.len() {
         17 => 0,
@@ -101,7 +115,7 @@ pub fn parse_utc(b: &[u8]) -> Option<u64> {
             let n = b.len() - 18;
             dig(18, n)? * 10u64.pow(9 - n as u32)
         }
-        _ => return None,
+        _ => return Err(NumFault::Format),
     };
     // Days from civil (inverse of civil_from_days).
     let (y, mo) = (y as i64, mo as i64);
@@ -113,9 +127,15 @@ pub fn parse_utc(b: &[u8]) -> Option<u64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     if days < 0 {
-        return None;
+        return Err(NumFault::Range);
     }
-    Some((days as u64 * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000_000 + frac_ns)
+    // Checked: a year past 2554 overflows u64 nanoseconds.
+    (days as u64)
+        .checked_mul(86_400)
+        .and_then(|x| x.checked_add(h * 3600 + mi * 60 + s))
+        .and_then(|x| x.checked_mul(1_000_000_000))
+        .and_then(|x| x.checked_add(frac_ns))
+        .ok_or(NumFault::Range)
 }
 
 #[cfg(test)]
@@ -137,6 +157,15 @@ mod tests {
             Some(1_352_125_530_000_000_000)
         );
         assert_eq!(parse_utc(b"20121305-14:25:30"), None);
+        // Past what u64 nanoseconds hold: refused as out of range, never wrapped.
+        assert_eq!(
+            parse_utc_checked(b"99991231-23:59:59.999"),
+            Err(NumFault::Range)
+        );
+        assert_eq!(
+            parse_utc_checked(b"9999123x-23:59:59"),
+            Err(NumFault::Format)
+        );
         let mut c = TimeCache::default();
         assert_eq!(c.format(ns), b"20121105-14:25:30.123");
         assert_eq!(c.format(ns + 500_000_000), b"20121105-14:25:30.623");

@@ -27,9 +27,12 @@ pub struct AcceptorOptions {
     pub bind: SocketAddr,
     /// Socket buffer sizes.
     pub tcp: TcpOptions,
-    /// Most simultaneous connections (bound or not).
+    /// Most simultaneous connections (bound or not). When all are taken, a new connection
+    /// replaces the oldest one that has not logged on yet (sockets that never send a Logon
+    /// cannot lock a manager out); only when every connection is logged on is it refused.
     pub max_connections: usize,
-    /// How long an unbound connection may take to send its Logon, ns.
+    /// How long an unbound connection may take to send its Logon, ns (default 2 s: a manager
+    /// sends its Logon as soon as it connects; an idle socket is closed quickly).
     pub logon_timeout_ns: u64,
 }
 
@@ -39,7 +42,7 @@ impl Default for AcceptorOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             tcp: TcpOptions::default(),
             max_connections: 64,
-            logon_timeout_ns: 10_000_000_000,
+            logon_timeout_ns: 2_000_000_000,
         }
     }
 }
@@ -239,7 +242,8 @@ impl Acceptor {
                 }
             };
             self.stats.connections += 1;
-            let Some(ci) = self.conns.iter().position(Option::is_none) else {
+            let free = self.conns.iter().position(Option::is_none);
+            let Some(ci) = free.or_else(|| self.evict_oldest_unbound(now)) else {
                 tracing::warn!(%peer, why = ?Refusal::Full, "FIX acceptor: connection refused");
                 self.stats.refused += 1;
                 continue;
@@ -268,6 +272,28 @@ impl Acceptor {
                 peer,
             });
         }
+    }
+
+    /// Closes the connection that has waited longest without logging on; returns its slot.
+    fn evict_oldest_unbound(&mut self, now: u64) -> Option<usize> {
+        let ci = self
+            .conns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                c.as_ref()
+                    .filter(|c| c.session.is_none())
+                    .map(|c| (i, c.since))
+            })
+            .min_by_key(|&(_, since)| since)
+            .map(|(i, _)| i)?;
+        self.refuse(
+            ci,
+            now,
+            Refusal::Full,
+            "oldest connection without a Logon, for a new one",
+        );
+        Some(ci)
     }
 
     fn serve(

@@ -1,7 +1,7 @@
 //! The receiving half: framing, validation, sequence-number rules, admin messages.
 
 use super::{DisconnectReason, Event, Outbound, Role, Rx, Session, SessionError, State};
-use crate::fix::decode::{frame, FieldError, Frame, Message, RejectReason};
+use crate::fix::decode::{frame, FieldError, Frame, Garble, Message, RejectReason};
 use crate::fix::msg::{self, msg_type};
 use crate::fix::num::parse_u64;
 use crate::fix::tag;
@@ -97,6 +97,17 @@ impl Session {
                     self.test_req_sent = None;
                     let flow = match rx.dec.parse(bytes) {
                         Ok(m) => self.handle(now, &m, out, ev)?,
+                        Err(e) if e.is_garbled() => {
+                            // FIX 4.4: first three fields out of order = garbled: dropped as
+                            // if never received, its MsgSeqNum not counted.
+                            self.stats.garbled += 1;
+                            tracing::debug!(what = e.what, "FIX: garbled message dropped");
+                            ev(Event::Garbled {
+                                why: Garble::HeaderOrder,
+                                bytes: len,
+                            });
+                            Flow::Continue
+                        }
                         Err(e) => {
                             self.handle_malformed(now, bytes, e.reason, e.tag, e.what, out, ev)?
                         }
@@ -114,6 +125,10 @@ impl Session {
 
     fn disconnect(&mut self, now: u64, reason: DisconnectReason, ev: &mut dyn FnMut(Event<'_>)) {
         tracing::info!(?reason, "FIX: disconnecting");
+        let logout = reason == DisconnectReason::LogoutComplete && self.cfg.reset_on_logout;
+        if logout || self.cfg.reset_on_disconnect {
+            self.reset_seqs(now);
+        }
         self.set_state(State::Disconnected, now);
         ev(Event::Disconnect { reason });
     }
@@ -274,19 +289,18 @@ impl Session {
             self.disconnect(now, DisconnectReason::LogonRefused, ev);
             return Ok(Flow::Stop);
         }
-        // CompIDs: theirs is our target, ours is their target.
-        if m.get(49) != Some(self.cfg.target.as_slice())
-            || m.get(56) != Some(self.cfg.sender.as_slice())
-        {
+        // CompIDs: theirs is our target, ours is their target. A CompID that is present and
+        // wrong is a CompID problem (Reject 9, Logout); one that is missing is a required tag
+        // missing (Reject 1, below, like any header field), except on the Logon.
+        let theirs_ok = m.get(49).map(|v| v == self.cfg.target.as_slice());
+        let ours_ok = m.get(56).map(|v| v == self.cfg.sender.as_slice());
+        let missing = theirs_ok.is_none() || ours_ok.is_none();
+        if theirs_ok == Some(false) || ours_ok == Some(false) || (logon_phase && missing) {
             if logon_phase {
                 self.disconnect(now, DisconnectReason::CompIdProblem, ev);
                 return Ok(Flow::Stop);
             }
-            let t = if m.get(49) != Some(self.cfg.target.as_slice()) {
-                49
-            } else {
-                56
-            };
+            let t = if theirs_ok == Some(false) { 49 } else { 56 };
             self.reject(
                 now,
                 out,
@@ -305,7 +319,7 @@ impl Session {
                 ev,
             );
         }
-        let header = self.check_header(m);
+        let header = self.check_header(now, m);
         let poss_dup = m.flag(tag::POSS_DUP_FLAG.num).unwrap_or(false);
         if mt == msg_type::LOGON {
             return self.on_logon(now, m, seq, header, out, ev);
@@ -348,16 +362,23 @@ impl Session {
             self.resend_until = None;
         }
         if let Err(e) = header {
-            self.reject(now, out, seq, mt, e.reason, e.tag, "bad header", ev)?;
+            return self.header_fault(now, out, seq, mt, e, ev);
+        }
+        // The data dictionary: a message that fails it changes nothing but the inbound
+        // MsgSeqNum (FIX: a rejected, well-framed message is still counted).
+        if let Err(e) = self.dictionary(m) {
+            let what = reason_text(e.reason);
+            self.reject(now, out, seq, mt, e.reason, e.tag, what, ev)?;
             return Ok(Flow::Continue);
         }
         self.stats.received += 1;
         self.dispatch(now, m, seq, poss_dup, out, ev)
     }
 
-    /// Header rules beyond CompIDs: each of 49/56/34/52 once, SendingTime readable,
-    /// PossDupFlag valid and OrigSendingTime present on possible duplicates.
-    fn check_header(&self, m: &Message<'_>) -> Result<(), FieldError> {
+    /// Header rules beyond CompIDs: each of 49/56/34/52 once, CompIDs present, SendingTime
+    /// readable and within the tolerance of our clock, PossDupFlag valid and OrigSendingTime
+    /// present on possible duplicates and not later than SendingTime.
+    fn check_header(&self, now: u64, m: &Message<'_>) -> Result<(), FieldError> {
         for t in ONCE {
             if m.count(t) > 1 {
                 return Err(FieldError {
@@ -366,20 +387,88 @@ impl Session {
                 });
             }
         }
+        m.req(tag::SENDER_COMP_ID.num)?;
+        m.req(tag::TARGET_COMP_ID.num)?;
         let st = m.req(tag::SENDING_TIME.num)?;
-        if crate::fix::time::parse_utc(st).is_none() {
+        let Some(sent) = crate::fix::time::parse_utc(st) else {
             return Err(FieldError {
                 tag: tag::SENDING_TIME.num,
                 reason: RejectReason::IncorrectDataFormat,
             });
+        };
+        // `now` 0: a driver without a clock value; nothing to compare with.
+        if let (Some(tol), true) = (self.cfg.sending_time_tolerance_ns, now != 0) {
+            if sent.abs_diff(now) > tol {
+                return Err(FieldError {
+                    tag: tag::SENDING_TIME.num,
+                    reason: RejectReason::SendingTimeAccuracy,
+                });
+            }
         }
-        if m.flag(tag::POSS_DUP_FLAG.num)?
-            && m.get(tag::ORIG_SENDING_TIME.num).is_none()
-            && m.msg_type() != msg_type::SEQUENCE_RESET
-        {
-            return Err(FieldError::missing(tag::ORIG_SENDING_TIME.num));
+        if m.flag(tag::POSS_DUP_FLAG.num)? && m.msg_type() != msg_type::SEQUENCE_RESET {
+            let orig = m.req(tag::ORIG_SENDING_TIME.num)?;
+            let Some(orig) = crate::fix::time::parse_utc(orig) else {
+                return Err(FieldError {
+                    tag: tag::ORIG_SENDING_TIME.num,
+                    reason: RejectReason::IncorrectDataFormat,
+                });
+            };
+            // A resend cannot have been first sent after it is sent again.
+            if orig > sent {
+                return Err(FieldError {
+                    tag: tag::ORIG_SENDING_TIME.num,
+                    reason: RejectReason::SendingTimeAccuracy,
+                });
+            }
         }
         Ok(())
+    }
+
+    /// The data dictionary check, when this session validates (FIX.4.4 only), of the message
+    /// types the session handles: a type it does not support gets a BusinessMessageReject
+    /// (unsupported message type) whatever its fields, as FIX prescribes.
+    fn dictionary(&self, m: &Message<'_>) -> Result<(), FieldError> {
+        let mt = m.msg_type();
+        let handled =
+            msg_type::is_admin(mt) || msg::has_parser(mt) || self.app_types.iter().any(|t| t == mt);
+        if handled && self.cfg.validate && m.begin_string() == crate::fix::BEGIN_FIX44 {
+            crate::fix::dict::validate(m)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A header fault on an in-sequence message: Reject; a SendingTime accuracy problem also
+    /// ends the session (FIX 4.4: Reject, then Logout, then disconnect).
+    fn header_fault(
+        &mut self,
+        now: u64,
+        out: &mut dyn Outbound,
+        seq: u64,
+        mt: &[u8],
+        e: FieldError,
+        ev: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Flow, SessionError> {
+        self.reject(
+            now,
+            out,
+            seq,
+            mt,
+            e.reason,
+            e.tag,
+            reason_text(e.reason),
+            ev,
+        )?;
+        if e.reason == RejectReason::SendingTimeAccuracy {
+            return self.logout_and_disconnect(
+                now,
+                out,
+                "SendingTime accuracy problem",
+                DisconnectReason::SendingTimeAccuracy,
+                ev,
+            );
+        }
+        Ok(Flow::Continue)
     }
 
     fn dispatch(
@@ -476,14 +565,16 @@ impl Session {
             },
         };
         if let Some(e) = fault {
-            let what = match e.reason {
-                RejectReason::RequiredTagMissing => "required tag missing",
-                RejectReason::ValueIncorrect => "value is incorrect (out of range) for this tag",
-                RejectReason::IncorrectDataFormat => "incorrect data format for value",
-                RejectReason::InvalidMsgType => "invalid MsgType",
-                _ => "message refused",
-            };
-            self.reject(now, out, seq, mt, e.reason, e.tag, what, ev)?;
+            self.reject(
+                now,
+                out,
+                seq,
+                mt,
+                e.reason,
+                e.tag,
+                reason_text(e.reason),
+                ev,
+            )?;
         }
         Ok(Flow::Continue)
     }
@@ -557,43 +648,18 @@ impl Session {
         ev: &mut dyn FnMut(Event<'_>),
     ) -> Result<Flow, SessionError> {
         if self.state == State::Active {
-            // A second Logon on a live session.
-            if seq == self.store.next_target_seq() {
-                self.store.set_next_target_seq(seq + 1);
-                self.reject(
-                    now,
-                    out,
-                    seq,
-                    m.msg_type(),
-                    RejectReason::Other,
-                    35,
-                    "already logged on",
-                    ev,
-                )?;
-            }
-            return Ok(Flow::Continue);
+            return self.logon_while_active(now, m, seq, header, out, ev);
         }
         if !matches!(self.state, State::AwaitingLogon | State::LogonSent) {
             return Ok(Flow::Continue);
         }
-        let logon = match header.and_then(|()| msg::Logon::parse(m)) {
+        let logon = match msg::Logon::parse(m) {
             Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(tag = e.tag, reason = ?e.reason, "FIX: invalid Logon");
-                if self.cfg.role == Role::Acceptor {
-                    return self.logout_and_disconnect(
-                        now,
-                        out,
-                        "invalid Logon",
-                        DisconnectReason::LogonRefused,
-                        ev,
-                    );
-                }
-                self.disconnect(now, DisconnectReason::LogonRefused, ev);
-                return Ok(Flow::Stop);
-            }
+            Err(e) => return self.refuse_logon(now, e, out, ev),
         };
         if self.cfg.role == Role::Acceptor {
+            // The password first: an unauthenticated peer learns nothing about its clock or
+            // its message.
             if let Some(pw) = self.cfg.password.as_deref() {
                 if logon.password != Some(pw) {
                     tracing::warn!(peer = %String::from_utf8_lossy(&self.cfg.target), "FIX: Logon refused: wrong password");
@@ -606,9 +672,22 @@ impl Session {
                     );
                 }
             }
-            if logon.reset_seq_num {
-                self.store.reset(now);
-                self.wire_seq = 0;
+        }
+        if let Err(e) = header {
+            if e.reason == RejectReason::SendingTimeAccuracy {
+                // FIX 4.4: Reject (373=10), then Logout, also on the Logon.
+                self.store.set_next_target_seq(seq + 1);
+                return self.header_fault(now, out, seq, m.msg_type(), e, ev);
+            }
+            return self.refuse_logon(now, e, out, ev);
+        }
+        if let Err(e) = self.dictionary(m) {
+            return self.refuse_logon(now, e, out, ev);
+        }
+        let reset = logon.reset_seq_num || self.cfg.reset_on_logon;
+        if self.cfg.role == Role::Acceptor {
+            if reset {
+                self.reset_seqs(now);
             }
             if logon.heart_bt_int > 0 {
                 self.heart_bt_ns = u64::from(logon.heart_bt_int) * 1_000_000_000;
@@ -618,24 +697,84 @@ impl Session {
             self.store.set_next_target_seq(1);
         }
         let expected = self.store.next_target_seq();
-        if seq < expected && !logon.reset_seq_num {
+        if seq < expected && !reset {
             let text = format!("MsgSeqNum too low, expecting {expected} but received {seq}");
             return self.logout_and_disconnect(now, out, &text, DisconnectReason::SeqTooLow, ev);
         }
         if self.cfg.role == Role::Acceptor {
-            self.send_logon(now, out, logon.reset_seq_num)?;
+            self.send_logon(now, out, reset)?;
         }
         self.set_state(State::Active, now);
-        tracing::info!(peer = %String::from_utf8_lossy(&self.cfg.target), reset = logon.reset_seq_num, "FIX: logged on");
-        ev(Event::LoggedOn {
-            reset: logon.reset_seq_num,
-        });
+        tracing::info!(peer = %String::from_utf8_lossy(&self.cfg.target), reset, "FIX: logged on");
+        ev(Event::LoggedOn { reset });
         if seq > expected {
             self.request_resend(now, out, expected, seq, ev)?;
         } else {
             self.store.set_next_target_seq(seq + 1);
         }
         self.pump(now, out)?;
+        Ok(Flow::Continue)
+    }
+
+    /// A Logon that cannot be accepted: the acceptor answers with a Logout, the initiator
+    /// just disconnects.
+    fn refuse_logon(
+        &mut self,
+        now: u64,
+        e: FieldError,
+        out: &mut dyn Outbound,
+        ev: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Flow, SessionError> {
+        tracing::warn!(tag = e.tag, reason = ?e.reason, "FIX: invalid Logon");
+        if self.cfg.role == Role::Acceptor {
+            let text = format!("invalid Logon: {} (tag {})", reason_text(e.reason), e.tag);
+            return self.logout_and_disconnect(now, out, &text, DisconnectReason::LogonRefused, ev);
+        }
+        self.disconnect(now, DisconnectReason::LogonRefused, ev);
+        Ok(Flow::Stop)
+    }
+
+    /// A Logon on a live session. With ResetSeqNumFlag=Y it starts both sides again at 1
+    /// (FIX 4.4: the peer's Logon is then MsgSeqNum 1 and we answer with a Logon carrying
+    /// ResetSeqNumFlag=Y, our MsgSeqNum 1); any other second Logon is rejected.
+    fn logon_while_active(
+        &mut self,
+        now: u64,
+        m: &Message<'_>,
+        seq: u64,
+        header: Result<(), FieldError>,
+        out: &mut dyn Outbound,
+        ev: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Flow, SessionError> {
+        let resets = matches!(msg::Logon::parse(m), Ok(l) if l.reset_seq_num);
+        if resets && header.is_ok() && self.dictionary(m).is_ok() {
+            tracing::info!(
+                seq,
+                "FIX: Logon with ResetSeqNumFlag=Y: sequence numbers reset"
+            );
+            self.reset_seqs(now);
+            self.send_logon(now, out, true)?;
+            ev(Event::LoggedOn { reset: true });
+            if seq > 1 {
+                self.request_resend(now, out, 1, seq, ev)?;
+            } else {
+                self.store.set_next_target_seq(seq + 1);
+            }
+            return Ok(Flow::Continue);
+        }
+        if seq == self.store.next_target_seq() {
+            self.store.set_next_target_seq(seq + 1);
+            self.reject(
+                now,
+                out,
+                seq,
+                m.msg_type(),
+                RejectReason::Other,
+                35,
+                "already logged on",
+                ev,
+            )?;
+        }
         Ok(Flow::Continue)
     }
 
@@ -686,6 +825,28 @@ impl Session {
         }
         self.pump(now, out)?;
         Ok(())
+    }
+}
+
+/// Text(58) of a session-level Reject: the SessionRejectReason in words.
+fn reason_text(r: RejectReason) -> &'static str {
+    match r {
+        RejectReason::InvalidTagNumber => "invalid tag number",
+        RejectReason::RequiredTagMissing => "required tag missing",
+        RejectReason::TagNotDefinedForMsgType => "tag not defined for this message type",
+        RejectReason::UndefinedTag => "undefined tag",
+        RejectReason::TagWithoutValue => "tag specified without a value",
+        RejectReason::ValueIncorrect => "value is incorrect (out of range) for this tag",
+        RejectReason::IncorrectDataFormat => "incorrect data format for value",
+        RejectReason::CompIdProblem => "CompID problem",
+        RejectReason::SendingTimeAccuracy => "SendingTime accuracy problem",
+        RejectReason::InvalidMsgType => "invalid MsgType",
+        RejectReason::TagAppearsMoreThanOnce => "tag appears more than once",
+        RejectReason::TagOutOfOrder => "tag specified out of required order",
+        RejectReason::RepeatingGroupOutOfOrder => "repeating group fields out of order",
+        RejectReason::IncorrectNumInGroupCount => "incorrect NumInGroup count for repeating group",
+        RejectReason::NonDataValueIncludesDelimiter => "non-data value includes field delimiter",
+        RejectReason::Other => "message refused",
     }
 }
 

@@ -74,8 +74,26 @@ pub struct SessionConfig {
     pub role: Role,
     /// HeartBtInt in seconds the initiator proposes (the acceptor adopts the peer's).
     pub heart_bt_int: u32,
-    /// Initiator: send ResetSeqNumFlag=Y on Logon (start both sides at 1).
+    /// Start both sequence numbers at 1 on every Logon. Initiator: send ResetSeqNumFlag=Y on
+    /// its Logon. Acceptor: reset when the peer's Logon arrives and answer with
+    /// ResetSeqNumFlag=Y. Default `false`: sequence numbers persist across connections (what
+    /// the manager session relies on to resend master orders after a reconnect).
     pub reset_on_logon: bool,
+    /// Start both sequence numbers at 1 once a Logout exchange completes. Default `false`.
+    pub reset_on_logout: bool,
+    /// Start both sequence numbers at 1 whenever the connection ends, Logout or not.
+    /// Default `false`.
+    pub reset_on_disconnect: bool,
+    /// Check every inbound message against the FIX 4.4 data dictionary ([`crate::fix::dict`])
+    /// and answer a violation with a session-level Reject. Default: on for an acceptor (the
+    /// manager session), off for an initiator, because LPs put their own tags and values on
+    /// ExecutionReports and a fill must never be refused over a tag mam does not read. Only
+    /// applies when `begin_string` is FIX.4.4.
+    pub validate: bool,
+    /// Largest distance, ns, between an inbound SendingTime (52) and the session's clock
+    /// before the message is rejected (373=10) and the session logged out, as FIX 4.4 says.
+    /// Default 120 s; `None` turns the check off.
+    pub sending_time_tolerance_ns: Option<u64>,
     /// Initiator: Username to send. Acceptor: ignored.
     pub username: Option<Vec<u8>>,
     /// Initiator: Password to send. Acceptor: the Password the peer must send.
@@ -102,6 +120,10 @@ impl SessionConfig {
             role,
             heart_bt_int: 30,
             reset_on_logon: false,
+            reset_on_logout: false,
+            reset_on_disconnect: false,
+            validate: role == Role::Acceptor,
+            sending_time_tolerance_ns: Some(120_000_000_000),
             username: None,
             password: None,
             max_msg_len: 64 << 10,
@@ -220,6 +242,8 @@ pub enum DisconnectReason {
     PeerSilent,
     /// No Logon (or Logout reply) in time.
     Timeout,
+    /// SendingTime too far from our clock, or OrigSendingTime later than SendingTime.
+    SendingTimeAccuracy,
 }
 
 /// An error the session cannot handle by the protocol itself.
@@ -407,8 +431,19 @@ impl Session {
 
     /// The connection is gone (closed by either side).
     pub fn on_disconnected(&mut self, now: u64) {
+        if self.cfg.reset_on_disconnect && self.state != State::Disconnected {
+            self.reset_seqs(now);
+        }
         self.reset_connection(now);
         self.set_state(State::Disconnected, now);
+    }
+
+    /// Both sequence numbers back to 1 (a new store generation).
+    fn reset_seqs(&mut self, now: u64) {
+        self.store.reset(now);
+        self.wire_seq = 0;
+        self.replay = None;
+        self.resend_until = None;
     }
 
     fn reset_connection(&mut self, now: u64) {
