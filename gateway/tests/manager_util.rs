@@ -60,6 +60,7 @@ pub fn opts(dir: &Path, resume_after: Option<u64>) -> ManagerOptions {
         resume_after,
         allow_remote: false,
         defaults: MasterDefaults::default(),
+        sending_time_tolerance_ns: Some(120_000_000_000),
     }
 }
 
@@ -238,9 +239,13 @@ impl Raw {
 
     pub fn send(&mut self, msg_type: &str, fields: &[(u32, &str)]) -> u64 {
         self.seq += 1;
+        // SendingTime is the real clock: the session checks its accuracy (±120 s).
+        let mut ts = [0u8; mam_gateway::fix::time::TS_LEN];
+        mam_gateway::fix::time::format_utc(now_ns(), &mut ts);
         let mut body = format!(
-            "35={msg_type}\x0149=MGR\x0156=MAM\x0134={}\x0152=20260101-10:00:00.000\x01",
-            self.seq
+            "35={msg_type}\x0149=MGR\x0156=MAM\x0134={}\x0152={}\x01",
+            self.seq,
+            std::str::from_utf8(&ts).expect("ASCII")
         );
         for (t, v) in fields {
             body.push_str(&format!("{t}={v}\x01"));

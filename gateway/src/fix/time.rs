@@ -6,19 +6,7 @@ use super::num::NumFault;
 /// Length of `YYYYMMDD-HH:MM:SS.sss`.
 pub const TS_LEN: usize = 21;
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+use mam_core::calendar::{checked_days_from_civil, civil_from_days};
 
 fn put2(b: &mut [u8], v: u32) {
     b[0] = b'0' + (v / 10) as u8;
@@ -117,15 +105,8 @@ pub fn parse_utc_checked(b: &[u8]) -> Result<u64, NumFault> {
         }
         _ => return Err(NumFault::Format),
     };
-    // Days from civil (inverse of civil_from_days).
-    let (y, mo) = (y as i64, mo as i64);
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = if mo > 2 { mo - 3 } else { mo + 9 };
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    // A date that does not exist (30 February) is a format fault, never the next month.
+    let days = checked_days_from_civil(y as i64, mo as u32, d as u32).ok_or(NumFault::Format)?;
     if days < 0 {
         return Err(NumFault::Range);
     }
@@ -141,6 +122,19 @@ pub fn parse_utc_checked(b: &[u8]) -> Result<u64, NumFault> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_that_does_not_exist_is_refused() {
+        assert_eq!(
+            parse_utc_checked(b"20190230-10:00:00"),
+            Err(NumFault::Format)
+        );
+        assert_eq!(
+            parse_utc_checked(b"20190229-10:00:00"),
+            Err(NumFault::Format)
+        );
+        assert!(parse_utc_checked(b"20200229-10:00:00").is_ok());
+    }
 
     #[test]
     fn known_instants() {

@@ -59,6 +59,10 @@ pub struct ManagerOptions {
     pub allow_remote: bool,
     /// Model, routing and min-lot policy of orders that do not say.
     pub defaults: MasterDefaults,
+    /// SendingTime accuracy: a message stamped further than this (ns) from our clock gets a
+    /// Reject (SessionRejectReason 10) and a Logout; `None`: not checked. The daemon's
+    /// default is 120 s (`manager.sending_time_tolerance`).
+    pub sending_time_tolerance_ns: Option<u64>,
 }
 
 /// Why the stage cannot start.
@@ -142,10 +146,7 @@ impl ManagerStage {
         let mut cfg = SessionConfig::new(Role::Acceptor, &opts.sender_comp, &opts.target_comp);
         cfg.heart_bt_int = opts.heart_bt_int;
         cfg.password = opts.password.as_ref().map(|p| p.as_bytes().to_vec());
-        // SendingTime accuracy stays off on the manager session for now: ManagerOptions has no
-        // setting for it yet (adding a field breaks the daemon's struct literal in tools/),
-        // and the manager test client stamps a fixed SendingTime. docs/fix-session.md.
-        cfg.sending_time_tolerance_ns = None;
+        cfg.sending_time_tolerance_ns = opts.sending_time_tolerance_ns;
         let mut session = Session::new(cfg, store)?;
         session.accept_app_type(b"h");
         session.accept_app_type(b"F");

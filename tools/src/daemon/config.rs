@@ -217,6 +217,19 @@ pub struct ManagerConfig {
     pub password: Option<String>,
     /// Listen on a non-loopback address.
     pub allow_remote: bool,
+    /// SendingTime accuracy (FIX 4.4): a manager message stamped further than this from our
+    /// clock is rejected (SessionRejectReason 10) and the session logged out; `"0s"` turns
+    /// the check off (docs/fix-session.md).
+    pub sending_time_tolerance: String,
+}
+
+impl ManagerConfig {
+    /// [`sending_time_tolerance`](Self::sending_time_tolerance), parsed (`None`: off).
+    pub fn sending_time_tolerance(&self) -> anyhow::Result<Option<Duration>> {
+        let d = parse_duration(&self.sending_time_tolerance)
+            .context("manager.sending_time_tolerance")?;
+        Ok((!d.is_zero()).then_some(d))
+    }
 }
 
 impl Default for ManagerConfig {
@@ -228,6 +241,7 @@ impl Default for ManagerConfig {
             peer_comp_id: "MANAGER".into(),
             password: None,
             allow_remote: false,
+            sending_time_tolerance: "120s".into(),
         }
     }
 }
@@ -593,6 +607,7 @@ impl DaemonConfig {
                 j.sync_interval
             ),
         })?;
+        self.manager.sending_time_tolerance()?;
         let admin = if self.admin.enabled {
             let a = addr("admin.listen", &self.admin.listen)?;
             if !a.ip().is_loopback() && !self.admin.allow_remote {

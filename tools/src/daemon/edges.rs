@@ -262,6 +262,9 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             resume_after: x.started.manager_last,
             allow_remote: m.allow_remote,
             defaults: defaults(cfg)?,
+            sending_time_tolerance_ns: m
+                .sending_time_tolerance()?
+                .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
         };
         let s = ManagerStage::new(
             opts,

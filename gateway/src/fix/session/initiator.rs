@@ -13,12 +13,9 @@ use crate::transport::{Transport, TransportError};
 
 const CONN: Token = Token(0);
 
-/// UTC nanoseconds since the epoch from the system clock (the value the drivers pass in).
-pub fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
+/// UTC nanoseconds since the epoch from the system clock (the value the drivers pass in):
+/// `mam_core::sys::utc_now_ns`, the repository's one wall clock.
+pub use mam_core::sys::utc_now_ns as now_ns;
 
 /// Where and how the initiator connects.
 #[derive(Debug, Clone, Copy)]
