@@ -19,10 +19,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::quickfix::{free_port, Executor};
 use mam_core::journal::format::{decode_at, parse_segment_file_name, SEGMENT_HEADER_LEN};
 use mam_core::journal::JournalReader;
 use mam_core::num::Qty;
-use mam_gateway::fix::interop::{free_port, Executor};
 
 /// How long any single wait may take before the test fails saying what it waited for (a
 /// hang guard, not a timing assertion: the machine is slow and shared).

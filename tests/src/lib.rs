@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod daemon;
 pub mod manager;
+pub mod quickfix;
 
 use std::path::PathBuf;
 

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use mam_core::event::{ChildOrder, FillEvent};
 use mam_core::num::{Price, Qty};
 use mam_gateway::fix::convert::{child_to_nos, er_to_fill, ClOrdIdText};
-use mam_gateway::fix::interop::Executor;
 use mam_gateway::fix::msg::{ExecutionReport, NewOrderSingle};
 use mam_gateway::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
 use mam_gateway::fix::session::{Event, Role, Session, SessionConfig};
 use mam_gateway::fix::store::Store;
+use mam_tests::quickfix::Executor;
 
 struct Mam {
     ini: Initiator,

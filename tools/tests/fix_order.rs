@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use mam_gateway::fix::interop::Executor;
+use mam_tests::quickfix::Executor;
 
 fn mam(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mam"))
@@ -106,7 +106,7 @@ fn ten_thousand_orders_filled_across_restarts_of_either_side() {
 
 #[test]
 fn nobody_listening_or_bad_arguments_fail_clearly() {
-    let port = mam_gateway::fix::interop::free_port().unwrap().to_string();
+    let port = mam_tests::quickfix::free_port().unwrap().to_string();
     let addr = format!("127.0.0.1:{port}");
     let (code, _, err) = mam(&[
         "fix",

@@ -20,7 +20,6 @@ pub mod convert;
 pub mod decode;
 pub mod dict;
 pub mod encode;
-pub mod interop;
 pub mod msg;
 pub mod num;
 pub mod session;

@@ -112,11 +112,12 @@ pub fn routing_from_name(name: &[u8]) -> Option<u8> {
     }
 }
 
-/// Min-lot policy code (0 zero, 1 up) of `zero` / `up`.
+/// Min-lot policy code (0 zero, 1 round up) of `zero` / `round-up` (the name `mam allocate`
+/// and the docs use; `up`, the name before it, is still read).
 pub fn policy_from_name(name: &[u8]) -> Option<u8> {
     match name {
         b"zero" => Some(0),
-        b"up" => Some(1),
+        b"round-up" | b"up" => Some(1),
         _ => None,
     }
 }

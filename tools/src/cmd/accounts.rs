@@ -89,7 +89,24 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
         Command::Init { store, capacity } => {
             let s = AccountStore::create(&store, capacity)?;
-            println!("created {}: capacity {}", store.display(), s.capacity());
+            let bytes = std::fs::metadata(&store).map_or(0, |m| m.len());
+            println!(
+                "created {}: capacity {} accounts, a sparse file of {:.1} MB (disk is used as \
+                 accounts are written)",
+                store.display(),
+                s.capacity(),
+                bytes as f64 / 1e6
+            );
+            if bytes > 1 << 30 {
+                tracing::warn!(
+                    "{}: {:.1} GB reserved for {} accounts; a copy or backup that does not \
+                     keep holes writes all of it (give a smaller --capacity: the store grows \
+                     when full)",
+                    store.display(),
+                    bytes as f64 / 1e9,
+                    s.capacity()
+                );
+            }
         }
         Command::Import {
             store,

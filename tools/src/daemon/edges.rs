@@ -181,7 +181,7 @@ fn defaults(cfg: &DaemonConfig) -> anyhow::Result<MasterDefaults> {
         })?,
         min_lot_policy: policy_from_name(e.min_lot_policy.as_bytes()).with_context(|| {
             format!(
-                "engine.min_lot_policy = \"{}\": expected zero or up",
+                "engine.min_lot_policy = \"{}\": expected zero or round-up",
                 e.min_lot_policy
             )
         })?,

@@ -7,7 +7,6 @@
 //!
 //! Waits are conditions polled with a generous guard, never timed assertions.
 
-#[path = "lp_util.rs"]
 mod lp_util;
 
 use std::sync::atomic::Ordering::Relaxed;

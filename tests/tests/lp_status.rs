@@ -7,7 +7,6 @@
 //!
 //! Waits are conditions polled with a generous guard, never timed assertions.
 
-#[path = "lp_util.rs"]
 mod lp_util;
 
 use std::path::Path;
@@ -17,8 +16,8 @@ use std::time::Duration;
 use lp_util::{lp_opts, order, restarted, rig, Rig};
 use mam_core::event::{ChildOrder, ExecStatus};
 use mam_core::num::{Price, Qty};
-use mam_gateway::fix::interop::{Executor, InteropError};
 use mam_gateway::lp::{Refusal, SimLp, SimLpOptions, SimLpThread, StatusRequests};
+use mam_tests::quickfix::{Executor, InteropError};
 
 fn sim_lp(dir: &Path, f: impl FnOnce(&mut SimLpOptions)) -> SimLpThread {
     let mut o = SimLpOptions::new(&dir.join("sim"));

@@ -6,7 +6,6 @@
 //!
 //! Waits are conditions polled with a generous guard, never timed assertions.
 
-#[path = "lp_util.rs"]
 mod lp_util;
 
 use lp_util::{eurusd, lp_opts, rig};

@@ -4,9 +4,8 @@
 //! and stopping exchanges Logouts.
 //!
 //! The QuickFIX test needs `apt-get install -y libquickfix17 libquickfix-doc` (CI's .ci/run
-//! installs them); without the executor binary it says so and passes.
+//! installs them); without the executor binary it fails, saying how to install it.
 
-#[path = "lp_util.rs"]
 mod lp_util;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,10 +16,10 @@ use lp_util::{lp_opts, order, rig, sim, Rig};
 use mam_core::event::{ChildOrder, ExecStatus};
 use mam_core::num::Price;
 use mam_core::pipeline::EdgeOrder;
-use mam_gateway::fix::interop::{Executor, InteropError};
 use mam_gateway::fix::store::Store;
 use mam_gateway::latency::{mono_ns, LatencyTap};
 use mam_gateway::lp::{sent_cl_ord_ids, SimLp, SimLpOptions};
+use mam_tests::quickfix::{Executor, InteropError};
 
 #[test]
 fn every_order_arrives_once_and_every_fill_comes_back() {
@@ -222,7 +221,7 @@ fn quickfix_executor_fills_and_restart_resends() {
 #[test]
 fn orders_wait_for_the_lp_and_survive_its_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let port = mam_gateway::fix::interop::free_port().unwrap();
+    let port = mam_tests::quickfix::free_port().unwrap();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let sim_opts = || {
         let mut o = SimLpOptions::new(&dir.path().join("sim"));

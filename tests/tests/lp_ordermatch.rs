@@ -12,7 +12,6 @@
 //!
 //! Needs QuickFIX (`apt-get install -y libquickfix17 libquickfix-doc`); fails saying so.
 
-#[path = "lp_util.rs"]
 mod lp_util;
 
 use std::io::Write;
@@ -24,11 +23,11 @@ use std::time::{Duration, Instant};
 use lp_util::{eurusd, lp_opts, rig};
 use mam_core::event::{ChildOrder, ExecStatus};
 use mam_core::num::{Price, Qty};
-use mam_gateway::fix::interop::free_port;
 use mam_gateway::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
 use mam_gateway::fix::session::{Role, Session, SessionConfig};
 use mam_gateway::fix::store::Store;
 use mam_gateway::fix::BEGIN_FIX42;
+use mam_tests::quickfix::free_port;
 
 const ORDERMATCH_GZ: &str =
     "/usr/share/doc/libquickfix-doc/examples/ordermatch/.libs/ordermatch.gz";

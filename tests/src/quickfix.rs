@@ -1,5 +1,6 @@
-//! QuickFIX's `executor` example (Debian `libquickfix-doc`) as a reference FIX peer for interop
-//! tests, benchmarks and CI: an acceptor that fills every limit order at its price.
+//! QuickFIX's `executor` example (Debian `libquickfix-doc`) as a reference FIX peer for the
+//! interop tests (a test fixture: it lived in the gateway's public API until issue #11): an
+//! acceptor that fills every limit order at its price.
 //!
 //! [`Executor::start`] unpacks the binary into a directory, writes its `executor.cfg` (acceptor
 //! on a loopback port, file store in that directory, BeginString FIX.4.4) and runs it as a
