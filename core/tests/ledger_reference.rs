@@ -1086,3 +1086,167 @@ fn usdjpy_margin_before_its_first_quote_uses_the_fill_price() {
     assert_eq!(v.margin.raw(), money("1000"));
     assert_eq!(v.equity.raw(), money("10000"));
 }
+
+#[test]
+fn stop_out_case_found_by_ci_at_stop_20() {
+    // proptest seed fcbaae67… (core/tests/ledger_reference.proptest-regressions), shrunk.
+    let case = Case {
+        accounts: vec![
+            AccountSpec {
+                balance: 2000,
+                leverage: 50,
+                commission: 0,
+                fixed_steps: 4,
+                multiplier: 100,
+            },
+            AccountSpec {
+                balance: 2000,
+                leverage: 1,
+                commission: 0,
+                fixed_steps: 1,
+                multiplier: 100,
+            },
+            AccountSpec {
+                balance: 21126,
+                leverage: 1,
+                commission: 0,
+                fixed_steps: 1,
+                multiplier: 100,
+            },
+        ],
+        sides: Some([true, false, true, false]),
+        ops: vec![
+            Op::Open {
+                ticket: 2,
+                sym: 1,
+                buy: false,
+                steps: 1,
+                model: 6,
+                block: true,
+            },
+            Op::Fill {
+                which: 0,
+                parts: 1,
+                slip: 0,
+            },
+            Op::Open {
+                ticket: 0,
+                sym: 3,
+                buy: false,
+                steps: 9,
+                model: 1,
+                block: false,
+            },
+            Op::Cancel { which: 0 },
+            Op::Quote { sym: 0, bp: 0 },
+            Op::Cancel { which: 0 },
+            Op::Open {
+                ticket: 1,
+                sym: 0,
+                buy: false,
+                steps: 55,
+                model: 1,
+                block: true,
+            },
+            Op::Partial {
+                which: 161,
+                permille: 510,
+                whole_steps: false,
+                slip: 0,
+            },
+            Op::Open {
+                ticket: 0,
+                sym: 0,
+                buy: false,
+                steps: 1,
+                model: 1,
+                block: false,
+            },
+            Op::Open {
+                ticket: 1,
+                sym: 0,
+                buy: false,
+                steps: 9,
+                model: 1,
+                block: false,
+            },
+            Op::Open {
+                ticket: 1,
+                sym: 0,
+                buy: false,
+                steps: 30,
+                model: 1,
+                block: false,
+            },
+            Op::Close {
+                ticket: 1,
+                pct: 31,
+                block: false,
+            },
+            Op::Cancel { which: 39 },
+            Op::Reject { which: 62 },
+            Op::Fill {
+                which: 153,
+                parts: 1,
+                slip: 0,
+            },
+            Op::Fill {
+                which: 118,
+                parts: 1,
+                slip: 0,
+            },
+            Op::Partial {
+                which: 67,
+                permille: 1,
+                whole_steps: false,
+                slip: 0,
+            },
+            Op::Close {
+                ticket: 0,
+                pct: 1,
+                block: false,
+            },
+            Op::Open {
+                ticket: 0,
+                sym: 0,
+                buy: false,
+                steps: 1,
+                model: 1,
+                block: false,
+            },
+            Op::Open {
+                ticket: 0,
+                sym: 0,
+                buy: false,
+                steps: 1,
+                model: 1,
+                block: false,
+            },
+            Op::Open {
+                ticket: 0,
+                sym: 0,
+                buy: false,
+                steps: 1,
+                model: 1,
+                block: false,
+            },
+            Op::Open {
+                ticket: 0,
+                sym: 0,
+                buy: false,
+                steps: 1,
+                model: 1,
+                block: false,
+            },
+            Op::Open {
+                ticket: 0,
+                sym: 0,
+                buy: false,
+                steps: 1,
+                model: 1,
+                block: false,
+            },
+        ],
+    };
+    run_case(&case, true, Tickets::Always);
+}

@@ -35,6 +35,27 @@ fn stage_turns_datagrams_into_ring_events() {
     let mut b = PacketBuilder::new("STAGE", 1, 1472);
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let (mut quotes, mut lost) = (0u64, 0u64);
+    let (mut q, mut gaps, mut gap_seqs) = (0u64, 0u64, Vec::new());
+    let t0 = Instant::now();
+    // Takes what the stage has put on the ring, until `done` holds (a 60 s guard, not a timing
+    // assertion: the sender waits for the receiver, so a loaded machine only runs slower).
+    let mut drain_until = |done: &dyn Fn(u64, u64) -> bool, sent: u64| {
+        while !done(q, gaps) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "stalled at {q}/{sent} quotes, {gaps} gaps"
+            );
+            match out.pop() {
+                Some(e) if e.kind == MarketEventKind::Quote as u8 => q += 1,
+                Some(e) if e.kind == MarketEventKind::Gap as u8 => {
+                    gaps += 1;
+                    gap_seqs.push(e.seq);
+                }
+                Some(_) => {}
+                None => std::thread::yield_now(),
+            }
+        }
+    };
     for i in 0..1000u64 {
         for k in 0..(1 + i % 3) {
             b.push(&Quote {
@@ -54,27 +75,15 @@ fn stage_turns_datagrams_into_ring_events() {
         }
         quotes += n;
         sock.send_to(&pkt, to).unwrap();
-        if i % 64 == 0 {
-            std::thread::sleep(Duration::from_millis(1)); // stay far below the socket buffer
+        if i % 32 == 31 {
+            // Flow control instead of sleeps: the socket buffer never holds more than 32
+            // datagrams, however slowly the stage's thread is scheduled.
+            let sent = quotes;
+            drain_until(&|q, _| q >= sent, sent);
         }
     }
-    let (mut q, mut gaps, mut gap_seqs) = (0u64, 0u64, Vec::new());
-    let t0 = Instant::now();
-    while q < quotes || gaps < 2 {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "stalled at {q}/{quotes} quotes, {gaps} gaps"
-        );
-        match out.pop() {
-            Some(e) if e.kind == MarketEventKind::Quote as u8 => q += 1,
-            Some(e) if e.kind == MarketEventKind::Gap as u8 => {
-                gaps += 1;
-                gap_seqs.push(e.seq);
-            }
-            Some(_) => {}
-            None => std::thread::yield_now(),
-        }
-    }
+    let sent = quotes;
+    drain_until(&|q, g| q >= sent && g >= 2, sent);
     let stages = p.stop().unwrap();
     assert_eq!(stages.len(), 1);
     assert_eq!((q, gaps), (quotes, 2));

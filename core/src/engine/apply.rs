@@ -788,7 +788,7 @@ impl Engine {
                     let side = self.tickets[&ticket].side;
                     for (i, x) in add.iter_mut().enumerate() {
                         if *x > 0 {
-                            let lw = self.limit_w[i * self.ni + instrument as usize];
+                            let lw = self.closing_w[i * self.ni + instrument as usize];
                             let r = room(
                                 &self.tickets,
                                 &self.ledger,
@@ -853,7 +853,7 @@ impl Engine {
                     let step = o.step_qty.raw();
                     let mut new = (cum.raw() / step - o.cum.raw() / step) as u64;
                     if let Some(side) = self.tickets.get(&ticket).map(|t| t.side) {
-                        let lw = self.limit_w[a * self.ni + instrument as usize];
+                        let lw = self.closing_w[a * self.ni + instrument as usize];
                         let r = room(
                             &self.tickets,
                             &self.ledger,
@@ -1250,13 +1250,16 @@ impl Engine {
 }
 
 /// Whole steps account `a` may still add to tickets of `instrument` on `side`: its position on
-/// that side less what those tickets already hold. A stop-out that closed the position while
-/// an opening order was working leaves the later fills off the tickets, so no ticket ever holds
-/// more than the account has (and a close never takes it past zero).
+/// that side, once every working closing order has closed what it will, less what those
+/// tickets already hold. A stop-out that closed the position while an opening order was working
+/// leaves the later fills off the tickets, so no ticket ever holds more than the account has
+/// (and a close never takes it past zero). The manager's working closes count too: their steps
+/// already left the tickets, and a stop-out sent beside one closes only the rest (found by
+/// `ledger_reference`, stop 20: a ticket held 3,000 of a position of 2,997 after both).
 fn room(
     tickets: &std::collections::BTreeMap<u64, TicketState>,
     ledger: &Ledger,
-    limit_working: i64,
+    closing_working: i64,
     a: usize,
     instrument: u32,
     side: Side,
@@ -1265,8 +1268,9 @@ fn room(
     if step.raw() <= 0 {
         return 0;
     }
-    // What the engine's own working stop-out and flatten orders will take counts as gone.
-    let pos = ledger.position(a as u32, instrument).qty.raw() + limit_working;
+    // What working closing orders (the manager's, the engine's stop-outs and flattens) will
+    // take counts as gone.
+    let pos = ledger.position(a as u32, instrument).qty.raw() + closing_working;
     let on_side = if side == Side::Buy { pos } else { -pos };
     let (mut held, mut opposite) = (0u64, 0u64);
     for t in tickets.values().filter(|t| t.instrument == instrument) {
