@@ -14,9 +14,10 @@
 pub mod config;
 mod edges;
 pub mod resume;
+mod signals;
 pub(crate) mod stats;
 
-use std::io::Write as _;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,15 +25,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use mam_core::engine::input::{RiskCommand, ADAPTIVE_OFF, ADAPTIVE_ON, RISK_KILL, RISK_RESET};
-use mam_core::engine::Input;
-use mam_core::pipeline::engine_stage::admin::{snapshot_buffer, AdminQueue, AdminRequest};
-use mam_core::pipeline::engine_stage::{EngineRings, EngineStage, EngineStageOptions};
-use mam_core::pipeline::{ring, LatencyTap, Pipeline, RunnerConfig, Stage};
+use mam_core::adaptive::AdaptiveModel;
+use mam_core::pipeline::engine_stage::admin::{snapshot_buffer, AdminQueue, SnapshotReader};
+use mam_core::pipeline::engine_stage::{
+    EngineRings, EngineStage, EngineStageOptions, EngineStageReport, EngineStageStats, ReportSlot,
+};
+use mam_core::pipeline::{ring, LatencyTap, ManagerReport, Pipeline, RingTx, RunnerConfig, Stage};
 use mam_core::symbol::SymbolTable;
 
-use config::DaemonConfig;
-use resume::StatePaths;
+use config::{Checked, DaemonConfig};
+use resume::{Started, StatePaths};
+use signals::OperatorSignals;
 use stats::StatsReporter;
 
 /// Binds `addr` without listening and lets it go: fails if another socket listens there. A
@@ -50,14 +53,17 @@ fn probe_listen(key: &str, addr: &str) -> anyhow::Result<()> {
         .with_context(|| format!("{key} = \"{addr}\": cannot listen"))
 }
 
-/// Runs the daemon from `config_path`; `duration` overrides the file's.
-pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<ExitCode> {
-    // Installed first: a SIGINT/SIGTERM during start-up lets the start finish (it is atomic,
-    // resume.rs) and ends the process cleanly, rather than killing it half way (exit 143).
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
-    }
+/// What the start reads before touching anything: the file, checked, its symbols and model.
+struct Loaded {
+    cfg: DaemonConfig,
+    checked: Checked,
+    symbols: SymbolTable,
+    paths: StatePaths,
+    model: Option<AdaptiveModel>,
+}
+
+/// Reads and checks everything the start needs; nothing on disk changes.
+fn load(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Loaded> {
     let cfg = DaemonConfig::load(config_path)?;
     let mut checked = cfg.check()?;
     if duration.is_some() {
@@ -82,18 +88,22 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         ),
         None => None,
     };
-    // Listening addresses are checked before the state directory is touched: a port in use
-    // fails the start with nothing on disk changed (the admin port is kept bound; the
-    // manager's is probed: bound, never listened on, so no client is accepted and dropped).
-    let admin_listener = checked
-        .admin
-        .map(|(a, _)| crate::admin::AdminServer::bind(a))
-        .transpose()?;
-    if cfg.manager.enabled {
-        probe_listen("manager.listen", &cfg.manager.listen)?;
-    }
-    let started = resume::start(&cfg, checked.engine, &symbols, &paths, model)?;
-    let mut out = std::io::stdout();
+    Ok(Loaded {
+        cfg,
+        checked,
+        symbols,
+        paths,
+        model,
+    })
+}
+
+/// The start-up lines: state, recovery, journal policy, where each source resumes.
+fn print_start(
+    out: &mut impl Write,
+    cfg: &DaemonConfig,
+    checked: &Checked,
+    started: &Started,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "mam run: state {} ({}), {} accounts, {} mode, {} sequencing",
@@ -122,8 +132,37 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         started
             .manager_last
             .map_or("- (none journaled)".to_string(), |s| s.to_string())
-    )?;
+    )
+}
 
+/// Runs the daemon from `config_path`; `duration` overrides the file's.
+pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<ExitCode> {
+    // Installed first: a SIGINT/SIGTERM during start-up lets the start finish (it is atomic,
+    // resume.rs) and ends the process cleanly, rather than killing it half way (exit 143).
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
+    let Loaded {
+        cfg,
+        checked,
+        symbols,
+        paths,
+        model,
+    } = load(config_path, duration)?;
+    // Listening addresses are checked before the state directory is touched: a port in use
+    // fails the start with nothing on disk changed (the admin port is kept bound; the
+    // manager's is probed: bound, never listened on, so no client is accepted and dropped).
+    let admin_listener = checked
+        .admin
+        .map(|(a, _)| crate::admin::AdminServer::bind(a))
+        .transpose()?;
+    if cfg.manager.enabled {
+        probe_listen("manager.listen", &cfg.manager.listen)?;
+    }
+    let started = resume::start(&cfg, checked.engine, &symbols, &paths, model)?;
+    let mut out = std::io::stdout();
+    print_start(&mut out, &cfg, &checked, &started)?;
     if stop.load(Ordering::Relaxed) {
         writeln!(
             out,
@@ -131,28 +170,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    // SIGUSR1 engages the kill switch (no new child orders), SIGUSR2 releases it.
-    let (kill, release) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicBool::new(false)),
-    );
-    signal_hook::flag::register(signal_hook::consts::SIGUSR1, kill.clone())
-        .context("installing signal handlers")?;
-    signal_hook::flag::register(signal_hook::consts::SIGUSR2, release.clone())
-        .context("installing signal handlers")?;
-    // SIGRTMIN+1 switches the adaptive layer off (every master gets its static allocation at
-    // once), SIGRTMIN+2 back on: journaled engine inputs (`kill -s RTMIN+1 PID`).
-    let (adaptive_off, adaptive_on) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicBool::new(false)),
-    );
-    #[cfg(target_os = "linux")]
-    {
-        signal_hook::flag::register(libc::SIGRTMIN() + 1, adaptive_off.clone())
-            .context("installing signal handlers")?;
-        signal_hook::flag::register(libc::SIGRTMIN() + 2, adaptive_on.clone())
-            .context("installing signal handlers")?;
-    }
+    let signals = OperatorSignals::install()?;
     // Operator inputs from signals and the admin API (docs/admin.md).
     let admin = Arc::new(AdminQueue::new(256));
     let tap = LatencyTap::new();
@@ -194,40 +212,21 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     }
     out.flush()?;
 
-    let manager_enabled = cfg.manager.enabled;
-    let feed_enabled = edges.feed.is_some();
-    let opts = EngineStageOptions {
-        sequencing: checked.sequencing,
-        checkpoint_dir: paths.checkpoints.clone(),
-        checkpoint_every: cfg.engine.checkpoint_every,
-        clock: mam_gateway::latency::mono_ns,
-        drain_timeout_ns: checked.drain_timeout.as_nanos() as u64,
-        tap: Some(tap.clone()),
-        batch: 256,
-        admin: Some(admin.clone()),
-        sync: checked.sync,
-        forward_allocations: cfg.lp.allocation_instructions,
+    let engine = EngineParts {
+        started,
+        stop: stop.clone(),
+        admin: admin.clone(),
+        tap: tap.clone(),
+        rings: EngineRings {
+            market: edges.feed.is_some().then_some(mrx),
+            masters: cfg.manager.enabled.then_some(arx),
+            fills: frx,
+            orders: otx,
+        },
+        reports: cfg.manager.enabled.then_some((rtx, unsent)),
     };
-    let rings = EngineRings {
-        market: feed_enabled.then_some(mrx),
-        masters: manager_enabled.then_some(arx),
-        fills: frx,
-        orders: otx,
-    };
-    let (engine_stage, report, estats) =
-        EngineStage::new(started.engine, started.journal, opts, rings, stop.clone());
-    let mut engine_stage = if manager_enabled {
-        engine_stage.with_reports(rtx).with_unsent_reports(unsent)
-    } else {
-        engine_stage
-    };
-    let mut snapshot_reader = None;
-    if let Some((_, every)) = checked.admin {
-        let (w, r) = snapshot_buffer(u64::try_from(every.as_nanos()).unwrap_or(u64::MAX));
-        engine_stage = engine_stage.with_snapshots(w);
-        snapshot_reader = Some(r);
-    }
-
+    let (engine_stage, report, estats, snapshot_reader) =
+        engine_stage(&cfg, &checked, &paths, engine);
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     let mut idle = Vec::new();
     if let Some(f) = edges.feed {
@@ -258,34 +257,9 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         &checked.latency_dir,
     )?;
     let admin_server = match (admin_listener, snapshot_reader) {
-        (Some(listener), Some(reader)) => {
-            let token = crate::admin::load_or_create_token(cfg.admin.token.as_deref(), &cfg.state)?;
-            let (engine_stats, rings) = reporter.sources();
-            let shared = Arc::new(crate::admin::AdminShared {
-                snapshot: std::sync::Mutex::new(reader),
-                queue: admin.clone(),
-                symbols: symbols.clone(),
-                token,
-                engine: engine_stats,
-                rings,
-                live: reporter.live(),
-                next_id: std::sync::atomic::AtomicU64::new(0),
-                started: Instant::now(),
-                stopping: AtomicBool::new(false),
-            });
-            let server = crate::admin::AdminServer::start(listener, shared)?;
-            writeln!(
-                out,
-                "  admin: http://{}/ (API, dashboard, /metrics; token {})",
-                server.addr,
-                if cfg.admin.token.is_some() {
-                    "as admin.token sets".to_string()
-                } else {
-                    format!("in {}", cfg.state.join("admin.token").display())
-                }
-            )?;
-            Some(server)
-        }
+        (Some(listener), Some(reader)) => Some(start_admin(
+            &mut out, &cfg, &symbols, listener, reader, &admin, &reporter,
+        )?),
         _ => None,
     };
     let runner = RunnerConfig {
@@ -305,6 +279,131 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         }
     )?;
     out.flush()?;
+    supervise(
+        &mut out,
+        pipeline,
+        &checked,
+        &stop,
+        &signals,
+        &admin,
+        &mut reporter,
+    )?;
+    if let Some(server) = admin_server {
+        server.stop();
+    }
+    let report = report
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .context("the engine stage ended without a report")?;
+    print_end(&mut out, report, reporter)
+}
+
+/// What the engine stage is built from.
+struct EngineParts {
+    started: Started,
+    stop: Arc<AtomicBool>,
+    admin: Arc<AdminQueue>,
+    tap: LatencyTap,
+    rings: EngineRings,
+    /// The report ring to the manager stage and the reports a crash left unsent.
+    reports: Option<(RingTx<ManagerReport>, Vec<ManagerReport>)>,
+}
+
+/// The engine stage with the daemon's options; with the admin API on, the reader of the
+/// snapshot it publishes.
+fn engine_stage(
+    cfg: &DaemonConfig,
+    checked: &Checked,
+    paths: &StatePaths,
+    parts: EngineParts,
+) -> (
+    EngineStage,
+    ReportSlot,
+    Arc<EngineStageStats>,
+    Option<SnapshotReader>,
+) {
+    let opts = EngineStageOptions {
+        sequencing: checked.sequencing,
+        checkpoint_dir: paths.checkpoints.clone(),
+        checkpoint_every: cfg.engine.checkpoint_every,
+        clock: mam_core::sys::mono_ns,
+        drain_timeout_ns: checked.drain_timeout.as_nanos() as u64,
+        tap: Some(parts.tap),
+        batch: 256,
+        admin: Some(parts.admin),
+        sync: checked.sync,
+        forward_allocations: cfg.lp.allocation_instructions,
+    };
+    let (stage, report, estats) = EngineStage::new(
+        parts.started.engine,
+        parts.started.journal,
+        opts,
+        parts.rings,
+        parts.stop,
+    );
+    let mut stage = match parts.reports {
+        Some((tx, unsent)) => stage.with_reports(tx).with_unsent_reports(unsent),
+        None => stage,
+    };
+    let mut reader = None;
+    if let Some((_, every)) = checked.admin {
+        let (w, r) = snapshot_buffer(u64::try_from(every.as_nanos()).unwrap_or(u64::MAX));
+        stage = stage.with_snapshots(w);
+        reader = Some(r);
+    }
+    (stage, report, estats, reader)
+}
+
+/// Starts the admin HTTP server on its bound listener (docs/admin.md) and says where.
+fn start_admin(
+    out: &mut impl Write,
+    cfg: &DaemonConfig,
+    symbols: &SymbolTable,
+    listener: std::net::TcpListener,
+    reader: SnapshotReader,
+    admin: &Arc<AdminQueue>,
+    reporter: &StatsReporter,
+) -> anyhow::Result<crate::admin::AdminServer> {
+    let token = crate::admin::load_or_create_token(cfg.admin.token.as_deref(), &cfg.state)?;
+    let (engine_stats, rings) = reporter.sources();
+    let shared = Arc::new(crate::admin::AdminShared {
+        snapshot: std::sync::Mutex::new(reader),
+        queue: admin.clone(),
+        symbols: symbols.clone(),
+        token,
+        engine: engine_stats,
+        rings,
+        live: reporter.live(),
+        next_id: std::sync::atomic::AtomicU64::new(0),
+        started: Instant::now(),
+        stopping: AtomicBool::new(false),
+    });
+    let server = crate::admin::AdminServer::start(listener, shared)?;
+    writeln!(
+        out,
+        "  admin: http://{}/ (API, dashboard, /metrics; token {})",
+        server.addr,
+        if cfg.admin.token.is_some() {
+            "as admin.token sets".to_string()
+        } else {
+            format!("in {}", cfg.state.join("admin.token").display())
+        }
+    )?;
+    Ok(server)
+}
+
+/// Watches the running pipeline until it ends: raises the stop flag at a signal or at the
+/// run's duration, forwards operator signals, writes the stats line and the latency logs.
+fn supervise(
+    out: &mut impl Write,
+    pipeline: Pipeline,
+    checked: &Checked,
+    stop: &AtomicBool,
+    signals: &OperatorSignals,
+    admin: &AdminQueue,
+    reporter: &mut StatsReporter,
+) -> anyhow::Result<()> {
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let joiner = std::thread::spawn(move || {
         let r = pipeline.join();
@@ -329,35 +428,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
             writeln!(out, "stopping: draining rings, flushing, logging out")?;
             out.flush()?;
         }
-        for (flag, action, what) in [
-            (
-                &kill,
-                RISK_KILL,
-                "kill switch engaged (SIGUSR1): no new child orders",
-            ),
-            (&release, RISK_RESET, "kill switch released (SIGUSR2)"),
-            (
-                &adaptive_off,
-                ADAPTIVE_OFF,
-                "adaptive layer off (SIGRTMIN+1): static allocation",
-            ),
-            (&adaptive_on, ADAPTIVE_ON, "adaptive layer on (SIGRTMIN+2)"),
-        ] {
-            if flag.swap(false, Ordering::Relaxed) {
-                let cmd = RiskCommand {
-                    ts_ns: mam_gateway::fix::session::initiator::now_ns(),
-                    action,
-                    _pad: 0,
-                };
-                let req = AdminRequest {
-                    id: 0,
-                    input: Input::Risk(cmd),
-                };
-                if admin.push(req).is_ok() {
-                    writeln!(out, "{what}")?;
-                }
-            }
-        }
+        signals.forward(admin, out)?;
         if now >= next_log {
             reporter.log_interval()?;
             next_log += checked.latency_interval;
@@ -375,14 +446,15 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     joiner
         .join()
         .map_err(|_| anyhow::anyhow!("a pipeline thread panicked"))??;
-    if let Some(server) = admin_server {
-        server.stop();
-    }
-    let report = report
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-        .context("the engine stage ended without a report")?;
+    Ok(())
+}
+
+/// The closing lines: latency over the run, the engine's counters and digest, how it ended.
+fn print_end(
+    out: &mut impl Write,
+    report: EngineStageReport,
+    mut reporter: StatsReporter,
+) -> anyhow::Result<ExitCode> {
     writeln!(out, "latency over the run (ns clock, CLOCK_MONOTONIC):")?;
     for l in reporter.finish()? {
         writeln!(out, "{l}")?;
