@@ -10,52 +10,11 @@ use mam_gateway::fix::encode::MsgWriter;
 use mam_gateway::fix::msg::{BusinessMessageReject, ExecutionReport};
 use mam_gateway::fix::session::initiator::now_ns;
 use mam_gateway::fix::session::Event;
-use mam_gateway::fix::tag::{self, Tag};
+use mam_gateway::fix::tag;
 
-/// MamModel (custom tag of docs/daemon.md).
-pub const MAM_MODEL: Tag = Tag {
-    num: 5101,
-    eq: b"5101=",
-};
-/// MamRouting.
-pub const MAM_ROUTING: Tag = Tag {
-    num: 5102,
-    eq: b"5102=",
-};
-/// MamCloseAll.
-pub const MAM_CLOSE_ALL: Tag = Tag {
-    num: 5103,
-    eq: b"5103=",
-};
-/// MamMinLotPolicy.
-pub const MAM_MIN_LOT_POLICY: Tag = Tag {
-    num: 5104,
-    eq: b"5104=",
-};
-/// MamStopDistance.
-pub const MAM_STOP_DISTANCE: Tag = Tag {
-    num: 5105,
-    eq: b"5105=",
-};
-/// MamReference.
-pub const MAM_REFERENCE: Tag = Tag {
-    num: 5106,
-    eq: b"5106=",
-};
-/// PositionEffect (77).
-pub const POSITION_EFFECT: Tag = Tag {
-    num: 77,
-    eq: b"77=",
-};
-/// TradingSessionID (336).
-pub const TRADING_SESSION_ID: Tag = Tag {
-    num: 336,
-    eq: b"336=",
-};
-/// TradSesStatus (340).
-pub const TRAD_SES_STATUS: Tag = Tag {
-    num: 340,
-    eq: b"340=",
+pub use mam_gateway::fix::tag::{
+    MAM_CLOSE_ALL, MAM_MIN_LOT_POLICY, MAM_MODEL, MAM_REFERENCE, MAM_ROUTING, MAM_STOP_DISTANCE,
+    POSITION_EFFECT, TRADING_SESSION_ID, TRAD_SES_STATUS,
 };
 
 /// Optional per-order settings (docs/daemon.md tags 5101-5106); `None` = the daemon's default.

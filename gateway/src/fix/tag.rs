@@ -132,10 +132,28 @@ tags! {
     STOP_PX = 99;
     /// ExecRestatementReason.
     EXEC_RESTATEMENT_REASON = 378;
+    /// TradingSessionID.
+    TRADING_SESSION_ID = 336;
+    /// TradSesStatus.
+    TRAD_SES_STATUS = 340;
+    /// MamModel (mam's manager session, docs/daemon.md): the allocation model.
+    MAM_MODEL = 5101;
+    /// MamRouting (mam's manager session): `block` or `per-account`.
+    MAM_ROUTING = 5102;
+    /// MamCloseAll (mam's manager session): `Y` closes everything still open.
+    MAM_CLOSE_ALL = 5103;
+    /// MamMinLotPolicy (mam's manager session): `zero` or `round-up`.
+    MAM_MIN_LOT_POLICY = 5104;
+    /// MamStopDistance (mam's manager session): stop-loss distance for the `risk` model.
+    MAM_STOP_DISTANCE = 5105;
+    /// MamReference (mam's manager session): the master's balance or equity.
+    MAM_REFERENCE = 5106;
     /// MamStopLoss (mam's manager session): a ticket's stop-loss price.
     MAM_STOP_LOSS = 5107;
     /// MamTakeProfit (mam's manager session): a ticket's take-profit price.
     MAM_TAKE_PROFIT = 5108;
+    /// MamHold (mam's manager session): `Y` holds a limit master in the engine.
+    MAM_HOLD = 5109;
     /// MamJournalSeq (mam's manager session): a report's journal sequence.
     MAM_JOURNAL_SEQ = 5120;
     /// HandlInst (FIX 4.2 NewOrderSingle, required there).

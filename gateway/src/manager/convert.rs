@@ -26,24 +26,24 @@ use mam_core::num::{Lots, Money, Price, Qty};
 use mam_core::symbol::{SymbolSpec, SymbolTable};
 
 /// MamModel: the allocation model (`model_code` names as in `mam allocate --model`).
-pub const TAG_MODEL: u32 = 5101;
+pub const TAG_MODEL: u32 = tag::MAM_MODEL.num;
 /// MamRouting: `block` or `per-account`.
-pub const TAG_ROUTING: u32 = 5102;
+pub const TAG_ROUTING: u32 = tag::MAM_ROUTING.num;
 /// MamCloseAll: `Y` closes everything still open (close only).
-pub const TAG_CLOSE_ALL: u32 = 5103;
-/// MamMinLotPolicy: `zero` or `up`.
-pub const TAG_MIN_LOT_POLICY: u32 = 5104;
+pub const TAG_CLOSE_ALL: u32 = tag::MAM_CLOSE_ALL.num;
+/// MamMinLotPolicy: `zero` or `round-up`.
+pub const TAG_MIN_LOT_POLICY: u32 = tag::MAM_MIN_LOT_POLICY.num;
 /// MamStopDistance: stop-loss distance (price units) for the `risk` model.
-pub const TAG_STOP_DISTANCE: u32 = 5105;
+pub const TAG_STOP_DISTANCE: u32 = tag::MAM_STOP_DISTANCE.num;
 /// MamReference: the master's balance or equity for the ratio models.
-pub const TAG_REFERENCE: u32 = 5106;
+pub const TAG_REFERENCE: u32 = tag::MAM_REFERENCE.num;
 /// MamStopLoss: the ticket's stop-loss price (0 on a replace removes it).
 pub const TAG_STOP_LOSS: u32 = tag::MAM_STOP_LOSS.num;
 /// MamTakeProfit: the ticket's take-profit price (0 on a replace removes it).
 pub const TAG_TAKE_PROFIT: u32 = tag::MAM_TAKE_PROFIT.num;
 /// MamHold: `Y` holds a limit master in the engine until the market reaches its price
 /// (default `N`: its children rest at the LP as limit orders).
-pub const TAG_HOLD: u32 = 5109;
+pub const TAG_HOLD: u32 = tag::MAM_HOLD.num;
 /// StopPx.
 pub const TAG_STOP_PX: u32 = tag::STOP_PX.num;
 /// PositionEffect.

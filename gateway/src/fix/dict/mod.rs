@@ -16,6 +16,7 @@
 
 use super::decode::{FieldError, Message, RejectReason};
 use super::num::NumFault;
+use super::tag;
 use super::time::parse_utc_checked;
 
 /// A repeating group of a message: its NumInGroup tag, the tag each entry starts with and
@@ -63,17 +64,33 @@ const K_MULTI: u8 = 10;
 /// NewOrderSingle (the ticket it closes) and TransactTime (60) on TradingSessionStatus (the
 /// manager's clock for watermarks).
 pub const MAM_TAGS: &[(&[u8], &[u32])] = &[
+    (b"D", &NEW_ORDER_TAGS),
+    (b"G", NEW_ORDER_TAGS.split_first().expect("non-empty").1),
     (
-        b"D",
-        &[41, 5101, 5102, 5103, 5104, 5105, 5106, 5107, 5108, 5109],
+        b"8",
+        &[
+            tag::MAM_STOP_LOSS.num,
+            tag::MAM_TAKE_PROFIT.num,
+            tag::MAM_JOURNAL_SEQ.num,
+        ],
     ),
-    (
-        b"G",
-        &[5101, 5102, 5103, 5104, 5105, 5106, 5107, 5108, 5109],
-    ),
-    (b"8", &[5107, 5108, 5120]),
-    (b"9", &[5120]),
-    (b"h", &[60]),
+    (b"9", &[tag::MAM_JOURNAL_SEQ.num]),
+    (b"h", &[tag::TRANSACT_TIME.num]),
+];
+
+/// mam's tags on a NewOrderSingle (OrigClOrdID first: a close names the ticket it closes) and,
+/// without it, on an OrderCancelReplaceRequest (the numbers come from `fix::tag`, the one table).
+const NEW_ORDER_TAGS: [u32; 10] = [
+    tag::ORIG_CL_ORD_ID.num,
+    tag::MAM_MODEL.num,
+    tag::MAM_ROUTING.num,
+    tag::MAM_CLOSE_ALL.num,
+    tag::MAM_MIN_LOT_POLICY.num,
+    tag::MAM_STOP_DISTANCE.num,
+    tag::MAM_REFERENCE.num,
+    tag::MAM_STOP_LOSS.num,
+    tag::MAM_TAKE_PROFIT.num,
+    tag::MAM_HOLD.num,
 ];
 
 fn bit(set: &[u64; WORDS], tag: u32) -> bool {
