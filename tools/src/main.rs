@@ -49,14 +49,22 @@ enum Command {
     #[command(subcommand)]
     Fix(cmd::fix::Command),
     /// Play a manager toward the daemon: seeded master orders over a capture's clock.
+    #[cfg(feature = "bench")]
     Manager(cmd::manager::Args),
+    /// (Not in this build: it was built without the `bench` feature.)
+    #[cfg(not(feature = "bench"))]
+    Manager(cmd::not_built::Args),
     /// Print the percentile distribution of an HdrHistogram interval log.
     Hist(cmd::hist::Args),
     /// Fit the adaptive model (volatility, regimes, clusters) from 1-minute bars.
     Train(cmd::train::Args),
     /// Operator benchmarks, each printed beside its reference.
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(cmd::bench::Command),
+    /// (Not in this build: it was built without the `bench` feature.)
+    #[cfg(not(feature = "bench"))]
+    Bench(cmd::not_built::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -83,10 +91,16 @@ fn main() -> std::process::ExitCode {
         Command::Capture(c) => cmd::capture::run(c),
         Command::Replay(a) => cmd::replay::run(a),
         Command::Fix(c) => cmd::fix::run(c),
+        #[cfg(feature = "bench")]
         Command::Manager(a) => cmd::manager::run(a),
+        #[cfg(not(feature = "bench"))]
+        Command::Manager(_) => cmd::not_built::run("manager"),
         Command::Hist(a) => cmd::hist::run(a),
         Command::Train(a) => cmd::train::run(a),
+        #[cfg(feature = "bench")]
         Command::Bench(c) => cmd::bench::run(c),
+        #[cfg(not(feature = "bench"))]
+        Command::Bench(_) => cmd::not_built::run("bench"),
     };
     match result {
         Ok(code) => code,

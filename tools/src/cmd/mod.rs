@@ -3,15 +3,25 @@
 
 pub mod accounts;
 pub mod allocate;
+#[cfg(feature = "bench")]
 pub mod bench;
+#[cfg(feature = "bench")]
 pub mod bench_adaptive;
+#[cfg(feature = "bench")]
 pub mod bench_alloc;
+#[cfg(feature = "bench")]
 pub mod bench_decode;
+#[cfg(feature = "bench")]
 pub mod bench_fix;
+#[cfg(feature = "bench")]
 pub mod bench_journal;
+#[cfg(feature = "bench")]
 pub mod bench_ledger;
+#[cfg(feature = "bench")]
 pub mod bench_pipeline;
+#[cfg(feature = "bench")]
 pub mod bench_sbe;
+#[cfg(feature = "bench")]
 pub mod bench_transport;
 pub mod capture;
 pub mod capture_convert;
@@ -19,7 +29,10 @@ pub mod explain;
 pub mod fix;
 pub mod hist;
 pub mod journal;
+#[cfg(feature = "bench")]
 pub mod manager;
+#[cfg(not(feature = "bench"))]
+pub mod not_built;
 pub mod replay;
 pub mod run;
 pub mod statement;
