@@ -7,7 +7,11 @@
 //! - [`report`]: the engine's reports on master orders → ExecutionReport / OrderCancelReject.
 //! - [`stage`]: [`ManagerStage`], the pipeline stage that owns the acceptor, answers the
 //!   manager and pushes [`EdgeFrame`](mam_core::pipeline::EdgeFrame)s without ever dropping one.
+//! - [`client`]: the other end, a manager's FIX 4.4 initiator ([`client::ManagerClient`]) that
+//!   sends master orders with mam's tags and the clock watermark and collects mam's answers
+//!   (`mam manager`, the benchmarks and the daemon's end-to-end tests drive it).
 
+pub mod client;
 pub mod convert;
 pub mod report;
 pub mod stage;

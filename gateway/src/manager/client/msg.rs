@@ -3,16 +3,16 @@
 
 use std::collections::HashMap;
 
+use crate::fix::decode::Message;
+use crate::fix::encode::MsgWriter;
+use crate::fix::msg::{BusinessMessageReject, ExecutionReport};
+use crate::fix::session::initiator::now_ns;
+use crate::fix::session::Event;
+use crate::fix::tag;
 use mam_core::event::Side;
 use mam_core::num::{Money, Price, Qty};
-use mam_gateway::fix::decode::Message;
-use mam_gateway::fix::encode::MsgWriter;
-use mam_gateway::fix::msg::{BusinessMessageReject, ExecutionReport};
-use mam_gateway::fix::session::initiator::now_ns;
-use mam_gateway::fix::session::Event;
-use mam_gateway::fix::tag;
 
-pub use mam_gateway::fix::tag::{
+pub use crate::fix::tag::{
     MAM_CLOSE_ALL, MAM_MIN_LOT_POLICY, MAM_MODEL, MAM_REFERENCE, MAM_ROUTING, MAM_STOP_DISTANCE,
     POSITION_EFFECT, TRADING_SESSION_ID, TRAD_SES_STATUS,
 };

@@ -5,22 +5,24 @@
 //! did not journal and the store answers with PossDup resends) and this process's restarts
 //! (the store is scanned on open: what was sent is known again, see [`ManagerClient::sent`]).
 
+pub mod msg;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mam_gateway::fix::decode::Decoder;
-use mam_gateway::fix::encode::MsgWriter;
-use mam_gateway::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
-use mam_gateway::fix::session::{Event, Role, Session, SessionConfig, SessionError};
-use mam_gateway::fix::store::Store;
-use mam_gateway::fix::tag;
-use mam_gateway::fix::time::parse_utc;
+use crate::fix::decode::Decoder;
+use crate::fix::encode::MsgWriter;
+use crate::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
+use crate::fix::session::{Event, Role, Session, SessionConfig, SessionError};
+use crate::fix::store::Store;
+use crate::fix::tag;
+use crate::fix::time::parse_utc;
 use thiserror::Error;
 
-use super::msg::{
+use msg::{
     fmt_id, ms, parse_u64, side_char, to_ack, write_opts, write_price, Ack, AckKind, Close, Fate,
     Open, MAM_CLOSE_ALL, POSITION_EFFECT, TRADING_SESSION_ID, TRAD_SES_STATUS,
 };
@@ -36,7 +38,7 @@ pub enum ManagerError {
     Io(#[from] std::io::Error),
     /// The store directory could not be opened.
     #[error(transparent)]
-    Store(#[from] mam_gateway::fix::store::StoreError),
+    Store(#[from] crate::fix::store::StoreError),
     /// A master order's TransactTime below the clock already promised.
     #[error("TransactTime {time_ns} is below the manager clock {clock_ns} already sent")]
     TimeBackwards {
