@@ -105,8 +105,26 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("mam: error: {e:#}");
+            eprintln!("mam: error: {}", error_text(&e));
             std::process::ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, `: `-separated, each cause once: many library errors already
+/// print their source in their own message (`"{path}: {source}"`), and anyhow's `{:#}` would
+/// print it again ("X: No such file (os error 2): No such file (os error 2)").
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if out.contains(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
 }
