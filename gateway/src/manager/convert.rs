@@ -234,100 +234,19 @@ pub fn master_from_nos(
     defaults: &MasterDefaults,
 ) -> Result<Converted, MasterRefusal> {
     let nos = NewOrderSingle::parse(m).map_err(|e| MasterRefusal::field(m, e))?;
-    let close = match m.get(TAG_POSITION_EFFECT) {
-        None | Some(b"O") => false,
-        Some(b"C") => true,
-        Some(v) => {
-            return Err(MasterRefusal::session(
-                RejectReason::ValueIncorrect,
-                TAG_POSITION_EFFECT,
-                v,
-                "PositionEffect must be O (open) or C (close)",
-            ))
-        }
-    };
+    let close = position_effect(m)?;
     let name = core::str::from_utf8(nos.symbol).unwrap_or("");
-    let (instrument, spec) = match symbols.id_of(name).zip(symbols.get(name)) {
-        Some(x) => x,
-        None => {
-            return Err(MasterRefusal::order(
-                OrdRejReason::UnknownSymbol,
-                tag::SYMBOL.num,
-                nos.symbol,
-                "unknown symbol (not in mam's symbol table)",
-            ))
-        }
+    let Some((instrument, spec)) = symbols.id_of(name).zip(symbols.get(name)) else {
+        return Err(MasterRefusal::order(
+            OrdRejReason::UnknownSymbol,
+            tag::SYMBOL.num,
+            nos.symbol,
+            "unknown symbol (not in mam's symbol table)",
+        ));
     };
-    let qty_raw = m.get(tag::ORDER_QTY.num).unwrap_or_default();
-    let model =
-        custom(m, TAG_MODEL, model_from_name, "MamModel: unknown model")?.unwrap_or(defaults.model);
-    let routing = custom(
-        m,
-        TAG_ROUTING,
-        routing_from_name,
-        "MamRouting must be block or per-account",
-    )?
-    .unwrap_or(defaults.routing);
-    let policy = custom(
-        m,
-        TAG_MIN_LOT_POLICY,
-        policy_from_name,
-        "MamMinLotPolicy must be zero or up",
-    )?
-    .unwrap_or(defaults.min_lot_policy)
-        | if defaults.adaptive {
-            mam_core::engine::input::POLICY_ADAPTIVE
-        } else {
-            0
-        };
-    let close_all = custom(
-        m,
-        TAG_CLOSE_ALL,
-        |v| match v {
-            b"Y" => Some(true),
-            b"N" => Some(false),
-            _ => None,
-        },
-        "MamCloseAll must be Y or N",
-    )?
-    .unwrap_or(false);
+    let o = OrderTags::read(m, defaults)?;
     if close {
-        let Some(orig) = m.get(tag::ORIG_CL_ORD_ID.num) else {
-            return Err(MasterRefusal::session(
-                RejectReason::RequiredTagMissing,
-                tag::ORIG_CL_ORD_ID.num,
-                b"",
-                "a close (77=C) needs OrigClOrdID, the ticket",
-            ));
-        };
-        let t = ticket(orig).ok_or_else(|| {
-            MasterRefusal::order(
-                OrdRejReason::Other,
-                tag::ORIG_CL_ORD_ID.num,
-                orig,
-                "bad ticket: OrigClOrdID must be a decimal number > 0",
-            )
-        })?;
-        // Close-all ignores the quantity (it must still be > 0, which the parse checked).
-        let lots = if close_all {
-            Lots::ZERO
-        } else {
-            lots_of(spec, nos.qty, qty_raw)?
-        };
-        let id = order_id(m, tag::CL_ORD_ID.num, "a close's ClOrdID")?;
-        return Ok(Converted {
-            input: Input::Close(MasterClose {
-                ts_ns: nos.transact_time_ns,
-                ticket: t,
-                lots,
-                full: if close_all { CLOSE_FULL } else { 0 },
-                residual: defaults.close_residual,
-                mode: routing,
-                _pad: [0; 5],
-                order_id: id,
-            }),
-            then: None,
-        });
+        return close_from_nos(m, &nos, spec, &o, defaults);
     }
     if m.get(TAG_CLOSE_ALL).is_some() {
         return Err(MasterRefusal::order(
@@ -345,20 +264,164 @@ pub fn master_from_nos(
             "bad ticket: an open's ClOrdID must be a decimal number in 1..=4611686018427387903",
         )
     })?;
-    let lots = lots_of(spec, nos.qty, qty_raw)?;
-    let hold = custom(
-        m,
-        TAG_HOLD,
-        |v| match v {
-            b"Y" => Some(true),
-            b"N" => Some(false),
-            _ => None,
-        },
-        "MamHold must be Y or N",
-    )?
-    .unwrap_or(false);
+    let lots = lots_of(spec, nos.qty, m.get(tag::ORDER_QTY.num).unwrap_or_default())?;
+    let (limit_price, held) = open_price(m, &nos, spec)?;
+    let x = OpenTags::read(m, spec, o.model)?;
+    let then = (x.sl.is_some() || x.tp.is_some()).then(|| {
+        Input::Amend(MasterAmend {
+            ts_ns: nos.transact_time_ns,
+            order_id: t,
+            amend_id: 0,
+            stop_loss: x.sl.unwrap_or(Price::ZERO),
+            take_profit: x.tp.unwrap_or(Price::ZERO),
+            flags: AMEND_SL | AMEND_TP,
+            mode: o.routing,
+            ..MasterAmend::default()
+        })
+    });
+    Ok(Converted {
+        input: Input::Open(MasterOpen {
+            ts_ns: nos.transact_time_ns,
+            ticket: t,
+            lots,
+            limit_price,
+            sl_distance: x.sl_distance,
+            // No FIX tag carries it: zero means 1 (account currency = quote currency).
+            quote_to_account: Price::ZERO,
+            reference: x.reference,
+            instrument,
+            model: o.model,
+            side: nos.side as u8,
+            policy: o.policy | held,
+            mode: o.routing,
+        }),
+        then,
+    })
+}
+
+/// PositionEffect (77): an open (`O`, or absent) or a close (`C`).
+fn position_effect(m: &Message<'_>) -> Result<bool, MasterRefusal> {
+    match m.get(TAG_POSITION_EFFECT) {
+        None | Some(b"O") => Ok(false),
+        Some(b"C") => Ok(true),
+        Some(v) => Err(MasterRefusal::session(
+            RejectReason::ValueIncorrect,
+            TAG_POSITION_EFFECT,
+            v,
+            "PositionEffect must be O (open) or C (close)",
+        )),
+    }
+}
+
+fn yes_no(v: &[u8]) -> Option<bool> {
+    match v {
+        b"Y" => Some(true),
+        b"N" => Some(false),
+        _ => None,
+    }
+}
+
+/// mam's tags that opens and closes share, with the manager's defaults filled in.
+struct OrderTags {
+    model: u8,
+    routing: u8,
+    /// Min-lot policy, with the adaptive bit when the manager is adaptive.
+    policy: u8,
+    close_all: bool,
+}
+
+impl OrderTags {
+    fn read(m: &Message<'_>, defaults: &MasterDefaults) -> Result<Self, MasterRefusal> {
+        let model = custom(m, TAG_MODEL, model_from_name, "MamModel: unknown model")?
+            .unwrap_or(defaults.model);
+        let routing = custom(
+            m,
+            TAG_ROUTING,
+            routing_from_name,
+            "MamRouting must be block or per-account",
+        )?
+        .unwrap_or(defaults.routing);
+        let adaptive = if defaults.adaptive {
+            mam_core::engine::input::POLICY_ADAPTIVE
+        } else {
+            0
+        };
+        let policy = custom(
+            m,
+            TAG_MIN_LOT_POLICY,
+            policy_from_name,
+            "MamMinLotPolicy must be zero or round-up",
+        )?
+        .unwrap_or(defaults.min_lot_policy)
+            | adaptive;
+        let close_all =
+            custom(m, TAG_CLOSE_ALL, yes_no, "MamCloseAll must be Y or N")?.unwrap_or(false);
+        Ok(OrderTags {
+            model,
+            routing,
+            policy,
+            close_all,
+        })
+    }
+}
+
+/// A close (77=C): OrigClOrdID names the ticket; MamCloseAll closes everything still open.
+fn close_from_nos(
+    m: &Message<'_>,
+    nos: &NewOrderSingle<'_>,
+    spec: &SymbolSpec,
+    o: &OrderTags,
+    defaults: &MasterDefaults,
+) -> Result<Converted, MasterRefusal> {
+    let Some(orig) = m.get(tag::ORIG_CL_ORD_ID.num) else {
+        return Err(MasterRefusal::session(
+            RejectReason::RequiredTagMissing,
+            tag::ORIG_CL_ORD_ID.num,
+            b"",
+            "a close (77=C) needs OrigClOrdID, the ticket",
+        ));
+    };
+    let t = ticket(orig).ok_or_else(|| {
+        MasterRefusal::order(
+            OrdRejReason::Other,
+            tag::ORIG_CL_ORD_ID.num,
+            orig,
+            "bad ticket: OrigClOrdID must be a decimal number > 0",
+        )
+    })?;
+    // Close-all ignores the quantity (it must still be > 0, which the parse checked).
+    let lots = if o.close_all {
+        Lots::ZERO
+    } else {
+        lots_of(spec, nos.qty, m.get(tag::ORDER_QTY.num).unwrap_or_default())?
+    };
+    let id = order_id(m, tag::CL_ORD_ID.num, "a close's ClOrdID")?;
+    Ok(Converted {
+        input: Input::Close(MasterClose {
+            ts_ns: nos.transact_time_ns,
+            ticket: t,
+            lots,
+            full: if o.close_all { CLOSE_FULL } else { 0 },
+            residual: defaults.close_residual,
+            mode: o.routing,
+            _pad: [0; 5],
+            order_id: id,
+        }),
+        then: None,
+    })
+}
+
+/// An open's price and how the engine holds it: a stop's StopPx (held until a quote reaches
+/// it), a limit's Price (held in the engine with MamHold=Y, else resting at the LP), or none
+/// for a market order.
+fn open_price(
+    m: &Message<'_>,
+    nos: &NewOrderSingle<'_>,
+    spec: &SymbolSpec,
+) -> Result<(Price, u8), MasterRefusal> {
+    let hold = custom(m, TAG_HOLD, yes_no, "MamHold must be Y or N")?.unwrap_or(false);
     let mut held = 0;
-    let limit_price = match (nos.ord_type, nos.price) {
+    let price = match (nos.ord_type, nos.price) {
         (OrdType::Stop, _) => {
             held = POLICY_HELD_STOP;
             price_of(m, TAG_STOP_PX, spec, false)?.ok_or_else(|| {
@@ -408,77 +471,68 @@ pub fn master_from_nos(
             "MamHold is for limit orders (40=2) only",
         ));
     }
-    let sl = price_of(m, TAG_STOP_LOSS, spec, false)?;
-    let tp = price_of(m, TAG_TAKE_PROFIT, spec, false)?;
-    let sl_distance = custom(
-        m,
-        TAG_STOP_DISTANCE,
-        |v| {
-            Price::parse(core::str::from_utf8(v).ok()?)
-                .ok()
-                .filter(|p| p.raw() > 0)
-        },
-        "MamStopDistance must be a positive price with at most 8 decimals",
-    )?
-    .unwrap_or(Price::ZERO);
-    let reference = custom(
-        m,
-        TAG_REFERENCE,
-        |v| {
-            Money::parse(core::str::from_utf8(v).ok()?)
-                .ok()
-                .filter(|r| r.raw() > 0)
-        },
-        "MamReference must be a positive amount with at most 6 decimals",
-    )?
-    .unwrap_or(Money::ZERO);
-    if model == model_code::RISK && sl_distance.is_zero() {
-        return Err(MasterRefusal::order(
-            OrdRejReason::Other,
+    Ok((price, held))
+}
+
+/// An open's stop-loss and take-profit and the inputs of the risk and ratio models.
+struct OpenTags {
+    sl: Option<Price>,
+    tp: Option<Price>,
+    sl_distance: Price,
+    reference: Money,
+}
+
+impl OpenTags {
+    fn read(m: &Message<'_>, spec: &SymbolSpec, model: u8) -> Result<Self, MasterRefusal> {
+        let sl = price_of(m, TAG_STOP_LOSS, spec, false)?;
+        let tp = price_of(m, TAG_TAKE_PROFIT, spec, false)?;
+        let sl_distance = custom(
+            m,
             TAG_STOP_DISTANCE,
-            b"",
-            "the risk model needs MamStopDistance (5105)",
-        ));
-    }
-    if matches!(model, model_code::BALANCE_RATIO | model_code::EQUITY_RATIO) && reference.is_zero()
-    {
-        return Err(MasterRefusal::order(
-            OrdRejReason::Other,
+            |v| {
+                Price::parse(core::str::from_utf8(v).ok()?)
+                    .ok()
+                    .filter(|p| p.raw() > 0)
+            },
+            "MamStopDistance must be a positive price with at most 8 decimals",
+        )?
+        .unwrap_or(Price::ZERO);
+        let reference = custom(
+            m,
             TAG_REFERENCE,
-            b"",
-            "the ratio models need MamReference (5106)",
-        ));
-    }
-    let then = (sl.is_some() || tp.is_some()).then(|| {
-        Input::Amend(MasterAmend {
-            ts_ns: nos.transact_time_ns,
-            order_id: t,
-            amend_id: 0,
-            stop_loss: sl.unwrap_or(Price::ZERO),
-            take_profit: tp.unwrap_or(Price::ZERO),
-            flags: AMEND_SL | AMEND_TP,
-            mode: routing,
-            ..MasterAmend::default()
-        })
-    });
-    Ok(Converted {
-        input: Input::Open(MasterOpen {
-            ts_ns: nos.transact_time_ns,
-            ticket: t,
-            lots,
-            limit_price,
+            |v| {
+                Money::parse(core::str::from_utf8(v).ok()?)
+                    .ok()
+                    .filter(|r| r.raw() > 0)
+            },
+            "MamReference must be a positive amount with at most 6 decimals",
+        )?
+        .unwrap_or(Money::ZERO);
+        if model == model_code::RISK && sl_distance.is_zero() {
+            return Err(MasterRefusal::order(
+                OrdRejReason::Other,
+                TAG_STOP_DISTANCE,
+                b"",
+                "the risk model needs MamStopDistance (5105)",
+            ));
+        }
+        if matches!(model, model_code::BALANCE_RATIO | model_code::EQUITY_RATIO)
+            && reference.is_zero()
+        {
+            return Err(MasterRefusal::order(
+                OrdRejReason::Other,
+                TAG_REFERENCE,
+                b"",
+                "the ratio models need MamReference (5106)",
+            ));
+        }
+        Ok(OpenTags {
+            sl,
+            tp,
             sl_distance,
-            // No FIX tag carries it: zero means 1 (account currency = quote currency).
-            quote_to_account: Price::ZERO,
             reference,
-            instrument,
-            model,
-            side: nos.side as u8,
-            policy: policy | held,
-            mode: routing,
-        }),
-        then,
-    })
+        })
+    }
 }
 
 fn transact_time(m: &Message<'_>) -> Result<u64, MasterRefusal> {
