@@ -132,3 +132,22 @@ fn bench_decode_json_prints_figures_and_references() {
     assert!(v["itch_vs_itchy"].as_f64().unwrap() > 0.0);
     assert!(v["tops_over_raw_read"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn a_forced_format_that_decodes_nothing_is_an_error_naming_the_detected_one() {
+    let tops = data("iex/TOPS16.pcap");
+    for f in ["itch50", "mam-sbe", "mdp3"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_mam"))
+            .args(["capture", "inspect", "--format", f, &tops])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "--format {f}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains(&format!(
+                "--format {f}: none of its 13022 packets decodes as {f}"
+            )) && e.contains("detected without --format: iex-tp"),
+            "{e}"
+        );
+    }
+}

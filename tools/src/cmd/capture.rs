@@ -46,6 +46,23 @@ fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
     let opts = ReadOptions { lenient: a.lenient };
     let r = inspect_path_with(&a.file, format, opts)
         .with_context(|| format!("inspecting {}", a.file.display()))?;
+    if format.is_some() && r.messages == 0 && r.bad_packets > 0 {
+        // A forced format that decodes nothing is the wrong format, not an empty capture: say
+        // so, and what the capture looks like, instead of a report of bad packets and exit 0.
+        let detected = inspect_path_with(&a.file, None, opts)
+            .ok()
+            .filter(|d| d.messages > 0)
+            .map_or(String::new(), |d| {
+                format!("; detected without --format: {}", d.format)
+            });
+        anyhow::bail!(
+            "{}: --format {}: none of its {} packets decodes as {}{detected}",
+            a.file.display(),
+            r.format,
+            r.bad_packets,
+            r.format
+        );
+    }
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
