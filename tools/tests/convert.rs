@@ -226,3 +226,46 @@ fn failed_convert_leaves_an_existing_out_untouched_and_no_partial_file() {
     assert_eq!(code, Some(2));
     assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
 }
+
+#[test]
+fn an_empty_long_or_unknown_symbol_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let hour = shared("dukascopy/EURUSD-2019-02-04/13h_ticks.bi5");
+    let out = dir.path().join("c.pcap");
+    let (h, o) = (hour.display().to_string(), out.display().to_string());
+    for (sym, says) in [
+        ("", "1 to 16 ASCII letters and digits"),
+        ("EURUSDEURUSDEURUSD", "1 to 16 ASCII letters and digits"),
+        ("XYZ", "give --point-decimals"),
+    ] {
+        let (code, _, err) = mam(&[
+            "capture",
+            "convert",
+            "--from",
+            "dukascopy",
+            &h,
+            "--symbol",
+            sym,
+            "--out",
+            &o,
+        ]);
+        assert_eq!(code, Some(2), "--symbol {sym:?}: {err}");
+        assert!(err.contains(says), "--symbol {sym:?}: {err}");
+        assert!(!out.exists(), "--symbol {sym:?} wrote {o}");
+    }
+    // An unknown symbol with its price scale given converts.
+    let (code, _, err) = mam(&[
+        "capture",
+        "convert",
+        "--from",
+        "dukascopy",
+        &h,
+        "--symbol",
+        "XYZ",
+        "--point-decimals",
+        "5",
+        "--out",
+        &o,
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -31,8 +31,10 @@ fn num(s: &str) -> Option<u32> {
         .flatten()
 }
 
+/// A date that exists (30 February does not: it is refused, never read as 2 March).
 fn valid(y: u32, m: u32, d: u32) -> bool {
-    (1970..=9999).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d)
+    (1970..=9999).contains(&y)
+        && mam_core::calendar::checked_days_from_civil(i64::from(y), m, d).is_some()
 }
 
 /// Start of the hour `path` holds, ms since the Unix epoch.
@@ -93,6 +95,9 @@ mod tests {
         assert!(hour_start_ms(Path::new("/x/BTCUSD-2023-02-20/24h_ticks.bi5")).is_err());
         assert!(hour_start_ms(Path::new("/x/nodate/01h_ticks.bi5")).is_err());
         assert!(hour_start_ms(Path::new("/x/2023-13-01/01h_ticks.bi5")).is_err());
+        assert!(hour_start_ms(Path::new("/x/EURUSD-2019-02-30/01h_ticks.bi5")).is_err());
+        // Dukascopy's layout: month 01 is February (0-based).
+        assert!(hour_start_ms(Path::new("/x/EURUSD/2019/01/29/01h_ticks.bi5")).is_err());
         assert_eq!(civil_ymd(1_549_238_400_000), (2019, 2, 4));
         assert_eq!(civil_ymd(0), (1970, 1, 1));
         assert_eq!(iso8601_ms(1_676_894_400_084), "2023-02-20T12:00:00.084Z");

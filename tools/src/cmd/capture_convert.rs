@@ -47,6 +47,7 @@ pub struct Args {
 /// Runs `mam capture convert`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let From::Dukascopy = a.from;
+    check_symbol(&a.symbol, a.point_decimals.is_some())?;
     let mut opts = ConvertOptions::for_symbol(&a.symbol);
     if let Some(d) = a.point_decimals {
         if d > 8 {
@@ -104,4 +105,27 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--symbol` names the feed's instrument (16 bytes on the wire) and, through the symbol
+/// table, the price scale of Dukascopy's integer prices: an unknown one would convert another
+/// pair's prices at a guessed scale, so it needs `--point-decimals`.
+fn check_symbol(symbol: &str, decimals_given: bool) -> anyhow::Result<()> {
+    if symbol.is_empty() || symbol.len() > 16 || !symbol.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        bail!("--symbol `{symbol}`: 1 to 16 ASCII letters and digits (the feed's symbol field)");
+    }
+    let table = mam_core::symbol::SymbolTable::builtin();
+    if table.get(symbol).is_none() && !decimals_given {
+        bail!(
+            "--symbol {symbol}: not in mam's symbol table, so the scale of its prices is unknown: \
+             give --point-decimals N (the decimals of Dukascopy's integer prices) or one of {}",
+            table
+                .iter()
+                .map(|s| s.name_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
 }
