@@ -136,3 +136,48 @@ fn converted_day_holds_every_quote_in_sequence() {
     assert_eq!(st2.seq.stats().gaps, 0);
     assert_eq!(st2.bad_messages + st2.bad_packets, 0);
 }
+
+/// One 20-byte `.bi5` record: ms into the hour, ask, bid (integer points), volumes (f32).
+fn record(ms: u32, ask: u32, bid: u32) -> Vec<u8> {
+    let mut r = Vec::new();
+    for w in [ms, ask, bid, 1.0f32.to_bits(), 1.0f32.to_bits()] {
+        r.extend_from_slice(&w.to_be_bytes());
+    }
+    r
+}
+
+#[test]
+fn out_of_order_zero_and_crossed_ticks_are_refused_naming_the_tick() {
+    use mam_feed::dukascopy::{decode_records, DukascopyError};
+    let ok = [record(0, 114_561, 114_560), record(5, 114_562, 114_561)].concat();
+    assert_eq!(decode_records(&ok, 0, 5, "f").unwrap().len(), 2);
+    let cases = [
+        (
+            [record(9, 114_561, 114_560), record(5, 114_562, 114_561)].concat(),
+            "before",
+        ),
+        (
+            [record(0, 114_561, 114_560), record(5, 0, 114_561)].concat(),
+            "zero",
+        ),
+        (
+            [record(0, 114_561, 114_560), record(5, 114_560, 114_561)].concat(),
+            "crossed",
+        ),
+    ];
+    for (raw, says) in cases {
+        let e = decode_records(&raw, 0, 5, "f.bi5").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DukascopyError::TimeBackwards { index: 1, .. }
+                    | DukascopyError::BadQuote { index: 1, .. }
+            ),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains(says) && e.to_string().contains("tick 1"),
+            "{e}"
+        );
+    }
+}

@@ -97,6 +97,34 @@ pub enum DukascopyError {
         /// Why.
         source: VolumeError,
     },
+    /// A tick earlier than the one before it: Dukascopy's records are in time order.
+    #[error(
+        "{file}: tick {index}: {ms} ms into the hour comes before the previous tick's {prev} ms"
+    )]
+    TimeBackwards {
+        /// The file.
+        file: String,
+        /// Record number (0-based).
+        index: usize,
+        /// Its time in the hour.
+        ms: u32,
+        /// The previous record's.
+        prev: u32,
+    },
+    /// A quote no market shows: a zero price, or the bid above the ask.
+    #[error("{file}: tick {index}: bid {bid} / ask {ask}: {why}")]
+    BadQuote {
+        /// The file.
+        file: String,
+        /// Record number (0-based).
+        index: usize,
+        /// Bid.
+        bid: Price,
+        /// Ask.
+        ask: Price,
+        /// What is wrong.
+        why: &'static str,
+    },
     /// A price does not fit a `Price` at the symbol's scale.
     #[error("{file}: tick {index}: price {raw} × 10^-{decimals} does not fit")]
     Price {
@@ -237,6 +265,7 @@ pub fn decode_records(
             })
     };
     let mut ticks = Vec::with_capacity(raw.len() / RECORD_LEN);
+    let mut prev = 0u32;
     for (index, r) in raw.chunks_exact(RECORD_LEN).enumerate() {
         let w = |i: usize| u32::from_be_bytes([r[i], r[i + 1], r[i + 2], r[i + 3]]);
         let ms = w(0);
@@ -245,6 +274,32 @@ pub fn decode_records(
                 file: file.to_string(),
                 index,
                 ms,
+            });
+        }
+        if ms < prev {
+            return Err(DukascopyError::TimeBackwards {
+                file: file.to_string(),
+                index,
+                ms,
+                prev,
+            });
+        }
+        prev = ms;
+        let (ask, bid) = (price(index, w(4))?, price(index, w(8))?);
+        let why = if ask.raw() <= 0 || bid.raw() <= 0 {
+            Some("a price of zero")
+        } else if bid > ask {
+            Some("crossed (bid above ask)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(DukascopyError::BadQuote {
+                file: file.to_string(),
+                index,
+                bid,
+                ask,
+                why,
             });
         }
         let vol = |bits: u32| {
@@ -256,8 +311,8 @@ pub fn decode_records(
         };
         ticks.push(Tick {
             time_ms: hour_ms + i64::from(ms),
-            ask: price(index, w(4))?,
-            bid: price(index, w(8))?,
+            ask,
+            bid,
             ask_volume: vol(w(12))?,
             bid_volume: vol(w(16))?,
         });
