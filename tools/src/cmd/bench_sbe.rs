@@ -66,8 +66,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let s = PacketStream::from_quotes(quotes, 1472);
+    let decoded = s.decode_quotes();
     ensure!(
-        s.decode_quotes().quotes == s.quotes,
+        decoded.quotes == s.quotes,
         "decoded fewer quotes than encoded"
     );
     let budget = Duration::from_millis(a.budget_ms);
@@ -85,6 +86,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         let v = serde_json::json!({
             "bench": "sbe",
             "quotes": s.quotes,
+            "decoded_quotes": decoded.quotes,
+            "decoded_checksum": decoded.checksum,
             "packets": s.packets.len(),
             "bytes": s.bytes.len(),
             "decode": {"median_ns": dm, "best_ns": db, "runs": dr,
