@@ -31,8 +31,12 @@ pub struct ScriptSource {
     deadline: Option<Instant>,
 }
 
-fn is_market(i: &Input) -> bool {
-    matches!(i, Input::Market(_))
+/// Index of the first manager command at or after `from` (`script.len()`: none left).
+fn next_command_from(script: &[Input], from: usize) -> usize {
+    script
+        .get(from..)
+        .and_then(|rest| rest.iter().position(|i| !matches!(i, Input::Market(_))))
+        .map_or(script.len(), |p| from + p)
 }
 
 impl ScriptSource {
@@ -43,10 +47,7 @@ impl ScriptSource {
         masters: RingTx<EdgeFrame>,
         deadline: Option<Instant>,
     ) -> Self {
-        let next_command = script
-            .iter()
-            .position(|i| !is_market(i))
-            .unwrap_or(script.len());
+        let next_command = next_command_from(&script, 0);
         ScriptSource {
             script,
             next: 0,
@@ -95,12 +96,7 @@ impl ScriptSource {
                     return false;
                 }
                 self.manager_wm = self.manager_wm.max(ts);
-                self.next_command = self.next
-                    + 1
-                    + self.script[self.next + 1..]
-                        .iter()
-                        .position(|i| !is_market(i))
-                        .unwrap_or(self.script.len() - self.next - 1);
+                self.next_command = next_command_from(&self.script, self.next + 1);
             }
         }
         self.next += 1;
