@@ -284,6 +284,13 @@ impl RiskBook {
         }
     }
 
+    /// One more account index, with nothing open (the block slot stays last).
+    pub fn add_account(&mut self) {
+        let mut v = std::mem::take(&mut self.accounts).into_vec();
+        v.insert(v.len() - 1, AccountExposure::default());
+        self.accounts = v.into_boxed_slice();
+    }
+
     /// The configured limits.
     pub fn limits(&self) -> &RiskLimits {
         &self.limits

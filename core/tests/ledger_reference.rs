@@ -702,8 +702,8 @@ impl World {
             | Input::Cancel(_)
             | Input::Amend(_) => {}
             // Not generated here (the reference takes leverage as fixed); account changes are
-            // checked in tests/account_change.rs.
-            Input::Account(_) | Input::Limit(_) => {}
+            // checked in tests/account_change.rs, added accounts in tests/account_add.rs.
+            Input::Account(_) | Input::Limit(_) | Input::AddAccount(_) => {}
         }
         for x in d {
             if let Decision::Order(o) = x {

@@ -44,7 +44,8 @@ fn finished_blocks_are_allocated_to_account_ids_and_acknowledged() {
         .unwrap();
     let h = lp.handle().clone();
     let mut opts = lp_opts(lp.addr(), "LP", &dir.path().join("mam"));
-    opts.account_ids = vec![id("INV-A"), id("INV-B"), id("INV-C")];
+    opts.account_ids =
+        mam_core::pipeline::AccountDirectory::new(vec![id("INV-A"), id("INV-B"), id("INV-C")]);
     let mut a = rig(opts, None);
     a.until("logged on", |r| r.stage.is_logged_on());
 

@@ -316,6 +316,28 @@ impl AccountVecs {
     }
 }
 
+/// NUL-padded ASCII (an id or a currency code) as text, up to the first NUL; `?` if not UTF-8.
+pub fn id_text(b: &[u8]) -> &str {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    core::str::from_utf8(&b[..end]).unwrap_or("?")
+}
+
+/// True if `id` is what [`encode_id`] makes: 1–16 printable ASCII bytes (no `,` or `"`), then
+/// NULs only.
+pub fn valid_id(id: &[u8; 16]) -> bool {
+    let end = id.iter().position(|&b| b == 0).unwrap_or(16);
+    end > 0
+        && id[end..].iter().all(|&b| b == 0)
+        && core::str::from_utf8(&id[..end]).is_ok_and(|s| encode_id(s) == Some(*id))
+}
+
+/// True if `code` is what [`encode_currency`] makes: 3–7 uppercase ASCII letters or digits,
+/// then NULs only.
+pub fn valid_currency(code: &[u8; 8]) -> bool {
+    let end = code.iter().position(|&b| b == 0).unwrap_or(8);
+    core::str::from_utf8(&code[..end]).is_ok_and(|s| encode_currency(s) == Some(*code))
+}
+
 /// Packs an account id into 16 NUL-padded bytes; `None` if empty, longer than 16 bytes, or not
 /// printable ASCII without commas.
 pub fn encode_id(id: &str) -> Option<[u8; 16]> {

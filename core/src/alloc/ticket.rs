@@ -96,6 +96,11 @@ impl MasterTicket {
         self.open[account] = self.open[account].saturating_sub(steps);
     }
 
+    /// One more account, holding nothing (an account added while the ticket is open).
+    pub fn add_account(&mut self) {
+        self.open.push(0);
+    }
+
     /// Master steps still open.
     pub fn master_open(&self) -> u64 {
         self.master

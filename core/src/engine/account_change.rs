@@ -14,7 +14,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::decision::{Decision, RefusedCode};
 use super::Engine;
-use crate::account::{FLAG_ACTIVE, FLAG_CLOSE_ONLY};
+use crate::account::{FLAG_ACTIVE, FLAG_CLOSE_ONLY, FLAG_LIMIT_FLATTEN};
 use crate::num::{Lots, Money, Ratio};
 
 /// Journal kind of [`AccountChange`].
@@ -42,6 +42,15 @@ pub mod account_field {
     pub const LEVERAGE: u16 = 9;
     /// Daily loss limit (`Money`, 6 decimals), ≥ 0; 0: none.
     pub const DAILY_LOSS_LIMIT: u16 = 10;
+    /// Commission per lot and side (`Money`), ≥ 0.
+    pub const COMMISSION_PER_LOT: u16 = 11;
+    /// Margin-call level in percent (`Ratio`), 0–10,000; 0: the engine default (100).
+    pub const MARGIN_CALL_LEVEL: u16 = 12;
+    /// Stop-out level in percent (`Ratio`), 0–10,000, not above a set margin-call level;
+    /// 0: the engine default (50).
+    pub const STOP_OUT_LEVEL: u16 = 13;
+    /// What a crossed loss limit does: `value` 0 close-only, 1 flatten.
+    pub const LIMIT_ACTION: u16 = 14;
 }
 
 /// [`account_field::STATUS`] values.
@@ -55,7 +64,7 @@ pub mod status {
 }
 
 /// The names the admin API and the journal dump use for each field, in field order.
-pub const FIELD_NAMES: [(u16, &str); 10] = [
+pub const FIELD_NAMES: [(u16, &str); 14] = [
     (account_field::STATUS, "status"),
     (account_field::MULTIPLIER, "multiplier"),
     (account_field::PERCENT, "percent"),
@@ -66,6 +75,10 @@ pub const FIELD_NAMES: [(u16, &str); 10] = [
     (account_field::MAX_SCALE, "max_scale"),
     (account_field::LEVERAGE, "leverage"),
     (account_field::DAILY_LOSS_LIMIT, "daily_loss_limit"),
+    (account_field::COMMISSION_PER_LOT, "commission_per_lot"),
+    (account_field::MARGIN_CALL_LEVEL, "margin_call_level"),
+    (account_field::STOP_OUT_LEVEL, "stop_out_level"),
+    (account_field::LIMIT_ACTION, "limit_action"),
 ];
 
 /// The name of `field`, if it is one.
@@ -108,7 +121,13 @@ pub fn in_range(field: u16, value: i64) -> bool {
     use account_field as f;
     match field {
         f::STATUS => (status::INACTIVE..=status::CLOSE_ONLY).contains(&value),
-        f::MULTIPLIER | f::FIXED_LOTS | f::DAILY_LOSS_LIMIT | f::MIN_SCALE => value >= 0,
+        f::MULTIPLIER
+        | f::FIXED_LOTS
+        | f::DAILY_LOSS_LIMIT
+        | f::MIN_SCALE
+        | f::COMMISSION_PER_LOT => value >= 0,
+        f::MARGIN_CALL_LEVEL | f::STOP_OUT_LEVEL => (0..=10_000 * RATIO_ONE).contains(&value),
+        f::LIMIT_ACTION => (0..=1).contains(&value),
         f::PERCENT | f::MAX_SCALE => (0..=100 * RATIO_ONE).contains(&value),
         f::RISK_FRACTION | f::DRAWDOWN_TOLERANCE => (0..=RATIO_ONE).contains(&value),
         f::LEVERAGE => (1..=10_000).contains(&value),
@@ -159,6 +178,27 @@ impl Engine {
             f::MAX_SCALE if v >= acc.min_scale[a].raw() => acc.max_scale[a] = Ratio(v),
             f::LEVERAGE => acc.leverage[a] = v as u32,
             f::DAILY_LOSS_LIMIT => acc.daily_loss_limit[a] = Money(v),
+            f::COMMISSION_PER_LOT => acc.commission_per_lot[a] = Money(v),
+            // A set stop-out level stays at or below a set margin-call level (either 0: the
+            // engine's default for it, checked by the engine's own levels).
+            f::MARGIN_CALL_LEVEL
+                if v == 0
+                    || acc.stop_out_level[a].raw() == 0
+                    || acc.stop_out_level[a].raw() <= v =>
+            {
+                acc.margin_call_level[a] = Ratio(v)
+            }
+            f::STOP_OUT_LEVEL
+                if v == 0
+                    || acc.margin_call_level[a].raw() == 0
+                    || v <= acc.margin_call_level[a].raw() =>
+            {
+                acc.stop_out_level[a] = Ratio(v)
+            }
+            f::LIMIT_ACTION => {
+                acc.flags[a] = (acc.flags[a] & !FLAG_LIMIT_FLATTEN)
+                    | if v == 1 { FLAG_LIMIT_FLATTEN } else { 0 };
+            }
             _ => return bad,
         }
         self.check_account(a, c.ts_ns, seq, d);

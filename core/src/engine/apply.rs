@@ -99,6 +99,7 @@ impl Engine {
             Input::Amend(a) => self.amend(seq, a, d),
             Input::Account(c) => self.account_change(seq, c, d),
             Input::Limit(c) => self.risk_limit_change(c),
+            Input::AddAccount(a) => self.account_add(a),
         };
         self.learn_slippage(input, filled, &d[first..]);
         if let Err((code, reference)) = r {

@@ -184,11 +184,13 @@ pub enum RefusedCode {
     UnknownMasterOrder = 23,
     /// An account setting out of its range (the reference names the field).
     BadAccountValue = 24,
+    /// An account with this id exists (the reference is its index).
+    DuplicateAccount = 25,
 }
 
 impl RefusedCode {
     /// Every code, in order.
-    pub const ALL: [RefusedCode; 24] = [
+    pub const ALL: [RefusedCode; 25] = [
         Self::UnknownTicket,
         Self::TicketMismatch,
         Self::UnknownInstrument,
@@ -213,6 +215,7 @@ impl RefusedCode {
         Self::DuplicateOrder,
         Self::UnknownMasterOrder,
         Self::BadAccountValue,
+        Self::DuplicateAccount,
     ];
 
     /// From a journaled code.
@@ -249,6 +252,7 @@ impl RefusedCode {
             Self::DuplicateOrder => "order id already in use",
             Self::UnknownMasterOrder => "unknown order",
             Self::BadAccountValue => "account setting out of range",
+            Self::DuplicateAccount => "an account with this id exists",
         }
     }
 }
@@ -399,6 +403,7 @@ pub fn kind_name(kind: u16) -> Option<&'static str> {
         KIND_MASTER_CANCEL => "master_cancel",
         KIND_MASTER_AMEND => "master_amend",
         super::account_change::KIND_ACCOUNT_CHANGE => "account_change",
+        super::account_add::KIND_ACCOUNT_ADD => "account_add",
         super::risk_change::KIND_RISK_LIMIT_CHANGE => "risk_limit_change",
         KIND_MASTER_REPORT => "report",
         KIND_CANCEL_REQUEST => "cancel_request",
@@ -454,6 +459,16 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
                 c.ts_ns,
                 super::risk_change::limit_name(c.field).unwrap_or("?"),
                 c.value
+            ),
+            Input::AddAccount(a) => format!(
+                "ts={} id={} balance={} currency={} leverage={} cluster={} flags={}",
+                a.ts_ns,
+                crate::account::id_text(&a.id),
+                a.balance,
+                crate::account::id_text(&a.currency),
+                a.leverage,
+                a.cluster,
+                a.flags
             ),
             Input::Account(c) => format!(
                 "ts={} account={} field={} value={}",

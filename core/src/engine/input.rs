@@ -13,9 +13,11 @@
 //! | 9 | [`MasterAmend`] | replace a pending master; set, move or remove stop-loss / take-profit |
 //! | 10 | [`AccountChange`] | an operator changes one account's status, model parameter or limit |
 //! | 11 | [`RiskLimitChange`] | an operator changes one engine-wide pre-trade risk limit |
+//! | 12 | [`AccountAdd`] | an operator adds an account (inactive, import defaults) |
 
 use bytemuck::{Pod, Zeroable};
 
+pub use super::account_add::{AccountAdd, KIND_ACCOUNT_ADD};
 pub use super::account_change::{AccountChange, KIND_ACCOUNT_CHANGE};
 pub use super::lifecycle::record::{
     MasterAmend, MasterCancel, KIND_MASTER_AMEND, KIND_MASTER_CANCEL, POLICY_HELD_LIMIT,
@@ -45,6 +47,7 @@ pub fn is_input_kind(kind: u16) -> bool {
         || kind == KIND_MASTER_AMEND
         || kind == KIND_ACCOUNT_CHANGE
         || kind == KIND_RISK_LIMIT_CHANGE
+        || kind == KIND_ACCOUNT_ADD
 }
 
 /// Static model codes of [`MasterOpen::model`].
@@ -195,6 +198,8 @@ pub enum Input {
     Account(AccountChange),
     /// Change a pre-trade risk limit.
     Limit(RiskLimitChange),
+    /// Add an account.
+    AddAccount(AccountAdd),
 }
 
 impl Input {
@@ -211,6 +216,7 @@ impl Input {
             Input::Amend(_) => KIND_MASTER_AMEND,
             Input::Account(_) => KIND_ACCOUNT_CHANGE,
             Input::Limit(_) => KIND_RISK_LIMIT_CHANGE,
+            Input::AddAccount(_) => KIND_ACCOUNT_ADD,
         }
     }
 
@@ -227,6 +233,7 @@ impl Input {
             Input::Amend(r) => bytemuck::bytes_of(r),
             Input::Account(r) => bytemuck::bytes_of(r),
             Input::Limit(r) => bytemuck::bytes_of(r),
+            Input::AddAccount(r) => bytemuck::bytes_of(r),
         }
     }
 
@@ -243,6 +250,7 @@ impl Input {
             Input::Amend(r) => r.ts_ns,
             Input::Account(r) => r.ts_ns,
             Input::Limit(r) => r.ts_ns,
+            Input::AddAccount(r) => r.ts_ns,
         }
     }
 
@@ -269,6 +277,7 @@ impl Input {
             KIND_MASTER_AMEND => Input::Amend(pod(payload)?),
             KIND_ACCOUNT_CHANGE => Input::Account(pod(payload)?),
             KIND_RISK_LIMIT_CHANGE => Input::Limit(pod(payload)?),
+            KIND_ACCOUNT_ADD => Input::AddAccount(pod(payload)?),
             _ => return None,
         })
     }

@@ -141,6 +141,12 @@ impl Watch {
         }
     }
 
+    /// One more account, with no box yet (an added account holds no position).
+    pub(super) fn add_account(&mut self) {
+        self.boxes.push(Vec::new());
+        self.hint.push(2);
+    }
+
     fn remove(&mut self, a: u32) {
         for b in self.boxes[a as usize].drain(..) {
             self.lower[b.instrument as usize].remove(&(b.lo, a));

@@ -18,6 +18,7 @@
 //! `s × 2^24 + k`. Sequence numbers are never reused, so ClOrdIDs are unique across restarts.
 //! `docs/engine.md` has the whole story.
 
+pub mod account_add;
 pub mod account_change;
 mod adapt;
 mod apply;

@@ -46,6 +46,16 @@ pub struct AccountView {
     pub max_scale: Ratio,
     /// Daily loss limit (0: none).
     pub daily_loss_limit: Money,
+    /// Fixed size for the `fixed` model.
+    pub fixed_lots: crate::num::Lots,
+    /// Commission per lot and side.
+    pub commission_per_lot: Money,
+    /// Margin-call level in percent (0: the engine default).
+    pub margin_call_level: Ratio,
+    /// Stop-out level in percent (0: the engine default).
+    pub stop_out_level: Ratio,
+    /// Cluster tag.
+    pub cluster: u16,
     /// Range of this account's entries in [`EngineSnapshot::positions`].
     pub positions: (u32, u32),
 }
@@ -181,6 +191,11 @@ impl Engine {
                 min_scale: acc.min_scale[a],
                 max_scale: acc.max_scale[a],
                 daily_loss_limit: acc.daily_loss_limit[a],
+                fixed_lots: acc.fixed_lots[a],
+                commission_per_lot: acc.commission_per_lot[a],
+                margin_call_level: acc.margin_call_level[a],
+                stop_out_level: acc.stop_out_level[a],
+                cluster: acc.cluster[a],
                 positions: (from, s.positions.len() as u32),
             });
         }

@@ -133,6 +133,29 @@ pub struct Ledger {
     margin_rate: Vec<i64>,
 }
 
+/// Conversion tables for accounts in these currencies: the distinct currencies, sorted; each
+/// account's index among them; per (currency, instrument) how the instrument's quote currency
+/// converts to it.
+type CurrencyTables = (Vec<[u8; 8]>, Vec<u16>, Vec<Option<Conversion>>);
+
+fn currency_tables(symbols: &SymbolTable, account_ccy: &[[u8; 8]]) -> CurrencyTables {
+    let ni = symbols.iter().count();
+    let mut currencies: Vec<[u8; 8]> = account_ccy.to_vec();
+    currencies.sort_unstable();
+    currencies.dedup();
+    let ccy_of = account_ccy
+        .iter()
+        .map(|c| currencies.binary_search(c).expect("listed") as u16)
+        .collect();
+    let mut conv = Vec::with_capacity(currencies.len() * ni);
+    for c in &currencies {
+        for s in 0..ni as u32 {
+            conv.push(symbols.conversion(s, c).map_err(|e| e.to_string()).ok());
+        }
+    }
+    (currencies, ccy_of, conv)
+}
+
 impl Ledger {
     /// An empty ledger for accounts with these currencies over `symbols`. An instrument whose
     /// quote currency no symbol converts to some account currency is listed by
@@ -141,19 +164,7 @@ impl Ledger {
     pub fn new(symbols: &SymbolTable, account_ccy: &[[u8; 8]]) -> Self {
         let ni = symbols.iter().count();
         let n = account_ccy.len();
-        let mut currencies: Vec<[u8; 8]> = account_ccy.to_vec();
-        currencies.sort_unstable();
-        currencies.dedup();
-        let ccy_of = account_ccy
-            .iter()
-            .map(|c| currencies.binary_search(c).expect("listed") as u16)
-            .collect();
-        let mut conv = Vec::with_capacity(currencies.len() * ni);
-        for c in &currencies {
-            for s in 0..ni as u32 {
-                conv.push(symbols.conversion(s, c).map_err(|e| e.to_string()).ok());
-            }
-        }
+        let (currencies, ccy_of, conv) = currency_tables(symbols, account_ccy);
         Ledger {
             n,
             ni,
@@ -174,6 +185,36 @@ impl Ledger {
             contract: symbols.iter().map(|s| s.contract_size.raw()).collect(),
             margin_rate: symbols.iter().map(|s| s.margin_rate.raw()).collect(),
         }
+    }
+
+    /// One more account in `ccy`, holding nothing. A currency no account had before is
+    /// added to the conversion tables (rebuilt from `symbols`, the table the ledger was made
+    /// with).
+    pub fn add_account(&mut self, symbols: &SymbolTable, ccy: [u8; 8]) {
+        match self.currencies.binary_search(&ccy) {
+            Ok(c) => self.ccy_of.push(c as u16),
+            Err(_) => {
+                let mut all: Vec<[u8; 8]> = self
+                    .ccy_of
+                    .iter()
+                    .map(|&c| self.currencies[c as usize])
+                    .collect();
+                all.push(ccy);
+                (self.currencies, self.ccy_of, self.conv) = currency_tables(symbols, &all);
+            }
+        }
+        self.n += 1;
+        let ni = self.ni;
+        for v in [
+            &mut self.qty,
+            &mut self.realised,
+            &mut self.commission,
+            &mut self.swap,
+        ] {
+            v.resize(v.len() + ni, 0);
+        }
+        self.cost.resize(self.cost.len() + ni, 0);
+        self.open.push(0);
     }
 
     /// `(account currency, instrument)` pairs no symbol converts (see [`new`](Self::new)).

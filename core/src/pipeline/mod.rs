@@ -6,6 +6,7 @@
 //!                 ring A          ◄──── FillEvent ───────── ring C      ring B
 //! ```
 
+pub mod directory;
 pub mod engine_stage;
 pub mod idle;
 pub mod msg;
@@ -13,6 +14,7 @@ pub mod ring;
 pub mod runner;
 pub mod tap;
 
+pub use directory::AccountDirectory;
 pub use idle::{IdleStrategy, Idler};
 pub use msg::{EdgeFrame, EdgeOrder, ManagerReport};
 pub use ring::{ring, ConflatingTx, RingRx, RingStats, RingTx};

@@ -25,7 +25,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use mam_core::event::{ChildOrder, Side, ORD_TYPE_CANCEL};
 use mam_core::num::Qty;
-use mam_core::pipeline::{EdgeFrame, EdgeOrder, RingRx, RingTx, Stage};
+use mam_core::pipeline::{AccountDirectory, EdgeFrame, EdgeOrder, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
 use thiserror::Error;
 
@@ -67,8 +67,9 @@ pub struct LpOptions {
     /// Send Account (1) = the sub-account's id on each per-account order (not on block orders).
     pub account_tag: bool,
     /// Account ids by index (NUL-padded, as the account store keeps them): what Account (1)
-    /// carries. Empty: the decimal index.
-    pub account_ids: Vec<[u8; 16]>,
+    /// carries. Empty: the decimal index. Shared with the engine stage, which appends the
+    /// accounts added while the daemon runs.
+    pub account_ids: AccountDirectory,
     /// Send an AllocationInstruction (35=J) for every finished block (the default; off for an
     /// LP that books blocks only).
     pub allocation_instructions: bool,
@@ -113,7 +114,7 @@ impl LpOptions {
             store_dir: store_dir.to_path_buf(),
             heart_bt_int: 30,
             account_tag: false,
-            account_ids: Vec::new(),
+            account_ids: AccountDirectory::default(),
             allocation_instructions: true,
             begin_string: crate::fix::BEGIN_FIX44.to_vec(),
             resend: Vec::new(),
@@ -274,10 +275,7 @@ impl LpStage {
                 .iter()
                 .map(|s| s.name_str().as_bytes().to_vec())
                 .collect(),
-            accounts: AccountField {
-                on: opts.account_tag,
-                ids: opts.account_ids.clone(),
-            },
+            accounts: AccountField::new(opts.account_tag, opts.account_ids.clone()),
             alloc: AllocOut::new(opts.allocation_instructions),
             handl_inst: opts.begin_string == crate::fix::BEGIN_FIX42,
             resend,

@@ -12,6 +12,7 @@
 //! never waits for it (it publishes a snapshot with one atomic swap and pops requests from a
 //! lock-free queue), and every write is an engine input journaled like any other.
 
+mod add_account;
 mod auth;
 mod dashboard;
 pub mod live;
@@ -70,6 +71,7 @@ fn router(shared: Arc<AdminShared>) -> Router {
     let api = Router::new()
         .route("/api/status", get(views::status))
         .route("/api/accounts", get(views::accounts))
+        .route("/api/accounts", post(add_account::add_account))
         .route("/api/accounts/{id}", get(views::account))
         .route("/api/accounts/{id}", patch(writes::change_account))
         .route("/api/accounts/{id}/balance", post(writes::balance))

@@ -126,6 +126,12 @@ fn account_json(s: &AdminShared, snap: &EngineSnapshot, a: &AccountView) -> Valu
         "min_scale": a.min_scale.to_string(),
         "max_scale": a.max_scale.to_string(),
         "daily_loss_limit": a.daily_loss_limit.to_string(),
+        "fixed_lots": a.fixed_lots.to_string(),
+        "commission_per_lot": a.commission_per_lot.to_string(),
+        "margin_call_level": a.margin_call_level.to_string(),
+        "stop_out_level": a.stop_out_level.to_string(),
+        "limit_action": if a.flags & mam_core::account::FLAG_LIMIT_FLATTEN != 0 { "flatten" } else { "close-only" },
+        "cluster": a.cluster,
         "positions": positions,
     })
 }

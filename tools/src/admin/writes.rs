@@ -32,12 +32,12 @@ const ANSWER_WAIT: Duration = Duration::from_secs(5);
 
 type Reply = Result<Response, Response>;
 
-fn now_ns() -> u64 {
+pub(super) fn now_ns() -> u64 {
     mam_gateway::fix::session::initiator::now_ns()
 }
 
 /// The body as a JSON object whose keys are all in `allowed`.
-fn object(body: &Bytes, allowed: &[&str]) -> Result<Map<String, Value>, Response> {
+pub(super) fn object(body: &Bytes, allowed: &[&str]) -> Result<Map<String, Value>, Response> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| error(StatusCode::BAD_REQUEST, "body", &format!("not JSON: {e}")))?;
     let Value::Object(m) = v else {
@@ -58,7 +58,7 @@ fn object(body: &Bytes, allowed: &[&str]) -> Result<Map<String, Value>, Response
 }
 
 /// A decimal given as a string (or a JSON integer), exactly, with `decimals` places at most.
-fn decimal(m: &Map<String, Value>, key: &str, decimals: u32) -> Result<i64, Response> {
+pub(super) fn decimal(m: &Map<String, Value>, key: &str, decimals: u32) -> Result<i64, Response> {
     let bad = |why: &str| error(StatusCode::BAD_REQUEST, key, why);
     let text = match m.get(key) {
         None => return Err(bad("missing")),
@@ -91,7 +91,7 @@ fn boolean(m: &Map<String, Value>, key: &str) -> Result<bool, Response> {
 }
 
 /// Queues `input` and waits for the engine's answer.
-async fn submit(s: &AdminShared, input: Input) -> Result<AdminOutcome, Response> {
+pub(super) async fn submit(s: &AdminShared, input: Input) -> Result<AdminOutcome, Response> {
     let id = s.next_id.fetch_add(1, Relaxed) + 1;
     if s.queue.push(AdminRequest { id, input }).is_err() {
         return Err(error(
@@ -124,9 +124,10 @@ async fn submit(s: &AdminShared, input: Input) -> Result<AdminOutcome, Response>
 }
 
 /// The engine's refusal as a 4xx naming `field`.
-fn refused(code: RefusedCode, field: &str) -> Response {
+pub(super) fn refused(code: RefusedCode, field: &str) -> Response {
     let status = match code {
         RefusedCode::UnknownAccount => StatusCode::NOT_FOUND,
+        RefusedCode::DuplicateAccount => StatusCode::CONFLICT,
         RefusedCode::BadField => StatusCode::BAD_REQUEST,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
@@ -137,7 +138,7 @@ fn refused(code: RefusedCode, field: &str) -> Response {
     )
 }
 
-fn account_index(s: &AdminShared, id: &str) -> Result<u32, Response> {
+pub(super) fn account_index(s: &AdminShared, id: &str) -> Result<u32, Response> {
     with_snapshot(s, |snap| find_account(snap, id).map(|a| a.index)).ok_or_else(|| {
         error(
             StatusCode::NOT_FOUND,
@@ -147,7 +148,7 @@ fn account_index(s: &AdminShared, id: &str) -> Result<u32, Response> {
     })
 }
 
-fn done(what: Value) -> Response {
+pub(super) fn done(what: Value) -> Response {
     (StatusCode::OK, Json(what)).into_response()
 }
 
@@ -192,7 +193,7 @@ async fn balance_inner(s: &AdminShared, id: &str, body: &Bytes) -> Reply {
 }
 
 /// One field of a PATCH as the engine's raw value.
-fn field_value(m: &Map<String, Value>, name: &str, field: u16) -> Result<i64, Response> {
+pub(super) fn field_value(m: &Map<String, Value>, name: &str, field: u16) -> Result<i64, Response> {
     let bad = |why: String| error(StatusCode::BAD_REQUEST, name, &why);
     let v = match field {
         f::STATUS => match m.get(name).and_then(Value::as_str) {
@@ -209,8 +210,13 @@ fn field_value(m: &Map<String, Value>, name: &str, field: u16) -> Result<i64, Re
             Some(l) => l,
             None => return Err(bad("expected an integer (100 = 1:100)".into())),
         },
+        f::LIMIT_ACTION => match m.get(name).and_then(Value::as_str) {
+            Some("close-only") => 0,
+            Some("flatten") => 1,
+            _ => return Err(bad("expected \"close-only\" or \"flatten\"".into())),
+        },
         f::FIXED_LOTS => decimal(m, name, Lots::DECIMALS)?,
-        f::DAILY_LOSS_LIMIT => decimal(m, name, Money::DECIMALS)?,
+        f::DAILY_LOSS_LIMIT | f::COMMISSION_PER_LOT => decimal(m, name, Money::DECIMALS)?,
         _ => decimal(m, name, Ratio::DECIMALS)?,
     };
     if !in_range(field, v) {
@@ -248,32 +254,85 @@ async fn change_inner(s: &AdminShared, id: &str, body: &Bytes) -> Reply {
         let field = field_of(name).unwrap_or(0);
         changes.push((field, field_value(&m, name, field)?));
     }
-    // Scale bounds: the pair must hold together; move the bound that makes room first.
-    let (cur_min, cur_max) = with_snapshot(s, |snap| {
-        let a = &snap.accounts[account as usize];
-        (a.min_scale.raw(), a.max_scale.raw())
-    });
+    let cur = with_snapshot(s, |snap| Bounds::of(&snap.accounts[account as usize]));
+    order_changes(&mut changes, cur)?;
+    let applied = send_changes(s, account, &changes, Vec::new()).await?;
+    Ok(done(json!({ "applied": applied, "account": id })))
+}
+
+/// An account's settings that must hold together: the adaptive scale bounds (min ≤ max) and
+/// the margin levels (a set stop-out level at or below a set margin-call level).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Bounds {
+    pub min_scale: i64,
+    pub max_scale: i64,
+    pub margin_call: i64,
+    pub stop_out: i64,
+}
+
+impl Bounds {
+    pub(super) fn of(a: &mam_core::engine::snapshot::AccountView) -> Self {
+        Bounds {
+            min_scale: a.min_scale.raw(),
+            max_scale: a.max_scale.raw(),
+            margin_call: a.margin_call_level.raw(),
+            stop_out: a.stop_out_level.raw(),
+        }
+    }
+}
+
+/// Checks that `changes` leave the pairs of `cur` consistent, then orders them so the engine
+/// accepts each one in turn: the bound that makes room moves first, and the status last (an
+/// account activated after its settings never takes a master with half of them).
+pub(super) fn order_changes(changes: &mut [(u16, i64)], cur: Bounds) -> Result<(), Response> {
     let get = |fld: u16, cur: i64| {
         changes
             .iter()
             .find(|(x, _)| *x == fld)
             .map_or(cur, |(_, v)| *v)
     };
-    let (new_min, new_max) = (get(f::MIN_SCALE, cur_min), get(f::MAX_SCALE, cur_max));
-    if new_min > new_max {
+    let (min, max) = (
+        get(f::MIN_SCALE, cur.min_scale),
+        get(f::MAX_SCALE, cur.max_scale),
+    );
+    if min > max {
         return Err(error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "min_scale",
             "min_scale would exceed max_scale",
         ));
     }
+    let (mc, so) = (
+        get(f::MARGIN_CALL_LEVEL, cur.margin_call),
+        get(f::STOP_OUT_LEVEL, cur.stop_out),
+    );
+    if mc != 0 && so > mc {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "stop_out_level",
+            "stop_out_level would exceed margin_call_level",
+        ));
+    }
     changes.sort_by_key(|(fld, _)| match *fld {
-        f::MAX_SCALE if new_max >= cur_max => 0,
-        f::MIN_SCALE if new_min <= cur_min => 0,
+        f::MAX_SCALE if max >= cur.max_scale => 0,
+        f::MIN_SCALE if min <= cur.min_scale => 0,
+        f::MARGIN_CALL_LEVEL if mc == 0 || mc >= cur.margin_call => 0,
+        f::STOP_OUT_LEVEL if so <= cur.stop_out => 0,
+        f::STATUS => 2,
         _ => 1,
     });
-    let mut applied = Vec::new();
-    for (field, value) in changes {
+    Ok(())
+}
+
+/// Sends each change as one journaled account change, in order; `applied` lists what went
+/// before (it is in the error too when the engine refuses one, so the caller knows).
+pub(super) async fn send_changes(
+    s: &AdminShared,
+    account: u32,
+    changes: &[(u16, i64)],
+    mut applied: Vec<Value>,
+) -> Result<Vec<Value>, Response> {
+    for &(field, value) in changes {
         let name = field_name(field).unwrap_or("?");
         let o = submit(
             s,
@@ -303,7 +362,7 @@ async fn change_inner(s: &AdminShared, id: &str, body: &Bytes) -> Reply {
         }
         applied.push(json!({ "field": name, "journal_seq": o.seq }));
     }
-    Ok(done(json!({ "applied": applied, "account": id })))
+    Ok(applied)
 }
 
 /// `POST /api/kill-switch` `{"engaged": true}`.

@@ -29,15 +29,24 @@ pub enum Command {
         #[arg(long, default_value_t = DEFAULT_CAPACITY)]
         capacity: u64,
     },
-    /// Import accounts from CSV (creating the store if missing).
+    /// Import accounts from CSV: into a store file (creating it if missing), or into a
+    /// running daemon through its admin API (new ids added, existing ones' settings changed,
+    /// each as journaled engine inputs).
     Import {
         /// The store file.
+        #[arg(long, required_unless_present = "daemon", conflicts_with = "daemon")]
+        store: Option<PathBuf>,
+        /// A running daemon's admin API (`http://127.0.0.1:9880`) instead of a store.
         #[arg(long)]
-        store: PathBuf,
+        daemon: Option<String>,
+        /// With --daemon: the file holding the admin token (`STATE/admin.token`); without it,
+        /// the `MAM_ADMIN_TOKEN` environment variable.
+        #[arg(long, requires = "daemon")]
+        token_file: Option<PathBuf>,
         /// The CSV file.
         csv: PathBuf,
-        /// Replace every account instead of merging by id.
-        #[arg(long)]
+        /// Replace every account instead of merging by id (store only).
+        #[arg(long, conflicts_with = "daemon")]
         replace: bool,
     },
     /// Print the store header and its accounts.
@@ -110,9 +119,18 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Import {
             store,
+            daemon,
+            token_file,
             csv,
             replace,
-        } => import(&store, &csv, replace)?,
+        } => match (store, daemon) {
+            (Some(store), _) => import(&store, &csv, replace)?,
+            (None, Some(url)) => {
+                let d = super::accounts_daemon::Daemon::new(&url, token_file.as_deref())?;
+                super::accounts_daemon::import(&d, &csv)?
+            }
+            (None, None) => anyhow::bail!("give --store FILE or --daemon URL"),
+        },
         Command::Show { store, id, json } => show(&store, id.as_deref(), json)?,
         Command::Statement {
             state,

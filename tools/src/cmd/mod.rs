@@ -2,6 +2,7 @@
 //! returning the process exit code.
 
 pub mod accounts;
+pub mod accounts_daemon;
 pub mod allocate;
 #[cfg(feature = "bench")]
 pub mod bench;

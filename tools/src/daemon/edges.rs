@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use mam_core::event::MarketEvent;
 use mam_core::pipeline::ring::ConflatingTx;
-use mam_core::pipeline::{EdgeFrame, EdgeOrder, LatencyTap, ManagerReport, RingRx, RingTx, Stage};
+use mam_core::pipeline::{
+    AccountDirectory, EdgeFrame, EdgeOrder, LatencyTap, ManagerReport, RingRx, RingTx, Stage,
+};
 use mam_core::symbol::SymbolTable;
 use mam_feed::fxbook::FxBooks;
 use mam_feed::recv::{MamSbeFraming, UdpConfig, UdpReceiver, UdpSbeStage};
@@ -48,6 +50,8 @@ pub struct EdgeInputs<'a> {
     pub stop: Arc<AtomicBool>,
     /// Latency tap.
     pub tap: LatencyTap,
+    /// Account ids by index, shared with the engine stage (it appends added accounts).
+    pub directory: AccountDirectory,
 }
 
 /// The built stages.
@@ -310,7 +314,7 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
     opts.password = l.password.clone();
     opts.heart_bt_int = l.heart_bt_int;
     opts.account_tag = l.account_tag;
-    opts.account_ids = x.started.engine.accounts().id.clone();
+    opts.account_ids = x.directory.clone();
     opts.allocation_instructions = l.allocation_instructions;
     opts.begin_string = l.begin_string()?.to_vec();
     opts.restarted = x.started.restarted;

@@ -30,7 +30,9 @@ use mam_core::pipeline::engine_stage::admin::{snapshot_buffer, AdminQueue, Snaps
 use mam_core::pipeline::engine_stage::{
     EngineRings, EngineStage, EngineStageOptions, EngineStageReport, EngineStageStats, ReportSlot,
 };
-use mam_core::pipeline::{ring, LatencyTap, ManagerReport, Pipeline, RingTx, RunnerConfig, Stage};
+use mam_core::pipeline::{
+    ring, AccountDirectory, LatencyTap, ManagerReport, Pipeline, RingTx, RunnerConfig, Stage,
+};
 use mam_core::symbol::SymbolTable;
 
 use config::{Checked, DaemonConfig};
@@ -194,6 +196,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
             unsent.len()
         )?;
     }
+    let directory = AccountDirectory::new(started.engine.accounts().id.clone());
     let edges = edges::build(edges::EdgeInputs {
         cfg: &cfg,
         symbols: &symbols,
@@ -206,6 +209,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         report_rx: rrx,
         stop: stop.clone(),
         tap: tap.clone(),
+        directory: directory.clone(),
     })?;
     for l in &edges.lines {
         writeln!(out, "  {l}")?;
@@ -224,6 +228,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
             orders: otx,
         },
         reports: cfg.manager.enabled.then_some((rtx, unsent)),
+        directory,
     };
     let (engine_stage, report, estats, snapshot_reader) =
         engine_stage(&cfg, &checked, &paths, engine);
@@ -308,6 +313,8 @@ struct EngineParts {
     rings: EngineRings,
     /// The report ring to the manager stage and the reports a crash left unsent.
     reports: Option<(RingTx<ManagerReport>, Vec<ManagerReport>)>,
+    /// Account ids by index, shared with the LP stage.
+    directory: AccountDirectory,
 }
 
 /// The engine stage with the daemon's options; with the admin API on, the reader of the
@@ -342,6 +349,7 @@ fn engine_stage(
         parts.rings,
         parts.stop,
     );
+    let stage = stage.with_account_directory(parts.directory);
     let mut stage = match parts.reports {
         Some((tx, unsent)) => stage.with_reports(tx).with_unsent_reports(unsent),
         None => stage,

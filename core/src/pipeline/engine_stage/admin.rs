@@ -103,7 +103,11 @@ impl AdminQueue {
 pub fn is_admin_input(input: &Input) -> bool {
     matches!(
         input,
-        Input::Risk(_) | Input::Balance(_) | Input::Account(_) | Input::Limit(_)
+        Input::Risk(_)
+            | Input::Balance(_)
+            | Input::Account(_)
+            | Input::Limit(_)
+            | Input::AddAccount(_)
     )
 }
 

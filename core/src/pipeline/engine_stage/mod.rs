@@ -39,6 +39,7 @@ use std::sync::{Arc, Mutex};
 use hdrhistogram::Histogram;
 
 use self::admin::{AdminOutcome, AdminQueue, SnapshotWriter};
+use super::directory::AccountDirectory;
 use super::msg::{EdgeFrame, EdgeOrder, ManagerReport};
 use super::ring::{RingRx, RingTx};
 use super::runner::Stage;
@@ -254,6 +255,7 @@ pub struct EngineStage {
     report_backlog: VecDeque<ManagerReport>,
     /// Where readers get the state (None: nobody reads it).
     snapshots: Option<SnapshotWriter>,
+    directory: Option<AccountDirectory>,
     /// Answers to this cycle's operator inputs, sent after its sync.
     admin_answers: Vec<AdminOutcome>,
 }
@@ -298,6 +300,7 @@ impl EngineStage {
             reports: None,
             report_backlog: VecDeque::new(),
             snapshots: None,
+            directory: None,
             admin_answers: Vec::new(),
             opts,
         };
@@ -322,6 +325,12 @@ impl EngineStage {
     /// Publishes the engine's state to `w`'s reader ([`admin::snapshot_buffer`]).
     pub fn with_snapshots(mut self, w: SnapshotWriter) -> Self {
         self.snapshots = Some(w);
+        self
+    }
+
+    /// Appends each account the engine adds to `d` (the ids the LP stage writes).
+    pub fn with_account_directory(mut self, d: AccountDirectory) -> Self {
+        self.directory = Some(d);
         self
     }
 
@@ -426,6 +435,12 @@ impl EngineStage {
             .apply_from(origin.as_ref(), input, journal, |o| emitted.push(*o))
             .map_err(|e| format!("engine: {e}"))?;
         let n = emitted.len() as u32;
+        if let (Input::AddAccount(a), Some(dir)) = (input, self.directory.as_ref()) {
+            if engine.accounts().id.len() > dir.len() {
+                // Added (not refused): its id before any order of it.
+                dir.push(a.id);
+            }
+        }
         if self.reports.is_some() {
             if let Some(e) = self.engine.as_ref() {
                 for (i, d) in e.last_decisions().iter().enumerate() {
@@ -489,9 +504,11 @@ impl EngineStage {
         match input {
             Input::Market(_) => s.market.fetch_add(1, Relaxed),
             Input::Fill(_) => s.fills.fetch_add(1, Relaxed),
-            Input::Risk(_) | Input::Balance(_) | Input::Account(_) | Input::Limit(_) => {
-                s.admin.fetch_add(1, Relaxed)
-            }
+            Input::Risk(_)
+            | Input::Balance(_)
+            | Input::Account(_)
+            | Input::Limit(_)
+            | Input::AddAccount(_) => s.admin.fetch_add(1, Relaxed),
             _ => s.masters.fetch_add(1, Relaxed),
         };
         self.since_checkpoint += 1;
