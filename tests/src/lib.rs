@@ -1,6 +1,7 @@
 //! Helpers for mam's cross-crate integration tests.
 #![deny(missing_docs)]
 
+pub mod admin_api;
 pub mod browser;
 pub mod daemon;
 pub mod manager;

@@ -15,59 +15,12 @@
 use std::path::Path;
 
 use mam_core::num::Lots;
+use mam_tests::admin_api::Api;
 use mam_tests::daemon::{
     convert_eurusd, lp_orders, mam_bin, out_file, start_lp, wait_until, DaemonSetup, Proc, Replay,
 };
 use mam_tests::manager::Manager;
 use serde_json::Value;
-
-struct Api {
-    base: String,
-    token: String,
-}
-
-impl Api {
-    fn new(daemon: &Proc, state: &Path) -> Api {
-        let out = daemon.output();
-        let base = out
-            .lines()
-            .rev()
-            .find_map(|l| l.trim().strip_prefix("admin: http://"))
-            .and_then(|r| r.split('/').next())
-            .map(|a| format!("http://{a}"))
-            .expect("the daemon prints the admin address");
-        let token = std::fs::read_to_string(state.join("admin.token"))
-            .expect("admin.token")
-            .trim()
-            .to_string();
-        Api { base, token }
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-        let req = ureq::request(method, &format!("{}{path}", self.base))
-            .set("Authorization", &format!("Bearer {}", self.token));
-        let r = match body {
-            Some(b) => req.set("Content-Type", "application/json").send_string(b),
-            None => req.call(),
-        };
-        let resp = match r {
-            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
-        let text = resp.into_string().expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    fn get(&self, path: &str) -> Value {
-        let (s, v) = self.call("GET", path, None);
-        assert_eq!(s, 200, "GET {path}: {v}");
-        v
-    }
-}
 
 /// A one-lot buy limit master, children per account (each carries its account's id).
 fn open_master(mgr: &mut Manager, id: &str, second: u32) {

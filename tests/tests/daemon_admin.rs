@@ -19,81 +19,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mam_core::num::{Lots, Money};
+use mam_tests::admin_api::Api;
 use mam_tests::browser::run_chromium;
 use mam_tests::daemon::{
     convert_eurusd, out_file, start_lp, wait_until, DaemonSetup, Proc, Replay,
 };
 use mam_tests::manager::Manager;
 use serde_json::Value;
-
-struct Api {
-    base: String,
-    token: String,
-}
-
-impl Api {
-    fn new(daemon: &Proc, state: &Path) -> Api {
-        let out = daemon.output();
-        let base = out
-            .lines()
-            .rev()
-            .find_map(|l| l.trim().strip_prefix("admin: http://"))
-            .and_then(|r| r.split('/').next())
-            .map(|a| format!("http://{a}"))
-            .expect("the daemon prints the admin address");
-        let token = std::fs::read_to_string(state.join("admin.token"))
-            .expect("admin.token in the state directory")
-            .trim()
-            .to_string();
-        Api { base, token }
-    }
-
-    /// Status and JSON body of a request (any status).
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&str>,
-        token: Option<&str>,
-    ) -> (u16, Value) {
-        let mut req = ureq::request(method, &format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.set("Authorization", &format!("Bearer {t}"));
-        }
-        let r = match body {
-            Some(b) => req.set("Content-Type", "application/json").send_string(b),
-            None => req.call(),
-        };
-        let resp = match r {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
-        let text = resp.into_string().expect("body");
-        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, v)
-    }
-
-    fn get(&self, path: &str) -> Value {
-        let (s, v) = self.call("GET", path, None, Some(&self.token.clone()));
-        assert_eq!(s, 200, "GET {path}: {v}");
-        v
-    }
-
-    fn send(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
-        self.call(method, path, Some(body), Some(&self.token.clone()))
-    }
-
-    fn text(&self, path: &str) -> String {
-        ureq::get(&format!("{}{path}", self.base))
-            .set("Authorization", &format!("Bearer {}", self.token))
-            .call()
-            .expect("GET")
-            .into_string()
-            .expect("body")
-    }
-}
 
 fn money(v: &Value) -> Money {
     Money::parse(v.as_str().expect("a decimal string")).expect("a money decimal")
@@ -140,7 +72,7 @@ fn settled_ticket(api: &Api, mgr: &mut Manager, daemon: &mut Proc, t: u64) -> Va
             "daemon died:\n{}",
             daemon.output()
         );
-        let (s, v) = api.call("GET", &format!("/api/tickets/{t}"), None, Some(&api.token));
+        let (s, v) = api.call_as("GET", &format!("/api/tickets/{t}"), None, Some(&api.token));
         let done = s == 200 && v["working_orders"] == 0 && v["accounts_holding"].as_u64() > Some(0);
         last = v;
         done
@@ -248,9 +180,9 @@ fn operator_reads_and_steers_a_running_daemon() {
         r#"{"percent":"101"}"#,
     );
     assert_eq!((s, v["field"].as_str()), (422, Some("percent")), "{v}");
-    let (s, v) = api.call("GET", "/api/status", None, Some("not-the-token"));
+    let (s, v) = api.call_as("GET", "/api/status", None, Some("not-the-token"));
     assert_eq!((s, v["field"].as_str()), (401, Some("token")), "{v}");
-    let (s, _) = api.call("GET", "/metrics", None, None);
+    let (s, _) = api.call_as("GET", "/metrics", None, None);
     assert_eq!(s, 401);
     assert_eq!(
         api.get(&format!("/api/accounts/{holder}"))["balance"],

@@ -62,6 +62,24 @@ pub fn limit_in_range(field: u16, value: i64) -> bool {
     }
 }
 
+/// The raw value of limit `field` in `limits` (what a [`RiskLimitChange`] to it would carry;
+/// `collar_bps` 0 for no collar); `None` for no such limit.
+pub fn limit_value(limits: &crate::risk::RiskLimits, field: u16) -> Option<i64> {
+    Some(match field {
+        1 => limits.max_order_qty.raw(),
+        2 => limits.max_order_notional.raw(),
+        3 => limits.max_account_qty.raw(),
+        4 => limits.max_account_notional.raw(),
+        5 => i64::from(limits.max_account_open_orders),
+        6 => i64::from(limits.max_open_orders),
+        7 => i64::from(limits.collar_bps.unwrap_or(0)),
+        8 => limits.max_position_qty.raw(),
+        9 => limits.max_position_notional.raw(),
+        10 => limits.max_account_position_notional.raw(),
+        _ => return None,
+    })
+}
+
 /// An operator changes one pre-trade risk limit (24 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
 #[repr(C)]

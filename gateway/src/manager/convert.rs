@@ -74,6 +74,54 @@ pub struct MasterDefaults {
     pub adaptive: bool,
 }
 
+/// [`MasterDefaults`] an operator changes on a running daemon (a config reload), packed into
+/// one atomic word: the manager stage loads it once per duty cycle, the reload stores it. They
+/// are edge settings, not engine state: each master's resolved model, routing and policy are
+/// in its journaled input, so a replay needs nothing of them.
+#[derive(Debug, Default)]
+pub struct SharedDefaults(std::sync::atomic::AtomicU64);
+
+impl SharedDefaults {
+    /// Holding `d`.
+    pub fn new(d: MasterDefaults) -> Self {
+        SharedDefaults(std::sync::atomic::AtomicU64::new(Self::pack(d)))
+    }
+
+    fn pack(d: MasterDefaults) -> u64 {
+        u64::from_le_bytes([
+            d.model,
+            d.routing,
+            d.min_lot_policy,
+            d.close_residual,
+            u8::from(d.adaptive),
+            0,
+            0,
+            0,
+        ])
+    }
+
+    /// The defaults now.
+    pub fn load(&self) -> MasterDefaults {
+        let b = self
+            .0
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .to_le_bytes();
+        MasterDefaults {
+            model: b[0],
+            routing: b[1],
+            min_lot_policy: b[2],
+            close_residual: b[3],
+            adaptive: b[4] != 0,
+        }
+    }
+
+    /// From the next duty cycle of the manager stage on.
+    pub fn store(&self, d: MasterDefaults) {
+        self.0
+            .store(Self::pack(d), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl Default for MasterDefaults {
     fn default() -> Self {
         MasterDefaults {

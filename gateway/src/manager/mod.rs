@@ -24,6 +24,7 @@ mod stats;
 pub use convert::{
     amend_from_ocrr, cancel_from_ocr, master_from_nos, model_from_name, policy_from_name,
     routing_from_name, watermark_from_tss, MasterDefaults, MasterRefusal, OrdRejReason,
+    SharedDefaults,
 };
 pub use stage::{ManagerCounters, ManagerError, ManagerOptions, ManagerStage, ManagerStats};
 

@@ -19,7 +19,7 @@ use mam_core::pipeline::{EdgeFrame, ManagerReport, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
 use thiserror::Error;
 
-use super::convert::MasterDefaults;
+use super::convert::{MasterDefaults, SharedDefaults};
 use super::handler::Handler;
 use super::reply::Outbox;
 use super::stats::inc;
@@ -114,6 +114,8 @@ pub struct ManagerStage {
     was_connected: bool,
     /// The engine's reports on master orders (None: not wired).
     reports: Option<RingRx<ManagerReport>>,
+    /// Defaults an operator may change while running (a config reload).
+    live: Option<Arc<SharedDefaults>>,
     /// A report taken from the ring that could not go out yet (manager away, back-pressure).
     report_wait: Option<ManagerReport>,
 }
@@ -185,8 +187,17 @@ impl ManagerStage {
             last_publish: mono_ns(),
             was_connected: false,
             reports: None,
+            live: None,
             report_wait: None,
         })
+    }
+
+    /// Takes the model, routing and min-lot defaults from `d` at every duty cycle (a config
+    /// reload stores new ones there) instead of [`ManagerOptions::defaults`] alone.
+    pub fn with_live_defaults(mut self, d: Arc<SharedDefaults>) -> Self {
+        self.h.defaults = d.load();
+        self.live = Some(d);
+        self
     }
 
     /// Takes the engine's reports from `rx` and sends each to the manager (ExecutionReport or
@@ -353,6 +364,9 @@ impl Stage for ManagerStage {
             self.h.stopping = true;
         }
         let now = now_ns();
+        if let Some(d) = self.live.as_ref() {
+            self.h.defaults = d.load();
+        }
         self.h.read_ns = mono_ns();
         self.h.events = 0;
         if let Some(acc) = self.acc.as_mut() {

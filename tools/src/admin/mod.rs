@@ -58,6 +58,8 @@ pub struct AdminShared {
     pub started: Instant,
     /// Set when the server stops: event streams end so the graceful shutdown can finish.
     pub stopping: std::sync::atomic::AtomicBool,
+    /// The daemon's config file, for `POST /api/reload` (as SIGHUP).
+    pub reloader: Arc<crate::daemon::reload::Reloader>,
 }
 
 impl std::fmt::Debug for AdminShared {
@@ -83,6 +85,7 @@ fn router(shared: Arc<AdminShared>) -> Router {
         .route("/api/risk-limits", patch(writes::change_limits))
         .route("/api/kill-switch", post(writes::kill_switch))
         .route("/api/adaptive", post(writes::adaptive))
+        .route("/api/reload", post(writes::reload))
         .route("/api/events", get(dashboard::events))
         .route("/metrics", get(metrics::metrics))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -455,3 +455,38 @@ async fn limits_inner(s: &AdminShared, body: &Bytes) -> Reply {
     }
     Ok(done(json!({ "applied": applied })))
 }
+
+/// `POST /api/reload` (no body): the config file reloaded as SIGHUP does (the daemon's
+/// reload.rs); the answer lists each limit with its journal sequence, the master defaults
+/// changed and the keys waiting for a restart. A file that would not start the daemon: 422
+/// naming `config`, the running config kept.
+pub async fn reload(State(s): State<Arc<AdminShared>>) -> Response {
+    reload_inner(&s).await.unwrap_or_else(|e| e)
+}
+
+async fn reload_inner(s: &AdminShared) -> Reply {
+    let plan = s.reloader.plan().map_err(|e| {
+        error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "config",
+            &format!("refused, the running config kept: {e:#}"),
+        )
+    })?;
+    let mut limits = Vec::new();
+    for (key, input) in &plan.limits {
+        let o = submit(s, *input).await?;
+        if let Some((code, _)) = o.refused {
+            return Err(refused(code, key));
+        }
+        limits.push(json!({ "key": key, "journal_seq": o.seq }));
+    }
+    let defaults: Vec<String> = plan.defaults.as_ref().map_or(Vec::new(), |d| d.1.clone());
+    let restart = plan.restart.clone();
+    s.reloader.commit(plan);
+    Ok(done(json!({
+        "config": s.reloader.path().display().to_string(),
+        "limits": limits,
+        "defaults": defaults,
+        "restart": restart,
+    })))
+}

@@ -18,7 +18,7 @@ use mam_feed::soup::client::ClientConfig;
 use mam_feed::soup::stage::SoupSbeStage;
 use mam_gateway::lp::stage::{LpOptions, LpStage};
 use mam_gateway::manager::convert::{
-    model_from_name, policy_from_name, routing_from_name, MasterDefaults,
+    model_from_name, policy_from_name, routing_from_name, MasterDefaults, SharedDefaults,
 };
 use mam_gateway::manager::stage::{ManagerOptions, ManagerStage};
 
@@ -66,6 +66,9 @@ pub struct Edges {
     pub counters: Vec<EdgeCounters>,
     /// What was set up, for the start-up lines.
     pub lines: Vec<String>,
+    /// The manager stage's defaults for masters that name no model, routing or min-lot
+    /// policy (a config reload changes them), if the manager session is on.
+    pub defaults: Option<Arc<SharedDefaults>>,
 }
 
 /// An edge stage as the runner sees it: its own stop flag (if it has one) follows the
@@ -172,7 +175,7 @@ fn sock(s: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("`{s}`: expected IP:PORT"))
 }
 
-fn defaults(cfg: &DaemonConfig) -> anyhow::Result<MasterDefaults> {
+pub fn defaults(cfg: &DaemonConfig) -> anyhow::Result<MasterDefaults> {
     let e = &cfg.engine;
     Ok(MasterDefaults {
         model: model_from_name(e.model.as_bytes())
@@ -254,8 +257,11 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             None
         }
     };
+    let mut live_defaults = None;
     let manager: Option<Box<dyn Stage>> = if cfg.manager.enabled {
         let m = &cfg.manager;
+        let live = Arc::new(SharedDefaults::new(defaults(cfg)?));
+        live_defaults = Some(live.clone());
         let opts = ManagerOptions {
             listen: sock(&m.listen)?,
             sender_comp: m.comp_id.clone(),
@@ -278,7 +284,8 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             Some(x.tap.clone()),
         )
         .with_context(|| format!("manager.listen {}", m.listen))?
-        .with_reports(x.report_rx);
+        .with_reports(x.report_rx)
+        .with_live_defaults(live);
         lines.push(format!(
             "manager: FIX acceptor listening on {} ({} <- {})",
             s.local_addr().map_or(m.listen.clone(), |a| a.to_string()),
@@ -365,5 +372,6 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
         lp: Edge::boxed(s, None, &x.stop, false, None),
         counters,
         lines,
+        defaults: live_defaults,
     })
 }

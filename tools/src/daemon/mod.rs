@@ -13,6 +13,7 @@
 
 pub mod config;
 mod edges;
+pub mod reload;
 pub mod resume;
 mod signals;
 pub(crate) mod stats;
@@ -214,6 +215,11 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     for l in &edges.lines {
         writeln!(out, "  {l}")?;
     }
+    let operator = Operator {
+        signals,
+        admin: admin.clone(),
+        reloader: Arc::new(reload::Reloader::new(config_path, edges.defaults.clone())?),
+    };
     out.flush()?;
 
     let engine = EngineParts {
@@ -263,7 +269,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     )?;
     let admin_server = match (admin_listener, snapshot_reader) {
         (Some(listener), Some(reader)) => Some(start_admin(
-            &mut out, &cfg, &symbols, listener, reader, &admin, &reporter,
+            &mut out, &cfg, &symbols, listener, reader, &operator, &reporter,
         )?),
         _ => None,
     };
@@ -289,8 +295,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         pipeline,
         &checked,
         &stop,
-        &signals,
-        &admin,
+        &operator,
         &mut reporter,
     )?;
     if let Some(server) = admin_server {
@@ -370,14 +375,14 @@ fn start_admin(
     symbols: &SymbolTable,
     listener: std::net::TcpListener,
     reader: SnapshotReader,
-    admin: &Arc<AdminQueue>,
+    operator: &Operator,
     reporter: &StatsReporter,
 ) -> anyhow::Result<crate::admin::AdminServer> {
     let token = crate::admin::load_or_create_token(cfg.admin.token.as_deref(), &cfg.state)?;
     let (engine_stats, rings) = reporter.sources();
     let shared = Arc::new(crate::admin::AdminShared {
         snapshot: std::sync::Mutex::new(reader),
-        queue: admin.clone(),
+        queue: operator.admin.clone(),
         symbols: symbols.clone(),
         token,
         engine: engine_stats,
@@ -386,6 +391,7 @@ fn start_admin(
         next_id: std::sync::atomic::AtomicU64::new(0),
         started: Instant::now(),
         stopping: AtomicBool::new(false),
+        reloader: operator.reloader.clone(),
     });
     let server = crate::admin::AdminServer::start(listener, shared)?;
     writeln!(
@@ -401,6 +407,14 @@ fn start_admin(
     Ok(server)
 }
 
+/// Where an operator's actions come in: the signals, the admin queue they and the admin API
+/// push engine inputs onto, and the config reloader (SIGHUP, `POST /api/reload`).
+struct Operator {
+    signals: OperatorSignals,
+    admin: Arc<AdminQueue>,
+    reloader: Arc<reload::Reloader>,
+}
+
 /// Watches the running pipeline until it ends: raises the stop flag at a signal or at the
 /// run's duration, forwards operator signals, writes the stats line and the latency logs.
 fn supervise(
@@ -408,8 +422,7 @@ fn supervise(
     pipeline: Pipeline,
     checked: &Checked,
     stop: &AtomicBool,
-    signals: &OperatorSignals,
-    admin: &AdminQueue,
+    operator: &Operator,
     reporter: &mut StatsReporter,
 ) -> anyhow::Result<()> {
     let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -436,7 +449,11 @@ fn supervise(
             writeln!(out, "stopping: draining rings, flushing, logging out")?;
             out.flush()?;
         }
-        signals.forward(admin, out)?;
+        operator.signals.forward(&operator.admin, out)?;
+        if operator.signals.take_reload() {
+            reload::on_signal(&operator.reloader, &operator.admin, out)?;
+            out.flush()?;
+        }
         if now >= next_log {
             reporter.log_interval()?;
             next_log += checked.latency_interval;

@@ -7,6 +7,7 @@
 //! | SIGUSR2 | kill switch released |
 //! | SIGRTMIN+1 | adaptive layer off: every master gets its static allocation |
 //! | SIGRTMIN+2 | adaptive layer on |
+//! | SIGHUP | reload the config file (reload.rs): limits as journaled inputs, master defaults |
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +25,7 @@ type Flag = (Arc<AtomicBool>, u32, &'static str);
 #[derive(Debug)]
 pub struct OperatorSignals {
     flags: Vec<Flag>,
+    reload: Arc<AtomicBool>,
 }
 
 impl OperatorSignals {
@@ -61,7 +63,15 @@ impl OperatorSignals {
         }
         #[cfg(not(target_os = "linux"))]
         let _ = (ADAPTIVE_OFF, ADAPTIVE_ON);
-        Ok(OperatorSignals { flags })
+        let reload = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone())
+            .context("installing the SIGHUP handler")?;
+        Ok(OperatorSignals { flags, reload })
+    }
+
+    /// True once per SIGHUP (several before a call count as one).
+    pub fn take_reload(&self) -> bool {
+        self.reload.swap(false, Ordering::Relaxed)
     }
 
     /// Turns each signal that arrived since the last call into an engine input on `admin`

@@ -1,0 +1,131 @@
+//! The config reloaded on a running daemon (SIGHUP and `POST /api/reload`): the real daemon on
+//! the shared EURUSD day, QuickFIX's executor as the LP, a manager on FIX 4.4:
+//! - a changed `[engine.risk]` limit is applied as a journaled input (the API reads it back,
+//!   `mam journal dump` shows it, a restart keeps it);
+//! - a changed `engine.routing` acts for the next master that names none (its children go per
+//!   account, each with its account's id);
+//! - a file that would not start the daemon is refused with the reason, by the signal and by
+//!   the API (422 naming `config`), and nothing changes;
+//! - keys that need a restart are listed, not applied.
+//!
+//! Needs the shared data and QuickFIX (`.ci/test` installs it); fails saying so.
+
+use mam_tests::admin_api::Api;
+use mam_tests::daemon::{
+    convert_eurusd, lp_orders, out_file, start_lp, wait_until, DaemonSetup, Replay,
+};
+use mam_tests::manager::Manager;
+
+#[test]
+fn limits_and_defaults_change_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cap = convert_eurusd(d, 14..15);
+    let replay = Replay::start(&cap.path, &out_file(d, "replay"));
+    let lp = start_lp(&d.join("executor"));
+    let setup = DaemonSetup::write(d, &replay.addr, &lp.addr().to_string(), 3);
+    let base = std::fs::read_to_string(&setup.config).unwrap()
+        + "[admin]\nenabled = true\nlisten = \"127.0.0.1:0\"\nsnapshot_interval = \"20ms\"\n";
+    std::fs::write(&setup.config, &base).unwrap();
+    let log = out_file(d, "daemon");
+    let mut daemon = setup.start(&log);
+    let api = Api::new(&daemon, &setup.state);
+    wait_until("the first snapshot", || api.call("GET", "/api/status", None).0 == 200);
+    assert_eq!(api.get("/api/risk-limits")["collar_bps"], 500);
+
+    // SIGHUP with a new collar and per-account routing.
+    std::fs::write(
+        &setup.config,
+        base.clone() + "[engine]\nrouting = \"per-account\"\n[engine.risk]\ncollar_bps = 250\n",
+    )
+    .unwrap();
+    let from = daemon.output().len();
+    daemon.signal("-HUP");
+    let line = daemon.wait_line(from, "the reload line", |l| {
+        l.starts_with("reload (SIGHUP)")
+    });
+    assert!(
+        line.contains("limits engine.risk.collar_bps (journaled)"),
+        "{line}"
+    );
+    assert!(line.contains("master defaults engine.routing"), "{line}");
+    wait_until("the collar changed", || {
+        api.get("/api/risk-limits")["collar_bps"] == 250
+    });
+
+    // The next master names no routing: its children go per account, with account ids.
+    let mut mgr = Manager::connect(setup.manager.parse().unwrap(), &d.join("manager"));
+    mgr.send(b"h", &[(336, "MAM"), (340, "2"), (60, "20190204-14:00:00")]);
+    mgr.send(
+        b"D",
+        &[
+            (11, "1"),
+            (55, "EURUSD"),
+            (54, "1"),
+            (38, "100000"),
+            (40, "2"),
+            (44, "1.14600"),
+            (60, "20190204-14:00:01"),
+        ],
+    );
+    wait_until("children at the LP", || {
+        mgr.turn();
+        lp_orders(&d.join("executor")).len() == 3
+    });
+    let orders = lp_orders(&d.join("executor"));
+    assert!(
+        orders
+            .values()
+            .all(|o| o.fields.iter().any(|f| f.starts_with("1="))),
+        "per-account children carry Account (1): {orders:?}"
+    );
+
+    // A bad file: refused by the signal and by the API; nothing changes.
+    std::fs::write(
+        &setup.config,
+        base.clone() + "[engine]\nrouting = \"sideways\"\n",
+    )
+    .unwrap();
+    let from = daemon.output().len();
+    daemon.signal("-HUP");
+    let line = daemon.wait_line(from, "the refusal", |l| l.starts_with("reload (SIGHUP)"));
+    assert!(
+        line.contains("refused") && line.contains("engine.routing"),
+        "{line}"
+    );
+    let (s, v) = api.send("POST", "/api/reload", "");
+    assert_eq!((s, v["field"].as_str()), (422, Some("config")), "{v}");
+    assert!(v["error"].as_str().unwrap().contains("sideways"), "{v}");
+    assert_eq!(api.get("/api/risk-limits")["collar_bps"], 250);
+
+    // Through the API: a limit, and a key that waits for a restart.
+    std::fs::write(
+        &setup.config,
+        base.replace("[pipeline]\n", "[pipeline]\nring = 2048\n")
+            + "[engine]\nrouting = \"per-account\"\n[engine.risk]\ncollar_bps = 300\n",
+    )
+    .unwrap();
+    let (s, v) = api.send("POST", "/api/reload", "");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["limits"][0]["key"], "engine.risk.collar_bps", "{v}");
+    assert!(v["limits"][0]["journal_seq"].as_u64() > Some(0), "{v}");
+    assert_eq!(v["restart"][0], "pipeline.ring", "{v}");
+    assert_eq!(api.get("/api/risk-limits")["collar_bps"], 300);
+    daemon.signal("-TERM");
+    assert!(daemon.wait().success(), "{}", daemon.output());
+    let dump = setup.journal_dump(false).join("\n");
+    assert_eq!(
+        dump.matches("(risk_limit_change)").count(),
+        2,
+        "two journaled limit changes"
+    );
+
+    // A restart keeps the reloaded limit (from the journal, not from re-reading the file).
+    let mut daemon = setup.start(&log);
+    let api = Api::new(&daemon, &setup.state);
+    wait_until("the first snapshot", || api.call("GET", "/api/status", None).0 == 200);
+    assert_eq!(api.get("/api/risk-limits")["collar_bps"], 300);
+    daemon.signal("-TERM");
+    assert!(daemon.wait().success(), "{}", daemon.output());
+    drop(lp);
+}
