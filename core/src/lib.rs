@@ -18,6 +18,7 @@ pub mod alloc;
 pub mod engine;
 pub mod journal;
 pub mod ledger;
+pub mod pcap;
 pub mod pipeline;
 pub mod rand;
 pub mod shared_data;

@@ -10,10 +10,12 @@
 use std::io::{self, Write};
 use std::net::SocketAddrV4;
 
-/// pcap link type of Ethernet.
-pub const LINKTYPE_ETHERNET: u32 = 1;
+use mam_core::pcap::{self, Ipv4Frame, ETH, IPV4, PROTO_UDP, UDP};
+
+pub use mam_core::pcap::LINKTYPE_ETHERNET;
+
 /// Bytes of Ethernet + IPv4 + UDP headers before the payload.
-pub const UDP_FRAME_OVERHEAD: usize = 14 + 20 + 8;
+pub const UDP_FRAME_OVERHEAD: usize = ETH + IPV4 + UDP;
 
 /// Timestamp resolution of a pcap file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,48 +30,19 @@ pub enum TsResolution {
 #[derive(Debug)]
 pub struct PcapWriter<W: Write> {
     out: W,
-    res: TsResolution,
-    snaplen: u32,
+    nanos: bool,
     ip_id: u16,
     frames: u64,
-}
-
-/// The Internet checksum (RFC 1071) of `data`, starting from a partial `sum`.
-pub fn internet_checksum(data: &[u8], mut sum: u32) -> u16 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum = sum.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
-    }
-    if let [last] = chunks.remainder() {
-        sum = sum.wrapping_add(u32::from(*last) << 8);
-    }
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 impl<W: Write> PcapWriter<W> {
     /// Writes the global header (snap length 65535, Ethernet).
     pub fn new(mut out: W, res: TsResolution) -> io::Result<Self> {
-        let magic: u32 = match res {
-            TsResolution::Micro => 0xa1b2_c3d4,
-            TsResolution::Nano => 0xa1b2_3c4d,
-        };
-        let snaplen = 65_535u32;
-        let mut h = Vec::with_capacity(24);
-        h.extend_from_slice(&magic.to_le_bytes());
-        h.extend_from_slice(&2u16.to_le_bytes());
-        h.extend_from_slice(&4u16.to_le_bytes());
-        h.extend_from_slice(&0i32.to_le_bytes()); // thiszone
-        h.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
-        h.extend_from_slice(&snaplen.to_le_bytes());
-        h.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
-        out.write_all(&h)?;
+        let nanos = res == TsResolution::Nano;
+        out.write_all(&pcap::global_header(nanos))?;
         Ok(Self {
             out,
-            res,
-            snaplen,
+            nanos,
             ip_id: 0,
             frames: 0,
         })
@@ -82,26 +55,16 @@ impl<W: Write> PcapWriter<W> {
 
     /// Writes one record holding `frame` (cut to the snap length) stamped `ts_ns`.
     pub fn write_frame(&mut self, ts_ns: u64, frame: &[u8]) -> io::Result<()> {
-        let secs = ts_ns / 1_000_000_000;
-        let sub = ts_ns % 1_000_000_000;
-        let frac = match self.res {
-            TsResolution::Nano => sub,
-            TsResolution::Micro => sub / 1000,
-        };
-        let secs = u32::try_from(secs).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "timestamp past 2106 does not fit pcap",
-            )
-        })?;
-        let incl = frame.len().min(self.snaplen as usize);
-        let mut h = [0u8; 16];
-        h[0..4].copy_from_slice(&secs.to_le_bytes());
-        h[4..8].copy_from_slice(&(frac as u32).to_le_bytes());
-        h[8..12].copy_from_slice(&(incl as u32).to_le_bytes());
-        h[12..16].copy_from_slice(&(frame.len() as u32).to_le_bytes());
+        let kept = frame.len().min(pcap::SNAPLEN as usize);
+        let h = pcap::record_header(ts_ns, self.nanos, kept as u32, frame.len() as u32)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "timestamp past 2106 does not fit pcap",
+                )
+            })?;
         self.out.write_all(&h)?;
-        self.out.write_all(&frame[..incl])?;
+        self.out.write_all(&frame[..kept])?;
         self.frames += 1;
         Ok(())
     }
@@ -126,57 +89,34 @@ impl<W: Write> PcapWriter<W> {
     }
 }
 
-/// Builds an Ethernet II / IPv4 / UDP frame around `payload`.
+/// Builds an Ethernet II / IPv4 / UDP frame around `payload` (DF, TTL 64, both checksums; a
+/// multicast destination gets its `01:00:5e` MAC, others locally administered ones).
 pub fn udp_frame(
     src: SocketAddrV4,
     dst: SocketAddrV4,
     payload: &[u8],
     ip_id: u16,
 ) -> io::Result<Vec<u8>> {
-    let udp_len = 8 + payload.len();
-    let ip_len = 20 + udp_len;
-    let ip_len16 = u16::try_from(ip_len)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "UDP payload over 65507 bytes"))?;
-    let mut f = Vec::with_capacity(14 + ip_len);
-    let d = dst.ip().octets();
-    if dst.ip().is_multicast() {
-        f.extend_from_slice(&[0x01, 0x00, 0x5e, d[1] & 0x7f, d[2], d[3]]);
-    } else {
-        f.extend_from_slice(&[0x02, 0, d[0], d[1], d[2], d[3]]);
+    let udp_len = UDP + payload.len();
+    let too_big = || io::Error::new(io::ErrorKind::InvalidInput, "UDP payload over 65507 bytes");
+    let fr = Ipv4Frame {
+        src_mac: pcap::mac_for(src.ip().octets()),
+        dst_mac: pcap::mac_for(dst.ip().octets()),
+        src: src.ip().octets(),
+        dst: dst.ip().octets(),
+        proto: PROTO_UDP,
+    };
+    let mut f = vec![0u8; ETH + IPV4 + udp_len];
+    if !fr.write_headers(&mut f, ip_id, udp_len) {
+        return Err(too_big());
     }
-    let s = src.ip().octets();
-    f.extend_from_slice(&[0x02, 0, s[0], s[1], s[2], s[3]]);
-    f.extend_from_slice(&0x0800u16.to_be_bytes());
-    // IPv4 header.
-    let ip_at = f.len();
-    f.extend_from_slice(&[0x45, 0]);
-    f.extend_from_slice(&ip_len16.to_be_bytes());
-    f.extend_from_slice(&ip_id.to_be_bytes());
-    f.extend_from_slice(&0x4000u16.to_be_bytes()); // DF, offset 0
-    f.extend_from_slice(&[64, 17, 0, 0]); // TTL, UDP, checksum placeholder
-    f.extend_from_slice(&s);
-    f.extend_from_slice(&d);
-    let ck = internet_checksum(&f[ip_at..ip_at + 20], 0);
-    f[ip_at + 10..ip_at + 12].copy_from_slice(&ck.to_be_bytes());
-    // UDP header and payload.
-    let udp_at = f.len();
-    f.extend_from_slice(&src.port().to_be_bytes());
-    f.extend_from_slice(&dst.port().to_be_bytes());
-    f.extend_from_slice(&(udp_len as u16).to_be_bytes());
-    f.extend_from_slice(&[0, 0]);
-    f.extend_from_slice(payload);
-    // Pseudo-header: src, dst, zero, protocol, UDP length.
-    let mut pseudo: u32 = 0;
-    for w in [&s[..], &d[..]] {
-        pseudo += u32::from(u16::from_be_bytes([w[0], w[1]]));
-        pseudo += u32::from(u16::from_be_bytes([w[2], w[3]]));
-    }
-    pseudo += 17 + udp_len as u32;
-    let mut uck = internet_checksum(&f[udp_at..], pseudo);
-    if uck == 0 {
-        uck = 0xffff; // 0 means "no checksum" in UDP over IPv4
-    }
-    f[udp_at + 6..udp_at + 8].copy_from_slice(&uck.to_be_bytes());
+    let l4 = &mut f[ETH + IPV4..];
+    l4[0..2].copy_from_slice(&src.port().to_be_bytes());
+    l4[2..4].copy_from_slice(&dst.port().to_be_bytes());
+    l4[4..6].copy_from_slice(&(udp_len as u16).to_be_bytes());
+    l4[UDP..].copy_from_slice(payload);
+    let c = fr.l4_checksum(l4);
+    l4[6..8].copy_from_slice(&c.to_be_bytes());
     Ok(f)
 }
 
@@ -185,16 +125,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ipv4_checksum_verifies() {
+    fn udp_frames_verify() {
+        use mam_core::pcap::internet_checksum;
         let src = "10.1.2.3:4000".parse().unwrap();
         let dst = "239.192.70.1:31001".parse().unwrap();
         let f = udp_frame(src, dst, b"hello, world!", 7).unwrap();
         // A header with a correct checksum sums to 0xffff (checksum of it is 0).
         assert_eq!(internet_checksum(&f[14..34], 0), 0);
         assert_eq!(&f[0..6], &[0x01, 0x00, 0x5e, 0x40, 70, 1]);
-        // RFC 1071 example.
-        let ex = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
-        assert_eq!(internet_checksum(&ex, 0), !0xddf2);
+        assert_eq!(&f[6..12], &[0x02, 0, 10, 1, 2, 3]);
+        // The UDP checksum over the pseudo-header verifies: summed with it, it gives 0.
+        let mut pseudo = 0u32;
+        for w in [[10u8, 1], [2, 3], [239, 192], [70, 1]] {
+            pseudo += u32::from(u16::from_be_bytes(w));
+        }
+        pseudo += 17 + (f.len() - 34) as u32;
+        assert_eq!(internet_checksum(&f[34..], pseudo), 0);
+        assert!(udp_frame(src, dst, &vec![0; 65_508], 0).is_err());
     }
 
     #[test]

@@ -30,7 +30,9 @@ fn limits_and_defaults_change_without_a_restart() {
     let log = out_file(d, "daemon");
     let mut daemon = setup.start(&log);
     let api = Api::new(&daemon, &setup.state);
-    wait_until("the first snapshot", || api.call("GET", "/api/status", None).0 == 200);
+    wait_until("the first snapshot", || {
+        api.call("GET", "/api/status", None).0 == 200
+    });
     assert_eq!(api.get("/api/risk-limits")["collar_bps"], 500);
 
     // SIGHUP with a new collar and per-account routing.
@@ -123,7 +125,9 @@ fn limits_and_defaults_change_without_a_restart() {
     // A restart keeps the reloaded limit (from the journal, not from re-reading the file).
     let mut daemon = setup.start(&log);
     let api = Api::new(&daemon, &setup.state);
-    wait_until("the first snapshot", || api.call("GET", "/api/status", None).0 == 200);
+    wait_until("the first snapshot", || {
+        api.call("GET", "/api/status", None).0 == 200
+    });
     assert_eq!(api.get("/api/risk-limits")["collar_bps"], 300);
     daemon.signal("-TERM");
     assert!(daemon.wait().success(), "{}", daemon.output());

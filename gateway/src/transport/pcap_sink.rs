@@ -14,17 +14,16 @@ use std::io::{BufWriter, Write};
 use std::net::Ipv4Addr;
 use std::path::Path;
 
+use mam_core::pcap::{self, Ipv4Frame, ETH, IPV4, PROTO_TCP, PROTO_UDP, RECORD_HEADER, TCP, UDP};
+
 use super::{Transport, TransportError};
 
 /// pcap magic for nanosecond timestamps.
-pub const PCAP_MAGIC_NS: u32 = 0xa1b2_3c4d;
+pub const PCAP_MAGIC_NS: u32 = pcap::MAGIC_NANOS;
 /// `LINKTYPE_ETHERNET`.
-pub const LINKTYPE_ETHERNET: u32 = 1;
-const RECORD_HEADER: usize = 16;
-const ETH: usize = 14;
-const IPV4: usize = 20;
-const UDP: usize = 8;
-const TCP: usize = 20;
+pub const LINKTYPE_ETHERNET: u32 = pcap::LINKTYPE_ETHERNET;
+/// The last instant a record header holds (its seconds are 32 bits: early 2106).
+const LAST_NS: u64 = u32::MAX as u64 * 1_000_000_000 + 999_999_999;
 
 /// Which transport header the packets carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,25 +102,6 @@ impl<W: Write> std::fmt::Debug for PcapSink<W> {
     }
 }
 
-/// Ones-complement sum of 16-bit big-endian words (odd byte padded with zero).
-fn sum16(mut acc: u32, bytes: &[u8]) -> u32 {
-    let mut chunks = bytes.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        acc += u32::from(*last) << 8;
-    }
-    acc
-}
-
-fn fold(mut acc: u32) -> u16 {
-    while acc >> 16 != 0 {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
-
 impl PcapSink<BufWriter<File>> {
     /// Creates (truncates) a pcap file at `path` and writes its global header.
     pub fn create(path: impl AsRef<Path>, cfg: PcapConfig) -> Result<Self, TransportError> {
@@ -139,14 +119,7 @@ impl<W: Write> PcapSink<W> {
                 max: limit,
             });
         }
-        let mut gh = [0u8; 24];
-        gh[0..4].copy_from_slice(&PCAP_MAGIC_NS.to_le_bytes());
-        gh[4..6].copy_from_slice(&2u16.to_le_bytes());
-        gh[6..8].copy_from_slice(&4u16.to_le_bytes());
-        // thiszone 0, sigfigs 0
-        gh[16..20].copy_from_slice(&65_535u32.to_le_bytes());
-        gh[20..24].copy_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
-        out.write_all(&gh)?;
+        out.write_all(&pcap::global_header(true))?;
         Ok(Self {
             out,
             cfg,
@@ -183,34 +156,26 @@ impl<W: Write> PcapSink<W> {
         let ts = self.fixed_time_ns.unwrap_or_else(mam_core::sys::utc_now_ns);
         let frame = cfg.headers() + len;
         let r = &mut self.batch[at..at + RECORD_HEADER + frame];
-        r[0..4].copy_from_slice(&((ts / 1_000_000_000) as u32).to_le_bytes());
-        r[4..8].copy_from_slice(&((ts % 1_000_000_000) as u32).to_le_bytes());
-        r[8..12].copy_from_slice(&(frame as u32).to_le_bytes());
-        r[12..16].copy_from_slice(&(frame as u32).to_le_bytes());
+        let rh = pcap::record_header(ts.min(LAST_NS), true, frame as u32, frame as u32);
+        r[..RECORD_HEADER].copy_from_slice(&rh.unwrap_or_default());
         let f = &mut r[RECORD_HEADER..];
-        // Ethernet: locally administered MACs, IPv4.
-        f[0..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x02]);
-        f[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
-        f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-        let (ip, l4) = f[ETH..].split_at_mut(IPV4);
-        let l4_len = frame - ETH - IPV4;
-        ip[0] = 0x45;
-        ip[1] = 0;
-        ip[2..4].copy_from_slice(&((IPV4 + l4_len) as u16).to_be_bytes());
-        ip[4..6].copy_from_slice(&self.ip_id.to_be_bytes());
-        ip[6..8].copy_from_slice(&0x4000u16.to_be_bytes()); // DF
-        ip[8] = 64;
-        ip[9] = match cfg.framing {
-            Framing::Udp => 17,
-            Framing::Tcp => 6,
+        let fr = Ipv4Frame {
+            // Locally administered MACs.
+            src_mac: [0x02, 0, 0, 0, 0, 0x01],
+            dst_mac: [0x02, 0, 0, 0, 0, 0x02],
+            src: cfg.src.octets(),
+            dst: cfg.dst.octets(),
+            proto: match cfg.framing {
+                Framing::Udp => PROTO_UDP,
+                Framing::Tcp => PROTO_TCP,
+            },
         };
-        ip[10..12].fill(0);
-        ip[12..16].copy_from_slice(&cfg.src.octets());
-        ip[16..20].copy_from_slice(&cfg.dst.octets());
-        let c = fold(sum16(0, ip));
-        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        let l4_len = frame - ETH - IPV4;
+        // `new` refused a max_payload that would not fit IPv4.
+        let fits = fr.write_headers(f, self.ip_id, l4_len);
+        debug_assert!(fits, "{l4_len} bytes of segment fit IPv4");
         self.ip_id = self.ip_id.wrapping_add(1);
-
+        let l4 = &mut f[ETH + IPV4..];
         l4[0..2].copy_from_slice(&cfg.src_port.to_be_bytes());
         l4[2..4].copy_from_slice(&cfg.dst_port.to_be_bytes());
         let csum_at = match cfg.framing {
@@ -230,14 +195,7 @@ impl<W: Write> PcapSink<W> {
                 16
             }
         };
-        // Pseudo header: src, dst, zero, protocol, L4 length.
-        let mut acc = sum16(0, &cfg.src.octets());
-        acc = sum16(acc, &cfg.dst.octets());
-        acc += u32::from(ip[9]) + l4_len as u32;
-        let mut c = fold(sum16(acc, l4));
-        if c == 0 && cfg.framing == Framing::Udp {
-            c = 0xffff; // zero means "no checksum" in UDP
-        }
+        let c = fr.l4_checksum(l4);
         l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
     }
 }
