@@ -52,4 +52,67 @@ if os.path.isfile(fix):
         out("fix_frame_parse", f"qfj-{i}", m)
         out("fix_session", f"qfj-{i}", m)
     out("fix_session", "qfj-all", b"".join(msgs[:32]).replace(b"|", b"\x01"))
+# The engine's files, built here from their documented layouts (docs/storage.md): an account
+# store of three accounts and a journal segment of a few records.
+import zlib
+
+def crc32c(b):
+    crc = 0xFFFFFFFF
+    for x in b:
+        crc ^= x
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+def align(n, a):
+    return (n + a - 1) // a * a
+
+def store(count, cap):
+    sizes = [16] + [8] * 11 + [4, 2, 2] + [8] * 5
+    offs, at = [], 128
+    for sz in sizes:
+        offs.append(at)
+        at = align(at + cap * sz, 64)
+    body = bytearray(at)
+    for i in range(count):
+        vals = [b"INV%06d" % i, 10_000_000_000 * (i + 1), 10_000_000_000 * (i + 1), 0,
+                10_000_000_000 * (i + 1), 1_000_000, 0, 0, 0, 1_000_000, 0, 1_000_000,
+                100, 0, 1, 0, 0, 0, 0, b"USD"]
+        for k, (v, sz) in enumerate(zip(vals, sizes)):
+            raw = v.ljust(sz, b"\0") if isinstance(v, bytes) else v.to_bytes(sz, "little", signed=True)
+            body[offs[k] + i * sz: offs[k] + (i + 1) * sz] = raw
+    hdr = bytearray(128)
+    hdr[0:8] = b"MAMACCT\0"
+    struct.pack_into("<IIQQQIIII", hdr, 8, 2, 128, cap, count, 7, 0, 0, 20, 152)
+    covered = bytes(hdr) + b"".join(bytes(body[offs[k]:offs[k] + count * sz]) for k, sz in enumerate(sizes))
+    struct.pack_into("<I", hdr, 40, zlib.crc32(covered) & 0xFFFFFFFF)
+    body[0:128] = hdr
+    return bytes(body)
+
+out("account_store", "three", store(3, 4))
+out("account_store", "empty", store(0, 1))
+
+def segment(records, size=4096):
+    b = bytearray(size)
+    b[0:8] = b"MAMJRNL\0"
+    struct.pack_into("<IIQQQ", b, 8, 1, 64, 1, 1, size)
+    struct.pack_into("<I", b, 60, crc32c(bytes(b[0:60])))
+    at = 64
+    for seq, (kind, payload) in enumerate(records, start=1):
+        n = align(24 + len(payload), 8)
+        rec = bytearray(n)
+        struct.pack_into("<IQH", rec, 4, len(payload), seq, kind)
+        rec[24:24 + len(payload)] = payload
+        struct.pack_into("<I", rec, 0, crc32c(bytes(rec[4:])))
+        b[at:at + n] = rec
+        at += n
+    return bytes(b)
+
+quote = struct.pack("<QQQIHBBqqqq", 1_549_288_800_000_000_000, 1_549_288_800_000_000_000, 1, 0,
+                    1, 1, 0, 114_400_000, 114_402_000, 1_000_000_000_000, 1_000_000_000_000)
+master = struct.pack("<QQqqqqqIBBBB", 1_549_288_801_000_000_000, 1, 10_000, 0, 0, 0, 0, 0,
+                     1, 1, 0, 1)
+balance = struct.pack("<QqII", 1_549_288_802_000_000_000, 250_000_000, 0, 0)
+out("journal", "three-inputs", segment([(5, quote), (1, master), (3, balance)]))
+out("journal", "header-only", segment([]))
 print("seed corpora in", os.path.join(HERE, "corpus"))
