@@ -364,6 +364,7 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             ("lp-fills", s.fills),
             ("lp-rejects", s.rejects),
             ("lp-reconnects", s.reconnects),
+            ("lp-connect-failures", s.connect_failures),
         ]
     }));
     Ok(Edges {

@@ -57,6 +57,10 @@ pub struct Initiator {
     backoff_ns: u64,
     next_attempt_ns: u64,
     connects: u64,
+    /// Connection attempts that failed, in all.
+    connect_failures: u64,
+    /// Failed attempts since the last connection (0 while connected).
+    failing: u64,
 }
 
 impl Initiator {
@@ -72,6 +76,8 @@ impl Initiator {
             conn: None,
             next_attempt_ns: 0,
             connects: 0,
+            connect_failures: 0,
+            failing: 0,
         })
     }
 
@@ -86,6 +92,10 @@ impl Initiator {
     /// Connections made so far.
     pub fn connects(&self) -> u64 {
         self.connects
+    }
+    /// Connection attempts that failed (refused, timed out, unreachable) so far.
+    pub fn connect_failures(&self) -> u64 {
+        self.connect_failures
     }
     /// The connection's counters, when connected.
     pub fn tcp_stats(&self) -> Option<crate::transport::tcp::TcpStats> {
@@ -166,13 +176,27 @@ impl Initiator {
                         )
                         .map_err(TransportError::Io)?;
                     self.connects += 1;
-                    tracing::info!(addr = %self.opts.addr, "FIX initiator: connected");
+                    if self.failing > 0 {
+                        tracing::warn!(addr = %self.opts.addr, failed_attempts = self.failing, "FIX initiator: connected after failed attempts");
+                    } else {
+                        tracing::info!(addr = %self.opts.addr, "FIX initiator: connected");
+                    }
+                    self.failing = 0;
                     self.session.on_connected(now, &mut c)?;
                     let _ = c.flush();
                     self.conn = Some(c);
                 }
                 Err(e) => {
-                    tracing::info!(addr = %self.opts.addr, error = %e, backoff_ms = self.backoff_ns / 1_000_000, "FIX initiator: connect failed");
+                    self.connect_failures += 1;
+                    self.failing += 1;
+                    // A peer that is down must be seen (a WARN, not only a counter), but a
+                    // retry every backoff must not flood the log: the 1st, 2nd, 4th, 8th, ...
+                    // failure of a run is logged.
+                    if self.failing.is_power_of_two() {
+                        tracing::warn!(addr = %self.opts.addr, error = %e, failed_attempts = self.failing, retry_in_ms = self.backoff_ns / 1_000_000, "FIX initiator: peer unreachable, retrying");
+                    } else {
+                        tracing::debug!(addr = %self.opts.addr, error = %e, "FIX initiator: connect failed");
+                    }
                     self.next_attempt_ns = now + self.backoff_ns;
                     self.backoff_ns =
                         (self.backoff_ns * 2).min(self.opts.backoff_max.as_nanos() as u64);

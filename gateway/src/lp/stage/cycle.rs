@@ -153,6 +153,9 @@ impl LpStage {
         if after > connects && connects > 0 {
             self.stats.reconnects.fetch_add(after - connects, Relaxed);
         }
+        self.stats
+            .connect_failures
+            .store(self.ini.connect_failures(), Relaxed);
         for r in std::mem::take(&mut self.refused_refs) {
             match fills::resolve(self.ini.session().store(), &mut self.dec, &r) {
                 Refused::Order(cl_ord_id) => {

@@ -26,6 +26,8 @@ pub struct LpStats {
     pub refused: AtomicU64,
     /// Connections after the first.
     pub reconnects: AtomicU64,
+    /// Connection attempts to the LP that failed (refused, timed out, unreachable).
+    pub connect_failures: AtomicU64,
     /// Times orders had to wait (not logged on, or the session's pending queue full).
     pub order_waits: AtomicU64,
     /// Fills that found the engine's ring full and waited.
@@ -78,6 +80,7 @@ pub struct LpCounts {
     pub ignored: u64,
     pub refused: u64,
     pub reconnects: u64,
+    pub connect_failures: u64,
     pub order_waits: u64,
     pub fill_waits: u64,
     pub fills_undelivered: u64,
@@ -112,6 +115,7 @@ impl LpStats {
             ignored: g(&self.ignored),
             refused: g(&self.refused),
             reconnects: g(&self.reconnects),
+            connect_failures: g(&self.connect_failures),
             order_waits: g(&self.order_waits),
             fill_waits: g(&self.fill_waits),
             fills_undelivered: g(&self.fills_undelivered),
