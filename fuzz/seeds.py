@@ -115,4 +115,11 @@ master = struct.pack("<QQqqqqqIBBBB", 1_549_288_801_000_000_000, 1, 10_000, 0, 0
 balance = struct.pack("<QqII", 1_549_288_802_000_000_000, 250_000_000, 0, 0)
 out("journal", "three-inputs", segment([(5, quote), (1, master), (3, balance)]))
 out("journal", "header-only", segment([]))
+out("account_csv", "minimal", b"id,balance,equity\nA1,1000,1000\nA2,2500.5,2500.5\n")
+out("account_csv", "every-column", b"id,balance,equity,margin_used,equity_hwm,leverage,multiplier,"
+    b"percent,fixed_lots,risk_fraction,drawdown_tolerance,min_scale,max_scale,cluster,flags,"
+    b"commission_per_lot,daily_loss_limit,margin_call_level,stop_out_level,currency,"
+    b"limit_action,active,close_only\n"
+    b"INV-1,10000,10000,0,10000,100,1.5,10,0.1,0.01,0.2,0.5,1.5,3,1,3.5,500,120,60,EUR,"
+    b"flatten,yes,no\n")
 print("seed corpora in", os.path.join(HERE, "corpus"))
