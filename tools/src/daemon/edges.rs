@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use mam_core::event::MarketEvent;
+use mam_core::pipeline::engine_stage::admin::SharedSnapshots;
 use mam_core::pipeline::ring::ConflatingTx;
 use mam_core::pipeline::{EdgeFrame, EdgeOrder, LatencyTap, ManagerReport, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
@@ -48,6 +49,8 @@ pub struct EdgeInputs<'a> {
     pub stop: Arc<AtomicBool>,
     /// Latency tap.
     pub tap: LatencyTap,
+    /// The engine's published snapshot, for the manager's position requests.
+    pub snapshots: Option<SharedSnapshots>,
 }
 
 /// The built stages.
@@ -275,6 +278,10 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
         )
         .with_context(|| format!("manager.listen {}", m.listen))?
         .with_reports(x.report_rx);
+        let s = match x.snapshots {
+            Some(snap) => s.with_positions(snap),
+            None => s,
+        };
         lines.push(format!(
             "manager: FIX acceptor listening on {} ({} <- {})",
             s.local_addr().map_or(m.listen.clone(), |a| a.to_string()),
@@ -292,6 +299,8 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
                     "masters-refused",
                     s.refused + s.session_rejects + s.business_rejects,
                 ),
+                ("positions-answered", s.positions_answered),
+                ("positions-refused", s.positions_refused),
             ]
         }));
         Some(Edge::boxed(s, None, &x.stop, false, None))

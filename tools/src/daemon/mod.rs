@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mam_core::adaptive::AdaptiveModel;
-use mam_core::pipeline::engine_stage::admin::{snapshot_buffer, AdminQueue, SnapshotReader};
+use mam_core::pipeline::engine_stage::admin::{
+    share_snapshots, snapshot_buffer, AdminQueue, SharedSnapshots, SnapshotWriter,
+};
 use mam_core::pipeline::engine_stage::{
     EngineRings, EngineStage, EngineStageOptions, EngineStageReport, EngineStageStats, ReportSlot,
 };
@@ -194,6 +196,15 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
             unsent.len()
         )?;
     }
+    // The engine's published snapshot: read by the admin API and by the manager session's
+    // position requests (one reader, shared; the engine never waits for either).
+    let (snapshot_writer, snapshots) = match checked.snapshots {
+        Some(every) => {
+            let (w, r) = snapshot_buffer(u64::try_from(every.as_nanos()).unwrap_or(u64::MAX));
+            (Some(w), Some(share_snapshots(r)))
+        }
+        None => (None, None),
+    };
     let edges = edges::build(edges::EdgeInputs {
         cfg: &cfg,
         symbols: &symbols,
@@ -206,6 +217,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         report_rx: rrx,
         stop: stop.clone(),
         tap: tap.clone(),
+        snapshots: snapshots.clone(),
     })?;
     for l in &edges.lines {
         writeln!(out, "  {l}")?;
@@ -224,9 +236,9 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
             orders: otx,
         },
         reports: cfg.manager.enabled.then_some((rtx, unsent)),
+        snapshots: snapshot_writer,
     };
-    let (engine_stage, report, estats, snapshot_reader) =
-        engine_stage(&cfg, &checked, &paths, engine);
+    let (engine_stage, report, estats) = engine_stage(&cfg, &checked, &paths, engine);
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     let mut idle = Vec::new();
     if let Some(f) = edges.feed {
@@ -256,7 +268,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         checked.sync,
         &checked.latency_dir,
     )?;
-    let admin_server = match (admin_listener, snapshot_reader) {
+    let admin_server = match (admin_listener, snapshots) {
         (Some(listener), Some(reader)) => Some(start_admin(
             &mut out, &cfg, &symbols, listener, reader, &admin, &reporter,
         )?),
@@ -308,21 +320,18 @@ struct EngineParts {
     rings: EngineRings,
     /// The report ring to the manager stage and the reports a crash left unsent.
     reports: Option<(RingTx<ManagerReport>, Vec<ManagerReport>)>,
+    /// Where the engine publishes its snapshot, if anything reads it.
+    snapshots: Option<SnapshotWriter>,
 }
 
-/// The engine stage with the daemon's options; with the admin API on, the reader of the
-/// snapshot it publishes.
+/// The engine stage with the daemon's options, publishing its snapshot when anything reads
+/// it.
 fn engine_stage(
     cfg: &DaemonConfig,
     checked: &Checked,
     paths: &StatePaths,
     parts: EngineParts,
-) -> (
-    EngineStage,
-    ReportSlot,
-    Arc<EngineStageStats>,
-    Option<SnapshotReader>,
-) {
+) -> (EngineStage, ReportSlot, Arc<EngineStageStats>) {
     let opts = EngineStageOptions {
         sequencing: checked.sequencing,
         checkpoint_dir: paths.checkpoints.clone(),
@@ -346,13 +355,10 @@ fn engine_stage(
         Some((tx, unsent)) => stage.with_reports(tx).with_unsent_reports(unsent),
         None => stage,
     };
-    let mut reader = None;
-    if let Some((_, every)) = checked.admin {
-        let (w, r) = snapshot_buffer(u64::try_from(every.as_nanos()).unwrap_or(u64::MAX));
+    if let Some(w) = parts.snapshots {
         stage = stage.with_snapshots(w);
-        reader = Some(r);
     }
-    (stage, report, estats, reader)
+    (stage, report, estats)
 }
 
 /// Starts the admin HTTP server on its bound listener (docs/admin.md) and says where.
@@ -361,14 +367,14 @@ fn start_admin(
     cfg: &DaemonConfig,
     symbols: &SymbolTable,
     listener: std::net::TcpListener,
-    reader: SnapshotReader,
+    reader: SharedSnapshots,
     admin: &Arc<AdminQueue>,
     reporter: &StatsReporter,
 ) -> anyhow::Result<crate::admin::AdminServer> {
     let token = crate::admin::load_or_create_token(cfg.admin.token.as_deref(), &cfg.state)?;
     let (engine_stats, rings) = reporter.sources();
     let shared = Arc::new(crate::admin::AdminShared {
-        snapshot: std::sync::Mutex::new(reader),
+        snapshot: reader,
         queue: admin.clone(),
         symbols: symbols.clone(),
         token,
