@@ -62,11 +62,16 @@ fn snapshot() -> EngineSnapshot {
 
 /// A RequestForPositions with every field the dictionary requires, plus `extra`.
 fn request(account: &str, extra: &str) -> Vec<u8> {
-    let body = format!(
-        "35=AN\x0149=MANAGER\x0156=MAM\x0134=9\x0152=20260101-00:00:00.000\x01\
-         710=R1\x01724=0\x011={account}\x01581=1\x01715=20260101\x0160=20260101-00:00:00.000\x01\
+    wire(&format!(
+        "710=R1\x01724=0\x011={account}\x01581=1\x01715=20260101\x0160=20260101-00:00:00.000\x01\
          {extra}"
-    );
+    ))
+}
+
+/// A RequestForPositions of body fields `fields` (the header added here).
+fn wire(fields: &str) -> Vec<u8> {
+    let body =
+        format!("35=AN\x0149=MANAGER\x0156=MAM\x0134=9\x0152=20260101-00:00:00.000\x01{fields}");
     let mut m = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
     let ck = checksum(&m);
     m.extend_from_slice(format!("10={ck:03}\x01").as_bytes());
@@ -297,6 +302,29 @@ fn bad_requests_get_an_ack_saying_why() {
         Some(777),
         "an unknown account is named as of the snapshot"
     );
+}
+
+#[test]
+fn the_dictionary_requires_what_fix_4_4_requires() {
+    let check = |fields: &str| {
+        let w = wire(fields);
+        let mut d = Decoder::new();
+        let m = d.decode(&w).unwrap();
+        validate(&m).map_err(|e| (e.reason.code(), e.tag))
+    };
+    let full = "710=R1\x01724=0\x011=*\x01581=1\x01715=20260101\x0160=20260101-00:00:00.000\x01";
+    assert_eq!(check(full), Ok(()));
+    // Each required field missing: a session Reject 373=1 naming it (the session sends it).
+    for t in ["710", "724", "1", "581", "715", "60"] {
+        let without: String = full
+            .split('\x01')
+            .filter(|f| !f.is_empty() && !f.starts_with(&format!("{t}=")))
+            .map(|f| format!("{f}\x01"))
+            .collect();
+        assert_eq!(check(&without), Err((1, t.parse().unwrap())), "without {t}");
+    }
+    // PosReqType outside FIX 4.4's enumeration: 373=5.
+    assert_eq!(check(&full.replace("724=0", "724=7")), Err((5, 724)));
 }
 
 trait ReplaceBytes {
