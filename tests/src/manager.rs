@@ -42,7 +42,10 @@ impl Manager {
     /// Logs on to `addr` (CompIDs MANAGER → MAM), its store in `dir`.
     pub fn connect(addr: SocketAddr, dir: &std::path::Path) -> Manager {
         let cfg = SessionConfig::new(Role::Initiator, "MANAGER", "MAM");
-        let session = Session::new(cfg, Store::open(dir).unwrap()).unwrap();
+        let mut session = Session::new(cfg, Store::open(dir).unwrap()).unwrap();
+        // Answers to RequestForPositions.
+        session.accept_app_type(b"AO");
+        session.accept_app_type(b"AP");
         let mut m = Manager {
             ini: Initiator::new(session, InitiatorOptions::new(addr)).unwrap(),
             got: Vec::new(),

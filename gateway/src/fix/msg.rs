@@ -45,6 +45,12 @@ pub mod msg_type {
     pub const ALLOCATION_INSTRUCTION: &[u8] = b"J";
     /// AllocationInstructionAck.
     pub const ALLOCATION_INSTRUCTION_ACK: &[u8] = b"P";
+    /// RequestForPositions.
+    pub const REQUEST_FOR_POSITIONS: &[u8] = b"AN";
+    /// RequestForPositionsAck.
+    pub const REQUEST_FOR_POSITIONS_ACK: &[u8] = b"AO";
+    /// PositionReport.
+    pub const POSITION_REPORT: &[u8] = b"AP";
 
     /// True for the session-level (admin) message types.
     pub fn is_admin(t: &[u8]) -> bool {

@@ -182,4 +182,44 @@ tags! {
     ALLOC_TYPE = 626;
     /// AllocNoOrdersType.
     ALLOC_NO_ORDERS_TYPE = 857;
+    /// SubscriptionRequestType (0 snapshot, 1 subscribe, 2 unsubscribe).
+    SUBSCRIPTION_REQUEST_TYPE = 263;
+    /// UnsolicitedIndicator.
+    UNSOLICITED_INDICATOR = 325;
+    /// AccountType.
+    ACCOUNT_TYPE = 581;
+    /// NoPositions (the PositionQty group).
+    NO_POSITIONS = 702;
+    /// PosType.
+    POS_TYPE = 703;
+    /// LongQty.
+    LONG_QTY = 704;
+    /// ShortQty.
+    SHORT_QTY = 705;
+    /// PosAmtType.
+    POS_AMT_TYPE = 707;
+    /// PosAmt.
+    POS_AMT = 708;
+    /// PosReqID.
+    POS_REQ_ID = 710;
+    /// ClearingBusinessDate.
+    CLEARING_BUSINESS_DATE = 715;
+    /// PosMaintRptID.
+    POS_MAINT_RPT_ID = 721;
+    /// PosReqType.
+    POS_REQ_TYPE = 724;
+    /// TotalNumPosReports.
+    TOTAL_NUM_POS_REPORTS = 727;
+    /// PosReqResult.
+    POS_REQ_RESULT = 728;
+    /// PosReqStatus.
+    POS_REQ_STATUS = 729;
+    /// SettlPrice.
+    SETTL_PRICE = 730;
+    /// SettlPriceType.
+    SETTL_PRICE_TYPE = 731;
+    /// PriorSettlPrice.
+    PRIOR_SETTL_PRICE = 734;
+    /// NoPosAmt (the PositionAmountData group).
+    NO_POS_AMT = 753;
 }

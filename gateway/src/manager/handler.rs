@@ -6,17 +6,20 @@ use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 use mam_core::engine::input::Input;
+use mam_core::pipeline::engine_stage::admin::SharedSnapshots;
 use mam_core::pipeline::{EdgeFrame, RingTx};
 use mam_core::symbol::SymbolTable;
 
 use super::convert::{
     amend_from_ocrr, cancel_from_ocr, master_from_nos, watermark_from_tss, MasterDefaults,
 };
+use super::positions::{self, PosReqResult};
 use super::refusal::{MasterRefusal, OrdRejReason};
 use super::reply::{Outbox, Reply};
 use super::stats::{inc, ManagerCounters};
-use crate::fix::decode::Message;
+use crate::fix::decode::{Message, RejectReason};
 use crate::fix::session::Event;
+use crate::fix::tag;
 use crate::latency::mono_ns;
 
 /// What waits to go out, in arrival order.
@@ -53,6 +56,9 @@ pub(super) struct Handler {
     pub(super) waiting_since: Option<u64>,
     /// "manager decode": bytes read → frame on the ring, ns.
     pub(super) hist: Histogram<u64>,
+    /// The engine's published snapshot, read to answer RequestForPositions (`None`: not
+    /// wired, such requests are answered "not supported").
+    pub(super) snapshots: Option<SharedSnapshots>,
 }
 
 impl Handler {
@@ -163,6 +169,7 @@ impl Handler {
                 }
                 Err(r) => self.refuse(m, seq, &r),
             },
+            b"AN" => self.on_positions(m, seq),
             // Never answer a reject with a reject.
             b"j" => tracing::warn!(seq, "manager sent a BusinessMessageReject"),
             _ => {
@@ -240,6 +247,44 @@ impl Handler {
         self.clock = input.ts_ns();
         let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
         self.queue(Some(f), true, None);
+    }
+
+    /// A RequestForPositions: its ack and reports, read from the engine's latest published
+    /// snapshot (never from the engine), queued behind what waits.
+    fn on_positions(&mut self, m: &Message<'_>, seq: u64) {
+        let Some(req_id) = m.get(tag::POS_REQ_ID.num) else {
+            // The dictionary requires it; without validation the session lets it through.
+            let r = MasterRefusal::session(
+                RejectReason::RequiredTagMissing,
+                tag::POS_REQ_ID.num,
+                b"",
+                "required tag missing",
+            );
+            return self.refuse(m, seq, &r);
+        };
+        let a = match &self.snapshots {
+            Some(s) => {
+                let mut r = s.lock().unwrap_or_else(|e| e.into_inner());
+                positions::answer(m, Some(r.read()), &self.symbols)
+            }
+            None => positions::answer(m, None, &self.symbols),
+        };
+        let mut ts = [0u8; crate::fix::time::TS_LEN];
+        crate::fix::time::format_utc(crate::fix::session::initiator::now_ns(), &mut ts);
+        let replies = self.out.positions(m, req_id, &a, &self.symbols, &ts[..8]);
+        match a.result {
+            PosReqResult::Valid | PosReqResult::NoPositions => inc(&self.stats.positions_answered),
+            _ => {
+                tracing::info!(seq, result = a.result.code(), text = %a.text, "manager position request refused");
+                inc(&self.stats.positions_refused);
+            }
+        }
+        self.stats
+            .position_reports
+            .fetch_add(a.lines.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        for r in replies {
+            self.queue(None, false, Some(r));
+        }
     }
 
     /// A watermark frame if message `seq`'s readable TransactTime moves the open clock on.

@@ -4,6 +4,8 @@
 //! - [`convert`]: NewOrderSingle → [`MasterOpen`](mam_core::engine::input::MasterOpen) /
 //!   [`MasterClose`](mam_core::engine::input::MasterClose), TradingSessionStatus → watermark,
 //!   and the typed [`MasterRefusal`] that says which reply a bad message gets.
+//! - [`positions`]: RequestForPositions → RequestForPositionsAck and PositionReports, read
+//!   from the engine's published snapshot.
 //! - [`report`]: the engine's reports on master orders → ExecutionReport / OrderCancelReject.
 //! - [`stage`]: [`ManagerStage`], the pipeline stage that owns the acceptor, answers the
 //!   manager and pushes [`EdgeFrame`](mam_core::pipeline::EdgeFrame)s without ever dropping one.
@@ -13,6 +15,7 @@
 
 pub mod client;
 pub mod convert;
+pub mod positions;
 pub mod report;
 pub mod stage;
 
@@ -28,5 +31,7 @@ pub use convert::{
 };
 pub use stage::{ManagerCounters, ManagerError, ManagerOptions, ManagerStage, ManagerStats};
 
+#[cfg(test)]
+mod positions_tests;
 #[cfg(test)]
 mod tests;

@@ -39,7 +39,7 @@ impl Outbox {
         self.fields.clear();
     }
 
-    fn put(&mut self, tag: u32, v: &[u8]) {
+    pub(super) fn put(&mut self, tag: u32, v: &[u8]) {
         // Values come from a parsed message or from `text_of`: never empty once filtered here,
         // never holding a delimiter.
         if v.is_empty() || v.contains(&crate::fix::SOH) {
@@ -57,7 +57,7 @@ impl Outbox {
         self.put(tag, &d[s..]);
     }
 
-    fn put_u64(&mut self, tag: u32, v: u64) {
+    pub(super) fn put_u64(&mut self, tag: u32, v: u64) {
         let mut d = [0u8; MAX_U64_DIGITS];
         let s = fmt_u64(v, &mut d);
         self.put(tag, &d[s..]);
@@ -77,7 +77,12 @@ impl Outbox {
         self.put(tag::AVG_PX.num, b"0");
     }
 
-    fn done(&self, msg_type: &'static [u8], start: usize) -> Reply {
+    /// Where the next reply's fields start.
+    pub(super) fn mark(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub(super) fn done(&self, msg_type: &'static [u8], start: usize) -> Reply {
         Reply {
             msg_type,
             fields: start..self.fields.len(),

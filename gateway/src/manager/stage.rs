@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use mam_core::pipeline::engine_stage::admin::SharedSnapshots;
 use mam_core::pipeline::{EdgeFrame, ManagerReport, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
 use thiserror::Error;
@@ -153,6 +154,7 @@ impl ManagerStage {
         session.accept_app_type(b"h");
         session.accept_app_type(b"F");
         session.accept_app_type(b"G");
+        session.accept_app_type(b"AN");
         let aopts = AcceptorOptions {
             bind: opts.listen,
             ..AcceptorOptions::default()
@@ -180,6 +182,7 @@ impl ManagerStage {
                 pending_frames: 0,
                 waiting_since: None,
                 hist: new_histogram()?,
+                snapshots: None,
             },
             stop,
             phase: Phase::Running,
@@ -205,6 +208,14 @@ impl ManagerStage {
     /// and the engine keeps them (nothing is dropped).
     pub fn with_reports(mut self, rx: RingRx<ManagerReport>) -> Self {
         self.reports = Some(rx);
+        self
+    }
+
+    /// Answers RequestForPositions (35=AN) from the engine's published snapshot
+    /// ([`SharedSnapshots`], shared with any other reader such as the admin API). Without it,
+    /// such requests get a RequestForPositionsAck with PosReqResult 4 (not supported).
+    pub fn with_positions(mut self, snapshots: SharedSnapshots) -> Self {
+        self.h.snapshots = Some(snapshots);
         self
     }
 

@@ -28,6 +28,12 @@ pub struct ManagerStats {
     pub replies_lost: u64,
     /// The engine's reports sent (ExecutionReports and OrderCancelRejects).
     pub reports: u64,
+    /// RequestForPositions answered (PosReqResult 0 valid or 2 no positions).
+    pub positions_answered: u64,
+    /// RequestForPositions refused (PosReqResult 1, 4 or 99).
+    pub positions_refused: u64,
+    /// PositionReports queued for the manager.
+    pub position_reports: u64,
 }
 
 /// The stage's counters as relaxed atomics, readable from the stats thread while it runs.
@@ -44,6 +50,9 @@ pub struct ManagerCounters {
     pub(super) disconnects: AtomicU64,
     pub(super) replies_lost: AtomicU64,
     pub(super) reports: AtomicU64,
+    pub(super) positions_answered: AtomicU64,
+    pub(super) positions_refused: AtomicU64,
+    pub(super) position_reports: AtomicU64,
 }
 
 impl ManagerCounters {
@@ -61,6 +70,9 @@ impl ManagerCounters {
             disconnects: self.disconnects.load(Relaxed),
             replies_lost: self.replies_lost.load(Relaxed),
             reports: self.reports.load(Relaxed),
+            positions_answered: self.positions_answered.load(Relaxed),
+            positions_refused: self.positions_refused.load(Relaxed),
+            position_reports: self.position_reports.load(Relaxed),
         }
     }
 }

@@ -22,13 +22,13 @@ mod writes;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use axum::routing::{get, patch, post};
 use axum::Router;
-use mam_core::pipeline::engine_stage::admin::{AdminQueue, SnapshotReader};
+use mam_core::pipeline::engine_stage::admin::{AdminQueue, SharedSnapshots};
 use mam_core::pipeline::engine_stage::EngineStageStats;
 use mam_core::symbol::SymbolTable;
 
@@ -38,8 +38,9 @@ use live::SharedLive;
 
 /// Everything the handlers read or write.
 pub struct AdminShared {
-    /// The engine's latest snapshot (the lock is the readers' only: the engine never takes it).
-    pub snapshot: Mutex<SnapshotReader>,
+    /// The engine's latest snapshot, shared with the manager session's position requests
+    /// (the lock is the readers' only: the engine never takes it).
+    pub snapshot: SharedSnapshots,
     /// Operator inputs to the engine and their outcomes.
     pub queue: Arc<AdminQueue>,
     /// Instrument names and lot steps.

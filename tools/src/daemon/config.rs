@@ -80,7 +80,8 @@ pub struct AdminConfig {
     /// made on the first start.
     pub token: Option<String>,
     /// How often the engine refreshes the snapshot the API reads (at most; only when the
-    /// journal moved).
+    /// journal moved). The manager session's position requests read the same snapshot, so
+    /// this applies whenever `[manager]` is enabled too, even with the admin API off.
     pub snapshot_interval: String,
 }
 
@@ -484,6 +485,9 @@ pub struct Checked {
     pub latency_dir: PathBuf,
     /// The admin server's address and snapshot interval, when enabled.
     pub admin: Option<(SocketAddr, Duration)>,
+    /// How often (at most) the engine publishes its snapshot, when anything reads it: the
+    /// admin API or the manager session's position requests (`admin.snapshot_interval`).
+    pub snapshots: Option<Duration>,
 }
 
 fn addr(what: &str, s: &str) -> anyhow::Result<SocketAddr> {
@@ -608,6 +612,19 @@ impl DaemonConfig {
             ),
         })?;
         self.manager.sending_time_tolerance()?;
+        let snapshots = if self.admin.enabled || self.manager.enabled {
+            let every =
+                parse_duration(&self.admin.snapshot_interval).context("admin.snapshot_interval")?;
+            if every.is_zero() {
+                bail!(
+                    "admin.snapshot_interval = \"{}\": must be more than 0",
+                    self.admin.snapshot_interval
+                );
+            }
+            Some(every)
+        } else {
+            None
+        };
         let admin = if self.admin.enabled {
             let a = addr("admin.listen", &self.admin.listen)?;
             if !a.ip().is_loopback() && !self.admin.allow_remote {
@@ -619,14 +636,7 @@ impl DaemonConfig {
             if let Some(t) = &self.admin.token {
                 crate::admin::check_token(t)?;
             }
-            let every =
-                parse_duration(&self.admin.snapshot_interval).context("admin.snapshot_interval")?;
-            if every.is_zero() {
-                bail!(
-                    "admin.snapshot_interval = \"{}\": must be more than 0",
-                    self.admin.snapshot_interval
-                );
-            }
+            let every = snapshots.unwrap_or_default();
             Some((a, every))
         } else {
             None
@@ -654,6 +664,7 @@ impl DaemonConfig {
             sync,
             latency_dir,
             admin,
+            snapshots,
         })
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use mam_core::event::MarketEvent;
+use mam_core::pipeline::engine_stage::admin::SharedSnapshots;
 use mam_core::pipeline::ring::ConflatingTx;
 use mam_core::pipeline::{
     AccountDirectory, EdgeFrame, EdgeOrder, LatencyTap, ManagerReport, RingRx, RingTx, Stage,
@@ -52,6 +53,8 @@ pub struct EdgeInputs<'a> {
     pub tap: LatencyTap,
     /// Account ids by index, shared with the engine stage (it appends added accounts).
     pub directory: AccountDirectory,
+    /// The engine's published snapshot, for the manager's position requests.
+    pub snapshots: Option<SharedSnapshots>,
 }
 
 /// The built stages.
@@ -286,6 +289,10 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
         .with_context(|| format!("manager.listen {}", m.listen))?
         .with_reports(x.report_rx)
         .with_live_defaults(live);
+        let s = match x.snapshots {
+            Some(snap) => s.with_positions(snap),
+            None => s,
+        };
         lines.push(format!(
             "manager: FIX acceptor listening on {} ({} <- {})",
             s.local_addr().map_or(m.listen.clone(), |a| a.to_string()),
@@ -303,6 +310,8 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
                     "masters-refused",
                     s.refused + s.session_rejects + s.business_rejects,
                 ),
+                ("positions-answered", s.positions_answered),
+                ("positions-refused", s.positions_refused),
             ]
         }));
         Some(Edge::boxed(s, None, &x.stop, false, None))

@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mam_core::adaptive::AdaptiveModel;
-use mam_core::pipeline::engine_stage::admin::{snapshot_buffer, AdminQueue, SnapshotReader};
+use mam_core::pipeline::engine_stage::admin::{
+    share_snapshots, snapshot_buffer, AdminQueue, SharedSnapshots, SnapshotWriter,
+};
 use mam_core::pipeline::engine_stage::{
     EngineRings, EngineStage, EngineStageOptions, EngineStageReport, EngineStageStats, ReportSlot,
 };
@@ -198,6 +200,15 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         )?;
     }
     let directory = AccountDirectory::new(started.engine.accounts().id.clone());
+    // The engine's published snapshot: read by the admin API and by the manager session's
+    // position requests (one reader, shared; the engine never waits for either).
+    let (snapshot_writer, snapshots) = match checked.snapshots {
+        Some(every) => {
+            let (w, r) = snapshot_buffer(u64::try_from(every.as_nanos()).unwrap_or(u64::MAX));
+            (Some(w), Some(share_snapshots(r)))
+        }
+        None => (None, None),
+    };
     let edges = edges::build(edges::EdgeInputs {
         cfg: &cfg,
         symbols: &symbols,
@@ -211,6 +222,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         stop: stop.clone(),
         tap: tap.clone(),
         directory: directory.clone(),
+        snapshots: snapshots.clone(),
     })?;
     for l in &edges.lines {
         writeln!(out, "  {l}")?;
@@ -235,9 +247,9 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         },
         reports: cfg.manager.enabled.then_some((rtx, unsent)),
         directory,
+        snapshots: snapshot_writer,
     };
-    let (engine_stage, report, estats, snapshot_reader) =
-        engine_stage(&cfg, &checked, &paths, engine);
+    let (engine_stage, report, estats) = engine_stage(&cfg, &checked, &paths, engine);
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     let mut idle = Vec::new();
     if let Some(f) = edges.feed {
@@ -267,7 +279,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         checked.sync,
         &checked.latency_dir,
     )?;
-    let admin_server = match (admin_listener, snapshot_reader) {
+    let admin_server = match (admin_listener, snapshots) {
         (Some(listener), Some(reader)) => Some(start_admin(
             &mut out, &cfg, &symbols, listener, reader, &operator, &reporter,
         )?),
@@ -320,21 +332,18 @@ struct EngineParts {
     reports: Option<(RingTx<ManagerReport>, Vec<ManagerReport>)>,
     /// Account ids by index, shared with the LP stage.
     directory: AccountDirectory,
+    /// Where the engine publishes its snapshot, if anything reads it.
+    snapshots: Option<SnapshotWriter>,
 }
 
-/// The engine stage with the daemon's options; with the admin API on, the reader of the
-/// snapshot it publishes.
+/// The engine stage with the daemon's options, publishing its snapshot when anything reads
+/// it.
 fn engine_stage(
     cfg: &DaemonConfig,
     checked: &Checked,
     paths: &StatePaths,
     parts: EngineParts,
-) -> (
-    EngineStage,
-    ReportSlot,
-    Arc<EngineStageStats>,
-    Option<SnapshotReader>,
-) {
+) -> (EngineStage, ReportSlot, Arc<EngineStageStats>) {
     let opts = EngineStageOptions {
         sequencing: checked.sequencing,
         checkpoint_dir: paths.checkpoints.clone(),
@@ -359,13 +368,10 @@ fn engine_stage(
         Some((tx, unsent)) => stage.with_reports(tx).with_unsent_reports(unsent),
         None => stage,
     };
-    let mut reader = None;
-    if let Some((_, every)) = checked.admin {
-        let (w, r) = snapshot_buffer(u64::try_from(every.as_nanos()).unwrap_or(u64::MAX));
+    if let Some(w) = parts.snapshots {
         stage = stage.with_snapshots(w);
-        reader = Some(r);
     }
-    (stage, report, estats, reader)
+    (stage, report, estats)
 }
 
 /// Starts the admin HTTP server on its bound listener (docs/admin.md) and says where.
@@ -374,14 +380,14 @@ fn start_admin(
     cfg: &DaemonConfig,
     symbols: &SymbolTable,
     listener: std::net::TcpListener,
-    reader: SnapshotReader,
+    reader: SharedSnapshots,
     operator: &Operator,
     reporter: &StatsReporter,
 ) -> anyhow::Result<crate::admin::AdminServer> {
     let token = crate::admin::load_or_create_token(cfg.admin.token.as_deref(), &cfg.state)?;
     let (engine_stats, rings) = reporter.sources();
     let shared = Arc::new(crate::admin::AdminShared {
-        snapshot: std::sync::Mutex::new(reader),
+        snapshot: reader,
         queue: operator.admin.clone(),
         symbols: symbols.clone(),
         token,

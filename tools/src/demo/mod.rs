@@ -1,6 +1,7 @@
 //! `mam run`'s built-in demo: generated accounts, a generated FX feed, a scripted manager and
-//! an in-process LP around the daemon's own engine stage ([`mam_core::pipeline::EngineStage`],
-//! event-time sequencing), with its journal and checkpoints on disk.
+//! an in-process LP around the daemon's own engine stage
+//! ([`mam_core::pipeline::engine_stage::EngineStage`], event-time sequencing), with its journal
+//! and checkpoints on disk.
 //!
 //! ```text
 //!  script source ──MarketEvent──► engine stage ──EdgeOrder──► LP stage

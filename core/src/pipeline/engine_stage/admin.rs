@@ -124,6 +124,17 @@ pub(super) fn refusal(engine: &Engine, seq: u64) -> Option<(RefusedCode, u64)> {
 /// Where readers get the engine's snapshot.
 pub type SnapshotReader = triple_buffer::Output<EngineSnapshot>;
 
+/// One [`SnapshotReader`] shared by several readers on other threads (the admin API, the
+/// manager stage's position requests). The triple buffer's output has a single consumer, so
+/// readers take turns through the lock; the lock is theirs alone: the engine never takes it
+/// (it publishes with one atomic swap, whoever holds the lock).
+pub type SharedSnapshots = std::sync::Arc<std::sync::Mutex<SnapshotReader>>;
+
+/// Shares `r` between readers ([`SharedSnapshots`]).
+pub fn share_snapshots(r: SnapshotReader) -> SharedSnapshots {
+    std::sync::Arc::new(std::sync::Mutex::new(r))
+}
+
 /// The engine stage's end of the snapshot buffer.
 #[derive(Debug)]
 pub struct SnapshotWriter {

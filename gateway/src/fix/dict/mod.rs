@@ -75,6 +75,8 @@ pub const MAM_TAGS: &[(&[u8], &[u32])] = &[
         ],
     ),
     (b"9", &[tag::MAM_JOURNAL_SEQ.num]),
+    (b"AO", &[tag::MAM_JOURNAL_SEQ.num]),
+    (b"AP", &[tag::MAM_JOURNAL_SEQ.num]),
     (b"h", &[tag::TRANSACT_TIME.num]),
 ];
 

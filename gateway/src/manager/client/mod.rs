@@ -135,6 +135,10 @@ impl ManagerClient {
         cfg.heart_bt_int = o.heartbeat_s.max(1);
         cfg.password = o.password.as_ref().map(|p| p.as_bytes().to_vec());
         let store = Store::open(&o.store)?;
+        let mut session = Session::new(cfg, store)?;
+        // Answers to RequestForPositions.
+        session.accept_app_type(b"AO");
+        session.accept_app_type(b"AP");
         let answers_path = o.store.join("answers");
         let answers = std::fs::OpenOptions::new()
             .create(true)
@@ -143,7 +147,7 @@ impl ManagerClient {
             .open(&answers_path)?;
         let mut c = ManagerClient {
             ini: Initiator::new(
-                Session::new(cfg, store)?,
+                session,
                 InitiatorOptions {
                     backoff_min: o.backoff_min,
                     backoff_max: o.backoff_max,
@@ -339,6 +343,41 @@ impl ManagerClient {
         Ok(seq)
     }
 
+    /// Sends a RequestForPositions (35=AN, PosReqType 0, a snapshot) with PosReqID `req_id`
+    /// for `account` (an account id, or `*` for every account) and, if given, one `symbol`;
+    /// returns its MsgSeqNum. mam answers with a RequestForPositionsAck
+    /// ([`AckKind::PositionsAck`]) and one PositionReport per position
+    /// ([`AckKind::Position`]), collected by [`ManagerClient::poll`]. Not a master order: the
+    /// clock does not move.
+    pub fn request_positions(
+        &mut self,
+        req_id: &str,
+        account: &str,
+        symbol: Option<&str>,
+    ) -> Result<u64, ManagerError> {
+        check_text("PosReqID", req_id)?;
+        check_text("account", account)?;
+        if let Some(s) = symbol {
+            check_text("symbol", s)?;
+        }
+        let now = now_ns();
+        let mut date = [0u8; crate::fix::time::TS_LEN];
+        crate::fix::time::format_utc(now, &mut date);
+        let seq = self.ini.send_app(now, b"AN", |w| {
+            w.text(tag::POS_REQ_ID, req_id.as_bytes())
+                .char(tag::POS_REQ_TYPE, b'0')
+                .char(tag::SUBSCRIPTION_REQUEST_TYPE, b'0')
+                .text(tag::ACCOUNT, account.as_bytes())
+                .char(tag::ACCOUNT_TYPE, b'1');
+            if let Some(s) = symbol {
+                w.text(tag::SYMBOL, s.as_bytes());
+            }
+            w.field(tag::CLEARING_BUSINESS_DATE, &date[..8])
+                .timestamp(tag::TRANSACT_TIME, now);
+        })?;
+        Ok(seq)
+    }
+
     /// Writes what is queued to the socket.
     pub fn flush(&mut self) -> Result<(), ManagerError> {
         Ok(self.ini.flush()?)
@@ -380,7 +419,9 @@ impl ManagerClient {
                         AckKind::Refused { .. }
                         | AckKind::SessionReject { .. }
                         | AckKind::BusinessReject { .. } => Some(Fate::Refused),
-                        AckKind::Report { .. } => None,
+                        AckKind::Report { .. }
+                        | AckKind::PositionsAck(_)
+                        | AckKind::Position(_) => None,
                     };
                     // The first answer decides: an order resent after a daemon crash may be
                     // acknowledged twice.

@@ -90,7 +90,17 @@ pub enum AckKind {
     Report {
         /// ExecType.
         exec_type: u8,
+        /// OrdStatus (39).
+        ord_status: Option<u8>,
+        /// CumQty (14): what the master order has filled so far.
+        cum_qty: Option<Qty>,
+        /// MamJournalSeq (5120): the report's journal sequence.
+        journal_seq: Option<u64>,
     },
+    /// RequestForPositionsAck (35=AO) of one of our RequestForPositions.
+    PositionsAck(PositionsAck),
+    /// PositionReport (35=AP): one account's position in one instrument.
+    Position(PositionReport),
     /// Session-level Reject (35=3) of one of our messages.
     SessionReject {
         /// SessionRejectReason (373).
@@ -103,6 +113,51 @@ pub enum AckKind {
         /// Text (58).
         text: String,
     },
+}
+
+/// A RequestForPositionsAck (35=AO): whether the request is answered, and with how many
+/// reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionsAck {
+    /// PosReqID (710) of the request.
+    pub req_id: String,
+    /// PosReqResult (728): 0 valid, 1 invalid or unsupported, 2 no positions, 4 not supported,
+    /// 99 other.
+    pub result: u32,
+    /// PosReqStatus (729): 0 completed, 2 rejected.
+    pub status: u32,
+    /// TotalNumPosReports (727): the PositionReports that follow.
+    pub total: u64,
+    /// Text (58).
+    pub text: String,
+    /// MamJournalSeq (5120): the journal sequence the positions are as of (`None` when no
+    /// snapshot was read).
+    pub journal_seq: Option<u64>,
+}
+
+/// A PositionReport (35=AP), its numbers exact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionReport {
+    /// PosReqID (710) of the request.
+    pub req_id: String,
+    /// PosMaintRptID (721).
+    pub report_id: String,
+    /// Account (1): the account's id.
+    pub account: String,
+    /// Symbol (55).
+    pub symbol: String,
+    /// Net quantity, base units, long positive (LongQty − ShortQty of the TQ entry).
+    pub qty: Qty,
+    /// SettlPrice (730): the mark.
+    pub settl_price: Option<Price>,
+    /// PriorSettlPrice (734): the average entry price.
+    pub prior_settl_price: Option<Price>,
+    /// PosAmt (708) of the FMTM entry: the unrealised P&L in the account's currency.
+    pub unrealised: Option<Money>,
+    /// TotalNumPosReports (727).
+    pub total: u64,
+    /// MamJournalSeq (5120).
+    pub journal_seq: Option<u64>,
 }
 
 /// One answer, with when it arrived.
@@ -197,6 +252,60 @@ pub(crate) fn text_of(m: &Message<'_>) -> String {
         .unwrap_or_default()
 }
 
+fn string(m: &Message<'_>, t: u32) -> String {
+    m.get(t)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_default()
+}
+
+/// An integer field; `u32::MAX` when absent or not a number.
+fn u32_of(m: &Message<'_>, t: u32) -> u32 {
+    m.get(t)
+        .and_then(parse_u64)
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(u32::MAX)
+}
+
+fn decimal<T, E>(m: &Message<'_>, t: u32, parse: impl Fn(&str) -> Result<T, E>) -> Option<T> {
+    std::str::from_utf8(m.get(t)?)
+        .ok()
+        .and_then(|v| parse(v).ok())
+}
+
+/// A PositionReport's fields. The net quantity is LongQty − ShortQty of the entry whose
+/// PosType is TQ (mam sends that one entry), exactly.
+fn position_report(m: &Message<'_>) -> PositionReport {
+    let (mut long, mut short, mut in_tq) = (Qty::ZERO, Qty::ZERO, false);
+    let mut unrealised = None;
+    let mut amt_fmtm = false;
+    for f in m.fields() {
+        let v = std::str::from_utf8(f.value).unwrap_or_default();
+        match f.tag {
+            t if t == tag::POS_TYPE.num => in_tq = f.value == b"TQ",
+            t if t == tag::LONG_QTY.num && in_tq => long = Qty::parse(v).unwrap_or(Qty::ZERO),
+            t if t == tag::SHORT_QTY.num && in_tq => short = Qty::parse(v).unwrap_or(Qty::ZERO),
+            t if t == tag::POS_AMT_TYPE.num => amt_fmtm = f.value == b"FMTM",
+            t if t == tag::POS_AMT.num && amt_fmtm => unrealised = Money::parse(v).ok(),
+            _ => {}
+        }
+    }
+    PositionReport {
+        req_id: string(m, tag::POS_REQ_ID.num),
+        report_id: string(m, tag::POS_MAINT_RPT_ID.num),
+        account: string(m, tag::ACCOUNT.num),
+        symbol: string(m, tag::SYMBOL.num),
+        qty: Qty(long.raw().saturating_sub(short.raw())),
+        settl_price: decimal(m, tag::SETTL_PRICE.num, Price::parse),
+        prior_settl_price: decimal(m, tag::PRIOR_SETTL_PRICE.num, Price::parse),
+        unrealised,
+        total: m
+            .get(tag::TOTAL_NUM_POS_REPORTS.num)
+            .and_then(parse_u64)
+            .unwrap_or(0),
+        journal_seq: m.get(tag::MAM_JOURNAL_SEQ.num).and_then(parse_u64),
+    }
+}
+
 pub(crate) fn to_ack(e: &Event<'_>, by_seq: &HashMap<u64, u64>) -> Option<Ack> {
     let recv_ns = now_ns();
     match e {
@@ -212,7 +321,14 @@ pub(crate) fn to_ack(e: &Event<'_>, by_seq: &HashMap<u64, u64>) -> Option<Ack> {
                         .map(|r| r as u32),
                     text: text_of(msg),
                 },
-                Some(x) => AckKind::Report { exec_type: x },
+                Some(x) => AckKind::Report {
+                    exec_type: x,
+                    ord_status: msg
+                        .get(tag::ORD_STATUS.num)
+                        .and_then(|v| v.first().copied()),
+                    cum_qty: decimal(msg, tag::CUM_QTY.num, Qty::parse),
+                    journal_seq: msg.get(tag::MAM_JOURNAL_SEQ.num).and_then(parse_u64),
+                },
                 None => return None,
             };
             let id = er
@@ -245,6 +361,30 @@ pub(crate) fn to_ack(e: &Event<'_>, by_seq: &HashMap<u64, u64>) -> Option<Ack> {
                 poss_dup: *poss_dup,
             })
         }
+        Event::App { msg, poss_dup } if msg.msg_type() == b"AO" => Some(Ack {
+            cl_ord_id: None,
+            ref_seq: None,
+            kind: AckKind::PositionsAck(PositionsAck {
+                req_id: string(msg, tag::POS_REQ_ID.num),
+                result: u32_of(msg, tag::POS_REQ_RESULT.num),
+                status: u32_of(msg, tag::POS_REQ_STATUS.num),
+                total: msg
+                    .get(tag::TOTAL_NUM_POS_REPORTS.num)
+                    .and_then(parse_u64)
+                    .unwrap_or(0),
+                text: text_of(msg),
+                journal_seq: msg.get(tag::MAM_JOURNAL_SEQ.num).and_then(parse_u64),
+            }),
+            recv_ns,
+            poss_dup: *poss_dup,
+        }),
+        Event::App { msg, poss_dup } if msg.msg_type() == b"AP" => Some(Ack {
+            cl_ord_id: None,
+            ref_seq: None,
+            kind: AckKind::Position(position_report(msg)),
+            recv_ns,
+            poss_dup: *poss_dup,
+        }),
         Event::RejectReceived { ref_seq, reason } => Some(Ack {
             cl_ord_id: by_seq.get(ref_seq).copied(),
             ref_seq: Some(*ref_seq),
