@@ -8,16 +8,13 @@ mod common;
 use common::*;
 use mam_core::account::{encode_id, USD};
 use mam_core::engine::account_add::{add_field, AccountAdd};
-use mam_core::engine::account_change::{account_field as f, status, AccountChange};
+use mam_core::engine::account_change::{account_field as f, status};
 use mam_core::engine::decision::RefusedCode;
 use mam_core::engine::input::model_code;
 use mam_core::engine::Input;
 use mam_core::event::ExecStatus;
 use mam_core::num::{Money, Ratio};
 use proptest::prelude::*;
-
-const EU0: i64 = 110_000_000;
-const PIP: i64 = 10_000;
 
 fn add(ts: u64, id: &str, balance: i64) -> AccountAdd {
     AccountAdd {
@@ -28,24 +25,6 @@ fn add(ts: u64, id: &str, balance: i64) -> AccountAdd {
         leverage: 100,
         ..AccountAdd::default()
     }
-}
-
-fn change(ts: u64, account: u32, field: u16, value: i64) -> Input {
-    Input::Account(AccountChange {
-        ts_ns: ts,
-        value,
-        account,
-        field,
-        _pad: 0,
-    })
-}
-
-fn harness(n: usize) -> Harness {
-    let recs: Vec<_> = (0..n).map(|i| account(i, 10_000, 100)).collect();
-    let mut h = Harness::new(accounts_of(&recs));
-    let ts = h.tick();
-    h.apply(quote(ts, sym("EURUSD"), EU0, EU0 + 2 * PIP));
-    h
 }
 
 /// Steps per account of a 30-step multiplier master (`ticket`), every child filled.
@@ -77,7 +56,7 @@ fn open_filled(h: &mut Harness, ticket: u64) -> Vec<i64> {
 
 #[test]
 fn an_added_account_waits_inactive_then_follows_the_next_master() {
-    let mut h = harness(2);
+    let mut h = eurusd_harness(2);
     assert_eq!(open_filled(&mut h, 1), vec![30, 30]);
     let ts = h.tick();
     assert!(refusals(&h.apply(Input::AddAccount(add(ts, "NEW1", 5_000)))).is_empty());
@@ -101,7 +80,7 @@ fn an_added_account_waits_inactive_then_follows_the_next_master() {
 
 #[test]
 fn bad_adds_are_refused_with_the_field_and_change_nothing() {
-    let mut h = harness(2);
+    let mut h = eurusd_harness(2);
     let before = h.engine.digest();
     let base = add(0, "NEW1", 100);
     let mut no_id = base;
@@ -133,7 +112,7 @@ fn bad_adds_are_refused_with_the_field_and_change_nothing() {
     }
     assert_eq!(h.engine.accounts().id.len(), 2);
     // Only the counters and the journal cursor moved.
-    let mut probe = harness(2);
+    let mut probe = eurusd_harness(2);
     assert_ne!(before, 0);
     assert_eq!(probe.engine.accounts(), h.engine.accounts());
     let ts = probe.tick();
@@ -142,7 +121,7 @@ fn bad_adds_are_refused_with_the_field_and_change_nothing() {
 
 #[test]
 fn an_account_in_a_new_currency_is_valued_in_it() {
-    let mut h = harness(1);
+    let mut h = eurusd_harness(1);
     let ts = h.tick();
     let mut a = add(ts, "EUR1", 1_000);
     a.currency = eur();
@@ -165,7 +144,7 @@ fn an_account_in_a_new_currency_is_valued_in_it() {
 
 #[test]
 fn the_new_fields_set_commission_levels_and_the_limit_action() {
-    let mut h = harness(1);
+    let mut h = eurusd_harness(1);
     for (field, value) in [
         (f::COMMISSION_PER_LOT, 7 * Money::ONE_RAW),
         (f::MARGIN_CALL_LEVEL, 120 * Ratio::ONE_RAW),
@@ -202,7 +181,7 @@ proptest! {
         ops in proptest::collection::vec((0u8..3, 0u32..6), 1..16),
         cut in 0usize..16,
     ) {
-        let mut h = harness(2);
+        let mut h = eurusd_harness(2);
         h.engine.write_checkpoint(&h.checkpoint_dir(), &mut h.journal).expect("checkpoint");
         for (i, &(op, x)) in ops.iter().enumerate() {
             let ts = h.tick();

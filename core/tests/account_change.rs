@@ -5,34 +5,13 @@
 mod common;
 
 use common::*;
-use mam_core::engine::account_change::{account_field as f, status, AccountChange};
+use mam_core::engine::account_change::{account_field as f, status};
 use mam_core::engine::decision::RefusedCode;
 use mam_core::engine::snapshot::EngineSnapshot;
 use mam_core::engine::Input;
 use mam_core::event::ExecStatus;
 use mam_core::num::{Money, Ratio};
 use proptest::prelude::*;
-
-const EU0: i64 = 110_000_000;
-const PIP: i64 = 10_000;
-
-fn change(ts: u64, account: u32, field: u16, value: i64) -> Input {
-    Input::Account(AccountChange {
-        ts_ns: ts,
-        value,
-        account,
-        field,
-        _pad: 0,
-    })
-}
-
-fn harness(n: usize) -> Harness {
-    let recs: Vec<_> = (0..n).map(|i| account(i, 10_000, 100)).collect();
-    let mut h = Harness::new(accounts_of(&recs));
-    let ts = h.tick();
-    h.apply(quote(ts, sym("EURUSD"), EU0, EU0 + 2 * PIP));
-    h
-}
 
 /// Steps each account gets for a 30-step multiplier-model master.
 fn split(h: &mut Harness, ticket: u64) -> Vec<i64> {
@@ -56,7 +35,7 @@ fn split(h: &mut Harness, ticket: u64) -> Vec<i64> {
 
 #[test]
 fn status_and_multiplier_take_effect_for_the_next_master() {
-    let mut h = harness(3);
+    let mut h = eurusd_harness(3);
     assert_eq!(split(&mut h, 1), vec![30, 30, 30]);
     let ts = h.tick();
     assert!(refusals(&h.apply(change(ts, 1, f::STATUS, status::INACTIVE))).is_empty());
@@ -74,7 +53,7 @@ fn status_and_multiplier_take_effect_for_the_next_master() {
 
 #[test]
 fn bad_values_are_refused_and_change_nothing() {
-    let mut h = harness(2);
+    let mut h = eurusd_harness(2);
     let before = h.engine.state_bytes();
     for (account, field, value, code) in [
         (5, f::STATUS, status::ACTIVE, RefusedCode::UnknownAccount),
@@ -117,7 +96,7 @@ fn bad_values_are_refused_and_change_nothing() {
 
 #[test]
 fn a_lower_daily_loss_limit_acts_at_once() {
-    let mut h = harness(1);
+    let mut h = eurusd_harness(1);
     split(&mut h, 1);
     // Fill the child, then mark the market 50 pips down: equity falls 50 × 30 steps' worth.
     let cl = h.engine.open_order_ids().next().expect("child");
@@ -137,7 +116,7 @@ fn a_lower_daily_loss_limit_acts_at_once() {
 
 #[test]
 fn snapshot_holds_positions_tickets_and_orders() {
-    let mut h = harness(2);
+    let mut h = eurusd_harness(2);
     split(&mut h, 7);
     let mut s = EngineSnapshot::default();
     h.engine.snapshot_into(&mut s);
@@ -168,7 +147,7 @@ proptest! {
     fn replay_reproduces_account_changes(
         ops in proptest::collection::vec((0u32..4, 1u16..12, -2i64..3_000_000), 1..20)
     ) {
-        let mut h = harness(3);
+        let mut h = eurusd_harness(3);
         h.engine
             .write_checkpoint(&h.checkpoint_dir(), &mut h.journal)
             .expect("checkpoint");
@@ -198,7 +177,7 @@ fn limit(ts: u64, name: &str, value: i64) -> Input {
 #[test]
 fn a_lower_order_limit_rejects_the_next_child_and_survives_recovery() {
     use mam_core::num::Qty;
-    let mut h = harness(2);
+    let mut h = eurusd_harness(2);
     h.engine
         .write_checkpoint(&h.checkpoint_dir(), &mut h.journal)
         .expect("checkpoint");

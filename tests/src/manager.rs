@@ -77,6 +77,33 @@ impl Manager {
             .unwrap();
     }
 
+    /// Opens the manager's clock (TradingSessionStatus 340=2) at `time` of the EURUSD day the
+    /// daemon tests replay (`20190204-14:00:00`).
+    pub fn open_clock(&mut self, time: &str) {
+        self.send(b"h", &[(336, "MAM"), (340, "2"), (60, time)]);
+    }
+
+    /// A one-lot EURUSD buy limit at 1.14600, above the 14:00 market of the shared day (about
+    /// 1.1440), so QuickFIX's executor fills it at that price: ClOrdID (the ticket) `id`,
+    /// TransactTime 14:00:`second`, MamRouting `per-account` when `per_account`, otherwise the
+    /// daemon's default.
+    pub fn buy_one_lot(&mut self, id: &str, second: u32, per_account: bool) {
+        let t = format!("20190204-14:00:{second:02}");
+        let mut f = vec![
+            (11, id),
+            (55, "EURUSD"),
+            (54, "1"),
+            (38, "100000"),
+            (40, "2"),
+            (44, "1.14600"),
+            (60, t.as_str()),
+        ];
+        if per_account {
+            f.push((5102, "per-account"));
+        }
+        self.send(b"D", &f);
+    }
+
     /// Sends one application message and runs the session once.
     pub fn send(&mut self, msg_type: &[u8], fields: &[(u32, &str)]) {
         self.ini

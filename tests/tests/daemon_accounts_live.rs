@@ -22,24 +22,6 @@ use mam_tests::daemon::{
 use mam_tests::manager::Manager;
 use serde_json::Value;
 
-/// A one-lot buy limit master, children per account (each carries its account's id).
-fn open_master(mgr: &mut Manager, id: &str, second: u32) {
-    let t = format!("20190204-14:00:{second:02}");
-    mgr.send(
-        b"D",
-        &[
-            (11, id),
-            (55, "EURUSD"),
-            (54, "1"),
-            (38, "100000"),
-            (40, "2"),
-            (44, "1.14600"),
-            (60, &t),
-            (5102, "per-account"),
-        ],
-    );
-}
-
 /// Ticket `t`'s split (account id → lots) once it is open with nothing working.
 fn settled_split(api: &Api, mgr: &mut Manager, daemon: &mut Proc, t: u64) -> Vec<(String, Lots)> {
     let mut last = Value::Null;
@@ -89,8 +71,8 @@ fn accounts_are_added_and_changed_on_a_running_daemon() {
     let mut daemon = setup.start(&out_file(d, "daemon"));
     let api = Api::new(&daemon, &setup.state);
     let mut mgr = Manager::connect(setup.manager.parse().unwrap(), &d.join("manager"));
-    mgr.send(b"h", &[(336, "MAM"), (340, "2"), (60, "20190204-14:00:00")]);
-    open_master(&mut mgr, "1", 1);
+    mgr.open_clock("20190204-14:00:00");
+    mgr.buy_one_lot("1", 1, true);
     let s1 = settled_split(&api, &mut mgr, &mut daemon, 1);
     assert!(s1.iter().all(|(id, _)| id != "LIVE-01"));
 
@@ -163,7 +145,7 @@ fn accounts_are_added_and_changed_on_a_running_daemon() {
 
     // The next master gives it twice a multiplier-1 account's share (the default model is
     // equity; read the split rather than assume it) and its child carries its id.
-    open_master(&mut mgr, "2", 2);
+    mgr.buy_one_lot("2", 2, true);
     let s2 = settled_split(&api, &mut mgr, &mut daemon, 2);
     let live = s2.iter().find(|(id, _)| id == "LIVE-01");
     assert!(live.is_some_and(|(_, l)| l.raw() > 0), "LIVE-01 in {s2:?}");

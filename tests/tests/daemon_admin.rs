@@ -44,24 +44,6 @@ fn account<'a>(accounts: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("account {id}"))
 }
 
-/// A buy of one lot at a limit above the market (14:00 EURUSD trades near 1.1440): the
-/// executor fills limit orders at their price.
-fn open_master(mgr: &mut Manager, id: &str, second: u32) {
-    let t = format!("20190204-14:00:{second:02}");
-    mgr.send(
-        b"D",
-        &[
-            (11, id),
-            (55, "EURUSD"),
-            (54, "1"),
-            (38, "100000"),
-            (40, "2"),
-            (44, "1.14600"),
-            (60, &t),
-        ],
-    );
-}
-
 /// Waits until ticket `t` is open with no order working and returns it with its split.
 fn settled_ticket(api: &Api, mgr: &mut Manager, daemon: &mut Proc, t: u64) -> Value {
     let mut last = Value::Null;
@@ -95,10 +77,10 @@ fn operator_reads_and_steers_a_running_daemon() {
     let mut daemon = setup.start(&out_file(d, "daemon"));
     let api = Api::new(&daemon, &setup.state);
     let mut mgr = Manager::connect(setup.manager.parse().unwrap(), &d.join("manager"));
-    mgr.send(b"h", &[(336, "MAM"), (340, "2"), (60, "20190204-14:00:00")]);
+    mgr.open_clock("20190204-14:00:00");
 
     // Ticket 1 over every active account; its split sums to the master, as do the positions.
-    open_master(&mut mgr, "1", 1);
+    mgr.buy_one_lot("1", 1, false);
     let t1 = settled_ticket(&api, &mut mgr, &mut daemon, 1);
     assert_eq!(lots(&t1["master_lots"]), Lots::parse("1").unwrap());
     assert_eq!(t1["side"], "buy");
@@ -196,7 +178,7 @@ fn operator_reads_and_steers_a_running_daemon() {
         r#"{"status":"inactive","multiplier":"1.25"}"#,
     );
     assert_eq!(s, 200, "{v}");
-    open_master(&mut mgr, "2", 2);
+    mgr.buy_one_lot("2", 2, false);
     let t2 = settled_ticket(&api, &mut mgr, &mut daemon, 2);
     let in_2: Vec<&str> = t2["split"]
         .as_array()

@@ -40,19 +40,8 @@ fn an_unreachable_lp_is_warned_about_and_counted() {
         format!("127.0.0.1:{mgr_port}").parse().unwrap(),
         &d.join("manager"),
     );
-    mgr.send(b"h", &[(336, "MAM"), (340, "2"), (60, "20190204-14:00:00")]);
-    mgr.send(
-        b"D",
-        &[
-            (11, "1"),
-            (55, "EURUSD"),
-            (54, "1"),
-            (38, "100000"),
-            (40, "2"),
-            (44, "1.14600"),
-            (60, "20190204-14:00:01"),
-        ],
-    );
+    mgr.open_clock("20190204-14:00:00");
+    mgr.buy_one_lot("1", 1, false);
     let counter = |out: &str, name: &str| {
         out.lines()
             .rev()

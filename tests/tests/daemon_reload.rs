@@ -57,19 +57,8 @@ fn limits_and_defaults_change_without_a_restart() {
 
     // The next master names no routing: its children go per account, with account ids.
     let mut mgr = Manager::connect(setup.manager.parse().unwrap(), &d.join("manager"));
-    mgr.send(b"h", &[(336, "MAM"), (340, "2"), (60, "20190204-14:00:00")]);
-    mgr.send(
-        b"D",
-        &[
-            (11, "1"),
-            (55, "EURUSD"),
-            (54, "1"),
-            (38, "100000"),
-            (40, "2"),
-            (44, "1.14600"),
-            (60, "20190204-14:00:01"),
-        ],
-    );
+    mgr.open_clock("20190204-14:00:00");
+    mgr.buy_one_lot("1", 1, false);
     wait_until("children at the LP", || {
         mgr.turn();
         lp_orders(&d.join("executor")).len() == 3

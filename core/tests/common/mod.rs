@@ -277,3 +277,28 @@ pub fn signed_qty(o: &ChildOrder) -> i64 {
         -o.qty.raw()
     }
 }
+
+/// One account change (input kind 10).
+pub fn change(ts: u64, account: u32, field: u16, value: i64) -> Input {
+    Input::Account(mam_core::engine::account_change::AccountChange {
+        ts_ns: ts,
+        value,
+        account,
+        field,
+        _pad: 0,
+    })
+}
+
+/// EURUSD bid at the start of the account tests (1.10000, 8 decimals).
+pub const EU0: i64 = 110_000_000;
+/// One EURUSD pip (8 decimals).
+pub const PIP: i64 = 10_000;
+
+/// `n` accounts of 10,000 USD at 1:100 and one EURUSD quote (1.10000 / 1.10020).
+pub fn eurusd_harness(n: usize) -> Harness {
+    let recs: Vec<_> = (0..n).map(|i| account(i, 10_000, 100)).collect();
+    let mut h = Harness::new(accounts_of(&recs));
+    let ts = h.tick();
+    h.apply(quote(ts, sym("EURUSD"), EU0, EU0 + 2 * PIP));
+    h
+}
