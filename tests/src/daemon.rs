@@ -295,6 +295,45 @@ pub fn start_lp(dir: &Path) -> Executor {
     Executor::start_with(dir, 0, "EXECUTOR", "MAM", true).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `[admin]` on, on any free loopback port, with snapshots every 20 ms (config text to append).
+pub const ADMIN_ON: &str =
+    "[admin]\nenabled = true\nlisten = \"127.0.0.1:0\"\nsnapshot_interval = \"20ms\"\n";
+
+/// The usual stage of a daemon test: hour 14 of the shared EURUSD day replayed over
+/// SoupBinTCP, QuickFIX's executor as the LP (in `DIR/executor`), and `DIR/mam.toml` for
+/// `accounts` generated accounts with `extra` appended. The daemon is not started: a test may
+/// change the config first.
+#[derive(Debug)]
+pub struct EurusdRig {
+    /// The converted capture.
+    pub capture: Capture,
+    /// The feed server.
+    pub replay: Replay,
+    /// The LP.
+    pub lp: Executor,
+    /// The daemon's config and state directory.
+    pub setup: DaemonSetup,
+}
+
+impl EurusdRig {
+    /// Sets it up in `dir`.
+    pub fn new(dir: &Path, accounts: usize, extra: &str) -> EurusdRig {
+        let capture = convert_eurusd(dir, 14..15);
+        let replay = Replay::start(&capture.path, &out_file(dir, "replay"));
+        let lp = start_lp(&dir.join("executor"));
+        let setup = DaemonSetup::write(dir, &replay.addr, &lp.addr().to_string(), accounts);
+        if !extra.is_empty() {
+            setup.append_config(extra);
+        }
+        EurusdRig {
+            capture,
+            replay,
+            lp,
+            setup,
+        }
+    }
+}
+
 /// One daemon setup: its config file and state directory.
 #[derive(Debug, Clone)]
 pub struct DaemonSetup {

@@ -16,9 +16,7 @@ use std::path::Path;
 
 use mam_core::num::Lots;
 use mam_tests::admin_api::Api;
-use mam_tests::daemon::{
-    convert_eurusd, lp_orders, mam_bin, out_file, start_lp, wait_until, DaemonSetup, Proc, Replay,
-};
+use mam_tests::daemon::{lp_orders, mam_bin, out_file, wait_until, EurusdRig, Proc, ADMIN_ON};
 use mam_tests::manager::Manager;
 use serde_json::Value;
 
@@ -61,13 +59,8 @@ fn import(api: &Api, state: &Path, csv: &Path) -> std::process::Output {
 fn accounts_are_added_and_changed_on_a_running_daemon() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let cap = convert_eurusd(d, 14..15);
-    let replay = Replay::start(&cap.path, &out_file(d, "replay"));
-    let lp = start_lp(&d.join("executor"));
-    let setup = DaemonSetup::write(d, &replay.addr, &lp.addr().to_string(), 4);
-    setup.append_config(
-        "[admin]\nenabled = true\nlisten = \"127.0.0.1:0\"\nsnapshot_interval = \"20ms\"\n",
-    );
+    let rig = EurusdRig::new(d, 4, ADMIN_ON);
+    let setup = &rig.setup;
     let mut daemon = setup.start(&out_file(d, "daemon"));
     let api = Api::new(&daemon, &setup.state);
     let mut mgr = Manager::connect(setup.manager.parse().unwrap(), &d.join("manager"));
@@ -228,5 +221,5 @@ fn accounts_are_added_and_changed_on_a_running_daemon() {
     );
     daemon.signal("-TERM");
     assert!(daemon.wait().success(), "{}", daemon.output());
-    drop(lp);
+    drop(rig);
 }

@@ -21,9 +21,7 @@ use std::time::{Duration, Instant};
 use mam_core::num::{Lots, Money};
 use mam_tests::admin_api::Api;
 use mam_tests::browser::run_chromium;
-use mam_tests::daemon::{
-    convert_eurusd, out_file, start_lp, wait_until, DaemonSetup, Proc, Replay,
-};
+use mam_tests::daemon::{out_file, wait_until, EurusdRig, Proc, ADMIN_ON};
 use mam_tests::manager::Manager;
 use serde_json::Value;
 
@@ -66,14 +64,16 @@ fn settled_ticket(api: &Api, mgr: &mut Manager, daemon: &mut Proc, t: u64) -> Va
 fn operator_reads_and_steers_a_running_daemon() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let cap = convert_eurusd(d, 14..15);
-    let replay = Replay::start(&cap.path, &out_file(d, "replay"));
-    let lp = start_lp(&d.join("executor"));
-    let setup = DaemonSetup::write(d, &replay.addr, &lp.addr().to_string(), 12);
-    setup.append_config(
-        "[admin]\nenabled = true\nlisten = \"127.0.0.1:0\"\nsnapshot_interval = \"20ms\"\n\
-         [latency]\ninterval = \"1s\"\n",
+    let rig = EurusdRig::new(
+        d,
+        12,
+        &format!(
+            "{ADMIN_ON}[latency]
+interval = \"1s\"
+"
+        ),
     );
+    let setup = &rig.setup;
     let mut daemon = setup.start(&out_file(d, "daemon"));
     let api = Api::new(&daemon, &setup.state);
     let mut mgr = Manager::connect(setup.manager.parse().unwrap(), &d.join("manager"));
@@ -346,5 +346,5 @@ fn operator_reads_and_steers_a_running_daemon() {
     assert_eq!(api.get("/api/risk-limits")["collar_bps"], 300);
     daemon.signal("-TERM");
     assert!(daemon.wait().success(), "{}", daemon.output());
-    drop(lp);
+    drop(rig);
 }

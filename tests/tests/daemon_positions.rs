@@ -28,8 +28,7 @@ use mam_gateway::fix::time::parse_utc;
 use mam_gateway::manager::client::msg::{AckKind, Open, OrderOpts, PositionReport, PositionsAck};
 use mam_gateway::manager::client::{ClientOptions, ManagerClient};
 use mam_tests::daemon::{
-    check_statement_totals, convert_eurusd, lp_net_from_orders, lp_orders, out_file, start_lp,
-    wait_until, DaemonSetup, Proc, Replay,
+    check_statement_totals, lp_net_from_orders, lp_orders, out_file, wait_until, EurusdRig, Proc,
 };
 
 /// The manager, what it learned of its orders, and the journal sequence of the last report.
@@ -133,12 +132,15 @@ fn open(ticket: u64, side: Side, units: &str, limit: &str, t: &str) -> Open {
 fn positions_are_reported_per_account_from_the_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let cap = convert_eurusd(d, 14..15);
-    let replay = Replay::start(&cap.path, &out_file(d, "replay"));
-    let lp = start_lp(&d.join("executor"));
-    let setup = DaemonSetup::write(d, &replay.addr, &lp.addr().to_string(), 12);
     // The admin API stays off; its snapshot interval still sets how fresh positions are.
-    setup.append_config("[admin]\nsnapshot_interval = \"20ms\"\n");
+    let rig = EurusdRig::new(
+        d,
+        12,
+        "[admin]
+snapshot_interval = \"20ms\"
+",
+    );
+    let setup = rig.setup.clone();
     let mut daemon = setup.start(&out_file(d, "daemon"));
     let mut m = Mgr {
         c: ManagerClient::open(&ClientOptions::new(
@@ -271,8 +273,7 @@ fn positions_are_reported_per_account_from_the_ledger() {
         out.contains("positions-refused 1"),
         "the stats line counts the refused request:\n{out}"
     );
-    drop(replay);
-    drop(lp);
+    drop(rig);
 
     // The recovered ledger, account by account, and the LP's net.
     let statement = setup.statement();

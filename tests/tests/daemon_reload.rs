@@ -11,22 +11,16 @@
 //! Needs the shared data and QuickFIX (`.ci/test` installs it); fails saying so.
 
 use mam_tests::admin_api::Api;
-use mam_tests::daemon::{
-    convert_eurusd, lp_orders, out_file, start_lp, wait_until, DaemonSetup, Replay,
-};
+use mam_tests::daemon::{lp_orders, out_file, wait_until, EurusdRig, ADMIN_ON};
 use mam_tests::manager::Manager;
 
 #[test]
 fn limits_and_defaults_change_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let cap = convert_eurusd(d, 14..15);
-    let replay = Replay::start(&cap.path, &out_file(d, "replay"));
-    let lp = start_lp(&d.join("executor"));
-    let setup = DaemonSetup::write(d, &replay.addr, &lp.addr().to_string(), 3);
-    let base = std::fs::read_to_string(&setup.config).unwrap()
-        + "[admin]\nenabled = true\nlisten = \"127.0.0.1:0\"\nsnapshot_interval = \"20ms\"\n";
-    std::fs::write(&setup.config, &base).unwrap();
+    let rig = EurusdRig::new(d, 3, ADMIN_ON);
+    let setup = &rig.setup;
+    let base = std::fs::read_to_string(&setup.config).unwrap();
     let log = out_file(d, "daemon");
     let mut daemon = setup.start(&log);
     let api = Api::new(&daemon, &setup.state);
@@ -120,5 +114,5 @@ fn limits_and_defaults_change_without_a_restart() {
     assert_eq!(api.get("/api/risk-limits")["collar_bps"], 300);
     daemon.signal("-TERM");
     assert!(daemon.wait().success(), "{}", daemon.output());
-    drop(lp);
+    drop(rig);
 }
