@@ -3,6 +3,9 @@
 //! [`MIN_KILLS`] times — and restarted each time on the same state directory, while the feed
 //! server, the LP (QuickFIX's executor) and the manager (`mam manager --linger`, which
 //! reconnects and answers the restarted daemon's resend requests from its store) keep running.
+//! The manager's plan includes the order lifecycle (`mam manager --lifecycle`): stop-losses and
+//! take-profits held by the engine, held limits the journaled quotes trigger, held limits
+//! cancelled (35=F); every order and cancel must be accepted in both runs.
 //! At the end the final engine state (accounts, tickets and per-account positions, open
 //! orders, counters: `mam journal state`) equals the reference byte for byte, and so does the
 //! set of orders the LP received (every NewOrderSingle in the executor's log, by ClOrdID with
@@ -59,6 +62,9 @@ fn run(dir: &Path, cap: &Capture, kills: Option<(u64, u32)>) -> Outcome {
     let mut margs = manager_args(&setup, &cap.path, &dir.join("manager"), TRADES, pace);
     // Stay for the daemon's restarts after the last answer; leave when it logs out (SIGTERM).
     margs.extend(["--linger", "--linger-timeout", "600"].map(String::from));
+    // The order lifecycle under kills too: held stop-losses and take-profits, held limits
+    // triggered by the journaled quotes, held limits cancelled.
+    margs.push("--lifecycle".into());
     let mut manager = Proc::mam("manager", &margs, &out_file(dir, "manager"));
     let answered = |m: &Proc| m.output().contains("answered: ");
     let complete = |m: &Proc| answered(m) && setup.market_records() == cap.quotes;
@@ -131,6 +137,12 @@ fn run(dir: &Path, cap: &Capture, kills: Option<(u64, u32)>) -> Outcome {
     let lp = lp_orders(lp.dir());
     let statement = setup.statement();
     check_statement_totals(&statement, &lp);
+    // The lifecycle happened: held limits triggered by journaled quotes (kind 43), cancels
+    // (kind 8) applied.
+    let kinds: Vec<u16> = setup.journal_records().iter().map(|r| r.1).collect();
+    for (kind, what) in [(43, "a trigger"), (8, "a master cancel")] {
+        assert!(kinds.contains(&kind), "{what} in the journal (kind {kind})");
+    }
     Outcome {
         digest,
         state,

@@ -116,6 +116,7 @@ fn send_step(c: &mut ManagerClient, s: &Step) -> Result<u64, ManagerError> {
     match &s.action {
         Action::Open(o) => c.open_order(o),
         Action::Close(x) => c.close_order(x),
+        Action::Cancel(x) => c.cancel_order(x),
         Action::Clock(t) => c.clock(*t),
     }
 }

@@ -21,7 +21,7 @@ use mam_feed::sbe::msg::{decode, Message};
 use mam_feed::sbe::packet::Packet;
 use thiserror::Error;
 
-use super::msg::{Close, Open, OrderOpts};
+use super::msg::{Cancel, Close, Open, OrderOpts};
 
 /// Why a timeline or a schedule could not be made.
 #[derive(Debug, Error)]
@@ -142,7 +142,19 @@ pub struct ScheduleOptions {
     pub models: Vec<String>,
     /// Routings to draw from per trade (empty: the daemon's default).
     pub routings: Vec<String>,
+    /// Also the order lifecycle: every third trade's open carries a stop-loss and a
+    /// take-profit ([`FAR`] away: held, not reached), every third is a held limit
+    /// ([`THROUGH`] through the market: it triggers on the next quote), and every fourth
+    /// trade adds a held limit [`FAR`] from the market that its partial close's time cancels.
+    pub lifecycle: bool,
 }
+
+/// How far the lifecycle plan puts levels that must not be reached (price units: 300 FX pips).
+pub const FAR: Price = Price(3_000_000);
+/// How far through the market a lifecycle held limit is (20 FX pips: the next quote reaches it).
+pub const THROUGH: Price = Price(200_000);
+/// Tickets of the lifecycle plan's extra held limits start here (their cancels at twice it).
+pub const EXTRA_IDS: u64 = 1_000_000;
 
 impl Default for ScheduleOptions {
     fn default() -> Self {
@@ -154,6 +166,7 @@ impl Default for ScheduleOptions {
             clock_every_ns: 1_000_000_000,
             models: Vec::new(),
             routings: Vec::new(),
+            lifecycle: false,
         }
     }
 }
@@ -165,6 +178,8 @@ pub enum Action {
     Open(Open),
     /// A closing master order.
     Close(Close),
+    /// A cancel of a master order (35=F).
+    Cancel(Cancel),
     /// A clock watermark (35=h 340=2).
     Clock(u64),
 }
@@ -272,6 +287,22 @@ impl Schedule {
                 routing: pick(&mut r, &o.routings),
                 ..OrderOpts::default()
             };
+            let sign = if side == Side::Buy { 1 } else { -1 };
+            let mut limit = touch(at[0], side);
+            let mut open_opts = opts.clone();
+            if o.lifecycle {
+                match k % 3 {
+                    1 => {
+                        open_opts.stop_loss = Some(Price(limit.raw() - sign * FAR.raw()));
+                        open_opts.take_profit = Some(Price(limit.raw() + sign * FAR.raw()));
+                    }
+                    2 => {
+                        open_opts.hold = true;
+                        limit = Price(limit.raw() + sign * THROUGH.raw());
+                    }
+                    _ => {}
+                }
+            }
             steps.push(Step {
                 time_ns: slots[at[0]].0,
                 action: Action::Open(Open {
@@ -279,11 +310,39 @@ impl Schedule {
                     symbol: symbol.clone(),
                     side,
                     units: units(steps_open),
-                    limit: Some(touch(at[0], side)),
+                    limit: Some(limit),
                     transact_time_ns: slots[at[0]].0,
-                    opts: opts.clone(),
+                    opts: open_opts,
                 }),
             });
+            if o.lifecycle && k % 4 == 3 {
+                let extra = EXTRA_IDS + k;
+                steps.push(Step {
+                    time_ns: slots[at[0]].0,
+                    action: Action::Open(Open {
+                        ticket: extra,
+                        symbol: symbol.clone(),
+                        side: Side::Buy,
+                        units: units(1),
+                        limit: Some(Price(touch(at[0], Side::Buy).raw() - FAR.raw())),
+                        transact_time_ns: slots[at[0]].0,
+                        opts: OrderOpts {
+                            hold: true,
+                            ..opts.clone()
+                        },
+                    }),
+                });
+                steps.push(Step {
+                    time_ns: slots[at[1]].0,
+                    action: Action::Cancel(Cancel {
+                        cancel_id: 2 * EXTRA_IDS + k,
+                        order_id: extra,
+                        symbol: symbol.clone(),
+                        side: Side::Buy,
+                        transact_time_ns: slots[at[1]].0,
+                    }),
+                });
+            }
             for (j, (&a, all)) in at[1..].iter().zip([false, true]).enumerate() {
                 let close_id = n + 2 * k + 1 + j as u64;
                 let left = if all {
@@ -329,6 +388,7 @@ impl Schedule {
             let (rank, id) = match &s.action {
                 Action::Open(o) => (0, o.ticket),
                 Action::Close(c) => (0, c.close_id),
+                Action::Cancel(c) => (0, c.cancel_id),
                 Action::Clock(_) => (1, 0),
             };
             (s.time_ns, rank, id)

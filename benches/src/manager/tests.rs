@@ -219,6 +219,7 @@ fn schedules_are_seeded_ordered_and_trade_at_the_touch() {
                 assert_eq!(*left == 0, c.close_all, "partial, then the rest");
                 assert!(*left >= 0 && c.units.raw() > 0);
             }
+            Action::Cancel(_) => panic!("no cancels without the lifecycle"),
             Action::Clock(t) => assert_eq!(*t, st.time_ns),
         }
     }
@@ -228,6 +229,73 @@ fn schedules_are_seeded_ordered_and_trade_at_the_touch() {
         .steps
         .iter()
         .all(|st| matches!(st.action, Action::Clock(_)) || st.time_ns < last_quote));
+}
+
+#[test]
+fn a_lifecycle_plan_holds_levels_triggers_and_cancels() {
+    use super::schedule::{EXTRA_IDS, FAR, THROUGH};
+    let tl = timeline(5000);
+    let o = ScheduleOptions {
+        trades: 12,
+        seed: 5,
+        lifecycle: true,
+        ..ScheduleOptions::default()
+    };
+    let s = Schedule::plan(&tl, &o).unwrap();
+    // 12 trades of 3 orders, 3 extra held limits (trades 3, 7, 11) and their cancels.
+    assert_eq!(s.orders(), 36 + 6);
+    assert!(s.steps.windows(2).all(|w| w[0].time_ns <= w[1].time_ns));
+    let mut ids = std::collections::HashSet::new();
+    let mut held_extra = std::collections::HashMap::new();
+    for st in &s.steps {
+        let i = tl.quotes.partition_point(|q| q.time_ns < st.time_ns);
+        let q = tl.quotes[i - 1];
+        let touch = |side: Side| if side == Side::Buy { q.ask } else { q.bid };
+        let sign = |side: Side| if side == Side::Buy { 1 } else { -1 };
+        match &st.action {
+            Action::Open(x) if x.ticket >= EXTRA_IDS => {
+                assert!(ids.insert(x.ticket));
+                assert!(x.opts.hold);
+                assert_eq!(x.limit, Some(Price(touch(Side::Buy).raw() - FAR.raw())));
+                held_extra.insert(x.ticket, st.time_ns);
+            }
+            Action::Open(x) => {
+                assert!(ids.insert(x.ticket));
+                let t = touch(x.side).raw();
+                match (x.ticket - 1) % 3 {
+                    1 => {
+                        assert_eq!(x.opts.stop_loss, Some(Price(t - sign(x.side) * FAR.raw())));
+                        assert_eq!(
+                            x.opts.take_profit,
+                            Some(Price(t + sign(x.side) * FAR.raw()))
+                        );
+                        assert!(!x.opts.hold);
+                    }
+                    2 => {
+                        assert!(x.opts.hold && x.opts.stop_loss.is_none());
+                        assert_eq!(x.limit, Some(Price(t + sign(x.side) * THROUGH.raw())));
+                    }
+                    _ => assert_eq!(x.opts, OrderOpts::default()),
+                }
+            }
+            Action::Close(c) => {
+                assert!(ids.insert(c.close_id));
+                assert!(
+                    !c.opts.hold && c.opts.stop_loss.is_none(),
+                    "levels are for opens"
+                );
+            }
+            Action::Cancel(c) => {
+                assert!(ids.insert(c.cancel_id));
+                let at = held_extra
+                    .remove(&c.order_id)
+                    .expect("cancels a held extra");
+                assert!(at < st.time_ns, "after it");
+            }
+            Action::Clock(_) => {}
+        }
+    }
+    assert!(held_extra.is_empty(), "every extra held limit is cancelled");
 }
 
 /// The stand-in daemon on a thread until `stop`; returns what it received.
@@ -275,6 +343,7 @@ fn a_restarted_driver_sends_only_what_its_store_lacks() {
         match &s.action {
             Action::Open(o) => c.open_order(o),
             Action::Close(x) => c.close_order(x),
+            Action::Cancel(x) => c.cancel_order(x),
             Action::Clock(t) => c.clock(*t),
         }
         .unwrap();

@@ -69,6 +69,10 @@ pub struct Args {
     /// Routings drawn per trade (`block`, `per-account`; default: the daemon's).
     #[arg(long, value_delimiter = ',')]
     pub routings: Vec<String>,
+    /// Also the order lifecycle: stop-losses and take-profits held by the engine, held limits
+    /// that trigger on the next quote, held limits far from the market that are cancelled.
+    #[arg(long)]
+    pub lifecycle: bool,
     /// After the end: seconds to wait for the last answers (counted while logged on).
     #[arg(long, default_value_t = 120)]
     pub ack_timeout: u64,
@@ -106,6 +110,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             clock_every_ns: a.clock_every_ms.saturating_mul(1_000_000),
             models: a.models.clone(),
             routings: a.routings.clone(),
+            lifecycle: a.lifecycle,
         },
     )?;
     // Without --store: a directory of this run only, removed at the end.

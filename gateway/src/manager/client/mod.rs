@@ -23,8 +23,8 @@ use crate::fix::time::parse_utc;
 use thiserror::Error;
 
 use msg::{
-    fmt_id, ms, parse_u64, side_char, to_ack, write_opts, write_price, Ack, AckKind, Close, Fate,
-    Open, MAM_CLOSE_ALL, POSITION_EFFECT, TRADING_SESSION_ID, TRAD_SES_STATUS,
+    fmt_id, ms, parse_u64, side_char, to_ack, write_opts, write_price, Ack, AckKind, Cancel, Close,
+    Fate, Open, MAM_CLOSE_ALL, POSITION_EFFECT, TRADING_SESSION_ID, TRAD_SES_STATUS,
 };
 
 /// Why the client could not do what it was asked.
@@ -317,6 +317,23 @@ impl ManagerClient {
         })
     }
 
+    /// Sends a cancel of a master order (35=F); returns its MsgSeqNum. The request is accepted
+    /// when the daemon answers PendingCancel or Canceled for its ClOrdID.
+    pub fn cancel_order(&mut self, c: &Cancel) -> Result<u64, ManagerError> {
+        check_text("symbol", &c.symbol)?;
+        self.advance(c.transact_time_ns)?;
+        let (mut a, mut b) = ([0u8; 20], [0u8; 20]);
+        let id = fmt_id(c.cancel_id, &mut a);
+        let orig = fmt_id(c.order_id, &mut b);
+        self.send(b"F", Some(c.cancel_id), c.transact_time_ns, |w| {
+            w.field(tag::CL_ORD_ID, id)
+                .field(tag::ORIG_CL_ORD_ID, orig)
+                .text(tag::SYMBOL, c.symbol.as_bytes())
+                .char(tag::SIDE, side_char(c.side))
+                .timestamp(tag::TRANSACT_TIME, c.transact_time_ns);
+        })
+    }
+
     /// Sends the clock watermark (35=h 340=2 60=`watermark_ns`): no later order goes below it.
     pub fn clock(&mut self, watermark_ns: u64) -> Result<u64, ManagerError> {
         self.advance(watermark_ns)?;
@@ -416,6 +433,12 @@ impl ManagerClient {
                 if let Some(id) = a.cl_ord_id {
                     let fate = match a.kind {
                         AckKind::Accepted => Some(Fate::Accepted),
+                        // A cancel or replace request's first answer: its ClOrdID on a
+                        // PendingCancel, Canceled or Replaced report.
+                        AckKind::Report {
+                            exec_type: b'4' | b'5' | b'6',
+                            ..
+                        } => Some(Fate::Accepted),
                         AckKind::Refused { .. }
                         | AckKind::SessionReject { .. }
                         | AckKind::BusinessReject { .. } => Some(Fate::Refused),

@@ -17,7 +17,8 @@ pub use crate::fix::tag::{
     POSITION_EFFECT, TRADING_SESSION_ID, TRAD_SES_STATUS,
 };
 
-/// Optional per-order settings (docs/daemon.md tags 5101-5106); `None` = the daemon's default.
+/// Optional per-order settings (docs/daemon.md tags 5101-5109); `None` = the daemon's default.
+/// The stop-loss, take-profit and hold are for opens only (the daemon refuses them on a close).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderOpts {
     /// MamModel (`equity`, `balance`, `multiplier`, ...).
@@ -30,6 +31,27 @@ pub struct OrderOpts {
     pub stop_distance: Option<Price>,
     /// MamReference: the master's balance/equity for the ratio models.
     pub reference: Option<Money>,
+    /// MamStopLoss: the ticket's stop-loss, held by the engine.
+    pub stop_loss: Option<Price>,
+    /// MamTakeProfit: the ticket's take-profit, held by the engine.
+    pub take_profit: Option<Price>,
+    /// MamHold=Y: a limit open the engine holds until the quote reaches it.
+    pub hold: bool,
+}
+
+/// A cancel of a master order (OrderCancelRequest, 35=F).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancel {
+    /// The request's own ClOrdID (unique in the session).
+    pub cancel_id: u64,
+    /// The order to cancel (OrigClOrdID: an open's ticket or a close's ClOrdID).
+    pub order_id: u64,
+    /// The order's symbol.
+    pub symbol: String,
+    /// The order's side.
+    pub side: Side,
+    /// Event time (TransactTime), UTC ns.
+    pub transact_time_ns: u64,
 }
 
 /// An opening master order (ClOrdID = ticket).
@@ -209,6 +231,15 @@ pub(crate) fn write_opts(w: &mut MsgWriter<'_>, o: &OrderOpts) {
     }
     if let Some(r) = o.reference {
         w.decimal(MAM_REFERENCE, r.raw(), Money::DECIMALS);
+    }
+    if let Some(p) = o.stop_loss {
+        w.price(tag::MAM_STOP_LOSS, p);
+    }
+    if let Some(p) = o.take_profit {
+        w.price(tag::MAM_TAKE_PROFIT, p);
+    }
+    if o.hold {
+        w.flag(tag::MAM_HOLD, true);
     }
 }
 
