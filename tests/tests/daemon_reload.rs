@@ -65,6 +65,45 @@ fn limits_and_defaults_change_without_a_restart() {
         "per-account children carry Account (1): {orders:?}"
     );
 
+    // The same defaults read and changed through the API: block routing for the next master.
+    let m = api.get("/api/manager");
+    assert_eq!(m["defaults"]["routing"], "per-account", "{m}");
+    assert_eq!(m["defaults"]["allocation"], "static", "{m}");
+    assert_eq!(m["peer_comp_id"], "MANAGER", "{m}");
+    for (body, status, field) in [
+        (r#"{"allocation":"sometimes"}"#, 422, "allocation"),
+        (r#"{"routing":"sideways"}"#, 422, "routing"),
+        (r#"{"colour":"red"}"#, 400, "colour"),
+        ("{}", 400, "body"),
+    ] {
+        let (s, v) = api.send("PATCH", "/api/manager", body);
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (status, Some(field)),
+            "{body}: {v}"
+        );
+    }
+    let (s, v) = api.send(
+        "PATCH",
+        "/api/manager",
+        r#"{"routing":"block","allocation":"adaptive"}"#,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        api.get("/api/manager")["defaults"]["allocation"],
+        "adaptive"
+    );
+    mgr.buy_one_lot("2", 2, false);
+    wait_until("the block order at the LP", || {
+        mgr.turn();
+        lp_orders(&d.join("executor")).len() == 4
+    });
+    let block: Vec<_> = lp_orders(&d.join("executor"))
+        .into_values()
+        .filter(|o| !o.fields.iter().any(|f| f.starts_with("1=")))
+        .collect();
+    assert_eq!(block.len(), 1, "one block order, no Account (1)");
+
     // A bad file: refused by the signal and by the API; nothing changes.
     std::fs::write(
         &setup.config,

@@ -134,21 +134,34 @@ impl Default for MasterDefaults {
     }
 }
 
+/// Every model name the manager session takes, with its [`model_code`].
+pub const MODEL_NAMES: [(&str, u8); 9] = [
+    ("equity", model_code::EQUITY),
+    ("balance", model_code::BALANCE),
+    ("free-margin", model_code::FREE_MARGIN),
+    ("percent", model_code::PERCENT),
+    ("multiplier", model_code::MULTIPLIER),
+    ("fixed", model_code::FIXED),
+    ("risk", model_code::RISK),
+    ("balance-ratio", model_code::BALANCE_RATIO),
+    ("equity-ratio", model_code::EQUITY_RATIO),
+];
+
 /// The [`model_code`] of a model name (`equity`, `balance`, `free-margin`, `percent`,
 /// `multiplier`, `fixed`, `risk`, `balance-ratio`, `equity-ratio`).
 pub fn model_from_name(name: &[u8]) -> Option<u8> {
-    Some(match name {
-        b"equity" => model_code::EQUITY,
-        b"balance" => model_code::BALANCE,
-        b"free-margin" => model_code::FREE_MARGIN,
-        b"percent" => model_code::PERCENT,
-        b"multiplier" => model_code::MULTIPLIER,
-        b"fixed" => model_code::FIXED,
-        b"risk" => model_code::RISK,
-        b"balance-ratio" => model_code::BALANCE_RATIO,
-        b"equity-ratio" => model_code::EQUITY_RATIO,
-        _ => return None,
-    })
+    MODEL_NAMES
+        .iter()
+        .find(|(n, _)| n.as_bytes() == name)
+        .map(|(_, c)| *c)
+}
+
+/// The name of [`model_code`] `code`.
+pub fn model_name(code: u8) -> Option<&'static str> {
+    MODEL_NAMES
+        .iter()
+        .find(|(_, c)| *c == code)
+        .map(|(n, _)| *n)
 }
 
 /// [`MODE_BLOCK`] or [`MODE_PER_ACCOUNT`] of `block` / `per-account`.
@@ -160,6 +173,15 @@ pub fn routing_from_name(name: &[u8]) -> Option<u8> {
     }
 }
 
+/// `block` or `per-account`.
+pub fn routing_name(mode: u8) -> &'static str {
+    if mode == MODE_PER_ACCOUNT {
+        "per-account"
+    } else {
+        "block"
+    }
+}
+
 /// Min-lot policy code (0 zero, 1 round up) of `zero` / `round-up` (the name `mam allocate`
 /// and the docs use; `up`, the name before it, is still read).
 pub fn policy_from_name(name: &[u8]) -> Option<u8> {
@@ -167,6 +189,15 @@ pub fn policy_from_name(name: &[u8]) -> Option<u8> {
         b"zero" => Some(0),
         b"round-up" | b"up" => Some(1),
         _ => None,
+    }
+}
+
+/// `zero` or `round-up`.
+pub fn policy_name(policy: u8) -> &'static str {
+    if policy == 1 {
+        "round-up"
+    } else {
+        "zero"
     }
 }
 

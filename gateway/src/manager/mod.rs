@@ -25,9 +25,9 @@ mod reply;
 mod stats;
 
 pub use convert::{
-    amend_from_ocrr, cancel_from_ocr, master_from_nos, model_from_name, policy_from_name,
-    routing_from_name, watermark_from_tss, MasterDefaults, MasterRefusal, OrdRejReason,
-    SharedDefaults,
+    amend_from_ocrr, cancel_from_ocr, master_from_nos, model_from_name, model_name,
+    policy_from_name, policy_name, routing_from_name, routing_name, watermark_from_tss,
+    MasterDefaults, MasterRefusal, OrdRejReason, SharedDefaults, MODEL_NAMES,
 };
 pub use stage::{ManagerCounters, ManagerError, ManagerOptions, ManagerStage, ManagerStats};
 

@@ -16,6 +16,7 @@ mod add_account;
 mod auth;
 mod dashboard;
 pub mod live;
+pub mod manager;
 mod metrics;
 mod views;
 mod writes;
@@ -59,6 +60,8 @@ pub struct AdminShared {
     pub started: Instant,
     /// Set when the server stops: event streams end so the graceful shutdown can finish.
     pub stopping: std::sync::atomic::AtomicBool,
+    /// The manager session (none when it is off).
+    pub manager: Option<manager::ManagerInfo>,
     /// The daemon's config file, for `POST /api/reload` (as SIGHUP).
     pub reloader: Arc<crate::daemon::reload::Reloader>,
 }
@@ -87,6 +90,8 @@ fn router(shared: Arc<AdminShared>) -> Router {
         .route("/api/kill-switch", post(writes::kill_switch))
         .route("/api/adaptive", post(writes::adaptive))
         .route("/api/reload", post(writes::reload))
+        .route("/api/manager", get(manager::manager))
+        .route("/api/manager", patch(manager::change_manager))
         .route("/api/events", get(dashboard::events))
         .route("/metrics", get(metrics::metrics))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -231,6 +231,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         signals,
         admin: admin.clone(),
         reloader: Arc::new(reload::Reloader::new(config_path, edges.defaults.clone())?),
+        defaults: edges.defaults.clone(),
     };
     out.flush()?;
 
@@ -398,6 +399,14 @@ fn start_admin(
         started: Instant::now(),
         stopping: AtomicBool::new(false),
         reloader: operator.reloader.clone(),
+        manager: operator
+            .defaults
+            .clone()
+            .map(|defaults| crate::admin::manager::ManagerInfo {
+                comp_id: cfg.manager.comp_id.clone(),
+                peer_comp_id: cfg.manager.peer_comp_id.clone(),
+                defaults,
+            }),
     });
     let server = crate::admin::AdminServer::start(listener, shared)?;
     writeln!(
@@ -419,6 +428,8 @@ struct Operator {
     signals: OperatorSignals,
     admin: Arc<AdminQueue>,
     reloader: Arc<reload::Reloader>,
+    /// The manager stage's live defaults, when the manager session is on.
+    defaults: Option<Arc<mam_gateway::manager::SharedDefaults>>,
 }
 
 /// Watches the running pipeline until it ends: raises the stop flag at a signal or at the
