@@ -298,6 +298,14 @@ interval = \"1s\"
         "latency table:\n{html}"
     );
     assert!(html.contains("<polyline"), "equity curve:\n{html}");
+    assert!(
+        html.matches("class=\"spark\"").count() >= 12,
+        "an equity curve per account:\n{html}"
+    );
+    assert!(
+        html.contains("MANAGER: static, equity, block"),
+        "the manager's defaults:\n{html}"
+    );
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     let _ = std::fs::remove_file(&shot);
     run_chromium(

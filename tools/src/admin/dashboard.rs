@@ -52,6 +52,7 @@ fn picture(s: &AdminShared) -> serde_json::Value {
         "accounts": accounts_json(s),
         "tickets": tickets_json(s),
         "latency": latency_json(s),
+        "manager": super::manager::manager_json(s),
     })
 }
 

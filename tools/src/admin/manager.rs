@@ -54,8 +54,16 @@ fn no_manager() -> Response {
 
 /// `GET /api/manager`.
 pub async fn manager(State(s): State<Arc<AdminShared>>) -> Response {
+    match manager_json(&s) {
+        Value::Null => no_manager(),
+        v => Json(v).into_response(),
+    }
+}
+
+/// The manager session as `GET /api/manager` shows it (null without one).
+pub fn manager_json(s: &AdminShared) -> Value {
     let Some(m) = s.manager.as_ref() else {
-        return no_manager();
+        return Value::Null;
     };
     let counters: Map<String, Value> = {
         let live = s.live.lock().unwrap_or_else(|e| e.into_inner());
@@ -69,13 +77,12 @@ pub async fn manager(State(s): State<Arc<AdminShared>>) -> Response {
             .map(|(k, v)| (k.to_string(), json!(v)))
             .collect()
     };
-    Json(json!({
+    json!({
         "comp_id": m.comp_id,
         "peer_comp_id": m.peer_comp_id,
         "defaults": defaults_json(&m.defaults.load()),
         "counters": counters,
-    }))
-    .into_response()
+    })
 }
 
 fn name<'a>(m: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, Response> {

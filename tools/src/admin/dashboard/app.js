@@ -5,6 +5,9 @@ const token = new URLSearchParams(location.search).get("token") || "";
 const auth = { headers: { Authorization: "Bearer " + token } };
 const $ = (id) => document.getElementById(id);
 const equityHistory = [];
+// Per account: its equity at each update (the page's own history, as for the Σ curve).
+const accountHistory = new Map();
+let adaptiveDefault = false;
 let selectedTicket = null;
 let killEngaged = false;
 
@@ -70,22 +73,42 @@ function showAccounts(list) {
     cell(tr, a.equity, a.equity.startsWith("-") ? "neg" : "");
     cell(tr, a.margin_level === null ? "–" : a.margin_level);
     cell(tr, (Number(a.drawdown) * 100).toFixed(2) + " %");
+    let h = accountHistory.get(a.id);
+    if (!h) { h = []; accountHistory.set(a.id, h); }
+    h.push(micros(a.equity));
+    if (h.length > 300) h.shift();
+    cell(tr, "").innerHTML = '<svg class="spark" viewBox="0 0 100 20" preserveAspectRatio="none">' +
+      polyline(h, 100, 20) + "</svg>";
     cell(tr, a.positions.map((p) => p.symbol + " " + p.lots).join(", "));
   });
 }
 
-function drawCurve() {
-  const svg = $("equity-curve");
-  if (equityHistory.length === 0) return;
+// A polyline of exact amounts (BigInt micros) scaled into a w × h box (10 % margin).
+function polyline(values, w, h) {
   // One point so far: a flat line across.
-  const hist = equityHistory.length === 1 ? [equityHistory[0], equityHistory[0]] : equityHistory;
+  const hist = values.length === 1 ? [values[0], values[0]] : values;
   let lo = hist[0], hi = hist[0];
   for (const v of hist) { if (v < lo) lo = v; if (v > hi) hi = v; }
   const span = hi - lo || 1n;
   const n = hist.length;
   const pts = hist.map((v, i) =>
-    (i * 600 / (n - 1)).toFixed(1) + "," + (130 - Number((v - lo) * 120n / span)).toFixed(1)).join(" ");
-  svg.innerHTML = '<polyline fill="none" stroke="#4a6fd0" stroke-width="1.5" points="' + pts + '"/>';
+    (i * w / (n - 1)).toFixed(1) + "," +
+    (h * 0.95 - Number((v - lo) * 1000n / span) * h * 0.9 / 1000).toFixed(1)).join(" ");
+  return '<polyline fill="none" stroke="#4a6fd0" stroke-width="1.5" points="' + pts + '"/>';
+}
+
+function drawCurve() {
+  if (equityHistory.length === 0) return;
+  $("equity-curve").innerHTML = polyline(equityHistory, 600, 140);
+}
+
+function showManager(m) {
+  const btn = $("alloc-btn");
+  if (!m) { $("manager").textContent = "none"; btn.hidden = true; return; }
+  const d = m.defaults;
+  adaptiveDefault = d.allocation === "adaptive";
+  $("manager").textContent = m.peer_comp_id + ": " + d.allocation + ", " + d.model + ", " + d.routing;
+  btn.textContent = adaptiveDefault ? "switch to static" : "switch to adaptive";
 }
 
 function showLatency(lat) {
@@ -147,6 +170,7 @@ function apply(ev) {
   showAccounts(ev.accounts);
   showTickets(ev.tickets);
   showLatency(ev.latency);
+  showManager(ev.manager);
   document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
 }
 
@@ -156,6 +180,28 @@ $("kill-btn").onclick = async () => {
     headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
     body: JSON.stringify({ engaged: !killEngaged }),
   });
+};
+
+async function post(path, method, body) {
+  const r = await fetch(path, {
+    method,
+    headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return [r.ok, await r.json()];
+}
+
+$("alloc-btn").onclick = async () => {
+  const [ok, v] = await post("api/manager", "PATCH", { allocation: adaptiveDefault ? "static" : "adaptive" });
+  if (ok) showManager({ peer_comp_id: $("manager").textContent.split(":")[0], defaults: v.defaults });
+};
+
+$("reload-btn").onclick = async () => {
+  const [ok, v] = await post("api/reload", "POST");
+  $("reload-note").textContent = ok
+    ? "reloaded: " + (v.limits.length + " limits, " + v.defaults.length + " defaults") +
+      (v.restart.length ? "; waiting for a restart: " + v.restart.join(", ") : "")
+    : "reload refused: " + v.error;
 };
 
 function follow() {
@@ -182,7 +228,9 @@ if (initial) {
     try {
       const [status, accounts, tickets, latency] = await Promise.all(
         ["api/status", "api/accounts", "api/tickets", "api/latency"].map(load));
-      apply({ status, accounts: accounts.accounts, tickets: tickets.tickets, latency });
+      const m = await fetch("api/manager", auth);
+      const manager = m.ok ? await m.json() : null;
+      apply({ status, accounts: accounts.accounts, tickets: tickets.tickets, latency, manager });
       $("conn").textContent = "loaded"; $("conn").className = "badge live";
     } catch (e) {
       $("conn").textContent = "error: " + e.message; $("conn").className = "badge down";
