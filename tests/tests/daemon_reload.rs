@@ -155,3 +155,112 @@ fn limits_and_defaults_change_without_a_restart() {
     assert!(daemon.wait().success(), "{}", daemon.output());
     drop(rig);
 }
+
+/// A short `mam train` on the shared 1-minute bars (EURUSD, one month): a real model file.
+fn train(dir: &std::path::Path, name: &str, from: &str, to: &str, test_to: &str) -> String {
+    let bars = mam_tests::shared_data().join("histdata");
+    let out = dir.join(name);
+    mam_tests::daemon::mam(&[
+        "train",
+        "--bars",
+        bars.to_str().unwrap(),
+        "--symbols",
+        "EURUSD",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--test-to",
+        test_to,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    out.display().to_string()
+}
+
+/// The adaptive model swapped on a running daemon by a reload: the engine runs the new model
+/// and writes a checkpoint at once, so a SIGKILL after an adaptive master recovers by
+/// replaying that master with the new model (the start would refuse with a determinism
+/// violation otherwise); a file that is not a model is refused, the model kept.
+#[test]
+fn an_adaptive_model_is_swapped_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m1 = train(d, "m1.toml", "2018-07-01", "2018-08-01", "2018-08-15");
+    let m2 = train(d, "m2.toml", "2018-09-01", "2018-10-01", "2018-10-15");
+    let adaptive =
+        |m: &str| format!("[engine]\nallocation = \"adaptive\"\nadaptive_model = \"{m}\"\n");
+    let rig = EurusdRig::new(d, 6, ADMIN_ON);
+    let setup = &rig.setup;
+    let base = std::fs::read_to_string(&setup.config).unwrap();
+    std::fs::write(&setup.config, base.clone() + &adaptive(&m1)).unwrap();
+    let log = out_file(d, "daemon");
+    let mut daemon = setup.start(&log);
+    let api = Api::new(&daemon, &setup.state);
+    wait_until("the first snapshot", || {
+        api.call("GET", "/api/status", None).0 == 200
+    });
+
+    std::fs::write(&setup.config, base.clone() + &adaptive(&m2)).unwrap();
+    let from = daemon.output().len();
+    daemon.signal("-HUP");
+    let line = daemon.wait_line(from, "the swap", |l| {
+        l.starts_with("adaptive model swapped")
+    });
+    let fps: Vec<&str> = line
+        .split("fingerprint ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .split(" -> ")
+        .collect();
+    assert_ne!(fps[0], fps[1], "a different model: {line}");
+
+    // An adaptive master under the new model, then a kill: recovery replays it with m2.
+    let mut mgr = Manager::connect(setup.manager.parse().unwrap(), &d.join("manager"));
+    mgr.open_clock("20190204-14:00:00");
+    mgr.buy_one_lot("1", 1, true);
+    wait_until("ticket 1 filled", || {
+        mgr.turn();
+        let (s, v) = api.call("GET", "/api/tickets/1", None);
+        s == 200 && v["working_orders"] == 0 && v["accounts_holding"].as_u64() > Some(0)
+    });
+    daemon.kill();
+    let mut daemon = setup.start(&log);
+    let out = daemon.output();
+    assert!(out.contains("(restarted)"), "{out}");
+    let api = Api::new(&daemon, &setup.state);
+    wait_until("the first snapshot", || {
+        api.call("GET", "/api/status", None).0 == 200
+    });
+    assert_eq!(api.get("/api/tickets/1")["master_lots"], "1.0");
+
+    // Not a model: refused, naming the key; the model kept.
+    let junk = d.join("junk.toml");
+    std::fs::write(&junk, "not = \"a model\"\n").unwrap();
+    std::fs::write(
+        &setup.config,
+        base.clone() + &adaptive(&junk.display().to_string()),
+    )
+    .unwrap();
+    let (s, v) = api.send("POST", "/api/reload", "");
+    assert_eq!((s, v["field"].as_str()), (422, Some("config")), "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("engine.adaptive_model"),
+        "{v}"
+    );
+    // Back to m1 through the API: the answer names both fingerprints and the checkpoint.
+    std::fs::write(&setup.config, base + &adaptive(&m1)).unwrap();
+    let (s, v) = api.send("POST", "/api/reload", "");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["model"]["fingerprint_before"], fps[1], "{v}");
+    assert_eq!(v["model"]["fingerprint_after"], fps[0], "{v}");
+    daemon.signal("-TERM");
+    assert!(daemon.wait().success(), "{}", daemon.output());
+    drop(rig);
+}

@@ -391,6 +391,7 @@ pub fn kind_name(kind: u16) -> Option<&'static str> {
         KIND_MARKET => "market",
         KIND_RISK_COMMAND => "risk_command",
         super::origin::KIND_ORIGIN => "origin",
+        super::model_mark::KIND_MODEL_MARK => "model_mark",
         KIND_ORDER => "order",
         KIND_REJECT => "risk_reject",
         KIND_ALLOC => "alloc",
@@ -417,6 +418,10 @@ pub fn kind_name(kind: u16) -> Option<&'static str> {
 /// not the engine's or the payload does not decode.
 pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
     use super::input::Input;
+    if kind == super::model_mark::KIND_MODEL_MARK && payload.len() == 16 {
+        let m: super::model_mark::ModelMark = bytemuck::pod_read_unaligned(payload);
+        return Some(format!("ts={} fingerprint={:016x}", m.ts_ns, m.fingerprint));
+    }
     if kind == super::origin::KIND_ORIGIN && payload.len() == 16 {
         let o: super::origin::Origin = bytemuck::pod_read_unaligned(payload);
         return Some(format!("source={} seq={}", o.source, o.seq));

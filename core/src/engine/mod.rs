@@ -28,6 +28,7 @@ pub mod decision;
 pub mod input;
 pub mod lifecycle;
 pub mod limits;
+pub mod model_mark;
 pub mod origin;
 mod recover;
 pub mod risk_change;

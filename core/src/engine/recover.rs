@@ -130,7 +130,29 @@ impl Engine {
         for rec in journal.records(cp.seq + 1) {
             let rec = rec?;
             let det = |why: String| EngineError::Determinism { seq: rec.seq, why };
-            if rec.kind == KIND_ORIGIN {
+            if rec.kind == super::model_mark::KIND_MODEL_MARK {
+                if let Some(d) = expected.front() {
+                    return Err(det(format!(
+                        "model mark where replay expects a kind-{} decision",
+                        d.kind()
+                    )));
+                }
+                let m: Option<super::model_mark::ModelMark> =
+                    (rec.payload.len() == 16).then(|| bytemuck::pod_read_unaligned(rec.payload));
+                let running = engine.adaptive.fingerprint();
+                match m {
+                    Some(m) if m.fingerprint == running => engine.applied_seq = rec.seq,
+                    Some(m) => {
+                        return Err(det(format!(
+                            "the adaptive model changed here (fingerprint {:016x}) and this \
+                             replay runs {running:016x}: recover from the checkpoint written \
+                             with the change",
+                            m.fingerprint
+                        )))
+                    }
+                    None => return Err(det("a model mark that does not decode".into())),
+                }
+            } else if rec.kind == KIND_ORIGIN {
                 // An origin changes no state; it comes before an input, never amid decisions.
                 if let Some(d) = expected.front() {
                     return Err(det(format!(

@@ -482,11 +482,59 @@ async fn reload_inner(s: &AdminShared) -> Reply {
     }
     let defaults: Vec<String> = plan.defaults.as_ref().map_or(Vec::new(), |d| d.1.clone());
     let restart = plan.restart.clone();
+    let mut plan = plan;
+    let model = match plan.model.take() {
+        None => Value::Null,
+        Some(m) => swap_model(s, m).await?,
+    };
     s.reloader.commit(plan);
     Ok(done(json!({
         "config": s.reloader.path().display().to_string(),
         "limits": limits,
         "defaults": defaults,
+        "model": model,
         "restart": restart,
     })))
+}
+
+/// Hands `m` to the engine stage and waits for its answer (up to 5 s): the fingerprints and
+/// the checkpoint, or the refusal (422 naming `engine.adaptive_model`).
+async fn swap_model(
+    s: &AdminShared,
+    m: mam_core::adaptive::AdaptiveModel,
+) -> Result<Value, Response> {
+    let id = s.next_id.fetch_add(1, Relaxed) + 1;
+    let swaps = s.reloader.models();
+    if swaps.push(id, m).is_err() {
+        return Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "engine",
+            "model swaps are queued already: try again",
+        ));
+    }
+    let t0 = Instant::now();
+    loop {
+        if let Some(o) = swaps.take_outcome(id) {
+            return match o {
+                Ok(x) => Ok(json!({
+                    "fingerprint_before": format!("{:016x}", x.before),
+                    "fingerprint_after": format!("{:016x}", x.after),
+                    "checkpoint_seq": x.checkpoint_seq,
+                })),
+                Err(e) => Err(error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "engine.adaptive_model",
+                    &format!("refused by the engine, the model kept: {e}"),
+                )),
+            };
+        }
+        if t0.elapsed() > ANSWER_WAIT {
+            return Err(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "engine",
+                "no answer from the engine within 5 s (stopping?): the swap may still apply",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }

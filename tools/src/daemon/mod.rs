@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mam_core::adaptive::AdaptiveModel;
 use mam_core::pipeline::engine_stage::admin::{
-    share_snapshots, snapshot_buffer, AdminQueue, SharedSnapshots, SnapshotWriter,
+    share_snapshots, snapshot_buffer, AdminQueue, ModelSwaps, SharedSnapshots, SnapshotWriter,
 };
 use mam_core::pipeline::engine_stage::{
     EngineRings, EngineStage, EngineStageOptions, EngineStageReport, EngineStageStats, ReportSlot,
@@ -200,6 +200,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         )?;
     }
     let directory = AccountDirectory::new(started.engine.accounts().id.clone());
+    let model_swaps = Arc::new(ModelSwaps::default());
     // The engine's published snapshot: read by the admin API and by the manager session's
     // position requests (one reader, shared; the engine never waits for either).
     let (snapshot_writer, snapshots) = match checked.snapshots {
@@ -230,7 +231,11 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     let operator = Operator {
         signals,
         admin: admin.clone(),
-        reloader: Arc::new(reload::Reloader::new(config_path, edges.defaults.clone())?),
+        reloader: Arc::new(reload::Reloader::new(
+            config_path,
+            edges.defaults.clone(),
+            model_swaps.clone(),
+        )?),
         defaults: edges.defaults.clone(),
     };
     out.flush()?;
@@ -249,6 +254,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         reports: cfg.manager.enabled.then_some((rtx, unsent)),
         directory,
         snapshots: snapshot_writer,
+        model_swaps,
     };
     let (engine_stage, report, estats) = engine_stage(&cfg, &checked, &paths, engine);
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
@@ -335,6 +341,8 @@ struct EngineParts {
     directory: AccountDirectory,
     /// Where the engine publishes its snapshot, if anything reads it.
     snapshots: Option<SnapshotWriter>,
+    /// Adaptive-model swaps (a config reload).
+    model_swaps: Arc<ModelSwaps>,
 }
 
 /// The engine stage with the daemon's options, publishing its snapshot when anything reads
@@ -364,7 +372,9 @@ fn engine_stage(
         parts.rings,
         parts.stop,
     );
-    let stage = stage.with_account_directory(parts.directory);
+    let stage = stage
+        .with_account_directory(parts.directory)
+        .with_model_swaps(parts.model_swaps);
     let mut stage = match parts.reports {
         Some((tx, unsent)) => stage.with_reports(tx).with_unsent_reports(unsent),
         None => stage,
@@ -469,6 +479,10 @@ fn supervise(
         operator.signals.forward(&operator.admin, out)?;
         if operator.signals.take_reload() {
             reload::on_signal(&operator.reloader, &operator.admin, out)?;
+            out.flush()?;
+        }
+        if let Some(line) = reload::signal_model_outcome(&operator.reloader) {
+            writeln!(out, "{line}")?;
             out.flush()?;
         }
         if now >= next_log {

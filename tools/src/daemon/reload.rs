@@ -10,8 +10,12 @@
 //! - `engine.model`, `engine.routing`, `engine.min_lot_policy`, `engine.allocation`: what the
 //!   manager session gives masters that name none, from the next master on (edge settings:
 //!   each master's resolved model is in its own journaled input);
-//! - anything else (addresses, sessions, threads, rings, the journal, the adaptive model file,
-//!   `max_orders_per_sec`): listed as waiting for a restart; nothing of it changes now.
+//! - `engine.adaptive_model`: the model file is read and checked with the rest (a bad one
+//!   refuses the reload), then the engine stage runs it from its next duty cycle and writes a
+//!   checkpoint at once ([`ModelSwaps`]), as a restart with a changed file does; a removed key
+//!   goes back to the untrained model;
+//! - anything else (addresses, sessions, threads, rings, the journal, `max_orders_per_sec`):
+//!   listed as waiting for a restart; nothing of it changes now.
 //!
 //! Only keys whose value changed in the file act: a limit an operator changed through the API
 //! since is not put back by a reload of a file that did not touch it.
@@ -21,8 +25,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
+use mam_core::adaptive::AdaptiveModel;
 use mam_core::engine::risk_change::{limit_in_range, limit_of, limit_value, RiskLimitChange};
 use mam_core::engine::Input;
+use mam_core::pipeline::engine_stage::admin::{ModelSwapOutcome, ModelSwaps};
 use mam_gateway::manager::{MasterDefaults, SharedDefaults};
 
 use super::config::DaemonConfig;
@@ -44,13 +50,18 @@ pub struct Plan {
     pub defaults: Option<(MasterDefaults, Vec<String>)>,
     /// Changed keys that take effect at the next start only.
     pub restart: Vec<String>,
+    /// A new adaptive model (the file's, or the untrained one when the key was removed).
+    pub model: Option<AdaptiveModel>,
     table: toml::Table,
 }
 
 impl Plan {
     /// True if the file changed nothing.
     pub fn is_empty(&self) -> bool {
-        self.limits.is_empty() && self.defaults.is_none() && self.restart.is_empty()
+        self.limits.is_empty()
+            && self.defaults.is_none()
+            && self.restart.is_empty()
+            && self.model.is_none()
     }
 
     /// One line for the daemon's output.
@@ -65,6 +76,9 @@ impl Plan {
         }
         if let Some((_, keys)) = &self.defaults {
             parts.push(format!("master defaults {}", keys.join(", ")));
+        }
+        if self.model.is_some() {
+            parts.push("adaptive model swapped (checkpoint written)".into());
         }
         if !self.restart.is_empty() {
             parts.push(format!(
@@ -82,6 +96,7 @@ pub struct Reloader {
     path: PathBuf,
     running: Mutex<toml::Table>,
     defaults: Option<Arc<SharedDefaults>>,
+    models: Arc<ModelSwaps>,
 }
 
 fn table_of(path: &Path) -> anyhow::Result<(toml::Table, DaemonConfig)> {
@@ -118,13 +133,23 @@ fn changed_keys(a: &toml::Table, b: &toml::Table, prefix: &str, out: &mut Vec<St
 impl Reloader {
     /// For the file at `path` as the daemon started with it; `defaults` is the manager stage's
     /// (none without a manager session).
-    pub fn new(path: &Path, defaults: Option<Arc<SharedDefaults>>) -> anyhow::Result<Self> {
+    pub fn new(
+        path: &Path,
+        defaults: Option<Arc<SharedDefaults>>,
+        models: Arc<ModelSwaps>,
+    ) -> anyhow::Result<Self> {
         let (table, _) = table_of(path)?;
         Ok(Reloader {
             path: path.to_path_buf(),
             running: Mutex::new(table),
             defaults,
+            models,
         })
+    }
+
+    /// Where model swaps go to the engine stage.
+    pub fn models(&self) -> &Arc<ModelSwaps> {
+        &self.models
     }
 
     /// The config file.
@@ -147,6 +172,7 @@ impl Reloader {
             limits: Vec::new(),
             defaults: None,
             restart: Vec::new(),
+            model: None,
             table,
         };
         let mut default_keys = Vec::new();
@@ -169,6 +195,15 @@ impl Reloader {
                     _pad: [0; 6],
                 };
                 plan.limits.push((key, Input::Limit(change)));
+            } else if key == "engine.adaptive_model" {
+                plan.model = Some(match &cfg.engine.adaptive_model {
+                    Some(p) => {
+                        crate::model_file::load(Path::new(p))
+                            .with_context(|| format!("engine.adaptive_model = {p:?}"))?
+                            .0
+                    }
+                    None => AdaptiveModel::untrained(),
+                });
             } else if DEFAULT_KEYS.contains(&key.as_str()) && self.defaults.is_some() {
                 default_keys.push(key);
             } else {
@@ -182,7 +217,8 @@ impl Reloader {
     }
 
     /// Makes `plan` the running config: the new defaults from the next master on, and the
-    /// file's values the base of the next comparison. The caller has sent the limit inputs.
+    /// file's values the base of the next comparison. The caller has sent the limit inputs
+    /// and queued the model swap.
     pub fn commit(&self, plan: Plan) {
         if let (Some((d, _)), Some(shared)) = (plan.defaults, self.defaults.as_ref()) {
             shared.store(d);
@@ -221,10 +257,32 @@ pub fn on_signal(
                 }
             }
             let line = format!("reload (SIGHUP) {}: {}", r.path.display(), plan.summary());
+            let mut plan = plan;
+            if let Some(m) = plan.model.take() {
+                if r.models.push(0, m).is_err() {
+                    return writeln!(
+                        out,
+                        "reload (SIGHUP) stopped: model swaps are queued already; send SIGHUP again"
+                    );
+                }
+            }
             r.commit(plan);
             writeln!(out, "{line}")
         }
     }
+}
+
+/// The outcome of a model swap a SIGHUP queued, if the engine stage has answered, as the line
+/// the daemon prints.
+pub fn signal_model_outcome(r: &Reloader) -> Option<String> {
+    let o: ModelSwapOutcome = r.models.take_outcome(0)?;
+    Some(match o {
+        Ok(s) => format!(
+            "adaptive model swapped: fingerprint {:016x} -> {:016x}, checkpoint at journal seq {}",
+            s.before, s.after, s.checkpoint_seq
+        ),
+        Err(e) => format!("adaptive model swap refused, the model kept: {e}"),
+    })
 }
 
 #[cfg(test)]
@@ -253,7 +311,7 @@ mod tests {
         let p = dir.path().join("mam.toml");
         std::fs::write(&p, "state = \"s\"\n[engine.risk]\ncollar_bps = 500\n").unwrap();
         let shared = Arc::new(SharedDefaults::new(MasterDefaults::default()));
-        let r = Reloader::new(&p, Some(shared.clone())).unwrap();
+        let r = Reloader::new(&p, Some(shared.clone()), Arc::default()).unwrap();
         assert!(r.plan().unwrap().is_empty());
         std::fs::write(
             &p,

@@ -184,11 +184,11 @@ pub fn start(
         if let Some(m) = model {
             // The replay ran the checkpoint's model; switch to the configured one and take a
             // checkpoint at once, so the next recovery replays with it (docs/adaptive.md).
-            let before = engine.adaptive().fingerprint();
-            engine.set_adaptive_model(m)?;
-            if engine.adaptive().fingerprint() != before {
+            // A model mark first: the checkpoint gets a sequence of its own (model_mark.rs).
+            let ts = mam_core::sys::utc_now_ns();
+            if engine.swap_adaptive_model(m, &mut journal, ts)?.is_some() {
                 engine.write_checkpoint(&paths.checkpoints, &mut journal)?;
-                text.push_str("; adaptive model changed: checkpoint written");
+                text.push_str("; adaptive model changed: model mark and checkpoint written");
             }
         }
         (engine, journal, true, Some(text))

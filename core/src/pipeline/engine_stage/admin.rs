@@ -14,6 +14,7 @@
 
 use crossbeam_queue::ArrayQueue;
 
+use crate::adaptive::AdaptiveModel;
 use crate::engine::decision::RefusedCode;
 use crate::engine::snapshot::EngineSnapshot;
 use crate::engine::{Decision, Engine, Input};
@@ -119,6 +120,72 @@ pub(super) fn refusal(engine: &Engine, seq: u64) -> Option<(RefusedCode, u64)> {
         }
         _ => None,
     })
+}
+
+/// What became of a model swap: the fingerprints before and after, and the journal sequence of
+/// the checkpoint that carries the new model; or why it was refused (the model kept).
+pub type ModelSwapOutcome = Result<ModelSwapped, String>;
+
+/// A model swap done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelSwapped {
+    /// [`AdaptiveState::fingerprint`](crate::adaptive::AdaptiveState::fingerprint) before.
+    pub before: u64,
+    /// And after.
+    pub after: u64,
+    /// The checkpoint written with it (its journal sequence).
+    pub checkpoint_seq: u64,
+}
+
+/// Adaptive-model swaps from an operator (a config reload). The engine stage takes one at the
+/// start of a duty cycle, runs the model from the next input on and writes a checkpoint at
+/// once, before any input: the checkpoint carries the model, so a recovery replays the journal
+/// after it with the new model and the journal before it with the old one — what a restart
+/// with a changed `engine.adaptive_model` does.
+#[derive(Debug)]
+pub struct ModelSwaps {
+    requests: ArrayQueue<(u64, Box<AdaptiveModel>)>,
+    outcomes: ArrayQueue<(u64, ModelSwapOutcome)>,
+}
+
+impl Default for ModelSwaps {
+    fn default() -> Self {
+        ModelSwaps {
+            requests: ArrayQueue::new(4),
+            outcomes: ArrayQueue::new(16),
+        }
+    }
+}
+
+impl ModelSwaps {
+    /// Queues `model` for request `id`; gives it back when four swaps already wait.
+    pub fn push(&self, id: u64, model: AdaptiveModel) -> Result<(), AdaptiveModel> {
+        self.requests
+            .push((id, Box::new(model)))
+            .map_err(|(_, m)| *m)
+    }
+
+    /// Takes the outcome of request `id` if it is there (others are put back).
+    pub fn take_outcome(&self, id: u64) -> Option<ModelSwapOutcome> {
+        let mut found = None;
+        for _ in 0..self.outcomes.len() {
+            let Some(o) = self.outcomes.pop() else { break };
+            if o.0 == id && found.is_none() {
+                found = Some(o.1);
+            } else if self.outcomes.push(o).is_err() {
+                break;
+            }
+        }
+        found
+    }
+
+    pub(super) fn pop_request(&self) -> Option<(u64, Box<AdaptiveModel>)> {
+        self.requests.pop()
+    }
+
+    pub(super) fn answer(&self, id: u64, o: ModelSwapOutcome) {
+        let _ = self.outcomes.force_push((id, o));
+    }
 }
 
 /// Where readers get the engine's snapshot.

@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 
 use hdrhistogram::Histogram;
 
-use self::admin::{AdminOutcome, AdminQueue, SnapshotWriter};
+use self::admin::{AdminOutcome, AdminQueue, ModelSwapped, ModelSwaps, SnapshotWriter};
 use super::directory::AccountDirectory;
 use super::msg::{EdgeFrame, EdgeOrder, ManagerReport};
 use super::ring::{RingRx, RingTx};
@@ -256,6 +256,7 @@ pub struct EngineStage {
     /// Where readers get the state (None: nobody reads it).
     snapshots: Option<SnapshotWriter>,
     directory: Option<AccountDirectory>,
+    model_swaps: Option<Arc<ModelSwaps>>,
     /// Answers to this cycle's operator inputs, sent after its sync.
     admin_answers: Vec<AdminOutcome>,
 }
@@ -301,6 +302,7 @@ impl EngineStage {
             report_backlog: VecDeque::new(),
             snapshots: None,
             directory: None,
+            model_swaps: None,
             admin_answers: Vec::new(),
             opts,
         };
@@ -332,6 +334,51 @@ impl EngineStage {
     pub fn with_account_directory(mut self, d: AccountDirectory) -> Self {
         self.directory = Some(d);
         self
+    }
+
+    /// Takes adaptive-model swaps from `m` ([`ModelSwaps`]).
+    pub fn with_model_swaps(mut self, m: Arc<ModelSwaps>) -> Self {
+        self.model_swaps = Some(m);
+        self
+    }
+
+    /// A queued model swap: the model from the next input on, and a checkpoint that carries
+    /// it written before any (see [`ModelSwaps`]). A model the engine refuses is answered as
+    /// such and changes nothing; a checkpoint that fails stops the stage like any other.
+    fn model_cycle(&mut self) -> Result<usize, String> {
+        let Some(q) = self.model_swaps.clone() else {
+            return Ok(0);
+        };
+        let Some((id, model)) = q.pop_request() else {
+            return Ok(0);
+        };
+        let (Some(e), Some(journal)) = (self.engine.as_mut(), self.journal.as_mut()) else {
+            q.answer(id, Err("the engine has stopped".into()));
+            return Ok(1);
+        };
+        let before = e.adaptive().fingerprint();
+        match e.swap_adaptive_model(*model, journal, crate::sys::utc_now_ns()) {
+            Err(crate::engine::EngineError::Config(why)) => {
+                q.answer(id, Err(why));
+                return Ok(1);
+            }
+            Err(err) => return Err(format!("model swap: {err}")),
+            // The same model: nothing to checkpoint.
+            Ok(None) => {}
+            Ok(Some(_)) => self.checkpoint()?,
+        }
+        let e = self.engine.as_ref().expect("checked above");
+        let after = e.adaptive().fingerprint();
+        let checkpoint_seq = e.applied_seq();
+        q.answer(
+            id,
+            Ok(ModelSwapped {
+                before,
+                after,
+                checkpoint_seq,
+            }),
+        );
+        Ok(1)
     }
 
     /// Applies queued operator inputs; their answers wait for the end of the duty cycle
@@ -753,6 +800,7 @@ impl EngineStage {
 
     fn cycle(&mut self) -> Result<usize, String> {
         let mut work = self.flush_orders() + self.flush_reports();
+        work += self.model_cycle()?;
         work += self.admin_cycle()?;
         work += match self.opts.sequencing {
             Sequencing::Arrival => self.arrival_cycle()?,
