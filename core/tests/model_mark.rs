@@ -14,7 +14,7 @@ use mam_core::symbol::SymbolTable;
 /// A valid model other than the untrained one (a second cluster).
 fn other_model() -> AdaptiveModel {
     let mut m = AdaptiveModel::untrained();
-    m.clusters.push(m.clusters[0].clone());
+    m.clusters.push(m.clusters[0]);
     m
 }
 
