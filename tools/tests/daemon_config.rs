@@ -159,6 +159,18 @@ fn json_logs_are_one_object_per_line() {
             "{l}"
         );
     }
+    // The stats line as an event too, with its figures as fields.
+    let stats: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "mam::stats")
+        .collect();
+    assert!(!stats.is_empty(), "no mam::stats event:\n{err}");
+    let f = &stats[stats.len() - 1]["fields"];
+    assert!(f["inputs"].is_u64() && f["journal_seq"].is_u64(), "{f}");
+    let edges: serde_json::Value =
+        serde_json::from_str(f["edges"].as_str().expect("edges as JSON text")).unwrap();
+    assert!(edges["lp-connect-failures"].as_u64() > Some(0), "{edges}");
 }
 
 #[test]

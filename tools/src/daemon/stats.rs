@@ -187,17 +187,46 @@ impl StatsReporter {
             e.stop_outs.load(Relaxed),
             e.loss_limits.load(Relaxed)
         );
+        let mut edges = serde_json::Map::new();
         for edge in &self.edges {
             for (k, v) in edge() {
                 line += &format!(" {k} {v}");
+                edges.insert(k.to_string(), v.into());
             }
         }
+        let mut latency = serde_json::Map::new();
         if !taken.is_empty() {
             line += " | p50/p99 µs:";
             for (name, h) in &taken {
                 line += &format!(" {name} {:.1}/{:.1}", pct(h, 0.5), pct(h, 0.99));
+                latency.insert(
+                    name.to_string(),
+                    serde_json::json!({ "n": h.len(), "p50_ns": h.value_at_quantile(0.5),
+                        "p99_ns": h.value_at_quantile(0.99), "max_ns": h.max() }),
+                );
             }
         }
+        // The same figures as one structured event, for log shippers (`mam --log-format json`
+        // with `RUST_LOG=mam::stats=info`): integers, and the edge counters and the interval's
+        // latency as JSON text (tracing's fields are scalars).
+        tracing::info!(
+            target: "mam::stats",
+            inputs,
+            market = e.market.load(Relaxed),
+            masters = e.masters.load(Relaxed),
+            fills = e.fills.load(Relaxed),
+            orders = e.orders.load(Relaxed),
+            open_orders = e.open_orders.load(Relaxed),
+            journal_seq = e.journal_seq.load(Relaxed),
+            synced_seq = e.synced_seq.load(Relaxed),
+            syncs,
+            margin_calls = e.margin_calls.load(Relaxed),
+            stop_outs = e.stop_outs.load(Relaxed),
+            loss_limits = e.loss_limits.load(Relaxed),
+            edges = %serde_json::Value::Object(edges),
+            latency = %serde_json::Value::Object(latency),
+            "stats"
+        );
         line
     }
 
