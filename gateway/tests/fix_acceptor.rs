@@ -11,7 +11,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use mam_core::num::Qty;
-use mam_gateway::fix::decode::checksum;
 use mam_gateway::fix::msg::{ExecutionReport, NewOrderSingle};
 use mam_gateway::fix::session::acceptor::{Acceptor, AcceptorOptions};
 use mam_gateway::fix::session::initiator::{now_ns, Initiator, InitiatorOptions};
@@ -19,15 +18,7 @@ use mam_gateway::fix::session::{Event, Role, Session, SessionConfig};
 use mam_gateway::fix::store::Store;
 
 fn wire(body: &str) -> Vec<u8> {
-    let body: Vec<u8> = body
-        .bytes()
-        .map(|c| if c == b'|' { 1 } else { c })
-        .collect();
-    let mut m = format!("8=FIX.4.4\x019={}\x01", body.len()).into_bytes();
-    m.extend_from_slice(&body);
-    let ck = checksum(&m);
-    m.extend_from_slice(format!("10={ck:03}\x01").as_bytes());
-    m
+    mam_gateway::fix::decode::fix44_message(body)
 }
 
 /// Reads until the peer closes; returns what came (a guard turns a hang into a failure).

@@ -120,6 +120,20 @@ pub fn checksum(b: &[u8]) -> u8 {
     b.iter().fold(0u8, |a, &c| a.wrapping_add(c))
 }
 
+/// A whole FIX 4.4 message around `body` (the fields after BodyLength, `|` read as SOH), with
+/// BodyLength and CheckSum computed: for tests and tools that write messages by hand.
+pub fn fix44_message(body: &str) -> Vec<u8> {
+    let body: Vec<u8> = body
+        .bytes()
+        .map(|c| if c == b'|' { 1 } else { c })
+        .collect();
+    let mut m = format!("8=FIX.4.4\x019={}\x01", body.len()).into_bytes();
+    m.extend_from_slice(&body);
+    let ck = checksum(&m);
+    m.extend_from_slice(format!("10={ck:03}\x01").as_bytes());
+    m
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }

@@ -70,12 +70,9 @@ fn request(account: &str, extra: &str) -> Vec<u8> {
 
 /// A RequestForPositions of body fields `fields` (the header added here).
 fn wire(fields: &str) -> Vec<u8> {
-    let body =
-        format!("35=AN\x0149=MANAGER\x0156=MAM\x0134=9\x0152=20260101-00:00:00.000\x01{fields}");
-    let mut m = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
-    let ck = checksum(&m);
-    m.extend_from_slice(format!("10={ck:03}\x01").as_bytes());
-    m
+    crate::fix::decode::fix44_message(&format!(
+        "35=AN\x0149=MANAGER\x0156=MAM\x0134=9\x0152=20260101-00:00:00.000\x01{fields}"
+    ))
 }
 
 /// The messages mam answers `req` with, each checked against the dictionary: (MsgType, body

@@ -7,7 +7,7 @@ use mam_core::symbol::SymbolTable;
 use proptest::prelude::*;
 
 use super::convert::*;
-use crate::fix::decode::{checksum, Decoder, RejectReason};
+use crate::fix::decode::{Decoder, RejectReason};
 
 /// A whole message from `|`-separated body fields (header added here).
 fn wire(msg_type: &str, fields: &[(u32, String)]) -> Vec<u8> {
@@ -16,10 +16,7 @@ fn wire(msg_type: &str, fields: &[(u32, String)]) -> Vec<u8> {
     for (t, v) in fields {
         body.push_str(&format!("{t}={v}\x01"));
     }
-    let mut m = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
-    let ck = checksum(&m);
-    m.extend_from_slice(format!("10={ck:03}\x01").as_bytes());
-    m
+    crate::fix::decode::fix44_message(&body)
 }
 
 fn f(t: u32, v: &str) -> (u32, String) {

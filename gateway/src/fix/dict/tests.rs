@@ -4,15 +4,7 @@ use super::*;
 use crate::fix::decode::Decoder;
 
 fn wire(body: &str) -> Vec<u8> {
-    let body: Vec<u8> = body
-        .bytes()
-        .map(|c| if c == b'|' { 1 } else { c })
-        .collect();
-    let mut m = format!("8=FIX.4.4\x019={}\x01", body.len()).into_bytes();
-    m.extend_from_slice(&body);
-    let ck = crate::fix::decode::checksum(&m);
-    m.extend_from_slice(format!("10={ck:03}\x01").as_bytes());
-    m
+    crate::fix::decode::fix44_message(body)
 }
 
 const HDR: &str = "49=MGR|56=MAM|34=2|52=20231114-22:13:20.000|";

@@ -19,15 +19,7 @@ const SEC: u64 = 1_000_000_000;
 
 /// A peer message with correct BodyLength and CheckSum (`|` = SOH).
 fn wire(body: &str) -> Vec<u8> {
-    let body: Vec<u8> = body
-        .bytes()
-        .map(|c| if c == b'|' { 1 } else { c })
-        .collect();
-    let mut m = format!("8=FIX.4.4\x019={}\x01", body.len()).into_bytes();
-    m.extend_from_slice(&body);
-    let ck = checksum(&m);
-    m.extend_from_slice(format!("10={ck:03}\x01").as_bytes());
-    m
+    crate::fix::decode::fix44_message(body)
 }
 
 /// A message from the LP (`EXECUTOR` → `MAM`), seq `seq`, with `rest` after the header.
