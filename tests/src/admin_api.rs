@@ -66,6 +66,15 @@ impl Api {
         self.call_as(method, path, body, Some(&self.token))
     }
 
+    /// Waits until the engine has published its first snapshot (before it, `/api/status`
+    /// answers with an empty engine and the views that need one answer 503).
+    pub fn wait_first_snapshot(&self) {
+        crate::daemon::wait_until("the engine's first snapshot", || {
+            let (s, v) = self.call("GET", "/api/status", None);
+            s == 200 && v["engine"]["snapshot_version"].as_u64() > Some(0)
+        });
+    }
+
     /// A GET that must answer 200.
     pub fn get(&self, path: &str) -> Value {
         let (s, v) = self.call("GET", path, None);
