@@ -4,6 +4,7 @@
 pub mod book;
 pub mod capture;
 pub mod dukascopy;
+pub mod every_venue;
 pub mod fxbook;
 pub mod iex;
 pub mod inspect;

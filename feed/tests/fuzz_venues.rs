@@ -2,10 +2,11 @@
 //! capture reader, IEX-TP, ITCH 5.0 (both framings), MDP 3.0 and `inspect`. Bounded case
 //! counts keep this in the normal test suite.
 
-use mam_feed::book::{DeepBook, ItchBook, Mdp3Book, TopsBook};
+use mam_feed::book::ItchBook;
 use mam_feed::capture::{classify, udp_payload, Frame, Frames, LINKTYPE_ETHERNET};
+use mam_feed::every_venue::decode_every_venue;
 use mam_feed::inspect::inspect_bytes;
-use mam_feed::{iex, itch, mdp3};
+use mam_feed::{iex, itch};
 use proptest::prelude::*;
 
 fn data(rel: &str) -> Vec<u8> {
@@ -21,44 +22,6 @@ fn payloads(rel: &str, n: usize) -> Vec<Vec<u8>> {
         .take(n)
         .filter_map(|f| udp_payload(&f).map(|d| d.payload.to_vec()))
         .collect()
-}
-
-fn all_decoders(p: &[u8]) {
-    let (mut tops, mut deep, mut ib, mut mb) = (
-        TopsBook::new(),
-        DeepBook::new(),
-        ItchBook::new(),
-        Mdp3Book::new(10),
-    );
-    let mut s = iex::IexSession::new();
-    s.on_packet(p, |seq, _, m| {
-        let _ = (m.ts(), m.symbol());
-        tops.apply(seq, &m, |_| {});
-        deep.apply(seq, &m, |_| {});
-    });
-    let mut s = itch::MoldSession::new();
-    s.on_packet(p, |seq, m| {
-        let _ = (m.ts(), m.kind(), m.stock_locate());
-        ib.apply(seq, &m, |_| {});
-    });
-    let mut s = mdp3::Mdp3Session::new();
-    s.on_packet(p, |seq, t, _, m| {
-        if let mdp3::Message::Book { entries, .. } = m {
-            for e in entries.entries().filter_map(mdp3::BookEntry::new) {
-                let _ = mdp3::price9(e.px());
-            }
-        }
-        mb.apply(t, u64::from(seq), &m, |_| {});
-    });
-    if let Ok(m) = iex::Message::decode(p) {
-        deep.apply(0, &m, |_| {});
-    }
-    if let Ok(m) = itch::Message::decode(p) {
-        ib.apply(0, &m, |_| {});
-    }
-    let _ = iex::Message::decode(p);
-    let _ = itch::Message::decode(p);
-    for _ in itch::BinaryFile::new(p) {}
 }
 
 /// Applies `(position, value)` byte edits to a copy.
@@ -78,7 +41,7 @@ proptest! {
 
     #[test]
     fn decoders_take_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-        all_decoders(&bytes);
+        decode_every_venue(&bytes);
         // The branch-free ITCH decoder agrees with the one-constructor-per-type reference.
         match (itch::Message::decode(&bytes), itch::Message::decode_checked(&bytes)) {
             (Ok(a), Ok(b)) => {
@@ -162,8 +125,8 @@ proptest! {
         REAL.with(|real| {
             let base = &real[which % real.len()];
             let m = mutate(base, &edits);
-            all_decoders(&m);
-            all_decoders(&m[..cut % (m.len() + 1)]);
+            decode_every_venue(&m);
+            decode_every_venue(&m[..cut % (m.len() + 1)]);
         });
     }
 

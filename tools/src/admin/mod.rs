@@ -36,6 +36,7 @@ use mam_core::symbol::SymbolTable;
 use crate::daemon::stats::NamedRing;
 pub use auth::{check_token, load_or_create_token};
 use live::SharedLive;
+pub use views::status_name;
 
 /// Everything the handlers read or write.
 pub struct AdminShared {

@@ -100,23 +100,32 @@ pub(super) async fn submit(s: &AdminShared, input: Input) -> Result<AdminOutcome
             "the admin queue is full: try again",
         ));
     }
+    let o = answer(|| s.queue.take_outcome(id), "the request").await?;
+    if o.not_applied {
+        return Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "engine",
+            "the engine has stopped: nothing applied",
+        ));
+    }
+    Ok(o)
+}
+
+/// Polls `take` until the engine's answer is there, at most [`ANSWER_WAIT`] (the engine answers
+/// within a duty cycle unless it is stopping); then a 503 saying `what` may still apply.
+async fn answer<T>(take: impl Fn() -> Option<T>, what: &str) -> Result<T, Response> {
     let t0 = Instant::now();
     loop {
-        if let Some(o) = s.queue.take_outcome(id) {
-            if o.not_applied {
-                return Err(error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "engine",
-                    "the engine has stopped: nothing applied",
-                ));
-            }
+        if let Some(o) = take() {
             return Ok(o);
         }
         if t0.elapsed() > ANSWER_WAIT {
             return Err(error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "engine",
-                "no answer from the engine within 5 s (stopping?): the request may still apply",
+                &format!(
+                    "no answer from the engine within 5 s (stopping?): {what} may still apply"
+                ),
             ));
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -512,29 +521,16 @@ async fn swap_model(
             "model swaps are queued already: try again",
         ));
     }
-    let t0 = Instant::now();
-    loop {
-        if let Some(o) = swaps.take_outcome(id) {
-            return match o {
-                Ok(x) => Ok(json!({
-                    "fingerprint_before": format!("{:016x}", x.before),
-                    "fingerprint_after": format!("{:016x}", x.after),
-                    "checkpoint_seq": x.checkpoint_seq,
-                })),
-                Err(e) => Err(error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "engine.adaptive_model",
-                    &format!("refused by the engine, the model kept: {e}"),
-                )),
-            };
-        }
-        if t0.elapsed() > ANSWER_WAIT {
-            return Err(error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "engine",
-                "no answer from the engine within 5 s (stopping?): the swap may still apply",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
+    match answer(|| swaps.take_outcome(id), "the swap").await? {
+        Ok(x) => Ok(json!({
+            "fingerprint_before": format!("{:016x}", x.before),
+            "fingerprint_after": format!("{:016x}", x.after),
+            "checkpoint_seq": x.checkpoint_seq,
+        })),
+        Err(e) => Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "engine.adaptive_model",
+            &format!("refused by the engine, the model kept: {e}"),
+        )),
     }
 }

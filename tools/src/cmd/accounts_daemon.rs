@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use mam_core::account::{AccountRecord, FLAG_ACTIVE, FLAG_CLOSE_ONLY};
+use mam_core::account::AccountRecord;
 use serde_json::{json, Map, Value};
 
 use crate::accounts_io::{limit_action, read_csv};
@@ -90,13 +90,8 @@ fn path_segment(id: &str) -> String {
 /// The settings of `r` as the admin API spells them (status, limit action and every model
 /// parameter and limit; not the money the engine owns).
 fn settings(r: &AccountRecord) -> Map<String, Value> {
-    let status = match (r.flags & FLAG_ACTIVE != 0, r.flags & FLAG_CLOSE_ONLY != 0) {
-        (false, _) => "inactive",
-        (true, false) => "active",
-        (true, true) => "close_only",
-    };
     let v = json!({
-        "status": status,
+        "status": crate::admin::status_name(r.flags),
         "limit_action": limit_action(r.flags),
         "leverage": r.leverage,
         "multiplier": r.multiplier.to_string(),

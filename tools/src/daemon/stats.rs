@@ -187,11 +187,15 @@ impl StatsReporter {
             e.stop_outs.load(Relaxed),
             e.loss_limits.load(Relaxed)
         );
+        // The structured event's extras are built only when someone listens for it.
+        let structured = tracing::enabled!(target: "mam::stats", tracing::Level::INFO);
         let mut edges = serde_json::Map::new();
         for edge in &self.edges {
             for (k, v) in edge() {
                 line += &format!(" {k} {v}");
-                edges.insert(k.to_string(), v.into());
+                if structured {
+                    edges.insert(k.to_string(), v.into());
+                }
             }
         }
         let mut latency = serde_json::Map::new();
@@ -199,11 +203,13 @@ impl StatsReporter {
             line += " | p50/p99 µs:";
             for (name, h) in &taken {
                 line += &format!(" {name} {:.1}/{:.1}", pct(h, 0.5), pct(h, 0.99));
-                latency.insert(
-                    name.to_string(),
-                    serde_json::json!({ "n": h.len(), "p50_ns": h.value_at_quantile(0.5),
-                        "p99_ns": h.value_at_quantile(0.99), "max_ns": h.max() }),
-                );
+                if structured {
+                    latency.insert(
+                        name.to_string(),
+                        serde_json::json!({ "n": h.len(), "p50_ns": h.value_at_quantile(0.5),
+                            "p99_ns": h.value_at_quantile(0.99), "max_ns": h.max() }),
+                    );
+                }
             }
         }
         // The same figures as one structured event, for log shippers (`mam --log-format json`

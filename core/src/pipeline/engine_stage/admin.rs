@@ -69,18 +69,9 @@ impl AdminQueue {
     }
 
     /// Takes the outcome of request `id` if it is there; others are put back (in the order
-    /// found). Outcomes are few and slow (HTTP), so a scan is fine.
+    /// found).
     pub fn take_outcome(&self, id: u64) -> Option<AdminOutcome> {
-        let mut found = None;
-        for _ in 0..self.outcomes.len() {
-            let Some(o) = self.outcomes.pop() else { break };
-            if o.id == id && found.is_none() {
-                found = Some(o);
-            } else if self.outcomes.push(o).is_err() {
-                break;
-            }
-        }
-        found
+        take_where(&self.outcomes, |o| o.id == id)
     }
 
     /// No request waiting.
@@ -98,6 +89,21 @@ impl AdminQueue {
             let _ = self.outcomes.force_push(o);
         }
     }
+}
+
+/// Takes the first entry of `q` that `mine` picks; the others are put back, in the order found.
+/// Outcomes are few and slow (HTTP, signals), so a scan is fine.
+fn take_where<T>(q: &ArrayQueue<T>, mine: impl Fn(&T) -> bool) -> Option<T> {
+    let mut found = None;
+    for _ in 0..q.len() {
+        let Some(o) = q.pop() else { break };
+        if found.is_none() && mine(&o) {
+            found = Some(o);
+        } else if q.push(o).is_err() {
+            break;
+        }
+    }
+    found
 }
 
 /// True for the inputs an operator may send.
@@ -167,16 +173,12 @@ impl ModelSwaps {
 
     /// Takes the outcome of request `id` if it is there (others are put back).
     pub fn take_outcome(&self, id: u64) -> Option<ModelSwapOutcome> {
-        let mut found = None;
-        for _ in 0..self.outcomes.len() {
-            let Some(o) = self.outcomes.pop() else { break };
-            if o.0 == id && found.is_none() {
-                found = Some(o.1);
-            } else if self.outcomes.push(o).is_err() {
-                break;
-            }
-        }
-        found
+        take_where(&self.outcomes, |o| o.0 == id).map(|o| o.1)
+    }
+
+    /// No swap waiting.
+    pub(super) fn is_idle(&self) -> bool {
+        self.requests.is_empty()
     }
 
     pub(super) fn pop_request(&self) -> Option<(u64, Box<AdaptiveModel>)> {

@@ -346,8 +346,10 @@ impl EngineStage {
     /// it written before any (see [`ModelSwaps`]). A model the engine refuses is answered as
     /// such and changes nothing; a checkpoint that fails stops the stage like any other.
     fn model_cycle(&mut self) -> Result<usize, String> {
-        let Some(q) = self.model_swaps.clone() else {
-            return Ok(0);
+        // As for operator inputs: nothing queued costs one load, no reference count moves.
+        let q = match self.model_swaps.as_ref() {
+            Some(q) if !q.is_idle() => q.clone(),
+            _ => return Ok(0),
         };
         let Some((id, model)) = q.pop_request() else {
             return Ok(0);
@@ -357,27 +359,24 @@ impl EngineStage {
             return Ok(1);
         };
         let before = e.adaptive().fingerprint();
-        match e.swap_adaptive_model(*model, journal, crate::sys::utc_now_ns()) {
+        let marked = match e.swap_adaptive_model(*model, journal, crate::sys::utc_now_ns()) {
             Err(crate::engine::EngineError::Config(why)) => {
                 q.answer(id, Err(why));
                 return Ok(1);
             }
             Err(err) => return Err(format!("model swap: {err}")),
-            // The same model: nothing to checkpoint.
-            Ok(None) => {}
-            Ok(Some(_)) => self.checkpoint()?,
+            Ok(m) => m,
+        };
+        let swapped = ModelSwapped {
+            before,
+            after: e.adaptive().fingerprint(),
+            checkpoint_seq: e.applied_seq(),
+        };
+        // The same model marks nothing and needs no checkpoint.
+        if marked.is_some() {
+            self.checkpoint()?;
         }
-        let e = self.engine.as_ref().expect("checked above");
-        let after = e.adaptive().fingerprint();
-        let checkpoint_seq = e.applied_seq();
-        q.answer(
-            id,
-            Ok(ModelSwapped {
-                before,
-                after,
-                checkpoint_seq,
-            }),
-        );
+        q.answer(id, Ok(swapped));
         Ok(1)
     }
 

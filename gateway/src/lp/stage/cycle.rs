@@ -153,9 +153,11 @@ impl LpStage {
         if after > connects && connects > 0 {
             self.stats.reconnects.fetch_add(after - connects, Relaxed);
         }
-        self.stats
-            .connect_failures
-            .store(self.ini.connect_failures(), Relaxed);
+        // Stored only when it moved: the stats thread's cache line stays clean otherwise.
+        let failures = self.ini.connect_failures();
+        if failures != self.stats.connect_failures.load(Relaxed) {
+            self.stats.connect_failures.store(failures, Relaxed);
+        }
         for r in std::mem::take(&mut self.refused_refs) {
             match fills::resolve(self.ini.session().store(), &mut self.dec, &r) {
                 Refused::Order(cl_ord_id) => {
