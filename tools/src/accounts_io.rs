@@ -25,6 +25,7 @@
 //! | `stop_out_level` | ratio, percent | 0 (engine default, 50) | >= 0; not above `margin_call_level` when both are set |
 //! | `currency` | 3-7 ASCII uppercase letters or digits | `USD` | |
 //! | `limit_action` | `close-only` or `flatten` | from `flags` | overrides the flatten bit (4) |
+//! | `manager` | integer 0-63: the manager (MAM group) whose masters the account follows | 0 | |
 //! | `active`, `close_only` | boolean (`1/0/true/false/yes/no`) | from `flags` | override that bit |
 //!
 //! Flag 8 ([`FLAG_LIMIT_CLOSE_ONLY_SET`]) is the engine's own mark that a loss limit holds the
@@ -45,13 +46,14 @@ use std::path::Path;
 use anyhow::Context;
 use mam_core::account::store::{is_store_file, AccountStore};
 use mam_core::account::{
-    encode_currency, encode_id, AccountColumns, AccountRecord, AccountVecs, FLAG_ACTIVE,
-    FLAG_CLOSE_ONLY, FLAG_LIMIT_CLOSE_ONLY_SET, FLAG_LIMIT_FLATTEN, USD,
+    encode_currency, encode_id, manager_of, with_manager, AccountColumns, AccountRecord,
+    AccountVecs, FLAG_ACTIVE, FLAG_CLOSE_ONLY, FLAG_LIMIT_CLOSE_ONLY_SET, FLAG_LIMIT_FLATTEN,
+    FLAG_MANAGER_MASK, MAX_MANAGERS, USD,
 };
 use mam_core::num::{Lots, Money, Ratio};
 
 /// Every column this module reads, in the order `export` writes them.
-pub const KNOWN_COLUMNS: [&str; 23] = [
+pub const KNOWN_COLUMNS: [&str; 24] = [
     "id",
     "balance",
     "equity",
@@ -73,13 +75,15 @@ pub const KNOWN_COLUMNS: [&str; 23] = [
     "stop_out_level",
     "currency",
     "limit_action",
+    "manager",
     "active",
     "close_only",
 ];
 
 /// Number of columns `write_csv` writes: every stored field, plus `limit_action` (the flatten
-/// bit of `flags` spelled out for a reader), but not the `active`/`close_only` aliases.
-const EXPORTED: usize = 21;
+/// bit of `flags` spelled out for a reader) and `manager` (the flags' manager bits), but not
+/// the `active`/`close_only` aliases.
+const EXPORTED: usize = 22;
 
 /// Flag bits a CSV may set (the engine's [`FLAG_LIMIT_CLOSE_ONLY_SET`] is not one of them).
 const IMPORTABLE_FLAGS: u16 = FLAG_ACTIVE | FLAG_CLOSE_ONLY | FLAG_LIMIT_FLATTEN;
@@ -439,6 +443,17 @@ impl Row<'_> {
                 ));
             }
         }
+        let manager: u8 = self.int("manager", 0)?;
+        if usize::from(manager) >= MAX_MANAGERS {
+            return Err(self.err(
+                "manager",
+                format!(
+                    "{manager} is not a manager number (0 to {})",
+                    MAX_MANAGERS - 1
+                ),
+            ));
+        }
+        let flags = with_manager(flags, manager);
         let commission_per_lot = self.non_negative_money("commission_per_lot")?;
         let daily_loss_limit = self.non_negative_money("daily_loss_limit")?;
         let margin_call_level = self.ratio_in("margin_call_level", Ratio::ZERO, 0, None)?;
@@ -502,7 +517,7 @@ impl Row<'_> {
     }
 }
 
-/// Writes accounts as CSV with every stored field (the first 21 of [`KNOWN_COLUMNS`]), numbers
+/// Writes accounts as CSV with every stored field (the first 22 of [`KNOWN_COLUMNS`]), numbers
 /// printed exactly, so that reading it back gives the same records. The one exception is the
 /// engine's [`FLAG_LIMIT_CLOSE_ONLY_SET`], left out of `flags` (see the module docs).
 pub fn write_csv<W: Write>(out: W, cols: &AccountColumns<'_>) -> anyhow::Result<()> {
@@ -525,13 +540,14 @@ pub fn write_csv<W: Write>(out: W, cols: &AccountColumns<'_>) -> anyhow::Result<
             r.min_scale.to_string(),
             r.max_scale.to_string(),
             r.cluster.to_string(),
-            (r.flags & !FLAG_LIMIT_CLOSE_ONLY_SET).to_string(),
+            (r.flags & !(FLAG_LIMIT_CLOSE_ONLY_SET | FLAG_MANAGER_MASK)).to_string(),
             r.commission_per_lot.to_string(),
             r.daily_loss_limit.to_string(),
             r.margin_call_level.to_string(),
             r.stop_out_level.to_string(),
             r.currency_str().to_string(),
             limit_action(r.flags).to_string(),
+            manager_of(r.flags).to_string(),
         ])?;
     }
     w.flush()?;
@@ -691,7 +707,7 @@ mod tests {
             text.lines()
                 .nth(1)
                 .unwrap()
-                .ends_with(",5,0.0,0.0,0.0,0.0,USD,flatten"),
+                .ends_with(",5,0.0,0.0,0.0,0.0,USD,flatten,0"),
             "{text}"
         );
         let back = parse_csv(out.as_slice()).unwrap();
@@ -711,13 +727,13 @@ mod tests {
 
         /// Any exact record survives write_csv -> parse_csv unchanged.
         #[test]
-        fn any_record_round_trips(bal: i64, eq: i64, mu in 0i64.., hwm: i64, mult in 0i64.., pct in 0i64..=100_000_000, fixed in 0i64.., risk in 0i64..=1_000_000, dd in 0i64..=1_000_000, lo in 0i64..1_000_000, hi in 1_000_000i64.., lev in 1u32.., cluster: u16, flags in 0u16..8, comm in 0i64.., loss in 0i64.., so in 0i64..1_000_000_000, mc_over in 0i64..1_000_000_000, ccy in "[A-Z0-9]{3,7}") {
+        fn any_record_round_trips(bal: i64, eq: i64, mu in 0i64.., hwm: i64, mult in 0i64.., pct in 0i64..=100_000_000, fixed in 0i64.., risk in 0i64..=1_000_000, dd in 0i64..=1_000_000, lo in 0i64..1_000_000, hi in 1_000_000i64.., lev in 1u32.., cluster: u16, flags in 0u16..8, manager in 0u8..64, comm in 0i64.., loss in 0i64.., so in 0i64..1_000_000_000, mc_over in 0i64..1_000_000_000, ccy in "[A-Z0-9]{3,7}") {
             let r = AccountRecord {
                 id: encode_id("P1").unwrap(),
                 balance: Money(bal), equity: Money(eq), margin_used: Money(mu), equity_hwm: Money(hwm),
                 multiplier: Ratio(mult), percent: Ratio(pct), fixed_lots: Lots(fixed),
                 risk_fraction: Ratio(risk), drawdown_tolerance: Ratio(dd), min_scale: Ratio(lo),
-                max_scale: Ratio(hi), leverage: lev, cluster, flags,
+                max_scale: Ratio(hi), leverage: lev, cluster, flags: with_manager(flags, manager),
                 commission_per_lot: Money(comm), daily_loss_limit: Money(loss),
                 margin_call_level: Ratio(so + mc_over), stop_out_level: Ratio(so),
                 currency: encode_currency(&ccy).unwrap(),

@@ -22,6 +22,27 @@ pub const FLAG_LIMIT_FLATTEN: u16 = 4;
 /// imports). Kept apart from [`FLAG_CLOSE_ONLY`] so that lifting the hold (a new UTC day) does
 /// not clear a close-only the operator set.
 pub const FLAG_LIMIT_CLOSE_ONLY_SET: u16 = 8;
+/// Bits 8–13 of the flags word: the manager (MAM group) whose masters the account follows,
+/// 0–63. Kept in the flags column rather than a column of its own so that allocation's
+/// eligibility test stays one load and one compare per account, and store files of layout
+/// version 2 read as manager 0 (the only one there was).
+pub const FLAG_MANAGER_MASK: u16 = 0x3f << FLAG_MANAGER_SHIFT;
+/// Where [`FLAG_MANAGER_MASK`] starts.
+pub const FLAG_MANAGER_SHIFT: u32 = 8;
+/// How many managers one engine serves (the width of [`FLAG_MANAGER_MASK`]).
+pub const MAX_MANAGERS: usize = 64;
+
+/// The manager an account with these flags follows.
+#[inline]
+pub fn manager_of(flags: u16) -> u8 {
+    ((flags & FLAG_MANAGER_MASK) >> FLAG_MANAGER_SHIFT) as u8
+}
+
+/// `flags` with the manager set to `m` (`m` < [`MAX_MANAGERS`]; higher bits are dropped).
+#[inline]
+pub fn with_manager(flags: u16, m: u8) -> u16 {
+    (flags & !FLAG_MANAGER_MASK) | ((u16::from(m) << FLAG_MANAGER_SHIFT) & FLAG_MANAGER_MASK)
+}
 
 /// The default account currency, as [`AccountRecord::currency`] stores it.
 pub const USD: [u8; 8] = *b"USD\0\0\0\0\0";

@@ -14,7 +14,9 @@ use bytemuck::{Pod, Zeroable};
 
 use super::decision::{Decision, RefusedCode};
 use super::Engine;
-use crate::account::{FLAG_ACTIVE, FLAG_CLOSE_ONLY, FLAG_LIMIT_FLATTEN};
+use crate::account::{
+    with_manager, FLAG_ACTIVE, FLAG_CLOSE_ONLY, FLAG_LIMIT_FLATTEN, MAX_MANAGERS,
+};
 use crate::num::{Lots, Money, Ratio};
 
 /// Journal kind of [`AccountChange`].
@@ -51,6 +53,9 @@ pub mod account_field {
     pub const STOP_OUT_LEVEL: u16 = 13;
     /// What a crossed loss limit does: `value` 0 close-only, 1 flatten.
     pub const LIMIT_ACTION: u16 = 14;
+    /// The manager (MAM group) whose masters the account follows, 0–63. Its positions of
+    /// another manager's tickets stay with those tickets (their closes still reach it).
+    pub const MANAGER: u16 = 15;
 }
 
 /// [`account_field::STATUS`] values.
@@ -64,7 +69,7 @@ pub mod status {
 }
 
 /// The names the admin API and the journal dump use for each field, in field order.
-pub const FIELD_NAMES: [(u16, &str); 14] = [
+pub const FIELD_NAMES: [(u16, &str); 15] = [
     (account_field::STATUS, "status"),
     (account_field::MULTIPLIER, "multiplier"),
     (account_field::PERCENT, "percent"),
@@ -79,6 +84,7 @@ pub const FIELD_NAMES: [(u16, &str); 14] = [
     (account_field::MARGIN_CALL_LEVEL, "margin_call_level"),
     (account_field::STOP_OUT_LEVEL, "stop_out_level"),
     (account_field::LIMIT_ACTION, "limit_action"),
+    (account_field::MANAGER, "manager"),
 ];
 
 /// The name of `field`, if it is one.
@@ -128,6 +134,7 @@ pub fn in_range(field: u16, value: i64) -> bool {
         | f::COMMISSION_PER_LOT => value >= 0,
         f::MARGIN_CALL_LEVEL | f::STOP_OUT_LEVEL => (0..=10_000 * RATIO_ONE).contains(&value),
         f::LIMIT_ACTION => (0..=1).contains(&value),
+        f::MANAGER => (0..MAX_MANAGERS as i64).contains(&value),
         f::PERCENT | f::MAX_SCALE => (0..=100 * RATIO_ONE).contains(&value),
         f::RISK_FRACTION | f::DRAWDOWN_TOLERANCE => (0..=RATIO_ONE).contains(&value),
         f::LEVERAGE => (1..=10_000).contains(&value),
@@ -199,6 +206,7 @@ impl Engine {
                 acc.flags[a] = (acc.flags[a] & !FLAG_LIMIT_FLATTEN)
                     | if v == 1 { FLAG_LIMIT_FLATTEN } else { 0 };
             }
+            f::MANAGER => acc.flags[a] = with_manager(acc.flags[a], v as u8),
             _ => return bad,
         }
         self.check_account(a, c.ts_ns, seq, d);

@@ -8,7 +8,7 @@ use super::lifecycle::record::MAX_ORDER_ID;
 use super::limits::LIMIT_TICKET;
 use super::state::{BlockState, OrderState, TicketState};
 use super::{Engine, EngineError, CL_ORD_ID_SHIFT};
-use crate::account::AccountVecs;
+use crate::account::{manager_of, AccountVecs, FLAG_MANAGER_MASK};
 use crate::alloc::fill::BlockFill;
 use crate::alloc::model::{allocate, Basis, Order, StaticModel};
 use crate::alloc::ticket::{MasterTicket, ResidualPolicy};
@@ -215,7 +215,21 @@ impl Engine {
             self.mark_open_accounts();
         }
         let mut alloc = std::mem::take(&mut self.buf);
-        let cols = self.accounts.columns();
+        let manager = manager_of_order(t);
+        let mut cols = self.accounts.columns();
+        if manager != 0 || cols.flags.iter().any(|&f| f & FLAG_MANAGER_MASK != 0) {
+            // Several managers: this one's master allocates over its own accounts only, as
+            // if the others were inactive (one masked copy of a 2-byte column).
+            self.manager_flags.clear();
+            self.manager_flags.extend(cols.flags.iter().map(|&f| {
+                if manager_of(f) == manager {
+                    f
+                } else {
+                    0
+                }
+            }));
+            cols.flags = &self.manager_flags;
+        }
         let a = allocate(&cols, limits, &order, &mut alloc, &mut self.ws);
         let result = (|| {
             let mut a = a.map_err(|_| (RefusedCode::BadRequest, t))?;

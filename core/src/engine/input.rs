@@ -20,8 +20,8 @@ use bytemuck::{Pod, Zeroable};
 pub use super::account_add::{AccountAdd, KIND_ACCOUNT_ADD};
 pub use super::account_change::{AccountChange, KIND_ACCOUNT_CHANGE};
 pub use super::lifecycle::record::{
-    MasterAmend, MasterCancel, KIND_MASTER_AMEND, KIND_MASTER_CANCEL, POLICY_HELD_LIMIT,
-    POLICY_HELD_STOP,
+    manager_of_order, scoped_order_id, MasterAmend, MasterCancel, KIND_MASTER_AMEND,
+    KIND_MASTER_CANCEL, MAX_CL_ORD_ID, ORDER_ID_MANAGER_SHIFT, POLICY_HELD_LIMIT, POLICY_HELD_STOP,
 };
 pub use super::risk_change::{RiskLimitChange, KIND_RISK_LIMIT_CHANGE};
 use crate::event::{FillEvent, MarketEvent};

@@ -192,6 +192,8 @@ pub struct Engine {
     scratch: Scratch,
     buf: Vec<u64>,
     buf2: Vec<u64>,
+    /// The flags column with every other manager's accounts masked out (several managers).
+    manager_flags: Vec<u16>,
     decisions: Vec<Decision>,
     exposures: Vec<(u32, i64)>,
 }
@@ -258,6 +260,7 @@ impl Engine {
             scratch: Scratch::with_capacity(n),
             buf: vec![0; n],
             buf2: vec![0; n],
+            manager_flags: Vec::new(),
             decisions: Vec::new(),
             exposures: Vec::new(),
             accounts,

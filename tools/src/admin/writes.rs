@@ -219,6 +219,14 @@ pub(super) fn field_value(m: &Map<String, Value>, name: &str, field: u16) -> Res
             Some(l) => l,
             None => return Err(bad("expected an integer (100 = 1:100)".into())),
         },
+        f::MANAGER => match m.get(name).and_then(Value::as_i64) {
+            Some(g) => g,
+            None => {
+                return Err(bad(
+                    "expected an integer, the manager's number (0-63)".into()
+                ))
+            }
+        },
         f::LIMIT_ACTION => match m.get(name).and_then(Value::as_str) {
             Some("close-only") => 0,
             Some("flatten") => 1,

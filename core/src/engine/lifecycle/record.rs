@@ -40,8 +40,28 @@ pub const POLICY_HELD_STOP: u8 = 0x40;
 pub const ORDER_ID_SL: u64 = 1 << 63;
 /// Order id bit of the engine's take-profit close of a ticket (`ticket | ORDER_ID_TP`).
 pub const ORDER_ID_TP: u64 = 1 << 62;
-/// Largest order id a manager may use (the two bits above are the engine's).
+/// Largest order id the engine takes from a manager edge (the two bits above are the engine's).
 pub const MAX_ORDER_ID: u64 = (1 << 62) - 1;
+/// Where the manager's number sits in a ticket or order id (bits 56–61): the manager edge
+/// writes its session's number there, so each manager has its own id space, a master
+/// allocates over that manager's accounts only, and a report goes back to the session the
+/// bits name. Manager 0's ids are the ClOrdIDs themselves, as before there were several.
+pub const ORDER_ID_MANAGER_SHIFT: u32 = 56;
+/// Largest ClOrdID a manager may use (what is left below the manager bits).
+pub const MAX_CL_ORD_ID: u64 = (1 << ORDER_ID_MANAGER_SHIFT) - 1;
+
+/// The manager whose id space `id` (a ticket or order id, SL/TP bits allowed) is in.
+#[inline]
+pub fn manager_of_order(id: u64) -> u8 {
+    ((id >> ORDER_ID_MANAGER_SHIFT) & 0x3f) as u8
+}
+
+/// Manager `m`'s ClOrdID `id` as the engine's order id (`id` ≤ [`MAX_CL_ORD_ID`]).
+#[inline]
+pub fn scoped_order_id(m: u8, id: u64) -> u64 {
+    debug_assert!(id <= MAX_CL_ORD_ID && m < 64);
+    (u64::from(m & 0x3f) << ORDER_ID_MANAGER_SHIFT) | (id & MAX_CL_ORD_ID)
+}
 /// [`MasterReport::request_id`] of the cancels the kill switch sends.
 pub const KILL_REQUEST: u64 = u64::MAX;
 
