@@ -60,6 +60,7 @@ pub fn opts(dir: &Path, resume_after: Option<u64>) -> ManagerOptions {
         resume_after,
         allow_remote: false,
         defaults: MasterDefaults::default(),
+        manager: 0,
         sending_time_tolerance_ns: Some(120_000_000_000),
     }
 }

@@ -19,7 +19,7 @@ use mam_core::engine::input::{
     MODE_PER_ACCOUNT, POLICY_HELD_LIMIT, POLICY_HELD_STOP,
 };
 use mam_core::engine::lifecycle::record::{
-    AMEND_LOTS, AMEND_PRICE, AMEND_SL, AMEND_TP, MAX_ORDER_ID,
+    scoped_order_id, AMEND_LOTS, AMEND_PRICE, AMEND_SL, AMEND_TP, MAX_CL_ORD_ID,
 };
 use mam_core::event::OrdType;
 use mam_core::num::{Lots, Money, Price, Qty};
@@ -215,10 +215,40 @@ fn custom<T>(
     }
 }
 
-/// A ticket or order id: a decimal u64 in 1..=2^62−1 (the top two bits are the engine's
-/// stop-loss and take-profit closes).
+/// A ticket or order id: a decimal u64 in 1..=2^56−1 (the bits above carry the manager's
+/// number and the engine's stop-loss and take-profit closes).
 fn ticket(v: &[u8]) -> Option<u64> {
-    parse_u64(v).ok().filter(|&t| t > 0 && t <= MAX_ORDER_ID)
+    parse_u64(v).ok().filter(|&t| t > 0 && t <= MAX_CL_ORD_ID)
+}
+
+/// Puts manager `m`'s number into every order id of `input` (see
+/// [`scoped_order_id`]): the engine keeps one id space per manager, so a manager's orders,
+/// closes, cancels and replaces can only ever name its own tickets.
+pub fn scope_input(input: &mut Input, m: u8) {
+    if m == 0 {
+        return;
+    }
+    let s = |id: &mut u64| {
+        if *id != 0 {
+            *id = scoped_order_id(m, *id);
+        }
+    };
+    match input {
+        Input::Open(o) => s(&mut o.ticket),
+        Input::Close(c) => {
+            s(&mut c.ticket);
+            s(&mut c.order_id);
+        }
+        Input::Cancel(c) => {
+            s(&mut c.order_id);
+            s(&mut c.cancel_id);
+        }
+        Input::Amend(a) => {
+            s(&mut a.order_id);
+            s(&mut a.amend_id);
+        }
+        _ => {}
+    }
 }
 
 /// An order id tag that must be a decimal id, or the refusal naming it.
@@ -236,7 +266,7 @@ fn order_id(m: &Message<'_>, t: u32, what: &str) -> Result<u64, MasterRefusal> {
             OrdRejReason::Other,
             t,
             v,
-            format!("{what} must be a decimal number in 1..=4611686018427387903"),
+            format!("{what} must be a decimal number in 1..=72057594037927935"),
         )
     })
 }
@@ -340,7 +370,7 @@ pub fn master_from_nos(
             OrdRejReason::Other,
             tag::CL_ORD_ID.num,
             nos.cl_ord_id,
-            "bad ticket: an open's ClOrdID must be a decimal number in 1..=4611686018427387903",
+            "bad ticket: an open's ClOrdID must be a decimal number in 1..=72057594037927935",
         )
     })?;
     let lots = lots_of(spec, nos.qty, m.get(tag::ORDER_QTY.num).unwrap_or_default())?;

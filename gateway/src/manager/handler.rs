@@ -11,7 +11,8 @@ use mam_core::pipeline::{EdgeFrame, RingTx};
 use mam_core::symbol::SymbolTable;
 
 use super::convert::{
-    amend_from_ocrr, cancel_from_ocr, master_from_nos, watermark_from_tss, MasterDefaults,
+    amend_from_ocrr, cancel_from_ocr, master_from_nos, scope_input, watermark_from_tss,
+    MasterDefaults,
 };
 use super::positions::{self, PosReqResult};
 use super::refusal::{MasterRefusal, OrdRejReason};
@@ -37,6 +38,9 @@ pub(super) struct Item {
 #[derive(Debug)]
 pub(super) struct Handler {
     pub(super) symbols: SymbolTable,
+    /// This session's manager number: its ids go to the engine with it, its position
+    /// requests see its accounts only.
+    pub(super) manager: u8,
     pub(super) defaults: MasterDefaults,
     /// Highest TransactTime seen (the manager's clock).
     pub(super) clock: u64,
@@ -193,7 +197,8 @@ impl Handler {
                 return self.refuse_with(m, seq, &r, f);
             }
         };
-        let input = conv.input;
+        let mut input = conv.input;
+        scope_input(&mut input, self.manager);
         let ts = input.ts_ns();
         let tt = m.get(60).unwrap_or_default();
         if self.closed {
@@ -219,7 +224,8 @@ impl Handler {
         // then every fill (gateway/src/manager/report.rs).
         let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
         self.queue(Some(f), true, None);
-        if let Some(then) = conv.then {
+        if let Some(mut then) = conv.then {
+            scope_input(&mut then, self.manager);
             let f = EdgeFrame::input(&then, self.read_ns, seq, self.watermark());
             self.queue(Some(f), false, None);
         }
@@ -229,7 +235,7 @@ impl Handler {
     /// which answers (Pending Cancel / Canceled / Replaced, or OrderCancelReject); refused at
     /// the edge, it gets its OrderCancelReject (or a session Reject for a malformed message).
     fn on_request(&mut self, m: &Message<'_>, seq: u64, r: Result<Input, MasterRefusal>) {
-        let input = match r {
+        let mut input = match r {
             Ok(i) if !self.stopping && !self.closed && i.ts_ns() >= self.clock => i,
             Ok(_) => {
                 let why = if self.stopping {
@@ -244,6 +250,7 @@ impl Handler {
             }
             Err(r) => return self.refuse(m, seq, &r),
         };
+        scope_input(&mut input, self.manager);
         self.clock = input.ts_ns();
         let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
         self.queue(Some(f), true, None);
@@ -265,9 +272,9 @@ impl Handler {
         let a = match &self.snapshots {
             Some(s) => {
                 let mut r = s.lock().unwrap_or_else(|e| e.into_inner());
-                positions::answer(m, Some(r.read()), &self.symbols)
+                positions::answer(m, Some(r.read()), &self.symbols, self.manager)
             }
-            None => positions::answer(m, None, &self.symbols),
+            None => positions::answer(m, None, &self.symbols, self.manager),
         };
         let mut ts = [0u8; crate::fix::time::TS_LEN];
         crate::fix::time::format_utc(crate::fix::session::initiator::now_ns(), &mut ts);

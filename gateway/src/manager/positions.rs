@@ -8,6 +8,7 @@
 //! and the ack's Text). Every number is written from the scaled integers the snapshot holds
 //! (exact decimal text, no floating point).
 
+use mam_core::account::manager_of;
 use mam_core::engine::snapshot::{EngineSnapshot, PositionView};
 use mam_core::num::{Money, Price, Qty};
 use mam_core::symbol::SymbolTable;
@@ -128,6 +129,7 @@ pub fn answer(
     m: &Message<'_>,
     snap: Option<&EngineSnapshot>,
     symbols: &SymbolTable,
+    manager: u8,
 ) -> PositionAnswer {
     let req_type = m.get(tag::POS_REQ_TYPE.num).unwrap_or_default();
     if req_type != b"0" {
@@ -188,7 +190,11 @@ pub fn answer(
     let seq = Some(snap.seq);
     let range = match accounts {
         Accounts::All => 0..snap.positions.len(),
-        Accounts::One(id) => match snap.accounts.iter().find(|a| account_id(&a.id) == id) {
+        Accounts::One(id) => match snap
+            .accounts
+            .iter()
+            .find(|a| account_id(&a.id) == id && manager_of(a.flags) == manager)
+        {
             Some(a) => a.positions.0 as usize..a.positions.1 as usize,
             None => {
                 return refuse(
@@ -205,6 +211,12 @@ pub fn answer(
         .unwrap_or_default()
         .iter()
         .filter(|p| p.qty.raw() != 0 && instrument.is_none_or(|i| p.instrument == i))
+        .filter(|p| {
+            // A manager sees its own accounts only.
+            snap.accounts
+                .get(p.account as usize)
+                .is_some_and(|a| manager_of(a.flags) == manager)
+        })
         .map(|p| line(snap, p))
         .collect();
     let (result, text) = if lines.is_empty() {

@@ -82,7 +82,7 @@ fn run(req: &[u8], snap: Option<&EngineSnapshot>) -> Vec<(String, Vec<(u32, Stri
     let mut d = Decoder::new();
     let m = d.decode(req).expect("request decodes");
     assert_eq!(validate(&m), Ok(()), "the request passes the dictionary");
-    let a = answer(&m, snap, &symbols);
+    let a = answer(&m, snap, &symbols, 0);
     let mut out = Outbox::default();
     let replies = out.positions(&m, b"R1", &a, &symbols, b"20260102");
     let mut hdr = HeaderTemplate::new(b"FIX.4.4", b"MAM", b"MANAGER").unwrap();
@@ -291,7 +291,7 @@ fn bad_requests_get_an_ack_saying_why() {
         let req = request("NOPE", "");
         let mut d = Decoder::new();
         let m = d.decode(&req).unwrap();
-        answer(&m, s, &SymbolTable::builtin())
+        answer(&m, s, &SymbolTable::builtin(), 0)
     };
     assert_eq!(a.result, PosReqResult::Invalid);
     assert_eq!(

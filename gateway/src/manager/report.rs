@@ -5,7 +5,7 @@
 
 use mam_core::engine::decision::{exec, MasterReport, RefusedCode};
 use mam_core::engine::lifecycle::record::{
-    MAX_ORDER_ID, ORDER_ID_SL, ORDER_ID_TP, REPORT_CLOSING, REPORT_TO_REPLACE,
+    MAX_CL_ORD_ID, ORDER_ID_SL, ORDER_ID_TP, REPORT_CLOSING, REPORT_TO_REPLACE,
 };
 use mam_core::event::OrdType;
 use mam_core::num::Price;
@@ -31,12 +31,13 @@ pub fn report_msg_type(r: &MasterReport) -> &'static [u8] {
     }
 }
 
-/// Writes an order id as the manager knows it: its ClOrdID, or `SL<ticket>` / `TP<ticket>`
-/// for the engine's stop-loss and take-profit closes.
+/// Writes an order id as the manager knows it: its ClOrdID (without the manager's number the
+/// engine keeps above it), or `SL<ticket>` / `TP<ticket>` for the engine's stop-loss and
+/// take-profit closes.
 fn put_order_id(w: &mut MsgWriter<'_>, t: Tag, id: u64) {
     let mut d = [0u8; MAX_U64_DIGITS + 2];
     let s = fmt_u64(
-        id & MAX_ORDER_ID,
+        id & MAX_CL_ORD_ID,
         (&mut d[2..]).try_into().expect("fixed size"),
     ) + 2;
     let prefix: &[u8] = if id & ORDER_ID_SL != 0 {
@@ -65,7 +66,10 @@ fn cxl_rej_reason(code: u16) -> &'static [u8] {
 pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<'_>) {
     let r = &m.report;
     let mut ticket = [0u8; MAX_U64_DIGITS + 1];
-    let s = fmt_u64(r.ticket, (&mut ticket[1..]).try_into().expect("fixed size"));
+    let s = fmt_u64(
+        r.ticket & MAX_CL_ORD_ID,
+        (&mut ticket[1..]).try_into().expect("fixed size"),
+    );
     ticket[s] = b'T';
     let reason = RefusedCode::from_code(r.reason).map(RefusedCode::text);
     if r.exec_type == exec::CANCEL_REJECT {

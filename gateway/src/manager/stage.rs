@@ -60,6 +60,9 @@ pub struct ManagerOptions {
     pub allow_remote: bool,
     /// Model, routing and min-lot policy of orders that do not say.
     pub defaults: MasterDefaults,
+    /// The manager's number (0 for the first session, as before there were several): the
+    /// bits 56–61 of its tickets, and the manager column of the accounts that follow it.
+    pub manager: u8,
     /// SendingTime accuracy: a message stamped further than this (ns) from our clock gets a
     /// Reject (SessionRejectReason 10) and a Logout; `None`: not checked. The daemon's
     /// default is 120 s (`manager.sending_time_tolerance`).
@@ -169,6 +172,7 @@ impl ManagerStage {
             acc: Some(acc),
             h: Handler {
                 symbols,
+                manager: opts.manager,
                 defaults: opts.defaults,
                 clock: 0,
                 closed: false,

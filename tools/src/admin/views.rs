@@ -131,6 +131,7 @@ fn account_json(s: &AdminShared, snap: &EngineSnapshot, a: &AccountView) -> Valu
         "margin_call_level": a.margin_call_level.to_string(),
         "stop_out_level": a.stop_out_level.to_string(),
         "limit_action": if a.flags & mam_core::account::FLAG_LIMIT_FLATTEN != 0 { "flatten" } else { "close-only" },
+        "manager": mam_core::account::manager_of(a.flags),
         "cluster": a.cluster,
         "positions": positions,
     })

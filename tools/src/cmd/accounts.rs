@@ -259,6 +259,7 @@ fn record_json(r: &AccountRecord) -> serde_json::Value {
         "stop_out_level": r.stop_out_level.to_string(),
         "currency": r.currency_str(),
         "limit_action": limit_action(r.flags),
+        "manager": mam_core::account::manager_of(r.flags),
         "limit_close_only_held": r.flags & FLAG_LIMIT_CLOSE_ONLY_SET != 0,
     })
 }

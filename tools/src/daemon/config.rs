@@ -32,8 +32,11 @@ pub struct DaemonConfig {
     pub pipeline: PipelineConfig,
     /// Market data.
     pub feed: FeedConfig,
-    /// The manager's FIX session (master orders in).
+    /// The manager's FIX session (master orders in): manager 0.
     pub manager: ManagerConfig,
+    /// More managers on the same daemon (`[[managers]]`), each with its own session, number
+    /// and accounts (the accounts' `manager` column).
+    pub managers: Vec<ManagerConfig>,
     /// The LP's FIX session (child orders out, fills in).
     pub lp: LpConfig,
     /// Allocation defaults, checkpoints and pre-trade risk.
@@ -57,6 +60,7 @@ impl Default for DaemonConfig {
             pipeline: PipelineConfig::default(),
             feed: FeedConfig::default(),
             manager: ManagerConfig::default(),
+            managers: Vec::new(),
             lp: LpConfig::default(),
             engine: EngineSection::default(),
             journal: JournalSection::default(),
@@ -208,6 +212,9 @@ impl Default for FeedConfig {
 pub struct ManagerConfig {
     /// Take master orders over FIX at all.
     pub enabled: bool,
+    /// The manager's number (`[manager]`: 0; each `[[managers]]`: 1-63, unique): its tickets
+    /// carry it and its masters are split over the accounts whose `manager` is it.
+    pub number: u8,
     /// Address to listen on.
     pub listen: String,
     /// Our CompID.
@@ -237,6 +244,7 @@ impl Default for ManagerConfig {
     fn default() -> Self {
         ManagerConfig {
             enabled: true,
+            number: 0,
             listen: "127.0.0.1:9878".into(),
             comp_id: "MAM".into(),
             peer_comp_id: "MANAGER".into(),
@@ -503,6 +511,51 @@ impl DaemonConfig {
         toml::from_str(&text).with_context(|| format!("config {}", path.display()))
     }
 
+    /// The manager sessions that take orders, manager 0 first.
+    pub fn manager_sessions(&self) -> impl Iterator<Item = &ManagerConfig> {
+        std::iter::once(&self.manager)
+            .chain(&self.managers)
+            .filter(|m| m.enabled)
+    }
+
+    /// `[manager]` is number 0; each `[[managers]]` has its own number (1-63), listen address
+    /// and CompIDs, and needs `[manager]` on (manager 0 is the first clock source).
+    fn check_managers(&self) -> anyhow::Result<()> {
+        if self.manager.number != 0 {
+            bail!(
+                "manager.number = {}: [manager] is manager 0 (more managers go in [[managers]])",
+                self.manager.number
+            );
+        }
+        if !self.managers.is_empty() && !self.manager.enabled {
+            bail!("[[managers]] needs [manager] enabled: it is manager 0");
+        }
+        let mut seen = vec![(0u8, self.manager.listen.as_str())];
+        for (i, m) in self.managers.iter().enumerate() {
+            let key = format!("managers[{i}]");
+            if m.number == 0 || usize::from(m.number) >= mam_core::account::MAX_MANAGERS {
+                bail!(
+                    "{key}.number = {}: must be 1 to 63 (0 is [manager])",
+                    m.number
+                );
+            }
+            if !m.enabled {
+                bail!("{key}.enabled = false: remove the entry instead");
+            }
+            addr(&format!("{key}.listen"), &m.listen)?;
+            m.sending_time_tolerance()
+                .with_context(|| format!("{key}.sending_time_tolerance"))?;
+            if let Some((n, _)) = seen.iter().find(|(n, _)| *n == m.number) {
+                bail!("{key}.number = {n}: used twice");
+            }
+            if let Some((n, l)) = seen.iter().find(|(_, l)| *l == m.listen) {
+                bail!("{key}.listen = \"{l}\": manager {n} listens there already");
+            }
+            seen.push((m.number, &m.listen));
+        }
+        Ok(())
+    }
+
     /// Checks every value; errors name the key.
     pub fn check(&self) -> anyhow::Result<Checked> {
         let p = &self.pipeline;
@@ -563,6 +616,7 @@ impl DaemonConfig {
         if self.manager.enabled {
             addr("manager.listen", &self.manager.listen)?;
         }
+        self.check_managers()?;
         addr("lp.connect", &self.lp.connect)?;
         self.lp.begin_string()?;
         let r = &self.engine.risk;

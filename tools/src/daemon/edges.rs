@@ -39,14 +39,12 @@ pub struct EdgeInputs<'a> {
     pub started: &'a Started,
     /// Feed → engine.
     pub market_tx: RingTx<MarketEvent>,
-    /// Manager → engine.
-    pub master_tx: RingTx<EdgeFrame>,
+    /// Manager sessions ↔ engine, one pair of rings per enabled manager, manager 0 first.
+    pub managers: Vec<ManagerRings>,
     /// LP → engine.
     pub fill_tx: RingTx<EdgeFrame>,
     /// Engine → LP.
     pub order_rx: RingRx<EdgeOrder>,
-    /// Engine → manager: reports on master orders.
-    pub report_rx: RingRx<ManagerReport>,
     /// The daemon's stop flag.
     pub stop: Arc<AtomicBool>,
     /// Latency tap.
@@ -57,12 +55,22 @@ pub struct EdgeInputs<'a> {
     pub snapshots: Option<SharedSnapshots>,
 }
 
+/// One manager session's rings.
+pub struct ManagerRings {
+    /// The manager's number.
+    pub number: u8,
+    /// Manager → engine.
+    pub master_tx: RingTx<EdgeFrame>,
+    /// Engine → manager: reports on its master orders.
+    pub report_rx: RingRx<ManagerReport>,
+}
+
 /// The built stages.
 pub struct Edges {
     /// Feed stage, if any.
     pub feed: Option<Box<dyn Stage>>,
-    /// Manager stage, if enabled.
-    pub manager: Option<Box<dyn Stage>>,
+    /// Manager stages (one per enabled session, manager 0 first).
+    pub managers: Vec<Box<dyn Stage>>,
     /// LP stage.
     pub lp: Box<dyn Stage>,
     /// Counters for the stats line.
@@ -205,11 +213,32 @@ pub fn defaults(cfg: &DaemonConfig) -> anyhow::Result<MasterDefaults> {
 }
 
 /// Builds the edge stages.
-pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
+pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
     let cfg = x.cfg;
     let mut lines = Vec::new();
     let mut counters: Vec<EdgeCounters> = Vec::new();
     let instruments = x.symbols.iter().count();
+    let mut live_defaults = None;
+    let mut managers = Vec::new();
+    if !cfg.manager.enabled {
+        lines.push("manager: disabled".into());
+    }
+    for rings in std::mem::take(&mut x.managers) {
+        let m = cfg
+            .manager_sessions()
+            .find(|m| m.number == rings.number)
+            .context("a manager ring without its session")?;
+        // One set of defaults for every session (a reload or PATCH /api/manager changes all).
+        let live = match &live_defaults {
+            Some(l) => Arc::clone(l),
+            None => Arc::new(SharedDefaults::new(defaults(cfg)?)),
+        };
+        live_defaults = Some(live.clone());
+        let (stage, line, c) = manager_stage(m, rings, live, &x, cfg)?;
+        lines.push(line);
+        counters.push(c);
+        managers.push(stage);
+    }
     let feed: Option<Box<dyn Stage>> = match cfg.feed.source.as_str() {
         "soup" => {
             let mut c = ClientConfig::new(sock(&cfg.feed.connect)?);
@@ -259,65 +288,6 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             lines.push("feed: none".into());
             None
         }
-    };
-    let mut live_defaults = None;
-    let manager: Option<Box<dyn Stage>> = if cfg.manager.enabled {
-        let m = &cfg.manager;
-        let live = Arc::new(SharedDefaults::new(defaults(cfg)?));
-        live_defaults = Some(live.clone());
-        let opts = ManagerOptions {
-            listen: sock(&m.listen)?,
-            sender_comp: m.comp_id.clone(),
-            target_comp: m.peer_comp_id.clone(),
-            password: m.password.clone(),
-            store_dir: x.paths.fix_manager.clone(),
-            heart_bt_int: 30,
-            resume_after: x.started.manager_last,
-            allow_remote: m.allow_remote,
-            defaults: defaults(cfg)?,
-            sending_time_tolerance_ns: m
-                .sending_time_tolerance()?
-                .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
-        };
-        let s = ManagerStage::new(
-            opts,
-            x.symbols.clone(),
-            x.master_tx,
-            x.stop.clone(),
-            Some(x.tap.clone()),
-        )
-        .with_context(|| format!("manager.listen {}", m.listen))?
-        .with_reports(x.report_rx)
-        .with_live_defaults(live);
-        let s = match x.snapshots {
-            Some(snap) => s.with_positions(snap),
-            None => s,
-        };
-        lines.push(format!(
-            "manager: FIX acceptor listening on {} ({} <- {})",
-            s.local_addr().map_or(m.listen.clone(), |a| a.to_string()),
-            m.comp_id,
-            m.peer_comp_id
-        ));
-        let c = s.counters();
-        counters.push(Box::new(move || {
-            let s = c.snapshot();
-            vec![
-                ("manager-logons", s.logons),
-                ("masters-accepted", s.accepted),
-                ("reports", s.reports),
-                (
-                    "masters-refused",
-                    s.refused + s.session_rejects + s.business_rejects,
-                ),
-                ("positions-answered", s.positions_answered),
-                ("positions-refused", s.positions_refused),
-            ]
-        }));
-        Some(Edge::boxed(s, None, &x.stop, false, None))
-    } else {
-        lines.push("manager: disabled".into());
-        None
     };
     let l = &cfg.lp;
     let resend = open_orders(&x.started.engine, &x.started.journal)?;
@@ -378,10 +348,102 @@ pub fn build(x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
     }));
     Ok(Edges {
         feed,
-        manager,
+        managers,
         lp: Edge::boxed(s, None, &x.stop, false, None),
         counters,
         lines,
         defaults: live_defaults,
     })
+}
+
+/// Manager `m`'s FIX acceptor as a stage, its start-up line and its stats counters.
+fn manager_stage(
+    m: &super::config::ManagerConfig,
+    rings: ManagerRings,
+    live: Arc<SharedDefaults>,
+    x: &EdgeInputs<'_>,
+    cfg: &DaemonConfig,
+) -> anyhow::Result<(Box<dyn Stage>, String, EdgeCounters)> {
+    let n = m.number;
+    let key = if n == 0 {
+        "manager".to_string()
+    } else {
+        format!("managers (number {n})")
+    };
+    let opts = ManagerOptions {
+        listen: sock(&m.listen)?,
+        sender_comp: m.comp_id.clone(),
+        target_comp: m.peer_comp_id.clone(),
+        password: m.password.clone(),
+        store_dir: x.paths.fix_manager_of(n),
+        heart_bt_int: 30,
+        resume_after: x.started.managers_last.get(&n).copied(),
+        allow_remote: m.allow_remote,
+        defaults: defaults(cfg)?,
+        manager: n,
+        sending_time_tolerance_ns: m
+            .sending_time_tolerance()?
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+    };
+    let s = ManagerStage::new(
+        opts,
+        x.symbols.clone(),
+        rings.master_tx,
+        x.stop.clone(),
+        Some(x.tap.clone()),
+    )
+    .with_context(|| format!("{key}.listen {}", m.listen))?
+    .with_reports(rings.report_rx)
+    .with_live_defaults(live);
+    let s = match x.snapshots.clone() {
+        Some(snap) => s.with_positions(snap),
+        None => s,
+    };
+    let line = format!(
+        "{}: FIX acceptor listening on {} ({} <- {})",
+        if n == 0 {
+            "manager".to_string()
+        } else {
+            format!("manager {n}")
+        },
+        s.local_addr().map_or(m.listen.clone(), |a| a.to_string()),
+        m.comp_id,
+        m.peer_comp_id
+    );
+    // Manager 0 keeps the stats line's names; the others' are made once at start and live as
+    // long as the process (the line takes static names).
+    let names: [&'static str; 6] = if n == 0 {
+        [
+            "manager-logons",
+            "masters-accepted",
+            "reports",
+            "masters-refused",
+            "positions-answered",
+            "positions-refused",
+        ]
+    } else {
+        [
+            "logons",
+            "masters-accepted",
+            "reports",
+            "masters-refused",
+            "positions-answered",
+            "positions-refused",
+        ]
+        .map(|k| &*Box::leak(format!("manager{n}-{k}").into_boxed_str()))
+    };
+    let c = s.counters();
+    let counters: EdgeCounters = Box::new(move || {
+        let s = c.snapshot();
+        let v = [
+            s.logons,
+            s.accepted,
+            s.reports,
+            s.refused + s.session_rejects + s.business_rejects,
+            s.positions_answered,
+            s.positions_refused,
+        ];
+        names.into_iter().zip(v).collect()
+    });
+    Ok((Edge::boxed(s, None, &x.stop, false, None), line, counters))
 }

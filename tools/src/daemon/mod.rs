@@ -34,7 +34,8 @@ use mam_core::pipeline::engine_stage::{
     EngineRings, EngineStage, EngineStageOptions, EngineStageReport, EngineStageStats, ReportSlot,
 };
 use mam_core::pipeline::{
-    ring, AccountDirectory, LatencyTap, ManagerReport, Pipeline, RingTx, RunnerConfig, Stage,
+    ring, AccountDirectory, EdgeFrame, LatencyTap, ManagerReport, Pipeline, RingRx, RingTx,
+    RunnerConfig, Stage,
 };
 use mam_core::symbol::SymbolTable;
 
@@ -162,8 +163,8 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         .admin
         .map(|(a, _)| crate::admin::AdminServer::bind(a))
         .transpose()?;
-    if cfg.manager.enabled {
-        probe_listen("manager.listen", &cfg.manager.listen)?;
+    for m in cfg.manager_sessions() {
+        probe_listen(&format!("listen of manager {}", m.number), &m.listen)?;
     }
     let started = resume::start(&cfg, checked.engine, &symbols, &paths, model)?;
     let mut out = std::io::stdout();
@@ -181,23 +182,37 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     let tap = LatencyTap::new();
     let cap = cfg.pipeline.ring;
     let (mtx, mrx, mstats) = ring(cap);
-    let (atx, arx, astats) = ring(cap);
     let (ftx, frx, fstats) = ring(cap);
     let (otx, orx, ostats) = ring(cap);
-    let (rtx, rrx, _) = ring(cap);
-
-    // Reports a crash took between the journal and the manager's socket: sent first.
-    let unsent = if cfg.manager.enabled && started.restarted {
-        resume::unsent_reports(&paths)?
-    } else {
-        Vec::new()
-    };
-    if !unsent.is_empty() {
-        writeln!(
-            out,
-            "  manager: {} reports journaled but never sent: sending them first",
-            unsent.len()
-        )?;
+    // Per manager session: masters in, reports out. Manager 0's master ring is the one the
+    // stats line shows as "masters".
+    let mut manager_rings = Vec::new();
+    let mut engine_managers = Vec::new();
+    let mut astats = None;
+    let mut unsent = Vec::new();
+    for m in cfg.manager_sessions() {
+        let (atx, arx, st) = ring(cap);
+        let (rtx, rrx, _) = ring(cap);
+        astats.get_or_insert(st);
+        manager_rings.push(edges::ManagerRings {
+            number: m.number,
+            master_tx: atx,
+            report_rx: rrx,
+        });
+        engine_managers.push((m.number, arx, rtx));
+        // Reports a crash took between the journal and the manager's socket: sent first.
+        if started.restarted {
+            let u = resume::unsent_reports(&paths, m.number)?;
+            if !u.is_empty() {
+                writeln!(
+                    out,
+                    "  manager {}: {} reports journaled but never sent: sending them first",
+                    m.number,
+                    u.len()
+                )?;
+            }
+            unsent.extend(u);
+        }
     }
     let directory = AccountDirectory::new(started.engine.accounts().id.clone());
     let model_swaps = Arc::new(ModelSwaps::default());
@@ -216,10 +231,9 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         paths: &paths,
         started: &started,
         market_tx: mtx,
-        master_tx: atx,
+        managers: manager_rings,
         fill_tx: ftx,
         order_rx: orx,
-        report_rx: rrx,
         stop: stop.clone(),
         tap: tap.clone(),
         directory: directory.clone(),
@@ -247,11 +261,12 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         tap: tap.clone(),
         rings: EngineRings {
             market: edges.feed.is_some().then_some(mrx),
-            masters: cfg.manager.enabled.then_some(arx),
+            masters: None,
             fills: frx,
             orders: otx,
         },
-        reports: cfg.manager.enabled.then_some((rtx, unsent)),
+        managers: engine_managers,
+        unsent,
         directory,
         snapshots: snapshot_writer,
         model_swaps,
@@ -263,7 +278,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         stages.push(f);
         idle.push(checked.idle[0]);
     }
-    if let Some(m) = edges.manager {
+    for m in edges.managers {
         stages.push(m);
         idle.push(checked.idle[1]);
     }
@@ -278,7 +293,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         estats,
         vec![
             ("feed", mstats),
-            ("masters", astats),
+            ("masters", astats.unwrap_or_else(|| ring::<EdgeFrame>(2).2)),
             ("orders", ostats),
             ("fills", fstats),
         ],
@@ -335,8 +350,10 @@ struct EngineParts {
     admin: Arc<AdminQueue>,
     tap: LatencyTap,
     rings: EngineRings,
-    /// The report ring to the manager stage and the reports a crash left unsent.
-    reports: Option<(RingTx<ManagerReport>, Vec<ManagerReport>)>,
+    /// Per manager session: its number, master ring and report ring.
+    managers: Vec<(u8, RingRx<EdgeFrame>, RingTx<ManagerReport>)>,
+    /// Reports a crash left unsent (each goes to its manager).
+    unsent: Vec<ManagerReport>,
     /// Account ids by index, shared with the LP stage.
     directory: AccountDirectory,
     /// Where the engine publishes its snapshot, if anything reads it.
@@ -375,10 +392,11 @@ fn engine_stage(
     let stage = stage
         .with_account_directory(parts.directory)
         .with_model_swaps(parts.model_swaps);
-    let mut stage = match parts.reports {
-        Some((tx, unsent)) => stage.with_reports(tx).with_unsent_reports(unsent),
-        None => stage,
-    };
+    let mut stage = stage;
+    for (n, rx, tx) in parts.managers {
+        stage = stage.with_manager(n, rx, Some(tx));
+    }
+    let mut stage = stage.with_unsent_reports(parts.unsent);
     if let Some(w) = parts.snapshots {
         stage = stage.with_snapshots(w);
     }

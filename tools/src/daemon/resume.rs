@@ -1,7 +1,7 @@
 //! Start-up: a fresh state directory, or recovery of the engine from its checkpoint and
 //! journal, and where every source resumes (docs/daemon.md, "Restart").
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -13,6 +13,7 @@ use mam_core::engine::origin::{resume_points, SOURCE_MANAGER};
 use mam_core::engine::{Engine, EngineConfig};
 use mam_core::event::ChildOrder;
 use mam_core::journal::{Journal, JournalConfig, JournalReader};
+use mam_core::pipeline::engine_stage::report_manager;
 use mam_core::pipeline::ManagerReport;
 use mam_core::symbol::SymbolTable;
 
@@ -25,7 +26,7 @@ pub struct StatePaths {
     pub journal: PathBuf,
     /// Checkpoints.
     pub checkpoints: PathBuf,
-    /// The manager session's FIX store.
+    /// Manager 0's FIX store (manager `n`'s: [`StatePaths::fix_manager_of`]).
     pub fix_manager: PathBuf,
     /// The LP session's FIX store.
     pub fix_lp: PathBuf,
@@ -39,6 +40,17 @@ impl StatePaths {
             checkpoints: root.join("checkpoints"),
             fix_manager: root.join("fix-manager"),
             fix_lp: root.join("fix-lp"),
+        }
+    }
+
+    /// Manager `n`'s FIX store: `fix-manager` for manager 0, `fix-manager-<n>` for the others.
+    pub fn fix_manager_of(&self, n: u8) -> PathBuf {
+        if n == 0 {
+            self.fix_manager.clone()
+        } else {
+            let mut p = self.fix_manager.clone().into_os_string();
+            p.push(format!("-{n}"));
+            p.into()
         }
     }
 }
@@ -56,8 +68,10 @@ pub struct Started {
     pub recovery: Option<String>,
     /// Next market-data sequence number wanted (SoupBinTCP's Requested Sequence Number).
     pub market_next: u64,
-    /// MsgSeqNum of the last master order the journal holds.
+    /// MsgSeqNum of manager 0's last master order the journal holds.
     pub manager_last: Option<u64>,
+    /// The same for every manager that has one, by number.
+    pub managers_last: BTreeMap<u8, u64>,
 }
 
 /// What a state directory holds, decided before anything in it is written.
@@ -216,6 +230,14 @@ pub fn start(
     Ok(Started {
         market_next: points.market_seq.map_or(1, |s| s + 1),
         manager_last: points.origins.get(&SOURCE_MANAGER).copied(),
+        managers_last: points
+            .origins
+            .iter()
+            .filter_map(|(&src, &seq)| {
+                let n = u8::try_from(src.checked_sub(SOURCE_MANAGER)?).ok()?;
+                Some((n, seq))
+            })
+            .collect(),
         engine,
         journal,
         restarted,
@@ -248,17 +270,13 @@ pub fn open_orders(engine: &Engine, journal: &Journal) -> anyhow::Result<Vec<Chi
     Ok(out)
 }
 
-/// Reports on master orders the journal holds after the last one the manager session's store
-/// holds as sent (a crash took them between journal and socket): the restart sends them first.
-/// None without a manager store (a new session is owed nothing).
-pub fn unsent_reports(paths: &StatePaths) -> anyhow::Result<Vec<ManagerReport>> {
-    let up_to =
-        mam_gateway::manager::report::reported_up_to(&paths.fix_manager).with_context(|| {
-            format!(
-                "reading the manager session's store {}",
-                paths.fix_manager.display()
-            )
-        })?;
+/// Reports on manager `n`'s master orders the journal holds after the last one its session's
+/// store holds as sent (a crash took them between journal and socket): the restart sends them
+/// first. None without a manager store (a new session is owed nothing).
+pub fn unsent_reports(paths: &StatePaths, n: u8) -> anyhow::Result<Vec<ManagerReport>> {
+    let store = paths.fix_manager_of(n);
+    let up_to = mam_gateway::manager::report::reported_up_to(&store)
+        .with_context(|| format!("reading manager {n}'s session store {}", store.display()))?;
     let Some(up_to) = up_to else {
         return Ok(Vec::new());
     };
@@ -272,10 +290,13 @@ pub fn unsent_reports(paths: &StatePaths) -> anyhow::Result<Vec<ManagerReport>> 
             continue;
         }
         if let Some(Decision::Report(report)) = Decision::decode(rec.kind, rec.payload) {
-            out.push(ManagerReport {
+            let r = ManagerReport {
                 journal_seq: rec.seq,
                 report,
-            });
+            };
+            if report_manager(&r) == usize::from(n) {
+                out.push(r);
+            }
         }
     }
     Ok(out)

@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::{rec, EngineStage, FillBuffer};
 use crate::engine::input::Input;
-use crate::engine::origin::{Origin, SOURCE_MANAGER};
+use crate::engine::origin::Origin;
 use crate::engine::Engine;
 use crate::event::{ChildOrder, ExecStatus, MarketEvent};
 use crate::num::Qty;
@@ -29,11 +29,12 @@ use crate::pipeline::ring::RingRx;
 #[derive(Debug)]
 pub(super) struct State {
     market_head: Option<MarketEvent>,
-    master_head: Option<EdgeFrame>,
+    /// Each manager's next master (index = manager number).
+    master_heads: Vec<Option<EdgeFrame>>,
     /// Last market timestamp seen (`u64::MAX` once the feed ended or when there is none).
     market_wm: u64,
-    /// The manager's clock (`u64::MAX` once it ended or when there is none).
-    manager_wm: u64,
+    /// Each manager's clock (`u64::MAX` once it ended or when there is none).
+    manager_wms: Vec<u64>,
     /// Orders emitted and not yet done: ClOrdID → (quantity, done).
     awaiting: BTreeMap<u64, (Qty, bool)>,
     fills: FillBuffer,
@@ -49,9 +50,9 @@ impl State {
             .collect();
         State {
             market_head: None,
-            master_head: None,
+            master_heads: vec![None],
             market_wm: if no_market { u64::MAX } else { 0 },
-            manager_wm: if no_manager { u64::MAX } else { 0 },
+            manager_wms: vec![if no_manager { u64::MAX } else { 0 }],
             awaiting,
             fills: FillBuffer::new(),
             clock: 0,
@@ -63,7 +64,50 @@ impl State {
     }
 
     pub(super) fn heads_empty(&self) -> bool {
-        self.market_head.is_none() && self.master_head.is_none()
+        self.market_head.is_none() && self.master_heads.iter().all(Option::is_none)
+    }
+
+    /// One more manager, without a session until it [joins](Self::manager_joins).
+    pub(super) fn add_manager(&mut self) {
+        self.master_heads.push(None);
+        self.manager_wms.push(u64::MAX);
+    }
+
+    /// Manager `m` has a session: its clock starts at 0.
+    pub(super) fn manager_joins(&mut self, m: usize) {
+        self.manager_wms[m] = 0;
+    }
+
+    /// Manager `m`'s bound: the time of its next master, else its clock.
+    fn manager_bound(&self, m: usize) -> u64 {
+        self.master_heads[m]
+            .as_ref()
+            .and_then(EdgeFrame::decode)
+            .map_or(self.manager_wms[m], |i| i.ts_ns())
+    }
+
+    /// The manager whose master goes next, if one may: the earliest head (the lower number
+    /// wins a tie), taken only when no other manager can still send one earlier (or, with a
+    /// lower number, as early).
+    fn next_master(&self) -> Option<(usize, u64)> {
+        let (m, t) = (0..self.master_heads.len())
+            .filter_map(|m| {
+                let t = self.master_heads[m].as_ref()?.decode()?.ts_ns();
+                Some((m, t))
+            })
+            .min_by_key(|&(m, t)| (t, m))?;
+        let clear = (0..self.master_heads.len())
+            .filter(|&o| o != m)
+            .all(|o| self.manager_bound(o) > t || (o > m && self.manager_bound(o) >= t));
+        clear.then_some((m, t))
+    }
+
+    /// The earliest time any manager may still send a master at.
+    fn managers_bound(&self) -> u64 {
+        (0..self.master_heads.len())
+            .map(|m| self.manager_bound(m))
+            .min()
+            .unwrap_or(u64::MAX)
     }
 
     /// Nothing awaited and no fill buffered.
@@ -155,19 +199,21 @@ impl EngineStage {
                 self.seq.market_wm = u64::MAX;
             }
         }
-        while self.seq.master_head.is_none() {
-            let Some(fr) = self.masters.as_mut().and_then(RingRx::pop) else {
-                if Self::ended(&self.masters) {
-                    self.seq.manager_wm = u64::MAX;
+        for m in 0..self.managers.len() {
+            while self.seq.master_heads[m].is_none() {
+                let Some(fr) = self.managers[m].rx.as_mut().and_then(RingRx::pop) else {
+                    if Self::ended(&self.managers[m].rx) {
+                        self.seq.manager_wms[m] = u64::MAX;
+                    }
+                    break;
+                };
+                work += 1;
+                self.seq.manager_wms[m] = self.seq.manager_wms[m].max(fr.watermark_ns);
+                if fr.decode().is_some() {
+                    let now = self.now();
+                    rec(&mut self.hists.master, now.saturating_sub(fr.edge_ns));
+                    self.seq.master_heads[m] = Some(fr);
                 }
-                break;
-            };
-            work += 1;
-            self.seq.manager_wm = self.seq.manager_wm.max(fr.watermark_ns);
-            if fr.frame.kind != 0 {
-                let now = self.now();
-                rec(&mut self.hists.master, now.saturating_sub(fr.edge_ns));
-                self.seq.master_head = Some(fr);
             }
         }
         work
@@ -181,20 +227,16 @@ impl EngineStage {
                 break;
             }
             work += self.refill_heads();
-            let master_ts = self
-                .seq
-                .master_head
-                .as_ref()
-                .and_then(EdgeFrame::decode)
-                .map(|i| i.ts_ns());
+            let next = self.seq.next_master();
+            let any_master = self.seq.master_heads.iter().any(Option::is_some);
             let market_ts = self.seq.market_head.as_ref().map(|m| m.source_ns);
             let market_bound = market_ts.unwrap_or(self.seq.market_wm);
-            let manager_bound = master_ts.unwrap_or(self.seq.manager_wm);
-            if let Some(t) = master_ts.filter(|&t| t <= market_bound) {
-                let fr = self.seq.master_head.take().expect("head present");
-                let input = fr.decode().expect("decoded above");
+            let manager_bound = self.seq.managers_bound();
+            if let Some((m, t)) = next.filter(|&(_, t)| t <= market_bound) {
+                let fr = self.seq.master_heads[m].take().expect("head present");
+                let input = fr.decode().expect("decoded when it became the head");
                 self.seq.clock = t;
-                let origin = Origin::new(SOURCE_MANAGER, fr.origin_seq);
+                let origin = Origin::new(super::managers::manager_source(m), fr.origin_seq);
                 self.apply(&input, Some(origin), fr.edge_ns)?;
             } else if let Some(t) = market_ts.filter(|&t| t < manager_bound) {
                 let mut m = self.seq.market_head.take().expect("head present");
@@ -205,22 +247,12 @@ impl EngineStage {
                 self.seq.clock = t;
                 self.apply(&Input::Market(m), None, 0)?;
             } else {
-                if master_ts.is_some() || market_ts.is_some() {
+                if any_master || market_ts.is_some() {
                     self.stats.watermark_waits.fetch_add(1, Relaxed);
                 }
                 break;
             }
             work += 1;
-        }
-        if self
-            .seq
-            .master_head
-            .as_ref()
-            .is_some_and(|f| f.decode().is_none())
-        {
-            // Unreachable by construction (only decodable frames become heads); drop it
-            // rather than stall.
-            self.seq.master_head = None;
         }
         Ok(work)
     }

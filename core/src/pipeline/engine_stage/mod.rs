@@ -28,6 +28,9 @@
 
 pub mod admin;
 mod event_time;
+mod managers;
+
+pub use managers::{manager_source, report_manager};
 #[cfg(test)]
 mod tests;
 
@@ -45,7 +48,7 @@ use super::ring::{RingRx, RingTx};
 use super::runner::Stage;
 use super::tap::LatencyTap;
 use crate::engine::input::Input;
-use crate::engine::origin::{Origin, SOURCE_MANAGER};
+use crate::engine::origin::Origin;
 use crate::engine::{Decision, Engine};
 use crate::event::{
     ChildOrder, ExecStatus, FillEvent, MarketEvent, ORD_TYPE_ALLOC, ORD_TYPE_CANCEL,
@@ -172,7 +175,8 @@ pub type ReportSlot = Arc<Mutex<Option<EngineStageReport>>>;
 pub struct EngineRings {
     /// Market data (None: no feed).
     pub market: Option<RingRx<MarketEvent>>,
-    /// Master orders and manager watermarks (None: no manager).
+    /// Manager 0's master orders and watermarks (None: no manager); more managers join with
+    /// [`EngineStage::with_manager`].
     pub masters: Option<RingRx<EdgeFrame>>,
     /// Fills from the LP stage.
     pub fills: RingRx<EdgeFrame>,
@@ -231,7 +235,8 @@ pub struct EngineStage {
     journal: Option<Journal>,
     opts: EngineStageOptions,
     market: Option<RingRx<MarketEvent>>,
-    masters: Option<RingRx<EdgeFrame>>,
+    /// Manager sessions by number (manager 0 always present, possibly without a ring).
+    managers: Vec<managers::ManagerLink>,
     fills: RingRx<EdgeFrame>,
     orders: Option<RingTx<EdgeOrder>>,
     backlog: VecDeque<EdgeOrder>,
@@ -249,16 +254,16 @@ pub struct EngineStage {
     stats: Arc<EngineStageStats>,
     report: ReportSlot,
     done: bool,
-    /// Reports to the manager stage (None: no manager, or it does not take them).
-    reports: Option<RingTx<ManagerReport>>,
-    /// Reports journaled and waiting for the sync that covers them or for room on the ring.
-    report_backlog: VecDeque<ManagerReport>,
     /// Where readers get the state (None: nobody reads it).
     snapshots: Option<SnapshotWriter>,
     directory: Option<AccountDirectory>,
     model_swaps: Option<Arc<ModelSwaps>>,
     /// Answers to this cycle's operator inputs, sent after its sync.
     admin_answers: Vec<AdminOutcome>,
+    /// Reused buffer of one input's reports.
+    reports_scratch: Vec<ManagerReport>,
+    /// Arrival sequencing: the manager whose ring is read next.
+    next_manager: usize,
 }
 
 impl EngineStage {
@@ -273,6 +278,10 @@ impl EngineStage {
         stop: Arc<AtomicBool>,
     ) -> (Self, ReportSlot, Arc<EngineStageStats>) {
         let seq = event_time::State::new(&engine, rings.market.is_none(), rings.masters.is_none());
+        let manager0 = managers::ManagerLink {
+            rx: rings.masters,
+            ..Default::default()
+        };
         let stats = Arc::new(EngineStageStats::default());
         let report = ReportSlot::default();
         let now = (opts.clock)();
@@ -281,7 +290,7 @@ impl EngineStage {
             engine: Some(engine),
             journal: Some(journal),
             market: rings.market,
-            masters: rings.masters,
+            managers: vec![manager0],
             fills: rings.fills,
             orders: Some(rings.orders),
             backlog: VecDeque::new(),
@@ -298,12 +307,12 @@ impl EngineStage {
             stats: stats.clone(),
             report: report.clone(),
             done: false,
-            reports: None,
-            report_backlog: VecDeque::new(),
             snapshots: None,
             directory: None,
             model_swaps: None,
             admin_answers: Vec::new(),
+            reports_scratch: Vec::new(),
+            next_manager: 0,
             opts,
         };
         (stage, report, stats)
@@ -312,15 +321,19 @@ impl EngineStage {
     /// Sends the engine's reports on its manager's orders (ExecutionReports, cancel rejects)
     /// to `tx`, each once the journal sync that covers it is done. A full ring never blocks
     /// the engine: reports wait in memory, in order.
+    /// These are manager 0's; [`EngineStage::with_manager`] adds the others.
     pub fn with_reports(mut self, tx: RingTx<ManagerReport>) -> Self {
-        self.reports = Some(tx);
+        self.managers[0].reports = Some(tx);
         self
     }
 
     /// Reports journaled before this start that never reached the manager (a restart re-sends
-    /// them first, in journal order; see `docs/daemon.md`, "Restart").
+    /// them first, in journal order; see `docs/daemon.md`, "Restart"). Call it after every
+    /// manager has been added: each report goes to its own manager's backlog.
     pub fn with_unsent_reports(mut self, reports: impl IntoIterator<Item = ManagerReport>) -> Self {
-        self.report_backlog.extend(reports);
+        for r in reports {
+            self.queue_report(r);
+        }
         self
     }
 
@@ -438,27 +451,6 @@ impl EngineStage {
         }
     }
 
-    /// Pushes waiting reports while the ring has room.
-    fn flush_reports(&mut self) -> usize {
-        let Some(tx) = self.reports.as_mut() else {
-            self.report_backlog.clear();
-            return 0;
-        };
-        let mut n = 0;
-        while let Some(&r) = self.report_backlog.front() {
-            if tx.try_push(r).is_err() {
-                if tx.is_abandoned() {
-                    // The manager stage is gone (shutdown): nobody takes reports any more.
-                    self.report_backlog.clear();
-                }
-                break;
-            }
-            self.report_backlog.pop_front();
-            n += 1;
-        }
-        n
-    }
-
     fn now(&self) -> u64 {
         (self.opts.clock)()
     }
@@ -487,17 +479,22 @@ impl EngineStage {
                 dir.push(a.id);
             }
         }
-        if self.reports.is_some() {
+        if self.takes_reports() {
+            let mut reports = std::mem::take(&mut self.reports_scratch);
             if let Some(e) = self.engine.as_ref() {
                 for (i, d) in e.last_decisions().iter().enumerate() {
                     if let Decision::Report(r) = d {
-                        self.report_backlog.push_back(ManagerReport {
+                        reports.push(ManagerReport {
                             journal_seq: seq + 1 + i as u64,
                             report: *r,
                         });
                     }
                 }
             }
+            for r in reports.drain(..) {
+                self.queue_report(r);
+            }
+            self.reports_scratch = reports;
         }
         let hold = self.opts.sync.holds_orders();
         let now = if n > 0 && !hold {
@@ -735,14 +732,24 @@ impl EngineStage {
             if self.blocked() {
                 return Ok(work);
             }
-            let Some(fr) = self.masters.as_mut().and_then(RingRx::pop) else {
-                break;
+            // Managers in turn, one master each per round.
+            let m = self.next_manager % self.managers.len();
+            self.next_manager = self.next_manager.wrapping_add(1);
+            let Some(fr) = self.managers[m].rx.as_mut().and_then(RingRx::pop) else {
+                if self
+                    .managers
+                    .iter()
+                    .all(|l| l.rx.as_ref().is_none_or(RingRx::is_empty))
+                {
+                    break;
+                }
+                continue;
             };
             work += 1;
             let now = self.now();
             if let Some(input) = fr.decode() {
                 rec(&mut self.hists.master, now.saturating_sub(fr.edge_ns));
-                let origin = Origin::new(SOURCE_MANAGER, fr.origin_seq);
+                let origin = Origin::new(managers::manager_source(m), fr.origin_seq);
                 self.apply(&input, Some(origin), fr.edge_ns)?;
             }
         }
@@ -767,7 +774,7 @@ impl EngineStage {
     }
 
     fn sources_ended(&self) -> bool {
-        Self::ended(&self.market) && Self::ended(&self.masters) && self.seq.heads_empty()
+        Self::ended(&self.market) && self.managers_ended() && self.seq.heads_empty()
     }
 
     fn finish(&mut self, error: Option<String>) {

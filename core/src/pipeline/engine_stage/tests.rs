@@ -34,12 +34,17 @@ fn rig(dir: &Path, sequencing: Sequencing) -> Rig {
 }
 
 fn rig_with(dir: &Path, sequencing: Sequencing, sync: SyncPolicy, clock: fn() -> u64) -> Rig {
-    let engine = Engine::new(
-        SymbolTable::builtin(),
-        synthetic_accounts(12, 7),
-        EngineConfig::permissive(),
-    )
-    .unwrap();
+    rig_over(dir, sequencing, sync, clock, synthetic_accounts(12, 7))
+}
+
+fn rig_over(
+    dir: &Path,
+    sequencing: Sequencing,
+    sync: SyncPolicy,
+    clock: fn() -> u64,
+    accounts: crate::account::AccountVecs,
+) -> Rig {
+    let engine = Engine::new(SymbolTable::builtin(), accounts, EngineConfig::permissive()).unwrap();
     let (journal, _) = Journal::open(&dir.join("journal"), JournalConfig::default()).unwrap();
     let (mtx, mrx, _) = ring(64);
     let (atx, arx, _) = ring(64);
@@ -585,4 +590,135 @@ fn operator_inputs_are_answered_after_the_sync_with_the_snapshot_holding_them() 
         after.raw() - before.raw(),
         Money::parse("250.50").unwrap().raw()
     );
+}
+
+/// Two managers (the odd accounts follow manager 1): their masters are merged by event time
+/// whichever ring is filled first, each is split over its own accounts, each origin names its
+/// session, and each manager gets only its own reports.
+#[test]
+fn two_managers_merge_by_event_time_and_get_their_own_reports() {
+    use crate::account::{manager_of, with_manager};
+    use crate::engine::input::{manager_of_order, scoped_order_id};
+    use crate::engine::origin::{Origin, KIND_ORIGIN};
+    let mut journals = Vec::new();
+    for variant in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut accounts = synthetic_accounts(12, 7);
+        for (i, f) in accounts.flags.iter_mut().enumerate() {
+            *f = with_manager(*f, (i % 2) as u8);
+        }
+        let mut r = rig_over(
+            dir.path(),
+            Sequencing::EventTime,
+            SyncPolicy::Every,
+            clock,
+            accounts.clone(),
+        );
+        let (m1tx, m1rx, _) = ring(64);
+        let (r0tx, mut r0rx, _) = ring(64);
+        let (r1tx, mut r1rx, _) = ring(64);
+        let mut m1tx = Some(m1tx);
+        r.stage = std::mem::replace(&mut r.stage, dummy_stage())
+            .with_reports(r0tx)
+            .with_manager(1, m1rx, Some(r1tx));
+        let push0 = |r: &mut Rig| {
+            let tx = r.masters.as_mut().unwrap();
+            tx.try_push(EdgeFrame::input(
+                &master(250, 1, MODE_PER_ACCOUNT),
+                3,
+                21,
+                250,
+            ))
+            .unwrap();
+            tx.try_push(EdgeFrame::watermark(3, 22, u64::MAX)).unwrap();
+            r.masters = None;
+        };
+        let push1 = |tx: &mut Option<RingTx<EdgeFrame>>| {
+            let t = tx.as_mut().unwrap();
+            for (ts, seq, cl) in [(150u64, 5u64, 1u64), (260, 6, 2)] {
+                let m = master(ts, scoped_order_id(1, cl), MODE_PER_ACCOUNT);
+                t.try_push(EdgeFrame::input(&m, 3, seq, ts)).unwrap();
+            }
+            t.try_push(EdgeFrame::watermark(3, 7, u64::MAX)).unwrap();
+            *tx = None;
+        };
+        for (i, ts) in [100u64, 200, 300, 400].into_iter().enumerate() {
+            r.market
+                .as_mut()
+                .unwrap()
+                .try_push(quote(ts, i as u64 + 1))
+                .unwrap();
+        }
+        r.market = None;
+        if variant == 0 {
+            push0(&mut r);
+            for _ in 0..5 {
+                r.stage.do_work();
+            }
+            assert_eq!(
+                r.stats.masters.load(Relaxed),
+                0,
+                "manager 1 may still send earlier"
+            );
+            push1(&mut m1tx);
+        } else {
+            push1(&mut m1tx);
+            for _ in 0..5 {
+                r.stage.do_work();
+            }
+            push0(&mut r);
+        }
+        let mut orders = Vec::new();
+        for _ in 0..10_000 {
+            r.stage.do_work();
+            while let Some(o) = r.orders.pop() {
+                orders.push(o);
+                fill(&mut r, &o, false);
+            }
+            if r.stage.is_done() {
+                break;
+            }
+        }
+        assert!(r.stage.is_done());
+        // Children of each master go to its manager's accounts only.
+        let rep = r.report.lock().unwrap().take().unwrap();
+        assert!(rep.error.is_none(), "{:?}", rep.error);
+        for t in [1, scoped_order_id(1, 1), scoped_order_id(1, 2)] {
+            let h = rep.engine.holdings(t).expect("ticket");
+            for (a, &steps) in h.iter().enumerate() {
+                if steps > 0 {
+                    assert_eq!(manager_of(accounts.flags[a]), manager_of_order(t));
+                }
+            }
+        }
+        assert!(!orders.is_empty());
+        let (mut n0, mut n1) = (0, 0);
+        while let Some(m) = r0rx.pop() {
+            assert_eq!(manager_of_order(m.report.ticket), 0);
+            n0 += 1;
+        }
+        while let Some(m) = r1rx.pop() {
+            assert_eq!(manager_of_order(m.report.ticket), 1);
+            n1 += 1;
+        }
+        assert!(n0 > 0 && n1 > 0, "{n0} {n1}");
+        journals.push(journal_bytes(dir.path()));
+    }
+    assert_eq!(journals[0], journals[1]);
+    // Origins in time order across managers: manager 1's 150, manager 0's 250, manager 1's 260.
+    let origins: Vec<(u16, u64)> = journals[0]
+        .iter()
+        .filter(|r| r.1 == KIND_ORIGIN)
+        .map(|r| {
+            let o: Origin = bytemuck::pod_read_unaligned(&r.2);
+            (o.source, o.seq)
+        })
+        .collect();
+    assert_eq!(origins, vec![(2, 5), (1, 21), (2, 6)]);
+}
+
+/// A stage with nothing behind it, to move a real one out of a rig while it is rebuilt.
+fn dummy_stage() -> EngineStage {
+    let dir = tempfile::tempdir().unwrap();
+    rig(dir.path(), Sequencing::Arrival).stage
 }

@@ -1,0 +1,110 @@
+//! The engine stage's managers: one master ring in and one report ring out per manager
+//! session, indexed by the manager's number (the bits 56–61 of its tickets, see
+//! [`manager_of_order`]).
+//!
+//! Each manager is its own source of event time: its masters are merged with the market data
+//! and with the other managers' masters by time stamp (`event_time`), and its origin records
+//! carry source [`SOURCE_MANAGER`] + its number, so a restart asks each session for exactly
+//! what the journal lacks of it. A report goes to the manager whose id space its order is in,
+//! and waits in that manager's own backlog: a manager that is away holds back no one else's.
+
+use std::collections::VecDeque;
+
+use super::EngineStage;
+use crate::engine::input::manager_of_order;
+use crate::engine::origin::SOURCE_MANAGER;
+use crate::pipeline::msg::{EdgeFrame, ManagerReport};
+use crate::pipeline::ring::{RingRx, RingTx};
+
+/// One manager's rings (index = the manager's number).
+#[derive(Debug, Default)]
+pub(super) struct ManagerLink {
+    /// Master orders and clock watermarks (None: this manager has no session).
+    pub(super) rx: Option<RingRx<EdgeFrame>>,
+    /// Reports to its session (None: nobody takes them; they are dropped once journaled).
+    pub(super) reports: Option<RingTx<ManagerReport>>,
+    /// Reports journaled and waiting for the sync that covers them or for room on the ring.
+    pub(super) backlog: VecDeque<ManagerReport>,
+}
+
+/// Origin source of manager `m`'s masters.
+pub fn manager_source(m: usize) -> u16 {
+    SOURCE_MANAGER + m as u16
+}
+
+/// The manager a report is for: the id space of its ticket (of the order it names when it
+/// has no ticket, as a cancel reject of an unknown order).
+pub fn report_manager(r: &ManagerReport) -> usize {
+    let id = if r.report.ticket != 0 {
+        r.report.ticket
+    } else {
+        r.report.order_id
+    };
+    usize::from(manager_of_order(id))
+}
+
+impl EngineStage {
+    /// Adds manager `number` (1-63; 0 comes with [`EngineRings`](super::EngineRings)): its
+    /// master ring and its report ring. Numbers left out are managers without a session.
+    pub fn with_manager(
+        mut self,
+        number: u8,
+        masters: RingRx<EdgeFrame>,
+        reports: Option<RingTx<ManagerReport>>,
+    ) -> Self {
+        let n = usize::from(number);
+        while self.managers.len() <= n {
+            self.managers.push(ManagerLink::default());
+            self.seq.add_manager();
+        }
+        self.managers[n] = ManagerLink {
+            rx: Some(masters),
+            reports,
+            backlog: VecDeque::new(),
+        };
+        self.seq.manager_joins(n);
+        self
+    }
+
+    /// Queues a journaled report for its manager.
+    pub(super) fn queue_report(&mut self, r: ManagerReport) {
+        if let Some(l) = self.managers.get_mut(report_manager(&r)) {
+            if l.reports.is_some() {
+                l.backlog.push_back(r);
+            }
+        }
+    }
+
+    /// True if any manager takes reports.
+    pub(super) fn takes_reports(&self) -> bool {
+        self.managers.iter().any(|l| l.reports.is_some())
+    }
+
+    /// Pushes waiting reports while each manager's ring has room.
+    pub(super) fn flush_reports(&mut self) -> usize {
+        let mut n = 0;
+        for l in &mut self.managers {
+            let Some(tx) = l.reports.as_mut() else {
+                l.backlog.clear();
+                continue;
+            };
+            while let Some(&r) = l.backlog.front() {
+                if tx.try_push(r).is_err() {
+                    if tx.is_abandoned() {
+                        // The manager stage is gone (shutdown): nobody takes reports any more.
+                        l.backlog.clear();
+                    }
+                    break;
+                }
+                l.backlog.pop_front();
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// True once every manager's ring is gone or abandoned and drained.
+    pub(super) fn managers_ended(&self) -> bool {
+        self.managers.iter().all(|l| Self::ended(&l.rx))
+    }
+}
