@@ -250,7 +250,7 @@ proptest! {
         steps in 1i64..1_000_000,
         price_units in 1i64..10_000_000,
         ts_us in 0u64..4_000_000_000_000_000,
-        ticket in 1u64..=mam_core::engine::lifecycle::record::MAX_ORDER_ID,
+        ticket in 1u64..=mam_core::engine::lifecycle::record::MAX_CL_ORD_ID,
         sell in any::<bool>(),
     ) {
         let table = SymbolTable::builtin();
@@ -289,4 +289,37 @@ proptest! {
         prop_assert_eq!(o.instrument, sym);
         prop_assert_eq!(o.side, if sell { 2 } else { 1 });
     }
+}
+
+/// Manager 2's ids go to the engine in its own id space; manager 0's stay as sent.
+#[test]
+fn ids_are_scoped_by_the_managers_number() {
+    use mam_core::engine::input::{manager_of_order, MasterCancel, MAX_CL_ORD_ID};
+    let Ok(Input::Open(o)) = convert("D", &open_fields()) else {
+        panic!("converts");
+    };
+    let mut i = Input::Open(o);
+    scope_input(&mut i, 0);
+    assert_eq!(i, Input::Open(o), "manager 0: unchanged");
+    scope_input(&mut i, 2);
+    let Input::Open(s) = i else { unreachable!() };
+    assert_eq!(
+        (manager_of_order(s.ticket), s.ticket & MAX_CL_ORD_ID),
+        (2, 42)
+    );
+    let mut c = Input::Cancel(MasterCancel {
+        ts_ns: 1,
+        order_id: 42,
+        cancel_id: 43,
+    });
+    scope_input(&mut c, 2);
+    let Input::Cancel(c) = c else { unreachable!() };
+    assert_eq!(
+        (manager_of_order(c.order_id), manager_of_order(c.cancel_id)),
+        (2, 2)
+    );
+    // A ClOrdID that would reach into the manager bits is refused at the edge.
+    let big = (MAX_CL_ORD_ID + 1).to_string();
+    let e = convert("D", &with(open_fields(), 11, Some(&big))).unwrap_err();
+    assert!(e.to_string().contains("72057594037927935"), "{e}");
 }

@@ -738,6 +738,40 @@ mod tests {
         assert_eq!(k.sync, SyncPolicy::Every);
     }
 
+    /// More managers: each with its own number and address; every mistake names its key.
+    #[test]
+    fn more_managers_are_checked() {
+        let two = "[[managers]]\nnumber = 1\nlisten = \"127.0.0.1:9879\"\npeer_comp_id = \"M2\"\n";
+        let c: DaemonConfig = toml::from_str(two).unwrap();
+        c.check().unwrap();
+        let numbers: Vec<u8> = c.manager_sessions().map(|m| m.number).collect();
+        assert_eq!(numbers, vec![0, 1]);
+        for (text, want) in [
+            (
+                two.replace("number = 1", "number = 0"),
+                "managers[0].number = 0",
+            ),
+            (two.replace("number = 1", "number = 64"), "must be 1 to 63"),
+            (
+                two.replace("9879", "9878"),
+                "manager 0 listens there already",
+            ),
+            (format!("{two}{two}"), "managers[1].number = 1: used twice"),
+            (
+                format!("[manager]\nnumber = 2\n{two}"),
+                "manager.number = 2",
+            ),
+            (
+                format!("[manager]\nenabled = false\n{two}"),
+                "needs [manager] enabled",
+            ),
+        ] {
+            let c: DaemonConfig = toml::from_str(&text).unwrap();
+            let e = format!("{:#}", c.check().unwrap_err());
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
     #[test]
     fn journal_sync_policies() {
         for (text, want) in [

@@ -1,0 +1,255 @@
+//! Two money managers on one daemon: the shared Dukascopy EURUSD day (14:00-15:00) replayed
+//! over SoupBinTCP, QuickFIX's executor as the LP, eight accounts from a CSV whose `manager`
+//! column puts four with manager 0 (`[manager]`) and four with manager 1 (`[[managers]]`, its
+//! own port and CompID), and two FIX 4.4 manager sessions (mam's `ManagerClient`).
+//!
+//! Both managers use ClOrdID 1 for their first master (two tickets: each manager has its own
+//! id space) and buy different sizes, one order per account. Checked:
+//! - each manager gets the reports of its own master only, ending Filled with its own size;
+//! - each manager's RequestForPositions shows its own accounts only, Σ = what its master
+//!   filled; asking for one of the other manager's accounts gets "unknown account" (a manager
+//!   never sees another's accounts);
+//! - after the stop, the recovered ledger (`mam accounts statement`) holds manager 0's fill in
+//!   its four accounts and manager 1's in its four, and Σ accounts = the LP's orders.
+//!
+//! Needs the shared Dukascopy data and QuickFIX; fails saying so otherwise.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mam_core::event::Side;
+use mam_core::num::{Price, Qty};
+use mam_gateway::fix::time::parse_utc;
+use mam_gateway::manager::client::msg::{AckKind, Open, OrderOpts, PositionReport, PositionsAck};
+use mam_gateway::manager::client::{ClientOptions, ManagerClient};
+use mam_tests::daemon::{
+    check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig, Proc,
+};
+use mam_tests::quickfix::free_port;
+
+/// One manager session and what it heard.
+struct Mgr {
+    c: ManagerClient,
+    /// ClOrdID → (OrdStatus, CumQty) of every report.
+    reports: Vec<(u64, u8, Qty)>,
+    acks: Vec<PositionsAck>,
+    positions: Vec<PositionReport>,
+}
+
+impl Mgr {
+    fn connect(addr: &str, sender: &str, store: std::path::PathBuf) -> Mgr {
+        let mut o = ClientOptions::new(addr.parse().unwrap(), store);
+        o.sender = sender.into();
+        Mgr {
+            c: ManagerClient::open(&o).expect("manager client"),
+            reports: Vec::new(),
+            acks: Vec::new(),
+            positions: Vec::new(),
+        }
+    }
+
+    fn poll(&mut self) {
+        for a in self
+            .c
+            .poll(Duration::from_millis(5))
+            .expect("manager session")
+        {
+            match a.kind {
+                AckKind::Report {
+                    ord_status: Some(s),
+                    cum_qty: Some(q),
+                    ..
+                } => self.reports.push((a.cl_ord_id.unwrap_or(0), s, q)),
+                AckKind::Refused { text, .. } => panic!("order refused: {text}"),
+                AckKind::PositionsAck(p) => self.acks.push(p),
+                AckKind::Position(p) => self.positions.push(p),
+                _ => {}
+            }
+        }
+    }
+
+    fn filled(&self, id: u64) -> Option<Qty> {
+        self.reports
+            .iter()
+            .rfind(|r| r.0 == id && r.1 == b'2')
+            .map(|r| r.2)
+    }
+
+    /// A RequestForPositions and its answer (ack and every report it announces).
+    fn ask(
+        &mut self,
+        daemon: &mut Proc,
+        req: &str,
+        account: &str,
+    ) -> (PositionsAck, Vec<PositionReport>) {
+        self.c.request_positions(req, account, None).expect("sent");
+        self.c.flush().expect("flush");
+        let mut out = None;
+        wait_until(&format!("the answer to {req}"), || {
+            self.poll();
+            assert!(
+                daemon.try_wait().is_none(),
+                "daemon died:\n{}",
+                daemon.output()
+            );
+            let Some(ack) = self.acks.iter().find(|a| a.req_id == req) else {
+                return false;
+            };
+            let r: Vec<_> = self
+                .positions
+                .iter()
+                .filter(|p| p.req_id == req)
+                .cloned()
+                .collect();
+            if (r.len() as u64) < ack.total {
+                return false;
+            }
+            out = Some((ack.clone(), r));
+            true
+        });
+        out.expect("answered")
+    }
+}
+
+fn at(s: &str) -> u64 {
+    parse_utc(s.as_bytes()).expect("a UTC timestamp")
+}
+
+fn buy(units: &str, t: &str) -> Open {
+    Open {
+        ticket: 1,
+        symbol: "EURUSD".into(),
+        side: Side::Buy,
+        units: Qty::parse(units).unwrap(),
+        limit: Some(Price::parse("1.14600").unwrap()),
+        transact_time_ns: at(t),
+        opts: OrderOpts {
+            routing: Some("per-account".into()),
+            model: Some("equity".into()),
+            ..OrderOpts::default()
+        },
+    }
+}
+
+#[test]
+fn two_managers_trade_their_own_accounts_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port().expect("a free port");
+    let second = format!("127.0.0.1:{port}");
+    let rig = EurusdRig::new(
+        d,
+        0,
+        &format!(
+            "[admin]\nsnapshot_interval = \"20ms\"\n\
+             [[managers]]\nnumber = 1\nlisten = \"{second}\"\npeer_comp_id = \"MANAGER2\"\n"
+        ),
+    );
+    let csv = d.join("accounts.csv");
+    let mut text = String::from("id,balance,equity,manager\n");
+    for i in 0..4 {
+        text += &format!("A{i},{b},{b},0\nB{i},{b},{b},1\n", b = 10_000 * (i + 1));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let store = d.join("accounts.mams");
+    mam(&[
+        "accounts",
+        "import",
+        "--store",
+        &store.display().to_string(),
+        &csv.display().to_string(),
+    ]);
+    let setup = rig.setup.clone();
+    setup.use_account_store(&store);
+    let mut daemon = setup.start(&out_file(d, "daemon"));
+    let mut m0 = Mgr::connect(&setup.manager, "MANAGER", d.join("m0"));
+    let mut m1 = Mgr::connect(&second, "MANAGER2", d.join("m1"));
+    wait_until("both managers logged on", || {
+        m0.poll();
+        m1.poll();
+        m0.c.is_logged_on() && m1.c.is_logged_on()
+    });
+    // Same ClOrdID, different sizes, split in proportion to equity over each one's accounts.
+    m0.c.clock(at("20190204-14:00:00")).unwrap();
+    m1.c.clock(at("20190204-14:00:00")).unwrap();
+    m0.c.open_order(&buy("400000", "20190204-14:00:01"))
+        .unwrap();
+    m1.c.open_order(&buy("800000", "20190204-14:00:02"))
+        .unwrap();
+    m0.c.end().unwrap();
+    m1.c.end().unwrap();
+    m0.c.flush().unwrap();
+    m1.c.flush().unwrap();
+    wait_until("both masters filled", || {
+        m0.poll();
+        m1.poll();
+        assert!(
+            daemon.try_wait().is_none(),
+            "daemon died:\n{}",
+            daemon.output()
+        );
+        m0.filled(1).is_some() && m1.filled(1).is_some()
+    });
+    let (f0, f1) = (m0.filled(1).unwrap(), m1.filled(1).unwrap());
+    assert_eq!(f0, Qty::parse("400000").unwrap(), "{:?}", m0.reports);
+    assert_eq!(f1, Qty::parse("800000").unwrap(), "{:?}", m1.reports);
+    // Each heard of its own master only (one ticket each, its own CumQty).
+    assert!(
+        m0.reports.iter().all(|r| r.0 == 1 && r.2 <= f0),
+        "{:?}",
+        m0.reports
+    );
+    assert!(
+        m1.reports.iter().all(|r| r.0 == 1 && r.2 <= f1),
+        "{:?}",
+        m1.reports
+    );
+
+    // Positions: each manager sees its own accounts, whatever it asks.
+    let mut views = Vec::new();
+    for (m, prefix, filled) in [(&mut m0, "A", f0), (&mut m1, "B", f1)] {
+        let mut n = 0;
+        let all = loop {
+            n += 1;
+            let (ack, r) = m.ask(&mut daemon, &format!("ALL{n}"), "*");
+            let sum: i64 = r.iter().map(|p| p.qty.raw()).sum();
+            if sum == filled.raw() {
+                break r;
+            }
+            assert!(
+                n < 200,
+                "the snapshot never showed the fills: {ack:?} {r:?}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        };
+        assert_eq!(all.len(), 4);
+        assert!(all.iter().all(|p| p.account.starts_with(prefix)), "{all:?}");
+        let other = if prefix == "A" { "B0" } else { "A0" };
+        let (ack, none) = m.ask(&mut daemon, "OTHER", other);
+        assert_eq!((ack.result, ack.status), (1, 2), "{ack:?}");
+        assert!(ack.text.contains("unknown account"), "{}", ack.text);
+        assert!(none.is_empty());
+        views.push(all);
+    }
+    daemon.signal("-TERM");
+    let st = daemon.wait();
+    assert!(st.success(), "daemon exit {st}:\n{}", daemon.output());
+    let out = daemon.output();
+    assert!(out.contains("manager 1: FIX acceptor listening"), "{out}");
+    drop(rig);
+
+    // The recovered ledger: manager 0's fill in the A accounts, manager 1's in the B accounts.
+    let statement = setup.statement();
+    check_statement_totals(&statement, &lp_orders(&d.join("executor")));
+    let doc: serde_json::Value = serde_json::from_str(statement.trim()).unwrap();
+    let mut by_prefix: BTreeMap<char, i64> = BTreeMap::new();
+    for a in doc["accounts"].as_array().unwrap() {
+        let id = a["account"].as_str().unwrap();
+        for p in a["positions"].as_array().unwrap() {
+            let q = Qty::parse(p["qty"].as_str().unwrap()).unwrap();
+            *by_prefix.entry(id.chars().next().unwrap()).or_default() += q.raw();
+        }
+    }
+    assert_eq!(by_prefix.get(&'A'), Some(&f0.raw()), "{statement}");
+    assert_eq!(by_prefix.get(&'B'), Some(&f1.raw()), "{statement}");
+}
