@@ -1,0 +1,466 @@
+//! The AF_XDP transport against a real kernel: a veth pair between two fresh network
+//! namespaces, the XSK (copy mode, generic XDP attach) on one end, a plain UDP socket on the
+//! other, and real datagrams both ways.
+//!
+//! Each end lives in its own namespace, so nothing touches the host's interfaces or routes and
+//! every run can use the same addresses. Code "runs in" a namespace by a helper thread that
+//! `setns`es itself into it and opens the socket there; a socket keeps its namespace for life,
+//! so the transport and the UDP socket are then used from the test's thread.
+//!
+//! Needs root (CAP_NET_ADMIN, CAP_BPF) and iproute2's `ip`: without them the tests FAIL,
+//! unless `MAM_SKIP_XDP=1` says to skip them.
+//!
+//! The round-trip comparison with mio UDP over the same veth is `#[ignore]`d (no timed
+//! assertions in tests); run it with
+//! `cargo test -p mam-gateway --release --test xdp -- --ignored --nocapture`.
+#![cfg(target_os = "linux")]
+
+use std::fs::File;
+use std::io::ErrorKind;
+use std::net::{SocketAddrV4, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mam_core::event::{OrdType, Side};
+use mam_core::num::{Price, Qty};
+use mam_feed::sbe::msg::Quote;
+use mam_feed::sbe::stream::PacketStream;
+use mam_gateway::binary::codec::{self, AppMessage, CancelOrder, Message, NewOrder};
+use mam_gateway::transport::udp::{UdpConfig, UdpTransport};
+use mam_gateway::transport::xdp::{XdpConfig, XdpTransport};
+use mam_gateway::transport::{Transport, TransportError};
+
+const MAC_A: [u8; 6] = [0x02, 0x6d, 0x61, 0x6d, 0x00, 0x01];
+const MAC_B: [u8; 6] = [0x02, 0x6d, 0x61, 0x6d, 0x00, 0x02];
+const IP_A: [u8; 4] = [10, 77, 0, 1];
+const IP_B: [u8; 4] = [10, 77, 0, 2];
+/// How long a test waits for datagrams before it fails (a liveness bound, not a measurement).
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// True if the test should run; panics with the reason if it cannot and was not told to skip.
+fn privileged() -> bool {
+    if std::env::var("MAM_SKIP_XDP").as_deref() == Ok("1") {
+        eprintln!("AF_XDP test skipped: MAM_SKIP_XDP=1");
+        return false;
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let ip = Command::new("ip")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        root && ip,
+        "the AF_XDP test needs root (CAP_NET_ADMIN, CAP_BPF) and iproute2's `ip` \
+         (root: {root}, ip found: {ip}); install iproute2 and run as root, or set \
+         MAM_SKIP_XDP=1 to skip it on a machine that cannot"
+    );
+    true
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "`ip {}` failed: {} (the AF_XDP test needs CAP_NET_ADMIN; MAM_SKIP_XDP=1 skips it)",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+}
+
+/// Two namespaces joined by a veth pair: `if_a` (10.77.0.1) in `ns_a`, `if_b` (10.77.0.2) in
+/// `ns_b`. Dropping it deletes both namespaces, which destroys the pair.
+struct Veth {
+    ns_a: String,
+    ns_b: String,
+    if_a: String,
+}
+
+impl Veth {
+    fn new() -> Self {
+        static RUN: AtomicU32 = AtomicU32::new(0);
+        let id = format!(
+            "{}x{}",
+            std::process::id() % 100_000,
+            RUN.fetch_add(1, Ordering::Relaxed)
+        );
+        let v = Veth {
+            ns_a: format!("mamxdp{id}a"),
+            ns_b: format!("mamxdp{id}b"),
+            if_a: format!("mx{id}a"),
+        };
+        let if_b = format!("mx{id}b");
+        let mac = |m: [u8; 6]| {
+            m.iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        };
+        let (mac_a, mac_b) = (mac(MAC_A), mac(MAC_B));
+        ip(&["netns", "add", &v.ns_a]);
+        ip(&["netns", "add", &v.ns_b]);
+        #[rustfmt::skip]
+        ip(&["link", "add", &v.if_a, "address", &mac_a, "type", "veth",
+             "peer", "name", &if_b, "address", &mac_b]);
+        ip(&["link", "set", &v.if_a, "netns", &v.ns_a]);
+        ip(&["link", "set", &if_b, "netns", &v.ns_b]);
+        for (ns, dev, addr) in [
+            (&v.ns_a, &v.if_a, "10.77.0.1/24"),
+            (&v.ns_b, &if_b, "10.77.0.2/24"),
+        ] {
+            ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+        }
+        v
+    }
+
+    fn xdp_config(&self, port_a: u16, port_b: u16) -> XdpConfig {
+        XdpConfig::new(
+            &self.if_a,
+            SocketAddrV4::new(IP_A.into(), port_a),
+            MAC_A,
+            SocketAddrV4::new(IP_B.into(), port_b),
+            MAC_B,
+        )
+    }
+
+    /// A UDP socket in `ns_b` on `port_b`, connected to 10.77.0.1:`port_a`.
+    fn peer(&self, port_b: u16, port_a: u16) -> UdpSocket {
+        in_ns(&self.ns_b, move || {
+            let s = UdpSocket::bind(SocketAddrV4::new(IP_B.into(), port_b)).expect("bind peer");
+            s.connect(SocketAddrV4::new(IP_A.into(), port_a))
+                .expect("connect peer");
+            s
+        })
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        for ns in [&self.ns_a, &self.ns_b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+        // If it never moved into its namespace.
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.if_a])
+            .output();
+    }
+}
+
+/// Runs `f` on a thread that joined network namespace `ns` (sockets made there stay there).
+fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+        // SAFETY: `file` is an open namespace file; setns changes only this thread's network
+        // namespace, and this thread ends when `f` returns.
+        let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(r, 0, "setns {path}: {}", std::io::Error::last_os_error());
+        f()
+    })
+    .join()
+    .expect("namespace thread")
+}
+
+fn open_xdp(net: &Veth, cfg: XdpConfig) -> XdpTransport {
+    in_ns(&net.ns_a, move || XdpTransport::open(cfg)).expect("open the AF_XDP transport")
+}
+
+fn order(i: u64) -> AppMessage {
+    if i % 5 == 4 {
+        AppMessage::CancelOrder(CancelOrder {
+            cl_ord_id: 1_000_000 + i,
+            orig_cl_ord_id: 1_000_000 + i - 1,
+            account: (i % 13) as u32,
+            instrument: (i % 7) as u32,
+            side: Side::Sell,
+        })
+    } else {
+        AppMessage::NewOrder(NewOrder {
+            cl_ord_id: 1_000_000 + i,
+            account: (i % 13) as u32,
+            instrument: (i % 7) as u32,
+            price: Price::from_raw(1_085_000_000 + i as i64),
+            qty: Qty::from_raw(100_000 * (1 + i as i64 % 9)),
+            side: if i & 1 == 0 { Side::Buy } else { Side::Sell },
+            ord_type: OrdType::Limit,
+        })
+    }
+}
+
+/// Market data in: SBE packets made by the feed's encoder, sent by a plain UDP socket, arrive
+/// through AF_XDP intact and in order. Orders out: binary order-entry messages encoded straight
+/// into claimed UMEM frames arrive at the UDP socket intact and in order.
+#[test]
+fn sbe_market_data_in_and_binary_orders_out() {
+    if !privileged() {
+        return;
+    }
+    let net = Veth::new();
+    let mut xsk = open_xdp(&net, net.xdp_config(7000, 7001));
+    let peer = net.peer(7001, 7000);
+    peer.set_nonblocking(true).unwrap();
+
+    // In: 3000 quotes in packets of at most 400 bytes, 32 packets in flight at a time.
+    let quotes = (0..3000u64).map(|i| Quote {
+        time_ns: 1_700_000_000_000_000_000 + i,
+        instrument: (i % 7) as u32,
+        lp: (i % 3) as u16,
+        bid: Some(Price::from_raw(1_085_000_000 + i as i64)),
+        ask: Some(Price::from_raw(1_085_000_020 + i as i64)),
+        bid_size: Some(Qty::from_raw(1_000_000)),
+        ask_size: Some(Qty::from_raw(2_000_000)),
+        ..Quote::default()
+    });
+    let stream = PacketStream::from_quotes(quotes, 400);
+    let sent: Vec<&[u8]> = stream
+        .packets
+        .iter()
+        .map(|&(at, len)| &stream.bytes[at..at + len])
+        .collect();
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    for chunk in sent.chunks(32) {
+        for p in chunk {
+            peer.send(p).expect("peer send");
+        }
+        let want = got.len() + chunk.len();
+        let deadline = Instant::now() + PATIENCE;
+        while got.len() < want {
+            xsk.poll(&mut |p| got.push(p.to_vec())).expect("poll");
+            assert!(
+                Instant::now() < deadline,
+                "{} of {} SBE packets arrived over AF_XDP ({} frames ignored)",
+                got.len(),
+                sent.len(),
+                xsk.ignored()
+            );
+        }
+    }
+    assert_eq!(got.len(), sent.len());
+    for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
+        assert_eq!(g.as_slice(), *s, "SBE packet {i} differs");
+    }
+    let mut back = PacketStream::default();
+    for g in &got {
+        back.packets.push((back.bytes.len(), g.len()));
+        back.bytes.extend_from_slice(g);
+    }
+    assert_eq!(back.decode_quotes(), stream.decode_quotes());
+    assert_eq!(back.decode_quotes().quotes, 3000);
+
+    // Out: 2000 orders and cancels, encoded in place into claimed frames, 32 per flush.
+    let total = 2000u64;
+    let mut expected = Vec::new();
+    let mut buf = [0u8; codec::MAX_MESSAGE_LEN];
+    for i in 0..total {
+        let n = order(i).encode(i + 1, &mut buf).unwrap();
+        expected.push(buf[..n].to_vec());
+    }
+    let mut received: Vec<Vec<u8>> = Vec::new();
+    let mut rx = [0u8; 2048];
+    let mut next = 0u64;
+    let deadline = Instant::now() + PATIENCE;
+    while (received.len() as u64) < total {
+        let batch_end = (next + 32).min(total);
+        while next < batch_end {
+            let m = order(next);
+            match xsk.claim(m.encoded_len()) {
+                Ok(slot) => {
+                    let n = m.encode(next + 1, slot).expect("encode into the frame");
+                    xsk.commit(n).expect("commit");
+                    next += 1;
+                }
+                Err(e) if e.is_retryable() => break,
+                Err(e) => panic!("claim: {e}"),
+            }
+        }
+        xsk.flush().expect("flush");
+        xsk.poll(&mut |_| {}).expect("poll completions");
+        loop {
+            match peer.recv(&mut rx) {
+                Ok(n) => received.push(rx[..n].to_vec()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => panic!("peer recv: {e}"),
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {total} orders arrived from AF_XDP ({next} committed)",
+            received.len()
+        );
+    }
+    assert_eq!(received.len(), expected.len());
+    for (i, (r, e)) in received.iter().zip(&expected).enumerate() {
+        assert_eq!(r, e, "order {i} differs");
+        let (Message::App(v), n) = codec::decode(r).expect("decodes") else {
+            panic!("order {i} is not an application message");
+        };
+        assert_eq!((v.seq_no(), n), (i as u64 + 1, r.len()));
+    }
+    assert_eq!(
+        xsk.ignored(),
+        0,
+        "only the flow's datagrams reach the socket"
+    );
+}
+
+/// Claims beyond the free TX frames are refused with a retryable `WouldBlock`; an open claim
+/// refuses another; an oversized one is `TooLarge`; after flush + poll the frames come back and
+/// every committed datagram arrives.
+#[test]
+fn out_of_frames_is_would_block_and_flush_poll_frees_them() {
+    if !privileged() {
+        return;
+    }
+    let net = Veth::new();
+    let mut cfg = net.xdp_config(7010, 7011);
+    cfg.frames = 256;
+    let mut xsk = open_xdp(&net, cfg);
+    let peer = net.peer(7011, 7010);
+    peer.set_nonblocking(true).unwrap();
+
+    let max = xsk.max_payload();
+    assert!(matches!(
+        xsk.claim(max + 1),
+        Err(TransportError::TooLarge { len, max: m }) if len == max + 1 && m == max
+    ));
+    xsk.claim(8).unwrap();
+    assert!(matches!(xsk.claim(8), Err(TransportError::ClaimOpen)));
+    xsk.abort();
+
+    let mut committed = 0u32;
+    let err = loop {
+        match xsk.claim(64) {
+            Ok(slot) => {
+                slot.fill(committed as u8);
+                slot[..4].copy_from_slice(&committed.to_le_bytes());
+                xsk.commit(64).unwrap();
+                committed += 1;
+            }
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(err, TransportError::WouldBlock { needed: 64 }));
+    assert!(err.is_retryable());
+    assert_eq!(committed, 128, "half of the 256 frames transmit");
+    assert_eq!(xsk.in_flight(), 128);
+
+    let mut seen = Vec::new();
+    let mut rx = [0u8; 2048];
+    let deadline = Instant::now() + PATIENCE;
+    while seen.len() < committed as usize || xsk.in_flight() > 0 {
+        xsk.flush().unwrap();
+        xsk.poll(&mut |_| {}).unwrap();
+        while let Ok(n) = peer.recv(&mut rx) {
+            assert_eq!(n, 64);
+            seen.push(u32::from_le_bytes(rx[..4].try_into().unwrap()));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {committed} arrived, {} in flight",
+            seen.len(),
+            xsk.in_flight()
+        );
+    }
+    assert_eq!(seen, (0..committed).collect::<Vec<_>>());
+    xsk.send(b"again").expect("frames are free again");
+}
+
+fn percentiles(h: &hdrhistogram::Histogram<u64>) -> String {
+    format!(
+        "p50 {:>6.2} µs  p99 {:>6.2} µs  p99.9 {:>6.2} µs  max {:>7.2} µs",
+        h.value_at_quantile(0.50) as f64 / 1e3,
+        h.value_at_quantile(0.99) as f64 / 1e3,
+        h.value_at_quantile(0.999) as f64 / 1e3,
+        h.max() as f64 / 1e3
+    )
+}
+
+/// Round trips of one 50-byte order: `t` sends, a busy-polling echo socket in the other
+/// namespace sends it back. Returns the histogram of round-trip times (ns).
+fn round_trips(
+    t: &mut dyn Transport,
+    echo: UdpSocket,
+    n: usize,
+    warmup: usize,
+) -> hdrhistogram::Histogram<u64> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = stop.clone();
+    echo.set_nonblocking(true).unwrap();
+    let th = std::thread::spawn(move || {
+        let mut b = [0u8; 2048];
+        while !s2.load(Ordering::Relaxed) {
+            if let Ok(k) = echo.recv(&mut b) {
+                let _ = echo.send(&b[..k]);
+            }
+        }
+    });
+    let mut h = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+    let mut buf = [0u8; codec::MAX_MESSAGE_LEN];
+    for i in 0..(warmup + n) {
+        let len = order(i as u64).encode(i as u64 + 1, &mut buf).unwrap();
+        let t0 = Instant::now();
+        t.send(&buf[..len]).unwrap();
+        t.flush().unwrap();
+        let mut back = 0;
+        let deadline = t0 + PATIENCE;
+        while back == 0 {
+            back = t.poll(&mut |_| {}).unwrap();
+            if back == 0 {
+                // Copy mode sends inside the kick: a flush with nothing new is a no-op unless
+                // the kernel left descriptors in the ring.
+                t.flush().unwrap();
+                assert!(Instant::now() < deadline, "echo {i} lost");
+            }
+        }
+        if i >= warmup {
+            h.record(t0.elapsed().as_nanos() as u64).unwrap();
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    th.join().unwrap();
+    h
+}
+
+/// AF_XDP (copy mode, generic XDP) against mio UDP over the same veth, same echo peer, same
+/// message, in one run. Prints percentiles; asserts nothing about time.
+#[test]
+#[ignore = "a measurement: cargo test -p mam-gateway --release --test xdp -- --ignored --nocapture"]
+fn round_trip_af_xdp_vs_mio_udp() {
+    if !privileged() {
+        return;
+    }
+    let n = std::env::var("MAM_XDP_ROUND_TRIPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    let net = Veth::new();
+
+    let udp_cfg = UdpConfig::default();
+    let mut udp = in_ns(&net.ns_a, move || {
+        UdpTransport::connect(
+            SocketAddrV4::new(IP_A.into(), 7100).into(),
+            SocketAddrV4::new(IP_B.into(), 7101).into(),
+            udp_cfg,
+        )
+    })
+    .expect("mio UDP in the namespace");
+    let h_udp = round_trips(&mut udp, net.peer(7101, 7100), n, n / 10);
+    drop(udp);
+
+    let mut xsk = open_xdp(&net, net.xdp_config(7000, 7001));
+    let h_xdp = round_trips(&mut xsk, net.peer(7001, 7000), n, n / 10);
+    println!(
+        "round trip of a {}-byte order over veth, {n} samples (echo: std UDP socket, busy-poll):",
+        order(0).encoded_len()
+    );
+    println!("  mio UDP              {}", percentiles(&h_udp));
+    println!(
+        "  AF_XDP copy/generic  {}  ({} kicks)",
+        percentiles(&h_xdp),
+        xsk.kicks()
+    );
+}
