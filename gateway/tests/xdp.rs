@@ -1,18 +1,18 @@
 //! The AF_XDP transport against a real kernel: a veth pair between two fresh network
-//! namespaces, the XSK (copy mode, generic XDP attach) on one end, a plain UDP socket on the
-//! other, and real datagrams both ways.
+//! namespaces, the XSK (copy mode; generic or driver XDP attach) on one end, a plain UDP
+//! socket on the other, and real datagrams both ways.
 //!
 //! Each end lives in its own namespace, so nothing touches the host's interfaces or routes and
 //! every run can use the same addresses. Code "runs in" a namespace by a helper thread that
 //! `setns`es itself into it and opens the socket there; a socket keeps its namespace for life,
 //! so the transport and the UDP socket are then used from the test's thread.
 //!
-//! Needs root (CAP_NET_ADMIN, CAP_BPF) and iproute2's `ip`: without them the tests FAIL,
-//! unless `MAM_SKIP_XDP=1` says to skip them.
+//! Needs root (CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF) and iproute2's `ip`: without them the
+//! tests FAIL, unless `MAM_SKIP_XDP=1` says to skip them.
 //!
-//! The round-trip comparison with mio UDP over the same veth is `#[ignore]`d (no timed
-//! assertions in tests); run it with
-//! `cargo test -p mam-gateway --release --test xdp -- --ignored --nocapture`.
+//! The round-trip and send-rate comparisons with mio UDP over the same veth are `#[ignore]`d
+//! (no timed assertions in tests); run them with
+//! `cargo test -p mam-gateway --release --test xdp -- --ignored --nocapture --test-threads 1`.
 #![cfg(target_os = "linux")]
 
 use std::fs::File;
@@ -30,7 +30,7 @@ use mam_feed::sbe::msg::Quote;
 use mam_feed::sbe::stream::PacketStream;
 use mam_gateway::binary::codec::{self, AppMessage, CancelOrder, Message, NewOrder};
 use mam_gateway::transport::udp::{UdpConfig, UdpTransport};
-use mam_gateway::transport::xdp::{XdpConfig, XdpTransport};
+use mam_gateway::transport::xdp::{XdpAttach, XdpConfig, XdpTransport};
 use mam_gateway::transport::{Transport, TransportError};
 
 const MAC_A: [u8; 6] = [0x02, 0x6d, 0x61, 0x6d, 0x00, 0x01];
@@ -54,7 +54,7 @@ fn privileged() -> bool {
         .is_ok_and(|o| o.status.success());
     assert!(
         root && ip,
-        "the AF_XDP test needs root (CAP_NET_ADMIN, CAP_BPF) and iproute2's `ip` \
+        "the AF_XDP test needs root (CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF) and iproute2's `ip` \
          (root: {root}, ip found: {ip}); install iproute2 and run as root, or set \
          MAM_SKIP_XDP=1 to skip it on a machine that cannot"
     );
@@ -117,14 +117,16 @@ impl Veth {
         v
     }
 
-    fn xdp_config(&self, port_a: u16, port_b: u16) -> XdpConfig {
-        XdpConfig::new(
+    fn xdp_config(&self, port_a: u16, port_b: u16, attach: XdpAttach) -> XdpConfig {
+        let mut cfg = XdpConfig::new(
             &self.if_a,
             SocketAddrV4::new(IP_A.into(), port_a),
             MAC_A,
             SocketAddrV4::new(IP_B.into(), port_b),
             MAC_B,
-        )
+        );
+        cfg.attach = attach;
+        cfg
     }
 
     /// A UDP socket in `ns_b` on `port_b`, connected to 10.77.0.1:`port_a`.
@@ -165,13 +167,20 @@ fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) ->
     .expect("namespace thread")
 }
 
-/// True if an XDP program is attached in generic mode to the namespace's `dev`.
-fn xdp_generic_attached(ns: &str, dev: &str) -> bool {
+/// How an XDP program is attached to the namespace's `dev`, as `ip link` shows it.
+fn xdp_attached(ns: &str, dev: &str) -> Option<XdpAttach> {
     let out = Command::new("ip")
         .args(["-n", ns, "link", "show", "dev", dev])
         .output()
         .expect("run ip");
-    String::from_utf8_lossy(&out.stdout).contains("xdpgeneric")
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains(" xdpgeneric") {
+        Some(XdpAttach::Generic)
+    } else if text.contains(" xdp/") || text.contains(" xdp ") {
+        Some(XdpAttach::Driver)
+    } else {
+        None
+    }
 }
 
 fn open_xdp(net: &Veth, cfg: XdpConfig) -> XdpTransport {
@@ -204,13 +213,25 @@ fn order(i: u64) -> AppMessage {
 /// through AF_XDP intact and in order. Orders out: binary order-entry messages encoded straight
 /// into claimed UMEM frames arrive at the UDP socket intact and in order.
 #[test]
-fn sbe_market_data_in_and_binary_orders_out() {
-    if !privileged() {
-        return;
+fn sbe_in_and_orders_out_generic_attach() {
+    if privileged() {
+        sbe_market_data_in_and_binary_orders_out(XdpAttach::Generic);
     }
+}
+
+/// The same with the program in veth's native (driver) XDP path: still copy mode (veth has no
+/// zero-copy), but no skb is built before the redirect.
+#[test]
+fn sbe_in_and_orders_out_driver_attach() {
+    if privileged() {
+        sbe_market_data_in_and_binary_orders_out(XdpAttach::Driver);
+    }
+}
+
+fn sbe_market_data_in_and_binary_orders_out(attach: XdpAttach) {
     let net = Veth::new();
-    let mut xsk = open_xdp(&net, net.xdp_config(7000, 7001));
-    assert!(xdp_generic_attached(&net.ns_a, &net.if_a));
+    let mut xsk = open_xdp(&net, net.xdp_config(7000, 7001, attach));
+    assert_eq!(xdp_attached(&net.ns_a, &net.if_a), Some(attach));
     let peer = net.peer(7001, 7000);
     peer.set_nonblocking(true).unwrap();
 
@@ -331,7 +352,7 @@ fn sbe_market_data_in_and_binary_orders_out() {
     }
     drop(xsk);
     assert!(
-        !xdp_generic_attached(&net.ns_a, &net.if_a),
+        xdp_attached(&net.ns_a, &net.if_a).is_none(),
         "dropping the transport detaches its program"
     );
 }
@@ -345,7 +366,7 @@ fn out_of_frames_is_would_block_and_flush_poll_frees_them() {
         return;
     }
     let net = Veth::new();
-    let mut cfg = net.xdp_config(7010, 7011);
+    let mut cfg = net.xdp_config(7010, 7011, XdpAttach::Generic);
     cfg.frames = 256;
     let mut xsk = open_xdp(&net, cfg);
     let peer = net.peer(7011, 7010);
@@ -464,10 +485,57 @@ fn round_trips(
     th.join().unwrap();
 }
 
-/// AF_XDP (copy mode, generic XDP) against mio UDP over the same veth, same echo peer, same
-/// message, in one run: rounds alternate between the two (the XDP program is attached only
-/// during AF_XDP rounds, so UDP never pays for the generic hook), so a machine that is busy
-/// for a while weighs on both. Prints percentiles; asserts nothing about time.
+/// mio UDP in namespace A, connected to the peer's port 7101.
+fn open_udp(net: &Veth) -> UdpTransport {
+    let cfg = UdpConfig::default();
+    in_ns(&net.ns_a, move || {
+        UdpTransport::connect(
+            SocketAddrV4::new(IP_A.into(), 7100).into(),
+            SocketAddrV4::new(IP_B.into(), 7101).into(),
+            cfg,
+        )
+    })
+    .expect("mio UDP in the namespace")
+}
+
+/// The three transports the measurements compare, in the order they print.
+const CONTENDERS: [&str; 3] = ["mio UDP", "AF_XDP copy, generic", "AF_XDP copy, driver"];
+
+/// Opens contender `k` (an XDP program is attached only while an AF_XDP one is open, so UDP
+/// never runs the hook) and the peer socket it talks to.
+fn contender(net: &Veth, k: usize) -> (Box<dyn Transport>, UdpSocket, Option<XdpTransport>) {
+    match k {
+        0 => (Box::new(open_udp(net)), net.peer(7101, 7100), None),
+        _ => {
+            let attach = [XdpAttach::Generic, XdpAttach::Driver][k - 1];
+            let t = open_xdp(net, net.xdp_config(7000, 7001, attach));
+            (Box::new(NoTransport), net.peer(7001, 7000), Some(t))
+        }
+    }
+}
+
+/// A placeholder where the measured transport is the `XdpTransport` itself.
+struct NoTransport;
+
+impl Transport for NoTransport {
+    fn claim(&mut self, _: usize) -> Result<&mut [u8], TransportError> {
+        Err(TransportError::Closed)
+    }
+    fn commit(&mut self, _: usize) -> Result<(), TransportError> {
+        Err(TransportError::Closed)
+    }
+    fn abort(&mut self) {}
+    fn flush(&mut self) -> Result<usize, TransportError> {
+        Ok(0)
+    }
+    fn poll(&mut self, _: &mut dyn FnMut(&[u8])) -> Result<usize, TransportError> {
+        Ok(0)
+    }
+}
+
+/// AF_XDP (copy mode; generic and driver attach) against mio UDP over the same veth, same echo
+/// peer, same message, in one run: rounds alternate between the three, so a machine that is
+/// busy for a while weighs on all. Prints percentiles; asserts nothing about time.
 #[test]
 #[ignore = "a measurement: cargo test -p mam-gateway --release --test xdp -- --ignored --nocapture"]
 fn round_trip_af_xdp_vs_mio_udp() {
@@ -481,36 +549,119 @@ fn round_trip_af_xdp_vs_mio_udp() {
     const ROUNDS: usize = 10;
     let net = Veth::new();
     let pinned = pin(0);
-    let mut h_udp = hdrhistogram::Histogram::<u64>::new(3).unwrap();
-    let mut h_xdp = h_udp.clone();
-    let mut kicks = 0;
+    let mut h: Vec<_> = (0..3)
+        .map(|_| hdrhistogram::Histogram::<u64>::new(3).unwrap())
+        .collect();
+    let mut kicks = [0u64; 3];
     for _ in 0..ROUNDS {
-        let udp_cfg = UdpConfig::default();
-        let mut udp = in_ns(&net.ns_a, move || {
-            UdpTransport::connect(
-                SocketAddrV4::new(IP_A.into(), 7100).into(),
-                SocketAddrV4::new(IP_B.into(), 7101).into(),
-                udp_cfg,
-            )
-        })
-        .expect("mio UDP in the namespace");
-        let peer = net.peer(7101, 7100);
-        round_trips(&mut udp, peer, n / ROUNDS, 1000, &mut h_udp);
-        drop(udp);
-
-        let mut xsk = open_xdp(&net, net.xdp_config(7000, 7001));
-        let peer = net.peer(7001, 7000);
-        round_trips(&mut xsk, peer, n / ROUNDS, 1000, &mut h_xdp);
-        kicks += xsk.kicks();
+        for (k, hk) in h.iter_mut().enumerate() {
+            let (mut t, peer, xsk) = contender(&net, k);
+            match xsk {
+                Some(mut x) => {
+                    round_trips(&mut x, peer, n / ROUNDS, 1000, hk);
+                    kicks[k] += x.kicks();
+                }
+                None => round_trips(t.as_mut(), peer, n / ROUNDS, 1000, hk),
+            }
+        }
     }
     println!(
         "round trip of a {}-byte order over veth, {n} samples each, {ROUNDS} alternating \
          rounds, echo: std UDP socket busy-polling in the peer namespace (pinned: {pinned}):",
         order(0).encoded_len()
     );
-    println!("  mio UDP              {}", percentiles(&h_udp));
+    for k in 0..3 {
+        println!(
+            "  {:<21} {}  ({} kicks)",
+            CONTENDERS[k],
+            percentiles(&h[k]),
+            kicks[k]
+        );
+    }
+}
+
+/// Sends `n` orders through `t` in batches of 32 per flush while a busy-polling socket in the
+/// peer namespace counts what arrives; returns (seconds the sender took, datagrams received).
+fn blast(t: &mut dyn Transport, sink: UdpSocket, n: u64) -> (f64, u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = stop.clone();
+    sink.set_nonblocking(true).unwrap();
+    let th = std::thread::spawn(move || {
+        pin(1);
+        let (mut b, mut got) = ([0u8; 2048], 0u64);
+        let mut idle_since: Option<Instant> = None;
+        loop {
+            match sink.recv(&mut b) {
+                Ok(_) => {
+                    got += 1;
+                    idle_since = None;
+                }
+                Err(_) if s2.load(Ordering::Relaxed) => {
+                    // The sender is done: drain what is still on its way, then stop.
+                    let t0 = *idle_since.get_or_insert_with(Instant::now);
+                    if t0.elapsed() > Duration::from_millis(50) {
+                        return got;
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    });
+    let mut buf = [0u8; codec::MAX_MESSAGE_LEN];
+    let len = order(0).encode(1, &mut buf).unwrap();
+    let t0 = Instant::now();
+    let mut sent = 0u64;
+    while sent < n {
+        let mut batch = 0;
+        while batch < 32 && sent < n {
+            match t.send(&buf[..len]) {
+                Ok(()) => {
+                    sent += 1;
+                    batch += 1;
+                }
+                Err(e) if e.is_retryable() => break,
+                Err(e) => panic!("send: {e}"),
+            }
+        }
+        t.flush().unwrap();
+        t.poll(&mut |_| {}).unwrap();
+    }
+    while t.flush().unwrap() > 0 {}
+    let secs = t0.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    (secs, th.join().unwrap())
+}
+
+/// Sending throughput, 32 datagrams per flush: AF_XDP publishes a batch with one store and
+/// one `sendto` kick, mio UDP makes one `send` per datagram. Prints rates; asserts nothing.
+#[test]
+#[ignore = "a measurement: cargo test -p mam-gateway --release --test xdp -- --ignored --nocapture"]
+fn send_throughput_af_xdp_vs_mio_udp() {
+    if !privileged() {
+        return;
+    }
+    let n = 1_000_000u64;
+    let net = Veth::new();
+    let pinned = pin(0);
     println!(
-        "  AF_XDP copy/generic  {}  ({kicks} kicks)",
-        percentiles(&h_xdp)
+        "sending {n} {}-byte orders over veth, 32 per flush (pinned: {pinned}):",
+        order(0).encoded_len()
     );
+    for (k, name) in CONTENDERS.iter().enumerate() {
+        let (mut t, peer, xsk) = contender(&net, k);
+        let (secs, got, kicks) = match xsk {
+            Some(mut x) => {
+                let (secs, got) = blast(&mut x, peer, n);
+                (secs, got, x.kicks())
+            }
+            None => {
+                let (secs, got) = blast(t.as_mut(), peer, n);
+                (secs, got, 0)
+            }
+        };
+        println!(
+            "  {name:<21} {:.2} M datagrams/s sent, {got} received by the peer ({kicks} kicks)",
+            n as f64 / secs / 1e6
+        );
+    }
 }

@@ -75,8 +75,9 @@ const EXIT: u8 = 0x95;
 fn program(map_fd: RawFd, port: u16) -> [Insn; 25] {
     // Packet loads are little-endian: a big-endian field reads byte-swapped.
     let port_le = i32::from(port.swap_bytes());
-    const PASS: i16 = 23; // index of the `r0 = XDP_PASS` instruction
-                          // Offset of a jump at index `at` to PASS (relative to the next instruction).
+    // Index of the `r0 = XDP_PASS` instruction.
+    const PASS: i16 = 23;
+    // Offset of a jump at index `at` to PASS (relative to the next instruction).
     const fn to_pass(at: i16) -> i16 {
         PASS - at - 1
     }

@@ -29,6 +29,7 @@ use std::net::SocketAddrV4;
 use std::num::NonZeroU32;
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
+use std::time::{Duration, Instant};
 
 use mam_core::pcap::{Ipv4Frame, PROTO_UDP};
 use memmap2::MmapMut;
@@ -113,6 +114,9 @@ impl XdpConfig {
 /// frame must also fit a UMEM frame after the kernel's 256 bytes of `XDP_PACKET_HEADROOM`).
 pub const MAX_PAYLOAD: usize = 1500 - 28;
 
+/// How long `open` retries a `bind` that finds the queue busy (a socket closed just before).
+const BIND_PATIENCE: Duration = Duration::from_secs(2);
+
 /// An AF_XDP socket on one interface queue, carrying one UDP flow.
 pub struct XdpTransport {
     // Field order is drop order: detach the program, then unmap the rings, close the socket,
@@ -172,7 +176,8 @@ fn bad_config(why: &str) -> TransportError {
 
 impl XdpTransport {
     /// Opens the socket on `cfg.ifname` / `cfg.queue` and attaches the redirect program for
-    /// `cfg.local`'s port. Needs `CAP_NET_ADMIN` and `CAP_BPF` (root), Linux ≥ 5.9.
+    /// `cfg.local`'s port. Needs `CAP_NET_RAW`, `CAP_NET_ADMIN` and `CAP_BPF` (root) and
+    /// Linux ≥ 5.9 (BPF links for XDP).
     pub fn open(cfg: XdpConfig) -> Result<Self, TransportError> {
         let page = 4096u32;
         if !cfg.frame_size.is_power_of_two() || !(2048..=page).contains(&cfg.frame_size) {
@@ -184,6 +189,9 @@ impl XdpTransport {
             return Err(bad_config(
                 "frames must be a power of two ≥ 4, poll_budget ≥ 1",
             ));
+        }
+        if cfg.mode == XdpMode::ZeroCopy && cfg.attach == XdpAttach::Generic {
+            return Err(bad_config("zero-copy needs the driver (native) attach"));
         }
         let half = cfg.frames / 2;
         let ring = NonZeroU32::new(half).expect("frames ≥ 4");
@@ -227,8 +235,16 @@ impl XdpTransport {
             .map_err(|e| errno(e, "RX/TX rings"))?;
         let rx = user.map_rx().map_err(|e| errno(e, "mmap RX ring"))?;
         let tx = user.map_tx().map_err(|e| errno(e, "mmap TX ring"))?;
-        umem.bind(&user)
-            .map_err(|e| errno(e, &format!("bind to {} queue {}", cfg.ifname, cfg.queue)))?;
+        // A socket closed just before may still hold the queue: the kernel releases its
+        // buffer pool from a work queue after `close`, so `bind` says EBUSY for a moment.
+        let since = Instant::now();
+        while let Err(e) = umem.bind(&user) {
+            if e.get_raw().abs() != libc::EBUSY || since.elapsed() > BIND_PATIENCE {
+                let what = format!("bind to {} queue {}", cfg.ifname, cfg.queue);
+                return Err(errno(e, &what));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
 
         let flags = match cfg.attach {
             XdpAttach::Generic => bpf::XDP_FLAGS_SKB_MODE,
