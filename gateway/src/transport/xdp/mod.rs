@@ -2,7 +2,7 @@
 //!
 //! [`XdpTransport::open`] maps a UMEM of `frames` × `frame_size` bytes, registers it, creates the
 //! fill, completion, RX and TX rings (with `xdpilone`), binds them to one queue of an interface,
-//! loads and attaches the redirect program of [`bpf`] (UDP to our port → this socket, the rest
+//! loads and attaches the redirect program of `bpf.rs` (UDP to our port → this socket, the rest
 //! to the kernel), and posts the first half of the frames to the fill ring. The second half is
 //! the TX free-list.
 //!
