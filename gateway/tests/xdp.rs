@@ -219,8 +219,8 @@ fn sbe_in_and_orders_out_generic_attach() {
     }
 }
 
-/// The same with the program in veth's native (driver) XDP path: still copy mode (veth has no
-/// zero-copy), but no skb is built before the redirect.
+/// The same with the program in veth's native (driver) XDP path, its NAPI poll: still copy
+/// mode (veth has no zero-copy).
 #[test]
 fn sbe_in_and_orders_out_driver_attach() {
     if privileged() {

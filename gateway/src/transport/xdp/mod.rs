@@ -179,8 +179,8 @@ impl XdpTransport {
     /// `cfg.local`'s port. Needs `CAP_NET_RAW`, `CAP_NET_ADMIN` and `CAP_BPF` (root) and
     /// Linux ≥ 5.9 (BPF links for XDP).
     pub fn open(cfg: XdpConfig) -> Result<Self, TransportError> {
-        let page = 4096u32;
-        if !cfg.frame_size.is_power_of_two() || !(2048..=page).contains(&cfg.frame_size) {
+        // Aligned mode takes frames of 2 KiB up to a page; 4 KiB is the smallest page size.
+        if !cfg.frame_size.is_power_of_two() || !(2048..=4096).contains(&cfg.frame_size) {
             return Err(bad_config(
                 "frame_size must be a power of two in 2048..=4096",
             ));
@@ -195,7 +195,10 @@ impl XdpTransport {
         }
         let half = cfg.frames / 2;
         let ring = NonZeroU32::new(half).expect("frames ≥ 4");
-        let mut area = MmapMut::map_anon((cfg.frames * cfg.frame_size) as usize)?;
+        let bytes = (cfg.frames as usize)
+            .checked_mul(cfg.frame_size as usize)
+            .ok_or_else(|| bad_config("UMEM larger than the address space"))?;
+        let mut area = MmapMut::map_anon(bytes)?;
         let base = NonNull::new(area.as_mut_ptr()).expect("mmap is not null");
         let umem_cfg = UmemConfig {
             fill_size: half,
