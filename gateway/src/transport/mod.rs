@@ -11,6 +11,9 @@ pub mod pcap_sink;
 pub mod shm;
 pub mod tcp;
 pub mod udp;
+// Kernel bypass: AF_XDP sockets exist on Linux only (the whole backend is fenced here).
+#[cfg(target_os = "linux")]
+pub mod xdp;
 
 /// Why a transport call did not go through.
 #[derive(Debug, Error)]
