@@ -25,7 +25,7 @@ use mam_gateway::manager::client::{ClientOptions, ManagerClient};
 use mam_tests::daemon::{
     check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig, Proc,
 };
-use mam_tests::quickfix::free_port;
+use mam_tests::quickfix::{free_port, Executor};
 
 /// One manager session and what it heard.
 struct Mgr {
@@ -131,18 +131,40 @@ fn buy(units: &str, t: &str) -> Open {
     }
 }
 
+/// Per account: the net quantity (raw) of the orders an executor logged (it fills every order).
+fn net_by_account(executor_dir: &std::path::Path) -> BTreeMap<String, i64> {
+    let mut out = BTreeMap::new();
+    for o in lp_orders(executor_dir).values() {
+        let get = |t: &str| {
+            o.fields
+                .iter()
+                .find_map(|f| f.strip_prefix(&format!("{t}=")))
+                .unwrap_or_else(|| panic!("tag {t} in {:?}", o.fields))
+        };
+        let q = Qty::parse(get("38")).unwrap().raw();
+        let signed = if get("54") == "1" { q } else { -q };
+        *out.entry(get("1").to_string()).or_default() += signed;
+    }
+    out
+}
+
 #[test]
-fn two_managers_trade_their_own_accounts_only() {
+fn two_managers_and_two_lps_without_cross_talk() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let port = free_port().expect("a free port");
     let second = format!("127.0.0.1:{port}");
+    let mut lp_b = Executor::start_with(&d.join("executor-b"), 0, "EXECUTOR", "MAM", true)
+        .unwrap_or_else(|e| panic!("{e}"));
     let rig = EurusdRig::new(
         d,
         0,
         &format!(
             "[admin]\nsnapshot_interval = \"20ms\"\n\
-             [[managers]]\nnumber = 1\nlisten = \"{second}\"\npeer_comp_id = \"MANAGER2\"\n"
+             [[managers]]\nnumber = 1\nlisten = \"{second}\"\npeer_comp_id = \"MANAGER2\"\n\
+             [[lps]]\nname = \"b\"\nconnect = \"{b}\"\nsymbols = [\"EURUSD\"]\nfallback = \"lp\"\n\
+             comp_id = \"MAM\"\npeer_comp_id = \"EXECUTOR\"\n",
+            b = lp_b.addr()
         ),
     );
     let csv = d.join("accounts.csv");
@@ -170,17 +192,15 @@ fn two_managers_trade_their_own_accounts_only() {
         m0.c.is_logged_on() && m1.c.is_logged_on()
     });
     // Same ClOrdID, different sizes, split in proportion to equity over each one's accounts.
+    // Manager 1's clock lets manager 0's master (a tie goes to the lower number) through.
     m0.c.clock(at("20190204-14:00:00")).unwrap();
-    m1.c.clock(at("20190204-14:00:00")).unwrap();
+    m1.c.clock(at("20190204-14:00:01")).unwrap();
     m0.c.open_order(&buy("400000", "20190204-14:00:01"))
         .unwrap();
-    m1.c.open_order(&buy("800000", "20190204-14:00:02"))
-        .unwrap();
     m0.c.end().unwrap();
-    m1.c.end().unwrap();
     m0.c.flush().unwrap();
     m1.c.flush().unwrap();
-    wait_until("both masters filled", || {
+    wait_until("manager 0's master filled (at LP b)", || {
         m0.poll();
         m1.poll();
         assert!(
@@ -188,7 +208,30 @@ fn two_managers_trade_their_own_accounts_only() {
             "daemon died:\n{}",
             daemon.output()
         );
-        m0.filled(1).is_some() && m1.filled(1).is_some()
+        m0.filled(1).is_some()
+    });
+    // LP b goes down: its symbol goes to the fallback, `[lp]`.
+    lp_b.kill();
+    let from = daemon.output().len();
+    daemon.wait_line(from, "LP b's reconnects failing", |l| {
+        l.split(" lp-b-connect-failures ")
+            .nth(1)
+            .and_then(|v| v.split_whitespace().next())
+            .is_some_and(|v| v != "0")
+    });
+    m1.c.open_order(&buy("800000", "20190204-14:00:02"))
+        .unwrap();
+    m1.c.end().unwrap();
+    m1.c.flush().unwrap();
+    wait_until("manager 1's master filled (at the fallback)", || {
+        m0.poll();
+        m1.poll();
+        assert!(
+            daemon.try_wait().is_none(),
+            "daemon died:\n{}",
+            daemon.output()
+        );
+        m1.filled(1).is_some()
     });
     let (f0, f1) = (m0.filled(1).unwrap(), m1.filled(1).unwrap());
     assert_eq!(f0, Qty::parse("400000").unwrap(), "{:?}", m0.reports);
@@ -238,17 +281,37 @@ fn two_managers_trade_their_own_accounts_only() {
     assert!(out.contains("manager 1: FIX acceptor listening"), "{out}");
     drop(rig);
 
-    // The recovered ledger: manager 0's fill in the A accounts, manager 1's in the B accounts.
+    // Each LP got one manager's children: LP b manager 0's (A accounts), `[lp]` manager 1's.
+    let at_b = net_by_account(&d.join("executor-b"));
+    let at_lp = net_by_account(&d.join("executor"));
+    assert!(
+        at_b.keys().all(|a| a.starts_with('A')) && at_b.len() == 4,
+        "{at_b:?} / {at_lp:?}\n{out}"
+    );
+    assert!(
+        at_lp.keys().all(|a| a.starts_with('B')) && at_lp.len() == 4,
+        "{at_lp:?}"
+    );
+    // The recovered ledger: account by account what its orders at the LPs net to; manager 0's
+    // fill in the A accounts, manager 1's in the B accounts; Σ accounts = Σ of both LPs.
     let statement = setup.statement();
-    check_statement_totals(&statement, &lp_orders(&d.join("executor")));
+    let mut both = lp_orders(&d.join("executor"));
+    both.extend(lp_orders(&d.join("executor-b")));
+    check_statement_totals(&statement, &both);
     let doc: serde_json::Value = serde_json::from_str(statement.trim()).unwrap();
     let mut by_prefix: BTreeMap<char, i64> = BTreeMap::new();
     for a in doc["accounts"].as_array().unwrap() {
         let id = a["account"].as_str().unwrap();
+        let mut held = 0;
         for p in a["positions"].as_array().unwrap() {
-            let q = Qty::parse(p["qty"].as_str().unwrap()).unwrap();
-            *by_prefix.entry(id.chars().next().unwrap()).or_default() += q.raw();
+            held += Qty::parse(p["qty"].as_str().unwrap()).unwrap().raw();
         }
+        *by_prefix.entry(id.chars().next().unwrap()).or_default() += held;
+        let at_lps = at_b.get(id).copied().unwrap_or(0) + at_lp.get(id).copied().unwrap_or(0);
+        assert_eq!(
+            held, at_lps,
+            "account {id}: ledger vs its orders at the LPs"
+        );
     }
     assert_eq!(by_prefix.get(&'A'), Some(&f0.raw()), "{statement}");
     assert_eq!(by_prefix.get(&'B'), Some(&f1.raw()), "{statement}");

@@ -37,8 +37,11 @@ pub struct DaemonConfig {
     /// More managers on the same daemon (`[[managers]]`), each with its own session, number
     /// and accounts (the accounts' `manager` column).
     pub managers: Vec<ManagerConfig>,
-    /// The LP's FIX session (child orders out, fills in).
+    /// The LP's FIX session (child orders out, fills in): LP 0.
     pub lp: LpConfig,
+    /// More LPs (`[[lps]]`), each with its own session, the symbols routed to it and a
+    /// fallback LP for when it is down.
+    pub lps: Vec<LpConfig>,
     /// Allocation defaults, checkpoints and pre-trade risk.
     pub engine: EngineSection,
     /// When the journal reaches the disk.
@@ -62,6 +65,7 @@ impl Default for DaemonConfig {
             manager: ManagerConfig::default(),
             managers: Vec::new(),
             lp: LpConfig::default(),
+            lps: Vec::new(),
             engine: EngineSection::default(),
             journal: JournalSection::default(),
             latency: LatencyConfig::default(),
@@ -259,6 +263,13 @@ impl Default for ManagerConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LpConfig {
+    /// The LP's name (`[lp]`: `lp`), in logs, counters, `fallback` and its store directory
+    /// (`fix-lp-<name>` for the others).
+    pub name: String,
+    /// Symbols whose orders go to this LP. `[lp]` takes every symbol no `[[lps]]` names.
+    pub symbols: Vec<String>,
+    /// The LP that takes this one's symbols while its session is not logged on.
+    pub fallback: Option<String>,
     /// The LP's FIX acceptor.
     pub connect: String,
     /// Our CompID.
@@ -291,6 +302,9 @@ impl LpConfig {
 impl Default for LpConfig {
     fn default() -> Self {
         LpConfig {
+            name: "lp".into(),
+            symbols: Vec::new(),
+            fallback: None,
             connect: "127.0.0.1:9879".into(),
             comp_id: "MAM".into(),
             peer_comp_id: "EXECUTOR".into(),
@@ -556,6 +570,54 @@ impl DaemonConfig {
         Ok(())
     }
 
+    /// Every LP session, `[lp]` first.
+    pub fn lp_sessions(&self) -> impl Iterator<Item = &LpConfig> {
+        std::iter::once(&self.lp).chain(&self.lps)
+    }
+
+    /// Names unique, addresses valid, fallbacks naming another LP, no symbol routed twice.
+    fn check_lps(&self) -> anyhow::Result<()> {
+        let names: Vec<&str> = self.lp_sessions().map(|l| l.name.as_str()).collect();
+        if !self.lps.is_empty() && !self.lp.symbols.is_empty() {
+            bail!("lp.symbols: [lp] takes every symbol no [[lps]] names; list them there");
+        }
+        let mut routed: Vec<(&str, &str)> = Vec::new();
+        for (i, l) in self.lp_sessions().enumerate() {
+            let key = if i == 0 {
+                "lp".to_string()
+            } else {
+                format!("lps[{}]", i - 1)
+            };
+            if l.name.is_empty()
+                || !l
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                bail!("{key}.name = \"{}\": letters, digits and `-` only", l.name);
+            }
+            if names.iter().filter(|n| **n == l.name).count() > 1 {
+                bail!("{key}.name = \"{}\": used twice", l.name);
+            }
+            if i > 0 {
+                addr(&format!("{key}.connect"), &l.connect)?;
+                l.begin_string().with_context(|| key.clone())?;
+            }
+            if let Some(f) = &l.fallback {
+                if *f == l.name || !names.contains(&f.as_str()) {
+                    bail!("{key}.fallback = \"{f}\": not the name of another LP ({names:?})");
+                }
+            }
+            for s in &l.symbols {
+                if let Some((other, _)) = routed.iter().find(|(_, x)| x == s) {
+                    bail!("{key}.symbols: {s} is routed to {other} already");
+                }
+                routed.push((&l.name, s));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every value; errors name the key.
     pub fn check(&self) -> anyhow::Result<Checked> {
         let p = &self.pipeline;
@@ -619,6 +681,7 @@ impl DaemonConfig {
         self.check_managers()?;
         addr("lp.connect", &self.lp.connect)?;
         self.lp.begin_string()?;
+        self.check_lps()?;
         let r = &self.engine.risk;
         let positive =
             |k: &str, v: &str| anyhow::anyhow!("engine.risk.{k} = \"{v}\": must be more than 0");

@@ -1,12 +1,14 @@
 //! The daemon's edge stages, built from the config: the feed (SoupBinTCP or UDP), the
 //! manager's FIX acceptor and the LP's FIX initiator, each told where to resume.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use anyhow::Context;
 use mam_core::event::MarketEvent;
+use mam_core::num::Qty;
 use mam_core::pipeline::engine_stage::admin::SharedSnapshots;
 use mam_core::pipeline::ring::ConflatingTx;
 use mam_core::pipeline::{
@@ -18,6 +20,7 @@ use mam_feed::recv::{MamSbeFraming, UdpConfig, UdpReceiver, UdpSbeStage};
 use mam_feed::soup::client::ClientConfig;
 use mam_feed::soup::stage::SoupSbeStage;
 use mam_gateway::lp::stage::{LpOptions, LpStage};
+use mam_gateway::lp::{LpRouterStage, LpRoutes, RoutedLp};
 use mam_gateway::manager::convert::{
     model_from_name, policy_from_name, routing_from_name, MasterDefaults, SharedDefaults,
 };
@@ -37,14 +40,14 @@ pub struct EdgeInputs<'a> {
     pub paths: &'a StatePaths,
     /// Recovery's results.
     pub started: &'a Started,
-    /// Feed → engine.
-    pub market_tx: RingTx<MarketEvent>,
+    /// Feed → engine (taken by the feed stage).
+    pub market_tx: Option<RingTx<MarketEvent>>,
     /// Manager sessions ↔ engine, one pair of rings per enabled manager, manager 0 first.
     pub managers: Vec<ManagerRings>,
-    /// LP → engine.
-    pub fill_tx: RingTx<EdgeFrame>,
-    /// Engine → LP.
-    pub order_rx: RingRx<EdgeOrder>,
+    /// LP → engine, one ring per LP session (`[lp]` first, then `[[lps]]`).
+    pub fill_txs: Vec<RingTx<EdgeFrame>>,
+    /// Engine → LP (taken by the LP stage or the router).
+    pub order_rx: Option<RingRx<EdgeOrder>>,
     /// The daemon's stop flag.
     pub stop: Arc<AtomicBool>,
     /// Latency tap.
@@ -244,8 +247,13 @@ pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             let mut c = ClientConfig::new(sock(&cfg.feed.connect)?);
             c.username = cfg.feed.username.clone();
             c.password = cfg.feed.password.clone();
-            let s = SoupSbeStage::new(c, x.started.market_next, FxBooks::new(32), x.market_tx)
-                .with_context(|| format!("feed.connect {}", cfg.feed.connect))?;
+            let s = SoupSbeStage::new(
+                c,
+                x.started.market_next,
+                FxBooks::new(32),
+                x.market_tx.take().context("market ring taken")?,
+            )
+            .with_context(|| format!("feed.connect {}", cfg.feed.connect))?;
             lines.push(format!(
                 "feed: SoupBinTCP {} from seq {}",
                 cfg.feed.connect, x.started.market_next
@@ -267,7 +275,10 @@ pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             let s = UdpSbeStage::new(
                 rx,
                 FxBooks::new(32),
-                ConflatingTx::new(x.market_tx, instruments),
+                ConflatingTx::new(
+                    x.market_tx.take().context("market ring taken")?,
+                    instruments,
+                ),
             );
             let fc = Arc::new(FeedCounters::default());
             counters.push(fc.clone().counters());
@@ -289,14 +300,64 @@ pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             None
         }
     };
-    let l = &cfg.lp;
     let resend = open_orders(&x.started.engine, &x.started.journal)?;
-    let mut opts = LpOptions::new(
-        sock(&l.connect)?,
-        &l.comp_id,
-        &l.peer_comp_id,
-        &x.paths.fix_lp,
-    );
+    // What the engine holds of each open order: the LP's status answers are reconciled with it.
+    let engine_cum: BTreeMap<u64, Qty> = resend
+        .iter()
+        .filter_map(|c| {
+            let (_, cum) = x.started.engine.order_progress(c.cl_ord_id)?;
+            Some((c.cl_ord_id, cum))
+        })
+        .collect();
+    let fill_txs = std::mem::take(&mut x.fill_txs);
+    let lp: Box<dyn Stage> = if cfg.lps.is_empty() {
+        let tx = fill_txs.into_iter().next().context("no fill ring")?;
+        let l = LpBuild {
+            cfg: &cfg.lp,
+            store: x.paths.fix_lp.clone(),
+            resend,
+            engine_cum,
+        };
+        let orders = x.order_rx.take().context("order ring taken")?;
+        let (s, line, c) = lp_stage(l, orders, tx, &x, 0)?;
+        lines.push(line);
+        counters.push(c);
+        Edge::boxed(s, None, &x.stop, false, None)
+    } else {
+        let (router, more_lines, more_counters) = lp_router(&mut x, fill_txs, resend, engine_cum)?;
+        lines.extend(more_lines);
+        counters.extend(more_counters);
+        Edge::boxed(router, None, &x.stop, false, None)
+    };
+    Ok(Edges {
+        feed,
+        managers,
+        lp,
+        counters,
+        lines,
+        defaults: live_defaults,
+    })
+}
+
+/// One LP session to build.
+struct LpBuild<'c> {
+    cfg: &'c super::config::LpConfig,
+    store: std::path::PathBuf,
+    /// Open orders this LP must send (or, if its store holds them, ask about).
+    resend: Vec<mam_core::event::ChildOrder>,
+    engine_cum: BTreeMap<u64, Qty>,
+}
+
+/// LP `i`'s stage, its start-up line and its stats counters.
+fn lp_stage(
+    b: LpBuild<'_>,
+    orders: RingRx<EdgeOrder>,
+    fills: RingTx<EdgeFrame>,
+    x: &EdgeInputs<'_>,
+    i: usize,
+) -> anyhow::Result<(LpStage, String, EdgeCounters)> {
+    let l = b.cfg;
+    let mut opts = LpOptions::new(sock(&l.connect)?, &l.comp_id, &l.peer_comp_id, &b.store);
     opts.password = l.password.clone();
     opts.heart_bt_int = l.heart_bt_int;
     opts.account_tag = l.account_tag;
@@ -304,27 +365,25 @@ pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
     opts.allocation_instructions = l.allocation_instructions;
     opts.begin_string = l.begin_string()?.to_vec();
     opts.restarted = x.started.restarted;
-    // What the engine holds of each open order: the LP's status answers are reconciled with it.
-    opts.engine_cum = resend
-        .iter()
-        .filter_map(|c| {
-            let (_, cum) = x.started.engine.order_progress(c.cl_ord_id)?;
-            Some((c.cl_ord_id, cum))
-        })
-        .collect();
-    let open = resend.len();
-    opts.resend = resend;
+    opts.engine_cum = b.engine_cum;
+    let open = b.resend.len();
+    opts.resend = b.resend;
     let s = LpStage::new(
         opts,
         x.symbols,
-        x.order_rx,
-        x.fill_tx,
+        orders,
+        fills,
         x.stop.clone(),
-        Some(x.tap),
+        Some(x.tap.clone()),
     )
-    .with_context(|| format!("lp.connect {}", l.connect))?;
-    lines.push(format!(
-        "lp: FIX initiator to {} ({} -> {}){}",
+    .with_context(|| format!("LP {} at {}", l.name, l.connect))?;
+    let line = format!(
+        "{}: FIX initiator to {} ({} -> {}){}",
+        if i == 0 {
+            "lp".to_string()
+        } else {
+            format!("lp {}", l.name)
+        },
         l.connect,
         l.comp_id,
         l.peer_comp_id,
@@ -333,27 +392,134 @@ pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
         } else {
             String::new()
         }
-    ));
+    );
+    // `[lp]` keeps the stats line's names; the others' are made once at start and live as
+    // long as the process (the line takes static names).
+    let keys = [
+        "sent",
+        "resent",
+        "fills",
+        "rejects",
+        "reconnects",
+        "connect-failures",
+    ];
+    let names: [&'static str; 6] = if i == 0 {
+        keys.map(|k| &*Box::leak(format!("lp-{k}").into_boxed_str()))
+    } else {
+        keys.map(|k| &*Box::leak(format!("lp-{}-{k}", l.name).into_boxed_str()))
+    };
     let c = s.stats();
-    counters.push(Box::new(move || {
+    let counters: EdgeCounters = Box::new(move || {
         let s = c.snapshot();
-        vec![
-            ("lp-sent", s.orders_sent),
-            ("lp-resent", s.resent_at_start),
-            ("lp-fills", s.fills),
-            ("lp-rejects", s.rejects),
-            ("lp-reconnects", s.reconnects),
-            ("lp-connect-failures", s.connect_failures),
-        ]
-    }));
-    Ok(Edges {
-        feed,
-        managers,
-        lp: Edge::boxed(s, None, &x.stop, false, None),
-        counters,
-        lines,
-        defaults: live_defaults,
-    })
+        let v = [
+            s.orders_sent,
+            s.resent_at_start,
+            s.fills,
+            s.rejects,
+            s.reconnects,
+            s.connect_failures,
+        ];
+        names.into_iter().zip(v).collect()
+    });
+    Ok((s, line, counters))
+}
+
+/// Several LPs behind the router: each its own order ring, session and fill ring; on a
+/// restart each open order goes back to the LP whose store holds it, the rest by route.
+fn lp_router(
+    x: &mut EdgeInputs<'_>,
+    fill_txs: Vec<RingTx<EdgeFrame>>,
+    resend: Vec<mam_core::event::ChildOrder>,
+    engine_cum: BTreeMap<u64, Qty>,
+) -> anyhow::Result<(LpRouterStage, Vec<String>, Vec<EdgeCounters>)> {
+    let cfg = x.cfg;
+    let sessions: Vec<&super::config::LpConfig> = cfg.lp_sessions().collect();
+    let index = |name: &str| sessions.iter().position(|l| l.name == name);
+    let mut by_instrument = vec![0usize; x.symbols.iter().count()];
+    for (i, l) in sessions.iter().enumerate() {
+        for s in &l.symbols {
+            let id = x
+                .symbols
+                .id_of(s)
+                .with_context(|| format!("LP {}: symbols: unknown symbol {s}", l.name))?;
+            by_instrument[id as usize] = i;
+        }
+    }
+    let routes = LpRoutes {
+        by_instrument,
+        fallback: sessions
+            .iter()
+            .map(|l| l.fallback.as_deref().and_then(index))
+            .collect(),
+    };
+    let stores: Vec<std::path::PathBuf> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                x.paths.fix_lp.clone()
+            } else {
+                x.paths.fix_lp_named(&l.name)
+            }
+        })
+        .collect();
+    // Which LP's store holds each open order (a restart): that LP resends or asks about it.
+    let mut held: Vec<Vec<u64>> = vec![Vec::new(); sessions.len()];
+    let mut per_lp: Vec<Vec<mam_core::event::ChildOrder>> = vec![Vec::new(); sessions.len()];
+    let mut sent = Vec::new();
+    for st in &stores {
+        sent.push(if resend.is_empty() {
+            Default::default()
+        } else {
+            let store = mam_gateway::fix::store::Store::open(st)
+                .with_context(|| format!("LP store {}", st.display()))?;
+            mam_gateway::lp::sent_cl_ord_ids(&store)
+                .with_context(|| format!("LP store {}", st.display()))?
+        });
+    }
+    for c in resend {
+        let i = match sent.iter().position(|s| s.contains(&c.cl_ord_id)) {
+            Some(i) => {
+                held[i].push(c.cl_ord_id);
+                i
+            }
+            None => routes.pick(c.instrument, |_| true),
+        };
+        per_lp[i].push(c);
+    }
+    let cap = cfg.pipeline.ring;
+    let (mut lps, mut lines, mut counters) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, ((l, fills), resend)) in sessions.iter().zip(fill_txs).zip(per_lp).enumerate() {
+        let (tx, rx, _) = mam_core::pipeline::ring::<EdgeOrder>(cap);
+        let b = LpBuild {
+            cfg: l,
+            store: stores[i].clone(),
+            resend,
+            engine_cum: engine_cum.clone(),
+        };
+        let (stage, mut line, c) = lp_stage(b, rx, fills, x, i)?;
+        if !l.symbols.is_empty() || l.fallback.is_some() {
+            line += &format!(
+                "; symbols {}; fallback {}",
+                if l.symbols.is_empty() {
+                    "the rest".to_string()
+                } else {
+                    l.symbols.join(",")
+                },
+                l.fallback.as_deref().unwrap_or("none")
+            );
+        }
+        lines.push(line);
+        counters.push(c);
+        lps.push(RoutedLp {
+            name: l.name.clone(),
+            stage,
+            tx: Some(tx),
+        });
+    }
+    let orders = x.order_rx.take().context("order ring taken")?;
+    let router = LpRouterStage::new(orders, lps, routes, &held);
+    Ok((router, lines, counters))
 }
 
 /// Manager `m`'s FIX acceptor as a stage, its start-up line and its stats counters.

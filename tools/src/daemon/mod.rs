@@ -182,7 +182,14 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     let tap = LatencyTap::new();
     let cap = cfg.pipeline.ring;
     let (mtx, mrx, mstats) = ring(cap);
+    // One fill ring per LP session (`[lp]` first): the stats line shows the first.
     let (ftx, frx, fstats) = ring(cap);
+    let (mut fill_txs, mut more_fills) = (vec![ftx], Vec::new());
+    for _ in &cfg.lps {
+        let (tx, rx, _) = ring(cap);
+        fill_txs.push(tx);
+        more_fills.push(rx);
+    }
     let (otx, orx, ostats) = ring(cap);
     // Per manager session: masters in, reports out. Manager 0's master ring is the one the
     // stats line shows as "masters".
@@ -230,10 +237,10 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         symbols: &symbols,
         paths: &paths,
         started: &started,
-        market_tx: mtx,
+        market_tx: Some(mtx),
         managers: manager_rings,
-        fill_tx: ftx,
-        order_rx: orx,
+        fill_txs,
+        order_rx: Some(orx),
         stop: stop.clone(),
         tap: tap.clone(),
         directory: directory.clone(),
@@ -266,6 +273,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
             orders: otx,
         },
         managers: engine_managers,
+        more_fills,
         unsent,
         directory,
         snapshots: snapshot_writer,
@@ -352,6 +360,8 @@ struct EngineParts {
     rings: EngineRings,
     /// Per manager session: its number, master ring and report ring.
     managers: Vec<(u8, RingRx<EdgeFrame>, RingTx<ManagerReport>)>,
+    /// Fill rings of the LPs after the first.
+    more_fills: Vec<RingRx<EdgeFrame>>,
     /// Reports a crash left unsent (each goes to its manager).
     unsent: Vec<ManagerReport>,
     /// Account ids by index, shared with the LP stage.
@@ -393,6 +403,9 @@ fn engine_stage(
         .with_account_directory(parts.directory)
         .with_model_swaps(parts.model_swaps);
     let mut stage = stage;
+    for rx in parts.more_fills {
+        stage = stage.with_fills(rx);
+    }
     for (n, rx, tx) in parts.managers {
         stage = stage.with_manager(n, rx, Some(tx));
     }

@@ -43,6 +43,13 @@ impl StatePaths {
         }
     }
 
+    /// The FIX store of LP `name` (not `[lp]`, whose store is [`StatePaths::fix_lp`]).
+    pub fn fix_lp_named(&self, name: &str) -> PathBuf {
+        let mut p = self.fix_lp.clone().into_os_string();
+        p.push(format!("-{name}"));
+        p.into()
+    }
+
     /// Manager `n`'s FIX store: `fix-manager` for manager 0, `fix-manager-<n>` for the others.
     pub fn fix_manager_of(&self, n: u8) -> PathBuf {
         if n == 0 {

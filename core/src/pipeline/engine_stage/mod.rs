@@ -28,6 +28,7 @@
 
 pub mod admin;
 mod event_time;
+mod fill_rings;
 mod managers;
 
 pub use managers::{manager_source, report_manager};
@@ -178,7 +179,7 @@ pub struct EngineRings {
     /// Manager 0's master orders and watermarks (None: no manager); more managers join with
     /// [`EngineStage::with_manager`].
     pub masters: Option<RingRx<EdgeFrame>>,
-    /// Fills from the LP stage.
+    /// Fills from the LP stage (more LPs: [`EngineStage::with_fills`]).
     pub fills: RingRx<EdgeFrame>,
     /// Child orders to the LP stage.
     pub orders: RingTx<EdgeOrder>,
@@ -237,7 +238,7 @@ pub struct EngineStage {
     market: Option<RingRx<MarketEvent>>,
     /// Manager sessions by number (manager 0 always present, possibly without a ring).
     managers: Vec<managers::ManagerLink>,
-    fills: RingRx<EdgeFrame>,
+    fills: fill_rings::FillRings,
     orders: Option<RingTx<EdgeOrder>>,
     backlog: VecDeque<EdgeOrder>,
     backlog_since: u64,
@@ -291,7 +292,7 @@ impl EngineStage {
             journal: Some(journal),
             market: rings.market,
             managers: vec![manager0],
-            fills: rings.fills,
+            fills: fill_rings::FillRings::new(rings.fills),
             orders: Some(rings.orders),
             backlog: VecDeque::new(),
             backlog_since: 0,
