@@ -10,7 +10,7 @@ use common::*;
 use mam_core::engine::decision::{exec, MasterReport, RefusedCode, Trigger};
 use mam_core::engine::input::{
     model_code, MasterAmend, MasterCancel, MasterOpen, RiskCommand, MODE_BLOCK, MODE_PER_ACCOUNT,
-    POLICY_HELD_LIMIT, POLICY_HELD_STOP, RISK_KILL,
+    POLICY_HELD_LIMIT, POLICY_HELD_STOP, RISK_FLATTEN, RISK_KILL,
 };
 use mam_core::engine::lifecycle::record::{
     AMEND_LOTS, AMEND_PRICE, AMEND_SL, AMEND_TP, ORDER_ID_SL,
@@ -486,6 +486,79 @@ fn kill_switch_cancels_working_children_drops_pending_masters_and_is_close_only(
     let d = h.apply(close(ts, 41, 0, true, false));
     assert!(!orders(&d).is_empty(), "close-only: closes still go out");
     assert!(refused_code(&d).is_none());
+}
+
+/// The kill switch with flatten: working children cancelled as by the kill switch, and every
+/// position closed by the engine's own orders; once they fill every account is flat, the
+/// tickets hold nothing, and new exposure stays refused.
+#[test]
+fn flatten_cancels_and_closes_every_position() {
+    let mut h = harness(4);
+    for (t, buy) in [(61, true), (62, false)] {
+        let ts = h.tick();
+        let d = h.apply(open(
+            ts,
+            t,
+            sym("EURUSD"),
+            buy,
+            if buy { 40 } else { 10 },
+            model_code::BALANCE,
+            false,
+        ));
+        fill_all(&mut h, &orders(&d), EU0 + 2 * PIP);
+    }
+    let ts = h.tick();
+    let working = orders(&h.apply(limit_open(ts, 63, 40, EU0 - 50 * PIP, MODE_PER_ACCOUNT)));
+    let ts = h.tick();
+    let d = h.apply(Input::Risk(RiskCommand {
+        ts_ns: ts,
+        action: RISK_FLATTEN,
+        _pad: 0,
+    }));
+    assert_eq!(
+        cancels(&d).len(),
+        working.len(),
+        "working children cancelled"
+    );
+    let closes = orders(&d);
+    assert_eq!(
+        closes.len(),
+        4,
+        "one close per account holding EURUSD: {closes:?}"
+    );
+    for c in &closes {
+        let pos = h.engine.ledger().position(c.account, sym("EURUSD")).qty;
+        assert_eq!(
+            signed_qty(c),
+            -pos.raw(),
+            "account {} closed whole",
+            c.account
+        );
+    }
+    fill_all(&mut h, &closes, EU0);
+    for a in 0..4 {
+        assert!(
+            h.engine.ledger().position(a, sym("EURUSD")).qty.is_zero(),
+            "account {a}"
+        );
+    }
+    for t in [61, 62] {
+        assert!(h
+            .engine
+            .holdings(t)
+            .is_none_or(|x| x.iter().all(|&s| s == 0)));
+    }
+    let ts = h.tick();
+    let d = h.apply(open(
+        ts,
+        64,
+        sym("EURUSD"),
+        true,
+        10,
+        model_code::BALANCE,
+        true,
+    ));
+    assert_eq!(refused_code(&d), Some(RefusedCode::KillSwitch));
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! - reads: accounts, positions, a ticket's split (Σ = the master), orders, latency, status;
 //! - writes, each a journaled engine input: a deposit (balance moves by exactly the amount), a
 //!   withdrawal past free margin (422 naming `amount`, nothing changed), an account set
-//!   inactive (the next master gives it nothing), the kill switch (status and `/metrics` say so);
+//!   inactive (the next master gives it nothing), the kill switch (status and `/metrics` say so),
+//!   then the kill switch with flatten (every account ends flat);
 //! - bad input: malformed JSON, a float amount, an unknown field, an unknown account, a wrong or
 //!   missing token → 4xx with a JSON error naming the field; the daemon stays up;
 //! - `/metrics` in Prometheus' exposition format; `/api/events` streams snapshots;
@@ -324,6 +325,32 @@ interval = \"1s\"
         png.len()
     );
     println!("dashboard screenshot: {}", shot.display());
+
+    // Flatten: every position closed by the engine's own orders (the kill switch stays on).
+    let held = |api: &Api| {
+        api.get("/api/accounts")["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|a| a["positions"].as_array().unwrap().iter())
+            .filter(|p| lots(&p["lots"]).raw() != 0)
+            .count()
+    };
+    assert!(held(&api) > 0, "positions to flatten");
+    let (s, v) = api.send(
+        "POST",
+        "/api/kill-switch",
+        r#"{"engaged":false,"flatten":true}"#,
+    );
+    assert_eq!((s, v["field"].as_str()), (400, Some("flatten")), "{v}");
+    let (s, v) = api.send(
+        "POST",
+        "/api/kill-switch",
+        r#"{"engaged":true,"flatten":true}"#,
+    );
+    assert_eq!(s, 200, "{v}");
+    wait_until("every account flat", || held(&api) == 0);
+    let a = api.get(&format!("/api/accounts/{holder}"));
 
     // A restart recovers every change from the journal.
     assert!(daemon.try_wait().is_none(), "the daemon is still up");

@@ -1103,6 +1103,21 @@ impl Engine {
                 let _ = self.risk.kill();
                 self.kill_cancels(seq, r.ts_ns, d);
             }
+            RISK_FLATTEN => {
+                // The kill switch, then every position closed by the engine's own orders (as a
+                // loss limit's flatten does: the accounts' shares of their tickets go to zero).
+                // A working child that fills before its cancel lands leaves what it filled:
+                // flatten again once the cancels are done.
+                let _ = self.risk.kill();
+                self.kill_cancels(seq, r.ts_ns, d);
+                for a in 0..self.accounts.id.len() {
+                    for s in 0..self.ledger.instruments() as u32 {
+                        if !self.ledger.position(a as u32, s).qty.is_zero() {
+                            self.limit_close(seq, r.ts_ns, a, s, d);
+                        }
+                    }
+                }
+            }
             RISK_RESET => self.risk.reset_kill(),
             _ => return Err((RefusedCode::BadField, u64::from(r.action))),
         }

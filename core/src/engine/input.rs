@@ -162,6 +162,9 @@ pub const RISK_RESET: u32 = 2;
 pub const ADAPTIVE_OFF: u32 = 3;
 /// [`RiskCommand::action`]: switch the adaptive layer back on.
 pub const ADAPTIVE_ON: u32 = 4;
+/// [`RiskCommand::action`]: engage the kill switch (as [`RISK_KILL`]) and close every
+/// account's every position now, with one engine order per account and symbol.
+pub const RISK_FLATTEN: u32 = 5;
 
 /// An operator command to the risk book (16 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
@@ -169,7 +172,7 @@ pub const ADAPTIVE_ON: u32 = 4;
 pub struct RiskCommand {
     /// Event time (ns).
     pub ts_ns: u64,
-    /// [`RISK_KILL`] or [`RISK_RESET`].
+    /// [`RISK_KILL`], [`RISK_RESET`], [`RISK_FLATTEN`], [`ADAPTIVE_OFF`] or [`ADAPTIVE_ON`].
     pub action: u32,
     /// Reserved, zero.
     pub _pad: u32,

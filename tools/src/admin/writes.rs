@@ -17,7 +17,7 @@ use mam_core::engine::account_change::{
 };
 use mam_core::engine::decision::RefusedCode;
 use mam_core::engine::input::{
-    BalanceChange, RiskCommand, ADAPTIVE_OFF, ADAPTIVE_ON, RISK_KILL, RISK_RESET,
+    BalanceChange, RiskCommand, ADAPTIVE_OFF, ADAPTIVE_ON, RISK_FLATTEN, RISK_KILL, RISK_RESET,
 };
 use mam_core::engine::Input;
 use mam_core::num::{Lots, Money, Ratio};
@@ -382,11 +382,29 @@ pub(super) async fn send_changes(
     Ok(applied)
 }
 
-/// `POST /api/kill-switch` `{"engaged": true}`.
+/// `POST /api/kill-switch` `{"engaged": true}`; `{"engaged": true, "flatten": true}` also
+/// closes every position.
 pub async fn kill_switch(State(s): State<Arc<AdminShared>>, body: Bytes) -> Response {
-    switch(&s, &body, "engaged", RISK_KILL, RISK_RESET)
-        .await
-        .unwrap_or_else(|e| e)
+    let flatten = object(&body, &["engaged", "flatten"]).and_then(|m| {
+        let f = match m.get("flatten") {
+            None => false,
+            Some(_) => boolean(&m, "flatten")?,
+        };
+        if f && !boolean(&m, "engaged")? {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "flatten",
+                "flatten comes with engaging the kill switch (\"engaged\": true)",
+            ));
+        }
+        Ok(f)
+    });
+    match flatten {
+        Err(e) => Err(e),
+        Ok(true) => switch(&s, &body, "engaged", RISK_FLATTEN, RISK_RESET).await,
+        Ok(false) => switch(&s, &body, "engaged", RISK_KILL, RISK_RESET).await,
+    }
+    .unwrap_or_else(|e| e)
 }
 
 /// `POST /api/adaptive` `{"on": false}`.
@@ -397,7 +415,7 @@ pub async fn adaptive(State(s): State<Arc<AdminShared>>, body: Bytes) -> Respons
 }
 
 async fn switch(s: &AdminShared, body: &Bytes, key: &str, yes: u32, no: u32) -> Reply {
-    let m = object(body, &[key])?;
+    let m = object(body, &[key, "flatten"])?;
     let on = boolean(&m, key)?;
     let o = submit(
         s,
