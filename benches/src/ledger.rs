@@ -327,7 +327,8 @@ impl Scenario {
                 ts_ns: clock.tick(),
                 amount: Money(-(take as i64)),
                 account: a as u32,
-                _pad: 0,
+                manager: 0,
+                request_id: 0,
             };
             let d = engine.apply_without_journal(&Input::Balance(b));
             if let Some(why) = unexpected(d) {

@@ -134,3 +134,98 @@ proptest! {
         prop_assert_eq!(live, r.engine.digest());
     }
 }
+
+fn reports(
+    d: &[mam_core::engine::decision::Decision],
+) -> Vec<mam_core::engine::lifecycle::record::MasterReport> {
+    d.iter()
+        .filter_map(|x| match x {
+            mam_core::engine::decision::Decision::Report(r) => Some(*r),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A manager's session moves money and changes settings of its own accounts only, and gets
+/// an answer either way (routed to it by the request id's manager bits); an operator's
+/// changes get none.
+#[test]
+fn a_manager_moves_its_own_accounts_money_only_and_is_answered() {
+    use mam_core::engine::account_change::AccountChange;
+    use mam_core::engine::input::{manager_of_order, BalanceChange, MAX_CL_ORD_ID};
+    use mam_core::engine::lifecycle::record::exec;
+    use mam_core::num::Money;
+    let mut h = eurusd_harness(2);
+    set_manager(&mut h, 1, 1);
+    let deposit = |h: &mut Harness, account: u32, amount: i64, req: u64| {
+        let ts = h.tick();
+        h.apply(Input::Balance(BalanceChange {
+            ts_ns: ts,
+            amount: Money(amount * Money::ONE_RAW),
+            account,
+            manager: 2, // manager 1's session
+            request_id: req,
+        }))
+    };
+    let before = h.engine.accounts().balance[1];
+    let d = deposit(&mut h, 1, 500, 7);
+    let r = reports(&d);
+    assert_eq!(r.len(), 1, "{d:?}");
+    assert_eq!(
+        (r[0].exec_type, r[0].ord_status),
+        (exec::ACCOUNT_ANSWER, exec::NEW)
+    );
+    assert_eq!(
+        (
+            manager_of_order(r[0].order_id),
+            r[0].order_id & MAX_CL_ORD_ID
+        ),
+        (1, 7)
+    );
+    assert_eq!(r[0].request_id, 1, "the account index");
+    assert_eq!(
+        h.engine.accounts().balance[1].raw() - before.raw(),
+        500 * Money::ONE_RAW
+    );
+    // Manager 0's account: unknown to manager 1; nothing moves.
+    let b0 = h.engine.accounts().balance[0];
+    let d = deposit(&mut h, 0, 500, 8);
+    assert_eq!(refused_code(&d), Some(RefusedCode::UnknownAccount));
+    let r = reports(&d);
+    assert_eq!(
+        (r[0].ord_status, r[0].reason),
+        (exec::REJECTED, RefusedCode::UnknownAccount as u16)
+    );
+    assert_eq!(h.engine.accounts().balance[0], b0);
+    // A withdrawal past the balance: refused with the reason.
+    let d = deposit(&mut h, 1, -1_000_000, 9);
+    assert_eq!(reports(&d)[0].reason, RefusedCode::NegativeBalance as u16);
+    // Settings: its own account's multiplier yes, which manager it follows no.
+    let change = |h: &mut Harness, field: u16, value: i64| {
+        let ts = h.tick();
+        h.apply(Input::Account(AccountChange {
+            ts_ns: ts,
+            value,
+            account: 1,
+            field,
+            manager: 2,
+            request_id: 10,
+        }))
+    };
+    let d = change(&mut h, f::MULTIPLIER, 3 * mam_core::num::Ratio::ONE_RAW);
+    assert_eq!(reports(&d)[0].ord_status, exec::NEW);
+    let d = change(&mut h, f::MANAGER, 0);
+    assert_eq!(refused_code(&d), Some(RefusedCode::BadField));
+    assert_eq!(manager_of(h.engine.accounts().flags[1]), 1);
+    // An operator's deposit gets no answer.
+    let d = h.apply(balance(h.ts + 1, 0, 100));
+    assert!(reports(&d).is_empty());
+    // A 24-byte record (journals before the manager's request) decodes as an operator's.
+    let mut old = [7u8; 24];
+    old[20..].fill(0); // the reserved word, zero in every record written
+
+    let Some(Input::Balance(b)) = Input::decode(mam_core::engine::input::KIND_BALANCE, &old) else {
+        panic!("decodes");
+    };
+    assert_eq!((b.manager, b.request_id), (0, 0));
+}

@@ -18,9 +18,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use mam_core::event::Side;
-use mam_core::num::{Price, Qty};
+use mam_core::num::{Money, Price, Qty};
 use mam_gateway::fix::time::parse_utc;
-use mam_gateway::manager::client::msg::{AckKind, Open, OrderOpts, PositionReport, PositionsAck};
+use mam_gateway::manager::client::msg::{
+    AccountAction, AckKind, Open, OrderOpts, PositionReport, PositionsAck,
+};
 use mam_gateway::manager::client::{ClientOptions, ManagerClient};
 use mam_tests::daemon::{
     check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig, Proc,
@@ -34,6 +36,8 @@ struct Mgr {
     reports: Vec<(u64, u8, Qty)>,
     acks: Vec<PositionsAck>,
     positions: Vec<PositionReport>,
+    /// MamAccountReqID → (Account, applied, Text).
+    account_acks: BTreeMap<u64, (String, bool, String)>,
 }
 
 impl Mgr {
@@ -45,6 +49,7 @@ impl Mgr {
             reports: Vec::new(),
             acks: Vec::new(),
             positions: Vec::new(),
+            account_acks: BTreeMap::new(),
         }
     }
 
@@ -63,6 +68,16 @@ impl Mgr {
                 AckKind::Refused { text, .. } => panic!("order refused: {text}"),
                 AckKind::PositionsAck(p) => self.acks.push(p),
                 AckKind::Position(p) => self.positions.push(p),
+                AckKind::AccountAck {
+                    req_id,
+                    account,
+                    applied,
+                    text,
+                    ..
+                } => {
+                    let dup = self.account_acks.insert(req_id, (account, applied, text));
+                    assert!(dup.is_none(), "request {req_id} answered twice");
+                }
                 _ => {}
             }
         }
@@ -221,7 +236,6 @@ fn two_managers_and_two_lps_without_cross_talk() {
     });
     m1.c.open_order(&buy("800000", "20190204-14:00:02"))
         .unwrap();
-    m1.c.end().unwrap();
     m1.c.flush().unwrap();
     wait_until("manager 1's master filled (at the fallback)", || {
         m0.poll();
@@ -233,6 +247,56 @@ fn two_managers_and_two_lps_without_cross_talk() {
         );
         m1.filled(1).is_some()
     });
+
+    // Manager 1's own accounts over its session (35=UA): a deposit and a setting applied; a
+    // withdrawal past the balance, manager 0's account, an unknown id, moving an account to
+    // another manager, and a value that does not parse refused, each with its reason.
+    let t = at("20190204-14:00:03");
+    let dollars = |s: &str| AccountAction::Deposit(Money::parse(s).unwrap());
+    let change = |f: &str, v: &str| AccountAction::Change {
+        field: f.into(),
+        value: v.into(),
+    };
+    let requests = [
+        (11, "B0", dollars("1000"), true, ""),
+        (12, "B2", change("multiplier", "2"), true, ""),
+        (
+            13,
+            "B1",
+            AccountAction::Withdraw(Money::parse("1000000").unwrap()),
+            false,
+            "",
+        ),
+        (14, "A0", dollars("5"), false, "unknown account"),
+        (15, "NOBODY", dollars("5"), false, "unknown account NOBODY"),
+        (16, "B3", change("manager", "0"), false, ""),
+        (
+            17,
+            "B3",
+            change("multiplier", "lots"),
+            false,
+            "MamAccountValue",
+        ),
+    ];
+    for (id, account, action, _, _) in &requests {
+        m1.c.account_request(*id, account, action, t).unwrap();
+    }
+    m1.c.end().unwrap();
+    m1.c.flush().unwrap();
+    wait_until("every account request answered", || {
+        m1.poll();
+        m1.account_acks.len() == requests.len()
+    });
+    for (id, account, _, applied, why) in &requests {
+        let a = &m1.account_acks[id];
+        assert_eq!(
+            (a.0.as_str(), a.1),
+            (*account, *applied),
+            "request {id}: {a:?}"
+        );
+        assert!(a.2.contains(why), "request {id}: {a:?}");
+        assert_eq!(!a.2.is_empty(), !applied, "a refusal says why: {a:?}");
+    }
     let (f0, f1) = (m0.filled(1).unwrap(), m1.filled(1).unwrap());
     assert_eq!(f0, Qty::parse("400000").unwrap(), "{:?}", m0.reports);
     assert_eq!(f1, Qty::parse("800000").unwrap(), "{:?}", m1.reports);
@@ -302,6 +366,10 @@ fn two_managers_and_two_lps_without_cross_talk() {
     let mut by_prefix: BTreeMap<char, i64> = BTreeMap::new();
     for a in doc["accounts"].as_array().unwrap() {
         let id = a["account"].as_str().unwrap();
+        if id == "B0" {
+            let b = Money::parse(a["balance"].as_str().unwrap()).unwrap();
+            assert_eq!(b, Money::parse("11000").unwrap(), "B0 got its deposit: {a}");
+        }
         let mut held = 0;
         for p in a["positions"].as_array().unwrap() {
             held += Qty::parse(p["qty"].as_str().unwrap()).unwrap().raw();

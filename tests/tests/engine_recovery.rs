@@ -80,7 +80,8 @@ fn script() -> Vec<Input> {
             ts_ns: t,
             amount: Money(((k as i64) - 2) * 10_000_000),
             account: (k * 7 % 40) as u32,
-            _pad: 0,
+            manager: 0,
+            request_id: 0,
         }));
     }
     for k in 0..6u64 {

@@ -304,7 +304,8 @@ fn state_dir(root: &Path) -> (PathBuf, PathBuf) {
             ts_ns: 1 + i,
             amount: mam_core::num::Money(1_000_000 * (i as i64 + 1)),
             account: (i % 2) as u32,
-            _pad: 0,
+            manager: 0,
+            request_id: 0,
         };
         e.apply(&Input::Balance(b), &mut j, |_| {}).unwrap();
     }

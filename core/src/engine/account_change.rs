@@ -13,9 +13,11 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::decision::{Decision, RefusedCode};
+use super::input::Input;
+use super::lifecycle::record::{exec, scoped_order_id, MasterReport, MAX_CL_ORD_ID};
 use super::Engine;
 use crate::account::{
-    with_manager, FLAG_ACTIVE, FLAG_CLOSE_ONLY, FLAG_LIMIT_FLATTEN, MAX_MANAGERS,
+    manager_of, with_manager, FLAG_ACTIVE, FLAG_CLOSE_ONLY, FLAG_LIMIT_FLATTEN, MAX_MANAGERS,
 };
 use crate::num::{Lots, Money, Ratio};
 
@@ -103,7 +105,8 @@ pub fn field_of(name: &str) -> Option<u16> {
         .map(|(f, _)| *f)
 }
 
-/// An operator changes one setting of one account (24 bytes).
+/// An operator or a manager changes one setting of one account (32 bytes; journals written
+/// before `request_id` hold 24 and decode as an operator's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
 #[repr(C)]
 pub struct AccountChange {
@@ -115,8 +118,12 @@ pub struct AccountChange {
     pub account: u32,
     /// An [`account_field`].
     pub field: u16,
-    /// Reserved, zero.
-    pub _pad: u16,
+    /// Who asks: 0 an operator; `m + 1` manager `m`'s session, which may change its own
+    /// accounts only (another's is refused as unknown), never their manager, and gets an
+    /// answer.
+    pub manager: u16,
+    /// The manager's request id (MamAccountReqID), echoed in its answer; 0 from an operator.
+    pub request_id: u64,
 }
 
 const RATIO_ONE: i64 = Ratio::ONE_RAW;
@@ -154,8 +161,12 @@ impl Engine {
     ) -> Result<(), (RefusedCode, u64)> {
         use account_field as f;
         let a = c.account as usize;
-        if a >= self.accounts.id.len() {
+        if a >= self.accounts.id.len() || !self.asks_for_own(u32::from(c.manager), a) {
             return Err((RefusedCode::UnknownAccount, u64::from(c.account)));
+        }
+        if c.manager != 0 && c.field == f::MANAGER {
+            // Which manager an account follows is the operator's to say.
+            return Err((RefusedCode::BadField, u64::from(c.field)));
         }
         let bad = Err((RefusedCode::BadAccountValue, u64::from(c.field)));
         let v = c.value;
@@ -211,5 +222,45 @@ impl Engine {
         }
         self.check_account(a, c.ts_ns, seq, d);
         Ok(())
+    }
+}
+
+impl Engine {
+    /// True if `who` (0: an operator; `m + 1`: manager `m`) may act on account `a`.
+    pub(super) fn asks_for_own(&self, who: u32, a: usize) -> bool {
+        who == 0 || u32::from(manager_of(self.accounts.flags[a])) + 1 == who
+    }
+
+    /// A manager's deposit, withdrawal or account change gets its answer, applied or refused
+    /// (a report to that manager's session: `exec::ACCOUNT_ANSWER`, never an ExecutionReport).
+    pub(super) fn answer_manager(
+        &mut self,
+        seq: u64,
+        input: &Input,
+        refused: Option<RefusedCode>,
+        d: &mut Vec<Decision>,
+    ) {
+        let (who, request_id, account, ts) = match input {
+            Input::Balance(b) => (b.manager, b.request_id, b.account, b.ts_ns),
+            Input::Account(c) => (u32::from(c.manager), c.request_id, c.account, c.ts_ns),
+            _ => return,
+        };
+        let Some(m) = who.checked_sub(1).and_then(|m| u8::try_from(m).ok()) else {
+            return;
+        };
+        d.push(Decision::Report(MasterReport {
+            ts_ns: ts,
+            input_seq: seq,
+            order_id: scoped_order_id(m, request_id & MAX_CL_ORD_ID),
+            request_id: u64::from(account),
+            reason: refused.map_or(0, |c| c as u16),
+            exec_type: exec::ACCOUNT_ANSWER,
+            ord_status: if refused.is_some() {
+                exec::REJECTED
+            } else {
+                exec::NEW
+            },
+            ..MasterReport::default()
+        }));
     }
 }

@@ -102,6 +102,7 @@ impl Engine {
             Input::AddAccount(a) => self.account_add(a),
         };
         self.learn_slippage(input, filled, &d[first..]);
+        let refused = r.as_ref().err().map(|&(code, _)| code);
         if let Err((code, reference)) = r {
             self.counters.refused += 1;
             d.push(Decision::Refused(Refused {
@@ -114,6 +115,7 @@ impl Engine {
             }));
             self.on_refused(seq, input, code, d);
         }
+        self.answer_manager(seq, input, refused, d);
     }
 
     /// Marks every account with an open position (the others' columns are current: they
@@ -691,7 +693,7 @@ impl Engine {
     ) -> Result<(), Refusal> {
         let i = b.account as usize;
         let r = u64::from(b.account);
-        if i >= self.accounts.balance.len() {
+        if i >= self.accounts.balance.len() || !self.asks_for_own(b.manager, i) {
             return Err((RefusedCode::UnknownAccount, r));
         }
         let of = (RefusedCode::Overflow, r);

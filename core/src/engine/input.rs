@@ -138,7 +138,8 @@ pub struct MasterClose {
     pub order_id: u64,
 }
 
-/// A deposit (positive) or withdrawal (negative) on one account (24 bytes).
+/// A deposit (positive) or withdrawal (negative) on one account (32 bytes; journals written
+/// before `manager` and `request_id` hold 24 and decode as an operator's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
 #[repr(C)]
 pub struct BalanceChange {
@@ -148,8 +149,11 @@ pub struct BalanceChange {
     pub amount: Money,
     /// Account index.
     pub account: u32,
-    /// Reserved, zero.
-    pub _pad: u32,
+    /// Who asks: 0 an operator; `m + 1` manager `m`'s session, which may move the money of
+    /// its own accounts only (another's is refused as unknown) and gets an answer.
+    pub manager: u32,
+    /// The manager's request id (MamAccountReqID), echoed in its answer; 0 from an operator.
+    pub request_id: u64,
 }
 
 /// [`RiskCommand::action`]: engage the kill switch.
@@ -272,12 +276,24 @@ impl Input {
                 Input::Close(bytemuck::pod_read_unaligned(&b))
             }
             KIND_MASTER_CLOSE => Input::Close(pod(payload)?),
+            KIND_BALANCE if payload.len() == 24 => {
+                // Written before `manager` and `request_id`: an operator's.
+                let mut b = [0u8; core::mem::size_of::<BalanceChange>()];
+                b[..24].copy_from_slice(payload);
+                Input::Balance(bytemuck::pod_read_unaligned(&b))
+            }
             KIND_BALANCE => Input::Balance(pod(payload)?),
             KIND_FILL => Input::Fill(pod(payload)?),
             KIND_MARKET => Input::Market(pod(payload)?),
             KIND_RISK_COMMAND => Input::Risk(pod(payload)?),
             KIND_MASTER_CANCEL => Input::Cancel(pod(payload)?),
             KIND_MASTER_AMEND => Input::Amend(pod(payload)?),
+            KIND_ACCOUNT_CHANGE if payload.len() == 24 => {
+                // Written before `manager` and `request_id`: an operator's.
+                let mut b = [0u8; core::mem::size_of::<AccountChange>()];
+                b[..24].copy_from_slice(payload);
+                Input::Account(bytemuck::pod_read_unaligned(&b))
+            }
             KIND_ACCOUNT_CHANGE => Input::Account(pod(payload)?),
             KIND_RISK_LIMIT_CHANGE => Input::Limit(pod(payload)?),
             KIND_ACCOUNT_ADD => Input::AddAccount(pod(payload)?),

@@ -260,7 +260,8 @@ impl Driver {
                 ts_ns: ts,
                 amount: Money(i64::from(amount) * 1_000_000),
                 account: u32::from(account),
-                _pad: 0,
+                manager: 0,
+                request_id: 0,
             })],
             Op::Fill { parts } => {
                 let Some((&cl, &(qty, cum))) = self.pending.iter().next() else {

@@ -40,6 +40,21 @@ impl AccountDirectory {
             .copied()
     }
 
+    /// The index of the account whose id is `id` (NUL-padded to 16 bytes, as stored).
+    pub fn index_of(&self, id: &[u8]) -> Option<u32> {
+        if id.is_empty() || id.len() > 16 {
+            return None;
+        }
+        let mut want = [0u8; 16];
+        want[..id.len()].copy_from_slice(id);
+        self.ids
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .position(|x| *x == want)
+            .map(|i| i as u32)
+    }
+
     /// How many ids it holds.
     pub fn len(&self) -> usize {
         self.ids

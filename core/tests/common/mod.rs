@@ -265,7 +265,8 @@ pub fn balance(ts: u64, account: u32, amount: i64) -> Input {
         ts_ns: ts,
         amount: Money(amount),
         account,
-        _pad: 0,
+        manager: 0,
+        request_id: 0,
     })
 }
 
@@ -285,7 +286,8 @@ pub fn change(ts: u64, account: u32, field: u16, value: i64) -> Input {
         value,
         account,
         field,
-        _pad: 0,
+        manager: 0,
+        request_id: 0,
     })
 }
 

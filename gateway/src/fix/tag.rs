@@ -156,6 +156,18 @@ tags! {
     MAM_HOLD = 5109;
     /// MamJournalSeq (mam's manager session): a report's journal sequence.
     MAM_JOURNAL_SEQ = 5120;
+    /// MamAccountReqID (MamAccountRequest 35=UA / MamAccountAck 35=UB): the request's id.
+    MAM_ACCOUNT_REQ_ID = 5121;
+    /// MamAccountAction (35=UA): `D` deposit, `W` withdrawal, `C` change a setting.
+    MAM_ACCOUNT_ACTION = 5122;
+    /// MamAmount (35=UA): a deposit's or withdrawal's amount, positive.
+    MAM_AMOUNT = 5123;
+    /// MamAccountField (35=UA): the setting to change (the admin API's field names).
+    MAM_ACCOUNT_FIELD = 5124;
+    /// MamAccountValue (35=UA): the setting's new value, as text.
+    MAM_ACCOUNT_VALUE = 5125;
+    /// MamAccountStatus (35=UB): 0 applied, 1 refused.
+    MAM_ACCOUNT_STATUS = 5126;
     /// HandlInst (FIX 4.2 NewOrderSingle, required there).
     HANDL_INST = 21;
     /// Quantity (an allocation's total).

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use hdrhistogram::Histogram;
 use mam_core::engine::input::Input;
 use mam_core::pipeline::engine_stage::admin::SharedSnapshots;
-use mam_core::pipeline::{EdgeFrame, RingTx};
+use mam_core::pipeline::{AccountDirectory, EdgeFrame, RingTx};
 use mam_core::symbol::SymbolTable;
 
+use super::account_request::{account_request_input, AccountRefusal};
 use super::convert::{
     amend_from_ocrr, cancel_from_ocr, master_from_nos, scope_input, watermark_from_tss,
     MasterDefaults,
@@ -63,6 +64,9 @@ pub(super) struct Handler {
     /// The engine's published snapshot, read to answer RequestForPositions (`None`: not
     /// wired, such requests are answered "not supported").
     pub(super) snapshots: Option<SharedSnapshots>,
+    /// Account ids by index, to turn a MamAccountRequest's Account into an index (`None`:
+    /// not wired, such requests are answered "not supported").
+    pub(super) accounts: Option<AccountDirectory>,
 }
 
 impl Handler {
@@ -174,6 +178,7 @@ impl Handler {
                 Err(r) => self.refuse(m, seq, &r),
             },
             b"AN" => self.on_positions(m, seq),
+            b"UA" => self.on_account_request(m, seq),
             // Never answer a reject with a reject.
             b"j" => tracing::warn!(seq, "manager sent a BusinessMessageReject"),
             _ => {
@@ -254,6 +259,49 @@ impl Handler {
         self.clock = input.ts_ns();
         let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
         self.queue(Some(f), true, None);
+    }
+
+    /// A MamAccountRequest: the deposit, withdrawal or change goes to the engine, which answers
+    /// (35=UB); refused here, it gets its 35=UB (or a session Reject) at once.
+    fn on_account_request(&mut self, m: &Message<'_>, seq: u64) {
+        let Some(dir) = self.accounts.as_ref() else {
+            inc(&self.stats.business_rejects);
+            let r = self.out.unsupported(m, seq);
+            return self.queue(None, false, Some(r));
+        };
+        let ts = m.get(60).and_then(crate::fix::time::parse_utc);
+        let why = if self.stopping {
+            Some("mam is shutting down")
+        } else if self.closed {
+            Some("the manager's trading session is closed (340=3): send 340=2 first")
+        } else if ts.is_none() {
+            Some("TransactTime(60) is required, as UTCTimestamp")
+        } else if ts.is_some_and(|t| t < self.clock) {
+            Some("TransactTime is below the manager's clock (it must not decrease)")
+        } else {
+            None
+        };
+        let r = match why {
+            Some(w) => Err(AccountRefusal::Refused {
+                req_id: None,
+                text: w.into(),
+            }),
+            None => account_request_input(m, dir, self.manager, ts.unwrap_or(0)),
+        };
+        match r {
+            Ok(input) => {
+                self.clock = input.ts_ns();
+                let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
+                self.queue(Some(f), true, None);
+            }
+            Err(AccountRefusal::Session(r)) => self.refuse(m, seq, &r),
+            Err(AccountRefusal::Refused { req_id, text }) => {
+                tracing::info!(seq, %text, "manager account request refused");
+                inc(&self.stats.refused);
+                let r = self.out.account_refused(m, req_id, &text);
+                self.queue(None, false, Some(r));
+            }
+        }
     }
 
     /// A RequestForPositions: its ack and reports, read from the engine's latest published

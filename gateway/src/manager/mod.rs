@@ -13,6 +13,7 @@
 //!   sends master orders with mam's tags and the clock watermark and collects mam's answers
 //!   (`mam manager`, the benchmarks and the daemon's end-to-end tests drive it).
 
+pub mod account_request;
 pub mod client;
 pub mod convert;
 pub mod positions;

@@ -154,6 +154,24 @@ impl Outbox {
         }
     }
 
+    /// MamAccountAck (35=UB) status 1: a MamAccountRequest refused at the edge.
+    pub fn account_refused(&mut self, m: &Message<'_>, req_id: Option<u64>, text: &str) -> Reply {
+        let start = self.mark();
+        match req_id {
+            Some(r) => self.put_u64(tag::MAM_ACCOUNT_REQ_ID.num, r),
+            None => self.put(
+                tag::MAM_ACCOUNT_REQ_ID.num,
+                m.get(tag::MAM_ACCOUNT_REQ_ID.num).unwrap_or(b"0"),
+            ),
+        }
+        if let Some(a) = m.get(tag::ACCOUNT.num) {
+            self.put(tag::ACCOUNT.num, a);
+        }
+        self.put(tag::MAM_ACCOUNT_STATUS.num, b"1");
+        self.put(tag::TEXT.num, text.as_bytes());
+        self.done(super::account_request::ACCOUNT_ACK, start)
+    }
+
     /// BusinessMessageReject (35=j, 380=3 unsupported message type).
     pub fn unsupported(&mut self, m: &Message<'_>, seq: u64) -> Reply {
         let start = self.fields.len();

@@ -9,7 +9,7 @@ use mam_core::engine::lifecycle::record::{
 };
 use mam_core::event::OrdType;
 use mam_core::num::Price;
-use mam_core::pipeline::ManagerReport;
+use mam_core::pipeline::{AccountDirectory, ManagerReport};
 use mam_core::symbol::SymbolTable;
 
 use crate::fix::encode::MsgWriter;
@@ -26,6 +26,8 @@ pub const TAG_JOURNAL_SEQ: u32 = tag::MAM_JOURNAL_SEQ.num;
 pub fn report_msg_type(r: &MasterReport) -> &'static [u8] {
     if r.exec_type == exec::CANCEL_REJECT {
         msg_type::ORDER_CANCEL_REJECT
+    } else if r.exec_type == exec::ACCOUNT_ANSWER {
+        super::account_request::ACCOUNT_ACK
     } else {
         msg_type::EXECUTION_REPORT
     }
@@ -62,9 +64,18 @@ fn cxl_rej_reason(code: u16) -> &'static [u8] {
     }
 }
 
-/// Writes the body of report `m` (the caller sends it as [`report_msg_type`]).
-pub fn write_report(m: &ManagerReport, symbols: &SymbolTable, w: &mut MsgWriter<'_>) {
+/// Writes the body of report `m` (the caller sends it as [`report_msg_type`]); `accounts`
+/// names the account of an answer to a MamAccountRequest (its index without it).
+pub fn write_report(
+    m: &ManagerReport,
+    symbols: &SymbolTable,
+    accounts: Option<&AccountDirectory>,
+    w: &mut MsgWriter<'_>,
+) {
     let r = &m.report;
+    if r.exec_type == exec::ACCOUNT_ANSWER {
+        return write_account_answer(m, accounts, w);
+    }
     let mut ticket = [0u8; MAX_U64_DIGITS + 1];
     let s = fmt_u64(
         r.ticket & MAX_CL_ORD_ID,
@@ -217,4 +228,30 @@ pub fn reported_up_to(
         }
     }
     Ok(Some(up_to))
+}
+
+/// MamAccountAck (35=UB) of a request the engine applied or refused.
+fn write_account_answer(
+    m: &ManagerReport,
+    accounts: Option<&AccountDirectory>,
+    w: &mut MsgWriter<'_>,
+) {
+    let r = &m.report;
+    w.u64(tag::MAM_ACCOUNT_REQ_ID, r.order_id & MAX_CL_ORD_ID);
+    let index = u32::try_from(r.request_id).unwrap_or(u32::MAX);
+    match accounts.and_then(|d| d.get(index)) {
+        Some(id) => {
+            let end = id.iter().position(|&c| c == 0).unwrap_or(id.len());
+            w.text(tag::ACCOUNT, &id[..end]);
+        }
+        None => {
+            w.u64(tag::ACCOUNT, r.request_id);
+        }
+    }
+    let refused = r.ord_status == exec::REJECTED;
+    w.char(tag::MAM_ACCOUNT_STATUS, if refused { b'1' } else { b'0' });
+    if let Some(t) = RefusedCode::from_code(r.reason).filter(|_| refused) {
+        w.field(tag::TEXT, t.text().as_bytes());
+    }
+    w.u64(tag::MAM_JOURNAL_SEQ, m.journal_seq);
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use mam_core::pipeline::engine_stage::admin::SharedSnapshots;
-use mam_core::pipeline::{EdgeFrame, ManagerReport, RingRx, RingTx, Stage};
+use mam_core::pipeline::{AccountDirectory, EdgeFrame, ManagerReport, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
 use thiserror::Error;
 
@@ -158,6 +158,7 @@ impl ManagerStage {
         session.accept_app_type(b"F");
         session.accept_app_type(b"G");
         session.accept_app_type(b"AN");
+        session.accept_app_type(super::account_request::ACCOUNT_REQUEST);
         let aopts = AcceptorOptions {
             bind: opts.listen,
             ..AcceptorOptions::default()
@@ -187,6 +188,7 @@ impl ManagerStage {
                 waiting_since: None,
                 hist: new_histogram()?,
                 snapshots: None,
+                accounts: None,
             },
             stop,
             phase: Phase::Running,
@@ -223,6 +225,14 @@ impl ManagerStage {
         self
     }
 
+    /// Takes MamAccountRequests (35=UA): deposits, withdrawals and setting changes of this
+    /// manager's accounts, looked up by id in `dir` (without it they are answered with a
+    /// BusinessMessageReject, unsupported).
+    pub fn with_account_directory(mut self, dir: AccountDirectory) -> Self {
+        self.h.accounts = Some(dir);
+        self
+    }
+
     /// Sends waiting reports while the session takes them.
     fn send_reports(&mut self) -> usize {
         let (Some(rx), Some(acc)) = (self.reports.as_mut(), self.acc.as_mut()) else {
@@ -235,9 +245,12 @@ impl ManagerStage {
         let mut n = 0;
         while let Some(r) = self.report_wait.take().or_else(|| rx.pop()) {
             let symbols = &self.h.symbols;
+            let accounts = self.h.accounts.as_ref();
             let mt = super::report::report_msg_type(&r.report);
             let before = acc.session(0).next_sender_seq();
-            let sent = acc.send_app(0, now, mt, |w| super::report::write_report(&r, symbols, w));
+            let sent = acc.send_app(0, now, mt, |w| {
+                super::report::write_report(&r, symbols, accounts, w)
+            });
             match sent {
                 // Err but stored before the failure (the transport broke while writing it):
                 // it is sent; the manager gets it by resend after it reconnects.

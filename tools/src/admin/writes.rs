@@ -188,7 +188,8 @@ async fn balance_inner(s: &AdminShared, id: &str, body: &Bytes) -> Reply {
             ts_ns: now_ns(),
             amount: Money(amount),
             account,
-            _pad: 0,
+            manager: 0,
+            request_id: 0,
         }),
     )
     .await?;
@@ -358,7 +359,8 @@ pub(super) async fn send_changes(
                 value,
                 account,
                 field,
-                _pad: 0,
+                manager: 0,
+                request_id: 0,
             }),
         )
         .await?;

@@ -560,7 +560,8 @@ fn manager_stage(
     )
     .with_context(|| format!("{key}.listen {}", m.listen))?
     .with_reports(rings.report_rx)
-    .with_live_defaults(live);
+    .with_live_defaults(live)
+    .with_account_directory(x.directory.clone());
     let s = match x.snapshots.clone() {
         Some(snap) => s.with_positions(snap),
         None => s,

@@ -218,7 +218,8 @@ pub fn script(symbols: &SymbolTable, accounts: usize, trades: usize, seed: u64) 
                     ts_ns: ts,
                     amount: Money(amount),
                     account,
-                    _pad: 0,
+                    manager: 0,
+                    request_id: 0,
                 }),
                 &mut events,
             );

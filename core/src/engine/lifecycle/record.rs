@@ -137,6 +137,10 @@ pub mod exec {
     pub const TRIGGERED: u8 = b'L';
     /// Not an ExecutionReport: an OrderCancelReject (35=9) for `request_id`.
     pub const CANCEL_REJECT: u8 = b'9';
+    /// Not an ExecutionReport: the answer to a manager's deposit, withdrawal or account change
+    /// (MamAccountAck, 35=UB): `order_id` is its request id, `request_id` the account index,
+    /// `ord_status` [`NEW`] if applied or [`REJECTED`] with `reason`.
+    pub const ACCOUNT_ANSWER: u8 = b'a';
 }
 
 /// [`MasterReport::flags`]: the order closes a ticket (PositionEffect C).

@@ -558,7 +558,8 @@ fn operator_inputs_are_answered_after_the_sync_with_the_snapshot_holding_them() 
             ts_ns: 1,
             amount: Money::parse(amount).unwrap(),
             account,
-            _pad: 0,
+            manager: 0,
+            request_id: 0,
         }),
     };
     let before = r.stage.engine.as_ref().unwrap().accounts().balance[3];

@@ -139,6 +139,7 @@ impl ManagerClient {
         // Answers to RequestForPositions.
         session.accept_app_type(b"AO");
         session.accept_app_type(b"AP");
+        session.accept_app_type(b"UB");
         let answers_path = o.store.join("answers");
         let answers = std::fs::OpenOptions::new()
             .create(true)
@@ -395,6 +396,43 @@ impl ManagerClient {
         Ok(seq)
     }
 
+    /// Sends a MamAccountRequest (35=UA) with MamAccountReqID `req_id` for `account` (one of
+    /// this manager's accounts, by id), stamped `transact_time_ns` (the manager's clock; it
+    /// must not go below it); returns its MsgSeqNum. mam answers with a MamAccountAck
+    /// ([`AckKind::AccountAck`]).
+    pub fn account_request(
+        &mut self,
+        req_id: u64,
+        account: &str,
+        action: &msg::AccountAction,
+        transact_time_ns: u64,
+    ) -> Result<u64, ManagerError> {
+        check_text("account", account)?;
+        let (code, amount, change) = match action {
+            msg::AccountAction::Deposit(a) => (b'D', Some(*a), None),
+            msg::AccountAction::Withdraw(a) => (b'W', Some(*a), None),
+            msg::AccountAction::Change { field, value } => {
+                check_text("field", field)?;
+                check_text("value", value)?;
+                (b'C', None, Some((field.as_str(), value.as_str())))
+            }
+        };
+        let seq = self.ini.send_app(now_ns(), b"UA", |w| {
+            w.u64(tag::MAM_ACCOUNT_REQ_ID, req_id)
+                .text(tag::ACCOUNT, account.as_bytes())
+                .char(tag::MAM_ACCOUNT_ACTION, code);
+            if let Some(a) = amount {
+                w.field(tag::MAM_AMOUNT, a.to_string().as_bytes());
+            }
+            if let Some((f, v)) = change {
+                w.text(tag::MAM_ACCOUNT_FIELD, f.as_bytes())
+                    .text(tag::MAM_ACCOUNT_VALUE, v.as_bytes());
+            }
+            w.timestamp(tag::TRANSACT_TIME, transact_time_ns);
+        })?;
+        Ok(seq)
+    }
+
     /// Writes what is queued to the socket.
     pub fn flush(&mut self) -> Result<(), ManagerError> {
         Ok(self.ini.flush()?)
@@ -444,7 +482,8 @@ impl ManagerClient {
                         | AckKind::BusinessReject { .. } => Some(Fate::Refused),
                         AckKind::Report { .. }
                         | AckKind::PositionsAck(_)
-                        | AckKind::Position(_) => None,
+                        | AckKind::Position(_)
+                        | AckKind::AccountAck { .. } => None,
                     };
                     // The first answer decides: an order resent after a daemon crash may be
                     // acknowledged twice.

@@ -96,6 +96,22 @@ pub struct Close {
     pub opts: OrderOpts,
 }
 
+/// A MamAccountRequest (35=UA): what to do to which of our accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountAction {
+    /// Deposit this amount.
+    Deposit(Money),
+    /// Withdraw this amount.
+    Withdraw(Money),
+    /// Set a setting (the admin API's names and spellings) to a value.
+    Change {
+        /// The setting (`status`, `multiplier`, `percent`, ...).
+        field: String,
+        /// Its new value as text (`close_only`, `1.5`, ...).
+        value: String,
+    },
+}
+
 /// What mam answered to one of our messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AckKind {
@@ -127,6 +143,20 @@ pub enum AckKind {
     SessionReject {
         /// SessionRejectReason (373).
         reason: Option<u32>,
+    },
+    /// MamAccountAck (35=UB): the answer to one of our MamAccountRequests.
+    AccountAck {
+        /// MamAccountReqID (5121).
+        req_id: u64,
+        /// Account (1).
+        account: String,
+        /// MamAccountStatus (5126) is 0: applied.
+        applied: bool,
+        /// Text (58): why it was refused.
+        text: String,
+        /// MamJournalSeq (5120): the answer's journal sequence (absent when refused at the
+        /// edge).
+        journal_seq: Option<u64>,
     },
     /// BusinessMessageReject (35=j).
     BusinessReject {
@@ -406,6 +436,22 @@ pub(crate) fn to_ack(e: &Event<'_>, by_seq: &HashMap<u64, u64>) -> Option<Ack> {
                 text: text_of(msg),
                 journal_seq: msg.get(tag::MAM_JOURNAL_SEQ.num).and_then(parse_u64),
             }),
+            recv_ns,
+            poss_dup: *poss_dup,
+        }),
+        Event::App { msg, poss_dup } if msg.msg_type() == b"UB" => Some(Ack {
+            cl_ord_id: None,
+            ref_seq: None,
+            kind: AckKind::AccountAck {
+                req_id: msg
+                    .get(tag::MAM_ACCOUNT_REQ_ID.num)
+                    .and_then(parse_u64)
+                    .unwrap_or(0),
+                account: string(msg, tag::ACCOUNT.num),
+                applied: msg.get(tag::MAM_ACCOUNT_STATUS.num) == Some(b"0"),
+                text: text_of(msg),
+                journal_seq: msg.get(tag::MAM_JOURNAL_SEQ.num).and_then(parse_u64),
+            },
             recv_ns,
             poss_dup: *poss_dup,
         }),

@@ -397,7 +397,8 @@ impl Run<'_> {
             ts_ns: ts,
             amount: Money(amount),
             account: a,
-            _pad: 0,
+            manager: 0,
+            request_id: 0,
         }));
         let applied = self.engine.accounts().balance[a as usize].raw() - before.raw();
         self.day_flows[a as usize] += applied;
