@@ -24,8 +24,9 @@ use mam_gateway::manager::client::msg::{
     AccountAction, AckKind, Open, OrderOpts, PositionReport, PositionsAck,
 };
 use mam_gateway::manager::client::{ClientOptions, ManagerClient};
+use mam_tests::admin_api::Api;
 use mam_tests::daemon::{
-    check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig, Proc,
+    check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig, Proc, ADMIN_ON,
 };
 use mam_tests::quickfix::{free_port, Executor};
 
@@ -175,7 +176,7 @@ fn two_managers_and_two_lps_without_cross_talk() {
         d,
         0,
         &format!(
-            "[admin]\nsnapshot_interval = \"20ms\"\n\
+            "{ADMIN_ON}\
              [[managers]]\nnumber = 1\nlisten = \"{second}\"\npeer_comp_id = \"MANAGER2\"\n\
              [[lps]]\nname = \"b\"\nconnect = \"{b}\"\nsymbols = [\"EURUSD\"]\nfallback = \"lp\"\n\
              comp_id = \"MAM\"\npeer_comp_id = \"EXECUTOR\"\n",
@@ -338,6 +339,28 @@ fn two_managers_and_two_lps_without_cross_talk() {
         assert!(none.is_empty());
         views.push(all);
     }
+    // The admin API lists both sessions and the accounts that follow each.
+    let api = Api::new(&daemon, &setup.state);
+    let m = api.get("/api/managers");
+    let list = m["managers"].as_array().expect("managers[]");
+    assert_eq!(list.len(), 2, "{m}");
+    for (i, prefix) in [(0, "A"), (1, "B")] {
+        assert_eq!(list[i]["number"], i, "{m}");
+        let ids: Vec<&str> = list[i]["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 4, "{m}");
+        assert!(ids.iter().all(|a| a.starts_with(prefix)), "{m}");
+    }
+    assert_eq!(list[1]["peer_comp_id"], "MANAGER2", "{m}");
+    // Its master and the five account requests that reached the engine (the counters are
+    // refreshed with the stats line, every second).
+    wait_until("manager 1's counters", || {
+        api.get("/api/managers")["managers"][1]["counters"]["masters-accepted"] == 6
+    });
     daemon.signal("-TERM");
     let st = daemon.wait();
     assert!(st.success(), "daemon exit {st}:\n{}", daemon.output());

@@ -35,6 +35,65 @@ pub struct ManagerInfo {
     pub defaults: Arc<SharedDefaults>,
 }
 
+/// One manager session as `GET /api/managers` lists it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// Its number (the accounts' `manager`).
+    pub number: u8,
+    /// Where it listens.
+    pub listen: String,
+    /// Our CompID.
+    pub comp_id: String,
+    /// The manager's CompID.
+    pub peer_comp_id: String,
+}
+
+/// `GET /api/managers`: every manager session, its counters and the accounts that follow it
+/// (from the engine's latest snapshot).
+pub async fn managers(State(s): State<Arc<AdminShared>>) -> Response {
+    let followers = super::views::with_snapshot(&s, |snap| {
+        let mut by: std::collections::BTreeMap<u8, Vec<Value>> = Default::default();
+        for a in &snap.accounts {
+            by.entry(mam_core::account::manager_of(a.flags))
+                .or_default()
+                .push(json!(super::views::text_id(&a.id)));
+        }
+        by
+    });
+    let live = s.live.lock().unwrap_or_else(|e| e.into_inner());
+    let list: Vec<Value> = s
+        .sessions
+        .iter()
+        .map(|m| {
+            let prefix = format!("manager{}-", m.number);
+            let counters: Map<String, Value> = live
+                .edges
+                .iter()
+                .filter_map(|(k, v)| {
+                    let k = if m.number == 0 {
+                        ["manager-", "masters-", "positions-", "reports"]
+                            .iter()
+                            .any(|p| k.starts_with(p))
+                            .then_some(k.to_string())
+                    } else {
+                        k.strip_prefix(&prefix).map(str::to_string)
+                    }?;
+                    Some((k, json!(v)))
+                })
+                .collect();
+            json!({
+                "number": m.number,
+                "listen": m.listen,
+                "comp_id": m.comp_id,
+                "peer_comp_id": m.peer_comp_id,
+                "accounts": followers.get(&m.number).cloned().unwrap_or_default(),
+                "counters": counters,
+            })
+        })
+        .collect();
+    Json(json!({ "managers": list })).into_response()
+}
+
 fn defaults_json(d: &MasterDefaults) -> Value {
     json!({
         "model": model_name(d.model).unwrap_or("?"),

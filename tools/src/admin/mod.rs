@@ -63,6 +63,8 @@ pub struct AdminShared {
     pub stopping: std::sync::atomic::AtomicBool,
     /// The manager session (none when it is off).
     pub manager: Option<manager::ManagerInfo>,
+    /// Every manager session (manager 0 first), for `GET /api/managers`.
+    pub sessions: Vec<manager::SessionInfo>,
     /// The daemon's config file, for `POST /api/reload` (as SIGHUP).
     pub reloader: Arc<crate::daemon::reload::Reloader>,
 }
@@ -92,6 +94,7 @@ fn router(shared: Arc<AdminShared>) -> Router {
         .route("/api/adaptive", post(writes::adaptive))
         .route("/api/reload", post(writes::reload))
         .route("/api/manager", get(manager::manager))
+        .route("/api/managers", get(manager::managers))
         .route("/api/manager", patch(manager::change_manager))
         .route("/api/events", get(dashboard::events))
         .route("/metrics", get(metrics::metrics))

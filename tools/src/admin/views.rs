@@ -38,7 +38,7 @@ pub fn with_snapshot<T>(s: &AdminShared, f: impl FnOnce(&EngineSnapshot) -> T) -
     f(r.read())
 }
 
-fn text_id(id: &[u8]) -> String {
+pub(super) fn text_id(id: &[u8]) -> String {
     let end = id.iter().position(|&b| b == 0).unwrap_or(id.len());
     String::from_utf8_lossy(&id[..end]).into_owned()
 }

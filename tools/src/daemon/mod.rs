@@ -440,6 +440,15 @@ fn start_admin(
         started: Instant::now(),
         stopping: AtomicBool::new(false),
         reloader: operator.reloader.clone(),
+        sessions: cfg
+            .manager_sessions()
+            .map(|m| crate::admin::manager::SessionInfo {
+                number: m.number,
+                listen: m.listen.clone(),
+                comp_id: m.comp_id.clone(),
+                peer_comp_id: m.peer_comp_id.clone(),
+            })
+            .collect(),
         manager: operator
             .defaults
             .clone()
