@@ -9,7 +9,8 @@
 //! At the end the final engine state (accounts, tickets and per-account positions, open
 //! orders, counters: `mam journal state`) equals the reference byte for byte, and so does the
 //! set of orders the LP received (every NewOrderSingle in the executor's log, by ClOrdID with
-//! its fields), with no ClOrdID received twice, and so does the ledger as `mam accounts
+//! its fields), with no ClOrdID received twice, and so do the reports the manager received
+//! (`mam manager --reports`: by journal sequence, none twice, none lost), and so does the ledger as `mam accounts
 //! statement --json` shows it (every account's balance, equity, margin and positions, byte for
 //! byte), whose totals hold in both runs: per symbol, Σ accounts + unallocated = mam's net at
 //! the LP = what the LP's orders add up to.
@@ -42,6 +43,8 @@ const MIN_KILLS: u32 = 20;
 const RUN_PATIENCE: Duration = Duration::from_secs(240);
 
 struct Outcome {
+    /// Journal sequence → the report the manager received under it (PossDup copies aside).
+    reports: BTreeMap<u64, String>,
     digest: String,
     state: Vec<u8>,
     lp: BTreeMap<String, LpOrder>,
@@ -65,6 +68,11 @@ fn run(dir: &Path, cap: &Capture, kills: Option<(u64, u32)>) -> Outcome {
     // The order lifecycle under kills too: held stop-losses and take-profits, held limits
     // triggered by the journaled quotes, held limits cancelled.
     margs.push("--lifecycle".into());
+    // Every report the manager receives, one line each (`mam manager --reports`).
+    margs.extend([
+        "--reports".to_string(),
+        dir.join("reports.txt").display().to_string(),
+    ]);
     let mut manager = Proc::mam("manager", &margs, &out_file(dir, "manager"));
     let answered = |m: &Proc| m.output().contains("answered: ");
     let complete = |m: &Proc| answered(m) && setup.market_records() == cap.quotes;
@@ -144,11 +152,31 @@ fn run(dir: &Path, cap: &Capture, kills: Option<(u64, u32)>) -> Outcome {
         assert!(kinds.contains(&kind), "{what} in the journal (kind {kind})");
     }
     Outcome {
+        reports: reports_received(&dir.join("reports.txt")),
         digest,
         state,
         lp,
         statement,
     }
+}
+
+/// The reports in `mam manager --reports`'s file by journal sequence; a report received twice
+/// (other than as a PossDup resend of the same message) fails here.
+fn reports_received(path: &Path) -> BTreeMap<u64, String> {
+    let text = std::fs::read_to_string(path).expect("the manager's reports file");
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let (seq, rest) = line.split_once(' ').expect("`seq ...`");
+        let (report, poss_dup) = rest.rsplit_once(' ').expect("`... poss_dup`");
+        if poss_dup == "Y" {
+            continue;
+        }
+        let seq: u64 = seq.parse().expect("a journal sequence");
+        if let Some(first) = out.insert(seq, report.to_string()) {
+            panic!("report {seq} received twice: {first} / {report}");
+        }
+    }
+    out
 }
 
 fn tail(text: &str, n: usize) -> String {
@@ -187,6 +215,15 @@ fn sigkilled_daemon_ends_where_an_uninterrupted_one_does() {
         fields(&killed.lp),
         fields(&reference.lp),
         "orders the LP received"
+    );
+    // The manager heard every report once, and the same reports as in the uninterrupted run.
+    assert!(
+        !reference.reports.is_empty(),
+        "the manager received no report"
+    );
+    assert_eq!(
+        killed.reports, reference.reports,
+        "reports the manager received, by journal sequence"
     );
     assert_eq!(killed.digest, reference.digest, "state digest line");
     assert_eq!(

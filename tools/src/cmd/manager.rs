@@ -83,6 +83,11 @@ pub struct Args {
     /// See --linger.
     #[arg(long, default_value_t = 30)]
     pub linger_timeout: u64,
+    /// Append every report mam sends (ExecutionReport, OrderCancelReject) to this file as it
+    /// arrives, one line each: `journal_seq cl_ord_id kind status cum_qty poss_dup` (the kill
+    /// test checks that none arrives twice and none is lost).
+    #[arg(long)]
+    pub reports: Option<PathBuf>,
     /// Print each refusal as it arrives.
     #[arg(long)]
     pub verbose: bool,
@@ -154,9 +159,24 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let total = plan.steps.len();
     let (verbose, linger) = (a.verbose, a.linger);
+    let mut reports = match &a.reports {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("--reports {}", p.display()))?,
+        )),
+        None => None,
+    };
     let r = drive(&mut client, &plan, &opts, &mut |e| {
         match e {
         DriveEvent::Ack(ack) => {
+            if let (Some(w), Some(line)) = (reports.as_mut(), report_line(&ack)) {
+                use std::io::Write as _;
+                // A line lost to a full disk fails the kill test that reads it, not the run.
+                let _ = writeln!(w, "{line}").and_then(|_| w.flush());
+            }
             if verbose || !matches!(ack.kind, AckKind::Accepted | AckKind::Report { .. }) {
                 println!(
                     "  answer: order {:?} (ref seq {:?}): {:?}",
@@ -242,4 +262,29 @@ fn hms(ns: u64) -> String {
         s % 60,
         ms % 1000
     )
+}
+
+/// The `--reports` line of an answer that is one of mam's reports, `None` otherwise.
+fn report_line(ack: &mam_gateway::manager::client::msg::Ack) -> Option<String> {
+    let seq = ack.journal_seq?;
+    let (kind, status, cum) = match &ack.kind {
+        AckKind::Accepted => ("0".to_string(), "0".to_string(), "0".to_string()),
+        AckKind::Refused { .. } => ("8".into(), "8".into(), "0".into()),
+        AckKind::Report {
+            exec_type,
+            ord_status,
+            cum_qty,
+            ..
+        } => (
+            (*exec_type as char).to_string(),
+            ord_status.map_or("-".into(), |c| (c as char).to_string()),
+            cum_qty.map_or("-".into(), |q| q.to_string()),
+        ),
+        _ => return None,
+    };
+    Some(format!(
+        "{seq} {} {kind} {status} {cum} {}",
+        ack.cl_ord_id.map_or("-".into(), |c| c.to_string()),
+        if ack.poss_dup { "Y" } else { "N" }
+    ))
 }

@@ -226,6 +226,9 @@ pub struct Ack {
     pub recv_ns: u64,
     /// The daemon marked it PossDup (resent after a reconnect).
     pub poss_dup: bool,
+    /// MamJournalSeq (5120) of an ExecutionReport: the engine's record it reports (unique per
+    /// report, the same on every replay: its ExecID is made of it).
+    pub journal_seq: Option<u64>,
 }
 
 /// The fate of one order as far as the client knows.
@@ -402,6 +405,7 @@ pub(crate) fn to_ack(e: &Event<'_>, by_seq: &HashMap<u64, u64>) -> Option<Ack> {
                 kind,
                 recv_ns,
                 poss_dup: *poss_dup,
+                journal_seq: msg.get(tag::MAM_JOURNAL_SEQ.num).and_then(parse_u64),
             })
         }
         Event::App { msg, poss_dup } if msg.msg_type() == b"j" => {
@@ -420,6 +424,7 @@ pub(crate) fn to_ack(e: &Event<'_>, by_seq: &HashMap<u64, u64>) -> Option<Ack> {
                 },
                 recv_ns,
                 poss_dup: *poss_dup,
+                journal_seq: None,
             })
         }
         Event::App { msg, poss_dup } if msg.msg_type() == b"AO" => Some(Ack {
@@ -438,6 +443,7 @@ pub(crate) fn to_ack(e: &Event<'_>, by_seq: &HashMap<u64, u64>) -> Option<Ack> {
             }),
             recv_ns,
             poss_dup: *poss_dup,
+            journal_seq: None,
         }),
         Event::App { msg, poss_dup } if msg.msg_type() == b"UB" => Some(Ack {
             cl_ord_id: None,
@@ -454,6 +460,7 @@ pub(crate) fn to_ack(e: &Event<'_>, by_seq: &HashMap<u64, u64>) -> Option<Ack> {
             },
             recv_ns,
             poss_dup: *poss_dup,
+            journal_seq: None,
         }),
         Event::App { msg, poss_dup } if msg.msg_type() == b"AP" => Some(Ack {
             cl_ord_id: None,
@@ -461,6 +468,7 @@ pub(crate) fn to_ack(e: &Event<'_>, by_seq: &HashMap<u64, u64>) -> Option<Ack> {
             kind: AckKind::Position(position_report(msg)),
             recv_ns,
             poss_dup: *poss_dup,
+            journal_seq: None,
         }),
         Event::RejectReceived { ref_seq, reason } => Some(Ack {
             cl_ord_id: by_seq.get(ref_seq).copied(),
@@ -468,6 +476,7 @@ pub(crate) fn to_ack(e: &Event<'_>, by_seq: &HashMap<u64, u64>) -> Option<Ack> {
             kind: AckKind::SessionReject { reason: *reason },
             recv_ns,
             poss_dup: false,
+            journal_seq: None,
         }),
         _ => None,
     }
