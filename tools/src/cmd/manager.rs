@@ -172,7 +172,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let r = drive(&mut client, &plan, &opts, &mut |e| {
         match e {
         DriveEvent::Ack(ack) => {
-            if let (Some(w), Some(line)) = (reports.as_mut(), report_line(&ack)) {
+            if let (Some(w), Some(line)) = (reports.as_mut(), report_line(ack)) {
                 use std::io::Write as _;
                 // A line lost to a full disk fails the kill test that reads it, not the run.
                 let _ = writeln!(w, "{line}").and_then(|_| w.flush());
