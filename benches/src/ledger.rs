@@ -328,6 +328,7 @@ impl Scenario {
                 amount: Money(-(take as i64)),
                 account: a as u32,
                 manager: 0,
+                flags: 0,
                 request_id: 0,
             };
             let d = engine.apply_without_journal(&Input::Balance(b));

@@ -163,7 +163,8 @@ fn a_manager_moves_its_own_accounts_money_only_and_is_answered() {
             ts_ns: ts,
             amount: Money(amount * Money::ONE_RAW),
             account,
-            manager: 2, // manager 1's session
+            manager: 2,
+            flags: 0, // manager 1's session
             request_id: req,
         }))
     };
@@ -228,4 +229,139 @@ fn a_manager_moves_its_own_accounts_money_only_and_is_answered() {
         panic!("decodes");
     };
     assert_eq!((b.manager, b.request_id), (0, 0));
+}
+
+/// A deposit with rebalancing re-splits the manager's open ticket by the new equity weights
+/// with delta orders (a close for the account above its share, an open for the one below),
+/// the master's size unchanged; once they fill, a full close leaves every account flat, and a
+/// replay gives the same state. Without the flag, positions stay.
+#[test]
+fn a_deposit_with_rebalance_resplits_the_managers_tickets() {
+    use mam_core::engine::input::{BalanceChange, BALANCE_REBALANCE};
+    use mam_core::num::Money;
+    let mut h = eurusd_harness(3);
+    set_manager(&mut h, 2, 1); // account 2 follows manager 1: never touched here
+    let (per, _) = open_filled(&mut h, 5, model_code::EQUITY);
+    assert_eq!(per, vec![6, 6, 0]);
+    let (other, _) = open_filled(&mut h, scoped_order_id(1, 5), model_code::EQUITY);
+    assert_eq!(other, vec![0, 0, 12]);
+    // Replayed from here at the end: the rebalance is a function of the journal.
+    h.engine
+        .write_checkpoint(&h.checkpoint_dir(), &mut h.journal)
+        .expect("checkpoint");
+    let deposit = |h: &mut Harness, flags: u16| {
+        let ts = h.tick();
+        h.apply(Input::Balance(BalanceChange {
+            ts_ns: ts,
+            amount: Money(10_000 * Money::ONE_RAW),
+            account: 0,
+            manager: 0,
+            flags,
+            request_id: 0,
+        }))
+    };
+    // Without the flag: positions stay.
+    let d = deposit(&mut h, 0);
+    assert!(orders(&d).is_empty());
+    assert_eq!(h.engine.holdings(5), Some(&[6, 6, 0][..]));
+    // With it: equity 30,000 : 10,000 (plus the open P&L) → 9 : 3 of the 12 steps.
+    let d = deposit(&mut h, BALANCE_REBALANCE);
+    let legs = orders(&d);
+    assert_eq!(legs.len(), 2, "{legs:?}");
+    let by: Vec<(u32, i64)> = legs
+        .iter()
+        .map(|o| (o.account, signed_qty(o) / STEP))
+        .collect();
+    assert!(by.contains(&(0, 3)) && by.contains(&(1, -3)), "{by:?}");
+    for o in &legs {
+        let ts = h.tick();
+        h.apply(fill(
+            ts,
+            o.cl_ord_id,
+            o.qty.raw(),
+            EU0 + PIP,
+            ExecStatus::Filled,
+        ));
+    }
+    assert_eq!(h.engine.holdings(5), Some(&[9, 3, 0][..]));
+    assert_eq!(
+        h.engine.holdings(scoped_order_id(1, 5)),
+        Some(&[0, 0, 12][..])
+    );
+    let pos = |h: &Harness, a: u32| h.engine.ledger().position(a, sym("EURUSD")).qty.raw() / STEP;
+    assert_eq!((pos(&h, 0), pos(&h, 1), pos(&h, 2)), (9, 3, 12));
+    // No drift: the full close of ticket 5 leaves accounts 0 and 1 flat.
+    let ts = h.tick();
+    let d = h.apply(close(ts, 5, 0, true, false));
+    for o in orders(&d) {
+        let ts = h.tick();
+        h.apply(fill(ts, o.cl_ord_id, o.qty.raw(), EU0, ExecStatus::Filled));
+    }
+    assert_eq!((pos(&h, 0), pos(&h, 1), pos(&h, 2)), (0, 0, 12));
+    let live = h.engine.digest();
+    assert_eq!(h.recover().engine.digest(), live);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Whatever the balances, ticket size and deposits, a rebalance keeps the ticket's total
+    /// (Σ shares before = after = the master), its legs net to zero, every account's share is
+    /// its position, a full close leaves every account flat, and a replay matches.
+    #[test]
+    fn rebalancing_keeps_the_total_and_leaves_no_drift(
+        balances in proptest::collection::vec(1_000i64..50_000, 2..6),
+        steps in 2u64..60,
+        deposits in proptest::collection::vec((0usize..6, -900i64..20_000), 1..4),
+    ) {
+        use mam_core::engine::input::{BalanceChange, BALANCE_REBALANCE};
+        use mam_core::num::Money;
+        let recs: Vec<_> = balances.iter().enumerate().map(|(i, &b)| account(i, b, 100)).collect();
+        let mut h = Harness::new(accounts_of(&recs));
+        let ts = h.tick();
+        h.apply(quote(ts, sym("EURUSD"), EU0, EU0 + 2 * PIP));
+        h.engine.write_checkpoint(&h.checkpoint_dir(), &mut h.journal).expect("checkpoint");
+        let ts = h.tick();
+        let d = h.apply(open(ts, 9, sym("EURUSD"), true, steps, model_code::EQUITY, false));
+        for o in orders(&d) {
+            let ts = h.tick();
+            h.apply(fill(ts, o.cl_ord_id, o.qty.raw(), EU0 + 2 * PIP, ExecStatus::Filled));
+        }
+        let total = |h: &Harness| h.engine.holdings(9).map_or(0, |x| x.iter().sum::<u64>());
+        let before = total(&h);
+        for (a, amount) in deposits {
+            let a = (a % balances.len()) as u32;
+            let ts = h.tick();
+            let d = h.apply(Input::Balance(BalanceChange {
+                ts_ns: ts,
+                amount: Money(amount * Money::ONE_RAW),
+                account: a,
+                manager: 0,
+                flags: BALANCE_REBALANCE,
+                request_id: 0,
+            }));
+            let legs = orders(&d);
+            prop_assert_eq!(legs.iter().map(signed_qty).sum::<i64>(), 0, "legs net to zero");
+            for o in &legs {
+                let ts = h.tick();
+                h.apply(fill(ts, o.cl_ord_id, o.qty.raw(), EU0 + PIP, ExecStatus::Filled));
+            }
+            prop_assert_eq!(total(&h), before, "the ticket's total");
+            for (i, &x) in h.engine.holdings(9).unwrap_or(&[]).iter().enumerate() {
+                let p = h.engine.ledger().position(i as u32, sym("EURUSD")).qty.raw();
+                prop_assert_eq!(p, x as i64 * STEP, "account {}'s share is its position", i);
+            }
+        }
+        let ts = h.tick();
+        let d = h.apply(close(ts, 9, 0, true, false));
+        for o in orders(&d) {
+            let ts = h.tick();
+            h.apply(fill(ts, o.cl_ord_id, o.qty.raw(), EU0, ExecStatus::Filled));
+        }
+        for i in 0..balances.len() as u32 {
+            prop_assert!(h.engine.ledger().position(i, sym("EURUSD")).qty.is_zero(), "account {} flat", i);
+        }
+        let live = h.engine.digest();
+        prop_assert_eq!(h.recover().engine.digest(), live);
+    }
 }

@@ -61,6 +61,7 @@ pub fn opts(dir: &Path, resume_after: Option<u64>) -> ManagerOptions {
         allow_remote: false,
         defaults: MasterDefaults::default(),
         manager: 0,
+        rebalance_deposits: false,
         sending_time_tolerance_ns: Some(120_000_000_000),
     }
 }

@@ -280,7 +280,10 @@ fn two_managers_and_two_lps_without_cross_talk() {
         ),
     ];
     for (id, account, action, _, _) in &requests {
-        m1.c.account_request(*id, account, action, t).unwrap();
+        // The deposit re-splits manager 1's ticket by the new equity weights (delta orders).
+        let rebalance = (*id == 11).then_some(true);
+        m1.c.account_request(*id, account, action, t, rebalance)
+            .unwrap();
     }
     m1.c.end().unwrap();
     m1.c.flush().unwrap();

@@ -81,6 +81,7 @@ fn script() -> Vec<Input> {
             amount: Money(((k as i64) - 2) * 10_000_000),
             account: (k * 7 % 40) as u32,
             manager: 0,
+            flags: 0,
             request_id: 0,
         }));
     }

@@ -305,6 +305,7 @@ fn state_dir(root: &Path) -> (PathBuf, PathBuf) {
             amount: mam_core::num::Money(1_000_000 * (i as i64 + 1)),
             account: (i % 2) as u32,
             manager: 0,
+            flags: 0,
             request_id: 0,
         };
         e.apply(&Input::Balance(b), &mut j, |_| {}).unwrap();

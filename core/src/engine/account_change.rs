@@ -241,7 +241,7 @@ impl Engine {
         d: &mut Vec<Decision>,
     ) {
         let (who, request_id, account, ts) = match input {
-            Input::Balance(b) => (b.manager, b.request_id, b.account, b.ts_ns),
+            Input::Balance(b) => (u32::from(b.manager), b.request_id, b.account, b.ts_ns),
             Input::Account(c) => (u32::from(c.manager), c.request_id, c.account, c.ts_ns),
             _ => return,
         };

@@ -120,7 +120,7 @@ impl Engine {
 
     /// Marks every account with an open position (the others' columns are current: they
     /// change only with their own fills and balance changes).
-    fn mark_open_accounts(&mut self) {
+    pub(super) fn mark_open_accounts(&mut self) {
         for a in 0..self.accounts.id.len() {
             if self.ledger.open_positions(a as u32) > 0 {
                 mark(&self.ledger, &mut self.accounts, a);
@@ -486,7 +486,8 @@ impl Engine {
     /// Builds, risk-checks and records the orders of one allocation `steps` (one entry per
     /// account). Steps of refused orders are set to zero in `steps`. Returns the orders sent.
     #[allow(clippy::too_many_arguments)]
-    fn send(
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send(
         &mut self,
         seq: u64,
         s: &OrderShape,
@@ -693,7 +694,7 @@ impl Engine {
     ) -> Result<(), Refusal> {
         let i = b.account as usize;
         let r = u64::from(b.account);
-        if i >= self.accounts.balance.len() || !self.asks_for_own(b.manager, i) {
+        if i >= self.accounts.balance.len() || !self.asks_for_own(u32::from(b.manager), i) {
             return Err((RefusedCode::UnknownAccount, r));
         }
         let of = (RefusedCode::Overflow, r);
@@ -718,6 +719,8 @@ impl Engine {
         mark_hwm(&self.ledger, &mut self.accounts, i);
         self.counters.balance_changes += 1;
         self.check_account(i, b.ts_ns, seq, d);
+        let m = manager_of(self.accounts.flags[i]);
+        self.rebalance(seq, b.ts_ns, m, b.flags, d);
         Ok(())
     }
 
@@ -1129,15 +1132,15 @@ impl Engine {
 }
 
 /// What every order of one allocation shares.
-struct OrderShape {
-    ts: u64,
-    ticket: u64,
-    instrument: u32,
-    side: Side,
-    price: Price,
-    closing: bool,
+pub(super) struct OrderShape {
+    pub(super) ts: u64,
+    pub(super) ticket: u64,
+    pub(super) instrument: u32,
+    pub(super) side: Side,
+    pub(super) price: Price,
+    pub(super) closing: bool,
     /// The manager's order the orders belong to (0: the engine's own).
-    order_id: u64,
+    pub(super) order_id: u64,
 }
 
 /// Σ quantity of the orders among `d`.
@@ -1151,12 +1154,12 @@ fn sent_qty(d: &[Decision]) -> Qty {
         .sum())
 }
 
-struct Summary {
-    s: AllocSummary,
+pub(super) struct Summary {
+    pub(super) s: AllocSummary,
 }
 
 impl Summary {
-    fn new(seq: u64, ts: u64, ticket: u64, action: u8, mode: u8, model: u8) -> Self {
+    pub(super) fn new(seq: u64, ts: u64, ticket: u64, action: u8, mode: u8, model: u8) -> Self {
         Summary {
             s: AllocSummary {
                 ts_ns: ts,

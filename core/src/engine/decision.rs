@@ -51,6 +51,10 @@ pub const KIND_REFUSED: u16 = 36;
 pub const ACTION_OPEN: u8 = 1;
 /// [`AllocSummary::action`]: a close.
 pub const ACTION_CLOSE: u8 = 2;
+/// [`AllocSummary::action`]: a rebalance after a deposit or withdrawal (`engine::rebalance`):
+/// `requested` and `allocated` are the steps the accounts in the weights held, `accounts` the
+/// delta orders.
+pub const ACTION_REBALANCE: u8 = 3;
 
 /// What one open or close allocated, in lot steps (104 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Pod, Zeroable)]
@@ -508,7 +512,11 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
              rotation={} accounts={} orders={} rejected={} residual_accounts={} flags={}",
             a.input_seq,
             a.ticket,
-            if a.action == ACTION_OPEN { "open" } else { "close" },
+            match a.action {
+                ACTION_OPEN => "open",
+                ACTION_REBALANCE => "rebalance",
+                _ => "close",
+            },
             a.requested,
             a.allocated,
             a.unallocated,

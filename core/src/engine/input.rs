@@ -151,10 +151,17 @@ pub struct BalanceChange {
     pub account: u32,
     /// Who asks: 0 an operator; `m + 1` manager `m`'s session, which may move the money of
     /// its own accounts only (another's is refused as unknown) and gets an answer.
-    pub manager: u32,
+    pub manager: u16,
+    /// [`BALANCE_REBALANCE`] or 0.
+    pub flags: u16,
     /// The manager's request id (MamAccountReqID), echoed in its answer; 0 from an operator.
     pub request_id: u64,
 }
+
+/// [`BalanceChange::flags`]: after the money moves, every open ticket of the account's manager
+/// is re-split over that manager's accounts by the new equity weights, with delta orders
+/// (docs/engine.md, "Rebalancing"); without it positions stay as they are.
+pub const BALANCE_REBALANCE: u16 = 1;
 
 /// [`RiskCommand::action`]: engage the kill switch.
 pub const RISK_KILL: u32 = 1;

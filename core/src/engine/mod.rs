@@ -30,6 +30,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod model_mark;
 pub mod origin;
+mod rebalance;
 mod recover;
 pub mod risk_change;
 pub mod snapshot;
@@ -194,6 +195,8 @@ pub struct Engine {
     buf2: Vec<u64>,
     /// The flags column with every other manager's accounts masked out (several managers).
     manager_flags: Vec<u16>,
+    /// Equity weights of a rebalance.
+    ws_rebalance: Vec<u64>,
     decisions: Vec<Decision>,
     exposures: Vec<(u32, i64)>,
 }
@@ -261,6 +264,7 @@ impl Engine {
             buf: vec![0; n],
             buf2: vec![0; n],
             manager_flags: Vec::new(),
+            ws_rebalance: Vec::new(),
             decisions: Vec::new(),
             exposures: Vec::new(),
             accounts,

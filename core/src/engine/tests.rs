@@ -261,6 +261,7 @@ impl Driver {
                 amount: Money(i64::from(amount) * 1_000_000),
                 account: u32::from(account),
                 manager: 0,
+                flags: 0,
                 request_id: 0,
             })],
             Op::Fill { parts } => {

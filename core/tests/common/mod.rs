@@ -266,6 +266,7 @@ pub fn balance(ts: u64, account: u32, amount: i64) -> Input {
         amount: Money(amount),
         account,
         manager: 0,
+        flags: 0,
         request_id: 0,
     })
 }

@@ -168,6 +168,9 @@ tags! {
     MAM_ACCOUNT_VALUE = 5125;
     /// MamAccountStatus (35=UB): 0 applied, 1 refused.
     MAM_ACCOUNT_STATUS = 5126;
+    /// MamRebalance (35=UA, deposits and withdrawals): `Y` re-splits the manager's open
+    /// tickets by the new equity weights, `N` leaves positions as they are.
+    MAM_REBALANCE = 5127;
     /// HandlInst (FIX 4.2 NewOrderSingle, required there).
     HANDL_INST = 21;
     /// Quantity (an allocation's total).

@@ -13,7 +13,7 @@
 
 use mam_core::engine::account_change::AccountChange;
 use mam_core::engine::account_change::{account_field as f, field_of, in_range, status};
-use mam_core::engine::input::{BalanceChange, Input, MAX_CL_ORD_ID};
+use mam_core::engine::input::{BalanceChange, Input, BALANCE_REBALANCE, MAX_CL_ORD_ID};
 use mam_core::num::{Lots, Money, Ratio};
 use mam_core::pipeline::AccountDirectory;
 
@@ -53,12 +53,14 @@ fn required<'m>(m: &Message<'m>, t: crate::fix::tag::Tag) -> Result<&'m [u8], Ac
 }
 
 /// The engine input of request `m` from manager `manager`'s session, with the account's id
-/// looked up in `dir`. `ts_ns` is the request's TransactTime (already checked by the caller).
+/// looked up in `dir`. `ts_ns` is the request's TransactTime (already checked by the caller);
+/// `rebalance` is the session's default for deposits and withdrawals without MamRebalance.
 pub fn account_request_input(
     m: &Message<'_>,
     dir: &AccountDirectory,
     manager: u8,
     ts_ns: u64,
+    rebalance: bool,
 ) -> Result<Input, AccountRefusal> {
     let req = required(m, tag::MAM_ACCOUNT_REQ_ID)?;
     let account = required(m, tag::ACCOUNT)?;
@@ -92,6 +94,17 @@ pub fn account_request_input(
                         Money::DECIMALS
                     ))
                 })?;
+            let rebalance = match m.get(tag::MAM_REBALANCE.num) {
+                None => rebalance,
+                Some(b"Y") => true,
+                Some(b"N") => false,
+                Some(v) => {
+                    return Err(refuse(format!(
+                        "MamRebalance(5127) {} is not Y or N",
+                        shown(v)
+                    )))
+                }
+            };
             Ok(Input::Balance(BalanceChange {
                 ts_ns,
                 amount: if action == b"D" {
@@ -100,7 +113,8 @@ pub fn account_request_input(
                     Money(-amount.raw())
                 },
                 account: index,
-                manager: u32::from(who),
+                manager: who,
+                flags: if rebalance { BALANCE_REBALANCE } else { 0 },
                 request_id: req_id,
             }))
         }

@@ -67,6 +67,8 @@ pub(super) struct Handler {
     /// Account ids by index, to turn a MamAccountRequest's Account into an index (`None`:
     /// not wired, such requests are answered "not supported").
     pub(super) accounts: Option<AccountDirectory>,
+    /// Deposits and withdrawals without MamRebalance rebalance (the session's `on_deposit`).
+    pub(super) rebalance_deposits: bool,
 }
 
 impl Handler {
@@ -286,7 +288,13 @@ impl Handler {
                 req_id: None,
                 text: w.into(),
             }),
-            None => account_request_input(m, dir, self.manager, ts.unwrap_or(0)),
+            None => account_request_input(
+                m,
+                dir,
+                self.manager,
+                ts.unwrap_or(0),
+                self.rebalance_deposits,
+            ),
         };
         match r {
             Ok(input) => {

@@ -60,6 +60,10 @@ pub struct ManagerOptions {
     pub allow_remote: bool,
     /// Model, routing and min-lot policy of orders that do not say.
     pub defaults: MasterDefaults,
+    /// Deposits and withdrawals from this session (MamAccountRequest) without MamRebalance
+    /// re-split the manager's open tickets by the new equity weights (`on_deposit =
+    /// "rebalance"`); otherwise positions stay.
+    pub rebalance_deposits: bool,
     /// The manager's number (0 for the first session, as before there were several): the
     /// bits 56–61 of its tickets, and the manager column of the accounts that follow it.
     pub manager: u8,
@@ -189,6 +193,7 @@ impl ManagerStage {
                 hist: new_histogram()?,
                 snapshots: None,
                 accounts: None,
+                rebalance_deposits: opts.rebalance_deposits,
             },
             stop,
             phase: Phase::Running,

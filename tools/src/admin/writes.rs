@@ -162,7 +162,8 @@ pub(super) fn done(what: Value) -> Response {
 }
 
 /// `POST /api/accounts/{id}/balance` `{"amount": "250.00"}`: a deposit (positive) or a
-/// withdrawal (negative; at most the free margin).
+/// withdrawal (negative; at most the free margin); `"rebalance": true` re-splits the open
+/// tickets of the account's manager by the new equity weights (delta orders).
 pub async fn balance(
     State(s): State<Arc<AdminShared>>,
     Path(id): Path<String>,
@@ -172,8 +173,12 @@ pub async fn balance(
 }
 
 async fn balance_inner(s: &AdminShared, id: &str, body: &Bytes) -> Reply {
-    let m = object(body, &["amount"])?;
+    let m = object(body, &["amount", "rebalance"])?;
     let amount = decimal(&m, "amount", Money::DECIMALS)?;
+    let rebalance = match m.get("rebalance") {
+        None => false,
+        Some(_) => boolean(&m, "rebalance")?,
+    };
     if amount == 0 {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -189,6 +194,11 @@ async fn balance_inner(s: &AdminShared, id: &str, body: &Bytes) -> Reply {
             amount: Money(amount),
             account,
             manager: 0,
+            flags: if rebalance {
+                mam_core::engine::input::BALANCE_REBALANCE
+            } else {
+                0
+            },
             request_id: 0,
         }),
     )

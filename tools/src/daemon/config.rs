@@ -219,6 +219,10 @@ pub struct ManagerConfig {
     /// The manager's number (`[manager]`: 0; each `[[managers]]`: 1-63, unique): its tickets
     /// carry it and its masters are split over the accounts whose `manager` is it.
     pub number: u8,
+    /// What a deposit or withdrawal from this manager's session does to open positions:
+    /// `keep` (they stay) or `rebalance` (its open tickets are re-split by the new equity
+    /// weights with delta orders); MamRebalance (5127) on a request overrides it.
+    pub on_deposit: String,
     /// Address to listen on.
     pub listen: String,
     /// Our CompID.
@@ -249,6 +253,7 @@ impl Default for ManagerConfig {
         ManagerConfig {
             enabled: true,
             number: 0,
+            on_deposit: "keep".into(),
             listen: "127.0.0.1:9878".into(),
             comp_id: "MAM".into(),
             peer_comp_id: "MANAGER".into(),
@@ -543,6 +548,19 @@ impl DaemonConfig {
         }
         if !self.managers.is_empty() && !self.manager.enabled {
             bail!("[[managers]] needs [manager] enabled: it is manager 0");
+        }
+        for (i, m) in self.manager_sessions().enumerate() {
+            if !["keep", "rebalance"].contains(&m.on_deposit.as_str()) {
+                let key = if i == 0 {
+                    "manager".to_string()
+                } else {
+                    format!("managers[{}]", i - 1)
+                };
+                bail!(
+                    "{key}.on_deposit = \"{}\": expected keep or rebalance",
+                    m.on_deposit
+                );
+            }
         }
         let mut seen = vec![(0u8, self.manager.listen.as_str())];
         for (i, m) in self.managers.iter().enumerate() {

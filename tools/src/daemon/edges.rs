@@ -547,6 +547,7 @@ fn manager_stage(
         allow_remote: m.allow_remote,
         defaults: defaults(cfg)?,
         manager: n,
+        rebalance_deposits: m.on_deposit == "rebalance",
         sending_time_tolerance_ns: m
             .sending_time_tolerance()?
             .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),

@@ -219,6 +219,7 @@ pub fn script(symbols: &SymbolTable, accounts: usize, trades: usize, seed: u64) 
                     amount: Money(amount),
                     account,
                     manager: 0,
+                    flags: 0,
                     request_id: 0,
                 }),
                 &mut events,

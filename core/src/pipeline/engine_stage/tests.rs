@@ -559,6 +559,7 @@ fn operator_inputs_are_answered_after_the_sync_with_the_snapshot_holding_them() 
             amount: Money::parse(amount).unwrap(),
             account,
             manager: 0,
+            flags: 0,
             request_id: 0,
         }),
     };

@@ -399,13 +399,15 @@ impl ManagerClient {
     /// Sends a MamAccountRequest (35=UA) with MamAccountReqID `req_id` for `account` (one of
     /// this manager's accounts, by id), stamped `transact_time_ns` (the manager's clock; it
     /// must not go below it); returns its MsgSeqNum. mam answers with a MamAccountAck
-    /// ([`AckKind::AccountAck`]).
+    /// ([`AckKind::AccountAck`]). `rebalance` sets MamRebalance on a deposit or withdrawal
+    /// (`None`: the session's `on_deposit` decides).
     pub fn account_request(
         &mut self,
         req_id: u64,
         account: &str,
         action: &msg::AccountAction,
         transact_time_ns: u64,
+        rebalance: Option<bool>,
     ) -> Result<u64, ManagerError> {
         check_text("account", account)?;
         let (code, amount, change) = match action {
@@ -423,6 +425,9 @@ impl ManagerClient {
                 .char(tag::MAM_ACCOUNT_ACTION, code);
             if let Some(a) = amount {
                 w.field(tag::MAM_AMOUNT, a.to_string().as_bytes());
+                if let Some(r) = rebalance {
+                    w.char(tag::MAM_REBALANCE, if r { b'Y' } else { b'N' });
+                }
             }
             if let Some((f, v)) = change {
                 w.text(tag::MAM_ACCOUNT_FIELD, f.as_bytes())

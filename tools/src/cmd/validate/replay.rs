@@ -398,6 +398,7 @@ impl Run<'_> {
             amount: Money(amount),
             account: a,
             manager: 0,
+            flags: 0,
             request_id: 0,
         }));
         let applied = self.engine.accounts().balance[a as usize].raw() - before.raw();
