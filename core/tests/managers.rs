@@ -365,3 +365,41 @@ proptest! {
         prop_assert_eq!(h.recover().engine.digest(), live);
     }
 }
+
+/// A manager's session adds an account: it follows that manager and trades at once (an
+/// operator's add starts inactive); a taken id is refused; both are answered.
+#[test]
+fn a_manager_adds_an_account_that_follows_it_at_once() {
+    use mam_core::account::{encode_id, USD};
+    use mam_core::engine::account_add::AccountAdd;
+    use mam_core::engine::lifecycle::record::exec;
+    use mam_core::num::Money;
+    let mut h = eurusd_harness(2);
+    set_manager(&mut h, 1, 1);
+    let add = |h: &mut Harness, id: &str, req: u64| {
+        let ts = h.tick();
+        h.apply(Input::AddAccount(AccountAdd {
+            ts_ns: ts,
+            id: encode_id(id).unwrap(),
+            balance: Money(10_000 * Money::ONE_RAW),
+            currency: USD,
+            leverage: 100,
+            manager: 2,
+            request_id: req,
+            ..AccountAdd::default()
+        }))
+    };
+    let d = add(&mut h, "NEW", 21);
+    let r = reports(&d);
+    assert_eq!((r[0].ord_status, r[0].request_id), (exec::NEW, 2), "{r:?}");
+    assert_eq!(manager_of(h.engine.accounts().flags[2]), 1);
+    let (per, _) = open_filled(&mut h, scoped_order_id(1, 3), model_code::MULTIPLIER);
+    assert_eq!(per, vec![0, 12, 12], "the new account trades at once");
+    let d = add(&mut h, "NEW", 22);
+    assert_eq!(refused_code(&d), Some(RefusedCode::DuplicateAccount));
+    let r = reports(&d);
+    assert_eq!(
+        (r[0].ord_status, r[0].request_id),
+        (exec::REJECTED, u64::from(u32::MAX))
+    );
+}

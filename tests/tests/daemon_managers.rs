@@ -278,6 +278,27 @@ fn two_managers_and_two_lps_without_cross_talk() {
             false,
             "MamAccountValue",
         ),
+        // A new account of manager 1's (it follows it, active at once), and a taken id.
+        (
+            18,
+            "B4",
+            AccountAction::Add {
+                balance: Money::parse("5000").unwrap(),
+                currency: None,
+            },
+            true,
+            "",
+        ),
+        (
+            19,
+            "A1",
+            AccountAction::Add {
+                balance: Money::parse("5000").unwrap(),
+                currency: None,
+            },
+            false,
+            "",
+        ),
     ];
     for (id, account, action, _, _) in &requests {
         // The deposit re-splits manager 1's ticket by the new equity weights (delta orders).
@@ -293,11 +314,9 @@ fn two_managers_and_two_lps_without_cross_talk() {
     });
     for (id, account, _, applied, why) in &requests {
         let a = &m1.account_acks[id];
-        assert_eq!(
-            (a.0.as_str(), a.1),
-            (*account, *applied),
-            "request {id}: {a:?}"
-        );
+        // A refused add names no account (none was made).
+        let want = if *id == 19 { "" } else { account };
+        assert_eq!((a.0.as_str(), a.1), (want, *applied), "request {id}: {a:?}");
         assert!(a.2.contains(why), "request {id}: {a:?}");
         assert_eq!(!a.2.is_empty(), !applied, "a refusal says why: {a:?}");
     }
@@ -344,10 +363,16 @@ fn two_managers_and_two_lps_without_cross_talk() {
     }
     // The admin API lists both sessions and the accounts that follow each.
     let api = Api::new(&daemon, &setup.state);
+    wait_until("the snapshot holds the added account", || {
+        api.get("/api/managers")["managers"][1]["accounts"]
+            .as_array()
+            .is_some_and(|a| a.len() == 5)
+    });
     let m = api.get("/api/managers");
     let list = m["managers"].as_array().expect("managers[]");
     assert_eq!(list.len(), 2, "{m}");
-    for (i, prefix) in [(0, "A"), (1, "B")] {
+    // Manager 1's added account B4 follows it.
+    for (i, prefix, n) in [(0, "A", 4), (1, "B", 5)] {
         assert_eq!(list[i]["number"], i, "{m}");
         let ids: Vec<&str> = list[i]["accounts"]
             .as_array()
@@ -355,14 +380,14 @@ fn two_managers_and_two_lps_without_cross_talk() {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        assert_eq!(ids.len(), 4, "{m}");
+        assert_eq!(ids.len(), n, "{m}");
         assert!(ids.iter().all(|a| a.starts_with(prefix)), "{m}");
     }
     assert_eq!(list[1]["peer_comp_id"], "MANAGER2", "{m}");
-    // Its master and the five account requests that reached the engine (the counters are
+    // Its master and the seven account requests that reached the engine (the counters are
     // refreshed with the stats line, every second).
     wait_until("manager 1's counters", || {
-        api.get("/api/managers")["managers"][1]["counters"]["masters-accepted"] == 6
+        api.get("/api/managers")["managers"][1]["counters"]["masters-accepted"] == 8
     });
     daemon.signal("-TERM");
     let st = daemon.wait();

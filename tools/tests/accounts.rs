@@ -104,7 +104,7 @@ fn import_show_export_round_trip() {
         e1.lines().next().unwrap(),
         "id,balance,equity,margin_used,equity_hwm,leverage,multiplier,percent,fixed_lots,\
          risk_fraction,drawdown_tolerance,min_scale,max_scale,cluster,flags,commission_per_lot,\
-         daily_loss_limit,margin_call_level,stop_out_level,currency,limit_action"
+         daily_loss_limit,margin_call_level,stop_out_level,currency,limit_action,manager"
     );
     // Import -> export -> import: the two stores are the same bytes (same capacity and seq).
     assert_eq!(

@@ -60,8 +60,14 @@ pub struct AccountAdd {
     /// 0, or [`FLAG_LIMIT_FLATTEN`]: what a crossed loss limit does. Status bits are refused:
     /// the account starts inactive.
     pub flags: u16,
+    /// Who asks: 0 an operator (the account starts inactive); `m + 1` manager `m`'s session
+    /// (the account follows `m` and is active at once with the import defaults, and the
+    /// manager gets an answer).
+    pub manager: u16,
     /// Reserved, zero.
-    pub _pad: [u8; 16],
+    pub _pad: [u8; 6],
+    /// The manager's request id (MamAccountReqID), echoed in its answer; 0 from an operator.
+    pub request_id: u64,
 }
 
 const _: () = assert!(core::mem::size_of::<AccountAdd>() == 64);
@@ -131,7 +137,12 @@ impl Engine {
         if let Some(i) = self.accounts.id.iter().position(|id| *id == add.id) {
             return Err((RefusedCode::DuplicateAccount, i as u64));
         }
-        let r = add.record();
+        let mut r = add.record();
+        if let Some(m) = add.manager.checked_sub(1) {
+            // A manager's own account: it follows that manager and trades at once (its
+            // settings are the import defaults; the manager changes them like any other).
+            r.flags = crate::account::with_manager(r.flags | crate::account::FLAG_ACTIVE, m as u8);
+        }
         self.ledger.add_account(&self.symbols, r.currency);
         self.risk.add_account();
         self.accounts.push(&r);

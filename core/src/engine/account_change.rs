@@ -243,6 +243,15 @@ impl Engine {
         let (who, request_id, account, ts) = match input {
             Input::Balance(b) => (u32::from(b.manager), b.request_id, b.account, b.ts_ns),
             Input::Account(c) => (u32::from(c.manager), c.request_id, c.account, c.ts_ns),
+            // An added account's index, if it was added (u32::MAX: none).
+            Input::AddAccount(a) => {
+                let index = if refused.is_none() {
+                    self.accounts.id.len().saturating_sub(1) as u32
+                } else {
+                    u32::MAX
+                };
+                (u32::from(a.manager), a.request_id, index, a.ts_ns)
+            }
             _ => return,
         };
         let Some(m) = who.checked_sub(1).and_then(|m| u8::try_from(m).ok()) else {

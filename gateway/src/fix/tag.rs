@@ -154,6 +154,8 @@ tags! {
     MAM_TAKE_PROFIT = 5108;
     /// MamHold (mam's manager session): `Y` holds a limit master in the engine.
     MAM_HOLD = 5109;
+    /// Currency (an added account's currency, MamAccountRequest `A`).
+    CURRENCY = 15;
     /// MamJournalSeq (mam's manager session): a report's journal sequence.
     MAM_JOURNAL_SEQ = 5120;
     /// MamAccountReqID (MamAccountRequest 35=UA / MamAccountAck 35=UB): the request's id.

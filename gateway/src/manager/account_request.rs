@@ -1,5 +1,5 @@
-//! MamAccountRequest (35=UA) and MamAccountAck (35=UB): a manager deposits to, withdraws from
-//! or changes a setting of one of its accounts over its own FIX session (`docs/daemon.md`,
+//! MamAccountRequest (35=UA) and MamAccountAck (35=UB): a manager adds an account, deposits
+//! to, withdraws from or changes a setting of one of its accounts over its own FIX session (`docs/daemon.md`,
 //! "Accounts from the manager session").
 //!
 //! The request becomes the same journaled engine input an operator's admin call makes
@@ -11,6 +11,8 @@
 //! Exactly once: the request is a manager message like an order (its MsgSeqNum journaled in
 //! an origin record), so a restart neither applies it twice nor loses it.
 
+use mam_core::account::{encode_currency, encode_id, USD};
+use mam_core::engine::account_add::AccountAdd;
 use mam_core::engine::account_change::AccountChange;
 use mam_core::engine::account_change::{account_field as f, field_of, in_range, status};
 use mam_core::engine::input::{BalanceChange, Input, BALANCE_REBALANCE, MAX_CL_ORD_ID};
@@ -76,10 +78,13 @@ pub fn account_request_input(
         text,
     };
     let shown = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+    let who = u16::from(manager) + 1;
+    if action == b"A" {
+        return add_input(m, account, who, req_id, ts_ns).map_err(refuse);
+    }
     let Some(index) = dir.index_of(account) else {
         return Err(refuse(format!("unknown account {}", shown(account))));
     };
-    let who = u16::from(manager) + 1;
     match action {
         b"D" | b"W" => {
             let v = required(m, tag::MAM_AMOUNT)?;
@@ -144,10 +149,57 @@ pub fn account_request_input(
             }))
         }
         other => Err(refuse(format!(
-            "MamAccountAction(5122) {} is not D (deposit), W (withdrawal) or C (change)",
+            "MamAccountAction(5122) {} is not A (add), D (deposit), W (withdrawal) or C (change)",
             shown(other)
         ))),
     }
+}
+
+/// A new account of this manager's: Account (1) its id, MamAmount (5123) its opening balance
+/// (0 if absent), Currency (15) its currency (USD if absent). It follows the manager and is
+/// active at once with the import defaults; a taken id is the engine's refusal.
+fn add_input(
+    m: &Message<'_>,
+    account: &[u8],
+    who: u16,
+    req_id: u64,
+    ts_ns: u64,
+) -> Result<Input, String> {
+    let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+    let id = std::str::from_utf8(account)
+        .ok()
+        .and_then(encode_id)
+        .ok_or_else(|| {
+            format!(
+                "Account(1) {} is not an account id (1-16 printable ASCII, no `,` or `\"`)",
+                text(account)
+            )
+        })?;
+    let balance = match m.get(tag::MAM_AMOUNT.num) {
+        None => Money(0),
+        Some(v) => std::str::from_utf8(v)
+            .ok()
+            .and_then(|s| Money::parse(s).ok())
+            .filter(|a| a.raw() >= 0)
+            .ok_or_else(|| format!("MamAmount(5123) {} is not an opening balance", text(v)))?,
+    };
+    let currency = match m.get(tag::CURRENCY.num) {
+        None => USD,
+        Some(v) => std::str::from_utf8(v)
+            .ok()
+            .and_then(encode_currency)
+            .ok_or_else(|| format!("Currency(15) {} is not a currency code", text(v)))?,
+    };
+    Ok(Input::AddAccount(AccountAdd {
+        ts_ns,
+        id,
+        balance,
+        currency,
+        leverage: 100,
+        manager: who,
+        request_id: req_id,
+        ..AccountAdd::default()
+    }))
 }
 
 /// A setting's text value as the engine's raw value (the admin API's spellings).

@@ -244,6 +244,8 @@ fn write_account_answer(
             let end = id.iter().position(|&c| c == 0).unwrap_or(id.len());
             w.text(tag::ACCOUNT, &id[..end]);
         }
+        // No account (an add refused): the request id says which request it answers.
+        None if index == u32::MAX => {}
         None => {
             w.u64(tag::ACCOUNT, r.request_id);
         }

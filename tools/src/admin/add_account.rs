@@ -114,7 +114,9 @@ fn parse(m: &Map<String, Value>) -> Result<(AccountAdd, Vec<(u16, i64)>), Respon
         leverage: integer(m, "leverage", (1, 10_000), 100)? as u32,
         cluster: integer(m, "cluster", (0, i64::from(u16::MAX)), 0)? as u16,
         flags,
-        _pad: [0; 16],
+        manager: 0,
+        _pad: [0; 6],
+        request_id: 0,
     };
     Ok((add, changes))
 }

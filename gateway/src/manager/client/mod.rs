@@ -410,7 +410,18 @@ impl ManagerClient {
         rebalance: Option<bool>,
     ) -> Result<u64, ManagerError> {
         check_text("account", account)?;
+        let mut currency = None;
         let (code, amount, change) = match action {
+            msg::AccountAction::Add {
+                balance,
+                currency: c,
+            } => {
+                if let Some(c) = c {
+                    check_text("currency", c)?;
+                }
+                currency = c.as_deref();
+                (b'A', Some(*balance), None)
+            }
             msg::AccountAction::Deposit(a) => (b'D', Some(*a), None),
             msg::AccountAction::Withdraw(a) => (b'W', Some(*a), None),
             msg::AccountAction::Change { field, value } => {
@@ -432,6 +443,9 @@ impl ManagerClient {
             if let Some((f, v)) = change {
                 w.text(tag::MAM_ACCOUNT_FIELD, f.as_bytes())
                     .text(tag::MAM_ACCOUNT_VALUE, v.as_bytes());
+            }
+            if let Some(c) = currency {
+                w.text(tag::CURRENCY, c.as_bytes());
             }
             w.timestamp(tag::TRANSACT_TIME, transact_time_ns);
         })?;

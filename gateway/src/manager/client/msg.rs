@@ -99,6 +99,14 @@ pub struct Close {
 /// A MamAccountRequest (35=UA): what to do to which of our accounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountAction {
+    /// Add this account (the request's Account) with this opening balance and currency
+    /// (`None`: USD).
+    Add {
+        /// Opening balance.
+        balance: Money,
+        /// Currency code.
+        currency: Option<String>,
+    },
     /// Deposit this amount.
     Deposit(Money),
     /// Withdraw this amount.
