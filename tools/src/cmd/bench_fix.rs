@@ -86,8 +86,25 @@ fn naive_decode(b: &[u8]) -> Vec<(u32, String)> {
     }
 }
 
-/// Runs `mam bench fix`.
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+/// The figures of one `mam bench fix` run, ns per message (best of 5 runs).
+#[derive(Debug, Clone, Copy)]
+pub struct Report {
+    /// Messages per timed run.
+    pub iterations: u32,
+    /// NewOrderSingle encode.
+    pub nos_encode_ns: f64,
+    /// The `write!`+`Vec` encoder (reference).
+    pub naive_encode_ns: f64,
+    /// ExecutionReport frame + field parse.
+    pub er_decode_ns: f64,
+    /// The same, then the typed `ExecutionReport`.
+    pub er_decode_typed_ns: f64,
+    /// The split+`String` decoder (reference).
+    pub naive_decode_ns: f64,
+}
+
+/// Measures the figures of `mam bench fix`.
+pub fn measure(a: &Args) -> anyhow::Result<Report> {
     let n = a.iterations.max(1000);
     let mut h = HeaderTemplate::new(b"FIX.4.4", b"MAM", b"EXECUTOR")?;
     let mut buf = [0u8; 512];
@@ -128,6 +145,27 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         _ => 0,
     });
     let naive_dec = best_of(n / 4, &mut || naive_decode(black_box(ER)).len());
+    Ok(Report {
+        iterations: n,
+        nos_encode_ns: enc,
+        naive_encode_ns: naive_enc,
+        er_decode_ns: decode,
+        er_decode_typed_ns: typed,
+        naive_decode_ns: naive_dec,
+    })
+}
+
+/// Runs `mam bench fix`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let r = measure(&a)?;
+    let (n, enc, naive_enc, decode, typed, naive_dec) = (
+        r.iterations,
+        r.nos_encode_ns,
+        r.naive_encode_ns,
+        r.er_decode_ns,
+        r.er_decode_typed_ns,
+        r.naive_decode_ns,
+    );
     if a.json {
         println!(
             "{}",

@@ -285,8 +285,19 @@ fn default_capture(out: &std::path::Path) -> anyhow::Result<PathBuf> {
     Ok(pcap)
 }
 
-/// Runs `mam bench pipeline`.
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+/// What `mam bench pipeline` measured.
+#[derive(Debug)]
+pub struct Report {
+    /// Where the `.hlog` and `.hgrm` files went.
+    pub out: PathBuf,
+    /// In-process configurations, each with the load average before and after.
+    pub results: Vec<(RunResult, (f64, f64))>,
+    /// Socket-to-socket configurations.
+    pub sockets: Vec<SocketResult>,
+}
+
+/// Measures every configuration of `mam bench pipeline` (progress on stderr unless `--json`).
+pub fn measure(a: &Args) -> anyhow::Result<Report> {
     let modes = a
         .modes
         .iter()
@@ -417,6 +428,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    Ok(Report {
+        out,
+        results,
+        sockets,
+    })
+}
+
+/// Runs `mam bench pipeline`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let Report {
+        out,
+        results,
+        sockets,
+    } = measure(&a)?;
     if a.json {
         println!(
             "{}",
