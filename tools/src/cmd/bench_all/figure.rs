@@ -132,7 +132,13 @@ impl Figure {
     pub fn summary(&self) -> String {
         let mut s = format!("{:<44} {:>12} {:<5}", self.name, num(self.value), self.unit);
         if let (Some(r), Some(x)) = (&self.reference, self.ratio) {
-            let _ = write!(s, "  ref {} {} {} ({x:.2}×)", r.name, num(r.value), self.unit);
+            let _ = write!(
+                s,
+                "  ref {} {} {} ({x:.2}×)",
+                r.name,
+                num(r.value),
+                self.unit
+            );
         }
         if let (Some(t), Some(m)) = (&self.target, self.met) {
             let _ = write!(

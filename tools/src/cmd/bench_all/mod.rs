@@ -156,9 +156,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let missed = figures.iter().filter(|f| f.met == Some(false)).count();
     let met = figures.iter().filter(|f| f.met == Some(true)).count();
     println!(
-        "mam bench all: {} figures, targets met {met}, missed {missed}; {} and bench.md in {}",
+        "mam bench all: {} figures, targets met {met}, missed {missed}; bench.json and bench.md in {}",
         figures.len(),
-        "bench.json",
         a.out.display()
     );
     Ok(if errors.is_empty() {
