@@ -96,10 +96,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             "adaptive" => micro::adaptive(quick),
             "pipeline" | "socket" => {
                 let dir = a.out.join(g);
-                pipeline::run(quick, g == "socket", &dir, refs, &figures).map(|(f, x)| {
-                    files.extend(x);
-                    f
-                })
+                let (f, x, errs) = pipeline::run(quick, g == "socket", &dir, refs, &figures);
+                files.extend(x);
+                for e in errs {
+                    eprintln!("mam bench all: {g}: {e}");
+                    errors.push(json!({"group": g, "error": e}));
+                }
+                Ok(f)
             }
             "instructions" => match super::bench_instructions::valgrind_version() {
                 Some(_) => super::bench_instructions::figures(quick),

@@ -23,13 +23,27 @@ pub struct Refs {
     pub nos_encode_ns: Option<f64>,
 }
 
-/// The arguments of one `mam bench pipeline` run: every account count and routing.
-fn args(quick: bool, socket: bool, out: &Path) -> bench_pipeline::Args {
+/// Master orders per second: the 1,000/s, lowered so that no configuration asks for
+/// more than 1,000,000 account shares a second (10,000 accounts: 100/s), since an engine
+/// apportioning faster than it can falls behind and the run never completes. Per-account
+/// routing is capped further by `mam bench pipeline`'s 200,000 children/s.
+pub fn rate(accounts: usize) -> u64 {
+    (1_000_000 / accounts.max(1) as u64).clamp(2, 1_000)
+}
+
+/// The arguments of one configuration of `mam bench pipeline`.
+fn args(
+    quick: bool,
+    socket: bool,
+    out: &Path,
+    accounts: usize,
+    routing: &str,
+) -> bench_pipeline::Args {
     bench_pipeline::Args {
-        accounts: ACCOUNTS.to_vec(),
+        accounts: vec![accounts],
         modes: vec!["shared".into()],
-        routing: ROUTINGS.iter().map(|s| s.to_string()).collect(),
-        rate: 1_000,
+        routing: vec![routing.into()],
+        rate: rate(accounts),
         max_children_per_sec: 200_000,
         quote_rate: 10_000,
         seconds: if quick { 1.0 } else { 5.0 },
@@ -54,24 +68,36 @@ fn last_child(figs: &[FigureSummary]) -> Option<&FigureSummary> {
 /// Measured configurations: (config, accounts, routing, last-child summary).
 type Rows<'a> = Vec<(&'static str, usize, &'static str, &'a FigureSummary)>;
 
-/// Runs the in-process configurations, or the socket ones; figures and the files written.
+/// Runs the in-process configurations, or the socket ones, each on its own (one that fails is
+/// an error beside the others' figures): the figures, the files written and the errors.
 pub fn run(
     quick: bool,
     socket: bool,
     out: &Path,
     refs: Refs,
     inproc: &[Figure],
-) -> anyhow::Result<(Vec<Figure>, Vec<String>)> {
-    let r = bench_pipeline::measure(&args(quick, socket, out))?;
-    let mut rows: Rows = Vec::new();
-    for (x, _) in &r.results {
-        if let Some(f) = last_child(&x.figures) {
-            rows.push(("inproc", x.accounts, x.routing.as_str(), f));
+) -> (Vec<Figure>, Vec<String>, Vec<String>) {
+    let mut reports = Vec::new();
+    let mut errors = Vec::new();
+    for accounts in ACCOUNTS {
+        for routing in ROUTINGS {
+            match bench_pipeline::measure(&args(quick, socket, out, accounts, routing)) {
+                Ok(r) => reports.push(r),
+                Err(e) => errors.push(format!("{accounts} accounts, {routing}: {e:#}")),
+            }
         }
     }
-    for x in &r.sockets {
-        if let Some(f) = last_child(&x.figures) {
-            rows.push(("socket", x.accounts, x.routing.as_str(), f));
+    let mut rows: Rows = Vec::new();
+    for r in &reports {
+        for (x, _) in &r.results {
+            if let Some(f) = last_child(&x.figures) {
+                rows.push(("inproc", x.accounts, x.routing.as_str(), f));
+            }
+        }
+        for x in &r.sockets {
+            if let Some(f) = last_child(&x.figures) {
+                rows.push(("socket", x.accounts, x.routing.as_str(), f));
+            }
         }
     }
     let mut figs = Vec::new();
@@ -119,7 +145,7 @@ pub fn run(
             figs.push(g);
         }
     }
-    Ok((figs, files))
+    (figs, files, errors)
 }
 
 /// The targets: all at 1,000 accounts.
