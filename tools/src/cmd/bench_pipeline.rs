@@ -265,7 +265,7 @@ fn print_table(rows: &[Row]) {
 }
 
 /// The default socket-run capture: two hours of the shared Dukascopy EURUSD day, converted.
-fn default_capture(out: &std::path::Path) -> anyhow::Result<PathBuf> {
+pub fn default_capture(out: &std::path::Path) -> anyhow::Result<PathBuf> {
     let src = mam_core::shared_data::shared_path("dukascopy/EURUSD-2019-02-04")
         .map_err(|e| anyhow::anyhow!("{e}; or give --capture FILE: a pcap of mam SBE quotes"))?;
     let day = out.join("capture/EURUSD-2019-02-04");
