@@ -1,7 +1,7 @@
 //! `mam bench fix`: the FIX 4.4 codec's hot paths, each beside a reference timed in the same
 //! run on the same bytes.
 //!
-//! - NewOrderSingle encode (target ≤ 100 ns) vs a straightforward encoder: `write!` into a
+//! - NewOrderSingle encode (target ≤ 60 ns, issue 12) vs a straightforward encoder: `write!` into a
 //!   fresh `Vec`, BodyLength and CheckSum computed afterwards (what a first implementation does).
 //! - ExecutionReport decode, an ExecutionReport exactly as QuickFIX's executor sent it, vs a
 //!   straightforward decoder: split on SOH into owned `(tag, String)` pairs, checksum verified.
@@ -170,16 +170,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         println!(
             "{}",
             serde_json::json!({
-                "nos_encode_ns": enc, "nos_encode_target_ns": 100.0, "naive_encode_ns": naive_enc,
+                "nos_encode_ns": enc, "nos_encode_target_ns": 60.0, "er_decode_typed_target_ns": 100.0, "naive_encode_ns": naive_enc,
                 "er_decode_ns": decode, "er_decode_typed_ns": typed, "naive_decode_ns": naive_dec,
                 "decode_speedup_vs_naive": naive_dec / decode, "iterations": n,
             })
         );
     } else {
         println!("mam bench fix ({n} messages per run, best of 5, ns per message)");
-        println!("  NewOrderSingle encode        {enc:8.1}   reference write!+Vec {naive_enc:8.1}   ({:.1}×; target ≤ 100 ns: {})", naive_enc / enc, if enc <= 100.0 { "met" } else { "missed" });
+        println!("  NewOrderSingle encode        {enc:8.1}   reference write!+Vec {naive_enc:8.1}   ({:.1}×; target ≤ 60 ns: {})", naive_enc / enc, if enc <= 60.0 { "met" } else { "missed" });
         println!("  ExecutionReport decode       {decode:8.1}   reference split+String {naive_dec:6.1}   ({:.1}×)", naive_dec / decode);
-        println!("  ExecutionReport decode+typed {typed:8.1}   (exact Qty/Price, required fields checked)");
+        println!("  ExecutionReport decode+typed {typed:8.1}   (exact Qty/Price, required fields checked; target ≤ 100 ns: {})", if typed <= 100.0 { "met" } else { "missed" });
         println!("  vs the fefix crate: cargo bench -p mam-benches --bench fix");
     }
     Ok(ExitCode::SUCCESS)

@@ -197,3 +197,31 @@ pub fn write(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
     let p = dir.join(name);
     std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Figure;
+
+    #[test]
+    fn targets_judge_the_value_or_the_ratio() {
+        let f = Figure::new("a", "a", 50.0, "ns").at_most(60.0, "≤ 60 ns");
+        assert_eq!(f.met, Some(true));
+        // 2× faster than the reference is value ÷ reference ≤ 0.5.
+        let f = Figure::new("b", "b", 3.0, "ns")
+            .vs("ref", 5.0)
+            .ratio_at_most(0.5, "≥ 2× faster");
+        assert_eq!((f.ratio, f.met), (Some(0.6), Some(false)));
+        // A ratio target without a reference is not met; no target, no verdict.
+        let f = Figure::new("c", "c", 1.0, "ns").ratio_at_most(2.0, "≤ 2×");
+        assert_eq!(f.met, Some(false));
+        assert_eq!(Figure::new("d", "d", 1.0, "ns").vs("r", 1.0).met, None);
+    }
+
+    #[test]
+    fn subcommand_targets_are_read() {
+        let f = Figure::new("a", "a", 120.0, "ns").vs("r", 100.0);
+        assert_eq!(f.clone().stated("<= 100 ns").met, Some(false));
+        assert_eq!(f.clone().stated("<= 2x").met, Some(true));
+        assert_eq!(f.stated("-").met, None);
+    }
+}
