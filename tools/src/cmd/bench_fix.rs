@@ -47,7 +47,7 @@ fn best_of(n: u32, f: &mut dyn FnMut() -> usize) -> f64 {
 }
 
 /// The straightforward encoder the figure is compared with.
-fn naive_encode(seq: u64) -> Vec<u8> {
+pub fn naive_encode(seq: u64) -> Vec<u8> {
     let mut body = Vec::new();
     let _ = write!(
         body,
@@ -63,7 +63,7 @@ fn naive_encode(seq: u64) -> Vec<u8> {
 }
 
 /// The straightforward decoder the figure is compared with.
-fn naive_decode(b: &[u8]) -> Vec<(u32, String)> {
+pub fn naive_decode(b: &[u8]) -> Vec<(u32, String)> {
     let s = String::from_utf8_lossy(b);
     let fields: Vec<(u32, String)> = s
         .split('\x01')

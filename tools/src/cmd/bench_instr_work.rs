@@ -12,7 +12,7 @@ use mam_benches::decode::{
     itch5_decode, itch_bytes, mam_itch, pcap_parser_read, tops_decode_and_book,
 };
 use mam_benches::fix::{new_order, EXEC_REPORT as ER, TRANSACT_TIME_NS};
-use mam_benches::ledger::{fill, master_lots, open, Params, Scenario};
+use mam_benches::ledger::{fill, master_lots, open, store_quotes, BareQuotes, Params, Scenario};
 use mam_core::alloc::model::{allocate, Order, StaticModel, Workspace};
 use mam_core::alloc::synth::{stream_reference, synthetic_accounts};
 use mam_core::alloc::{LotLimits, MinLotPolicy, Mode};
@@ -24,8 +24,10 @@ use mam_gateway::fix::decode::{frame, Decoder, Frame};
 use mam_gateway::fix::encode::HeaderTemplate;
 use mam_gateway::fix::msg::ExecutionReport;
 
+use super::bench_fix::{naive_decode, naive_encode};
+
 /// Every workload: name, what one item is, how many operations the base run does.
-pub const WORKLOADS: [(&str, &str, u64); 12] = [
+pub const WORKLOADS: [(&str, &str, u64); 16] = [
     ("alloc", "account (equity model, block, 10,000 accounts)", 8),
     ("alloc.stream", "account (streaming equity+flags)", 8),
     ("itch", "ITCH 5.0 message (mam)", 2),
@@ -34,20 +36,24 @@ pub const WORKLOADS: [(&str, &str, u64); 12] = [
     ("tops.pcap", "IEX TOPS message, pcap-parser read", 1),
     ("sbe", "SBE quote decoded (EURUSD 08:00-09:00)", 4),
     ("sbe.stream", "SBE quote's bytes streamed", 4),
-    (
-        "fix.er",
-        "FIX ExecutionReport, frame + parse + typed",
-        10_000,
-    ),
+    ("fix.er", "FIX ExecutionReport, frame+parse+typed", 10_000),
+    ("fix.er.naive", "FIX ExecutionReport, split+String", 2_000),
     ("fix.nos", "FIX NewOrderSingle encode", 10_000),
+    ("fix.nos.naive", "FIX NewOrderSingle, write!+Vec", 2_000),
+    ("engine.quote", "engine quote apply (1,000 accounts)", 5_000),
     (
-        "engine.quote",
-        "engine apply of a quote (1,000 accounts, 4 tickets)",
+        "engine.quote.bare",
+        "quote into a bare bid/ask store",
         5_000,
     ),
     (
         "engine.open",
-        "engine apply of a master open + its cancel (1,000 accounts)",
+        "engine master open + cancel (1,000 acc.)",
+        20,
+    ),
+    (
+        "engine.open.alloc",
+        "allocate alone, same 1,000 accounts",
         20,
     ),
 ];
@@ -140,6 +146,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 _ => 0,
             })
         }
+        "fix.er.naive" => repeat(1, n, || naive_decode(black_box(ER)).len() as u64),
+        "fix.nos.naive" => {
+            let mut seq = 0u64;
+            repeat(1, n, || {
+                seq += 1;
+                naive_encode(seq).len() as u64
+            })
+        }
         "fix.nos" => {
             let mut h = HeaderTemplate::new(b"FIX.4.4", b"MAM", b"EXECUTOR")?;
             let mut buf = [0u8; 512];
@@ -152,7 +166,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 w.finish().map_or(0, |r| r.len() as u64)
             })
         }
-        "engine.quote" | "engine.open" => engine(a.name == "engine.quote", n),
+        "engine.quote" | "engine.quote.bare" | "engine.open" | "engine.open.alloc" => {
+            engine(&a.name, n)
+        }
         other => anyhow::bail!("unknown workload `{other}`"),
     }
 }
@@ -189,29 +205,54 @@ fn sbe(decode: bool, n: u64) -> anyhow::Result<ExitCode> {
 /// Quotes generated for `engine.quote`, whatever REPS is.
 const MAX_QUOTES: usize = 40_001;
 
-/// The ledger bench's engine on 1,000 accounts × 4 tickets: quotes, or block opens (each
-/// cancelled by a zero fill, so every open finds the same book).
-fn engine(quotes: bool, n: u64) -> anyhow::Result<ExitCode> {
+/// The ledger bench's engine on 1,000 accounts × 4 tickets: quotes (or the same quotes into a
+/// bare bid/ask store), or block opens, each cancelled by a zero fill so every open finds the
+/// same book (or the open's allocation alone on the same accounts).
+fn engine(name: &str, n: u64) -> anyhow::Result<ExitCode> {
     let p = Params {
         accounts: 1_000,
         tickets: 4,
         ..Params::default()
     };
     let mut s = Scenario::build(p, true, false, |_| {}).map_err(|e| anyhow::anyhow!(e))?;
-    if quotes {
+    if name.starts_with("engine.quote") {
         // Every run generates the same quotes, so the set-up is the same; REPS + 1 are applied.
         anyhow::ensure!(n < MAX_QUOTES as u64, "at most {} quotes", MAX_QUOTES - 1);
         let mut buf: Vec<MarketEvent> = Vec::new();
         s.next_quotes(MAX_QUOTES, &mut buf);
-        let mut it = buf.into_iter();
+        let mut k = 0;
+        if name == "engine.quote.bare" {
+            let mut bare = BareQuotes::new(s.engine.ledger().instruments());
+            return repeat(1, n, || {
+                k += 1;
+                store_quotes(&mut bare, &buf[k - 1..k])
+            });
+        }
         let e = &mut s.engine;
         return repeat(1, n, || {
-            let q = it.next().expect("enough quotes");
-            e.apply_without_journal(&Input::Market(q)).len() as u64
+            k += 1;
+            e.apply_without_journal(&Input::Market(buf[k - 1])).len() as u64
         });
     }
     let eurusd = s.held[0];
     let lots = master_lots(p.accounts);
+    if name == "engine.open.alloc" {
+        let cols = s.engine.accounts().columns();
+        let mut out = vec![0u64; p.accounts];
+        let mut ws = Workspace::with_capacity(p.accounts);
+        let order = Order {
+            lots,
+            model: StaticModel::Equity,
+            policy: MinLotPolicy::Zero,
+            mode: Mode::Block,
+            rotation: 0,
+        };
+        let limits = s.limits(eurusd);
+        return repeat(1, n, || {
+            let x = allocate(&cols, limits, &order, &mut out, &mut ws).expect("allocates");
+            x.dealt
+        });
+    }
     // One ticket, as `mam bench ledger`'s opens: each is cancelled before the next.
     let ticket = 1u64 << 40;
     repeat(1, n, || {
