@@ -1,4 +1,5 @@
-//! `mam bench` (not built yet: see the open issues).
+//! `mam bench`: operator benchmarks, each figure beside its reference; `mam bench all` runs
+//! them all and writes the report.
 
 use std::process::ExitCode;
 
@@ -25,6 +26,14 @@ pub enum Command {
     /// The adaptive layer: factor evaluation beside the static allocation, an adaptive open
     /// beside a static one, and a quote into the factor state beside a memory stream.
     Adaptive(super::bench_adaptive::Args),
+    /// Every benchmark in one run, each figure beside its reference and target: DIR/bench.json,
+    /// DIR/bench.md and the latency histograms (.hlog/.hgrm).
+    All(super::bench_all::Args),
+    /// Instructions per item of the hot paths under valgrind's callgrind (machine-independent).
+    Instructions(super::bench_instructions::Args),
+    /// One workload of `mam bench instructions`, run under callgrind by it.
+    #[command(hide = true)]
+    InstructionsWork(super::bench_instr_work::Args),
 }
 
 /// Runs `mam bench`.
@@ -39,5 +48,8 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
         Command::Pipeline(a) => super::bench_pipeline::run(a),
         Command::Journal(a) => super::bench_journal::run(a),
         Command::Adaptive(a) => super::bench_adaptive::run(a),
+        Command::All(a) => super::bench_all::run(a),
+        Command::Instructions(a) => super::bench_instructions::run(a),
+        Command::InstructionsWork(a) => super::bench_instr_work::run(a),
     }
 }

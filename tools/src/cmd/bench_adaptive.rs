@@ -54,8 +54,9 @@ pub struct Args {
 
 /// Median and best of a sample, ns.
 #[derive(Debug, Clone, Copy, Serialize)]
-struct Stat {
-    median: f64,
+pub struct Stat {
+    /// Median.
+    pub median: f64,
     best: f64,
     runs: usize,
 }
@@ -82,14 +83,20 @@ impl Stat {
 
 /// One figure beside its reference.
 #[derive(Debug, Serialize)]
-struct Line {
-    figure: String,
-    value_ns: Stat,
-    reference: &'static str,
-    reference_ns: Stat,
+pub struct Line {
+    /// What was timed.
+    pub figure: String,
+    /// Its time.
+    pub value_ns: Stat,
+    /// What it is compared with.
+    pub reference: &'static str,
+    /// The reference's time.
+    pub reference_ns: Stat,
     ratio: f64,
-    target: &'static str,
-    met: Option<bool>,
+    /// The target, as text (`-`: none).
+    pub target: &'static str,
+    /// Whether the target was met (`None`: no target).
+    pub met: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -102,8 +109,9 @@ struct QuoteRun {
     ledger_set_quote_ns: Stat,
 }
 
+/// The figures of `mam bench adaptive`.
 #[derive(Debug, Serialize)]
-struct Report {
+pub struct Report {
     bench: &'static str,
     accounts: usize,
     with_share: usize,
@@ -117,7 +125,8 @@ struct Report {
     factors_digest: String,
     engine_adaptive_digest: String,
     setup_s: f64,
-    lines: Vec<Line>,
+    /// Each figure beside its reference, in the order `run` prints them.
+    pub lines: Vec<Line>,
     quotes: Vec<QuoteRun>,
 }
 
@@ -169,8 +178,8 @@ fn quote_run(symbols: &SymbolTable, quotes: usize, step_ns: u64) -> QuoteRun {
     }
 }
 
-/// Runs `mam bench adaptive`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// Measures the figures of `mam bench adaptive`.
+pub fn measure(args: &Args) -> anyhow::Result<Report> {
     anyhow::ensure!(args.accounts > 0, "--accounts must be positive");
     anyhow::ensure!(args.iters > 0, "--iters must be positive");
     anyhow::ensure!(args.quotes > 0, "--quotes must be positive");
@@ -306,6 +315,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         lines,
         quotes: vec![typical, worst],
     };
+    Ok(report)
+}
+
+/// Runs `mam bench adaptive`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let report = measure(&args)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -33,14 +33,17 @@ pub struct Args {
 
 /// One size's figures.
 #[derive(Debug, Serialize)]
-struct Row {
-    accounts: usize,
+pub struct Row {
+    /// Accounts.
+    pub accounts: usize,
     runs: usize,
     alloc_ns: u64,
-    alloc_ns_per_account: f64,
+    /// Median allocation time ÷ accounts.
+    pub alloc_ns_per_account: f64,
     alloc_best_ns_per_account: f64,
     stream_ns: u64,
-    stream_ns_per_account: f64,
+    /// Median time to stream the columns once ÷ accounts (the reference).
+    pub stream_ns_per_account: f64,
     stream_best_ns_per_account: f64,
     ratio: f64,
     best_ratio: f64,
@@ -70,8 +73,8 @@ fn median_ns(budget: Duration, mut f: impl FnMut()) -> (u64, u64, usize) {
     (t[t.len() / 2], t[0], t.len())
 }
 
-/// Runs `mam bench alloc`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// Measures every size of `mam bench alloc`.
+pub fn measure(args: &Args) -> anyhow::Result<Vec<Row>> {
     let sizes = if args.accounts.is_empty() {
         vec![1_000, 10_000, 100_000, 1_000_000]
     } else {
@@ -125,6 +128,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             best_ratio: alloc_best_ns as f64 / stream_best_ns.max(1) as f64,
         });
     }
+    Ok(rows)
+}
+
+/// Runs `mam bench alloc`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let rows = measure(&args)?;
+    let lots = Lots::parse("500")?;
     if args.json {
         let r = Report {
             bench: "alloc",

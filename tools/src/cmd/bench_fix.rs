@@ -1,7 +1,7 @@
 //! `mam bench fix`: the FIX 4.4 codec's hot paths, each beside a reference timed in the same
 //! run on the same bytes.
 //!
-//! - NewOrderSingle encode (target ≤ 100 ns) vs a straightforward encoder: `write!` into a
+//! - NewOrderSingle encode (target ≤ 60 ns, issue 12) vs a straightforward encoder: `write!` into a
 //!   fresh `Vec`, BodyLength and CheckSum computed afterwards (what a first implementation does).
 //! - ExecutionReport decode, an ExecutionReport exactly as QuickFIX's executor sent it, vs a
 //!   straightforward decoder: split on SOH into owned `(tag, String)` pairs, checksum verified.
@@ -47,7 +47,7 @@ fn best_of(n: u32, f: &mut dyn FnMut() -> usize) -> f64 {
 }
 
 /// The straightforward encoder the figure is compared with.
-fn naive_encode(seq: u64) -> Vec<u8> {
+pub fn naive_encode(seq: u64) -> Vec<u8> {
     let mut body = Vec::new();
     let _ = write!(
         body,
@@ -63,7 +63,7 @@ fn naive_encode(seq: u64) -> Vec<u8> {
 }
 
 /// The straightforward decoder the figure is compared with.
-fn naive_decode(b: &[u8]) -> Vec<(u32, String)> {
+pub fn naive_decode(b: &[u8]) -> Vec<(u32, String)> {
     let s = String::from_utf8_lossy(b);
     let fields: Vec<(u32, String)> = s
         .split('\x01')
@@ -86,8 +86,25 @@ fn naive_decode(b: &[u8]) -> Vec<(u32, String)> {
     }
 }
 
-/// Runs `mam bench fix`.
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+/// The figures of one `mam bench fix` run, ns per message (best of 5 runs).
+#[derive(Debug, Clone, Copy)]
+pub struct Report {
+    /// Messages per timed run.
+    pub iterations: u32,
+    /// NewOrderSingle encode.
+    pub nos_encode_ns: f64,
+    /// The `write!`+`Vec` encoder (reference).
+    pub naive_encode_ns: f64,
+    /// ExecutionReport frame + field parse.
+    pub er_decode_ns: f64,
+    /// The same, then the typed `ExecutionReport`.
+    pub er_decode_typed_ns: f64,
+    /// The split+`String` decoder (reference).
+    pub naive_decode_ns: f64,
+}
+
+/// Measures the figures of `mam bench fix`.
+pub fn measure(a: &Args) -> anyhow::Result<Report> {
     let n = a.iterations.max(1000);
     let mut h = HeaderTemplate::new(b"FIX.4.4", b"MAM", b"EXECUTOR")?;
     let mut buf = [0u8; 512];
@@ -128,20 +145,41 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         _ => 0,
     });
     let naive_dec = best_of(n / 4, &mut || naive_decode(black_box(ER)).len());
+    Ok(Report {
+        iterations: n,
+        nos_encode_ns: enc,
+        naive_encode_ns: naive_enc,
+        er_decode_ns: decode,
+        er_decode_typed_ns: typed,
+        naive_decode_ns: naive_dec,
+    })
+}
+
+/// Runs `mam bench fix`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let r = measure(&a)?;
+    let (n, enc, naive_enc, decode, typed, naive_dec) = (
+        r.iterations,
+        r.nos_encode_ns,
+        r.naive_encode_ns,
+        r.er_decode_ns,
+        r.er_decode_typed_ns,
+        r.naive_decode_ns,
+    );
     if a.json {
         println!(
             "{}",
             serde_json::json!({
-                "nos_encode_ns": enc, "nos_encode_target_ns": 100.0, "naive_encode_ns": naive_enc,
+                "nos_encode_ns": enc, "nos_encode_target_ns": 60.0, "er_decode_typed_target_ns": 100.0, "naive_encode_ns": naive_enc,
                 "er_decode_ns": decode, "er_decode_typed_ns": typed, "naive_decode_ns": naive_dec,
                 "decode_speedup_vs_naive": naive_dec / decode, "iterations": n,
             })
         );
     } else {
         println!("mam bench fix ({n} messages per run, best of 5, ns per message)");
-        println!("  NewOrderSingle encode        {enc:8.1}   reference write!+Vec {naive_enc:8.1}   ({:.1}×; target ≤ 100 ns: {})", naive_enc / enc, if enc <= 100.0 { "met" } else { "missed" });
+        println!("  NewOrderSingle encode        {enc:8.1}   reference write!+Vec {naive_enc:8.1}   ({:.1}×; target ≤ 60 ns: {})", naive_enc / enc, if enc <= 60.0 { "met" } else { "missed" });
         println!("  ExecutionReport decode       {decode:8.1}   reference split+String {naive_dec:6.1}   ({:.1}×)", naive_dec / decode);
-        println!("  ExecutionReport decode+typed {typed:8.1}   (exact Qty/Price, required fields checked)");
+        println!("  ExecutionReport decode+typed {typed:8.1}   (exact Qty/Price, required fields checked; target ≤ 100 ns: {})", if typed <= 100.0 { "met" } else { "missed" });
         println!("  vs the fefix crate: cargo bench -p mam-benches --bench fix");
     }
     Ok(ExitCode::SUCCESS)

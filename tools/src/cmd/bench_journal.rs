@@ -86,8 +86,23 @@ fn ref_line(r: &RefRun) -> String {
     )
 }
 
-/// Runs `mam bench journal`.
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+/// The figures of `mam bench journal`.
+#[derive(Debug)]
+pub struct Report {
+    /// Where the scratch files went.
+    pub parent: PathBuf,
+    /// One run per batch size and policy.
+    pub runs: Vec<PolicyRun>,
+    /// Per batch size: the batch written with write(2) then fdatasync.
+    pub batch_refs: Vec<(usize, RefRun)>,
+    /// 4 KiB + fdatasync over written blocks, and at the end of a growing file.
+    pub page_refs: [RefRun; 2],
+    load_before: f64,
+    load_after: f64,
+}
+
+/// Measures the figures of `mam bench journal`.
+pub fn measure(a: &Args) -> anyhow::Result<Report> {
     anyhow::ensure!(a.records > 0, "--records must be positive");
     anyhow::ensure!(
         !a.batches.is_empty() && a.batches.iter().all(|&b| b > 0),
@@ -128,8 +143,26 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         reference_page_sync(&parent, a.ref_samples.max(1), true)
             .context("reference: 4 KiB at the end of a growing file")?,
     ];
-    let load_after = loadavg();
+    Ok(Report {
+        parent,
+        runs,
+        batch_refs,
+        page_refs,
+        load_before,
+        load_after: loadavg(),
+    })
+}
 
+/// Runs `mam bench journal`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let Report {
+        parent,
+        runs,
+        batch_refs,
+        page_refs,
+        load_before,
+        load_after,
+    } = measure(&a)?;
     if a.json {
         let rows: Vec<Value> = runs
             .iter()

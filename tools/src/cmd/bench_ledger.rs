@@ -54,8 +54,9 @@ pub struct Args {
 
 /// Median and best of a sample, ns.
 #[derive(Debug, Clone, Copy, Serialize)]
-struct Stat {
-    median: f64,
+pub struct Stat {
+    /// Median.
+    pub median: f64,
     best: f64,
     runs: usize,
 }
@@ -71,18 +72,25 @@ fn stat(mut t: Vec<f64>) -> Stat {
 
 /// One figure beside its reference.
 #[derive(Debug, Serialize)]
-struct Line {
-    figure: &'static str,
-    value_ns: Stat,
-    reference: &'static str,
-    reference_ns: Stat,
+pub struct Line {
+    /// What was timed.
+    pub figure: &'static str,
+    /// Its time.
+    pub value_ns: Stat,
+    /// What it is compared with.
+    pub reference: &'static str,
+    /// The reference's time.
+    pub reference_ns: Stat,
     ratio: f64,
-    target: &'static str,
-    met: bool,
+    /// The target, as text.
+    pub target: &'static str,
+    /// Whether the target was met.
+    pub met: bool,
 }
 
+/// The figures of `mam bench ledger`.
 #[derive(Debug, Serialize)]
-struct Report {
+pub struct Report {
     bench: &'static str,
     accounts: usize,
     tickets: usize,
@@ -90,7 +98,8 @@ struct Report {
     quotes: usize,
     thin_permille: u32,
     setup_s: f64,
-    lines: Vec<Line>,
+    /// Each figure beside its reference.
+    pub lines: Vec<Line>,
     checked_per_quote: f64,
     quotes_checking_any: u64,
     limit_events: u64,
@@ -128,8 +137,8 @@ fn timed(f: impl FnOnce()) -> f64 {
     s.elapsed().as_nanos() as f64
 }
 
-/// Runs `mam bench ledger`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// Measures the figures of `mam bench ledger`.
+pub fn measure(args: &Args) -> anyhow::Result<Report> {
     anyhow::ensure!(args.accounts > 0, "--accounts must be positive");
     anyhow::ensure!(args.quotes > 0, "--quotes must be positive");
     let p = Params {
@@ -323,6 +332,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         pure_allocate_ns: pure,
         stream_bytes: MarkColumns::of(&live.engine).bytes(),
     };
+    Ok(report)
+}
+
+/// Runs `mam bench ledger`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let report = measure(&args)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -265,7 +265,7 @@ fn print_table(rows: &[Row]) {
 }
 
 /// The default socket-run capture: two hours of the shared Dukascopy EURUSD day, converted.
-fn default_capture(out: &std::path::Path) -> anyhow::Result<PathBuf> {
+pub fn default_capture(out: &std::path::Path) -> anyhow::Result<PathBuf> {
     let src = mam_core::shared_data::shared_path("dukascopy/EURUSD-2019-02-04")
         .map_err(|e| anyhow::anyhow!("{e}; or give --capture FILE: a pcap of mam SBE quotes"))?;
     let day = out.join("capture/EURUSD-2019-02-04");
@@ -285,8 +285,19 @@ fn default_capture(out: &std::path::Path) -> anyhow::Result<PathBuf> {
     Ok(pcap)
 }
 
-/// Runs `mam bench pipeline`.
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+/// What `mam bench pipeline` measured.
+#[derive(Debug)]
+pub struct Report {
+    /// Where the `.hlog` and `.hgrm` files went.
+    pub out: PathBuf,
+    /// In-process configurations, each with the load average before and after.
+    pub results: Vec<(RunResult, (f64, f64))>,
+    /// Socket-to-socket configurations.
+    pub sockets: Vec<SocketResult>,
+}
+
+/// Measures every configuration of `mam bench pipeline` (progress on stderr unless `--json`).
+pub fn measure(a: &Args) -> anyhow::Result<Report> {
     let modes = a
         .modes
         .iter()
@@ -417,6 +428,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    Ok(Report {
+        out,
+        results,
+        sockets,
+    })
+}
+
+/// Runs `mam bench pipeline`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let Report {
+        out,
+        results,
+        sockets,
+    } = measure(&a)?;
     if a.json {
         println!(
             "{}",

@@ -43,8 +43,24 @@ fn time(budget: Duration, mut f: impl FnMut()) -> (u64, u64, usize) {
     (runs[runs.len() / 2], runs[0], runs.len())
 }
 
-/// Runs `mam bench sbe`.
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+/// The figures of `mam bench sbe` (times in ns, median, best, runs).
+#[derive(Debug, Clone, Copy)]
+pub struct Report {
+    /// Quotes decoded per run.
+    pub quotes: u64,
+    decoded_quotes: u64,
+    decoded_checksum: i64,
+    packets: usize,
+    /// Bytes streamed per run.
+    pub bytes: usize,
+    /// Decoding every quote.
+    pub decode: (u64, u64, usize),
+    /// Streaming the same bytes (the reference).
+    pub stream: (u64, u64, usize),
+}
+
+/// Measures the figures of `mam bench sbe`.
+pub fn measure(a: &Args) -> anyhow::Result<Report> {
     let pd = dukascopy::point_decimals(&a.symbol);
     let mut quotes = Vec::new();
     let data = match &a.data {
@@ -75,21 +91,36 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (dm, db, dr) = time(budget, || {
         black_box(black_box(&s).decode_quotes());
     });
-    let (rm, rb, rr) = time(budget, || {
+    let stream = time(budget, || {
         black_box(black_box(&s).stream_bytes());
     });
-    let n = s.quotes as f64;
-    let bytes = s.bytes.len() as f64;
+    Ok(Report {
+        quotes: s.quotes,
+        decoded_quotes: decoded.quotes,
+        decoded_checksum: decoded.checksum,
+        packets: s.packets.len(),
+        bytes: s.bytes.len(),
+        decode: (dm, db, dr),
+        stream,
+    })
+}
+
+/// Runs `mam bench sbe`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let r = measure(&a)?;
+    let ((dm, db, dr), (rm, rb, rr)) = (r.decode, r.stream);
+    let n = r.quotes as f64;
+    let bytes = r.bytes as f64;
     let mqps = |ns: u64| n * 1e3 / ns as f64;
     let gbps = |ns: u64| bytes / ns as f64;
     if a.json {
         let v = serde_json::json!({
             "bench": "sbe",
-            "quotes": s.quotes,
-            "decoded_quotes": decoded.quotes,
-            "decoded_checksum": decoded.checksum,
-            "packets": s.packets.len(),
-            "bytes": s.bytes.len(),
+            "quotes": r.quotes,
+            "decoded_quotes": r.decoded_quotes,
+            "decoded_checksum": r.decoded_checksum,
+            "packets": r.packets,
+            "bytes": r.bytes,
             "decode": {"median_ns": dm, "best_ns": db, "runs": dr,
                        "million_quotes_per_s_median": mqps(dm), "million_quotes_per_s_best": mqps(db),
                        "ns_per_quote_median": dm as f64 / n},
@@ -103,9 +134,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     } else {
         println!(
             "mam SBE quote decode, {} quotes in {} packets ({} bytes), one thread",
-            s.quotes,
-            s.packets.len(),
-            s.bytes.len()
+            r.quotes, r.packets, r.bytes
         );
         println!(
             "  decode (framing + every field)   median {:>8.1} M quotes/s ({:.2} GB/s), best {:.1} M/s, {:.2} ns/quote",

@@ -177,12 +177,20 @@ fn hop(h: &Histogram<u64>) -> serde_json::Value {
     })
 }
 
-/// Runs `mam bench transport`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// Round-trip histograms (ns) of the shared-memory ring and of `rtrb` (the reference); a
+/// one-way hop is half a round trip.
+pub fn measure(args: &Args) -> anyhow::Result<(Histogram<u64>, Histogram<u64>)> {
     anyhow::ensure!(args.count > 0, "--count must be at least 1");
     let cpus = cpus(args.pin);
-    let shm_h = shm_round_trips(args.count, cpus)?;
-    let rtrb_h = rtrb_round_trips(args.count, cpus)?;
+    Ok((
+        shm_round_trips(args.count, cpus)?,
+        rtrb_round_trips(args.count, cpus)?,
+    ))
+}
+
+/// Runs `mam bench transport`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (shm_h, rtrb_h) = measure(&args)?;
     let (s, r) = (hop(&shm_h), hop(&rtrb_h));
     let ratio = shm_h.value_at_quantile(0.5) as f64 / rtrb_h.value_at_quantile(0.5).max(1) as f64;
     if args.json {

@@ -9,11 +9,17 @@ pub mod bench;
 #[cfg(feature = "bench")]
 pub mod bench_adaptive;
 #[cfg(feature = "bench")]
+pub mod bench_all;
+#[cfg(feature = "bench")]
 pub mod bench_alloc;
 #[cfg(feature = "bench")]
 pub mod bench_decode;
 #[cfg(feature = "bench")]
 pub mod bench_fix;
+#[cfg(feature = "bench")]
+pub mod bench_instr_work;
+#[cfg(feature = "bench")]
+pub mod bench_instructions;
 #[cfg(feature = "bench")]
 pub mod bench_journal;
 #[cfg(feature = "bench")]
