@@ -4,6 +4,7 @@
 pub mod admin_api;
 pub mod browser;
 pub mod daemon;
+pub mod heard;
 pub mod manager;
 pub mod quickfix;
 

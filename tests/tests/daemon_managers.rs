@@ -20,112 +20,13 @@ use std::time::Duration;
 use mam_core::event::Side;
 use mam_core::num::{Money, Price, Qty};
 use mam_gateway::fix::time::parse_utc;
-use mam_gateway::manager::client::msg::{
-    AccountAction, AckKind, Open, OrderOpts, PositionReport, PositionsAck,
-};
-use mam_gateway::manager::client::{ClientOptions, ManagerClient};
+use mam_gateway::manager::client::msg::{AccountAction, Open, OrderOpts};
 use mam_tests::admin_api::Api;
 use mam_tests::daemon::{
-    check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig, Proc, ADMIN_ON,
+    check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig, ADMIN_ON,
 };
+use mam_tests::heard::Listener;
 use mam_tests::quickfix::{free_port, Executor};
-
-/// One manager session and what it heard.
-struct Mgr {
-    c: ManagerClient,
-    /// ClOrdID → (OrdStatus, CumQty) of every report.
-    reports: Vec<(u64, u8, Qty)>,
-    acks: Vec<PositionsAck>,
-    positions: Vec<PositionReport>,
-    /// MamAccountReqID → (Account, applied, Text).
-    account_acks: BTreeMap<u64, (String, bool, String)>,
-}
-
-impl Mgr {
-    fn connect(addr: &str, sender: &str, store: std::path::PathBuf) -> Mgr {
-        let mut o = ClientOptions::new(addr.parse().unwrap(), store);
-        o.sender = sender.into();
-        Mgr {
-            c: ManagerClient::open(&o).expect("manager client"),
-            reports: Vec::new(),
-            acks: Vec::new(),
-            positions: Vec::new(),
-            account_acks: BTreeMap::new(),
-        }
-    }
-
-    fn poll(&mut self) {
-        for a in self
-            .c
-            .poll(Duration::from_millis(5))
-            .expect("manager session")
-        {
-            match a.kind {
-                AckKind::Report {
-                    ord_status: Some(s),
-                    cum_qty: Some(q),
-                    ..
-                } => self.reports.push((a.cl_ord_id.unwrap_or(0), s, q)),
-                AckKind::Refused { text, .. } => panic!("order refused: {text}"),
-                AckKind::PositionsAck(p) => self.acks.push(p),
-                AckKind::Position(p) => self.positions.push(p),
-                AckKind::AccountAck {
-                    req_id,
-                    account,
-                    applied,
-                    text,
-                    ..
-                } => {
-                    let dup = self.account_acks.insert(req_id, (account, applied, text));
-                    assert!(dup.is_none(), "request {req_id} answered twice");
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn filled(&self, id: u64) -> Option<Qty> {
-        self.reports
-            .iter()
-            .rfind(|r| r.0 == id && r.1 == b'2')
-            .map(|r| r.2)
-    }
-
-    /// A RequestForPositions and its answer (ack and every report it announces).
-    fn ask(
-        &mut self,
-        daemon: &mut Proc,
-        req: &str,
-        account: &str,
-    ) -> (PositionsAck, Vec<PositionReport>) {
-        self.c.request_positions(req, account, None).expect("sent");
-        self.c.flush().expect("flush");
-        let mut out = None;
-        wait_until(&format!("the answer to {req}"), || {
-            self.poll();
-            assert!(
-                daemon.try_wait().is_none(),
-                "daemon died:\n{}",
-                daemon.output()
-            );
-            let Some(ack) = self.acks.iter().find(|a| a.req_id == req) else {
-                return false;
-            };
-            let r: Vec<_> = self
-                .positions
-                .iter()
-                .filter(|p| p.req_id == req)
-                .cloned()
-                .collect();
-            if (r.len() as u64) < ack.total {
-                return false;
-            }
-            out = Some((ack.clone(), r));
-            true
-        });
-        out.expect("answered")
-    }
-}
 
 fn at(s: &str) -> u64 {
     parse_utc(s.as_bytes()).expect("a UTC timestamp")
@@ -200,8 +101,8 @@ fn two_managers_and_two_lps_without_cross_talk() {
     let setup = rig.setup.clone();
     setup.use_account_store(&store);
     let mut daemon = setup.start(&out_file(d, "daemon"));
-    let mut m0 = Mgr::connect(&setup.manager, "MANAGER", d.join("m0"));
-    let mut m1 = Mgr::connect(&second, "MANAGER2", d.join("m1"));
+    let mut m0 = Listener::connect(&setup.manager, "MANAGER", d.join("m0"));
+    let mut m1 = Listener::connect(&second, "MANAGER2", d.join("m1"));
     wait_until("both managers logged on", || {
         m0.poll();
         m1.poll();
@@ -325,12 +226,16 @@ fn two_managers_and_two_lps_without_cross_talk() {
     assert_eq!(f1, Qty::parse("800000").unwrap(), "{:?}", m1.reports);
     // Each heard of its own master only (one ticket each, its own CumQty).
     assert!(
-        m0.reports.iter().all(|r| r.0 == 1 && r.2 <= f0),
+        m0.reports
+            .iter()
+            .all(|r| r.cl_ord_id == 1 && r.cum_qty <= f0),
         "{:?}",
         m0.reports
     );
     assert!(
-        m1.reports.iter().all(|r| r.0 == 1 && r.2 <= f1),
+        m1.reports
+            .iter()
+            .all(|r| r.cl_ord_id == 1 && r.cum_qty <= f1),
         "{:?}",
         m1.reports
     );
@@ -341,7 +246,7 @@ fn two_managers_and_two_lps_without_cross_talk() {
         let mut n = 0;
         let all = loop {
             n += 1;
-            let (ack, r) = m.ask(&mut daemon, &format!("ALL{n}"), "*");
+            let (ack, r) = m.ask(&mut daemon, &format!("ALL{n}"), "*", None);
             let sum: i64 = r.iter().map(|p| p.qty.raw()).sum();
             if sum == filled.raw() {
                 break r;
@@ -355,7 +260,7 @@ fn two_managers_and_two_lps_without_cross_talk() {
         assert_eq!(all.len(), 4);
         assert!(all.iter().all(|p| p.account.starts_with(prefix)), "{all:?}");
         let other = if prefix == "A" { "B0" } else { "A0" };
-        let (ack, none) = m.ask(&mut daemon, "OTHER", other);
+        let (ack, none) = m.ask(&mut daemon, "OTHER", other, None);
         assert_eq!((ack.result, ack.status), (1, 2), "{ack:?}");
         assert!(ack.text.contains("unknown account"), "{}", ack.text);
         assert!(none.is_empty());

@@ -25,89 +25,11 @@ use std::time::{Duration, Instant};
 use mam_core::event::Side;
 use mam_core::num::{Price, Qty};
 use mam_gateway::fix::time::parse_utc;
-use mam_gateway::manager::client::msg::{AckKind, Open, OrderOpts, PositionReport, PositionsAck};
-use mam_gateway::manager::client::{ClientOptions, ManagerClient};
+use mam_gateway::manager::client::msg::{Open, OrderOpts};
 use mam_tests::daemon::{
-    check_statement_totals, lp_net_from_orders, lp_orders, out_file, wait_until, EurusdRig, Proc,
+    check_statement_totals, lp_net_from_orders, lp_orders, out_file, wait_until, EurusdRig,
 };
-
-/// The manager, what it learned of its orders, and the journal sequence of the last report.
-struct Mgr {
-    c: ManagerClient,
-    /// Ticket → CumQty of its final report (OrdStatus filled, done for day, canceled or
-    /// rejected).
-    done: BTreeMap<u64, Qty>,
-    last_report_seq: u64,
-    acks: Vec<PositionsAck>,
-    positions: Vec<PositionReport>,
-}
-
-impl Mgr {
-    fn poll(&mut self) {
-        for a in self
-            .c
-            .poll(Duration::from_millis(5))
-            .expect("manager session")
-        {
-            match a.kind {
-                AckKind::Report {
-                    ord_status,
-                    cum_qty,
-                    journal_seq,
-                    ..
-                } => {
-                    self.last_report_seq = self.last_report_seq.max(journal_seq.unwrap_or(0));
-                    if let (Some(id), Some(b'2' | b'3' | b'4' | b'8')) = (a.cl_ord_id, ord_status) {
-                        self.done
-                            .insert(id, cum_qty.expect("CumQty on every report"));
-                    }
-                }
-                AckKind::Refused { text, .. } => panic!("order refused: {text}"),
-                AckKind::PositionsAck(p) => self.acks.push(p),
-                AckKind::Position(p) => self.positions.push(p),
-                _ => {}
-            }
-        }
-    }
-
-    /// Sends a RequestForPositions and waits for its ack and every report it announces.
-    fn ask(
-        &mut self,
-        daemon: &mut Proc,
-        req_id: &str,
-        account: &str,
-        symbol: Option<&str>,
-    ) -> (PositionsAck, Vec<PositionReport>) {
-        self.c
-            .request_positions(req_id, account, symbol)
-            .expect("RequestForPositions sent");
-        self.c.flush().expect("flush");
-        let mut out = None;
-        wait_until(&format!("the answer to {req_id}"), || {
-            self.poll();
-            assert!(
-                daemon.try_wait().is_none(),
-                "daemon died:\n{}",
-                daemon.output()
-            );
-            let Some(ack) = self.acks.iter().find(|a| a.req_id == req_id) else {
-                return false;
-            };
-            let reports: Vec<PositionReport> = self
-                .positions
-                .iter()
-                .filter(|p| p.req_id == req_id)
-                .cloned()
-                .collect();
-            if (reports.len() as u64) < ack.total {
-                return false;
-            }
-            out = Some((ack.clone(), reports));
-            true
-        });
-        out.expect("answered")
-    }
-}
+use mam_tests::heard::Listener;
 
 fn at(s: &str) -> u64 {
     parse_utc(s.as_bytes()).expect("a UTC timestamp")
@@ -142,17 +64,7 @@ snapshot_interval = \"20ms\"
     );
     let setup = rig.setup.clone();
     let mut daemon = setup.start(&out_file(d, "daemon"));
-    let mut m = Mgr {
-        c: ManagerClient::open(&ClientOptions::new(
-            setup.manager.parse().unwrap(),
-            d.join("manager"),
-        ))
-        .expect("manager client"),
-        done: BTreeMap::new(),
-        last_report_seq: 0,
-        acks: Vec::new(),
-        positions: Vec::new(),
-    };
+    let mut m = Listener::connect(&setup.manager, "MANAGER", d.join("manager"));
     wait_until("manager Logon", || {
         m.poll();
         m.c.is_logged_on()
@@ -186,9 +98,9 @@ snapshot_interval = \"20ms\"
             "daemon died:\n{}",
             daemon.output()
         );
-        m.done.len() == 2
+        m.ended(1).is_some() && m.ended(2).is_some()
     });
-    let (bought, sold) = (m.done[&1], m.done[&2]);
+    let (bought, sold) = (m.ended(1).unwrap(), m.ended(2).unwrap());
     assert!(
         bought.raw() > 0 && sold.raw() > 0,
         "both masters filled: {bought} / {sold}"
@@ -202,7 +114,7 @@ snapshot_interval = \"20ms\"
         n += 1;
         let (ack, reports) = m.ask(&mut daemon, &format!("ALL{n}"), "*", None);
         let seq = ack.journal_seq.expect("the ack names its journal sequence");
-        if seq >= m.last_report_seq {
+        if seq >= m.last_report_seq() {
             break (ack, reports);
         }
         assert!(n < 200, "the snapshot never reached the last report");
