@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mam_feed::dukascopy;
-use mam_feed::sbe::msg::Quote;
 use mam_feed::sbe::stream::PacketStream;
 
 fn data() -> PacketStream {
@@ -20,16 +19,7 @@ fn data() -> PacketStream {
     let mut quotes = Vec::new();
     for h in dukascopy::hour_files(Path::new(dir)).unwrap() {
         for t in dukascopy::read_hour(&h, 5).unwrap() {
-            quotes.push(Quote {
-                time_ns: t.time_ms as u64 * 1_000_000,
-                instrument: 0,
-                lp: 1,
-                flags: 0,
-                bid: Some(t.bid),
-                ask: Some(t.ask),
-                bid_size: Some(t.bid_volume),
-                ask_size: Some(t.ask_volume),
-            });
+            quotes.push(t.quote(0, 1));
         }
     }
     PacketStream::from_quotes(quotes, 1472)

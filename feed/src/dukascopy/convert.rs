@@ -19,6 +19,23 @@ use mam_core::symbol::SymbolTable;
 
 use super::time::civil_ymd;
 use super::{hour_files, read_hour, DukascopyError, Tick};
+
+impl Tick {
+    /// The tick as mam's SBE quote of `instrument` from liquidity provider `lp` (both sides,
+    /// both sizes; the time in ns).
+    pub fn quote(&self, instrument: u32, lp: u16) -> Quote {
+        Quote {
+            time_ns: ns(self.time_ms),
+            instrument,
+            lp,
+            flags: 0,
+            bid: Some(self.bid),
+            ask: Some(self.ask),
+            bid_size: Some(self.bid_volume),
+            ask_size: Some(self.ask_volume),
+        }
+    }
+}
 use crate::pcap_write::{PcapWriter, TsResolution};
 use crate::sbe::msg::{Instrument, Quote};
 use crate::sbe::packet::{PacketBuilder, DEFAULT_MAX_PAYLOAD};
@@ -150,16 +167,7 @@ impl<W: Write> Converter<W> {
             self.stats.messages += 1;
         }
         for t in ticks {
-            let q = Quote {
-                time_ns: ns(t.time_ms),
-                instrument: self.opts.instrument,
-                lp: self.opts.lp,
-                flags: 0,
-                bid: Some(t.bid),
-                ask: Some(t.ask),
-                bid_size: Some(t.bid_volume),
-                ask_size: Some(t.ask_volume),
-            };
+            let q = t.quote(self.opts.instrument, self.opts.lp);
             let fits = self.builder.as_ref().is_some_and(|b| b.fits(&q));
             if t.time_ms != self.packet_ms || !fits {
                 self.flush_packet()?;

@@ -176,22 +176,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
 /// One hour of the shared EURUSD day as mam SBE packets: decode, or stream the bytes.
 fn sbe(decode: bool, n: u64) -> anyhow::Result<ExitCode> {
     use mam_feed::dukascopy;
-    use mam_feed::sbe::msg::Quote;
     use mam_feed::sbe::stream::PacketStream;
     let hour = mam_core::shared_data::shared_path("dukascopy/EURUSD-2019-02-04/08h_ticks.bi5")?;
     let mut quotes = Vec::new();
     for h in dukascopy::hour_files(&hour)? {
         for t in dukascopy::read_hour(&h, dukascopy::point_decimals("EURUSD"))? {
-            quotes.push(Quote {
-                time_ns: u64::try_from(t.time_ms).unwrap_or(0) * 1_000_000,
-                instrument: 0,
-                lp: 1,
-                flags: 0,
-                bid: Some(t.bid),
-                ask: Some(t.ask),
-                bid_size: Some(t.bid_volume),
-                ask_size: Some(t.ask_volume),
-            });
+            quotes.push(t.quote(0, 1));
         }
     }
     let s = PacketStream::from_quotes(quotes, 1472);

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
 use mam_feed::dukascopy;
-use mam_feed::sbe::msg::Quote;
 use mam_feed::sbe::stream::PacketStream;
 
 /// Arguments of `mam bench sbe`.
@@ -69,16 +68,7 @@ pub fn measure(a: &Args) -> anyhow::Result<Report> {
     };
     for h in dukascopy::hour_files(&data).with_context(|| "reading the tick data")? {
         for t in dukascopy::read_hour(&h, pd)? {
-            quotes.push(Quote {
-                time_ns: u64::try_from(t.time_ms).unwrap_or(0) * 1_000_000,
-                instrument: 0,
-                lp: 1,
-                flags: 0,
-                bid: Some(t.bid),
-                ask: Some(t.ask),
-                bid_size: Some(t.bid_volume),
-                ask_size: Some(t.ask_volume),
-            });
+            quotes.push(t.quote(0, 1));
         }
     }
     let s = PacketStream::from_quotes(quotes, 1472);
