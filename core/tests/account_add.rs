@@ -12,7 +12,6 @@ use mam_core::engine::account_change::{account_field as f, status};
 use mam_core::engine::decision::RefusedCode;
 use mam_core::engine::input::model_code;
 use mam_core::engine::Input;
-use mam_core::event::ExecStatus;
 use mam_core::num::{Money, Ratio};
 use proptest::prelude::*;
 
@@ -29,29 +28,7 @@ fn add(ts: u64, id: &str, balance: i64) -> AccountAdd {
 
 /// Steps per account of a 30-step multiplier master (`ticket`), every child filled.
 fn open_filled(h: &mut Harness, ticket: u64) -> Vec<i64> {
-    let ts = h.tick();
-    let d = h.apply(open(
-        ts,
-        ticket,
-        sym("EURUSD"),
-        true,
-        30,
-        model_code::MULTIPLIER,
-        false,
-    ));
-    let mut per = vec![0i64; h.engine.accounts().id.len()];
-    for o in orders(&d) {
-        per[o.account as usize] += o.qty.raw() / STEP;
-        let ts = h.tick();
-        h.apply(fill(
-            ts,
-            o.cl_ord_id,
-            o.qty.raw(),
-            EU0 + 2 * PIP,
-            ExecStatus::Filled,
-        ));
-    }
-    per
+    open_filled_steps(h, ticket, 30, model_code::MULTIPLIER).0
 }
 
 #[test]

@@ -16,20 +16,7 @@ use proptest::prelude::*;
 
 /// Per-account steps of a 12-step master `ticket` (every child filled), and its refusal.
 fn open_filled(h: &mut Harness, ticket: u64, model: u8) -> (Vec<i64>, Option<RefusedCode>) {
-    let ts = h.tick();
-    let d = h.apply(open(ts, ticket, sym("EURUSD"), true, 12, model, false));
-    let mut per = vec![0i64; h.engine.accounts().id.len()];
-    for o in orders(&d) {
-        per[o.account as usize] += o.qty.raw() / STEP;
-        let ts = h.tick();
-        h.apply(fill(
-            ts,
-            o.cl_ord_id,
-            o.qty.raw(),
-            EU0 + 2 * PIP,
-            ExecStatus::Filled,
-        ));
-    }
+    let (per, d) = open_filled_steps(h, ticket, 12, model);
     (per, refused_code(&d))
 }
 

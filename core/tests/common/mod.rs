@@ -305,3 +305,28 @@ pub fn eurusd_harness(n: usize) -> Harness {
     h.apply(quote(ts, sym("EURUSD"), EU0, EU0 + 2 * PIP));
     h
 }
+
+/// A per-account EURUSD buy master of `steps` lot steps (`ticket`, `model`) with every child
+/// filled at 2 pips over the quote: the steps each account got, and the open's decisions.
+pub fn open_filled_steps(
+    h: &mut Harness,
+    ticket: u64,
+    steps: u64,
+    model: u8,
+) -> (Vec<i64>, Vec<Decision>) {
+    let ts = h.tick();
+    let d = h.apply(open(ts, ticket, sym("EURUSD"), true, steps, model, false));
+    let mut per = vec![0i64; h.engine.accounts().id.len()];
+    for o in orders(&d) {
+        per[o.account as usize] += o.qty.raw() / STEP;
+        let ts = h.tick();
+        h.apply(fill(
+            ts,
+            o.cl_ord_id,
+            o.qty.raw(),
+            EU0 + 2 * PIP,
+            ExecStatus::Filled,
+        ));
+    }
+    (per, d)
+}
