@@ -142,6 +142,7 @@ impl Engine {
             // A manager's own account: it follows that manager and trades at once (its
             // settings are the import defaults; the manager changes them like any other).
             r.flags = crate::account::with_manager(r.flags | crate::account::FLAG_ACTIVE, m as u8);
+            self.several_managers |= m != 0;
         }
         self.ledger.add_account(&self.symbols, r.currency);
         self.risk.add_account();

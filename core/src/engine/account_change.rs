@@ -217,7 +217,10 @@ impl Engine {
                 acc.flags[a] = (acc.flags[a] & !FLAG_LIMIT_FLATTEN)
                     | if v == 1 { FLAG_LIMIT_FLATTEN } else { 0 };
             }
-            f::MANAGER => acc.flags[a] = with_manager(acc.flags[a], v as u8),
+            f::MANAGER => {
+                acc.flags[a] = with_manager(acc.flags[a], v as u8);
+                self.several_managers |= v != 0;
+            }
             _ => return bad,
         }
         self.check_account(a, c.ts_ns, seq, d);

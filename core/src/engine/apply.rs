@@ -8,7 +8,7 @@ use super::lifecycle::record::MAX_ORDER_ID;
 use super::limits::LIMIT_TICKET;
 use super::state::{BlockState, OrderState, TicketState};
 use super::{Engine, EngineError, CL_ORD_ID_SHIFT};
-use crate::account::{manager_of, AccountVecs, FLAG_MANAGER_MASK};
+use crate::account::{manager_of, AccountVecs};
 use crate::alloc::fill::BlockFill;
 use crate::alloc::model::{allocate, Basis, Order, StaticModel};
 use crate::alloc::ticket::{MasterTicket, ResidualPolicy};
@@ -120,6 +120,23 @@ impl Engine {
 
     /// Marks every account with an open position (the others' columns are current: they
     /// change only with their own fills and balance changes).
+    /// Fills `manager_flags` with the flags column as manager `m`'s masters see it: every
+    /// other manager's accounts as 0 (they may not open, so they weigh nothing). False, and
+    /// nothing copied, while one manager is all there is: its masters read the column itself.
+    pub(super) fn mask_other_managers(&mut self, m: u8) -> bool {
+        if m == 0 && !self.several_managers {
+            return false;
+        }
+        let flags = &self.accounts.flags;
+        self.manager_flags.clear();
+        self.manager_flags.extend(
+            flags
+                .iter()
+                .map(|&f| if manager_of(f) == m { f } else { 0 }),
+        );
+        true
+    }
+
     pub(super) fn mark_open_accounts(&mut self) {
         for a in 0..self.accounts.id.len() {
             if self.ledger.open_positions(a as u32) > 0 {
@@ -217,19 +234,9 @@ impl Engine {
             self.mark_open_accounts();
         }
         let mut alloc = std::mem::take(&mut self.buf);
-        let manager = manager_of_order(t);
+        let masked = self.mask_other_managers(manager_of_order(t));
         let mut cols = self.accounts.columns();
-        if manager != 0 || cols.flags.iter().any(|&f| f & FLAG_MANAGER_MASK != 0) {
-            // Several managers: this one's master allocates over its own accounts only, as
-            // if the others were inactive (one masked copy of a 2-byte column).
-            self.manager_flags.clear();
-            self.manager_flags.extend(cols.flags.iter().map(|&f| {
-                if manager_of(f) == manager {
-                    f
-                } else {
-                    0
-                }
-            }));
+        if masked {
             cols.flags = &self.manager_flags;
         }
         let a = allocate(&cols, limits, &order, &mut alloc, &mut self.ws);

@@ -195,6 +195,9 @@ pub struct Engine {
     buf2: Vec<u64>,
     /// The flags column with every other manager's accounts masked out (several managers).
     manager_flags: Vec<u16>,
+    /// Some account follows a manager other than 0 (derived from the accounts: found at
+    /// construction, set by an account change or add that makes it so; never journaled).
+    several_managers: bool,
     /// Equity weights of a rebalance.
     ws_rebalance: Vec<u64>,
     decisions: Vec<Decision>,
@@ -264,6 +267,10 @@ impl Engine {
             buf: vec![0; n],
             buf2: vec![0; n],
             manager_flags: Vec::new(),
+            several_managers: accounts
+                .flags
+                .iter()
+                .any(|&f| crate::account::manager_of(f) != 0),
             ws_rebalance: Vec::new(),
             decisions: Vec::new(),
             exposures: Vec::new(),

@@ -15,7 +15,6 @@
 use super::decision::Decision;
 use super::input::{manager_of_order, BALANCE_REBALANCE};
 use super::Engine;
-use crate::account::{manager_of, FLAG_MANAGER_MASK};
 use crate::alloc::apportion::{apportion, ApportionParams};
 use crate::alloc::model::{weights, StaticModel};
 use crate::alloc::{LotLimits, MinLotPolicy, Mode};
@@ -47,16 +46,11 @@ impl Engine {
         }
         // Equity as of the latest quote, over this manager's accounts that may open.
         self.mark_open_accounts();
+        let masked = self.mask_other_managers(manager);
         let mut cols = self.accounts.columns();
-        self.manager_flags.clear();
-        self.manager_flags.extend(cols.flags.iter().map(|&f| {
-            if manager_of(f) == manager {
-                f
-            } else {
-                f & !crate::account::FLAG_ACTIVE & !FLAG_MANAGER_MASK
-            }
-        }));
-        cols.flags = &self.manager_flags;
+        if masked {
+            cols.flags = &self.manager_flags;
+        }
         let mut w = std::mem::take(&mut self.ws_rebalance);
         if weights(&cols, StaticModel::Equity, &mut w).is_err() {
             self.ws_rebalance = w;

@@ -35,13 +35,17 @@ pub struct LpRoutes {
 }
 
 impl LpRoutes {
-    /// The LP a new order for `instrument` goes to, given which LPs are logged on now.
-    pub fn pick(&self, instrument: u32, up: impl Fn(usize) -> bool) -> usize {
-        let primary = self
-            .by_instrument
+    /// The LP `instrument` is routed to.
+    pub fn primary(&self, instrument: u32) -> usize {
+        self.by_instrument
             .get(instrument as usize)
             .copied()
-            .unwrap_or(0);
+            .unwrap_or(0)
+    }
+
+    /// The LP a new order for `instrument` goes to, given which LPs are logged on now.
+    pub fn pick(&self, instrument: u32, up: impl Fn(usize) -> bool) -> usize {
+        let primary = self.primary(instrument);
         match self.fallback.get(primary).copied().flatten() {
             Some(f) if !up(primary) && up(f) => f,
             _ => primary,
@@ -68,6 +72,10 @@ pub struct LpRouterStage {
     lps: Vec<RoutedLp>,
     routes: LpRoutes,
     /// Which LP holds each order sent (or queued) since start, and those its store held.
+    /// It grows by one entry per order for the life of the process (tens of bytes each: a
+    /// million orders a day is tens of MB): the router never sees an order end, because fills
+    /// go from each LP stage straight to the engine. Pruning it needs the LP stages to say when
+    /// an order is done.
     held_by: HashMap<u64, usize>,
     /// An order whose LP's ring was full: retried first.
     waiting: Option<(usize, EdgeOrder)>,
@@ -116,25 +124,22 @@ impl LpRouterStage {
 
     fn route(&mut self, o: &EdgeOrder) -> usize {
         let c = &o.order;
-        if c.ord_type == ORD_TYPE_CANCEL || c.ord_type == ORD_TYPE_ALLOC {
-            if let Some(&i) = self.held_by.get(&c.cl_ord_id) {
-                return i;
-            }
+        // A cancel request and allocation lines name an order: only its LP knows it.
+        let names_order = c.ord_type == ORD_TYPE_CANCEL || c.ord_type == ORD_TYPE_ALLOC;
+        if let Some(&i) = names_order
+            .then(|| self.held_by.get(&c.cl_ord_id))
+            .flatten()
+        {
+            return i;
         }
         let lps = &self.lps;
         let i = self.routes.pick(c.instrument, |k| {
             lps.get(k).is_some_and(|l| l.stage.is_logged_on())
         });
-        let primary = self
-            .routes
-            .by_instrument
-            .get(c.instrument as usize)
-            .copied()
-            .unwrap_or(0);
-        if i != primary {
+        if i != self.routes.primary(c.instrument) {
             self.fallbacks += 1;
         }
-        if c.ord_type != ORD_TYPE_CANCEL && c.ord_type != ORD_TYPE_ALLOC {
+        if !names_order {
             self.held_by.insert(c.cl_ord_id, i);
         }
         i

@@ -208,22 +208,8 @@ impl Handler {
         scope_input(&mut input, self.manager);
         let ts = input.ts_ns();
         let tt = m.get(60).unwrap_or_default();
-        if self.closed {
-            let r = MasterRefusal::order(
-                OrdRejReason::Other,
-                60,
-                tt,
-                "the manager's trading session is closed (340=3): send 340=2 first",
-            );
-            return self.refuse(m, seq, &r);
-        }
-        if ts < self.clock {
-            let r = MasterRefusal::order(
-                OrdRejReason::Other,
-                60,
-                tt,
-                "TransactTime is below the manager's clock (it must not decrease)",
-            );
+        if let Some(why) = self.not_now(ts) {
+            let r = MasterRefusal::order(OrdRejReason::Other, 60, tt, why);
             return self.refuse(m, seq, &r);
         }
         self.clock = ts;
@@ -238,23 +224,32 @@ impl Handler {
         }
     }
 
+    /// Why a message stamped `ts` cannot go to the engine now, if it cannot: mam is stopping,
+    /// the manager said its session is closed, or `ts` is below the manager's clock.
+    fn not_now(&self, ts: u64) -> Option<&'static str> {
+        if self.stopping {
+            Some("mam is shutting down")
+        } else if self.closed {
+            Some("the manager's trading session is closed (340=3): send 340=2 first")
+        } else if ts < self.clock {
+            Some("TransactTime is below the manager's clock (it must not decrease)")
+        } else {
+            None
+        }
+    }
+
     /// An OrderCancelRequest or OrderCancelReplaceRequest: converted, it goes to the engine,
     /// which answers (Pending Cancel / Canceled / Replaced, or OrderCancelReject); refused at
     /// the edge, it gets its OrderCancelReject (or a session Reject for a malformed message).
     fn on_request(&mut self, m: &Message<'_>, seq: u64, r: Result<Input, MasterRefusal>) {
         let mut input = match r {
-            Ok(i) if !self.stopping && !self.closed && i.ts_ns() >= self.clock => i,
-            Ok(_) => {
-                let why = if self.stopping {
-                    "mam is shutting down"
-                } else if self.closed {
-                    "the manager's trading session is closed (340=3): send 340=2 first"
-                } else {
-                    "TransactTime is below the manager's clock (it must not decrease)"
-                };
-                let r = MasterRefusal::order(OrdRejReason::Other, 60, b"", why);
-                return self.refuse(m, seq, &r);
-            }
+            Ok(i) => match self.not_now(i.ts_ns()) {
+                None => i,
+                Some(why) => {
+                    let r = MasterRefusal::order(OrdRejReason::Other, 60, b"", why);
+                    return self.refuse(m, seq, &r);
+                }
+            },
             Err(r) => return self.refuse(m, seq, &r),
         };
         scope_input(&mut input, self.manager);
@@ -272,16 +267,9 @@ impl Handler {
             return self.queue(None, false, Some(r));
         };
         let ts = m.get(60).and_then(crate::fix::time::parse_utc);
-        let why = if self.stopping {
-            Some("mam is shutting down")
-        } else if self.closed {
-            Some("the manager's trading session is closed (340=3): send 340=2 first")
-        } else if ts.is_none() {
-            Some("TransactTime(60) is required, as UTCTimestamp")
-        } else if ts.is_some_and(|t| t < self.clock) {
-            Some("TransactTime is below the manager's clock (it must not decrease)")
-        } else {
-            None
+        let why = match ts {
+            None => Some("TransactTime(60) is required, as UTCTimestamp"),
+            Some(t) => self.not_now(t),
         };
         let r = match why {
             Some(w) => Err(AccountRefusal::Refused {

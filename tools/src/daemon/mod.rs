@@ -301,7 +301,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         estats,
         vec![
             ("feed", mstats),
-            ("masters", astats.unwrap_or_else(|| ring::<EdgeFrame>(2).2)),
+            ("masters", astats.unwrap_or_default()),
             ("orders", ostats),
             ("fills", fstats),
         ],

@@ -29,8 +29,9 @@ use crate::pipeline::ring::RingRx;
 #[derive(Debug)]
 pub(super) struct State {
     market_head: Option<MarketEvent>,
-    /// Each manager's next master (index = manager number).
-    master_heads: Vec<Option<EdgeFrame>>,
+    /// Each manager's next master, decoded once as it became the head, and the frame it came
+    /// in (index = manager number).
+    master_heads: Vec<Option<(Input, EdgeFrame)>>,
     /// Last market timestamp seen (`u64::MAX` once the feed ended or when there is none).
     market_wm: u64,
     /// Each manager's clock (`u64::MAX` once it ended or when there is none).
@@ -82,8 +83,7 @@ impl State {
     fn manager_bound(&self, m: usize) -> u64 {
         self.master_heads[m]
             .as_ref()
-            .and_then(EdgeFrame::decode)
-            .map_or(self.manager_wms[m], |i| i.ts_ns())
+            .map_or(self.manager_wms[m], |(i, _)| i.ts_ns())
     }
 
     /// The manager whose master goes next, if one may: the earliest head (the lower number
@@ -91,10 +91,7 @@ impl State {
     /// lower number, as early).
     fn next_master(&self) -> Option<(usize, u64)> {
         let (m, t) = (0..self.master_heads.len())
-            .filter_map(|m| {
-                let t = self.master_heads[m].as_ref()?.decode()?.ts_ns();
-                Some((m, t))
-            })
+            .filter_map(|m| Some((m, self.master_heads[m].as_ref()?.0.ts_ns())))
             .min_by_key(|&(m, t)| (t, m))?;
         let clear = (0..self.master_heads.len())
             .filter(|&o| o != m)
@@ -209,10 +206,10 @@ impl EngineStage {
                 };
                 work += 1;
                 self.seq.manager_wms[m] = self.seq.manager_wms[m].max(fr.watermark_ns);
-                if fr.decode().is_some() {
+                if let Some(input) = fr.decode() {
                     let now = self.now();
                     rec(&mut self.hists.master, now.saturating_sub(fr.edge_ns));
-                    self.seq.master_heads[m] = Some(fr);
+                    self.seq.master_heads[m] = Some((input, fr));
                 }
             }
         }
@@ -233,8 +230,7 @@ impl EngineStage {
             let market_bound = market_ts.unwrap_or(self.seq.market_wm);
             let manager_bound = self.seq.managers_bound();
             if let Some((m, t)) = next.filter(|&(_, t)| t <= market_bound) {
-                let fr = self.seq.master_heads[m].take().expect("head present");
-                let input = fr.decode().expect("decoded when it became the head");
+                let (input, fr) = self.seq.master_heads[m].take().expect("head present");
                 self.seq.clock = t;
                 let origin = Origin::new(super::managers::manager_source(m), fr.origin_seq);
                 self.apply(&input, Some(origin), fr.edge_ns)?;
