@@ -8,22 +8,28 @@
 //! only if it divides into whole lot steps, prices keep at most the symbol's decimals, and
 //! TransactTime becomes UTC nanoseconds. Anything else is a [`MasterRefusal`] that names the
 //! tag, the value and the reply FIX prescribes.
+//!
+//! This module is FIX's own parse (tags and their text formats); the rules every manager edge
+//! shares (the binary order entry too) are in [`super::rules`].
+//!
+//! [`MasterOpen`]: mam_core::engine::input::MasterOpen
+//! [`MasterClose`]: mam_core::engine::input::MasterClose
+//! [`MasterAmend`]: mam_core::engine::input::MasterAmend
 
 pub use super::refusal::{MasterRefusal, OrdRejReason};
+pub use super::rules::Converted;
+use super::rules::{
+    amend_from_fields, master_from_fields, order_id, OrderFields, Parsed, ReplaceFields,
+};
 use crate::fix::decode::{Message, RejectReason};
 use crate::fix::msg::NewOrderSingle;
 use crate::fix::num::parse_u64;
 use crate::fix::tag;
-use mam_core::engine::input::{
-    model_code, Input, MasterAmend, MasterCancel, MasterClose, MasterOpen, CLOSE_FULL, MODE_BLOCK,
-    MODE_PER_ACCOUNT, POLICY_HELD_LIMIT, POLICY_HELD_STOP,
-};
-use mam_core::engine::lifecycle::record::{
-    scoped_order_id, AMEND_LOTS, AMEND_PRICE, AMEND_SL, AMEND_TP, MAX_CL_ORD_ID,
-};
-use mam_core::event::OrdType;
-use mam_core::num::{Lots, Money, Price, Qty};
-use mam_core::symbol::{SymbolSpec, SymbolTable};
+use mam_core::engine::input::{model_code, Input, MasterCancel, MODE_BLOCK, MODE_PER_ACCOUNT};
+use mam_core::engine::lifecycle::record::scoped_order_id;
+use mam_core::num::{Money, Price, Qty};
+use mam_core::symbol::SymbolTable;
+use std::borrow::Cow;
 
 /// MamModel: the allocation model (`model_code` names as in `mam allocate --model`).
 pub const TAG_MODEL: u32 = tag::MAM_MODEL.num;
@@ -67,7 +73,7 @@ pub struct MasterDefaults {
     /// Min-lot policy of opens: 0 zero, 1 round up.
     pub min_lot_policy: u8,
     /// Residuals a partial close leaves under the min lot: 0 leave them open, 1 close them
-    /// whole ([`MasterClose::residual`]; no FIX tag sets it).
+    /// whole ([`MasterClose::residual`](mam_core::engine::input::MasterClose::residual); no FIX tag sets it).
     pub close_residual: u8,
     /// Every open of this manager asks for the adaptive layer
     /// ([`POLICY_ADAPTIVE`](mam_core::engine::input::POLICY_ADAPTIVE); `engine.allocation`).
@@ -206,19 +212,13 @@ fn custom<T>(
     tag: u32,
     parse: impl Fn(&[u8]) -> Option<T>,
     what: &str,
-) -> Result<Option<T>, MasterRefusal> {
+) -> Parsed<T> {
     match m.get(tag) {
         None => Ok(None),
         Some(v) => parse(v)
             .map(Some)
             .ok_or_else(|| MasterRefusal::order(OrdRejReason::Other, tag, v, what)),
     }
-}
-
-/// A ticket or order id: a decimal u64 in 1..=2^56−1 (the bits above carry the manager's
-/// number and the engine's stop-loss and take-profit closes).
-fn ticket(v: &[u8]) -> Option<u64> {
-    parse_u64(v).ok().filter(|&t| t > 0 && t <= MAX_CL_ORD_ID)
 }
 
 /// Puts manager `m`'s number into every order id of `input` (see
@@ -252,7 +252,7 @@ pub fn scope_input(input: &mut Input, m: u8) {
 }
 
 /// An order id tag that must be a decimal id, or the refusal naming it.
-fn order_id(m: &Message<'_>, t: u32, what: &str) -> Result<u64, MasterRefusal> {
+fn fix_order_id(m: &Message<'_>, t: u32, what: &str) -> Result<u64, MasterRefusal> {
     let Some(v) = m.get(t) else {
         return Err(MasterRefusal::session(
             RejectReason::RequiredTagMissing,
@@ -261,82 +261,34 @@ fn order_id(m: &Message<'_>, t: u32, what: &str) -> Result<u64, MasterRefusal> {
             format!("{what} is required"),
         ));
     };
-    ticket(v).ok_or_else(|| {
-        MasterRefusal::order(
-            OrdRejReason::Other,
-            t,
-            v,
-            format!("{what} must be a decimal number in 1..=72057594037927935"),
-        )
-    })
+    order_id(parse_u64(v).ok(), t, v, what)
 }
 
-/// A price tag of `spec`: positive, at most the symbol's decimals.
-fn price_of(
-    m: &Message<'_>,
-    t: u32,
-    spec: &SymbolSpec,
-    zero_ok: bool,
-) -> Result<Option<Price>, MasterRefusal> {
+/// A price tag as text: absent, a price, or "not a price" (the rules check sign and decimals).
+fn price_tag(m: &Message<'_>, t: u32) -> Parsed<Price> {
     let Some(raw) = m.get(t) else {
         return Ok(None);
     };
-    let bad = |what: String| MasterRefusal::order(OrdRejReason::Other, t, raw, what);
-    let p = core::str::from_utf8(raw)
+    core::str::from_utf8(raw)
         .ok()
         .and_then(|v| Price::parse(v).ok())
-        .ok_or_else(|| bad("not a price with at most 8 decimals".into()))?;
-    if p.raw() < 0 || (p.raw() == 0 && !zero_ok) {
-        return Err(bad("price must be positive".into()));
-    }
-    if p.round_to_decimals(spec.price_decimals, mam_core::num::Rounding::TowardZero) != p {
-        return Err(bad(format!(
-            "price has more than {} decimals for {}",
-            spec.price_decimals,
-            spec.name_str()
-        )));
-    }
-    Ok(Some(p))
-}
-
-/// What one manager message becomes: an input, and for an open with a stop-loss or
-/// take-profit, the amend that sets them right after it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Converted {
-    /// The input.
-    pub input: Input,
-    /// The open's own SL/TP (`amend_id == 0`).
-    pub then: Option<Input>,
-}
-
-/// OrderQty (base units) → lots, exactly: a positive whole number of the symbol's lot steps.
-fn lots_of(spec: &SymbolSpec, qty: Qty, raw: &[u8]) -> Result<Lots, MasterRefusal> {
-    let bad = |what: String| {
-        MasterRefusal::order(
-            OrdRejReason::IncorrectQuantity,
-            tag::ORDER_QTY.num,
-            raw,
-            what,
-        )
-    };
-    let c = i128::from(spec.contract_size.raw());
-    let n = i128::from(qty.raw()) * i128::from(Lots::ONE_RAW);
-    let step = i128::from(spec.lot_step.raw());
-    if c <= 0 || step <= 0 || n <= 0 || n % c != 0 || (n / c) % step != 0 {
-        return Err(bad(format!(
-            "OrderQty must be a positive multiple of {} units (lot step {} of {} units per lot)",
-            spec.lots_to_qty(spec.lot_step).unwrap_or_default(),
-            spec.lot_step,
-            spec.contract_size
-        )));
-    }
-    i64::try_from(n / c)
-        .map(Lots)
-        .map_err(|_| bad("OrderQty too large".into()))
+        .map(Some)
+        .ok_or_else(|| {
+            MasterRefusal::order(
+                OrdRejReason::Other,
+                t,
+                raw,
+                "not a price with at most 8 decimals",
+            )
+        })
 }
 
 /// Converts a NewOrderSingle (35=D) of the manager into a [`MasterOpen`] (PositionEffect `O`,
-/// the default) or a [`MasterClose`] (`C`), as `docs/daemon.md` specifies. Never panics.
+/// the default) or a [`MasterClose`] (`C`), as `docs/daemon.md` specifies: FIX's own parse
+/// here, mam's rules in [`master_from_fields`]. Never panics.
+///
+/// [`MasterOpen`]: mam_core::engine::input::MasterOpen
+/// [`MasterClose`]: mam_core::engine::input::MasterClose
 pub fn master_from_nos(
     m: &Message<'_>,
     symbols: &SymbolTable,
@@ -344,68 +296,58 @@ pub fn master_from_nos(
 ) -> Result<Converted, MasterRefusal> {
     let nos = NewOrderSingle::parse(m).map_err(|e| MasterRefusal::field(m, e))?;
     let close = position_effect(m)?;
-    let name = core::str::from_utf8(nos.symbol).unwrap_or("");
-    let Some((instrument, spec)) = symbols.id_of(name).zip(symbols.get(name)) else {
-        return Err(MasterRefusal::order(
-            OrdRejReason::UnknownSymbol,
-            tag::SYMBOL.num,
-            nos.symbol,
-            "unknown symbol (not in mam's symbol table)",
-        ));
+    let raw = |t: u32| Cow::Borrowed(m.get(t).unwrap_or_default());
+    let f = OrderFields {
+        raw: &raw,
+        cl_ord_id: parse_u64(nos.cl_ord_id).ok(),
+        close,
+        orig_cl_ord_id: m.get(tag::ORIG_CL_ORD_ID.num).map(|v| parse_u64(v).ok()),
+        symbol: nos.symbol,
+        side: nos.side,
+        qty: nos.qty,
+        ord_type: nos.ord_type,
+        price: nos.price,
+        transact_time_ns: nos.transact_time_ns,
+        model: custom(m, TAG_MODEL, model_from_name, "MamModel: unknown model"),
+        routing: custom(
+            m,
+            TAG_ROUTING,
+            routing_from_name,
+            "MamRouting must be block or per-account",
+        ),
+        min_lot_policy: custom(
+            m,
+            TAG_MIN_LOT_POLICY,
+            policy_from_name,
+            "MamMinLotPolicy must be zero or round-up",
+        ),
+        close_all: custom(m, TAG_CLOSE_ALL, yes_no, "MamCloseAll must be Y or N"),
+        hold: custom(m, TAG_HOLD, yes_no, "MamHold must be Y or N"),
+        stop_px: price_tag(m, TAG_STOP_PX),
+        stop_loss: price_tag(m, TAG_STOP_LOSS),
+        take_profit: price_tag(m, TAG_TAKE_PROFIT),
+        stop_distance: custom(
+            m,
+            TAG_STOP_DISTANCE,
+            |v| {
+                Price::parse(core::str::from_utf8(v).ok()?)
+                    .ok()
+                    .filter(|p| p.raw() > 0)
+            },
+            "MamStopDistance must be a positive price with at most 8 decimals",
+        ),
+        reference: custom(
+            m,
+            TAG_REFERENCE,
+            |v| {
+                Money::parse(core::str::from_utf8(v).ok()?)
+                    .ok()
+                    .filter(|r| r.raw() > 0)
+            },
+            "MamReference must be a positive amount with at most 6 decimals",
+        ),
     };
-    let o = OrderTags::read(m, defaults)?;
-    if close {
-        return close_from_nos(m, &nos, spec, &o, defaults);
-    }
-    if m.get(TAG_CLOSE_ALL).is_some() {
-        return Err(MasterRefusal::order(
-            OrdRejReason::Other,
-            TAG_CLOSE_ALL,
-            m.get(TAG_CLOSE_ALL).unwrap_or_default(),
-            "MamCloseAll is for closes (77=C) only",
-        ));
-    }
-    let t = ticket(nos.cl_ord_id).ok_or_else(|| {
-        MasterRefusal::order(
-            OrdRejReason::Other,
-            tag::CL_ORD_ID.num,
-            nos.cl_ord_id,
-            "bad ticket: an open's ClOrdID must be a decimal number in 1..=72057594037927935",
-        )
-    })?;
-    let lots = lots_of(spec, nos.qty, m.get(tag::ORDER_QTY.num).unwrap_or_default())?;
-    let (limit_price, held) = open_price(m, &nos, spec)?;
-    let x = OpenTags::read(m, spec, o.model)?;
-    let then = (x.sl.is_some() || x.tp.is_some()).then(|| {
-        Input::Amend(MasterAmend {
-            ts_ns: nos.transact_time_ns,
-            order_id: t,
-            amend_id: 0,
-            stop_loss: x.sl.unwrap_or(Price::ZERO),
-            take_profit: x.tp.unwrap_or(Price::ZERO),
-            flags: AMEND_SL | AMEND_TP,
-            mode: o.routing,
-            ..MasterAmend::default()
-        })
-    });
-    Ok(Converted {
-        input: Input::Open(MasterOpen {
-            ts_ns: nos.transact_time_ns,
-            ticket: t,
-            lots,
-            limit_price,
-            sl_distance: x.sl_distance,
-            // No FIX tag carries it: zero means 1 (account currency = quote currency).
-            quote_to_account: Price::ZERO,
-            reference: x.reference,
-            instrument,
-            model: o.model,
-            side: nos.side as u8,
-            policy: o.policy | held,
-            mode: o.routing,
-        }),
-        then,
-    })
+    master_from_fields(f, symbols, defaults)
 }
 
 /// PositionEffect (77): an open (`O`, or absent) or a close (`C`).
@@ -430,220 +372,6 @@ fn yes_no(v: &[u8]) -> Option<bool> {
     }
 }
 
-/// mam's tags that opens and closes share, with the manager's defaults filled in.
-struct OrderTags {
-    model: u8,
-    routing: u8,
-    /// Min-lot policy, with the adaptive bit when the manager is adaptive.
-    policy: u8,
-    close_all: bool,
-}
-
-impl OrderTags {
-    fn read(m: &Message<'_>, defaults: &MasterDefaults) -> Result<Self, MasterRefusal> {
-        let model = custom(m, TAG_MODEL, model_from_name, "MamModel: unknown model")?
-            .unwrap_or(defaults.model);
-        let routing = custom(
-            m,
-            TAG_ROUTING,
-            routing_from_name,
-            "MamRouting must be block or per-account",
-        )?
-        .unwrap_or(defaults.routing);
-        let adaptive = if defaults.adaptive {
-            mam_core::engine::input::POLICY_ADAPTIVE
-        } else {
-            0
-        };
-        let policy = custom(
-            m,
-            TAG_MIN_LOT_POLICY,
-            policy_from_name,
-            "MamMinLotPolicy must be zero or round-up",
-        )?
-        .unwrap_or(defaults.min_lot_policy)
-            | adaptive;
-        let close_all =
-            custom(m, TAG_CLOSE_ALL, yes_no, "MamCloseAll must be Y or N")?.unwrap_or(false);
-        Ok(OrderTags {
-            model,
-            routing,
-            policy,
-            close_all,
-        })
-    }
-}
-
-/// A close (77=C): OrigClOrdID names the ticket; MamCloseAll closes everything still open.
-fn close_from_nos(
-    m: &Message<'_>,
-    nos: &NewOrderSingle<'_>,
-    spec: &SymbolSpec,
-    o: &OrderTags,
-    defaults: &MasterDefaults,
-) -> Result<Converted, MasterRefusal> {
-    let Some(orig) = m.get(tag::ORIG_CL_ORD_ID.num) else {
-        return Err(MasterRefusal::session(
-            RejectReason::RequiredTagMissing,
-            tag::ORIG_CL_ORD_ID.num,
-            b"",
-            "a close (77=C) needs OrigClOrdID, the ticket",
-        ));
-    };
-    let t = ticket(orig).ok_or_else(|| {
-        MasterRefusal::order(
-            OrdRejReason::Other,
-            tag::ORIG_CL_ORD_ID.num,
-            orig,
-            "bad ticket: OrigClOrdID must be a decimal number > 0",
-        )
-    })?;
-    // Close-all ignores the quantity (it must still be > 0, which the parse checked).
-    let lots = if o.close_all {
-        Lots::ZERO
-    } else {
-        lots_of(spec, nos.qty, m.get(tag::ORDER_QTY.num).unwrap_or_default())?
-    };
-    let id = order_id(m, tag::CL_ORD_ID.num, "a close's ClOrdID")?;
-    Ok(Converted {
-        input: Input::Close(MasterClose {
-            ts_ns: nos.transact_time_ns,
-            ticket: t,
-            lots,
-            full: if o.close_all { CLOSE_FULL } else { 0 },
-            residual: defaults.close_residual,
-            mode: o.routing,
-            _pad: [0; 5],
-            order_id: id,
-        }),
-        then: None,
-    })
-}
-
-/// An open's price and how the engine holds it: a stop's StopPx (held until a quote reaches
-/// it), a limit's Price (held in the engine with MamHold=Y, else resting at the LP), or none
-/// for a market order.
-fn open_price(
-    m: &Message<'_>,
-    nos: &NewOrderSingle<'_>,
-    spec: &SymbolSpec,
-) -> Result<(Price, u8), MasterRefusal> {
-    let hold = custom(m, TAG_HOLD, yes_no, "MamHold must be Y or N")?.unwrap_or(false);
-    let mut held = 0;
-    let price = match (nos.ord_type, nos.price) {
-        (OrdType::Stop, _) => {
-            held = POLICY_HELD_STOP;
-            price_of(m, TAG_STOP_PX, spec, false)?.ok_or_else(|| {
-                MasterRefusal::session(
-                    RejectReason::RequiredTagMissing,
-                    TAG_STOP_PX,
-                    b"",
-                    "a stop order (40=3) needs StopPx (99)",
-                )
-            })?
-        }
-        (OrdType::Limit, Some(p)) => {
-            let raw = m.get(tag::PRICE.num).unwrap_or_default();
-            if p.raw() <= 0 {
-                return Err(MasterRefusal::order(
-                    OrdRejReason::Other,
-                    tag::PRICE.num,
-                    raw,
-                    "limit price must be positive",
-                ));
-            }
-            if p.round_to_decimals(spec.price_decimals, mam_core::num::Rounding::TowardZero) != p {
-                return Err(MasterRefusal::order(
-                    OrdRejReason::Other,
-                    tag::PRICE.num,
-                    raw,
-                    format!(
-                        "price has more than {} decimals for {}",
-                        spec.price_decimals,
-                        spec.name_str()
-                    ),
-                ));
-            }
-            if hold {
-                held = POLICY_HELD_LIMIT;
-            }
-            p
-        }
-        // A market order's Price, if any, is not a limit.
-        _ => Price::ZERO,
-    };
-    if hold && held != POLICY_HELD_LIMIT {
-        return Err(MasterRefusal::order(
-            OrdRejReason::Other,
-            TAG_HOLD,
-            b"Y",
-            "MamHold is for limit orders (40=2) only",
-        ));
-    }
-    Ok((price, held))
-}
-
-/// An open's stop-loss and take-profit and the inputs of the risk and ratio models.
-struct OpenTags {
-    sl: Option<Price>,
-    tp: Option<Price>,
-    sl_distance: Price,
-    reference: Money,
-}
-
-impl OpenTags {
-    fn read(m: &Message<'_>, spec: &SymbolSpec, model: u8) -> Result<Self, MasterRefusal> {
-        let sl = price_of(m, TAG_STOP_LOSS, spec, false)?;
-        let tp = price_of(m, TAG_TAKE_PROFIT, spec, false)?;
-        let sl_distance = custom(
-            m,
-            TAG_STOP_DISTANCE,
-            |v| {
-                Price::parse(core::str::from_utf8(v).ok()?)
-                    .ok()
-                    .filter(|p| p.raw() > 0)
-            },
-            "MamStopDistance must be a positive price with at most 8 decimals",
-        )?
-        .unwrap_or(Price::ZERO);
-        let reference = custom(
-            m,
-            TAG_REFERENCE,
-            |v| {
-                Money::parse(core::str::from_utf8(v).ok()?)
-                    .ok()
-                    .filter(|r| r.raw() > 0)
-            },
-            "MamReference must be a positive amount with at most 6 decimals",
-        )?
-        .unwrap_or(Money::ZERO);
-        if model == model_code::RISK && sl_distance.is_zero() {
-            return Err(MasterRefusal::order(
-                OrdRejReason::Other,
-                TAG_STOP_DISTANCE,
-                b"",
-                "the risk model needs MamStopDistance (5105)",
-            ));
-        }
-        if matches!(model, model_code::BALANCE_RATIO | model_code::EQUITY_RATIO)
-            && reference.is_zero()
-        {
-            return Err(MasterRefusal::order(
-                OrdRejReason::Other,
-                TAG_REFERENCE,
-                b"",
-                "the ratio models need MamReference (5106)",
-            ));
-        }
-        Ok(OpenTags {
-            sl,
-            tp,
-            sl_distance,
-            reference,
-        })
-    }
-}
-
 fn transact_time(m: &Message<'_>) -> Result<u64, MasterRefusal> {
     let tt = m
         .req(tag::TRANSACT_TIME.num)
@@ -661,8 +389,8 @@ fn transact_time(m: &Message<'_>) -> Result<u64, MasterRefusal> {
 /// Converts an OrderCancelRequest (35=F): OrigClOrdID (41) is the order to cancel, ClOrdID
 /// (11) the request's own id; both decimal ids. Never panics.
 pub fn cancel_from_ocr(m: &Message<'_>) -> Result<Input, MasterRefusal> {
-    let order = order_id(m, tag::ORIG_CL_ORD_ID.num, "OrigClOrdID")?;
-    let id = order_id(m, tag::CL_ORD_ID.num, "ClOrdID")?;
+    let order = fix_order_id(m, tag::ORIG_CL_ORD_ID.num, "OrigClOrdID")?;
+    let id = fix_order_id(m, tag::CL_ORD_ID.num, "ClOrdID")?;
     Ok(Input::Cancel(MasterCancel {
         ts_ns: transact_time(m)?,
         order_id: order,
@@ -672,40 +400,26 @@ pub fn cancel_from_ocr(m: &Message<'_>) -> Result<Input, MasterRefusal> {
 
 /// Converts an OrderCancelReplaceRequest (35=G) of order OrigClOrdID: OrderQty (38) and
 /// Price (44) or StopPx (99) replace a pending master's size and price; MamStopLoss (5107) and
-/// MamTakeProfit (5108) set, move or (with 0) remove the ticket's SL/TP. Never panics.
+/// MamTakeProfit (5108) set, move or (with 0) remove the ticket's SL/TP. FIX's own parse here,
+/// mam's rules in [`amend_from_fields`]. Never panics.
 pub fn amend_from_ocrr(
     m: &Message<'_>,
     symbols: &SymbolTable,
     defaults: &MasterDefaults,
 ) -> Result<Input, MasterRefusal> {
-    let order = order_id(m, tag::ORIG_CL_ORD_ID.num, "OrigClOrdID")?;
-    let id = order_id(m, tag::CL_ORD_ID.num, "ClOrdID")?;
+    let order = fix_order_id(m, tag::ORIG_CL_ORD_ID.num, "OrigClOrdID")?;
+    let id = fix_order_id(m, tag::CL_ORD_ID.num, "ClOrdID")?;
     let ts = transact_time(m)?;
     let sym = m
         .req(tag::SYMBOL.num)
         .map_err(|e| MasterRefusal::field(m, e))?;
-    let spec = core::str::from_utf8(sym)
-        .ok()
-        .and_then(|n| symbols.get(n))
-        .ok_or_else(|| {
-            MasterRefusal::order(
-                OrdRejReason::UnknownSymbol,
-                tag::SYMBOL.num,
-                sym,
-                "unknown symbol (not in mam's symbol table)",
-            )
-        })?;
-    let mut a = MasterAmend {
-        ts_ns: ts,
-        order_id: order,
-        amend_id: id,
-        mode: defaults.routing,
-        ..MasterAmend::default()
-    };
-    if let Some(q) = m.get(tag::ORDER_QTY.num) {
-        let qty = core::str::from_utf8(q)
+    let raw = |t: u32| Cow::Borrowed(m.get(t).unwrap_or_default());
+    let qty = match m.get(tag::ORDER_QTY.num) {
+        None => Ok(None),
+        Some(q) => core::str::from_utf8(q)
             .ok()
             .and_then(|v| Qty::parse(v).ok())
+            .map(Some)
             .ok_or_else(|| {
                 MasterRefusal::order(
                     OrdRejReason::IncorrectQuantity,
@@ -713,35 +427,27 @@ pub fn amend_from_ocrr(
                     q,
                     "OrderQty is not a quantity",
                 )
-            })?;
-        a.lots = lots_of(spec, qty, q)?;
-        a.flags |= AMEND_LOTS;
-    }
-    let px = match price_of(m, TAG_STOP_PX, spec, false)? {
-        Some(p) => Some(p),
-        None => price_of(m, tag::PRICE.num, spec, false)?,
+            }),
     };
-    if let Some(p) = px {
-        a.price = p;
-        a.flags |= AMEND_PRICE;
-    }
-    if let Some(p) = price_of(m, TAG_STOP_LOSS, spec, true)? {
-        a.stop_loss = p;
-        a.flags |= AMEND_SL;
-    }
-    if let Some(p) = price_of(m, TAG_TAKE_PROFIT, spec, true)? {
-        a.take_profit = p;
-        a.flags |= AMEND_TP;
-    }
-    if let Some(r) = custom(
-        m,
-        TAG_ROUTING,
-        routing_from_name,
-        "MamRouting must be block or per-account",
-    )? {
-        a.mode = r;
-    }
-    Ok(Input::Amend(a))
+    let f = ReplaceFields {
+        raw: &raw,
+        order_id: order,
+        id,
+        transact_time_ns: ts,
+        symbol: sym,
+        qty,
+        stop_px: price_tag(m, TAG_STOP_PX),
+        price: price_tag(m, tag::PRICE.num),
+        stop_loss: price_tag(m, TAG_STOP_LOSS),
+        take_profit: price_tag(m, TAG_TAKE_PROFIT),
+        routing: custom(
+            m,
+            TAG_ROUTING,
+            routing_from_name,
+            "MamRouting must be block or per-account",
+        ),
+    };
+    amend_from_fields(f, symbols, defaults)
 }
 
 /// Reads a TradingSessionStatus (35=h) of the manager into its watermark: TradSesStatus `2`

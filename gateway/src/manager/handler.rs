@@ -11,6 +11,7 @@ use mam_core::pipeline::{AccountDirectory, EdgeFrame, RingTx};
 use mam_core::symbol::SymbolTable;
 
 use super::account_request::{account_request_input, AccountRefusal};
+use super::clock::{self, ManagerClock};
 use super::convert::{
     amend_from_ocrr, cancel_from_ocr, master_from_nos, scope_input, watermark_from_tss,
     MasterDefaults,
@@ -43,11 +44,8 @@ pub(super) struct Handler {
     /// requests see its accounts only.
     pub(super) manager: u8,
     pub(super) defaults: MasterDefaults,
-    /// Highest TransactTime seen (the manager's clock).
-    pub(super) clock: u64,
-    /// The manager said its session is closed (340=3): watermark `u64::MAX`.
-    pub(super) closed: bool,
-    pub(super) stopping: bool,
+    /// The manager's clock (watermark) and stop state.
+    pub(super) time: ManagerClock,
     pub(super) backlog: VecDeque<Item>,
     pub(super) out: Outbox,
     pub(super) stats: Arc<ManagerCounters>,
@@ -71,20 +69,32 @@ pub(super) struct Handler {
     pub(super) rebalance_deposits: bool,
 }
 
-impl Handler {
-    pub(super) fn watermark(&self) -> u64 {
-        if self.closed {
-            u64::MAX
-        } else {
-            self.clock
-        }
-    }
+/// The engine ring as a manager edge pushes to it: a full ring never drops a frame, the wait
+/// is counted and timed, and the frame's latency (bytes read → on the ring) recorded. Both
+/// manager edges (FIX and binary) push through it.
+pub(super) struct RingOut<'a> {
+    /// The engine ring (`None` once the stage is done).
+    pub(super) tx: Option<&'a mut RingTx<EdgeFrame>>,
+    /// Since when the oldest pending frame waits (monotonic ns).
+    pub(super) waiting_since: &'a mut Option<u64>,
+    /// Bytes read → frame on the ring, ns.
+    pub(super) hist: &'a mut Histogram<u64>,
+    /// The stage's counters.
+    pub(super) stats: &'a ManagerCounters,
+}
 
-    /// Puts `item`'s frame on the ring if there is room; `false` if it must wait (the wait is
-    /// counted once per frame). An item without a frame, or without a ring, passes.
-    pub(super) fn push(&mut self, item: &mut Item) -> bool {
-        let (Some(f), Some(tx)) = (item.frame, self.tx.as_mut()) else {
-            item.frame = None;
+impl RingOut<'_> {
+    /// Puts `frame` on the ring if there is room (then `frame` becomes `None`); `false` if it
+    /// must wait. No frame, or no ring, passes. `order`: counted as an accepted master order
+    /// rather than a watermark.
+    pub(super) fn push(
+        &mut self,
+        frame: &mut Option<EdgeFrame>,
+        read_ns: u64,
+        order: bool,
+    ) -> bool {
+        let (Some(f), Some(tx)) = (*frame, self.tx.as_mut()) else {
+            *frame = None;
             return true;
         };
         if tx.try_push(f).is_err() {
@@ -94,11 +104,11 @@ impl Handler {
                     seq = f.origin_seq,
                     "engine ring abandoned: manager frame dropped"
                 );
-                item.frame = None;
+                *frame = None;
                 return true;
             }
             if self.waiting_since.is_none() {
-                self.waiting_since = Some(mono_ns());
+                *self.waiting_since = Some(mono_ns());
                 inc(&self.stats.ring_waits);
             }
             return false;
@@ -111,14 +121,32 @@ impl Handler {
             );
         }
         self.hist
-            .saturating_record(t.saturating_sub(item.read_ns).max(1));
-        inc(if item.order {
+            .saturating_record(t.saturating_sub(read_ns).max(1));
+        inc(if order {
             &self.stats.accepted
         } else {
             &self.stats.watermarks
         });
-        item.frame = None;
+        *frame = None;
         true
+    }
+}
+
+impl Handler {
+    pub(super) fn watermark(&self) -> u64 {
+        self.time.watermark()
+    }
+
+    /// Puts `item`'s frame on the ring if there is room; `false` if it must wait (the wait is
+    /// counted once per frame). An item without a frame, or without a ring, passes.
+    pub(super) fn push(&mut self, item: &mut Item) -> bool {
+        let mut out = RingOut {
+            tx: self.tx.as_mut(),
+            waiting_since: &mut self.waiting_since,
+            hist: &mut self.hist,
+            stats: &self.stats,
+        };
+        out.push(&mut item.frame, item.read_ns, item.order)
     }
 
     /// A frame goes onto the ring at once unless older frames wait; its reply (which must
@@ -168,12 +196,7 @@ impl Handler {
             }
             b"h" => match watermark_from_tss(m) {
                 Ok(w) => {
-                    if w == u64::MAX {
-                        self.closed = true;
-                    } else {
-                        self.closed = false;
-                        self.clock = self.clock.max(w);
-                    }
+                    self.time.on_clock(w);
                     let f = EdgeFrame::watermark(self.read_ns, seq, self.watermark());
                     self.queue(Some(f), false, None);
                 }
@@ -192,8 +215,8 @@ impl Handler {
     }
 
     fn on_order(&mut self, m: &Message<'_>, seq: u64) {
-        if self.stopping {
-            let r = MasterRefusal::order(OrdRejReason::Other, 0, b"", "mam is shutting down");
+        if self.time.stopping {
+            let r = MasterRefusal::order(OrdRejReason::Other, 0, b"", clock::STOPPING);
             return self.refuse(m, seq, &r);
         }
         let conv = match master_from_nos(m, &self.symbols, &self.defaults) {
@@ -208,11 +231,11 @@ impl Handler {
         scope_input(&mut input, self.manager);
         let ts = input.ts_ns();
         let tt = m.get(60).unwrap_or_default();
-        if let Some(why) = self.not_now(ts) {
+        if let Some(why) = self.time.not_now(ts) {
             let r = MasterRefusal::order(OrdRejReason::Other, 60, tt, why);
             return self.refuse(m, seq, &r);
         }
-        self.clock = ts;
+        self.time.accept(ts);
         // The engine answers: New (or Rejected) once it has journaled and applied the order,
         // then every fill (gateway/src/manager/report.rs).
         let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
@@ -224,26 +247,12 @@ impl Handler {
         }
     }
 
-    /// Why a message stamped `ts` cannot go to the engine now, if it cannot: mam is stopping,
-    /// the manager said its session is closed, or `ts` is below the manager's clock.
-    fn not_now(&self, ts: u64) -> Option<&'static str> {
-        if self.stopping {
-            Some("mam is shutting down")
-        } else if self.closed {
-            Some("the manager's trading session is closed (340=3): send 340=2 first")
-        } else if ts < self.clock {
-            Some("TransactTime is below the manager's clock (it must not decrease)")
-        } else {
-            None
-        }
-    }
-
     /// An OrderCancelRequest or OrderCancelReplaceRequest: converted, it goes to the engine,
     /// which answers (Pending Cancel / Canceled / Replaced, or OrderCancelReject); refused at
     /// the edge, it gets its OrderCancelReject (or a session Reject for a malformed message).
     fn on_request(&mut self, m: &Message<'_>, seq: u64, r: Result<Input, MasterRefusal>) {
         let mut input = match r {
-            Ok(i) => match self.not_now(i.ts_ns()) {
+            Ok(i) => match self.time.not_now(i.ts_ns()) {
                 None => i,
                 Some(why) => {
                     let r = MasterRefusal::order(OrdRejReason::Other, 60, b"", why);
@@ -253,7 +262,7 @@ impl Handler {
             Err(r) => return self.refuse(m, seq, &r),
         };
         scope_input(&mut input, self.manager);
-        self.clock = input.ts_ns();
+        self.time.accept(input.ts_ns());
         let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
         self.queue(Some(f), true, None);
     }
@@ -269,7 +278,7 @@ impl Handler {
         let ts = m.get(60).and_then(crate::fix::time::parse_utc);
         let why = match ts {
             None => Some("TransactTime(60) is required, as UTCTimestamp"),
-            Some(t) => self.not_now(t),
+            Some(t) => self.time.not_now(t),
         };
         let r = match why {
             Some(w) => Err(AccountRefusal::Refused {
@@ -286,7 +295,7 @@ impl Handler {
         };
         match r {
             Ok(input) => {
-                self.clock = input.ts_ns();
+                self.time.accept(input.ts_ns());
                 let f = EdgeFrame::input(&input, self.read_ns, seq, self.watermark());
                 self.queue(Some(f), true, None);
             }
@@ -341,11 +350,8 @@ impl Handler {
     /// A watermark frame if message `seq`'s readable TransactTime moves the open clock on.
     fn advance_clock(&mut self, m: &Message<'_>, seq: u64) -> Option<EdgeFrame> {
         let t = crate::fix::time::parse_utc(m.get(60)?)?;
-        if self.closed || t <= self.clock {
-            return None;
-        }
-        self.clock = t;
-        Some(EdgeFrame::watermark(self.read_ns, seq, t))
+        let w = self.time.advance(t)?;
+        Some(EdgeFrame::watermark(self.read_ns, seq, w))
     }
 
     fn refuse(&mut self, m: &Message<'_>, seq: u64, r: &MasterRefusal) {

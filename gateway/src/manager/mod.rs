@@ -15,9 +15,11 @@
 
 pub mod account_request;
 pub mod client;
+pub mod clock;
 pub mod convert;
 pub mod positions;
 pub mod report;
+pub mod rules;
 pub mod stage;
 
 mod handler;

@@ -64,12 +64,8 @@ impl MasterRefusal {
         }
     }
 
-    pub(super) fn session(
-        reason: RejectReason,
-        tag: u32,
-        value: &[u8],
-        what: impl Into<String>,
-    ) -> Self {
+    /// A refusal answered with a session-level Reject (SessionRejectReason `reason`).
+    pub fn session(reason: RejectReason, tag: u32, value: &[u8], what: impl Into<String>) -> Self {
         MasterRefusal::Session {
             reason,
             tag,

@@ -179,9 +179,7 @@ impl ManagerStage {
                 symbols,
                 manager: opts.manager,
                 defaults: opts.defaults,
-                clock: 0,
-                closed: false,
-                stopping: false,
+                time: Default::default(),
                 backlog: VecDeque::with_capacity(256),
                 out: Outbox::default(),
                 stats: Arc::new(ManagerCounters::default()),
@@ -394,7 +392,7 @@ impl Stage for ManagerStage {
         }
         if self.phase == Phase::Running && self.stop.load(Acquire) {
             self.phase = Phase::Draining;
-            self.h.stopping = true;
+            self.h.time.stopping = true;
         }
         let now = now_ns();
         if let Some(d) = self.live.as_ref() {
