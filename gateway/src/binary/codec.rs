@@ -8,14 +8,18 @@ use mam_core::event::{ExecStatus, OrdType, Side};
 use mam_core::num::{Price, Qty};
 use thiserror::Error;
 
+pub use super::master_msg::{
+    ManagerClock, MasterCancel, MasterOrder, MasterReject, MasterReplace, MasterReport,
+};
+
 /// Schema id of `mam-oe-sbe.xml`.
 pub const SCHEMA_ID: u16 = 77;
-/// Schema version.
-pub const SCHEMA_VERSION: u16 = 1;
+/// Schema version (2 added the manager's messages, templates 20-25).
+pub const SCHEMA_VERSION: u16 = 2;
 /// SBE message header length.
 pub const HEADER_LEN: usize = 8;
-/// Largest encoded message (header + ExecutionReport block).
-pub const MAX_MESSAGE_LEN: usize = HEADER_LEN + 72;
+/// Largest encoded message (header + MasterReport block).
+pub const MAX_MESSAGE_LEN: usize = HEADER_LEN + MasterReport::BLOCK;
 
 /// A message type of the schema, with its template id and block length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,11 +43,23 @@ pub enum Template {
     CancelOrder = 11,
     /// Application: execution report.
     ExecutionReport = 12,
+    /// Application, manager → mam: a master order (open or close).
+    MasterOrder = 20,
+    /// Application, manager → mam: cancel a master order.
+    MasterCancel = 21,
+    /// Application, manager → mam: replace parts of a master order.
+    MasterReplace = 22,
+    /// Application, manager → mam: the manager's clock (watermark).
+    ManagerClock = 23,
+    /// Application, mam → manager: a report on a master order.
+    MasterReport = 24,
+    /// Application, mam → manager: a message refused at the edge.
+    MasterReject = 25,
 }
 
 impl Template {
     /// Every template.
-    pub const ALL: [Template; 9] = [
+    pub const ALL: [Template; 15] = [
         Template::Establish,
         Template::EstablishAck,
         Template::Sequence,
@@ -53,6 +69,12 @@ impl Template {
         Template::NewOrder,
         Template::CancelOrder,
         Template::ExecutionReport,
+        Template::MasterOrder,
+        Template::MasterCancel,
+        Template::MasterReplace,
+        Template::ManagerClock,
+        Template::MasterReport,
+        Template::MasterReject,
     ];
 
     /// Block length this version writes (and the least it accepts).
@@ -67,6 +89,12 @@ impl Template {
             Template::NewOrder => 48,
             Template::CancelOrder => 40,
             Template::ExecutionReport => 72,
+            Template::MasterOrder => MasterOrder::BLOCK,
+            Template::MasterCancel => MasterCancel::BLOCK,
+            Template::MasterReplace => MasterReplace::BLOCK,
+            Template::ManagerClock => ManagerClock::BLOCK,
+            Template::MasterReport => MasterReport::BLOCK,
+            Template::MasterReject => MasterReject::BLOCK,
         }
     }
 
@@ -77,10 +105,7 @@ impl Template {
 
     /// True for application (sequenced) messages.
     pub fn is_application(self) -> bool {
-        matches!(
-            self,
-            Template::NewOrder | Template::CancelOrder | Template::ExecutionReport
-        )
+        (self as u16) >= 10
     }
 }
 
@@ -101,7 +126,7 @@ pub enum DecodeError {
     #[error("schema id {0}, expected 77")]
     Schema(u16),
     /// Header names a newer version.
-    #[error("schema version {0} is newer than 1")]
+    #[error("schema version {0} is newer than 2")]
     Version(u16),
     /// Unknown template id.
     #[error("unknown template id {0}")]
@@ -234,6 +259,18 @@ pub enum AppMessage {
     CancelOrder(CancelOrder),
     /// Execution report.
     ExecutionReport(ExecutionReport),
+    /// Master order (manager → mam).
+    MasterOrder(MasterOrder),
+    /// Master cancel (manager → mam).
+    MasterCancel(MasterCancel),
+    /// Master replace (manager → mam).
+    MasterReplace(MasterReplace),
+    /// The manager's clock (manager → mam).
+    ManagerClock(ManagerClock),
+    /// Report on a master order (mam → manager).
+    MasterReport(MasterReport),
+    /// A message refused at the edge (mam → manager).
+    MasterReject(MasterReject),
 }
 
 impl AppMessage {
@@ -243,6 +280,12 @@ impl AppMessage {
             AppMessage::NewOrder(_) => Template::NewOrder,
             AppMessage::CancelOrder(_) => Template::CancelOrder,
             AppMessage::ExecutionReport(_) => Template::ExecutionReport,
+            AppMessage::MasterOrder(_) => Template::MasterOrder,
+            AppMessage::MasterCancel(_) => Template::MasterCancel,
+            AppMessage::MasterReplace(_) => Template::MasterReplace,
+            AppMessage::ManagerClock(_) => Template::ManagerClock,
+            AppMessage::MasterReport(_) => Template::MasterReport,
+            AppMessage::MasterReject(_) => Template::MasterReject,
         }
     }
 
@@ -283,6 +326,12 @@ impl AppMessage {
                 put(b, 58, &e.reject_reason.to_le_bytes());
                 put(b, 64, &e.transact_time_ns.to_le_bytes());
             }
+            AppMessage::MasterOrder(m) => m.write(b),
+            AppMessage::MasterCancel(m) => m.write(b),
+            AppMessage::MasterReplace(m) => m.write(b),
+            AppMessage::ManagerClock(m) => m.write(b),
+            AppMessage::MasterReport(m) => m.write(b),
+            AppMessage::MasterReject(m) => m.write(b),
         }
         Ok(self.encoded_len())
     }
@@ -474,6 +523,12 @@ impl<'a> AppView<'a> {
                 instrument: rd_u32(b, 28),
                 side: side(b[32]),
             }),
+            Template::MasterOrder => AppMessage::MasterOrder(MasterOrder::read(b)),
+            Template::MasterCancel => AppMessage::MasterCancel(MasterCancel::read(b)),
+            Template::MasterReplace => AppMessage::MasterReplace(MasterReplace::read(b)),
+            Template::ManagerClock => AppMessage::ManagerClock(ManagerClock::read(b)),
+            Template::MasterReport => AppMessage::MasterReport(MasterReport::read(b)),
+            Template::MasterReject => AppMessage::MasterReject(MasterReject::read(b)),
             _ => AppMessage::ExecutionReport(ExecutionReport {
                 cl_ord_id: rd_u64(b, 8),
                 exec_id: rd_u64(b, 16),
@@ -587,6 +642,17 @@ pub fn decode(buf: &[u8]) -> Result<(Message<'_>, usize), DecodeError> {
                 code: b[8],
             })
         }
+        // The manager's messages: every byte pattern is a message; the edge checks the values
+        // and refuses a bad one naming the field (never silently, as a decode error would).
+        Template::MasterOrder
+        | Template::MasterCancel
+        | Template::MasterReplace
+        | Template::ManagerClock
+        | Template::MasterReport
+        | Template::MasterReject => Message::App(AppView {
+            template: t,
+            bytes: &buf[..total],
+        }),
         Template::NewOrder | Template::CancelOrder | Template::ExecutionReport => {
             match t {
                 Template::NewOrder => {

@@ -16,7 +16,9 @@
 //! from the transport never loses a session message: it stays pending and goes on the next
 //! `poll`. Time comes in as `now_ns` arguments.
 
-use super::codec::{decode, AppMessage, AppView, Message, SessionMessage, MAX_MESSAGE_LEN};
+use super::codec::{
+    decode, AppMessage, AppView, DecodeError, Message, SessionMessage, MAX_MESSAGE_LEN,
+};
 use super::store::{SeqStore, StoreError};
 use crate::transport::{Transport, TransportError};
 use thiserror::Error;
@@ -140,6 +142,8 @@ struct Inner {
     retransmit_outstanding: bool,
     pending: Pending,
     stats: SessionStats,
+    /// The last bytes that did not decode, and why (for an edge that answers them).
+    last_decode_error: Option<DecodeError>,
 }
 
 /// A binary order-entry session over transport `T`.
@@ -168,9 +172,13 @@ impl Inner {
 
     fn on_chunk(&mut self, mut chunk: &[u8], now_ns: u64, on_app: &mut dyn FnMut(&AppView<'_>)) {
         while !chunk.is_empty() {
-            let Ok((msg, len)) = decode(chunk) else {
-                self.stats.decode_errors += 1;
-                return;
+            let (msg, len) = match decode(chunk) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.stats.decode_errors += 1;
+                    self.last_decode_error = Some(e);
+                    return;
+                }
             };
             chunk = &chunk[len..];
             self.last_recv_ns = now_ns;
@@ -281,6 +289,7 @@ impl<T: Transport> Session<T> {
                 retransmit_outstanding: false,
                 pending: Pending::default(),
                 stats: SessionStats::default(),
+                last_decode_error: None,
             },
         }
     }
@@ -303,6 +312,17 @@ impl<T: Transport> Session<T> {
     /// The transport.
     pub fn transport_mut(&mut self) -> &mut T {
         &mut self.transport
+    }
+
+    /// The transport and the store back (the store outlives a connection: the next one
+    /// resumes from its sequence numbers).
+    pub fn into_parts(self) -> (T, SeqStore) {
+        (self.transport, self.inner.store)
+    }
+
+    /// Why the last bytes that did not decode were ignored, once (`None` if nothing new).
+    pub fn take_decode_error(&mut self) -> Option<DecodeError> {
+        self.inner.last_decode_error.take()
     }
 
     fn send_session(&mut self, msg: SessionMessage, now_ns: u64) -> Result<(), SessionError> {

@@ -4,7 +4,7 @@
 //! ```text
 //! 0    header (64 B): magic "MAMOESQ1", version, slot size, capacity, session id,
 //!      next outbound seq, next inbound seq
-//! 64   capacity × 128-byte slots: seq u64, len u16, 6 reserved, message (≤ 112 bytes)
+//! 64   capacity × 256-byte slots: seq u64, len u16, 6 reserved, message (≤ 240 bytes)
 //! ```
 //!
 //! Message `seq` lives in slot `seq % capacity`; a slot whose stored seq differs was
@@ -20,10 +20,11 @@ use memmap2::MmapMut;
 use thiserror::Error;
 
 const MAGIC: &[u8; 8] = b"MAMOESQ1";
-const VERSION: u32 = 1;
+/// 2: slots of 256 bytes (schema version 2's MasterReport is 152 bytes; 1 had 128).
+const VERSION: u32 = 2;
 const HEADER: usize = 64;
 /// Bytes per stored message slot.
-pub const SLOT: usize = 128;
+pub const SLOT: usize = 256;
 /// Largest message a slot holds.
 pub const SLOT_PAYLOAD: usize = SLOT - 16;
 const OFF_NEXT_OUT: usize = 32;
@@ -50,7 +51,7 @@ pub enum StoreError {
         what: String,
     },
     /// A message longer than a slot.
-    #[error("message of {0} bytes does not fit a store slot (112)")]
+    #[error("message of {0} bytes does not fit a store slot (240)")]
     TooLong(usize),
 }
 
@@ -191,3 +192,4 @@ impl SeqStore {
         self.next_out().saturating_sub(self.capacity).max(1)
     }
 }
+const _: () = assert!(super::codec::MAX_MESSAGE_LEN <= SLOT_PAYLOAD);
