@@ -14,6 +14,7 @@
 //!   (`mam manager`, the benchmarks and the daemon's end-to-end tests drive it).
 
 pub mod account_request;
+pub mod binary;
 pub mod client;
 pub mod clock;
 pub mod convert;
