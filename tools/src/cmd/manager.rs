@@ -28,6 +28,13 @@ pub struct Args {
     /// The daemon's manager acceptor, HOST:PORT (`manager.listen`).
     #[arg(long)]
     pub connect: SocketAddr,
+    /// The session's protocol, as the daemon's `protocol` of that manager: `fix` (FIX 4.4) or
+    /// `binary` (binary order entry; the same plan, sent as fast as the session takes it).
+    #[arg(long, default_value = "fix", value_parser = ["fix", "binary"])]
+    pub protocol: String,
+    /// `--protocol binary`: the session id (the daemon's `session_id`).
+    #[arg(long, default_value_t = 1)]
+    pub session_id: u64,
     /// The capture the daemon's feed replays (a pcap of mam SBE quotes): the plan's clock.
     #[arg(long)]
     pub capture: PathBuf,
@@ -118,6 +125,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             lifecycle: a.lifecycle,
         },
     )?;
+    if a.protocol == "binary" {
+        return super::manager_binary::run(&a, &plan);
+    }
     // Without --store: a directory of this run only, removed at the end.
     let (store, scratch) = match &a.store {
         Some(s) => (s.clone(), false),

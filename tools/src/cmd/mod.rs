@@ -38,6 +38,8 @@ pub mod hist;
 pub mod journal;
 #[cfg(feature = "bench")]
 pub mod manager;
+#[cfg(feature = "bench")]
+pub mod manager_binary;
 #[cfg(not(feature = "bench"))]
 pub mod not_built;
 pub mod replay;

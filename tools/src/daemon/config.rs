@@ -237,6 +237,12 @@ pub struct ManagerConfig {
     /// clock is rejected (SessionRejectReason 10) and the session logged out; `"0s"` turns
     /// the check off (docs/fix-session.md).
     pub sending_time_tolerance: String,
+    /// The session's protocol: `fix` (FIX 4.4, the CompIDs and password above) or `binary`
+    /// (binary order entry for co-located managers, docs/binary-order-entry.md: the session
+    /// id below; the FIX keys are not used).
+    pub protocol: String,
+    /// `protocol = "binary"`: the session id the manager's Establish must carry.
+    pub session_id: u64,
 }
 
 impl ManagerConfig {
@@ -260,6 +266,8 @@ impl Default for ManagerConfig {
             password: None,
             allow_remote: false,
             sending_time_tolerance: "120s".into(),
+            protocol: "fix".into(),
+            session_id: 1,
         }
     }
 }
@@ -550,12 +558,18 @@ impl DaemonConfig {
             bail!("[[managers]] needs [manager] enabled: it is manager 0");
         }
         for (i, m) in self.manager_sessions().enumerate() {
+            let key = if i == 0 {
+                "manager".to_string()
+            } else {
+                format!("managers[{}]", i - 1)
+            };
+            if !["fix", "binary"].contains(&m.protocol.as_str()) {
+                bail!(
+                    "{key}.protocol = \"{}\": expected fix or binary",
+                    m.protocol
+                );
+            }
             if !["keep", "rebalance"].contains(&m.on_deposit.as_str()) {
-                let key = if i == 0 {
-                    "manager".to_string()
-                } else {
-                    format!("managers[{}]", i - 1)
-                };
                 bail!(
                     "{key}.on_deposit = \"{}\": expected keep or rebalance",
                     m.on_deposit
@@ -827,6 +841,14 @@ mod tests {
         c.check().unwrap();
         let numbers: Vec<u8> = c.manager_sessions().map(|m| m.number).collect();
         assert_eq!(numbers, vec![0, 1]);
+        assert!(c.manager_sessions().all(|m| m.protocol == "fix"));
+        let c: DaemonConfig =
+            toml::from_str(&format!("{two}protocol = \"binary\"\nsession_id = 7\n")).unwrap();
+        c.check().unwrap();
+        assert_eq!(
+            (c.managers[0].protocol.as_str(), c.managers[0].session_id),
+            ("binary", 7)
+        );
         for (text, want) in [
             (
                 two.replace("number = 1", "number = 0"),
@@ -845,6 +867,10 @@ mod tests {
             (
                 format!("[manager]\nenabled = false\n{two}"),
                 "needs [manager] enabled",
+            ),
+            (
+                format!("{two}protocol = \"sbe\"\n"),
+                "managers[0].protocol = \"sbe\": expected fix or binary",
             ),
         ] {
             let c: DaemonConfig = toml::from_str(&text).unwrap();

@@ -30,6 +30,9 @@ use super::config::DaemonConfig;
 use super::resume::{open_orders, Started, StatePaths};
 use super::stats::EdgeCounters;
 
+#[path = "binary_edge.rs"]
+mod binary_edge;
+
 /// What the edge stages need.
 pub struct EdgeInputs<'a> {
     /// The file.
@@ -530,6 +533,9 @@ fn manager_stage(
     x: &EdgeInputs<'_>,
     cfg: &DaemonConfig,
 ) -> anyhow::Result<(Box<dyn Stage>, String, EdgeCounters)> {
+    if m.protocol == "binary" {
+        return binary_edge::stage(m, rings, live, x, cfg);
+    }
     let n = m.number;
     let key = if n == 0 {
         "manager".to_string()

@@ -209,7 +209,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         engine_managers.push((m.number, arx, rtx));
         // Reports a crash took between the journal and the manager's socket: sent first.
         if started.restarted {
-            let u = resume::unsent_reports(&paths, m.number)?;
+            let u = resume::unsent_reports(&paths, m)?;
             if !u.is_empty() {
                 writeln!(
                     out,

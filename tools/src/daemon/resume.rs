@@ -50,6 +50,12 @@ impl StatePaths {
         p.into()
     }
 
+    /// Manager `n`'s binary order-entry store (`protocol = "binary"`): `binary-manager-<n>.store`.
+    pub fn binary_manager_of(&self, n: u8) -> PathBuf {
+        self.fix_manager
+            .with_file_name(format!("binary-manager-{n}.store"))
+    }
+
     /// Manager `n`'s FIX store: `fix-manager` for manager 0, `fix-manager-<n>` for the others.
     pub fn fix_manager_of(&self, n: u8) -> PathBuf {
         if n == 0 {
@@ -277,12 +283,28 @@ pub fn open_orders(engine: &Engine, journal: &Journal) -> anyhow::Result<Vec<Chi
     Ok(out)
 }
 
-/// Reports on manager `n`'s master orders the journal holds after the last one its session's
+/// Reports on manager `m`'s master orders the journal holds after the last one its session's
 /// store holds as sent (a crash took them between journal and socket): the restart sends them
 /// first. None without a manager store (a new session is owed nothing).
-pub fn unsent_reports(paths: &StatePaths, n: u8) -> anyhow::Result<Vec<ManagerReport>> {
-    let store = paths.fix_manager_of(n);
-    let up_to = mam_gateway::manager::report::reported_up_to(&store)
+pub fn unsent_reports(
+    paths: &StatePaths,
+    m: &super::config::ManagerConfig,
+) -> anyhow::Result<Vec<ManagerReport>> {
+    let n = m.number;
+    let (store, up_to) = if m.protocol == "binary" {
+        let store = paths.binary_manager_of(n);
+        let up_to = mam_gateway::manager::binary::report::reported_up_to(
+            &store,
+            m.session_id,
+            mam_gateway::manager::binary::STORE_CAPACITY,
+        );
+        (store, up_to.map_err(anyhow::Error::from))
+    } else {
+        let store = paths.fix_manager_of(n);
+        let up_to = mam_gateway::manager::report::reported_up_to(&store);
+        (store, up_to.map_err(anyhow::Error::from))
+    };
+    let up_to = up_to
         .with_context(|| format!("reading manager {n}'s session store {}", store.display()))?;
     let Some(up_to) = up_to else {
         return Ok(Vec::new());

@@ -1,0 +1,89 @@
+//! The daemon's binary order-entry manager edge (`protocol = "binary"` on a `[manager]` or
+//! `[[managers]]` entry): the same rings, defaults, resume point, start-up line and stats
+//! counters as the FIX acceptor, with `mam_gateway::manager::binary::BinaryManagerStage` in
+//! its place (docs/daemon.md, "Binary order entry").
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use mam_core::pipeline::Stage;
+use mam_gateway::manager::binary::{BinaryManagerOptions, BinaryManagerStage, STORE_CAPACITY};
+use mam_gateway::manager::convert::SharedDefaults;
+
+use super::{defaults, sock, Edge, EdgeInputs, ManagerRings};
+use crate::daemon::config::{DaemonConfig, ManagerConfig};
+use crate::daemon::stats::EdgeCounters;
+
+/// Heartbeat interval of the binary session (ms).
+const KEEPALIVE_MS: u32 = 1_000;
+
+/// Manager `m`'s binary acceptor as a stage, its start-up line and its stats counters.
+pub(super) fn stage(
+    m: &ManagerConfig,
+    rings: ManagerRings,
+    live: Arc<SharedDefaults>,
+    x: &EdgeInputs<'_>,
+    cfg: &DaemonConfig,
+) -> anyhow::Result<(Box<dyn Stage>, String, EdgeCounters)> {
+    let n = m.number;
+    let key = if n == 0 {
+        "manager".to_string()
+    } else {
+        format!("managers (number {n})")
+    };
+    let opts = BinaryManagerOptions {
+        listen: sock(&m.listen)?,
+        session_id: m.session_id,
+        keepalive_ms: KEEPALIVE_MS,
+        store_path: x.paths.binary_manager_of(n),
+        store_capacity: STORE_CAPACITY,
+        resume_after: x.started.managers_last.get(&n).copied(),
+        allow_remote: m.allow_remote,
+        defaults: defaults(cfg)?,
+        manager: n,
+    };
+    let s = BinaryManagerStage::new(
+        opts,
+        x.symbols.clone(),
+        rings.master_tx,
+        x.stop.clone(),
+        Some(x.tap.clone()),
+    )
+    .with_context(|| format!("{key}.listen {}", m.listen))?
+    .with_reports(rings.report_rx)
+    .with_live_defaults(live);
+    let line = format!(
+        "{}: binary order-entry acceptor listening on {} (session {})",
+        if n == 0 {
+            "manager".to_string()
+        } else {
+            format!("manager {n}")
+        },
+        s.local_addr(),
+        m.session_id
+    );
+    // The FIX edge's names (the stats line takes static names: made once, for the process).
+    let names: [&'static str; 4] = if n == 0 {
+        [
+            "manager-logons",
+            "masters-accepted",
+            "reports",
+            "masters-refused",
+        ]
+    } else {
+        ["logons", "masters-accepted", "reports", "masters-refused"]
+            .map(|k| &*Box::leak(format!("manager{n}-{k}").into_boxed_str()))
+    };
+    let c = s.counters();
+    let counters: EdgeCounters = Box::new(move || {
+        let s = c.snapshot();
+        let v = [
+            s.logons,
+            s.accepted,
+            s.reports,
+            s.refused + s.session_rejects + s.business_rejects,
+        ];
+        names.into_iter().zip(v).collect()
+    });
+    Ok((Edge::boxed(s, None, &x.stop, false, None), line, counters))
+}
