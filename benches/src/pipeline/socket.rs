@@ -1,10 +1,10 @@
 //! The socket-to-socket run: the real daemon (`mam run --config`, spawned) between a manager
-//! that sends master orders at a fixed rate over FIX ([`ManagerClient`]), a SoupBinTCP feed
-//! served from a capture, and a simulated FIX LP ([`SimLp`]) that stamps each child order's
-//! arrival.
+//! that sends master orders at a fixed rate over FIX ([`ManagerClient`]) or binary order entry
+//! ([`BinaryManagerClient`], [`ManagerProtocol`]), a SoupBinTCP feed served from a capture,
+//! and a simulated FIX LP ([`SimLp`]) that stamps each child order's arrival.
 //!
 //! ```text
-//!  ManagerClient ──FIX──► mam run ──FIX──► SimLp (stamps arrival, fills)
+//!  ManagerClient ──FIX or binary──► mam run ──FIX──► SimLp (stamps arrival, fills)
 //!  SoupServer ──SoupBinTCP──┘
 //! ```
 //!
@@ -38,6 +38,120 @@ use super::inproc::master_lots;
 use super::record::{FigureSummary, Recorder};
 use super::{BenchError, Figure, Routing};
 use crate::manager::{ClientOptions, Close, ManagerClient, Open, OrderOpts};
+use mam_gateway::manager::binary::client::{order_of_close, order_of_open, BinaryManagerClient};
+
+/// The manager session's protocol in a socket run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManagerProtocol {
+    /// FIX 4.4 (the daemon's default).
+    Fix,
+    /// Binary order entry (`protocol = "binary"`).
+    Binary,
+}
+
+impl ManagerProtocol {
+    /// `fix` or `binary`, as the daemon's config says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagerProtocol::Fix => "fix",
+            ManagerProtocol::Binary => "binary",
+        }
+    }
+}
+
+/// The manager's end of either protocol.
+enum Manager {
+    Fix(Box<ManagerClient>),
+    Binary(Box<BinaryManagerClient>),
+}
+
+impl Manager {
+    fn connect(p: ManagerProtocol, addr: SocketAddr, dir: &Path) -> Result<Manager, BenchError> {
+        match p {
+            ManagerProtocol::Fix => {
+                let mut mgr = ManagerClient::open(&ClientOptions::new(addr, dir.join("manager")))
+                    .map_err(|e| fail(format!("manager client: {e}")))?;
+                let logon_by = Instant::now() + Duration::from_secs(10);
+                while !mgr.is_logged_on() {
+                    mgr.poll(Duration::from_millis(10))
+                        .map_err(|e| fail(format!("manager logon: {e}")))?;
+                    if Instant::now() > logon_by {
+                        return Err(fail("the manager session did not log on within 10 s"));
+                    }
+                }
+                Ok(Manager::Fix(Box::new(mgr)))
+            }
+            ManagerProtocol::Binary => BinaryManagerClient::connect(
+                addr,
+                1,
+                &dir.join("manager.store"),
+                Duration::from_secs(10),
+            )
+            .map(|c| Manager::Binary(Box::new(c)))
+            .map_err(|e| fail(format!("binary manager client: {e}"))),
+        }
+    }
+
+    /// Takes what arrived, waiting up to `wait` (FIX) or briefly (binary, non-blocking).
+    fn poll(&mut self, wait: Duration) -> Result<(), BenchError> {
+        match self {
+            Manager::Fix(m) => m
+                .poll(wait)
+                .map(|_| ())
+                .map_err(|e| fail(format!("manager: {e}"))),
+            Manager::Binary(m) => {
+                m.poll().map_err(|e| fail(format!("manager: {e}")))?;
+                // Reports are not read here: drop them so memory stays flat.
+                m.reports.clear();
+                m.rejects.clear();
+                if !wait.is_zero() {
+                    std::thread::sleep(wait.min(Duration::from_micros(50)));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn open(&mut self, o: &Open) -> Result<u64, BenchError> {
+        match self {
+            Manager::Fix(m) => m
+                .open_order(o)
+                .map_err(|e| fail(format!("manager send: {e}"))),
+            Manager::Binary(m) => m
+                .order(&order_of_open(o))
+                .map_err(|e| fail(format!("manager send: {e}"))),
+        }
+    }
+
+    fn close(&mut self, c: &Close) -> Result<u64, BenchError> {
+        match self {
+            Manager::Fix(m) => m
+                .close_order(c)
+                .map_err(|e| fail(format!("manager send: {e}"))),
+            Manager::Binary(m) => m
+                .order(&order_of_close(c))
+                .map_err(|e| fail(format!("manager send: {e}"))),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), BenchError> {
+        match self {
+            Manager::Fix(m) => m.flush().map_err(|e| fail(format!("manager flush: {e}"))),
+            Manager::Binary(m) => m.flush().map_err(|e| fail(format!("manager flush: {e}"))),
+        }
+    }
+
+    fn logout(self) {
+        match self {
+            Manager::Fix(mut m) => {
+                let _ = m.logout();
+            }
+            Manager::Binary(m) => {
+                let _ = m.terminate();
+            }
+        }
+    }
+}
 
 /// One socket-to-socket configuration.
 #[derive(Debug, Clone)]
@@ -64,13 +178,17 @@ pub struct SocketConfig {
     pub out: PathBuf,
     /// Pin the daemon's stage threads.
     pub pin: bool,
+    /// The manager session's protocol.
+    pub protocol: ManagerProtocol,
 }
 
 /// What one socket configuration measured.
 #[derive(Debug, Clone)]
 pub struct SocketResult {
-    /// `socket-<mode>-<accounts>-<routing>`.
+    /// `socket-<mode>-<accounts>-<routing>`, `-binary` for a binary manager.
     pub label: String,
+    /// The manager session's protocol.
+    pub protocol: ManagerProtocol,
     /// Threading mode.
     pub mode: ThreadingMode,
     /// Accounts.
@@ -135,6 +253,7 @@ enabled = true
 listen = "127.0.0.1:0"
 comp_id = "MAM"
 peer_comp_id = "MANAGER"
+protocol = "{protocol}"
 [lp]
 connect = "{lp}"
 comp_id = "MAM"
@@ -163,6 +282,7 @@ interval = "1s"
         mode = cfg.mode.as_str(),
         pin = cfg.pin,
         routing = cfg.routing.as_str(),
+        protocol = cfg.protocol.as_str(),
     )
 }
 
@@ -274,10 +394,15 @@ fn origins(journal: &Path) -> Result<BTreeMap<u64, u64>, BenchError> {
 /// Runs one socket configuration and writes its files into `cfg.out`.
 pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
     let label = format!(
-        "socket-{}-{}-{}",
+        "socket-{}-{}-{}{}",
         cfg.mode.as_str(),
         cfg.accounts,
-        cfg.routing.as_str()
+        cfg.routing.as_str(),
+        if cfg.protocol == ManagerProtocol::Binary {
+            "-binary"
+        } else {
+            ""
+        }
     );
     let tmp = tempfile::Builder::new()
         .prefix("mam-bench-socket-")
@@ -314,21 +439,11 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
     let daemon = Daemon::start(&cfg.mam, &config, &dir.join("daemon.stderr"))?;
     let daemon_lines = daemon.lines.clone();
 
-    let mut mgr = ManagerClient::open(&ClientOptions::new(daemon.manager, dir.join("manager")))
-        .map_err(|e| fail(format!("manager client: {e}")))?;
-    let logon_by = Instant::now() + Duration::from_secs(10);
-    while !mgr.is_logged_on() {
-        mgr.poll(Duration::from_millis(10))
-            .map_err(|e| fail(format!("manager logon: {e}")))?;
-        if Instant::now() > logon_by {
-            return Err(fail("the manager session did not log on within 10 s"));
-        }
-    }
+    let mut mgr = Manager::connect(cfg.protocol, daemon.manager, dir)?;
     // Let the feed give the engine a reference price before the first market order.
     let ready_by = Instant::now() + Duration::from_millis(500);
     while Instant::now() < ready_by {
-        mgr.poll(Duration::from_millis(10))
-            .map_err(|e| fail(format!("manager: {e}")))?;
+        mgr.poll(Duration::from_millis(10))?;
     }
 
     let rate = cfg.rate.max(1);
@@ -355,7 +470,7 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
                 break;
             }
             let wait = Duration::from_nanos((t - now).min(200_000));
-            mgr.poll(wait).map_err(|e| fail(format!("manager: {e}")))?;
+            mgr.poll(wait)?;
         }
         let ticket = k / 2 + 1;
         let side = if ticket.is_multiple_of(2) {
@@ -365,7 +480,7 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
         };
         last_utc = utc_ns().max(last_utc);
         let seq = if k.is_multiple_of(2) {
-            mgr.open_order(&Open {
+            mgr.open(&Open {
                 ticket,
                 symbol: "EURUSD".into(),
                 side,
@@ -375,7 +490,7 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
                 opts: opts.clone(),
             })
         } else {
-            mgr.close_order(&Close {
+            mgr.close(&Close {
                 close_id: 1_000_000_000 + ticket,
                 ticket,
                 symbol: "EURUSD".into(),
@@ -389,10 +504,8 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
                 transact_time_ns: last_utc,
                 opts: opts.clone(),
             })
-        }
-        .map_err(|e| fail(format!("manager send: {e}")))?;
-        mgr.flush()
-            .map_err(|e| fail(format!("manager flush: {e}")))?;
+        }?;
+        mgr.flush()?;
         intended.insert(seq, t);
     }
     // Wait until the LP has seen nothing new for half a second (or 30 s passed).
@@ -400,15 +513,14 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
     let quiet_by = Instant::now() + Duration::from_secs(30);
     let mut last_change = Instant::now();
     while Instant::now() < quiet_by && last_change.elapsed() < Duration::from_millis(500) {
-        mgr.poll(Duration::from_millis(10))
-            .map_err(|e| fail(format!("manager: {e}")))?;
+        mgr.poll(Duration::from_millis(10))?;
         let more = lp.handle().arrivals();
         if !more.is_empty() {
             arrivals.extend(more);
             last_change = Instant::now();
         }
     }
-    let _ = mgr.logout();
+    mgr.logout();
     daemon.stop()?;
     arrivals.extend(lp.handle().arrivals());
     let _ = lp.stop();
@@ -462,6 +574,7 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
     figures.extend(masters_rec.finish()?);
     Ok(SocketResult {
         label,
+        protocol: cfg.protocol,
         mode: cfg.mode,
         accounts: cfg.accounts,
         routing: cfg.routing,

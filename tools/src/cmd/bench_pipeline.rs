@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use mam_benches::pipeline::{
-    default_out_dir, run_in_process, run_socket, Figure, FigureSummary, InProcessConfig, Routing,
-    RunResult, SocketConfig, SocketResult, TARGET_LAST_CHILD_P99_NS,
+    default_out_dir, run_in_process, run_socket, Figure, FigureSummary, InProcessConfig,
+    ManagerProtocol, Routing, RunResult, SocketConfig, SocketResult, TARGET_LAST_CHILD_P99_NS,
 };
 use mam_core::pipeline::ThreadingMode;
 use serde_json::{json, Value};
@@ -47,7 +47,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1.0)]
     pub warmup: f64,
     /// Also measure socket-to-socket through `mam run --config` (this binary), same
-    /// accounts, modes and routings.
+    /// accounts, modes and routings, each twice in the same run: the manager over FIX
+    /// (`socket` rows) and over binary order entry (`socket-bin` rows).
     #[arg(long)]
     pub socket: bool,
     /// Socket run: a pcap of mam SBE quotes to serve over SoupBinTCP (default: hours 08-09 of
@@ -123,7 +124,10 @@ impl<'a> From<&'a RunResult> for Row<'a> {
 impl<'a> From<&'a SocketResult> for Row<'a> {
     fn from(r: &'a SocketResult) -> Self {
         Row {
-            config: "socket",
+            config: match r.protocol {
+                ManagerProtocol::Fix => "socket",
+                ManagerProtocol::Binary => "socket-bin",
+            },
             mode: r.mode,
             accounts: r.accounts,
             routing: r.routing,
@@ -204,6 +208,7 @@ fn figures_json(r: &Row) -> Value {
 fn socket_json(r: &SocketResult) -> Value {
     json!({
         "config": "socket",
+        "manager_protocol": r.protocol.as_str(),
         "label": r.label,
         "mode": r.mode.as_str(),
         "accounts": r.accounts,
@@ -398,7 +403,10 @@ pub fn measure(a: &Args) -> anyhow::Result<Report> {
             .map_err(|e| anyhow::anyhow!("--feed-speed {}: {e}", a.feed_speed))?;
         for &mode in &modes {
             for &accounts in &a.accounts {
-                for &routing in &routings {
+                for (routing, protocol) in routings
+                    .iter()
+                    .flat_map(|&r| [(r, ManagerProtocol::Fix), (r, ManagerProtocol::Binary)])
+                {
                     let cfg = SocketConfig {
                         mam: std::env::current_exe()?,
                         capture: capture.clone(),
@@ -411,10 +419,16 @@ pub fn measure(a: &Args) -> anyhow::Result<Report> {
                         warmup: a.warmup,
                         out: out.clone(),
                         pin: !a.no_pin,
+                        protocol,
                     };
                     let before = loadavg();
                     let r = run_socket(&cfg).with_context(|| {
-                        format!("socket {} {accounts} {}", mode.as_str(), routing.as_str())
+                        format!(
+                            "socket {} {accounts} {} ({} manager)",
+                            mode.as_str(),
+                            routing.as_str(),
+                            protocol.as_str()
+                        )
                     })?;
                     if !a.json {
                         eprintln!(

@@ -110,7 +110,11 @@ pub fn run(
         }
         for x in &r.sockets {
             if let Some(f) = last_child(&x.figures) {
-                rows.push(("socket", x.accounts, x.routing.as_str(), f));
+                let config = match x.protocol {
+                    mam_benches::pipeline::ManagerProtocol::Fix => "socket",
+                    mam_benches::pipeline::ManagerProtocol::Binary => "socket-binary",
+                };
+                rows.push((config, x.accounts, x.routing.as_str(), f));
             }
         }
     }
@@ -126,7 +130,14 @@ pub fn run(
         for (p, v) in [("p50", f.p50), ("p99", f.p99)] {
             let name = format!("{key}.{p}");
             let mut g = Figure::new(&name, what(p), v as f64 / 1e3, "µs");
-            g = if config == "socket" {
+            g = if config == "socket-binary" {
+                // Beside the FIX manager's figure of the same configuration (the same run).
+                let twin = name.replace(".socket-binary.", ".socket.");
+                match figs.iter().find(|x: &&Figure| x.name == twin) {
+                    Some(x) => g.vs("the FIX manager's figure", x.value),
+                    None => g,
+                }
+            } else if config == "socket" {
                 // Beside the in-process figure of the same configuration (the reference).
                 let twin = name.replace(".socket.", ".inproc.");
                 match inproc.iter().find(|x| x.name == twin) {
