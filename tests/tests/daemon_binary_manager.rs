@@ -11,7 +11,9 @@
 //!   an unknown symbol (1, field 55), a template a manager may not send (unsupported); a
 //!   cancel of an unknown order is the engine's refusal (execType 9, CxlRejReason 1);
 //! - after the stop, the recovered ledger holds manager 0's fill in its four accounts and
-//!   manager 1's in its four, and Σ accounts = the LP's orders.
+//!   manager 1's in its four, and Σ accounts = the LP's orders;
+//! - restarted on the same state, the binary session resumes from both stores (no report
+//!   twice) and manager 1 closes its ticket: its accounts are flat.
 //!
 //! Needs the shared Dukascopy data and QuickFIX; fails saying so otherwise.
 
@@ -25,8 +27,8 @@ use mam_gateway::binary::master_msg::{
     symbol_field, MasterCancel, MasterOrder, REJECT_MALFORMED, REJECT_ORDER, REJECT_UNSUPPORTED,
 };
 use mam_gateway::fix::time::parse_utc;
-use mam_gateway::manager::binary::client::{order_of_open, BinaryManagerClient};
-use mam_gateway::manager::client::msg::{Open, OrderOpts};
+use mam_gateway::manager::binary::client::{order_of_close, order_of_open, BinaryManagerClient};
+use mam_gateway::manager::client::msg::{Close, Open, OrderOpts};
 use mam_tests::daemon::{check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig};
 use mam_tests::heard::Listener;
 use mam_tests::quickfix::free_port;
@@ -237,7 +239,7 @@ fn a_binary_and_a_fix_manager_side_by_side() {
         out.contains("manager 1: binary order-entry acceptor listening"),
         "{out}"
     );
-    drop(rig);
+    drop((m0, m1));
 
     // The recovered ledger: manager 0's fill in the A accounts, manager 1's in the B accounts;
     // Σ accounts = the LP's orders.
@@ -257,4 +259,81 @@ fn a_binary_and_a_fix_manager_side_by_side() {
     }
     assert_eq!(by_prefix.get(&'A'), Some(&f0.raw()), "{statement}");
     assert_eq!(by_prefix.get(&'B'), Some(&f1.raw()), "{statement}");
+
+    // A restart on the same state: the binary session resumes from both stores (its
+    // Establish is not refused as a lost store, nothing is replayed twice) and trades on:
+    // manager 1 closes its ticket in full.
+    let mut daemon = setup.start(&out_file(d, "daemon"));
+    let mut m0 = Listener::connect(&setup.manager, "MANAGER", d.join("m0"));
+    let mut m1 = BinaryManagerClient::connect(
+        second.parse().unwrap(),
+        7,
+        &d.join("m1.store"),
+        Duration::from_secs(60),
+    )
+    .expect("binary session re-established");
+    wait_until("the FIX manager logged on again", || {
+        m0.poll();
+        m1.poll().expect("binary session");
+        m0.c.is_logged_on()
+    });
+    m0.c.end().unwrap();
+    m0.c.flush().unwrap();
+    let close = Close {
+        close_id: 20,
+        ticket: 1,
+        symbol: "EURUSD".into(),
+        side: Side::Sell,
+        units: f1,
+        close_all: true,
+        limit: Some(Price::parse("1.14000").unwrap()),
+        transact_time_ns: at("20190204-14:00:03"),
+        opts: buy("1", "20190204-14:00:03").opts,
+    };
+    // Its clock first: the retransmission of what the journal lacks (the end it sent before
+    // the stop) closes its clock again, as a FIX resend of 340=3 would.
+    m1.clock(at("20190204-14:00:03")).unwrap();
+    m1.order(&order_of_close(&close)).unwrap();
+    m1.end().unwrap();
+    m1.flush().unwrap();
+    wait_until("manager 1's close filled after the restart", || {
+        m0.poll();
+        m1.poll().expect("binary session");
+        binary_reports.append(&mut m1.reports);
+        assert!(
+            daemon.try_wait().is_none(),
+            "daemon died:\n{}",
+            daemon.output()
+        );
+        binary_reports
+            .iter()
+            .any(|r| r.cl_ord_id == 20 && r.ord_status == b'2')
+    });
+    assert!(m1.rejects.is_empty(), "{:?}", m1.rejects);
+    let mut seqs: Vec<u64> = binary_reports.iter().map(|r| r.exec_id).collect();
+    seqs.sort_unstable();
+    let n = seqs.len();
+    seqs.dedup();
+    assert_eq!(seqs.len(), n, "a report came twice: {binary_reports:?}");
+    daemon.signal("-TERM");
+    let st = daemon.wait();
+    assert!(st.success(), "daemon exit {st}:\n{}", daemon.output());
+    drop(rig);
+    let statement = setup.statement();
+    let doc: serde_json::Value = serde_json::from_str(statement.trim()).unwrap();
+    for a in doc["accounts"].as_array().unwrap() {
+        let id = a["account"].as_str().unwrap();
+        let held: i64 = a["positions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| Qty::parse(p["qty"].as_str().unwrap()).unwrap().raw())
+            .sum();
+        if id.starts_with('B') {
+            assert_eq!(
+                held, 0,
+                "manager 1's accounts are flat after its close: {a}"
+            );
+        }
+    }
 }

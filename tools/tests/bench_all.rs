@@ -159,7 +159,7 @@ fn bench_all_quick_every_group() {
     for n in ["on_quote", "on_quote_closing"] {
         want.push(format!("adaptive.{n}"));
     }
-    for config in ["inproc", "socket"] {
+    for config in ["inproc", "socket", "socket-binary"] {
         for accounts in [100, 1_000, 10_000] {
             for routing in ["block", "per-account"] {
                 for p in ["p50", "p99"] {
