@@ -103,11 +103,7 @@ fn orders_follow_their_symbol_cancels_their_order_and_a_down_lp_its_fallback() {
         let (tx, orx, _) = ring::<EdgeOrder>(64);
         let (ftx, frx, _) = ring::<EdgeFrame>(64);
         let stage = LpStage::new(opts, &symbols, orx, ftx, stop.clone(), None).unwrap();
-        lps.push(RoutedLp {
-            name: name.into(),
-            stage,
-            tx: Some(tx),
-        });
+        lps.push(RoutedLp::new(name, stage, tx));
         fills.push(frx);
         sims.push(sim);
     }

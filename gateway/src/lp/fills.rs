@@ -1,7 +1,7 @@
 //! The fill side of [`LpStage`](super::LpStage): ExecutionReports (and session-level rejects
 //! of our orders) become [`EdgeFrame`] fills on the engine's ring, never dropped.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
 
 use mam_core::engine::input::Input;
@@ -25,6 +25,9 @@ use crate::latency::mono_ns;
 pub(super) struct FillOut {
     tx: Option<RingTx<EdgeFrame>>,
     backlog: VecDeque<EdgeFrame>,
+    /// Orders sent to this LP (or held by it at start) and not yet ended by a fill, a cancel
+    /// or a reject: a router drains an LP a reload removes until this is empty.
+    working: HashSet<u64>,
 }
 
 impl FillOut {
@@ -32,7 +35,18 @@ impl FillOut {
         FillOut {
             tx: Some(tx),
             backlog: VecDeque::new(),
+            working: HashSet::new(),
         }
+    }
+
+    /// Order `cl_ord_id` is working at the LP.
+    pub(super) fn working(&mut self, cl_ord_id: u64) {
+        self.working.insert(cl_ord_id);
+    }
+
+    /// Orders working at the LP.
+    pub(super) fn working_orders(&self) -> usize {
+        self.working.len()
     }
 
     /// Fills waiting for room on the ring.
@@ -145,6 +159,12 @@ pub(super) fn forward(
         stats.fills.fetch_add(1, Relaxed);
     }
     recon.pushed(&f);
+    let ended = f.status == ExecStatus::Filled as u8
+        || f.status == ExecStatus::Canceled as u8
+        || f.status == ExecStatus::Rejected as u8;
+    if ended {
+        out.working.remove(&f.cl_ord_id);
+    }
     out.push(
         EdgeFrame::input(&Input::Fill(f), f.recv_ns, origin_seq, 0),
         stats,

@@ -27,7 +27,7 @@ pub mod stage;
 mod status;
 
 pub use account::AccountField;
-pub use router::{LpRouterStage, LpRoutes, RoutedLp};
+pub use router::{LpRouterStage, LpRoutes, RoutedLp, RouterChange, RouterChanges};
 pub use sent::{sent_cl_ord_ids, sent_orders, SentError, SentOrders};
 pub use sim::{Refusal, SimLp, SimLpHandle, SimLpOptions, SimLpStats, SimLpThread, StatusRequests};
 pub use stage::{LpCounts, LpError, LpOptions, LpStage, LpStats};

@@ -10,12 +10,20 @@
 //! - a cancel request or a block's allocation lines: the LP that holds the order they name,
 //!   whatever it is now (only that LP knows the order).
 //!
+//! A config reload changes the set while it runs ([`RouterChanges`]): an LP added takes
+//! orders from the next routing on; new routes apply to new orders; an LP removed takes no
+//! new order and is *drained*: it keeps its session for the cancels, fills and allocation
+//! lines of the orders it holds, and logs out once none is working there.
+//!
 //! The route is decided here, at the edge, and not journaled: which LP fills an order changes
 //! no decision of the engine (fills are allocated the same whoever executes them), and after a
 //! restart each LP's session store says which orders that LP holds
 //! ([`sent_orders`](super::sent_orders)), which is what cancels and the resend need.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use crossbeam_queue::ArrayQueue;
 
 use mam_core::event::{ORD_TYPE_ALLOC, ORD_TYPE_CANCEL};
 use mam_core::pipeline::{EdgeOrder, RingRx, RingTx, Stage};
@@ -61,8 +69,60 @@ pub struct RoutedLp {
     /// The LP's stage (its own order ring is fed by `tx`).
     pub stage: LpStage,
     /// The router's end of that ring (dropped once the engine's ring has ended and
-    /// everything on it was passed on, so the LP stage sees its source end).
+    /// everything on it was passed on, or once a removed LP is drained, so the LP stage sees
+    /// its source end).
     pub tx: Option<RingTx<EdgeOrder>>,
+    /// Removed by a reload: no new orders; drained, then logged out.
+    pub removed: bool,
+}
+
+impl RoutedLp {
+    /// LP `name` with its stage and the sender of the stage's order ring.
+    pub fn new(name: &str, stage: LpStage, tx: RingTx<EdgeOrder>) -> Self {
+        RoutedLp {
+            name: name.to_string(),
+            stage,
+            tx: Some(tx),
+            removed: false,
+        }
+    }
+
+    /// True once a removed LP holds nothing: its ring is empty, its start-up resend is sent,
+    /// no order is working there and no fill waits for the engine.
+    fn drained(&self) -> bool {
+        self.tx.as_ref().is_none_or(|t| t.stats().depth() == 0)
+            && self.stage.resend_left() == 0
+            && self.stage.working_orders() == 0
+            && self.stage.fill_backlog() == 0
+    }
+}
+
+/// A change to a running router (a config reload).
+#[derive(Debug)]
+pub enum RouterChange {
+    /// One more LP (its index is the next one).
+    Add(Box<RoutedLp>),
+    /// New routes for new orders (indices as the router numbers its LPs).
+    Routes(LpRoutes),
+    /// No new orders for this LP; drain it, then log it out.
+    Remove(String),
+}
+
+/// The queue of [`RouterChange`]s (several producers: the signal thread and the admin API).
+#[derive(Debug)]
+pub struct RouterChanges(ArrayQueue<RouterChange>);
+
+impl Default for RouterChanges {
+    fn default() -> Self {
+        RouterChanges(ArrayQueue::new(64))
+    }
+}
+
+impl RouterChanges {
+    /// Queues `c`; gives it back if 64 changes already wait.
+    pub fn push(&self, c: RouterChange) -> Result<(), RouterChange> {
+        self.0.push(c)
+    }
 }
 
 /// Routes the engine's orders over several [`LpStage`]s (see the module docs).
@@ -83,6 +143,10 @@ pub struct LpRouterStage {
     routed: Vec<u64>,
     /// New orders that went to a fallback.
     fallbacks: u64,
+    /// Changes from a config reload, if it can change.
+    changes: Option<Arc<RouterChanges>>,
+    /// LPs removed and not yet drained.
+    draining: usize,
 }
 
 impl LpRouterStage {
@@ -109,7 +173,50 @@ impl LpRouterStage {
             waiting: None,
             routed: vec![0; n],
             fallbacks: 0,
+            changes: None,
+            draining: 0,
         }
+    }
+
+    /// Takes changes from `c` while it runs ([`RouterChanges`]).
+    pub fn with_changes(mut self, c: Arc<RouterChanges>) -> Self {
+        self.changes = Some(c);
+        self
+    }
+
+    /// Applies queued changes; drains removed LPs.
+    fn change(&mut self) -> usize {
+        let mut work = 0;
+        while let Some(c) = self.changes.as_ref().and_then(|q| q.0.pop()) {
+            work += 1;
+            match c {
+                RouterChange::Add(lp) => {
+                    self.lps.push(*lp);
+                    self.routed.push(0);
+                }
+                RouterChange::Routes(r) => self.routes = r,
+                RouterChange::Remove(name) => {
+                    let live = self.lps.iter_mut().find(|l| l.name == name && !l.removed);
+                    if let Some(l) = live {
+                        l.removed = true;
+                        self.draining += 1;
+                    }
+                }
+            }
+        }
+        if self.draining > 0 {
+            let held = self.waiting.as_ref().map(|w| w.0);
+            for (i, l) in self.lps.iter_mut().enumerate() {
+                if l.removed && l.tx.is_some() && held != Some(i) && l.drained() {
+                    // Its stage sees the ring end and logs out as at a stop.
+                    l.tx = None;
+                    l.stage.retire();
+                    self.draining -= 1;
+                    work += 1;
+                }
+            }
+        }
+        work
     }
 
     /// The LPs, in index order.
@@ -134,7 +241,8 @@ impl LpRouterStage {
         }
         let lps = &self.lps;
         let i = self.routes.pick(c.instrument, |k| {
-            lps.get(k).is_some_and(|l| l.stage.is_logged_on())
+            lps.get(k)
+                .is_some_and(|l| l.stage.is_logged_on() && !l.removed)
         });
         if i != self.routes.primary(c.instrument) {
             self.fallbacks += 1;
@@ -157,7 +265,16 @@ impl LpRouterStage {
                 },
             };
             let Some(tx) = self.lps[i].tx.as_mut() else {
-                break;
+                // Only a removed LP, drained and logged out, has no ring while the engine
+                // runs: nothing was working there, so a cancel (or allocation line) for it came
+                // after its order ended, and the engine hears that end from the fill.
+                tracing::warn!(
+                    lp = %self.lps[i].name,
+                    cl_ord_id = o.order.cl_ord_id,
+                    "LP router: order for an LP removed by a reload, after its end; dropped"
+                );
+                n += 1;
+                continue;
             };
             if tx.try_push(o).is_err() {
                 self.waiting = Some((i, o));
@@ -176,7 +293,7 @@ impl Stage for LpRouterStage {
     }
 
     fn do_work(&mut self) -> usize {
-        let mut work = self.dispatch();
+        let mut work = self.change() + self.dispatch();
         for l in &mut self.lps {
             work += l.stage.do_work();
         }

@@ -221,6 +221,8 @@ pub struct LpStage {
     logout_seen: bool,
     stop_since_ns: Option<u64>,
     stop_grace_ns: u64,
+    /// A reload removed this LP: it ends as at a stop once its order ring has ended.
+    retired: bool,
 }
 
 impl LpStage {
@@ -299,7 +301,14 @@ impl LpStage {
             logout_seen: false,
             stop_since_ns: None,
             stop_grace_ns: opts.stop_grace.as_nanos() as u64,
+            retired: false,
         };
+        // What the LP holds from before the restart is working there until it ends.
+        for c in open.iter().filter(|c| c.ord_type != ORD_TYPE_CANCEL) {
+            if sent.orders.contains(&c.cl_ord_id) {
+                stage.fills.working(c.cl_ord_id);
+            }
+        }
         for c in refused {
             tracing::warn!(
                 cl_ord_id = c.cl_ord_id,
@@ -336,6 +345,16 @@ impl LpStage {
     /// Fills waiting for room on the engine's ring.
     pub fn fill_backlog(&self) -> usize {
         self.fills.backlog()
+    }
+    /// Ends the session as a stop does, without the daemon stopping: once the order ring has
+    /// ended (its sender dropped) and everything on it is sent, log out and finish. For an LP
+    /// a config reload removed ([`LpRouterStage`](super::LpRouterStage)).
+    pub fn retire(&mut self) {
+        self.retired = true;
+    }
+    /// Orders sent to the LP (or held by it at start) that have not ended yet.
+    pub fn working_orders(&self) -> usize {
+        self.fills.working_orders()
     }
 }
 

@@ -61,8 +61,8 @@ pub async fn managers(State(s): State<Arc<AdminShared>>) -> Response {
         by
     });
     let live = s.live.lock().unwrap_or_else(|e| e.into_inner());
-    let list: Vec<Value> = s
-        .sessions
+    let sessions = s.sessions.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let list: Vec<Value> = sessions
         .iter()
         .map(|m| {
             let prefix = format!("manager{}-", m.number);

@@ -64,7 +64,7 @@ pub struct AdminShared {
     /// The manager session (none when it is off).
     pub manager: Option<manager::ManagerInfo>,
     /// Every manager session (manager 0 first), for `GET /api/managers`.
-    pub sessions: Vec<manager::SessionInfo>,
+    pub sessions: Arc<std::sync::Mutex<Vec<manager::SessionInfo>>>,
     /// The daemon's config file, for `POST /api/reload` (as SIGHUP).
     pub reloader: Arc<crate::daemon::reload::Reloader>,
 }

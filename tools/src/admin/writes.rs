@@ -534,12 +534,27 @@ async fn reload_inner(s: &AdminShared) -> Reply {
         None => Value::Null,
         Some(m) => swap_model(s, m).await?,
     };
+    // Starting and stopping sessions binds sockets and waits for logouts: off the runtime.
+    let reloader = s.reloader.clone();
+    let (plan, sessions) = tokio::task::spawn_blocking(move || {
+        let lines = reloader.apply_sessions(&mut plan);
+        (plan, lines)
+    })
+    .await
+    .map_err(|e| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "sessions",
+            &e.to_string(),
+        )
+    })?;
     s.reloader.commit(plan);
     Ok(done(json!({
         "config": s.reloader.path().display().to_string(),
         "limits": limits,
         "defaults": defaults,
         "model": model,
+        "sessions": sessions,
         "restart": restart,
     })))
 }

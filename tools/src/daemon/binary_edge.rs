@@ -3,26 +3,28 @@
 //! counters as the FIX acceptor, with `mam_gateway::manager::binary::BinaryManagerStage` in
 //! its place (docs/daemon.md, "Binary order entry").
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::Context;
 use mam_core::pipeline::Stage;
 use mam_gateway::manager::binary::{BinaryManagerOptions, BinaryManagerStage, STORE_CAPACITY};
-use mam_gateway::manager::convert::SharedDefaults;
 
-use super::{defaults, sock, Edge, EdgeInputs, ManagerRings};
+use super::{defaults, sock, Edge, ManagerRings, SessionContext};
 use crate::daemon::config::{DaemonConfig, ManagerConfig};
 use crate::daemon::stats::EdgeCounters;
 
 /// Heartbeat interval of the binary session (ms).
 const KEEPALIVE_MS: u32 = 1_000;
 
-/// Manager `m`'s binary acceptor as a stage, its start-up line and its stats counters.
+/// Manager `m`'s binary acceptor as a stage stopped by `own` (which follows the daemon's
+/// stop), its start-up line and its stats counters.
 pub(super) fn stage(
     m: &ManagerConfig,
     rings: ManagerRings,
-    live: Arc<SharedDefaults>,
-    x: &EdgeInputs<'_>,
+    own: Arc<AtomicBool>,
+    resume_after: Option<u64>,
+    x: &SessionContext,
     cfg: &DaemonConfig,
 ) -> anyhow::Result<(Box<dyn Stage>, String, EdgeCounters)> {
     let n = m.number;
@@ -37,7 +39,7 @@ pub(super) fn stage(
         keepalive_ms: KEEPALIVE_MS,
         store_path: x.paths.binary_manager_of(n),
         store_capacity: STORE_CAPACITY,
-        resume_after: x.started.managers_last.get(&n).copied(),
+        resume_after,
         allow_remote: m.allow_remote,
         defaults: defaults(cfg)?,
         manager: n,
@@ -46,12 +48,12 @@ pub(super) fn stage(
         opts,
         x.symbols.clone(),
         rings.master_tx,
-        x.stop.clone(),
+        own.clone(),
         Some(x.tap.clone()),
     )
     .with_context(|| format!("{key}.listen {}", m.listen))?
     .with_reports(rings.report_rx)
-    .with_live_defaults(live);
+    .with_live_defaults(x.defaults.clone());
     let line = format!(
         "{}: binary order-entry acceptor listening on {} (session {})",
         if n == 0 {
@@ -85,5 +87,9 @@ pub(super) fn stage(
         ];
         names.into_iter().zip(v).collect()
     });
-    Ok((Edge::boxed(s, None, &x.stop, false, None), line, counters))
+    Ok((
+        Edge::boxed(s, Some(own), &x.stop, false, None),
+        line,
+        counters,
+    ))
 }

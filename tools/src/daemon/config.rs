@@ -211,7 +211,7 @@ impl Default for FeedConfig {
 }
 
 /// `[manager]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ManagerConfig {
     /// Take master orders over FIX at all.
@@ -273,7 +273,7 @@ impl Default for ManagerConfig {
 }
 
 /// `[lp]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LpConfig {
     /// The LP's name (`[lp]`: `lp`), in logs, counters, `fallback` and its store directory

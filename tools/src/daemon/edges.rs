@@ -20,7 +20,7 @@ use mam_feed::recv::{MamSbeFraming, UdpConfig, UdpReceiver, UdpSbeStage};
 use mam_feed::soup::client::ClientConfig;
 use mam_feed::soup::stage::SoupSbeStage;
 use mam_gateway::lp::stage::{LpOptions, LpStage};
-use mam_gateway::lp::{LpRouterStage, LpRoutes, RoutedLp};
+use mam_gateway::lp::{LpRouterStage, LpRoutes, RoutedLp, RouterChanges};
 use mam_gateway::manager::convert::{
     model_from_name, policy_from_name, routing_from_name, MasterDefaults, SharedDefaults,
 };
@@ -28,6 +28,7 @@ use mam_gateway::manager::stage::{ManagerOptions, ManagerStage};
 
 use super::config::DaemonConfig;
 use super::resume::{open_orders, Started, StatePaths};
+use super::sessions::{ManagerHost, SessionContext};
 use super::stats::EdgeCounters;
 
 #[path = "binary_edge.rs"]
@@ -75,10 +76,14 @@ pub struct ManagerRings {
 pub struct Edges {
     /// Feed stage, if any.
     pub feed: Option<Box<dyn Stage>>,
-    /// Manager stages (one per enabled session, manager 0 first).
-    pub managers: Vec<Box<dyn Stage>>,
-    /// LP stage.
+    /// Every manager session, in one stage a reload can change.
+    pub managers: ManagerHost,
+    /// The LPs behind their router.
     pub lp: Box<dyn Stage>,
+    /// Where a reload sends LP changes.
+    pub lp_changes: Arc<RouterChanges>,
+    /// What a reload needs to build sessions.
+    pub context: SessionContext,
     /// Counters for the stats line.
     pub counters: Vec<EdgeCounters>,
     /// What was set up, for the start-up lines.
@@ -224,8 +229,19 @@ pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
     let mut lines = Vec::new();
     let mut counters: Vec<EdgeCounters> = Vec::new();
     let instruments = x.symbols.iter().count();
-    let mut live_defaults = None;
-    let mut managers = Vec::new();
+    // One set of defaults for every session (a reload or PATCH /api/manager changes all),
+    // also for sessions a reload adds.
+    let context = SessionContext {
+        symbols: x.symbols.clone(),
+        paths: x.paths.clone(),
+        stop: x.stop.clone(),
+        tap: x.tap.clone(),
+        directory: x.directory.clone(),
+        snapshots: x.snapshots.clone(),
+        defaults: Arc::new(SharedDefaults::new(defaults(cfg)?)),
+        ring: cfg.pipeline.ring,
+    };
+    let mut managers = ManagerHost::new();
     if !cfg.manager.enabled {
         lines.push("manager: disabled".into());
     }
@@ -234,17 +250,14 @@ pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
             .manager_sessions()
             .find(|m| m.number == rings.number)
             .context("a manager ring without its session")?;
-        // One set of defaults for every session (a reload or PATCH /api/manager changes all).
-        let live = match &live_defaults {
-            Some(l) => Arc::clone(l),
-            None => Arc::new(SharedDefaults::new(defaults(cfg)?)),
-        };
-        live_defaults = Some(live.clone());
-        let (stage, line, c) = manager_stage(m, rings, live, &x, cfg)?;
+        let own = Arc::new(AtomicBool::new(false));
+        let resume = x.started.managers_last.get(&m.number).copied();
+        let (stage, line, c) = manager_stage(m, rings, own.clone(), resume, &context, cfg)?;
         lines.push(line);
         counters.push(c);
-        managers.push(stage);
+        managers.add(m.number, own, stage);
     }
+    let live_defaults = (managers.len() > 0).then(|| context.defaults.clone());
     let feed: Option<Box<dyn Stage>> = match cfg.feed.source.as_str() {
         "soup" => {
             let mut c = ClientConfig::new(sock(&cfg.feed.connect)?);
@@ -313,29 +326,25 @@ pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
         })
         .collect();
     let fill_txs = std::mem::take(&mut x.fill_txs);
-    let lp: Box<dyn Stage> = if cfg.lps.is_empty() {
-        let tx = fill_txs.into_iter().next().context("no fill ring")?;
-        let l = LpBuild {
-            cfg: &cfg.lp,
-            store: x.paths.fix_lp.clone(),
-            resend,
-            engine_cum,
-        };
-        let orders = x.order_rx.take().context("order ring taken")?;
-        let (s, line, c) = lp_stage(l, orders, tx, &x, 0)?;
-        lines.push(line);
-        counters.push(c);
-        Edge::boxed(s, None, &x.stop, false, None)
-    } else {
-        let (router, more_lines, more_counters) = lp_router(&mut x, fill_txs, resend, engine_cum)?;
-        lines.extend(more_lines);
-        counters.extend(more_counters);
-        Edge::boxed(router, None, &x.stop, false, None)
-    };
+    // Always behind the router, one LP or several: a reload can add and remove LPs.
+    let (router, more_lines, more_counters) =
+        lp_router(&mut x, &context, fill_txs, resend, engine_cum)?;
+    lines.extend(more_lines);
+    counters.extend(more_counters);
+    let changes = Arc::new(RouterChanges::default());
+    let lp = Edge::boxed(
+        router.with_changes(changes.clone()),
+        None,
+        &x.stop,
+        false,
+        None,
+    );
     Ok(Edges {
         feed,
         managers,
         lp,
+        lp_changes: changes,
+        context,
         counters,
         lines,
         defaults: live_defaults,
@@ -343,20 +352,25 @@ pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
 }
 
 /// One LP session to build.
-struct LpBuild<'c> {
-    cfg: &'c super::config::LpConfig,
-    store: std::path::PathBuf,
+pub struct LpBuild<'c> {
+    /// Its config.
+    pub cfg: &'c super::config::LpConfig,
+    /// Its session store.
+    pub store: std::path::PathBuf,
     /// Open orders this LP must send (or, if its store holds them, ask about).
-    resend: Vec<mam_core::event::ChildOrder>,
-    engine_cum: BTreeMap<u64, Qty>,
+    pub resend: Vec<mam_core::event::ChildOrder>,
+    /// What the engine holds of each open order.
+    pub engine_cum: BTreeMap<u64, Qty>,
+    /// A restart: the LP is asked for every fill again.
+    pub restarted: bool,
 }
 
 /// LP `i`'s stage, its start-up line and its stats counters.
-fn lp_stage(
+pub fn lp_stage(
     b: LpBuild<'_>,
     orders: RingRx<EdgeOrder>,
     fills: RingTx<EdgeFrame>,
-    x: &EdgeInputs<'_>,
+    x: &SessionContext,
     i: usize,
 ) -> anyhow::Result<(LpStage, String, EdgeCounters)> {
     let l = b.cfg;
@@ -367,13 +381,13 @@ fn lp_stage(
     opts.account_ids = x.directory.clone();
     opts.allocation_instructions = l.allocation_instructions;
     opts.begin_string = l.begin_string()?.to_vec();
-    opts.restarted = x.started.restarted;
+    opts.restarted = b.restarted;
     opts.engine_cum = b.engine_cum;
     let open = b.resend.len();
     opts.resend = b.resend;
     let s = LpStage::new(
         opts,
-        x.symbols,
+        &x.symbols,
         orders,
         fills,
         x.stop.clone(),
@@ -390,7 +404,7 @@ fn lp_stage(
         l.connect,
         l.comp_id,
         l.peer_comp_id,
-        if x.started.restarted {
+        if b.restarted {
             format!(", {open} open orders checked against the session store, all fills asked again")
         } else {
             String::new()
@@ -431,30 +445,15 @@ fn lp_stage(
 /// restart each open order goes back to the LP whose store holds it, the rest by route.
 fn lp_router(
     x: &mut EdgeInputs<'_>,
+    context: &SessionContext,
     fill_txs: Vec<RingTx<EdgeFrame>>,
     resend: Vec<mam_core::event::ChildOrder>,
     engine_cum: BTreeMap<u64, Qty>,
 ) -> anyhow::Result<(LpRouterStage, Vec<String>, Vec<EdgeCounters>)> {
     let cfg = x.cfg;
     let sessions: Vec<&super::config::LpConfig> = cfg.lp_sessions().collect();
-    let index = |name: &str| sessions.iter().position(|l| l.name == name);
-    let mut by_instrument = vec![0usize; x.symbols.iter().count()];
-    for (i, l) in sessions.iter().enumerate() {
-        for s in &l.symbols {
-            let id = x
-                .symbols
-                .id_of(s)
-                .with_context(|| format!("LP {}: symbols: unknown symbol {s}", l.name))?;
-            by_instrument[id as usize] = i;
-        }
-    }
-    let routes = LpRoutes {
-        by_instrument,
-        fallback: sessions
-            .iter()
-            .map(|l| l.fallback.as_deref().and_then(index))
-            .collect(),
-    };
+    let names: Vec<String> = sessions.iter().map(|l| l.name.clone()).collect();
+    let routes = lp_routes(cfg, x.symbols, &names)?;
     let stores: Vec<std::path::PathBuf> = sessions
         .iter()
         .enumerate()
@@ -499,8 +498,9 @@ fn lp_router(
             store: stores[i].clone(),
             resend,
             engine_cum: engine_cum.clone(),
+            restarted: x.started.restarted,
         };
-        let (stage, mut line, c) = lp_stage(b, rx, fills, x, i)?;
+        let (stage, mut line, c) = lp_stage(b, rx, fills, context, i)?;
         if !l.symbols.is_empty() || l.fallback.is_some() {
             line += &format!(
                 "; symbols {}; fallback {}",
@@ -514,27 +514,56 @@ fn lp_router(
         }
         lines.push(line);
         counters.push(c);
-        lps.push(RoutedLp {
-            name: l.name.clone(),
-            stage,
-            tx: Some(tx),
-        });
+        lps.push(RoutedLp::new(&l.name, stage, tx));
     }
     let orders = x.order_rx.take().context("order ring taken")?;
     let router = LpRouterStage::new(orders, lps, routes, &held);
     Ok((router, lines, counters))
 }
 
-/// Manager `m`'s FIX acceptor as a stage, its start-up line and its stats counters.
-fn manager_stage(
+/// The routes of `cfg`'s LPs, numbered as `index` lists them by name (the router's numbering:
+/// at a reload, LPs added since the start come after, removed ones keep their place).
+pub fn lp_routes(
+    cfg: &DaemonConfig,
+    symbols: &SymbolTable,
+    index: &[String],
+) -> anyhow::Result<LpRoutes> {
+    let at = |name: &str| {
+        index
+            .iter()
+            .position(|n| n == name)
+            .with_context(|| format!("LP {name} has no router index"))
+    };
+    let mut by_instrument = vec![0usize; symbols.iter().count()];
+    let mut fallback = vec![None; index.len()];
+    for l in cfg.lp_sessions() {
+        let i = at(&l.name)?;
+        for s in &l.symbols {
+            let id = symbols
+                .id_of(s)
+                .with_context(|| format!("LP {}: symbols: unknown symbol {s}", l.name))?;
+            by_instrument[id as usize] = i;
+        }
+        fallback[i] = l.fallback.as_deref().map(at).transpose()?;
+    }
+    Ok(LpRoutes {
+        by_instrument,
+        fallback,
+    })
+}
+
+/// Manager `m`'s FIX acceptor as a stage stopped by `own` (which follows the daemon's stop),
+/// its start-up line and its stats counters.
+pub fn manager_stage(
     m: &super::config::ManagerConfig,
     rings: ManagerRings,
-    live: Arc<SharedDefaults>,
-    x: &EdgeInputs<'_>,
+    own: Arc<AtomicBool>,
+    resume_after: Option<u64>,
+    x: &SessionContext,
     cfg: &DaemonConfig,
 ) -> anyhow::Result<(Box<dyn Stage>, String, EdgeCounters)> {
     if m.protocol == "binary" {
-        return binary_edge::stage(m, rings, live, x, cfg);
+        return binary_edge::stage(m, rings, own, resume_after, x, cfg);
     }
     let n = m.number;
     let key = if n == 0 {
@@ -549,7 +578,7 @@ fn manager_stage(
         password: m.password.clone(),
         store_dir: x.paths.fix_manager_of(n),
         heart_bt_int: 30,
-        resume_after: x.started.managers_last.get(&n).copied(),
+        resume_after,
         allow_remote: m.allow_remote,
         defaults: defaults(cfg)?,
         manager: n,
@@ -562,12 +591,12 @@ fn manager_stage(
         opts,
         x.symbols.clone(),
         rings.master_tx,
-        x.stop.clone(),
+        own.clone(),
         Some(x.tap.clone()),
     )
     .with_context(|| format!("{key}.listen {}", m.listen))?
     .with_reports(rings.report_rx)
-    .with_live_defaults(live)
+    .with_live_defaults(x.defaults.clone())
     .with_account_directory(x.directory.clone());
     let s = match x.snapshots.clone() {
         Some(snap) => s.with_positions(snap),
@@ -619,5 +648,9 @@ fn manager_stage(
         ];
         names.into_iter().zip(v).collect()
     });
-    Ok((Edge::boxed(s, None, &x.stop, false, None), line, counters))
+    Ok((
+        Edge::boxed(s, Some(own), &x.stop, false, None),
+        line,
+        counters,
+    ))
 }

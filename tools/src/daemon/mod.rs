@@ -15,6 +15,8 @@ pub mod config;
 mod edges;
 pub mod reload;
 pub mod resume;
+pub mod session_changes;
+pub mod sessions;
 mod signals;
 pub(crate) mod stats;
 
@@ -30,6 +32,7 @@ use mam_core::adaptive::AdaptiveModel;
 use mam_core::pipeline::engine_stage::admin::{
     share_snapshots, snapshot_buffer, AdminQueue, ModelSwaps, SharedSnapshots, SnapshotWriter,
 };
+use mam_core::pipeline::engine_stage::attach::Attachments;
 use mam_core::pipeline::engine_stage::{
     EngineRings, EngineStage, EngineStageOptions, EngineStageReport, EngineStageStats, ReportSlot,
 };
@@ -249,15 +252,31 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     for l in &edges.lines {
         writeln!(out, "  {l}")?;
     }
+    let attachments = Arc::new(Attachments::default());
+    let late = sessions::LateCounters::default();
+    let control = Arc::new(session_changes::SessionControl::new(
+        &cfg,
+        session_changes::SessionParts {
+            ctx: edges.context.clone(),
+            host: edges.managers.handle(),
+            engine: attachments.clone(),
+            router: edges.lp_changes.clone(),
+            late: late.clone(),
+        },
+    ));
     let operator = Operator {
         signals,
         admin: admin.clone(),
-        reloader: Arc::new(reload::Reloader::new(
-            config_path,
-            edges.defaults.clone(),
-            model_swaps.clone(),
-        )?),
+        reloader: Arc::new(
+            reload::Reloader::new(
+                config_path,
+                Some(edges.context.defaults.clone()),
+                model_swaps.clone(),
+            )?
+            .with_sessions(control.clone()),
+        ),
         defaults: edges.defaults.clone(),
+        sessions: control.infos(),
     };
     out.flush()?;
 
@@ -278,6 +297,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         directory,
         snapshots: snapshot_writer,
         model_swaps,
+        attachments,
     };
     let (engine_stage, report, estats) = engine_stage(&cfg, &checked, &paths, engine);
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
@@ -286,10 +306,8 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         stages.push(f);
         idle.push(checked.idle[0]);
     }
-    for m in edges.managers {
-        stages.push(m);
-        idle.push(checked.idle[1]);
-    }
+    stages.push(Box::new(edges.managers));
+    idle.push(checked.idle[1]);
     stages.push(Box::new(engine_stage));
     idle.push(checked.idle[2]);
     stages.push(edges.lp);
@@ -308,7 +326,8 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         edges.counters,
         checked.sync,
         &checked.latency_dir,
-    )?;
+    )?
+    .with_late_counters(late);
     let admin_server = match (admin_listener, snapshots) {
         (Some(listener), Some(reader)) => Some(start_admin(
             &mut out, &cfg, &symbols, listener, reader, &operator, &reporter,
@@ -370,6 +389,8 @@ struct EngineParts {
     snapshots: Option<SnapshotWriter>,
     /// Adaptive-model swaps (a config reload).
     model_swaps: Arc<ModelSwaps>,
+    /// Sessions a config reload adds.
+    attachments: Arc<Attachments>,
 }
 
 /// The engine stage with the daemon's options, publishing its snapshot when anything reads
@@ -401,7 +422,8 @@ fn engine_stage(
     );
     let stage = stage
         .with_account_directory(parts.directory)
-        .with_model_swaps(parts.model_swaps);
+        .with_model_swaps(parts.model_swaps)
+        .with_attachments(parts.attachments);
     let mut stage = stage;
     for rx in parts.more_fills {
         stage = stage.with_fills(rx);
@@ -440,15 +462,7 @@ fn start_admin(
         started: Instant::now(),
         stopping: AtomicBool::new(false),
         reloader: operator.reloader.clone(),
-        sessions: cfg
-            .manager_sessions()
-            .map(|m| crate::admin::manager::SessionInfo {
-                number: m.number,
-                listen: m.listen.clone(),
-                comp_id: m.comp_id.clone(),
-                peer_comp_id: m.peer_comp_id.clone(),
-            })
-            .collect(),
+        sessions: operator.sessions.clone(),
         manager: operator
             .defaults
             .clone()
@@ -480,6 +494,8 @@ struct Operator {
     reloader: Arc<reload::Reloader>,
     /// The manager stage's live defaults, when the manager session is on.
     defaults: Option<Arc<mam_gateway::manager::SharedDefaults>>,
+    /// The manager sessions that run (a reload changes them).
+    sessions: Arc<std::sync::Mutex<Vec<crate::admin::manager::SessionInfo>>>,
 }
 
 /// Watches the running pipeline until it ends: raises the stop flag at a signal or at the

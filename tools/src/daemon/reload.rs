@@ -14,7 +14,10 @@
 //!   refuses the reload), then the engine stage runs it from its next duty cycle and writes a
 //!   checkpoint at once ([`ModelSwaps`]), as a restart with a changed file does; a removed key
 //!   goes back to the untrained model;
-//! - anything else (addresses, sessions, threads, rings, the journal, `max_orders_per_sec`):
+//! - `manager`, `managers`, `lp`, `lps`: the sessions, compared with those that run and
+//!   started, stopped, replaced or re-routed now (`session_changes`); an LP's own session
+//!   settings wait for a restart;
+//! - anything else (addresses, threads, rings, the journal, `max_orders_per_sec`):
 //!   listed as waiting for a restart; nothing of it changes now.
 //!
 //! Only keys whose value changed in the file act: a limit an operator changed through the API
@@ -32,6 +35,7 @@ use mam_core::pipeline::engine_stage::admin::{ModelSwapOutcome, ModelSwaps};
 use mam_gateway::manager::{MasterDefaults, SharedDefaults};
 
 use super::config::DaemonConfig;
+use super::session_changes::{SessionControl, SessionPlan};
 
 /// The defaults keys a reload applies at once.
 const DEFAULT_KEYS: [&str; 4] = [
@@ -52,7 +56,16 @@ pub struct Plan {
     pub restart: Vec<String>,
     /// A new adaptive model (the file's, or the untrained one when the key was removed).
     pub model: Option<AdaptiveModel>,
+    /// Sessions to start, stop or re-route (with the file they come from).
+    pub sessions: Option<(SessionPlan, Box<DaemonConfig>)>,
     table: toml::Table,
+}
+
+/// Keys of the sessions (`session_changes` compares them with what runs).
+fn is_session_key(key: &str) -> bool {
+    ["manager", "managers", "lp", "lps"]
+        .iter()
+        .any(|k| key == *k || key.strip_prefix(k).is_some_and(|r| r.starts_with('.')))
 }
 
 impl Plan {
@@ -62,6 +75,7 @@ impl Plan {
             && self.defaults.is_none()
             && self.restart.is_empty()
             && self.model.is_none()
+            && self.sessions.as_ref().is_none_or(|s| s.0.is_empty())
     }
 
     /// One line for the daemon's output.
@@ -80,6 +94,9 @@ impl Plan {
         if self.model.is_some() {
             parts.push("adaptive model swapped (checkpoint written)".into());
         }
+        if self.sessions.as_ref().is_some_and(|s| !s.0.is_empty()) {
+            parts.push("sessions changed (lines follow)".into());
+        }
         if !self.restart.is_empty() {
             parts.push(format!(
                 "waiting for a restart: {}",
@@ -97,6 +114,7 @@ pub struct Reloader {
     running: Mutex<toml::Table>,
     defaults: Option<Arc<SharedDefaults>>,
     models: Arc<ModelSwaps>,
+    sessions: Option<Arc<SessionControl>>,
 }
 
 fn table_of(path: &Path) -> anyhow::Result<(toml::Table, DaemonConfig)> {
@@ -144,7 +162,22 @@ impl Reloader {
             running: Mutex::new(table),
             defaults,
             models,
+            sessions: None,
         })
+    }
+
+    /// Starts, stops and re-routes sessions through `c` at a reload.
+    pub fn with_sessions(mut self, c: Arc<SessionControl>) -> Self {
+        self.sessions = Some(c);
+        self
+    }
+
+    /// Does the session part of `plan` (if any): one line per change.
+    pub fn apply_sessions(&self, plan: &mut Plan) -> Vec<String> {
+        match (plan.sessions.take(), self.sessions.as_ref()) {
+            (Some((p, cfg)), Some(c)) => c.apply(p, &cfg),
+            _ => Vec::new(),
+        }
     }
 
     /// Where model swaps go to the engine stage.
@@ -173,10 +206,23 @@ impl Reloader {
             defaults: None,
             restart: Vec::new(),
             model: None,
+            sessions: None,
             table,
         };
+        if let Some(c) = &self.sessions {
+            let sp = c.plan(&cfg)?;
+            plan.restart.extend(sp.restart.iter().cloned());
+            plan.sessions = Some((sp, Box::new(cfg.clone())));
+        }
         let mut default_keys = Vec::new();
         for key in keys {
+            if self.sessions.is_some() && is_session_key(&key) {
+                // `lp.allocation_instructions` also tells the engine to forward allocations.
+                if key == "lp.allocation_instructions" {
+                    plan.restart.push(key);
+                }
+                continue;
+            }
             let limit = key
                 .strip_prefix("engine.risk.")
                 .and_then(limit_of)
@@ -258,6 +304,7 @@ pub fn on_signal(
             }
             let line = format!("reload (SIGHUP) {}: {}", r.path.display(), plan.summary());
             let mut plan = plan;
+            let session_lines = r.apply_sessions(&mut plan);
             if let Some(m) = plan.model.take() {
                 if r.models.push(0, m).is_err() {
                     return writeln!(
@@ -267,7 +314,11 @@ pub fn on_signal(
                 }
             }
             r.commit(plan);
-            writeln!(out, "{line}")
+            writeln!(out, "{line}")?;
+            for l in session_lines {
+                writeln!(out, "  {l}")?;
+            }
+            Ok(())
         }
     }
 }

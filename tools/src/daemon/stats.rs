@@ -30,6 +30,8 @@ pub struct StatsReporter {
     engine: Arc<EngineStageStats>,
     rings: Vec<NamedRing>,
     edges: Vec<EdgeCounters>,
+    /// Counters of sessions a reload added.
+    late: super::sessions::LateCounters,
     sync: SyncPolicy,
     dir: PathBuf,
     logs: BTreeMap<&'static str, IntervalLogWriter>,
@@ -71,6 +73,7 @@ impl StatsReporter {
             engine,
             rings,
             edges,
+            late: Default::default(),
             sync,
             dir: dir.to_path_buf(),
             logs: BTreeMap::new(),
@@ -111,7 +114,7 @@ impl StatsReporter {
         self.last_log = wall;
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         live.intervals += 1;
-        live.edges = self.edges.iter().flat_map(|e| e()).collect();
+        live.edges = self.edge_counters();
         live.last = taken
             .iter()
             .map(|(n, h)| (*n, LatencySummary::of(h)))
@@ -122,6 +125,20 @@ impl StatsReporter {
             .map(|(n, h)| (*n, LatencySummary::of(h)))
             .collect();
         Ok(())
+    }
+
+    /// Every session's counters: those of the start, then those a reload added.
+    fn edge_counters(&self) -> Vec<(&'static str, u64)> {
+        let mut v: Vec<(&'static str, u64)> = self.edges.iter().flat_map(|e| e()).collect();
+        let late = self.late.lock().unwrap_or_else(|e| e.into_inner());
+        v.extend(late.values().flat_map(|e| e()));
+        v
+    }
+
+    /// Reads the counters of sessions a reload adds from `late`.
+    pub fn with_late_counters(mut self, late: super::sessions::LateCounters) -> Self {
+        self.late = late;
+        self
     }
 
     /// The figures the admin server reads, refreshed at every [`log_interval`](Self::log_interval).
@@ -190,12 +207,10 @@ impl StatsReporter {
         // The structured event's extras are built only when someone listens for it.
         let structured = tracing::enabled!(target: "mam::stats", tracing::Level::INFO);
         let mut edges = serde_json::Map::new();
-        for edge in &self.edges {
-            for (k, v) in edge() {
-                line += &format!(" {k} {v}");
-                if structured {
-                    edges.insert(k.to_string(), v.into());
-                }
+        for (k, v) in self.edge_counters() {
+            line += &format!(" {k} {v}");
+            if structured {
+                edges.insert(k.to_string(), v.into());
             }
         }
         let mut latency = serde_json::Map::new();

@@ -79,6 +79,17 @@ impl State {
         self.manager_wms[m] = 0;
     }
 
+    /// Manager `m` has a session again (a config reload): its clock starts at the event time
+    /// of the last input applied, which no master of it can precede.
+    pub(super) fn manager_rejoins(&mut self, m: usize) {
+        self.manager_wms[m] = self.clock;
+    }
+
+    /// True if manager `m`'s next master was taken off its ring and not applied yet.
+    pub(super) fn has_master_head(&self, m: usize) -> bool {
+        self.master_heads.get(m).is_some_and(Option::is_some)
+    }
+
     /// Manager `m`'s bound: the time of its next master, else its clock.
     fn manager_bound(&self, m: usize) -> u64 {
         self.master_heads[m]

@@ -34,6 +34,13 @@ impl FillRings {
         None
     }
 
+    /// One more ring; rings of LP sessions that ended and were drained are dropped.
+    pub(super) fn add(&mut self, rx: RingRx<EdgeFrame>) {
+        self.rings.retain(|r| !(r.is_abandoned() && r.is_empty()));
+        self.rings.push(rx);
+        self.next = 0;
+    }
+
     /// True if no ring holds a fill.
     pub(super) fn is_empty(&self) -> bool {
         self.rings.iter().all(RingRx::is_empty)

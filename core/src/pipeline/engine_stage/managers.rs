@@ -9,6 +9,7 @@
 //! and waits in that manager's own backlog: a manager that is away holds back no one else's.
 
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Relaxed;
 
 use super::EngineStage;
 use crate::engine::input::manager_of_order;
@@ -69,9 +70,16 @@ impl EngineStage {
     /// Queues a journaled report for its manager.
     pub(super) fn queue_report(&mut self, r: ManagerReport) {
         if let Some(l) = self.managers.get_mut(report_manager(&r)) {
-            if l.reports.is_some() {
-                l.backlog.push_back(r);
+            let Some(tx) = l.reports.as_ref() else {
+                return;
+            };
+            // A manager whose session is gone gets them when one comes back (a reload), up to
+            // a bound; the journal holds every one for the next start.
+            if tx.is_abandoned() && l.backlog.len() >= super::attach::REPORTS_KEPT_AWAY {
+                l.backlog.pop_front();
+                self.stats.reports_dropped_away.fetch_add(1, Relaxed);
             }
+            l.backlog.push_back(r);
         }
     }
 
@@ -88,12 +96,14 @@ impl EngineStage {
                 l.backlog.clear();
                 continue;
             };
+            if tx.is_abandoned() {
+                // Nobody reads that ring any more: what is pushed there would be lost.
+                continue;
+            }
             while let Some(&r) = l.backlog.front() {
                 if tx.try_push(r).is_err() {
-                    if tx.is_abandoned() {
-                        // The manager stage is gone (shutdown): nobody takes reports any more.
-                        l.backlog.clear();
-                    }
+                    // Full, or the session is gone: the backlog waits for room or for the
+                    // session a reload brings back (`attach`).
                     break;
                 }
                 l.backlog.pop_front();

@@ -27,6 +27,7 @@
 //! ([`Engine::order_progress`]) before they are journaled.
 
 pub mod admin;
+pub mod attach;
 mod event_time;
 mod fill_rings;
 mod managers;
@@ -155,6 +156,9 @@ pub struct EngineStageStats {
     pub stop_outs: AtomicU64,
     /// Daily-loss and drawdown limits crossed.
     pub loss_limits: AtomicU64,
+    /// Reports dropped from memory for a manager whose session is gone, past
+    /// [`attach::REPORTS_KEPT_AWAY`] (the next start sends them from the journal).
+    pub reports_dropped_away: AtomicU64,
 }
 
 /// What the stage hands back when it finishes.
@@ -265,6 +269,10 @@ pub struct EngineStage {
     reports_scratch: Vec<ManagerReport>,
     /// Arrival sequencing: the manager whose ring is read next.
     next_manager: usize,
+    /// Sessions a config reload adds ([`attach::Attachments`]).
+    attachments: Option<Arc<attach::Attachments>>,
+    /// A manager waiting for its previous session's ring to drain.
+    waiting_attachment: Option<attach::Attachment>,
 }
 
 impl EngineStage {
@@ -314,6 +322,8 @@ impl EngineStage {
             admin_answers: Vec::new(),
             reports_scratch: Vec::new(),
             next_manager: 0,
+            attachments: None,
+            waiting_attachment: None,
             opts,
         };
         (stage, report, stats)
@@ -808,6 +818,7 @@ impl EngineStage {
     fn cycle(&mut self) -> Result<usize, String> {
         let mut work = self.flush_orders() + self.flush_reports();
         work += self.model_cycle()?;
+        work += self.attach_cycle();
         work += self.admin_cycle()?;
         work += match self.opts.sequencing {
             Sequencing::Arrival => self.arrival_cycle()?,

@@ -214,6 +214,9 @@ impl LpStage {
             ) {
                 Sent::Yes => {
                     self.stats.resent_at_start.fetch_add(1, Relaxed);
+                    if c.ord_type != ORD_TYPE_CANCEL {
+                        self.fills.working(c.cl_ord_id);
+                    }
                 }
                 Sent::Refused => self.refuse(c.cl_ord_id),
                 Sent::Dropped => {}
@@ -270,6 +273,7 @@ impl LpStage {
                 }
                 Sent::Yes => {
                     self.stats.orders_sent.fetch_add(1, Relaxed);
+                    self.fills.working(eo.order.cl_ord_id);
                     if eo.index == 0 {
                         self.batch_out.push((eo.cause_edge_ns, true));
                     }
@@ -351,7 +355,8 @@ impl LpStage {
                 1
             }
             Phase::Running => {
-                if !self.stop.load(Acquire) || !self.orders.is_abandoned() {
+                let stopping = self.stop.load(Acquire) || self.retired;
+                if !stopping || !self.orders.is_abandoned() {
                     return 0;
                 }
                 let left = self.orders.len()
