@@ -14,7 +14,10 @@ use mam_core::event::{ChildOrder, ORD_TYPE_CANCEL};
 use mam_core::num::{Price, Qty};
 use mam_core::pipeline::{ring, EdgeFrame, EdgeOrder, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
-use mam_gateway::lp::{LpOptions, LpRouterStage, LpRoutes, LpStage, RoutedLp, SimLp, SimLpOptions};
+use mam_gateway::lp::{
+    LpOptions, LpRouterStage, LpRoutes, LpStage, RoutedLp, RouterChange, RouterChanges, SimLp,
+    SimLpOptions, SimLpThread,
+};
 
 struct Rig {
     router: LpRouterStage,
@@ -77,6 +80,32 @@ fn order(id: u64, symbol: &str) -> ChildOrder {
     }
 }
 
+/// A simulated LP `name` (filling at once when `auto_fill`) and mam's session to it.
+fn sim_lp(
+    dir: &std::path::Path,
+    name: &str,
+    auto_fill: bool,
+    stop: &Arc<AtomicBool>,
+) -> (SimLpThread, RoutedLp, RingRx<EdgeFrame>) {
+    let mut o = SimLpOptions::new(&dir.join(format!("sim-{name}")));
+    o.sender = format!("LP{name}");
+    o.auto_fill = auto_fill;
+    let sim = SimLp::bind(o).unwrap().spawn().unwrap();
+    let mut opts = LpOptions::new(
+        sim.addr(),
+        "MAM",
+        &format!("LP{name}"),
+        &dir.join(format!("mam-{name}")),
+    );
+    opts.backoff_min = Duration::from_millis(10);
+    opts.backoff_max = Duration::from_millis(50);
+    let (tx, orx, _) = ring::<EdgeOrder>(64);
+    let (ftx, frx, _) = ring::<EdgeFrame>(64);
+    let symbols = SymbolTable::builtin();
+    let stage = LpStage::new(opts, &symbols, orx, ftx, stop.clone(), None).unwrap();
+    (sim, RoutedLp::new(name, stage, tx), frx)
+}
+
 #[test]
 fn orders_follow_their_symbol_cancels_their_order_and_a_down_lp_its_fallback() {
     let dir = tempfile::tempdir().unwrap();
@@ -87,23 +116,9 @@ fn orders_follow_their_symbol_cancels_their_order_and_a_down_lp_its_fallback() {
     let mut fills = Vec::new();
     let stop = Arc::new(AtomicBool::new(false));
     for (i, name) in ["A", "B"].into_iter().enumerate() {
-        let mut o = SimLpOptions::new(&dir.path().join(format!("sim{i}")));
-        o.sender = format!("LP{name}");
         // A fills at once; B keeps its orders working (so one can be cancelled there).
-        o.auto_fill = i == 0;
-        let sim = SimLp::bind(o).unwrap().spawn().unwrap();
-        let mut opts = LpOptions::new(
-            sim.addr(),
-            "MAM",
-            &format!("LP{name}"),
-            &dir.path().join(format!("mam{i}")),
-        );
-        opts.backoff_min = Duration::from_millis(10);
-        opts.backoff_max = Duration::from_millis(50);
-        let (tx, orx, _) = ring::<EdgeOrder>(64);
-        let (ftx, frx, _) = ring::<EdgeFrame>(64);
-        let stage = LpStage::new(opts, &symbols, orx, ftx, stop.clone(), None).unwrap();
-        lps.push(RoutedLp::new(name, stage, tx));
+        let (sim, lp, frx) = sim_lp(dir.path(), name, i == 0, &stop);
+        lps.push(lp);
         fills.push(frx);
         sims.push(sim);
     }
@@ -154,4 +169,68 @@ fn orders_follow_their_symbol_cancels_their_order_and_a_down_lp_its_fallback() {
     r.until("A filled 4", |r| r.got.get(&4).is_some_and(|g| g.0 == 0));
     let (routed, fallbacks) = r.router.routed();
     assert_eq!((routed[0], routed[1], fallbacks), (3, 2, 1));
+}
+
+/// A reload's changes on a running router: an LP removed keeps its session while an order is
+/// working there (new orders go by the new routes), takes the cancel of that order, and logs
+/// out once nothing is working; an LP added takes the orders routed to it.
+#[test]
+fn a_removed_lp_is_drained_and_an_added_one_takes_its_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let symbols = SymbolTable::builtin();
+    let usdjpy = symbols.id_of("USDJPY").unwrap() as usize;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (sim_a, lp_a, fa) = sim_lp(dir.path(), "A", true, &stop);
+    let (sim_b, lp_b, fb) = sim_lp(dir.path(), "B", false, &stop);
+    let routes = |to: usize, n: usize| {
+        let mut by_instrument = vec![0; symbols.iter().count()];
+        by_instrument[usdjpy] = to;
+        LpRoutes {
+            by_instrument,
+            fallback: vec![None; n],
+        }
+    };
+    let (otx, orx, _) = ring::<EdgeOrder>(64);
+    let changes = Arc::new(RouterChanges::default());
+    let mut r = Rig {
+        router: LpRouterStage::new(orx, vec![lp_a, lp_b], routes(1, 2), &[])
+            .with_changes(changes.clone()),
+        orders: otx,
+        fills: vec![fa, fb],
+        got: BTreeMap::new(),
+    };
+    r.until("both LPs logged on", |r| r.up(0) && r.up(1));
+    r.push(order(3, "USDJPY"));
+    let b = sim_b.handle().clone();
+    r.until("B has 3, working", |r| {
+        b.seen().contains_key(&3) && r.router.lps()[1].stage.working_orders() == 1
+    });
+
+    // Remove B: USDJPY goes to A from now on; B stays for order 3.
+    changes.push(RouterChange::Routes(routes(0, 2))).unwrap();
+    changes.push(RouterChange::Remove("B".into())).unwrap();
+    r.push(order(5, "USDJPY"));
+    r.until("A filled 5", |r| r.got.get(&5).is_some_and(|g| g.0 == 0));
+    assert!(r.up(1), "B holds a working order: still logged on");
+    let mut c = order(3, "USDJPY");
+    c.ord_type = ORD_TYPE_CANCEL;
+    r.push(c);
+    r.until("3 cancelled at B, reported on B's ring", |r| {
+        r.got.get(&3).is_some_and(|g| g.0 == 1)
+    });
+    r.until("B drained and logged out", |r| {
+        r.router.lps()[1].stage.is_done()
+    });
+    assert!(!b.seen().contains_key(&5));
+
+    // Add C and route USDJPY to it.
+    let (sim_c, lp_c, fc) = sim_lp(dir.path(), "C", true, &stop);
+    r.fills.push(fc);
+    changes.push(RouterChange::Add(Box::new(lp_c))).unwrap();
+    changes.push(RouterChange::Routes(routes(2, 3))).unwrap();
+    r.until("C logged on", |r| r.router.lps().len() == 3 && r.up(2));
+    r.push(order(6, "USDJPY"));
+    r.until("C filled 6", |r| r.got.get(&6).is_some_and(|g| g.0 == 2));
+    assert!(!sim_a.handle().seen().contains_key(&6));
+    drop((sim_a, sim_b, sim_c));
 }

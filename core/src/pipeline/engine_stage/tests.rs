@@ -719,6 +719,81 @@ fn two_managers_merge_by_event_time_and_get_their_own_reports() {
     assert_eq!(origins, vec![(2, 5), (1, 21), (2, 6)]);
 }
 
+/// Sessions attached to a running stage (a config reload): manager 1's first session sends a
+/// master and goes; a second session under the same number is queued with a master already on
+/// its ring. The second waits until the first's ring is drained (its master goes first), and
+/// the reports made while manager 1 had no session reach the second.
+#[test]
+fn a_manager_attached_while_running_comes_after_its_previous_session() {
+    use crate::account::with_manager;
+    use crate::engine::input::{manager_of_order, scoped_order_id};
+    use crate::engine::origin::{Origin, KIND_ORIGIN};
+    use attach::{Attachment, Attachments};
+    let dir = tempfile::tempdir().unwrap();
+    let mut accounts = synthetic_accounts(12, 7);
+    for (i, f) in accounts.flags.iter_mut().enumerate() {
+        *f = with_manager(*f, (i % 2) as u8);
+    }
+    let mut r = rig_over(
+        dir.path(),
+        Sequencing::Arrival,
+        SyncPolicy::Every,
+        clock,
+        accounts,
+    );
+    let q = Arc::new(Attachments::default());
+    r.stage = std::mem::replace(&mut r.stage, dummy_stage()).with_attachments(q.clone());
+    r.stage.do_work();
+    let session = |seq: u64, cl: u64| {
+        let (mut tx, rx, _) = ring::<EdgeFrame>(8);
+        let (rtx, rrx, _) = ring::<ManagerReport>(64);
+        let m = master(100 + cl, scoped_order_id(1, cl), MODE_PER_ACCOUNT);
+        tx.try_push(EdgeFrame::input(&m, 3, seq, 0)).unwrap();
+        (tx, rx, rtx, rrx)
+    };
+    let (a_tx, a_rx, a_rtx, a_rrx) = session(5, 1);
+    let (b_tx, b_rx, b_rtx, mut b_rrx) = session(1, 2);
+    // The first session is gone before the engine reads anything of it.
+    drop((a_tx, a_rrx));
+    for (rx, rtx) in [(a_rx, a_rtx), (b_rx, b_rtx)] {
+        let a = Attachment::Manager {
+            number: 1,
+            masters: rx,
+            reports: rtx,
+        };
+        q.push(a).unwrap();
+    }
+    drop(b_tx);
+    r.market = None;
+    r.masters = None;
+    run_until_done(&mut r, false);
+    let rep = r.report.lock().unwrap().take().unwrap();
+    assert!(rep.error.is_none(), "{:?}", rep.error);
+    let origins: Vec<(u16, u64)> = journal_bytes(dir.path())
+        .iter()
+        .filter(|r| r.1 == KIND_ORIGIN)
+        .map(|r| {
+            let o: Origin = bytemuck::pod_read_unaligned(&r.2);
+            (o.source, o.seq)
+        })
+        .collect();
+    assert_eq!(
+        origins,
+        vec![(2, 5), (2, 1)],
+        "the first session's master first"
+    );
+    let mut tickets = std::collections::BTreeSet::new();
+    while let Some(m) = b_rrx.pop() {
+        assert_eq!(manager_of_order(m.report.ticket), 1);
+        tickets.insert(m.report.ticket);
+    }
+    assert_eq!(
+        tickets,
+        [scoped_order_id(1, 1), scoped_order_id(1, 2)].into(),
+        "the reports of both sessions' masters reach the second"
+    );
+}
+
 /// A stage with nothing behind it, to move a real one out of a rig while it is rebuilt.
 fn dummy_stage() -> EngineStage {
     let dir = tempfile::tempdir().unwrap();
