@@ -444,7 +444,26 @@ fn sigkilled_daemon_ends_where_an_uninterrupted_one_does() {
         killed.reports, reference.reports,
         "reports the manager received, by journal sequence"
     );
-    assert_eq!(killed.digest, reference.digest, "state digest line");
+    // Each run's state is its own journal's replay (checked in `run`): a different state means
+    // different journals, so a failure names the two journals' records by kind.
+    let kinds = |run: &str| {
+        let j = dir.path().join(run).join("state/journal");
+        let out = mam(&[
+            "journal",
+            "verify",
+            "--json",
+            j.to_str().expect("utf-8 path"),
+        ]);
+        let at = out.find("\"kinds\":").unwrap_or(0);
+        out[at..].split('}').next().unwrap_or("").to_string()
+    };
+    assert_eq!(
+        killed.digest,
+        reference.digest,
+        "state digest line; journal records by kind: killed {}, reference {}",
+        kinds("killed"),
+        kinds("reference")
+    );
     assert_eq!(
         killed.statement, reference.statement,
         "`mam accounts statement --json` of the two runs"
