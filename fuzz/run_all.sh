@@ -2,13 +2,14 @@
 # Runs every fuzz target for RUNS executions (default 10^7) or SECS seconds (default 300),
 # whichever comes first, from the seed corpus (python3 fuzz/seeds.py), and prints one line per
 # target: executions, seconds, executions per second, and whether it found a crash.
-# Needs the nightly toolchain and cargo-fuzz (cargo install cargo-fuzz).
+# TARGETS="a b" runs only those. Needs the nightly toolchain and cargo-fuzz (cargo install
+# cargo-fuzz).
 set -uo pipefail
 cd "$(dirname "$0")"
 RUNS=${RUNS:-10000000}
 SECS=${SECS:-300}
 [ -d corpus ] || python3 seeds.py
-for t in $(cargo +nightly fuzz list); do
+for t in ${TARGETS:-$(cargo +nightly fuzz list)}; do
   mkdir -p corpus/$t logs
   start=$(date +%s)
   cargo +nightly fuzz run -O "$t" corpus/$t -- -runs=$RUNS -max_total_time=$SECS \
@@ -16,5 +17,7 @@ for t in $(cargo +nightly fuzz list); do
   rc=$?
   secs=$(( $(date +%s) - start ))
   execs=$(grep -m1 'stat::number_of_executed_units' logs/$t.log | awk '{print $2}')
-  echo "$t: ${execs:-?} executions in ${secs} s ($(( ${execs:-0} / (secs > 0 ? secs : 1) ))/s), exit $rc$( [ $rc -ne 0 ] && echo ' — see fuzz/logs/'$t'.log and fuzz/artifacts/'$t)"
+  # libFuzzer's own rate (the wall time above includes cargo's start).
+  rate=$(grep -E '^#[0-9]+[[:space:]]+DONE' logs/$t.log | grep -o 'exec/s: [0-9]*' | awk '{print $2}')
+  echo "$t: ${execs:-?} executions in ${secs} s (${rate:-?}/s), exit $rc$( [ $rc -ne 0 ] && echo ' — see fuzz/logs/'$t'.log and fuzz/artifacts/'$t)"
 done

@@ -122,4 +122,47 @@ out("account_csv", "every-column", b"id,balance,equity,margin_used,equity_hwm,le
     b"limit_action,active,close_only\n"
     b"INV-1,10000,10000,0,10000,100,1.5,10,0.1,0.01,0.2,0.5,1.5,3,1,3.5,500,120,60,EUR,"
     b"flatten,yes,no\n")
+# The daemon's config: every TOML example of the README and the daemon's docs (the README's is
+# the annotated defaults), a config as the daemon tests write it, and the issue's bad values.
+import re
+REPO = os.path.join(HERE, "..")
+for doc in ["README.md", "docs/daemon.md", "docs/admin.md"]:
+    text = open(os.path.join(REPO, doc), encoding="utf-8").read()
+    for i, block in enumerate(re.findall(r"```toml\n(.*?)```", text, re.S)):
+        out("daemon_config", f"{doc.replace('/', '-')}-{i}", block.encode())
+test_config = b"""state = "/tmp/mam-state"
+stats_interval = "1s"
+[accounts]
+generate = 200
+seed = 42
+[pipeline]
+mode = "shared"
+pin = false
+sequencing = "event_time"
+[feed]
+source = "soup"
+connect = "127.0.0.1:9100"
+[manager]
+listen = "127.0.0.1:9878"
+[lp]
+connect = "127.0.0.1:9879"
+comp_id = "MAM"
+peer_comp_id = "EXECUTOR"
+[engine.risk]
+max_order_qty = "1000000"
+collar_bps = 500
+[journal]
+sync = "interval"
+sync_interval = "500us"
+[admin]
+enabled = true
+listen = "127.0.0.1:0"
+snapshot_interval = "20ms"
+"""
+out("daemon_config", "daemon-test", test_config)
+out("daemon_config", "empty", b"")
+out("daemon_config", "huge-ring", b"[pipeline]\nring = 1099511627776\n")
+out("daemon_config", "negative-qty", b"[engine.risk]\nmax_order_qty = \"-5\"\n")
+out("daemon_config", "event-time-no-feed",
+    b"[feed]\nsource = \"none\"\n[pipeline]\nsequencing = \"event_time\"\n")
 print("seed corpora in", os.path.join(HERE, "corpus"))

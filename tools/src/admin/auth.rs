@@ -15,17 +15,7 @@ use axum::response::Response;
 use super::views::error;
 use super::AdminShared;
 
-/// A configured token is at least 16 printable characters, no spaces (checked with the rest
-/// of the config, before anything starts).
-pub fn check_token(t: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        t.len() >= 16 && t.bytes().all(|b| b.is_ascii_graphic()),
-        "admin.token: at least 16 printable characters, no spaces"
-    );
-    Ok(())
-}
-
-/// The configured token (already [checked](check_token)), or the one in `state/admin.token`
+/// The configured token (already [checked](crate::daemon::config::check_token)), or the one in `state/admin.token`
 /// (made on first use from 16 bytes of the OS's random source).
 pub fn load_or_create_token(configured: Option<&str>, state: &Path) -> anyhow::Result<String> {
     if let Some(t) = configured {

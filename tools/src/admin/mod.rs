@@ -34,7 +34,7 @@ use mam_core::pipeline::engine_stage::EngineStageStats;
 use mam_core::symbol::SymbolTable;
 
 use crate::daemon::stats::NamedRing;
-pub use auth::{check_token, load_or_create_token};
+pub use auth::load_or_create_token;
 use live::SharedLive;
 pub use views::status_name;
 

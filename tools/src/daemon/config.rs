@@ -2,12 +2,13 @@
 //! is a valid config); unknown keys are refused with their name, so a typo never silently
 //! falls back to a default. The README's "Configuration" section lists every key.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use mam_core::engine::EngineConfig;
+use mam_core::engine::{EngineConfig, MAX_ACCOUNTS, MAX_TABLE};
 use mam_core::journal::{SyncPolicy, SyncPolicyError};
 use mam_core::num::{Money, Qty};
 use mam_core::pipeline::engine_stage::Sequencing;
@@ -450,6 +451,17 @@ impl Default for LatencyConfig {
 /// The largest `pipeline.ring` (messages per stage ring).
 pub const MAX_RING: usize = 1 << 20;
 
+/// A configured admin token is at least 16 printable characters, no spaces (checked with the
+/// rest of the config, before anything starts). Here rather than in `admin`: this module
+/// depends on nothing else of `mam`, so the config fuzz target compiles it by path.
+pub fn check_token(t: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        t.len() >= 16 && t.bytes().all(|b| b.is_ascii_graphic()),
+        "admin.token: at least 16 printable characters, no spaces"
+    );
+    Ok(())
+}
+
 /// Parses `30s`, `500ms`, `2m`, `250us` (or `250µs`), with decimals (`0.5s`, `1.5ms`) down to
 /// the nanosecond; a bare number is seconds. Negative, malformed, finer than a nanosecond or
 /// longer than 2^64 ns (about 584 years) is refused.
@@ -609,11 +621,18 @@ impl DaemonConfig {
 
     /// Names unique, addresses valid, fallbacks naming another LP, no symbol routed twice.
     fn check_lps(&self) -> anyhow::Result<()> {
+        // Sets, not scans: a config with thousands of LPs or symbols is checked in
+        // O(n log n), never quadratic time.
         let names: Vec<&str> = self.lp_sessions().map(|l| l.name.as_str()).collect();
+        let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
+        for n in &names {
+            *uses.entry(n).or_default() += 1;
+        }
         if !self.lps.is_empty() && !self.lp.symbols.is_empty() {
             bail!("lp.symbols: [lp] takes every symbol no [[lps]] names; list them there");
         }
-        let mut routed: Vec<(&str, &str)> = Vec::new();
+        // Symbol → the LP it is routed to.
+        let mut routed: BTreeMap<&str, &str> = BTreeMap::new();
         for (i, l) in self.lp_sessions().enumerate() {
             let key = if i == 0 {
                 "lp".to_string()
@@ -628,7 +647,7 @@ impl DaemonConfig {
             {
                 bail!("{key}.name = \"{}\": letters, digits and `-` only", l.name);
             }
-            if names.iter().filter(|n| **n == l.name).count() > 1 {
+            if uses.get(l.name.as_str()).copied().unwrap_or(0) > 1 {
                 bail!("{key}.name = \"{}\": used twice", l.name);
             }
             if i > 0 {
@@ -636,15 +655,14 @@ impl DaemonConfig {
                 l.begin_string().with_context(|| key.clone())?;
             }
             if let Some(f) = &l.fallback {
-                if *f == l.name || !names.contains(&f.as_str()) {
+                if *f == l.name || !uses.contains_key(f.as_str()) {
                     bail!("{key}.fallback = \"{f}\": not the name of another LP ({names:?})");
                 }
             }
             for s in &l.symbols {
-                if let Some((other, _)) = routed.iter().find(|(_, x)| x == s) {
+                if let Some(other) = routed.insert(s, &l.name) {
                     bail!("{key}.symbols: {s} is routed to {other} already");
                 }
-                routed.push((&l.name, s));
             }
         }
         Ok(())
@@ -680,6 +698,14 @@ impl DaemonConfig {
             bail!(
                 "pipeline.ring = {}: a power of two from 2 to {MAX_RING}",
                 p.ring
+            );
+        }
+        // Generated accounts are built in memory before the engine counts them: a huge
+        // `generate` would exhaust memory (an abort) instead of being refused.
+        if self.accounts.generate > MAX_ACCOUNTS {
+            bail!(
+                "accounts.generate = {}: at most {MAX_ACCOUNTS} (the engine's limit)",
+                self.accounts.generate
             );
         }
         match self.feed.source.as_str() {
@@ -741,6 +767,21 @@ impl DaemonConfig {
         engine.risk.max_open_orders = r.max_open_orders;
         engine.risk.collar_bps = r.collar_bps;
         engine.risk.max_orders_per_sec = r.max_orders_per_sec;
+        // The risk book allocates a throttle slot per order a second and room for every open
+        // order up front: the engine refuses more than MAX_TABLE at a first start, but only
+        // after the daemon has started; refused here, naming the key.
+        if !(1..=MAX_TABLE).contains(&r.max_orders_per_sec) {
+            bail!(
+                "engine.risk.max_orders_per_sec = {}: must be 1 to {MAX_TABLE}",
+                r.max_orders_per_sec
+            );
+        }
+        if r.max_open_orders > MAX_TABLE {
+            bail!(
+                "engine.risk.max_open_orders = {}: at most {MAX_TABLE}",
+                r.max_open_orders
+            );
+        }
         let j = &self.journal;
         let interval = parse_duration(&j.sync_interval).context("journal.sync_interval")?;
         if interval.is_zero() {
@@ -783,7 +824,7 @@ impl DaemonConfig {
                 );
             }
             if let Some(t) = &self.admin.token {
-                crate::admin::check_token(t)?;
+                check_token(t)?;
             }
             let every = snapshots.unwrap_or_default();
             Some((a, every))
@@ -877,6 +918,39 @@ mod tests {
             let e = format!("{:#}", c.check().unwrap_err());
             assert!(e.contains(want), "{text}: {e}");
         }
+    }
+
+    /// More LPs: names unique, fallbacks naming another LP, no symbol routed twice; checked
+    /// with sets, so many LPs and symbols cost no quadratic time.
+    #[test]
+    fn more_lps_are_checked() {
+        let two = "[[lps]]\nname = \"b\"\nsymbols = [\"EURUSD\"]\nfallback = \"lp\"\n\
+                   connect = \"127.0.0.1:9890\"\n";
+        let c: DaemonConfig = toml::from_str(two).unwrap();
+        c.check().unwrap();
+        for (text, want) in [
+            (
+                two.replace("\"b\"", "\"lp\""),
+                "lp.name = \"lp\": used twice",
+            ),
+            (
+                two.replace("fallback = \"lp\"", "fallback = \"c\""),
+                "lps[0].fallback = \"c\"",
+            ),
+            (
+                format!("{two}{}", two.replace("\"b\"", "\"c\"")),
+                "lps[1].symbols: EURUSD is routed to b already",
+            ),
+        ] {
+            let c: DaemonConfig = toml::from_str(&text).unwrap();
+            let e = format!("{:#}", c.check().unwrap_err());
+            assert!(e.contains(want), "{text}: {e}");
+        }
+        let many: String = (0..2000)
+            .map(|i| format!("[[lps]]\nname = \"l{i}\"\nsymbols = [\"S{i}\"]\n"))
+            .collect();
+        let c: DaemonConfig = toml::from_str(&many).unwrap();
+        c.check().unwrap();
     }
 
     #[test]
@@ -1052,6 +1126,21 @@ mod tests {
                 "engine.risk.max_account_notional",
             ),
             ("duration = \"0.5.5s\"\n", "duration"),
+            // Sizes the daemon allocates up front: a config error, never an allocation that
+            // aborts (found while writing the config fuzz target, issue #10).
+            ("[accounts]\ngenerate = 100000000000\n", "accounts.generate"),
+            (
+                "[engine.risk]\nmax_orders_per_sec = 4294967295\n",
+                "engine.risk.max_orders_per_sec",
+            ),
+            (
+                "[engine.risk]\nmax_orders_per_sec = 0\n",
+                "engine.risk.max_orders_per_sec",
+            ),
+            (
+                "[engine.risk]\nmax_open_orders = 4294967295\n",
+                "engine.risk.max_open_orders",
+            ),
         ] {
             let c: DaemonConfig = toml::from_str(text).unwrap();
             let e = format!("{:#}", c.check().unwrap_err());

@@ -488,22 +488,7 @@ impl ManagerClient {
             }
             if let Some(a) = to_ack(&e, by_seq) {
                 if let Some(id) = a.cl_ord_id {
-                    let fate = match a.kind {
-                        AckKind::Accepted => Some(Fate::Accepted),
-                        // A cancel or replace request's first answer: its ClOrdID on a
-                        // PendingCancel, Canceled or Replaced report.
-                        AckKind::Report {
-                            exec_type: b'4' | b'5' | b'6',
-                            ..
-                        } => Some(Fate::Accepted),
-                        AckKind::Refused { .. }
-                        | AckKind::SessionReject { .. }
-                        | AckKind::BusinessReject { .. } => Some(Fate::Refused),
-                        AckKind::Report { .. }
-                        | AckKind::PositionsAck(_)
-                        | AckKind::Position(_)
-                        | AckKind::AccountAck { .. } => None,
-                    };
+                    let fate = first_answer(&a.kind);
                     // The first answer decides: an order resent after a daemon crash may be
                     // acknowledged twice.
                     if let (Some(f), Some(cur)) = (fate, fates.get_mut(&id)) {
@@ -523,5 +508,61 @@ impl ManagerClient {
             return Err(e.into());
         }
         Ok(std::mem::take(&mut self.acks))
+    }
+}
+
+/// What an answer says of a pending order, if it answers it: see [`Fate`].
+fn first_answer(kind: &AckKind) -> Option<Fate> {
+    match kind {
+        AckKind::Accepted => Some(Fate::Accepted),
+        // A cancel or replace request's first answer: its ClOrdID on a PendingCancel,
+        // Canceled or Replaced report. DoneForDay alone answers an order the engine took
+        // and ended at once, with nothing to send (a close of a ticket with nothing open or
+        // only residuals: docs/daemon.md, "Order lifecycle"); without it such an order
+        // stayed pending for ever.
+        AckKind::Report {
+            exec_type: b'3' | b'4' | b'5' | b'6',
+            ..
+        } => Some(Fate::Accepted),
+        AckKind::Refused { .. }
+        | AckKind::SessionReject { .. }
+        | AckKind::BusinessReject { .. } => Some(Fate::Refused),
+        AckKind::Report { .. }
+        | AckKind::PositionsAck(_)
+        | AckKind::Position(_)
+        | AckKind::AccountAck { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(exec_type: u8) -> AckKind {
+        AckKind::Report {
+            exec_type,
+            ord_status: Some(exec_type),
+            cum_qty: None,
+            journal_seq: Some(1),
+        }
+    }
+
+    /// Found by the kill test in arrival order: a close whose ticket had nothing open is
+    /// answered with DoneForDay alone, and the manager waited for its answer for ever.
+    #[test]
+    fn done_for_day_alone_answers_an_order() {
+        assert_eq!(first_answer(&report(b'3')), Some(Fate::Accepted));
+        assert_eq!(first_answer(&AckKind::Accepted), Some(Fate::Accepted));
+        for t in [b'4', b'5', b'6'] {
+            assert_eq!(first_answer(&report(t)), Some(Fate::Accepted));
+        }
+        // A fill or a restatement follows an answer; it is not one.
+        assert_eq!(first_answer(&report(b'F')), None);
+        assert_eq!(first_answer(&report(b'D')), None);
+        let refused = AckKind::Refused {
+            reason: None,
+            text: String::new(),
+        };
+        assert_eq!(first_answer(&refused), Some(Fate::Refused));
     }
 }
