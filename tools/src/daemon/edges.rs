@@ -84,6 +84,9 @@ pub struct Edges {
     pub lp_changes: Arc<RouterChanges>,
     /// What a reload needs to build sessions.
     pub context: SessionContext,
+    /// The event time of the orders open at the start (0: none): the engine stage stamps
+    /// their fills with it.
+    pub open_orders_clock: u64,
     /// Counters for the stats line.
     pub counters: Vec<EdgeCounters>,
     /// What was set up, for the start-up lines.
@@ -317,6 +320,7 @@ pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
         }
     };
     let resend = open_orders(&x.started.engine, &x.started.journal)?;
+    let open_orders_clock = resend.iter().map(|c| c.ts_ns).max().unwrap_or(0);
     // What the engine holds of each open order: the LP's status answers are reconciled with it.
     let engine_cum: BTreeMap<u64, Qty> = resend
         .iter()
@@ -345,6 +349,7 @@ pub fn build(mut x: EdgeInputs<'_>) -> anyhow::Result<Edges> {
         lp,
         lp_changes: changes,
         context,
+        open_orders_clock,
         counters,
         lines,
         defaults: live_defaults,

@@ -298,6 +298,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         snapshots: snapshot_writer,
         model_swaps,
         attachments,
+        open_orders_clock: edges.open_orders_clock,
     };
     let (engine_stage, report, estats) = engine_stage(&cfg, &checked, &paths, engine);
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
@@ -391,6 +392,8 @@ struct EngineParts {
     model_swaps: Arc<ModelSwaps>,
     /// Sessions a config reload adds.
     attachments: Arc<Attachments>,
+    /// The event time of the orders open at the start.
+    open_orders_clock: u64,
 }
 
 /// The engine stage with the daemon's options, publishing its snapshot when anything reads
@@ -423,7 +426,8 @@ fn engine_stage(
     let stage = stage
         .with_account_directory(parts.directory)
         .with_model_swaps(parts.model_swaps)
-        .with_attachments(parts.attachments);
+        .with_attachments(parts.attachments)
+        .with_event_clock(parts.open_orders_clock);
     let mut stage = stage;
     for rx in parts.more_fills {
         stage = stage.with_fills(rx);

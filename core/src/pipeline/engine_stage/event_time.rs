@@ -68,6 +68,12 @@ impl State {
         self.market_head.is_none() && self.master_heads.iter().all(Option::is_none)
     }
 
+    /// After a restart: the event time of the input whose orders are awaited again (their
+    /// fills are stamped with it, as they would have been without the restart).
+    pub(super) fn resume_clock(&mut self, t: u64) {
+        self.clock = t;
+    }
+
     /// One more manager, without a session until it [joins](Self::manager_joins).
     pub(super) fn add_manager(&mut self) {
         self.master_heads.push(None);

@@ -338,6 +338,15 @@ impl EngineStage {
         self
     }
 
+    /// After a restart in event time: `t` is the event time of the input that caused the
+    /// orders still open (their `ts_ns`; nothing else is taken while they are awaited), which
+    /// stamps their fills, as it would have without the restart. Without it they would carry
+    /// 0, and the journal would depend on where the process was killed.
+    pub fn with_event_clock(mut self, t: u64) -> Self {
+        self.seq.resume_clock(t);
+        self
+    }
+
     /// Reports journaled before this start that never reached the manager (a restart re-sends
     /// them first, in journal order; see `docs/daemon.md`, "Restart"). Call it after every
     /// manager has been added: each report goes to its own manager's backlog.
