@@ -70,7 +70,8 @@ enum Sequencing {
 }
 
 struct Outcome {
-    /// Journal sequence → the report the manager received under it (PossDup copies aside).
+    /// Journal sequence → the report the manager received under it (a PossDup copy only when
+    /// no first copy came).
     reports: BTreeMap<u64, String>,
     digest: String,
     state: Vec<u8>,
@@ -377,16 +378,23 @@ fn copy_dir(from: &Path, to: &Path) {
 fn reports_received(path: &Path) -> BTreeMap<u64, String> {
     let text = std::fs::read_to_string(path).expect("the manager's reports file");
     let mut out = BTreeMap::new();
+    let mut resent = BTreeMap::new();
     for line in text.lines() {
         let (seq, rest) = line.split_once(' ').expect("`seq ...`");
         let (report, poss_dup) = rest.rsplit_once(' ').expect("`... poss_dup`");
+        let seq: u64 = seq.parse().expect("a journal sequence");
         if poss_dup == "Y" {
+            resent.insert(seq, report.to_string());
             continue;
         }
-        let seq: u64 = seq.parse().expect("a journal sequence");
         if let Some(first) = out.insert(seq, report.to_string()) {
             panic!("report {seq} received twice: {first} / {report}");
         }
+    }
+    // A report whose first copy a kill took off the wire (the socket reset with it unread)
+    // arrives only as the session's resend (PossDupFlag Y): received, once.
+    for (seq, report) in resent {
+        out.entry(seq).or_insert(report);
     }
     out
 }
