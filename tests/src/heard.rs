@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use mam_core::num::Qty;
-use mam_gateway::manager::client::msg::{AckKind, PositionReport, PositionsAck};
+use mam_core::event::Side;
+use mam_core::num::{Price, Qty};
+use mam_gateway::fix::time::parse_utc;
+use mam_gateway::manager::client::msg::{AckKind, Open, OrderOpts, PositionReport, PositionsAck};
 use mam_gateway::manager::client::{ClientOptions, ManagerClient};
 
 use crate::daemon::{wait_until, Proc};
@@ -152,5 +154,28 @@ impl Listener {
             true
         });
         out.expect("answered")
+    }
+}
+
+/// A UTC time stamp (`YYYYMMDD-HH:MM:SS`) in nanoseconds since the epoch.
+pub fn at(s: &str) -> u64 {
+    parse_utc(s.as_bytes()).expect("a UTC timestamp")
+}
+
+/// Master `ticket`: buy `units` EURUSD, limit 1.14600, at `t`, split per account by equity
+/// (a price the shared EURUSD day's hour 14 trades through at once).
+pub fn buy_eurusd(ticket: u64, units: &str, t: &str) -> Open {
+    Open {
+        ticket,
+        symbol: "EURUSD".into(),
+        side: Side::Buy,
+        units: Qty::parse(units).unwrap(),
+        limit: Some(Price::parse("1.14600").unwrap()),
+        transact_time_ns: at(t),
+        opts: OrderOpts {
+            routing: Some("per-account".into()),
+            model: Some("equity".into()),
+            ..OrderOpts::default()
+        },
     }
 }

@@ -26,32 +26,11 @@ use mam_gateway::binary::codec::{AppMessage, ExecutionReport};
 use mam_gateway::binary::master_msg::{
     symbol_field, MasterCancel, MasterOrder, REJECT_MALFORMED, REJECT_ORDER, REJECT_UNSUPPORTED,
 };
-use mam_gateway::fix::time::parse_utc;
 use mam_gateway::manager::binary::client::{order_of_close, order_of_open, BinaryManagerClient};
-use mam_gateway::manager::client::msg::{Close, Open, OrderOpts};
+use mam_gateway::manager::client::msg::Close;
 use mam_tests::daemon::{check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig};
-use mam_tests::heard::Listener;
+use mam_tests::heard::{at, buy_eurusd, Listener};
 use mam_tests::quickfix::free_port;
-
-fn at(s: &str) -> u64 {
-    parse_utc(s.as_bytes()).expect("a UTC timestamp")
-}
-
-fn buy(units: &str, t: &str) -> Open {
-    Open {
-        ticket: 1,
-        symbol: "EURUSD".into(),
-        side: Side::Buy,
-        units: Qty::parse(units).unwrap(),
-        limit: Some(Price::parse("1.14600").unwrap()),
-        transact_time_ns: at(t),
-        opts: OrderOpts {
-            routing: Some("per-account".into()),
-            model: Some("equity".into()),
-            ..OrderOpts::default()
-        },
-    }
-}
 
 #[test]
 fn a_binary_and_a_fix_manager_side_by_side() {
@@ -100,13 +79,13 @@ fn a_binary_and_a_fix_manager_side_by_side() {
     // Manager 1's clock lets manager 0's master (a tie goes to the lower number) through.
     m0.c.clock(at("20190204-14:00:00")).unwrap();
     m1.clock(at("20190204-14:00:01")).unwrap();
-    m0.c.open_order(&buy("400000", "20190204-14:00:01"))
+    m0.c.open_order(&buy_eurusd(1, "400000", "20190204-14:00:01"))
         .unwrap();
     m0.c.end().unwrap();
     m0.c.flush().unwrap();
 
     // What the FIX edge refuses, the binary edge refuses, naming the field.
-    let good = order_of_open(&buy("800000", "20190204-14:00:02"));
+    let good = order_of_open(&buy_eurusd(1, "800000", "20190204-14:00:02"));
     let bad_side = MasterOrder {
         cl_ord_id: 2,
         side: 7,
@@ -288,7 +267,7 @@ fn a_binary_and_a_fix_manager_side_by_side() {
         close_all: true,
         limit: Some(Price::parse("1.14000").unwrap()),
         transact_time_ns: at("20190204-14:00:03"),
-        opts: buy("1", "20190204-14:00:03").opts,
+        opts: buy_eurusd(1, "1", "20190204-14:00:03").opts,
     };
     // Its clock first: the retransmission of what the journal lacks (the end it sent before
     // the stop) closes its clock again, as a FIX resend of 340=3 would.

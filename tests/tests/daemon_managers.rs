@@ -17,36 +17,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use mam_core::event::Side;
-use mam_core::num::{Money, Price, Qty};
-use mam_gateway::fix::time::parse_utc;
-use mam_gateway::manager::client::msg::{AccountAction, Open, OrderOpts};
+use mam_core::num::{Money, Qty};
+use mam_gateway::manager::client::msg::AccountAction;
 use mam_tests::admin_api::Api;
 use mam_tests::daemon::{
     check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig, ADMIN_ON,
 };
-use mam_tests::heard::Listener;
+use mam_tests::heard::{at, buy_eurusd, Listener};
 use mam_tests::quickfix::{free_port, Executor};
-
-fn at(s: &str) -> u64 {
-    parse_utc(s.as_bytes()).expect("a UTC timestamp")
-}
-
-fn buy(units: &str, t: &str) -> Open {
-    Open {
-        ticket: 1,
-        symbol: "EURUSD".into(),
-        side: Side::Buy,
-        units: Qty::parse(units).unwrap(),
-        limit: Some(Price::parse("1.14600").unwrap()),
-        transact_time_ns: at(t),
-        opts: OrderOpts {
-            routing: Some("per-account".into()),
-            model: Some("equity".into()),
-            ..OrderOpts::default()
-        },
-    }
-}
 
 /// Per account: the net quantity (raw) of the orders an executor logged (it fills every order).
 fn net_by_account(executor_dir: &std::path::Path) -> BTreeMap<String, i64> {
@@ -112,7 +90,7 @@ fn two_managers_and_two_lps_without_cross_talk() {
     // Manager 1's clock lets manager 0's master (a tie goes to the lower number) through.
     m0.c.clock(at("20190204-14:00:00")).unwrap();
     m1.c.clock(at("20190204-14:00:01")).unwrap();
-    m0.c.open_order(&buy("400000", "20190204-14:00:01"))
+    m0.c.open_order(&buy_eurusd(1, "400000", "20190204-14:00:01"))
         .unwrap();
     m0.c.end().unwrap();
     m0.c.flush().unwrap();
@@ -136,7 +114,7 @@ fn two_managers_and_two_lps_without_cross_talk() {
             .and_then(|v| v.split_whitespace().next())
             .is_some_and(|v| v != "0")
     });
-    m1.c.open_order(&buy("800000", "20190204-14:00:02"))
+    m1.c.open_order(&buy_eurusd(1, "800000", "20190204-14:00:02"))
         .unwrap();
     m1.c.flush().unwrap();
     wait_until("manager 1's master filled (at the fallback)", || {

@@ -16,36 +16,13 @@
 
 use std::collections::BTreeMap;
 
-use mam_core::event::Side;
-use mam_core::num::{Price, Qty};
-use mam_gateway::fix::time::parse_utc;
-use mam_gateway::manager::client::msg::{Open, OrderOpts};
+use mam_core::num::Qty;
 use mam_tests::admin_api::Api;
 use mam_tests::daemon::{
     check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig, Proc, ADMIN_ON,
 };
-use mam_tests::heard::Listener;
+use mam_tests::heard::{at, buy_eurusd, Listener};
 use mam_tests::quickfix::{free_port, Executor};
-
-fn at(s: &str) -> u64 {
-    parse_utc(s.as_bytes()).expect("a UTC timestamp")
-}
-
-fn buy(ticket: u64, units: &str, t: &str) -> Open {
-    Open {
-        ticket,
-        symbol: "EURUSD".into(),
-        side: Side::Buy,
-        units: Qty::parse(units).unwrap(),
-        limit: Some(Price::parse("1.14600").unwrap()),
-        transact_time_ns: at(t),
-        opts: OrderOpts {
-            routing: Some("per-account".into()),
-            model: Some("equity".into()),
-            ..OrderOpts::default()
-        },
-    }
-}
 
 /// Accounts (tag 1) of the orders an executor logged.
 fn accounts_at(executor_dir: &std::path::Path) -> Vec<String> {
@@ -154,7 +131,7 @@ fn sessions_are_added_and_removed_without_a_restart() {
         m1.c.is_logged_on()
     });
     m0.c.clock(at("20190204-14:00:05")).unwrap();
-    m1.c.open_order(&buy(1, "400000", "20190204-14:00:01"))
+    m1.c.open_order(&buy_eurusd(1, "400000", "20190204-14:00:01"))
         .unwrap();
     m0.c.flush().unwrap();
     m1.c.flush().unwrap();
@@ -186,7 +163,7 @@ fn sessions_are_added_and_removed_without_a_restart() {
         String::from_utf8_lossy(&log).contains("\u{1}35=5\u{1}")
     });
     m0.c.clock(at("20190204-14:00:06")).unwrap();
-    m0.c.open_order(&buy(1, "400000", "20190204-14:00:06"))
+    m0.c.open_order(&buy_eurusd(1, "400000", "20190204-14:00:06"))
         .unwrap();
     m0.c.flush().unwrap();
     wait_until("manager 0's master filled", || {
@@ -218,7 +195,7 @@ fn sessions_are_added_and_removed_without_a_restart() {
         m1.poll();
         m1.c.is_logged_on()
     });
-    m1.c.open_order(&buy(2, "200000", "20190204-14:00:07"))
+    m1.c.open_order(&buy_eurusd(2, "200000", "20190204-14:00:07"))
         .unwrap();
     m1.c.end().unwrap();
     m0.c.end().unwrap();
