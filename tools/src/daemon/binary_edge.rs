@@ -10,7 +10,7 @@ use anyhow::Context;
 use mam_core::pipeline::Stage;
 use mam_gateway::manager::binary::{BinaryManagerOptions, BinaryManagerStage, STORE_CAPACITY};
 
-use super::{defaults, sock, Edge, ManagerRings, SessionContext};
+use super::{defaults, manager_counter_names, sock, Edge, ManagerRings, SessionContext};
 use crate::daemon::config::{DaemonConfig, ManagerConfig};
 use crate::daemon::stats::EdgeCounters;
 
@@ -64,18 +64,11 @@ pub(super) fn stage(
         s.local_addr(),
         m.session_id
     );
-    // The FIX edge's names (the stats line takes static names: made once, for the process).
-    let names: [&'static str; 4] = if n == 0 {
-        [
-            "manager-logons",
-            "masters-accepted",
-            "reports",
-            "masters-refused",
-        ]
-    } else {
-        ["logons", "masters-accepted", "reports", "masters-refused"]
-            .map(|k| &*Box::leak(format!("manager{n}-{k}").into_boxed_str()))
-    };
+    // The FIX edge's names.
+    let names = manager_counter_names(
+        n,
+        ["logons", "masters-accepted", "reports", "masters-refused"],
+    );
     let c = s.counters();
     let counters: EdgeCounters = Box::new(move || {
         let s = c.snapshot();

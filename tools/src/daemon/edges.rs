@@ -557,6 +557,21 @@ pub fn lp_routes(
     })
 }
 
+/// Manager `n`'s names of its session counters `keys`, for either protocol: manager 0 keeps the
+/// stats line's names (`manager-logons`, the rest bare); the others' are `manager<n>-<key>`,
+/// made when the session starts and living as long as the process (the line takes static
+/// names; a reload that replaces a session makes them again: tens of bytes each).
+pub(super) fn manager_counter_names<const N: usize>(
+    n: u8,
+    keys: [&'static str; N],
+) -> [&'static str; N] {
+    if n == 0 {
+        keys.map(|k| if k == "logons" { "manager-logons" } else { k })
+    } else {
+        keys.map(|k| &*Box::leak(format!("manager{n}-{k}").into_boxed_str()))
+    }
+}
+
 /// Manager `m`'s FIX acceptor as a stage stopped by `own` (which follows the daemon's stop),
 /// its start-up line and its stats counters.
 pub fn manager_stage(
@@ -618,18 +633,8 @@ pub fn manager_stage(
         m.comp_id,
         m.peer_comp_id
     );
-    // Manager 0 keeps the stats line's names; the others' are made once at start and live as
-    // long as the process (the line takes static names).
-    let names: [&'static str; 6] = if n == 0 {
-        [
-            "manager-logons",
-            "masters-accepted",
-            "reports",
-            "masters-refused",
-            "positions-answered",
-            "positions-refused",
-        ]
-    } else {
+    let names = manager_counter_names(
+        n,
         [
             "logons",
             "masters-accepted",
@@ -637,9 +642,8 @@ pub fn manager_stage(
             "masters-refused",
             "positions-answered",
             "positions-refused",
-        ]
-        .map(|k| &*Box::leak(format!("manager{n}-{k}").into_boxed_str()))
-    };
+        ],
+    );
     let c = s.counters();
     let counters: EdgeCounters = Box::new(move || {
         let s = c.snapshot();

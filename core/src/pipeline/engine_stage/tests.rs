@@ -164,6 +164,19 @@ fn journal_bytes(dir: &Path) -> Vec<(u64, u16, Vec<u8>)> {
         .collect()
 }
 
+/// Each origin record of `journal`: (source, sequence at the source).
+fn origins(journal: &[(u64, u16, Vec<u8>)]) -> Vec<(u16, u64)> {
+    use crate::engine::origin::{Origin, KIND_ORIGIN};
+    journal
+        .iter()
+        .filter(|r| r.1 == KIND_ORIGIN)
+        .map(|r| {
+            let o: Origin = bytemuck::pod_read_unaligned(&r.2);
+            (o.source, o.seq)
+        })
+        .collect()
+}
+
 /// Market data and master orders pushed in either order, fills early or late: the same
 /// journal, with the master between the quotes its time falls between and its fill right
 /// after it, stamped with the master's time.
@@ -601,7 +614,6 @@ fn operator_inputs_are_answered_after_the_sync_with_the_snapshot_holding_them() 
 fn two_managers_merge_by_event_time_and_get_their_own_reports() {
     use crate::account::{manager_of, with_manager};
     use crate::engine::input::{manager_of_order, scoped_order_id};
-    use crate::engine::origin::{Origin, KIND_ORIGIN};
     let mut journals = Vec::new();
     for variant in 0..2 {
         let dir = tempfile::tempdir().unwrap();
@@ -708,15 +720,7 @@ fn two_managers_merge_by_event_time_and_get_their_own_reports() {
     }
     assert_eq!(journals[0], journals[1]);
     // Origins in time order across managers: manager 1's 150, manager 0's 250, manager 1's 260.
-    let origins: Vec<(u16, u64)> = journals[0]
-        .iter()
-        .filter(|r| r.1 == KIND_ORIGIN)
-        .map(|r| {
-            let o: Origin = bytemuck::pod_read_unaligned(&r.2);
-            (o.source, o.seq)
-        })
-        .collect();
-    assert_eq!(origins, vec![(2, 5), (1, 21), (2, 6)]);
+    assert_eq!(origins(&journals[0]), vec![(2, 5), (1, 21), (2, 6)]);
 }
 
 /// Sessions attached to a running stage (a config reload): manager 1's first session sends a
@@ -727,7 +731,6 @@ fn two_managers_merge_by_event_time_and_get_their_own_reports() {
 fn a_manager_attached_while_running_comes_after_its_previous_session() {
     use crate::account::with_manager;
     use crate::engine::input::{manager_of_order, scoped_order_id};
-    use crate::engine::origin::{Origin, KIND_ORIGIN};
     use attach::{Attachment, Attachments};
     let dir = tempfile::tempdir().unwrap();
     let mut accounts = synthetic_accounts(12, 7);
@@ -769,16 +772,8 @@ fn a_manager_attached_while_running_comes_after_its_previous_session() {
     run_until_done(&mut r, false);
     let rep = r.report.lock().unwrap().take().unwrap();
     assert!(rep.error.is_none(), "{:?}", rep.error);
-    let origins: Vec<(u16, u64)> = journal_bytes(dir.path())
-        .iter()
-        .filter(|r| r.1 == KIND_ORIGIN)
-        .map(|r| {
-            let o: Origin = bytemuck::pod_read_unaligned(&r.2);
-            (o.source, o.seq)
-        })
-        .collect();
     assert_eq!(
-        origins,
+        origins(&journal_bytes(dir.path())),
         vec![(2, 5), (2, 1)],
         "the first session's master first"
     );
