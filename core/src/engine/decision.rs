@@ -428,6 +428,15 @@ pub fn describe(kind: u16, payload: &[u8]) -> Option<String> {
     }
     if kind == super::origin::KIND_ORIGIN && payload.len() == 16 {
         let o: super::origin::Origin = bytemuck::pod_read_unaligned(payload);
+        if o.parts > 1 {
+            return Some(format!(
+                "source={} seq={} part={}/{}",
+                o.source,
+                o.seq,
+                o.part + 1,
+                o.parts
+            ));
+        }
         return Some(format!("source={} seq={}", o.source, o.seq));
     }
     if let Some(i) = Input::decode(kind, payload) {

@@ -27,8 +27,13 @@ pub struct EdgeFrame {
     /// The source promises no later input with an event time below this (ns; event-time
     /// sequencing). `u64::MAX`: the source has ended.
     pub watermark_ns: u64,
+    /// Which of its message's inputs this is (0-based): one message can carry two (an open
+    /// with a stop-loss or take-profit is the open, then the amend that sets them).
+    pub part: u8,
+    /// How many inputs its message carries; 0 or 1: one.
+    pub parts: u8,
     /// Reserved, zero.
-    pub _pad: u64,
+    pub _pad: [u8; 6],
     /// The input (`kind == 0`: none).
     pub frame: InputFrame,
 }
@@ -40,9 +45,19 @@ impl EdgeFrame {
             edge_ns,
             origin_seq,
             watermark_ns,
-            _pad: 0,
+            part: 0,
+            parts: 0,
+            _pad: [0; 6],
             frame: input.to_frame(),
         }
+    }
+
+    /// The same frame as input `part` of `parts` its message carries.
+    pub fn part_of(mut self, part: u8, parts: u8) -> Self {
+        debug_assert!(part < parts, "part {part} of {parts}");
+        self.part = part;
+        self.parts = parts;
+        self
     }
 
     /// A watermark only.
@@ -51,7 +66,9 @@ impl EdgeFrame {
             edge_ns,
             origin_seq,
             watermark_ns,
-            _pad: 0,
+            part: 0,
+            parts: 0,
+            _pad: [0; 6],
             frame: InputFrame::default(),
         }
     }

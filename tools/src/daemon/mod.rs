@@ -416,6 +416,7 @@ fn engine_stage(
         sync: checked.sync,
         forward_allocations: cfg.lp.allocation_instructions,
     };
+    let partial = parts.started.partial;
     let (stage, report, estats) = EngineStage::new(
         parts.started.engine,
         parts.started.journal,
@@ -435,6 +436,7 @@ fn engine_stage(
     for (n, rx, tx) in parts.managers {
         stage = stage.with_manager(n, rx, Some(tx));
     }
+    stage = stage.with_partial_messages(&partial);
     let mut stage = stage.with_unsent_reports(parts.unsent);
     if let Some(w) = parts.snapshots {
         stage = stage.with_snapshots(w);

@@ -9,7 +9,7 @@ use mam_core::account::store::AccountStore;
 use mam_core::adaptive::AdaptiveModel;
 use mam_core::engine::decision::Decision;
 use mam_core::engine::lifecycle::record::KIND_MASTER_REPORT;
-use mam_core::engine::origin::{resume_points, SOURCE_MANAGER};
+use mam_core::engine::origin::{resume_points, Origin, SOURCE_MANAGER};
 use mam_core::engine::{Engine, EngineConfig};
 use mam_core::event::ChildOrder;
 use mam_core::journal::{Journal, JournalConfig, JournalReader};
@@ -85,6 +85,9 @@ pub struct Started {
     pub manager_last: Option<u64>,
     /// The same for every manager that has one, by number.
     pub managers_last: BTreeMap<u8, u64>,
+    /// The last origin record of each manager message the journal holds only partly (a kill
+    /// came between its inputs): asked for again whole, its journaled inputs are dropped.
+    pub partial: Vec<Origin>,
 }
 
 /// What a state directory holds, decided before anything in it is written.
@@ -242,15 +245,16 @@ pub fn start(
     let points = resume_points(&journal).context("reading the journal's resume points")?;
     Ok(Started {
         market_next: points.market_seq.map_or(1, |s| s + 1),
-        manager_last: points.origins.get(&SOURCE_MANAGER).copied(),
+        manager_last: points.resume_after(SOURCE_MANAGER),
         managers_last: points
             .origins
             .iter()
-            .filter_map(|(&src, &seq)| {
+            .filter_map(|(&src, o)| {
                 let n = u8::try_from(src.checked_sub(SOURCE_MANAGER)?).ok()?;
-                Some((n, seq))
+                Some((n, o.resume_after()))
             })
             .collect(),
+        partial: points.partial().copied().collect(),
         engine,
         journal,
         restarted,

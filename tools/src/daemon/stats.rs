@@ -204,6 +204,10 @@ impl StatsReporter {
             e.stop_outs.load(Relaxed),
             e.loss_limits.load(Relaxed)
         );
+        let again = e.inputs_journaled_already.load(Relaxed);
+        if again > 0 {
+            line += &format!(" journaled-already {again}");
+        }
         // The structured event's extras are built only when someone listens for it.
         let structured = tracing::enabled!(target: "mam::stats", tracing::Level::INFO);
         let mut edges = serde_json::Map::new();

@@ -18,7 +18,6 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::{rec, EngineStage, FillBuffer};
 use crate::engine::input::Input;
-use crate::engine::origin::Origin;
 use crate::engine::Engine;
 use crate::event::{ChildOrder, ExecStatus, MarketEvent};
 use crate::num::Qty;
@@ -226,7 +225,9 @@ impl EngineStage {
                 if let Some(input) = fr.decode() {
                     let now = self.now();
                     rec(&mut self.hists.master, now.saturating_sub(fr.edge_ns));
-                    self.seq.master_heads[m] = Some((input, fr));
+                    if !self.journaled_already(m, &fr) {
+                        self.seq.master_heads[m] = Some((input, fr));
+                    }
                 }
             }
         }
@@ -249,7 +250,7 @@ impl EngineStage {
             if let Some((m, t)) = next.filter(|&(_, t)| t <= market_bound) {
                 let (input, fr) = self.seq.master_heads[m].take().expect("head present");
                 self.seq.clock = t;
-                let origin = Origin::new(super::managers::manager_source(m), fr.origin_seq);
+                let origin = super::managers::origin_of(m, &fr);
                 self.apply(&input, Some(origin), fr.edge_ns)?;
             } else if let Some(t) = market_ts.filter(|&t| t < manager_bound) {
                 let mut m = self.seq.market_head.take().expect("head present");

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::EngineStage;
 use crate::engine::input::manager_of_order;
-use crate::engine::origin::SOURCE_MANAGER;
+use crate::engine::origin::{Origin, SOURCE_MANAGER};
 use crate::pipeline::msg::{EdgeFrame, ManagerReport};
 use crate::pipeline::ring::{RingRx, RingTx};
 
@@ -26,11 +26,20 @@ pub(super) struct ManagerLink {
     pub(super) reports: Option<RingTx<ManagerReport>>,
     /// Reports journaled and waiting for the sync that covers them or for room on the ring.
     pub(super) backlog: VecDeque<ManagerReport>,
+    /// A message the journal holds only the first inputs of, as (its sequence number, the last
+    /// part journaled): a kill came between them. The restart asked for it again whole, and
+    /// the parts up to that one are dropped when they come ([`EngineStage::journaled_already`]).
+    pub(super) partial: Option<(u64, u8)>,
 }
 
 /// Origin source of manager `m`'s masters.
 pub fn manager_source(m: usize) -> u16 {
     SOURCE_MANAGER + m as u16
+}
+
+/// The origin record of input `fr` from manager `m`.
+pub(super) fn origin_of(m: usize, fr: &EdgeFrame) -> Origin {
+    Origin::part_of(manager_source(m), fr.origin_seq, fr.part, fr.parts)
 }
 
 /// The manager a report is for: the id space of its ticket (of the order it names when it
@@ -62,9 +71,43 @@ impl EngineStage {
             rx: Some(masters),
             reports,
             backlog: VecDeque::new(),
+            partial: self.managers[n].partial,
         };
         self.seq.manager_joins(n);
         self
+    }
+
+    /// After a restart: the messages the journal holds only partly, each as its last origin
+    /// record ([`ResumePoints::partial`](crate::engine::origin::ResumePoints::partial)). Their
+    /// sources were asked for them again whole; the inputs already journaled are dropped.
+    pub fn with_partial_messages<'a>(mut self, last: impl IntoIterator<Item = &'a Origin>) -> Self {
+        for o in last {
+            let Some(n) = o.source.checked_sub(SOURCE_MANAGER).map(usize::from) else {
+                continue;
+            };
+            while self.managers.len() <= n {
+                self.managers.push(ManagerLink::default());
+                self.seq.add_manager();
+            }
+            self.managers[n].partial = Some((o.seq, o.part));
+        }
+        self
+    }
+
+    /// Whether `fr`, an input from manager `m`, is one the journal already holds: a first part
+    /// of a message a kill cut between its inputs, sent again by the manager's session because
+    /// the restart asked for the message whole ([`Origin::resume_after`]).
+    pub(super) fn journaled_already(&mut self, m: usize, fr: &EdgeFrame) -> bool {
+        let l = &mut self.managers[m];
+        let Some((seq, part)) = l.partial else {
+            return false;
+        };
+        if fr.origin_seq == seq && fr.part <= part {
+            self.stats.inputs_journaled_already.fetch_add(1, Relaxed);
+            return true;
+        }
+        l.partial = None;
+        false
     }
 
     /// Queues a journaled report for its manager.

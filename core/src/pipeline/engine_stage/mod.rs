@@ -128,6 +128,9 @@ pub struct EngineStageStats {
     pub fills: AtomicU64,
     /// Fills dropped: already held (resent) or for orders the engine no longer tracks.
     pub fills_dropped: AtomicU64,
+    /// Manager inputs dropped after a restart because the journal held them already (the
+    /// first inputs of a message a kill cut between its inputs, sent again whole).
+    pub inputs_journaled_already: AtomicU64,
     /// Child orders emitted.
     pub orders: AtomicU64,
     /// Operator commands applied.
@@ -769,8 +772,10 @@ impl EngineStage {
             let now = self.now();
             if let Some(input) = fr.decode() {
                 rec(&mut self.hists.master, now.saturating_sub(fr.edge_ns));
-                let origin = Origin::new(managers::manager_source(m), fr.origin_seq);
-                self.apply(&input, Some(origin), fr.edge_ns)?;
+                if !self.journaled_already(m, &fr) {
+                    let origin = managers::origin_of(m, &fr);
+                    self.apply(&input, Some(origin), fr.edge_ns)?;
+                }
             }
         }
         for _ in 0..self.opts.batch {

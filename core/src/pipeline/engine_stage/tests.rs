@@ -46,6 +46,18 @@ fn rig_over(
 ) -> Rig {
     let engine = Engine::new(SymbolTable::builtin(), accounts, EngineConfig::permissive()).unwrap();
     let (journal, _) = Journal::open(&dir.join("journal"), JournalConfig::default()).unwrap();
+    rig_on(dir, sequencing, sync, clock, engine, journal)
+}
+
+/// A stage over `engine` and `journal` (a fresh one, or one recovered for a restart).
+fn rig_on(
+    dir: &Path,
+    sequencing: Sequencing,
+    sync: SyncPolicy,
+    clock: fn() -> u64,
+    engine: Engine,
+    journal: Journal,
+) -> Rig {
     let (mtx, mrx, _) = ring(64);
     let (atx, arx, _) = ring(64);
     let (ftx, frx, _) = ring(1024);
@@ -793,4 +805,113 @@ fn a_manager_attached_while_running_comes_after_its_previous_session() {
 fn dummy_stage() -> EngineStage {
     let dir = tempfile::tempdir().unwrap();
     rig(dir.path(), Sequencing::Arrival).stage
+}
+
+/// A kill between the two inputs of one manager message (an open with its stop-loss, then the
+/// amend that sets it) leaves the journal with the open only. The restart asks for the message
+/// again whole ([`Origin::resume_after`]); the engine drops the open it already holds and
+/// applies the amend, once.
+#[test]
+fn a_message_journaled_in_part_before_a_kill_is_completed_after_the_restart() {
+    use crate::engine::input::KIND_MASTER_OPEN;
+    use crate::engine::lifecycle::record::{MasterAmend, AMEND_SL, KIND_MASTER_AMEND};
+    use crate::engine::origin::{resume_points, Origin, KIND_ORIGIN, SOURCE_MANAGER};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let open = master(100, 5, MODE_PER_ACCOUNT);
+    let amend = Input::Amend(MasterAmend {
+        ts_ns: 100,
+        order_id: 5,
+        stop_loss: Price::parse("1.05000").unwrap(),
+        flags: AMEND_SL,
+        mode: MODE_PER_ACCOUNT,
+        ..MasterAmend::default()
+    });
+    let frames = [
+        EdgeFrame::input(&open, 3, 5, 0).part_of(0, 2),
+        EdgeFrame::input(&amend, 3, 5, 0).part_of(1, 2),
+        EdgeFrame::input(&master(200, 6, MODE_PER_ACCOUNT), 3, 6, 0),
+    ];
+    let run = |mut r: Rig, frames: &[EdgeFrame]| {
+        for f in frames {
+            r.masters.as_mut().unwrap().try_push(*f).unwrap();
+        }
+        r.market = None;
+        r.masters = None;
+        run_until_done(&mut r, false);
+        let rep = r.report.lock().unwrap().take().unwrap();
+        assert!(rep.error.is_none(), "{:?}", rep.error);
+        r.stats.inputs_journaled_already.load(Relaxed)
+    };
+
+    // The first life: the open is journaled, the kill comes before its amend.
+    let engine = Engine::new(
+        SymbolTable::builtin(),
+        synthetic_accounts(12, 7),
+        EngineConfig::permissive(),
+    )
+    .unwrap();
+    let (mut journal, _) = Journal::open(&d.join("journal"), JournalConfig::default()).unwrap();
+    engine
+        .write_checkpoint(&d.join("checkpoints"), &mut journal)
+        .unwrap();
+    let r = rig_on(
+        d,
+        Sequencing::Arrival,
+        SyncPolicy::Every,
+        clock,
+        engine,
+        journal,
+    );
+    assert_eq!(run(r, &frames[..1]), 0);
+
+    // The restart: manager message 5 is not whole in the journal.
+    let rec = Engine::recover(
+        &d.join("checkpoints"),
+        &d.join("journal"),
+        JournalConfig::default(),
+        SymbolTable::builtin(),
+    )
+    .unwrap();
+    let points = resume_points(&rec.journal).unwrap();
+    assert_eq!(
+        points.resume_after(SOURCE_MANAGER),
+        Some(4),
+        "message 5 is asked for again"
+    );
+    let partial: Vec<Origin> = points.partial().copied().collect();
+    assert_eq!(partial, vec![Origin::part_of(SOURCE_MANAGER, 5, 0, 2)]);
+    let mut r = rig_on(
+        d,
+        Sequencing::Arrival,
+        SyncPolicy::Every,
+        clock,
+        rec.engine,
+        rec.journal,
+    );
+    r.stage = std::mem::replace(&mut r.stage, dummy_stage()).with_partial_messages(&partial);
+    // The manager's session sends message 5 again, then goes on.
+    assert_eq!(run(r, &frames), 1, "the open held already is dropped");
+
+    let j = journal_bytes(d);
+    let parts: Vec<(u64, u8, u8)> = j
+        .iter()
+        .filter(|r| r.1 == KIND_ORIGIN)
+        .map(|r| {
+            let o: Origin = bytemuck::pod_read_unaligned(&r.2);
+            (o.seq, o.part, o.parts)
+        })
+        .collect();
+    assert_eq!(parts, vec![(5, 0, 2), (5, 1, 2), (6, 0, 0)]);
+    let count = |kind| j.iter().filter(|r| r.1 == kind).count();
+    assert_eq!(count(KIND_MASTER_OPEN), 2, "each open journaled once");
+    assert_eq!(count(KIND_MASTER_AMEND), 1, "the amend journaled once");
+    let again = resume_points(
+        &Journal::open(&d.join("journal"), JournalConfig::default())
+            .unwrap()
+            .0,
+    )
+    .unwrap();
+    assert_eq!(again.resume_after(SOURCE_MANAGER), Some(6));
+    assert_eq!(again.partial().count(), 0);
 }

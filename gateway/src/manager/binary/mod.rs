@@ -244,11 +244,16 @@ impl Handler {
         }
         self.time.accept(ts);
         // The engine answers (New or Rejected, then every fill) from its journal.
-        let f = EdgeFrame::input(&input, self.read_ns, seq, self.time.watermark());
+        // Each input is marked as its part of the message: a kill between the two leaves the
+        // journal with the first only, and the restart asks for the message again whole.
+        let parts = 1 + u8::from(conv.then.is_some());
+        let f =
+            EdgeFrame::input(&input, self.read_ns, seq, self.time.watermark()).part_of(0, parts);
         self.queue(Some(f), true, None);
         if let Some(mut then) = conv.then {
             scope_input(&mut then, self.manager);
-            let f = EdgeFrame::input(&then, self.read_ns, seq, self.time.watermark());
+            let f =
+                EdgeFrame::input(&then, self.read_ns, seq, self.time.watermark()).part_of(1, parts);
             self.queue(Some(f), false, None);
         }
     }
