@@ -21,7 +21,7 @@
 //! window of one second ever holds more than `N` accepted orders. A refused order does not spend
 //! a token.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use bytemuck::{Pod, Zeroable};
 
@@ -264,7 +264,8 @@ pub struct RiskBook {
     accounts: Box<[AccountExposure]>,
     reference: Box<[Option<Price>]>,
     throttles: Box<[Throttle]>,
-    open: HashMap<u64, OpenOrder>,
+    /// Open orders by ClOrdID (FxHash: one lookup per order sent and per fill).
+    open: FxHashMap<u64, OpenOrder>,
     killed: bool,
 }
 
@@ -279,7 +280,10 @@ impl RiskBook {
             throttles: (0..sessions)
                 .map(|_| Throttle::new(limits.max_orders_per_sec))
                 .collect(),
-            open: HashMap::with_capacity(limits.max_open_orders as usize),
+            open: FxHashMap::with_capacity_and_hasher(
+                limits.max_open_orders as usize,
+                Default::default(),
+            ),
             killed: false,
         }
     }
@@ -508,7 +512,12 @@ impl RiskBook {
         // life would drift; recomputing from the remaining leaves keeps the sum exact).
         let before = Money::notional(o.leaves, o.price, Rounding::Ceil).map_or(0, |m| m.raw());
         let left = o.leaves.raw() - qty.raw();
-        let after = Money::notional(Qty(left), o.price, Rounding::Ceil).map_or(0, |m| m.raw());
+        // Nothing left (a complete fill, a cancel): nothing is reserved for it.
+        let after = if left == 0 {
+            0
+        } else {
+            Money::notional(Qty(left), o.price, Rounding::Ceil).map_or(0, |m| m.raw())
+        };
         let a = &mut self.accounts[slot];
         a.qty -= qty.raw();
         a.notional -= before - after;

@@ -158,12 +158,19 @@ impl Engine {
         filled: Option<(u32, bool)>,
         d: &[Decision],
     ) {
+        // The first order of each key records it (`on_sent` keeps the first): the 1,000
+        // children of a per-account open share one key, so one map entry, not 1,000 lookups.
+        let mut last = None;
         for x in d {
             if let Decision::Order(o) = x {
+                let buy = o.side == Side::Buy as u8;
+                let key = (o.cl_ord_id >> CL_ORD_ID_SHIFT, o.instrument, buy);
+                if last == Some(key) {
+                    continue;
+                }
+                last = Some(key);
                 if let Some((bid, ask)) = self.ledger.quote(o.instrument) {
-                    let buy = o.side == Side::Buy as u8;
                     let reference = if buy { ask.raw() } else { bid.raw() };
-                    let key = (o.cl_ord_id >> CL_ORD_ID_SHIFT, o.instrument, buy);
                     self.adaptive.slip.on_sent(key, reference, o.ts_ns);
                 }
             }

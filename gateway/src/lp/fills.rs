@@ -1,12 +1,13 @@
 //! The fill side of [`LpStage`](super::LpStage): ExecutionReports (and session-level rejects
 //! of our orders) become [`EdgeFrame`] fills on the engine's ring, never dropped.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 
 use mam_core::engine::input::Input;
 use mam_core::event::{ExecStatus, FillEvent};
 use mam_core::pipeline::{EdgeFrame, RingTx};
+use rustc_hash::FxHashSet;
 
 use super::stage::LpStats;
 use super::status::Recon;
@@ -27,7 +28,8 @@ pub(super) struct FillOut {
     backlog: VecDeque<EdgeFrame>,
     /// Orders sent to this LP (or held by it at start) and not yet ended by a fill, a cancel
     /// or a reject: a router drains an LP a reload removes until this is empty.
-    working: HashSet<u64>,
+    /// FxHash: one insert per order sent.
+    working: FxHashSet<u64>,
 }
 
 impl FillOut {
@@ -35,7 +37,7 @@ impl FillOut {
         FillOut {
             tx: Some(tx),
             backlog: VecDeque::new(),
-            working: HashSet::new(),
+            working: FxHashSet::default(),
         }
     }
 

@@ -16,7 +16,8 @@ use mam_benches::ledger::{fill, master_lots, open, store_quotes, BareQuotes, Par
 use mam_core::alloc::model::{allocate, Order, StaticModel, Workspace};
 use mam_core::alloc::synth::{stream_reference, synthetic_accounts};
 use mam_core::alloc::{LotLimits, MinLotPolicy, Mode};
-use mam_core::engine::input::Input;
+use mam_core::engine::input::{Input, MODE_PER_ACCOUNT};
+use mam_core::engine::Decision;
 use mam_core::event::{MarketEvent, Side};
 use mam_core::num::{Lots, Price, Qty};
 use mam_core::symbol::SymbolTable;
@@ -27,7 +28,7 @@ use mam_gateway::fix::msg::ExecutionReport;
 use super::bench_fix::{naive_decode, naive_encode};
 
 /// Every workload: name, what one item is, how many operations the base run does.
-pub const WORKLOADS: [(&str, &str, u64); 16] = [
+pub const WORKLOADS: [(&str, &str, u64); 17] = [
     ("alloc", "account (equity model, block, 10,000 accounts)", 8),
     ("alloc.stream", "account (streaming equity+flags)", 8),
     ("itch", "ITCH 5.0 message (mam)", 2),
@@ -50,6 +51,11 @@ pub const WORKLOADS: [(&str, &str, u64); 16] = [
         "engine.open",
         "engine master open + cancel (1,000 acc.)",
         20,
+    ),
+    (
+        "engine.open.per_account",
+        "child order: per-account open + its cancel (1,000 acc.)",
+        4,
     ),
     (
         "engine.open.alloc",
@@ -166,9 +172,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 w.finish().map_or(0, |r| r.len() as u64)
             })
         }
-        "engine.quote" | "engine.quote.bare" | "engine.open" | "engine.open.alloc" => {
-            engine(&a.name, n)
-        }
+        "engine.quote"
+        | "engine.quote.bare"
+        | "engine.open"
+        | "engine.open.per_account"
+        | "engine.open.alloc" => engine(&a.name, n),
         other => anyhow::bail!("unknown workload `{other}`"),
     }
 }
@@ -243,8 +251,48 @@ fn engine(name: &str, n: u64) -> anyhow::Result<ExitCode> {
             x.dealt
         });
     }
-    // One ticket, as `mam bench ledger`'s opens: each is cancelled before the next.
     let ticket = 1u64 << 40;
+    if name == "engine.open.per_account" {
+        // The same open routed per account: one child per account, each then cancelled (a
+        // zero fill), so every open finds the same book. An item is one child order.
+        let children = |d: &[Decision]| -> Vec<u64> {
+            d.iter()
+                .filter_map(|x| match x {
+                    Decision::Order(c) => Some(c.cl_ord_id),
+                    _ => None,
+                })
+                .collect()
+        };
+        let per_account = |ts: u64| {
+            let mut input = open(ts, ticket, eurusd, Side::Buy, lots);
+            if let Input::Open(o) = &mut input {
+                o.mode = MODE_PER_ACCOUNT;
+            }
+            input
+        };
+        let input = per_account(s.clock.tick());
+        let first = children(s.engine.apply_without_journal(&input));
+        anyhow::ensure!(
+            first.len() > 1,
+            "the per-account open sent {} orders",
+            first.len()
+        );
+        let items = first.len() as u64;
+        for cl in first {
+            let cancel = fill(s.clock.tick(), cl, Qty::ZERO, Price::ZERO);
+            s.engine.apply_without_journal(&cancel);
+        }
+        return repeat(items, n, || {
+            let input = per_account(s.clock.tick());
+            let sent = children(s.engine.apply_without_journal(&input));
+            for &cl in &sent {
+                let cancel = fill(s.clock.tick(), cl, Qty::ZERO, Price::ZERO);
+                s.engine.apply_without_journal(&cancel);
+            }
+            sent.len() as u64
+        });
+    }
+    // One ticket, as `mam bench ledger`'s opens: each is cancelled before the next.
     repeat(1, n, || {
         let input = open(s.clock.tick(), ticket, eurusd, Side::Buy, lots);
         let block = mam_benches::ledger::block_order(s.engine.apply_without_journal(&input));
