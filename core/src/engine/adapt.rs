@@ -186,9 +186,7 @@ impl Engine {
                     .slip
                     .on_fill((seq, instrument, buy), f.last_px.raw(), threshold);
             }
-            let first = seq << CL_ORD_ID_SHIFT;
-            let last = first | ((1 << CL_ORD_ID_SHIFT) - 1);
-            if self.orders.range(first..=last).next().is_none() {
+            if !self.orders.has_input(seq) {
                 self.adaptive.slip.on_done(seq);
             }
         }

@@ -3,8 +3,6 @@
 //! engine-state file. Little-endian, fixed field order, maps in key order: equal states give
 //! equal bytes. Decoding checks every length and value and never panics.
 
-use std::collections::BTreeMap;
-
 use super::state::{BlockState, EngineCounters, OrderState, TicketState};
 use super::{Engine, EngineConfig, EngineError};
 use crate::account::AccountVecs;
@@ -292,7 +290,7 @@ impl Engine {
             }
         }
         w.len(self.orders.len());
-        for (&cl, o) in &self.orders {
+        for (cl, o) in self.orders.iter() {
             w.u64(cl);
             w.u64(o.ticket);
             w.u32(o.account);
@@ -330,7 +328,7 @@ impl Engine {
             .orders
             .iter()
             .filter(|(_, o)| o.order_id != 0)
-            .map(|(&cl, o)| (cl, o.order_id))
+            .map(|(cl, o)| (cl, o.order_id))
             .collect();
         super::lifecycle::codec::encode(
             &self.life,
@@ -470,7 +468,7 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
             return Err(format!("ticket {id} twice"));
         }
     }
-    let mut orders = BTreeMap::new();
+    let mut orders = super::order_map::OrderMap::default();
     let mut scratch = Scratch::with_capacity(n);
     let mut add = vec![0u64; n];
     for _ in 0..r.len(51, "orders")? {
@@ -512,7 +510,7 @@ fn decode_inner(body: &[u8], symbols: SymbolTable, accounts: AccountVecs) -> Res
             return Err(format!("order {cl} twice"));
         }
     }
-    for o in orders.values() {
+    for (_, o) in orders.iter() {
         for (a, q) in super::apply::working_of(o) {
             let i = a
                 .checked_mul(e.ni)

@@ -29,6 +29,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod limits;
 pub mod model_mark;
+mod order_map;
 pub mod origin;
 mod rebalance;
 mod recover;
@@ -60,9 +61,10 @@ pub use checkpoint::{
 pub use codec::fnv1a;
 pub use decision::Decision;
 pub use input::Input;
+use order_map::OrderMap;
 pub use recover::Recovered;
 pub use state::EngineCounters;
-use state::{OrderState, TicketState};
+use state::TicketState;
 
 /// Bits of a ClOrdID that number the orders of one input (`s × 2^24 + k`).
 pub const CL_ORD_ID_SHIFT: u32 = 24;
@@ -167,7 +169,7 @@ pub struct Engine {
     config: EngineConfig,
     accounts: AccountVecs,
     tickets: BTreeMap<u64, TicketState>,
-    orders: BTreeMap<u64, OrderState>,
+    orders: OrderMap,
     rotation: u64,
     reference: Vec<Option<Price>>,
     risk: RiskBook,
@@ -256,7 +258,7 @@ impl Engine {
             symbols,
             config,
             tickets: BTreeMap::new(),
-            orders: BTreeMap::new(),
+            orders: OrderMap::default(),
             rotation: 0,
             reference: vec![None; instruments],
             risk,
@@ -337,7 +339,7 @@ impl Engine {
 
     /// ClOrdIDs of the orders the engine still tracks, ascending.
     pub fn open_order_ids(&self) -> impl Iterator<Item = u64> + '_ {
-        self.orders.keys().copied()
+        self.orders.keys()
     }
 
     /// The decisions of the last input applied (in journal order).

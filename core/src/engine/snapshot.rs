@@ -213,17 +213,16 @@ impl Engine {
             s.holdings.extend_from_slice(t.book.holdings());
         }
         s.orders.clear();
-        s.orders
-            .extend(self.orders.iter().map(|(&cl, o)| OrderView {
-                cl_ord_id: cl,
-                ticket: o.ticket,
-                account: o.account,
-                instrument: o.instrument,
-                side: o.side,
-                closing: o.closing,
-                qty: o.qty,
-                cum: o.cum,
-            }));
+        s.orders.extend(self.orders.iter().map(|(cl, o)| OrderView {
+            cl_ord_id: cl,
+            ticket: o.ticket,
+            account: o.account,
+            instrument: o.instrument,
+            side: o.side,
+            closing: o.closing,
+            qty: o.qty,
+            cum: o.cum,
+        }));
         s.quotes.clear();
         s.quotes.extend((0..ni).map(|i| self.ledger.quote(i)));
     }

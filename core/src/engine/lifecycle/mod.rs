@@ -415,7 +415,7 @@ impl Engine {
     ) -> u32 {
         let _ = seq;
         let mut n = 0;
-        for (&cl, o) in &self.orders {
+        for (cl, o) in self.orders.iter() {
             let hit = match order_id {
                 Some(id) => o.order_id == id,
                 // The kill switch: every opening child (closes and stop-outs keep working).
