@@ -56,6 +56,7 @@ impl NotUdp {
     }
 }
 
+#[inline]
 fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
@@ -91,6 +92,7 @@ pub fn classify<'a>(frame: &Frame<'a>) -> Result<UdpDatagram<'a>, NotUdp> {
 }
 
 /// Skips the Ethernet header and any 802.1Q / 802.1ad tags; returns the IP packet.
+#[inline]
 fn ethernet(d: &[u8]) -> Result<&[u8], NotUdp> {
     let mut at = 12;
     loop {
@@ -104,6 +106,7 @@ fn ethernet(d: &[u8]) -> Result<&[u8], NotUdp> {
     }
 }
 
+#[inline(always)]
 fn ipv4(ip: &[u8]) -> Result<UdpDatagram<'_>, NotUdp> {
     if ip.len() < 20 {
         return Err(NotUdp::Truncated);
@@ -149,6 +152,7 @@ fn ipv6(ip: &[u8]) -> Result<UdpDatagram<'_>, NotUdp> {
     udp(body, IpAddr::V6(src), IpAddr::V6(dst))
 }
 
+#[inline(always)]
 fn udp(seg: &[u8], src: IpAddr, dst: IpAddr) -> Result<UdpDatagram<'_>, NotUdp> {
     let sport = be16(seg, 0).ok_or(NotUdp::Truncated)?;
     let dport = be16(seg, 2).ok_or(NotUdp::Truncated)?;

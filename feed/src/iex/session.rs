@@ -81,14 +81,25 @@ impl IexSession {
         };
         let send = h.send_time();
         let mut delivered = 0;
-        for (i, body) in pkt.messages().enumerate().skip(skip as usize) {
-            match Message::decode(body) {
-                Ok(m) => {
-                    delivered += 1;
-                    on_msg(first + i as u64, send, m);
+        // Hand-written walk instead of `pkt.messages().enumerate().skip(..)` (issue 12: the
+        // iterator chain cost ~20 instructions a message in `decode.tops.book`); the same
+        // messages in the same order, and it stops where `Messages` would.
+        let mut rest = pkt.payload;
+        let mut i = 0u64;
+        while let [a, b, tail @ ..] = rest {
+            let len = usize::from(u16::from_le_bytes([*a, *b]));
+            let Some(body) = tail.get(..len) else { break };
+            rest = &tail[len..];
+            if i >= skip {
+                match Message::decode(body) {
+                    Ok(m) => {
+                        delivered += 1;
+                        on_msg(first.wrapping_add(i), send, m);
+                    }
+                    Err(e) => self.bad_message(e),
                 }
-                Err(e) => self.bad_message(e),
             }
+            i += 1;
         }
         Outcome::Delivered {
             messages: delivered,

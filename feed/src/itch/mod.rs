@@ -74,7 +74,8 @@ pub enum FileError {
 #[derive(Debug, Clone)]
 pub struct BinaryFile<'a> {
     all: &'a [u8],
-    pos: usize,
+    /// The bytes not read yet (a suffix of `all`).
+    rest: &'a [u8],
     /// Records whose length prefix was zero (read by type).
     pub zero_prefixes: u64,
     error: Option<FileError>,
@@ -85,7 +86,7 @@ impl<'a> BinaryFile<'a> {
     pub fn new(all: &'a [u8]) -> Self {
         BinaryFile {
             all,
-            pos: 0,
+            rest: all,
             zero_prefixes: 0,
             error: None,
         }
@@ -98,7 +99,7 @@ impl<'a> BinaryFile<'a> {
 
     /// Byte offset of the next record.
     pub fn offset(&self) -> usize {
-        self.pos
+        self.all.len() - self.rest.len()
     }
 
     /// True if `all` looks like a BinaryFILE: its first record is a known type whose length
@@ -106,13 +107,7 @@ impl<'a> BinaryFile<'a> {
     pub fn sniff(all: &[u8]) -> bool {
         let mut f = BinaryFile::new(all);
         let ok = f.next().is_some() && f.error.is_none();
-        ok && (f.pos == all.len() || (f.next().is_some() && f.error.is_none()))
-    }
-
-    fn fail(&mut self, e: FileError) -> Option<Message<'a>> {
-        self.error = Some(e);
-        self.pos = self.all.len();
-        None
+        ok && (f.rest.is_empty() || (f.next().is_some() && f.error.is_none()))
     }
 }
 
@@ -121,65 +116,85 @@ impl<'a> Iterator for BinaryFile<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Message<'a>> {
-        let rest = &self.all[self.pos..];
-        let len = match rest {
-            [] => return None,
-            [a, b, ..] => usize::from(u16::from_be_bytes([*a, *b])),
-            [_] => return self.truncated(1, 3),
-        };
-        if len != 0 {
-            // Hot path: the prefix gives the length, the decoder checks type and size.
-            if let Some(body) = rest.get(2..2 + len) {
+        let rest = self.rest;
+        // Hot path, kept to a few instructions by hand (issue 12: ≥ 2× the itch5 crate): the
+        // prefix gives the length and the decoder checks type and size (a zero prefix gives an
+        // empty body, which it refuses); the unread bytes are a slice, and the slow path takes
+        // and returns them by value, so they stay in registers across the loop.
+        if let [a, b, tail @ ..] = rest {
+            let len = usize::from(u16::from_be_bytes([*a, *b]));
+            if let Some(body) = tail.get(..len) {
                 if let Ok(m) = Message::decode(body) {
-                    self.pos += 2 + len;
+                    self.rest = &tail[len..];
                     return Some(m);
                 }
             }
         }
-        self.slow_next(rest, len)
+        if rest.is_empty() {
+            return None;
+        }
+        let (m, rest) = slow_next(self.all, rest, &mut self.zero_prefixes, &mut self.error);
+        self.rest = rest;
+        m
     }
 }
 
-impl<'a> BinaryFile<'a> {
-    #[cold]
-    fn truncated(&mut self, have: usize, need: usize) -> Option<Message<'a>> {
-        let offset = self.pos;
-        self.fail(FileError::Truncated { offset, need, have })
+/// Zero prefixes, and the errors of the hot path sorted out: the message (if any) and the
+/// bytes left after it (none after an error, which is kept in `error`).
+#[cold]
+#[inline(never)]
+fn slow_next<'a>(
+    all: &'a [u8],
+    rest: &'a [u8],
+    zero_prefixes: &mut u64,
+    error: &mut Option<FileError>,
+) -> (Option<Message<'a>>, &'a [u8]) {
+    let offset = all.len() - rest.len();
+    let mut fail = |e: FileError| {
+        *error = Some(e);
+        (None::<Message<'a>>, &all[all.len()..])
+    };
+    let len = match rest {
+        [a, b, ..] => usize::from(u16::from_be_bytes([*a, *b])),
+        _ => 0,
+    };
+    let Some(&kind) = rest.get(2) else {
+        return fail(FileError::Truncated {
+            offset,
+            need: 3,
+            have: rest.len(),
+        });
+    };
+    let Some(expected) = message_len(kind) else {
+        return fail(if len == 0 {
+            FileError::ZeroPrefixUnknownType { offset, kind }
+        } else {
+            FileError::UnknownType { offset, kind }
+        });
+    };
+    if len != 0 && len < expected {
+        return fail(FileError::LengthMismatch {
+            offset,
+            kind,
+            len,
+            expected,
+        });
     }
-
-    /// Zero prefixes, and the errors of the hot path sorted out.
-    #[cold]
-    fn slow_next(&mut self, rest: &'a [u8], len: usize) -> Option<Message<'a>> {
-        let offset = self.pos;
-        let Some(&kind) = rest.get(2) else {
-            return self.truncated(rest.len(), 3);
-        };
-        let Some(expected) = message_len(kind) else {
-            return self.fail(if len == 0 {
-                FileError::ZeroPrefixUnknownType { offset, kind }
-            } else {
-                FileError::UnknownType { offset, kind }
-            });
-        };
-        if len != 0 && len < expected {
-            return self.fail(FileError::LengthMismatch {
-                offset,
-                kind,
-                len,
-                expected,
-            });
-        }
-        let body_len = if len == 0 { expected } else { len };
-        let Some(body) = rest.get(2..2 + body_len) else {
-            return self.truncated(rest.len(), 2 + body_len);
-        };
-        let m = Message::decode(body).ok()?;
-        if len == 0 {
-            self.zero_prefixes += 1;
-        }
-        self.pos += 2 + body_len;
-        Some(m)
+    let body_len = if len == 0 { expected } else { len };
+    let Some(body) = rest.get(2..2 + body_len) else {
+        return fail(FileError::Truncated {
+            offset,
+            need: 2 + body_len,
+            have: rest.len(),
+        });
+    };
+    let Ok(m) = Message::decode(body) else {
+        return (None, rest);
+    };
+    if len == 0 {
+        *zero_prefixes += 1;
     }
+    (Some(m), &rest[2 + body_len..])
 }
 
 /// Re-frames a BinaryFILE (zero prefixes included) with each message's true length prefix:

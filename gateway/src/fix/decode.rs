@@ -424,13 +424,11 @@ impl Decoder {
                     what: "more than 128 fields",
                 });
             }
-            let expected = match n {
-                0 => 8,
-                1 => 9,
-                2 => 35,
-                _ => 0,
-            };
-            if expected != 0 {
+            // The header rule as two compares and a bit test per field (was a match on `n` and
+            // a three-way compare of the tag: issue 12, FIX ER decode); the same verdicts.
+            const HEADER: [u32; 3] = [8, 9, 35];
+            const HEADER_BITS: u64 = 1 << 8 | 1 << 9 | 1 << 35;
+            if let Some(&expected) = HEADER.get(n) {
                 if tag != expected {
                     return Err(Malformed {
                         reason: RejectReason::TagOutOfOrder,
@@ -439,7 +437,7 @@ impl Decoder {
                         what: HEADER_START,
                     });
                 }
-            } else if matches!(tag, 8 | 9 | 35) {
+            } else if tag < 64 && HEADER_BITS >> tag & 1 == 1 {
                 return Err(Malformed {
                     reason: RejectReason::TagOutOfOrder,
                     tag,

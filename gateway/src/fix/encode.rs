@@ -46,7 +46,12 @@ pub enum EncodeError {
 fn small_copy(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     debug_assert_eq!(dst.len(), n);
-    if (8..=16).contains(&n) {
+    if (17..=32).contains(&n) {
+        // ClOrdIDs (19 digits) and UTCTimestamps (21 bytes): the `memcpy` call these took cost
+        // ~30 instructions each, a tenth of a NewOrderSingle (callgrind, issue 12).
+        dst[..16].copy_from_slice(&src[..16]);
+        dst[n - 16..].copy_from_slice(&src[n - 16..]);
+    } else if (8..=16).contains(&n) {
         dst[..8].copy_from_slice(&src[..8]);
         dst[n - 8..].copy_from_slice(&src[n - 8..]);
     } else if (4..8).contains(&n) {

@@ -73,6 +73,16 @@ fn fmt_decimal_any(raw: i64, decimals: u32, buf: &mut [u8; MAX_DECIMAL_LEN]) -> 
     let mut i = MAX_DECIMAL_LEN;
     if frac != 0 {
         let mut width = decimals as usize;
+        // Trailing zeros by 10^4, 10^2, 10 before the digit-at-a-time loop (a price such as
+        // 1.1 has seven): three divisions by constants instead of seven (issue 12, NOS encode).
+        if frac % 10_000 == 0 {
+            frac /= 10_000;
+            width -= 4;
+        }
+        if frac % 100 == 0 {
+            frac /= 100;
+            width -= 2;
+        }
         while frac % 10 == 0 {
             frac /= 10;
             width -= 1;
@@ -140,10 +150,15 @@ pub fn parse_decimal(b: &[u8], decimals: u32) -> Result<i64, NumFault> {
         if d > 9 {
             break;
         }
-        int = int
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(d)))
-            .ok_or(NumFault::Range)?;
+        // 18 digits cannot overflow a u64, so they go unchecked; from the 19th on, the checked
+        // step says Range at the digit that overflows, as before (issue 12: FIX ER decode).
+        int = if digits < 18 {
+            int * 10 + u64::from(d)
+        } else {
+            int.checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(d)))
+                .ok_or(NumFault::Range)?
+        };
         i += 1;
         digits += 1;
     }
@@ -172,8 +187,13 @@ pub fn parse_decimal(b: &[u8], decimals: u32) -> Result<i64, NumFault> {
     if digits == 0 {
         return Err(NumFault::Format);
     }
-    let scaled = u128::from(int) * POW10[decimals as usize] as u128
-        + u128::from(frac) * POW10[(decimals - fdigits) as usize] as u128;
+    // In u64 with overflow checks rather than a u128 multiply and add: `frac` has
+    // at most `decimals` digits, so its term is below 10^decimals; any overflow of u64 is also
+    // above i64::MAX, which is Range either way.
+    let scaled = int
+        .checked_mul(POW10[decimals as usize] as u64)
+        .and_then(|v| v.checked_add(frac * POW10[(decimals - fdigits) as usize] as u64))
+        .ok_or(NumFault::Range)?;
     let v = i64::try_from(scaled).map_err(|_| NumFault::Range)?;
     Ok(if neg { -v } else { v })
 }
@@ -211,7 +231,91 @@ mod tests {
         assert_eq!(parse_u64(b"18446744073709551616"), Err(NumFault::Range));
     }
 
+    /// `parse_decimal` before issue 12's fast path, for comparison.
+    fn parse_decimal_reference(b: &[u8], decimals: u32) -> Result<i64, NumFault> {
+        let (neg, body) = match b.first() {
+            Some(b'-') => (true, &b[1..]),
+            Some(_) => (false, b),
+            None => return Err(NumFault::Format),
+        };
+        let mut int: u64 = 0;
+        let mut i = 0;
+        let mut digits = 0;
+        while i < body.len() {
+            let d = body[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            int = int
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(d)))
+                .ok_or(NumFault::Range)?;
+            i += 1;
+            digits += 1;
+        }
+        let mut frac: u64 = 0;
+        let mut fdigits: u32 = 0;
+        if i < body.len() {
+            if body[i] != b'.' {
+                return Err(NumFault::Format);
+            }
+            i += 1;
+            while i < body.len() {
+                let d = body[i].wrapping_sub(b'0');
+                if d > 9 {
+                    return Err(NumFault::Format);
+                }
+                if fdigits < decimals {
+                    frac = frac * 10 + u64::from(d);
+                    fdigits += 1;
+                } else if d != 0 {
+                    return Err(NumFault::Range);
+                }
+                digits += 1;
+                i += 1;
+            }
+        }
+        if digits == 0 {
+            return Err(NumFault::Format);
+        }
+        let scaled = u128::from(int) * POW10[decimals as usize] as u128
+            + u128::from(frac) * POW10[(decimals - fdigits) as usize] as u128;
+        let v = i64::try_from(scaled).map_err(|_| NumFault::Range)?;
+        Ok(if neg { -v } else { v })
+    }
+
+    /// The shortest exact form written the slow way, for comparison.
+    fn dec_reference(raw: i64, d: u32) -> String {
+        let a = raw.unsigned_abs();
+        let p = 10u64.pow(d);
+        let mut s = format!("{}", a / p);
+        if !a.is_multiple_of(p) {
+            let f = format!("{:0w$}", a % p, w = d as usize);
+            s.push('.');
+            s.push_str(f.trim_end_matches('0'));
+        }
+        if raw < 0 {
+            s.insert(0, '-');
+        }
+        s
+    }
+
     proptest! {
+        #[test]
+        fn parse_decimal_agrees_with_the_reference(
+            b in proptest::collection::vec(
+                proptest::sample::select(b"0123456789.-x9".to_vec()), 0..30),
+            d in proptest::sample::select(vec![0u32, 3, 6, 8, 18]),
+        ) {
+            prop_assert_eq!(parse_decimal(&b, d), parse_decimal_reference(&b, d));
+        }
+        #[test]
+        fn decimal_text_is_the_shortest_exact_form(raw in any::<i64>(), zeros in 0u32..9) {
+            let raw = raw.checked_mul(10i64.pow(zeros)).unwrap_or(raw);
+            for d in [0u32, 3, 6, 8] {
+                prop_assert_eq!(dec(raw, d), dec_reference(raw, d));
+            }
+        }
         #[test]
         fn decimal_roundtrip(raw in any::<i64>().prop_filter("abs", |v| *v != i64::MIN)) {
             for d in [6u32, 8] {
