@@ -41,6 +41,9 @@ pub(super) fn stage(
         allow_remote: m.allow_remote,
         defaults: defaults(cfg)?,
         manager: n,
+        sending_time_tolerance_ns: m
+            .sending_time_tolerance()?
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
     };
     let s = BinaryManagerStage::new(
         opts,

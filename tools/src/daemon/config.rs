@@ -235,12 +235,13 @@ pub struct ManagerConfig {
     /// Listen on a non-loopback address.
     pub allow_remote: bool,
     /// SendingTime accuracy (FIX 4.4): a manager message stamped further than this from our
-    /// clock is rejected (SessionRejectReason 10) and the session logged out; `"0s"` turns
-    /// the check off (docs/fix-session.md).
+    /// clock is rejected (SessionRejectReason 10) and the session logged out; over binary
+    /// order entry an Establish so stamped is terminated (ClockSkew); `"0s"` turns the check
+    /// off (docs/fix-session.md, docs/binary-order-entry.md).
     pub sending_time_tolerance: String,
     /// The session's protocol: `fix` (FIX 4.4, the CompIDs and password above) or `binary`
     /// (binary order entry for co-located managers, docs/binary-order-entry.md: the session
-    /// id below; the FIX keys are not used).
+    /// id below and `sending_time_tolerance`; the CompIDs and password are not used).
     pub protocol: String,
     /// `protocol = "binary"`: the session id the manager's Establish must carry.
     pub session_id: u64,

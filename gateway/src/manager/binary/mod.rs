@@ -70,6 +70,10 @@ pub struct BinaryManagerOptions {
     pub defaults: MasterDefaults,
     /// The manager's number (bits 56-61 of its ids).
     pub manager: u8,
+    /// SendingTime accuracy: an Establish stamped further than this (ns) from our clock is
+    /// terminated (ClockSkew); `None`: not checked. The daemon's default is 120 s, as for FIX
+    /// (`manager.sending_time_tolerance`).
+    pub sending_time_tolerance_ns: Option<u64>,
 }
 
 /// Why the stage cannot start.
@@ -291,6 +295,7 @@ impl BinaryManagerStage {
                 session_id: opts.session_id,
                 keepalive_ms: opts.keepalive_ms,
                 role: Role::Acceptor,
+                sending_time_tolerance_ns: opts.sending_time_tolerance_ns,
             },
             store: Some(store),
             conn: None,
