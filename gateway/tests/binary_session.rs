@@ -7,6 +7,7 @@ use std::path::Path;
 use mam_core::event::{ExecStatus, OrdType, Side};
 use mam_core::num::{Price, Qty};
 use mam_gateway::binary::codec::{AppMessage, ExecutionReport, NewOrder, Template};
+use mam_gateway::binary::session::termination::CLOCK_SKEW;
 use mam_gateway::binary::session::{Role, Session, SessionConfig, State};
 use mam_gateway::binary::store::SeqStore;
 use mam_gateway::transport::shm;
@@ -22,6 +23,7 @@ fn cfg(role: Role) -> SessionConfig {
         session_id: SID,
         keepalive_ms: 1000,
         role,
+        sending_time_tolerance_ns: None,
     }
 }
 
@@ -285,6 +287,33 @@ fn wrong_session_and_stale_sequence_are_terminated() {
     assert!(client.send(&order(1), 0).is_err());
     // Store refuses another session's file.
     assert!(SeqStore::open(dir.path().join("o.store"), SID, 64).is_err());
+}
+
+#[test]
+fn an_establish_off_the_acceptors_clock_is_terminated() {
+    const TOLERANCE: u64 = 1_000 * MS;
+    let strict = SessionConfig {
+        sending_time_tolerance_ns: Some(TOLERANCE),
+        ..cfg(Role::Acceptor)
+    };
+    // Stamped at 0, read at the tolerance and at 1 ns past it.
+    for (read_at, established) in [(TOLERANCE, true), (TOLERANCE + 1, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let a = shm::create(dir.path().join("ring"), 4096).unwrap();
+        let b = shm::open(dir.path().join("ring")).unwrap();
+        let mut client = Session::new(a, store(dir.path(), "c.store"), cfg(Role::Initiator));
+        let mut venue = Session::new(b, store(dir.path(), "v.store"), strict);
+        client.establish(0).unwrap();
+        venue.poll(read_at, &mut |_| {}).unwrap();
+        client.poll(read_at, &mut |_| {}).unwrap();
+        if established {
+            assert_eq!(venue.state(), State::Established);
+            assert_eq!(client.state(), State::Established);
+        } else {
+            assert_eq!(venue.state(), State::Terminated(CLOCK_SKEW));
+            assert_eq!(client.state(), State::Terminated(CLOCK_SKEW));
+        }
+    }
 }
 
 proptest! {

@@ -2,9 +2,10 @@
 //! temporary directory) → rings → LP edge, on the pipeline runner in `shared` or `dedicated`
 //! mode.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use mam_core::engine::{Engine, EngineConfig, EngineCounters, MAX_TABLE};
 use mam_core::journal::{Journal, JournalConfig, SyncPolicy};
@@ -14,7 +15,7 @@ use mam_core::pipeline::engine_stage::{
     EngineRings, EngineStage, EngineStageOptions, ReportSlot, Sequencing,
 };
 use mam_core::pipeline::{
-    ring, IdleStrategy, LatencyTap, Pipeline, RunnerConfig, Stage, ThreadingMode,
+    ring, IdleStrategy, LatencyTap, Pipeline, RingRx, RunnerConfig, Stage, ThreadingMode,
 };
 use mam_core::symbol::SymbolTable;
 use mam_gateway::latency::mono_ns;
@@ -154,17 +155,7 @@ fn idle_name(i: IdleStrategy) -> &'static str {
 
 /// Runs one configuration and writes its files into `cfg.out`.
 pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
-    let label = format!(
-        "inproc-{}-{}-{}{}",
-        cfg.mode.as_str(),
-        cfg.accounts,
-        cfg.routing.as_str(),
-        if cfg.admin_poll_hz.is_some() {
-            "+admin"
-        } else {
-            ""
-        }
-    );
+    let label = label(cfg);
     let tmp = tempfile::Builder::new()
         .prefix("mam-bench-pipeline-")
         .tempdir()
@@ -172,16 +163,7 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
             path: std::env::temp_dir(),
             source,
         })?;
-    let work = match &cfg.keep_journal {
-        Some(d) => d.join(&label),
-        None => tmp.path().to_path_buf(),
-    };
-    if work.join("journal").exists() {
-        std::fs::remove_dir_all(work.join("journal")).map_err(|source| BenchError::Io {
-            path: work.join("journal"),
-            source,
-        })?;
-    }
+    let work = work_dir(cfg, &label, tmp.path())?;
     let symbols = SymbolTable::builtin();
     let instrument = symbols
         .id_of("EURUSD")
@@ -197,79 +179,20 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
     let (stx, mut srx, _) = ring::<Sample>(SAMPLE_RING);
     let tap = LatencyTap::new();
     let stop = Arc::new(AtomicBool::new(false));
-    let (engine_stage, report, _stats) = EngineStage::new(
-        engine,
-        journal,
-        EngineStageOptions {
-            sequencing: Sequencing::Arrival,
-            checkpoint_dir: work.join("checkpoints"),
-            checkpoint_every: 0,
-            clock: mono_ns,
-            // Generous: on a loaded machine the LP edge may lag the engine by more than a
-            // second, and a drain cut short would count its orders as lost.
-            drain_timeout_ns: 10_000_000_000,
-            tap: Some(tap.clone()),
-            batch: cfg.batch.max(1),
-            admin: None,
-            // The figures of docs/latency.md were taken before `journal.sync` existed and
-            // leave the disk out; `mam bench journal` measures the sync on its own.
-            sync: SyncPolicy::Checkpoint,
-            forward_allocations: false,
-        },
-        EngineRings {
-            market: Some(qrx),
-            masters: Some(mrx),
-            fills: frx,
-            orders: otx,
-        },
-        stop.clone(),
-    );
-    // The admin API's side: the engine publishes its snapshot, a reader polls it.
-    let mut poller = None;
-    let engine_stage = match cfg.admin_poll_hz {
-        Some(hz) => {
-            let (w, mut r) = snapshot_buffer(SNAPSHOT_EVERY_NS);
-            let stop = stop.clone();
-            let every = std::time::Duration::from_secs(1) / hz.max(1);
-            poller = Some(std::thread::spawn(move || {
-                // What a request reads: every account's money (kept, so it is not optimised out).
-                let mut seen = 0i64;
-                while !stop.load(Ordering::Relaxed) {
-                    let s = r.read();
-                    seen = s
-                        .accounts
-                        .iter()
-                        .fold(seen, |a, x| a.wrapping_add(x.equity.raw()));
-                    std::thread::sleep(every);
-                }
-                seen
-            }));
-            engine_stage.with_snapshots(w)
-        }
-        None => engine_stage,
+    let rings = EngineRings {
+        market: Some(qrx),
+        masters: Some(mrx),
+        fills: frx,
+        orders: otx,
     };
+    let (engine_stage, report) = engine_stage(engine, journal, cfg, &work, rings, &tap, &stop);
+    let (engine_stage, poller) = with_admin_poller(engine_stage, cfg, &stop);
 
     let rate = cfg.rate.max(1);
-    let total = cfg.warmup + cfg.seconds;
-    // An even count: every open is followed by its close.
-    let masters = ((rate as f64 * total) as u64 + 1) & !1;
-    let quotes = (cfg.quote_rate as f64 * total) as u64;
     // Setup margin before message 0, so thread start-up is not charged to the first messages.
     let start_ns = mono_ns() + 50_000_000;
     let measure_from = start_ns + (cfg.warmup * 1e9) as u64;
-    let plan = LoadPlan {
-        start_ns,
-        master_start_ns: start_ns,
-        masters,
-        master_interval_ns: 1_000_000_000 / rate,
-        quotes,
-        quote_interval_ns: 1_000_000_000u64
-            .checked_div(cfg.quote_rate)
-            .unwrap_or(u64::MAX),
-        instrument,
-        lots: master_lots(cfg.accounts),
-        routing: cfg.routing,
-    };
+    let plan = load_plan(cfg, rate, start_ns, instrument);
     // Quote 0 goes now: the engine has a reference price before any master order.
     qtx.try_push(quote(&plan, 0, mono_ns()))
         .map_err(|_| BenchError::Incomplete("market ring full at start".into()))?;
@@ -294,14 +217,7 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
         )),
     ];
     let idle = idle_strategies(cfg.mode);
-    let threads = match cfg.mode {
-        ThreadingMode::Shared => vec![format!("loadgen+engine+lp-edge: {}", idle_name(idle[0]))],
-        ThreadingMode::Dedicated => ["loadgen", "engine", "lp-edge"]
-            .iter()
-            .zip(&idle)
-            .map(|(n, i)| format!("{n}: {}", idle_name(*i)))
-            .collect(),
-    };
+    let threads = thread_names(cfg.mode, &idle);
     let mut rec = Recorder::new(&cfg.out, &label)?;
     let p = Pipeline::start(
         stages,
@@ -312,33 +228,17 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
         },
     )?;
     let pinned_cores = p.pinned_cores().to_vec();
-    let handle = p.stop_handle();
     let deadline = measure_from + ((cfg.seconds + 60.0) * 1e9) as u64;
-    let mut measuring = false;
-    let mut next_interval = u64::MAX;
-    let mut timed_out = false;
-    loop {
-        std::thread::sleep(DRAIN_EVERY);
-        rec.drain(&mut srx)?;
-        let now = mono_ns();
-        if !measuring && now >= measure_from {
-            rec.discard(&tap);
-            measuring = true;
-            next_interval = now + 1_000_000_000;
-        } else if measuring && now >= next_interval {
-            rec.end_interval(&mut srx, &tap)?;
-            next_interval += 1_000_000_000;
-        }
-        if report.lock().map(|r| r.is_some()).unwrap_or(true) {
-            break;
-        }
-        if now > deadline {
-            timed_out = true;
-            stop.store(true, Ordering::Release);
-            handle.stop();
-            break;
-        }
-    }
+    let timed_out = watch(
+        &p,
+        &mut rec,
+        &mut srx,
+        &tap,
+        &report,
+        measure_from,
+        deadline,
+        &stop,
+    )?;
     p.join()?;
     stop.store(true, Ordering::Release);
     if let Some(t) = poller {
@@ -373,6 +273,176 @@ pub fn run_in_process(cfg: &InProcessConfig) -> Result<RunResult, BenchError> {
         )));
     }
     Ok(result)
+}
+
+/// `inproc-<mode>-<accounts>-<routing>[+admin]`: the prefix of the configuration's files.
+fn label(cfg: &InProcessConfig) -> String {
+    format!(
+        "inproc-{}-{}-{}{}",
+        cfg.mode.as_str(),
+        cfg.accounts,
+        cfg.routing.as_str(),
+        if cfg.admin_poll_hz.is_some() {
+            "+admin"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Where the journal and checkpoints go: `<keep_journal>/<label>/` (its journal of an earlier
+/// run removed) or the temporary directory `tmp`.
+fn work_dir(cfg: &InProcessConfig, label: &str, tmp: &Path) -> Result<PathBuf, BenchError> {
+    let work = match &cfg.keep_journal {
+        Some(d) => d.join(label),
+        None => tmp.to_path_buf(),
+    };
+    if work.join("journal").exists() {
+        std::fs::remove_dir_all(work.join("journal")).map_err(|source| BenchError::Io {
+            path: work.join("journal"),
+            source,
+        })?;
+    }
+    Ok(work)
+}
+
+/// The engine stage of the bench, with the daemon's options but for the checkpoints (none)
+/// and the sync policy (see below), and its report slot.
+fn engine_stage(
+    engine: Engine,
+    journal: Journal,
+    cfg: &InProcessConfig,
+    work: &Path,
+    rings: EngineRings,
+    tap: &LatencyTap,
+    stop: &Arc<AtomicBool>,
+) -> (EngineStage, ReportSlot) {
+    let (engine_stage, report, _stats) = EngineStage::new(
+        engine,
+        journal,
+        EngineStageOptions {
+            sequencing: Sequencing::Arrival,
+            checkpoint_dir: work.join("checkpoints"),
+            checkpoint_every: 0,
+            clock: mono_ns,
+            // Generous: on a loaded machine the LP edge may lag the engine by more than a
+            // second, and a drain cut short would count its orders as lost.
+            drain_timeout_ns: 10_000_000_000,
+            tap: Some(tap.clone()),
+            batch: cfg.batch.max(1),
+            admin: None,
+            // The figures of docs/latency.md were taken before `journal.sync` existed and
+            // leave the disk out; `mam bench journal` measures the sync on its own.
+            sync: SyncPolicy::Checkpoint,
+            forward_allocations: false,
+        },
+        rings,
+        stop.clone(),
+    );
+    (engine_stage, report)
+}
+
+/// The admin API's side, with `admin_poll_hz`: the engine publishes its snapshot, a reader
+/// thread polls it until `stop`.
+fn with_admin_poller(
+    engine_stage: EngineStage,
+    cfg: &InProcessConfig,
+    stop: &Arc<AtomicBool>,
+) -> (EngineStage, Option<JoinHandle<i64>>) {
+    let Some(hz) = cfg.admin_poll_hz else {
+        return (engine_stage, None);
+    };
+    let (w, mut r) = snapshot_buffer(SNAPSHOT_EVERY_NS);
+    let stop = stop.clone();
+    let every = std::time::Duration::from_secs(1) / hz.max(1);
+    let poller = std::thread::spawn(move || {
+        // What a request reads: every account's money (kept, so it is not optimised out).
+        let mut seen = 0i64;
+        while !stop.load(Ordering::Relaxed) {
+            let s = r.read();
+            seen = s
+                .accounts
+                .iter()
+                .fold(seen, |a, x| a.wrapping_add(x.equity.raw()));
+            std::thread::sleep(every);
+        }
+        seen
+    });
+    (engine_stage.with_snapshots(w), Some(poller))
+}
+
+/// The generator's plan: `rate` master orders and `quote_rate` quotes a second for the
+/// warm-up and the measured seconds, from `start_ns`.
+fn load_plan(cfg: &InProcessConfig, rate: u64, start_ns: u64, instrument: u32) -> LoadPlan {
+    let total = cfg.warmup + cfg.seconds;
+    // An even count: every open is followed by its close.
+    let masters = ((rate as f64 * total) as u64 + 1) & !1;
+    let quotes = (cfg.quote_rate as f64 * total) as u64;
+    LoadPlan {
+        start_ns,
+        master_start_ns: start_ns,
+        masters,
+        master_interval_ns: 1_000_000_000 / rate,
+        quotes,
+        quote_interval_ns: 1_000_000_000u64
+            .checked_div(cfg.quote_rate)
+            .unwrap_or(u64::MAX),
+        instrument,
+        lots: master_lots(cfg.accounts),
+        routing: cfg.routing,
+    }
+}
+
+/// The stage threads of `mode` and their idle strategies, for the report.
+fn thread_names(mode: ThreadingMode, idle: &[IdleStrategy]) -> Vec<String> {
+    match mode {
+        ThreadingMode::Shared => vec![format!("loadgen+engine+lp-edge: {}", idle_name(idle[0]))],
+        ThreadingMode::Dedicated => ["loadgen", "engine", "lp-edge"]
+            .iter()
+            .zip(idle)
+            .map(|(n, i)| format!("{n}: {}", idle_name(*i)))
+            .collect(),
+    }
+}
+
+/// Records the LP edge's samples while the pipeline runs: the warm-up's are discarded at
+/// `measure_from`, then one interval a second, until the engine stage reports its end.
+/// Past `deadline` it stops the pipeline and returns `true` (timed out).
+#[allow(clippy::too_many_arguments)]
+fn watch(
+    p: &Pipeline,
+    rec: &mut Recorder,
+    srx: &mut RingRx<Sample>,
+    tap: &LatencyTap,
+    report: &ReportSlot,
+    measure_from: u64,
+    deadline: u64,
+    stop: &AtomicBool,
+) -> Result<bool, BenchError> {
+    let handle = p.stop_handle();
+    let mut measuring = false;
+    let mut next_interval = u64::MAX;
+    loop {
+        std::thread::sleep(DRAIN_EVERY);
+        rec.drain(srx)?;
+        let now = mono_ns();
+        if !measuring && now >= measure_from {
+            rec.discard(tap);
+            measuring = true;
+            next_interval = now + 1_000_000_000;
+        } else if measuring && now >= next_interval {
+            rec.end_interval(srx, tap)?;
+            next_interval += 1_000_000_000;
+        }
+        if report.lock().map(|r| r.is_some()).unwrap_or(true) {
+            return Ok(false);
+        }
+        if now > deadline {
+            stop.store(true, Ordering::Release);
+            handle.stop();
+            return Ok(true);
+        }
+    }
 }
 
 fn take_report(slot: &ReportSlot) -> Result<(Engine, u64), BenchError> {

@@ -30,9 +30,11 @@ use mam_core::journal::JournalReader;
 use mam_core::num::{Price, Qty};
 use mam_core::pipeline::ThreadingMode;
 use mam_feed::replay::Speed;
-use mam_feed::soup::{load_capture, ServerConfig, SoupServer};
+use mam_feed::soup::{
+    load_capture, ServerConfig, ServerError, ServerStats, ServerStop, SoupServer,
+};
 use mam_gateway::latency::{mono_ns, read_hlog};
-use mam_gateway::lp::{SimLp, SimLpOptions};
+use mam_gateway::lp::{SimLp, SimLpOptions, SimLpThread};
 
 use super::inproc::master_lots;
 use super::record::{FigureSummary, Recorder};
@@ -393,17 +395,7 @@ fn origins(journal: &Path) -> Result<BTreeMap<u64, u64>, BenchError> {
 
 /// Runs one socket configuration and writes its files into `cfg.out`.
 pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
-    let label = format!(
-        "socket-{}-{}-{}{}",
-        cfg.mode.as_str(),
-        cfg.accounts,
-        cfg.routing.as_str(),
-        if cfg.protocol == ManagerProtocol::Binary {
-            "-binary"
-        } else {
-            ""
-        }
-    );
+    let label = socket_label(cfg);
     let tmp = tempfile::Builder::new()
         .prefix("mam-bench-socket-")
         .tempdir()
@@ -413,26 +405,8 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
         Recorder::with_figures(&cfg.out, &label, &[Figure::FirstChild, Figure::LastChild])?;
     let mut packet_rec = Recorder::with_figures(&cfg.out, &label, &[Figure::PacketToEngine])?;
 
-    // Feed: the capture over SoupBinTCP at the asked pace.
-    let msgs =
-        load_capture(&cfg.capture).map_err(|e| fail(format!("{}: {e}", cfg.capture.display())))?;
-    let mut scfg = ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
-    scfg.speed = cfg.feed_speed;
-    let mut server = SoupServer::bind(scfg, msgs.messages).map_err(|e| fail(e.to_string()))?;
-    let feed_addr = server.local_addr().map_err(io(&cfg.capture))?;
-    let feed_stop = server.stop_handle();
-    let feed_thread = std::thread::spawn(move || server.run());
-
-    // LP: fills everything, stamps arrivals.
-    let mut lpo = SimLpOptions::new(&dir.join("sim-lp"));
-    lpo.sender = "LP".into();
-    lpo.target = "MAM".into();
-    lpo.market_price = Price(114_000_000);
-    let lp = SimLp::bind(lpo)
-        .map_err(|e| fail(format!("SimLp: {e}")))?
-        .spawn()
-        .map_err(io(dir))?;
-
+    let (feed_addr, feed_stop, feed_thread) = serve_feed(cfg)?;
+    let lp = start_lp(dir)?;
     let state = dir.join("state");
     let config = dir.join("mam.toml");
     std::fs::write(&config, daemon_toml(cfg, &state, feed_addr, lp.addr())).map_err(io(&config))?;
@@ -447,8 +421,99 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
     }
 
     let rate = cfg.rate.max(1);
-    let interval = 1_000_000_000 / rate;
     let masters = ((rate as f64 * (cfg.warmup + cfg.seconds)) as u64 + 1) & !1;
+    let start = mono_ns() + 10_000_000;
+    let wall_start = SystemTime::now() + Duration::from_millis(10);
+    let measure_from = start + (cfg.warmup * 1e9) as u64;
+    let intended = send_masters(&mut mgr, cfg, masters, start, 1_000_000_000 / rate)?;
+    let mut arrivals = arrivals_until_quiet(&mut mgr, &lp)?;
+    mgr.logout();
+    daemon.stop()?;
+    arrivals.extend(lp.handle().arrivals());
+    let _ = lp.stop();
+    feed_stop.stop();
+    let _ = feed_thread.join();
+
+    let by_input = origins(&state.join("journal"))?;
+    let times = Times {
+        start,
+        measure_from,
+        wall_start,
+    };
+    let matched = record_masters(&mut masters_rec, &arrivals, &by_input, &intended, times)?;
+    let kept_latency = cfg.out.join(format!("{label}.daemon-latency"));
+    record_packets(&mut packet_rec, &state.join("latency"), &kept_latency)?;
+    let mut figures = packet_rec.finish()?;
+    figures.extend(masters_rec.finish()?);
+    Ok(SocketResult {
+        label,
+        protocol: cfg.protocol,
+        mode: cfg.mode,
+        accounts: cfg.accounts,
+        routing: cfg.routing,
+        rate,
+        figures,
+        masters_sent: masters,
+        masters_matched: matched,
+        child_orders: arrivals.len() as u64,
+        daemon_lines,
+        daemon_latency_dir: kept_latency,
+    })
+}
+
+/// `socket-<mode>-<accounts>-<routing>[-binary]`: the prefix of the configuration's files.
+fn socket_label(cfg: &SocketConfig) -> String {
+    format!(
+        "socket-{}-{}-{}{}",
+        cfg.mode.as_str(),
+        cfg.accounts,
+        cfg.routing.as_str(),
+        if cfg.protocol == ManagerProtocol::Binary {
+            "-binary"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The feed's thread: the capture over SoupBinTCP at the asked pace. Its address, its stop
+/// and the thread.
+fn serve_feed(cfg: &SocketConfig) -> Result<(SocketAddr, ServerStop, FeedThread), BenchError> {
+    let msgs =
+        load_capture(&cfg.capture).map_err(|e| fail(format!("{}: {e}", cfg.capture.display())))?;
+    let mut scfg = ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+    scfg.speed = cfg.feed_speed;
+    let mut server = SoupServer::bind(scfg, msgs.messages).map_err(|e| fail(e.to_string()))?;
+    let feed_addr = server.local_addr().map_err(io(&cfg.capture))?;
+    let feed_stop = server.stop_handle();
+    let feed_thread = std::thread::spawn(move || server.run());
+    Ok((feed_addr, feed_stop, feed_thread))
+}
+
+/// The feed server's thread.
+type FeedThread = std::thread::JoinHandle<Result<ServerStats, ServerError>>;
+
+/// The LP: fills everything, stamps arrivals.
+fn start_lp(dir: &Path) -> Result<SimLpThread, BenchError> {
+    let mut lpo = SimLpOptions::new(&dir.join("sim-lp"));
+    lpo.sender = "LP".into();
+    lpo.target = "MAM".into();
+    lpo.market_price = Price(114_000_000);
+    SimLp::bind(lpo)
+        .map_err(|e| fail(format!("SimLp: {e}")))?
+        .spawn()
+        .map_err(io(dir))
+}
+
+/// Sends `masters` master orders (opens and closes of alternate tickets), order `k` at
+/// `start + k × interval`; returns each one's intended send time by its sequence number.
+fn send_masters(
+    mgr: &mut Manager,
+    cfg: &SocketConfig,
+    masters: u64,
+    start: u64,
+    interval: u64,
+) -> Result<BTreeMap<u64, u64>, BenchError> {
     // Lots carry 4 decimals: one raw unit is 1e-4 lot = 10 base units of an FX symbol.
     let units = Qty(master_lots(cfg.accounts).0 * 10 * Qty::ONE_RAW);
     let opts = OrderOpts {
@@ -457,9 +522,6 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
         min_lot_policy: Some("up".into()),
         ..OrderOpts::default()
     };
-    let start = mono_ns() + 10_000_000;
-    let wall_start = SystemTime::now() + Duration::from_millis(10);
-    let measure_from = start + (cfg.warmup * 1e9) as u64;
     let mut intended: BTreeMap<u64, u64> = BTreeMap::new(); // MsgSeqNum → intended mono ns
     let mut last_utc = 0u64;
     for k in 0..masters {
@@ -508,7 +570,14 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
         mgr.flush()?;
         intended.insert(seq, t);
     }
-    // Wait until the LP has seen nothing new for half a second (or 30 s passed).
+    Ok(intended)
+}
+
+/// The LP's arrivals until it has seen nothing new for half a second (or 30 s passed).
+fn arrivals_until_quiet(
+    mgr: &mut Manager,
+    lp: &SimLpThread,
+) -> Result<Vec<(u64, u64)>, BenchError> {
     let mut arrivals: Vec<(u64, u64)> = Vec::new();
     let quiet_by = Instant::now() + Duration::from_secs(30);
     let mut last_change = Instant::now();
@@ -520,17 +589,30 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
             last_change = Instant::now();
         }
     }
-    mgr.logout();
-    daemon.stop()?;
-    arrivals.extend(lp.handle().arrivals());
-    let _ = lp.stop();
-    feed_stop.stop();
-    let _ = feed_thread.join();
+    Ok(arrivals)
+}
 
+/// When the run's master orders start (monotonic and wall clock) and are measured from.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    start: u64,
+    measure_from: u64,
+    wall_start: SystemTime,
+}
+
+/// Master in → first and last child out, per master input from its children's arrivals at
+/// the LP, recorded in 1 s intervals of intended time; returns the masters matched to
+/// children.
+fn record_masters(
+    rec: &mut Recorder,
+    arrivals: &[(u64, u64)],
+    by_input: &BTreeMap<u64, u64>,
+    intended: &BTreeMap<u64, u64>,
+    t: Times,
+) -> Result<u64, BenchError> {
     // Child orders per master input: first and last arrival.
-    let by_input = origins(&state.join("journal"))?;
     let mut span: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
-    for &(cl, at) in &arrivals {
+    for &(cl, at) in arrivals {
         let e = span.entry(cl >> CL_ORD_ID_SHIFT).or_insert((at, at));
         e.0 = e.0.min(at);
         e.1 = e.1.max(at);
@@ -539,53 +621,40 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
     let mut buckets: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
     let mut matched = 0u64;
     for (input, (first, last)) in &span {
-        let Some(t) = by_input.get(input).and_then(|s| intended.get(s)) else {
+        let Some(t0) = by_input.get(input).and_then(|s| intended.get(s)) else {
             continue;
         };
         matched += 1;
-        if *t < measure_from {
+        if *t0 < t.measure_from {
             continue;
         }
         buckets
-            .entry((t - start) / 1_000_000_000)
+            .entry((t0 - t.start) / 1_000_000_000)
             .or_default()
-            .push((first.saturating_sub(*t), last.saturating_sub(*t)));
+            .push((first.saturating_sub(*t0), last.saturating_sub(*t0)));
     }
     for (b, samples) in &buckets {
         for &(f, l) in samples {
-            masters_rec.record(Figure::FirstChild, f)?;
-            masters_rec.record(Figure::LastChild, l)?;
+            rec.record(Figure::FirstChild, f)?;
+            rec.record(Figure::LastChild, l)?;
         }
-        let s = wall_start + Duration::from_secs(*b);
-        masters_rec.close_interval(s, s + Duration::from_secs(1))?;
+        let s = t.wall_start + Duration::from_secs(*b);
+        rec.close_interval(s, s + Duration::from_secs(1))?;
     }
-    // Packet in → engine: the daemon's own log, interval by interval.
-    let daemon_latency_dir = state.join("latency");
-    let kept_latency = cfg.out.join(format!("{label}.daemon-latency"));
-    let log = read_hlog(daemon_latency_dir.join("feed_to_engine.hlog"))?;
+    Ok(matched)
+}
+
+/// Packet in → engine: the daemon's own log in `latency_dir`, interval by interval; the
+/// log directory is kept as `kept`.
+fn record_packets(rec: &mut Recorder, latency_dir: &Path, kept: &Path) -> Result<(), BenchError> {
+    let log = read_hlog(latency_dir.join("feed_to_engine.hlog"))?;
     let base = UNIX_EPOCH + Duration::from_secs_f64(log.base_time_s.unwrap_or(0.0));
     for i in &log.intervals {
-        packet_rec.add(Figure::PacketToEngine, &i.hist)?;
+        rec.add(Figure::PacketToEngine, &i.hist)?;
         let s = base + Duration::from_secs_f64(i.start_s);
-        packet_rec.close_interval(s, s + Duration::from_secs_f64(i.length_s))?;
+        rec.close_interval(s, s + Duration::from_secs_f64(i.length_s))?;
     }
-    copy_dir(&daemon_latency_dir, &kept_latency)?;
-    let mut figures = packet_rec.finish()?;
-    figures.extend(masters_rec.finish()?);
-    Ok(SocketResult {
-        label,
-        protocol: cfg.protocol,
-        mode: cfg.mode,
-        accounts: cfg.accounts,
-        routing: cfg.routing,
-        rate,
-        figures,
-        masters_sent: masters,
-        masters_matched: matched,
-        child_orders: arrivals.len() as u64,
-        daemon_lines,
-        daemon_latency_dir: kept_latency,
-    })
+    copy_dir(latency_dir, kept)
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), BenchError> {

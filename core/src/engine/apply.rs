@@ -906,6 +906,16 @@ impl Engine {
             self.counters.filled_qty = self.counters.filled_qty.saturating_add(f.last_qty.raw());
             self.risk.on_fill(cl, f.last_qty);
         }
+        self.fill_ends_order(seq, f, order_id, d);
+        self.after_fill(seq, f, (ticket, instrument), late, orphans, d);
+        Ok(())
+    }
+
+    /// The rest of [`Self::fill`] once the fill is booked: the master order hears of it (or
+    /// of the child's end), and a child filled or cancelled leaves (its block allocated, a
+    /// limit order's account released).
+    fn fill_ends_order(&mut self, seq: u64, f: &FillEvent, order_id: u64, d: &mut Vec<Decision>) {
+        let cl = f.cl_ord_id;
         let o = self.orders.get(&cl).expect("present");
         let cancelled =
             f.status == ExecStatus::Canceled as u8 || f.status == ExecStatus::Rejected as u8;
@@ -932,6 +942,20 @@ impl Engine {
                 self.limit_order_done(o.account as usize, f.recv_ns, seq, d);
             }
         }
+    }
+
+    /// The last of [`Self::fill`]: what filled after the master `ticket` closed (`late`) or
+    /// after a limit action took the position (`orphans`) is closed at once, and the accounts
+    /// whose money moved are checked against their limits.
+    fn after_fill(
+        &mut self,
+        seq: u64,
+        f: &FillEvent,
+        (ticket, instrument): (u64, u32),
+        late: bool,
+        orphans: Vec<usize>,
+        d: &mut Vec<Decision>,
+    ) {
         if late && self.tickets.contains_key(&ticket) {
             // The master is closed: what filled after it is closed at once, one child per
             // account (a block's sub-step fills would leave quantity in no account).
@@ -961,7 +985,6 @@ impl Engine {
             }
             self.touched = touched;
         }
-        Ok(())
     }
 
     /// An order is done: a closing order gives back to the ticket the whole steps it did not

@@ -636,7 +636,11 @@ pub fn decode(buf: &[u8]) -> Result<(Message<'_>, usize), DecodeError> {
             count: rd_u32(b, 24),
         }),
         Template::Terminate => {
-            check_enum("Terminate.code", b[8], b[8] <= 4)?;
+            check_enum(
+                "Terminate.code",
+                b[8],
+                b[8] <= super::session::termination::CLOCK_SKEW,
+            )?;
             Message::Session(SessionMessage::Terminate {
                 session_id: rd_u64(b, 0),
                 code: b[8],

@@ -35,6 +35,8 @@ pub mod termination {
     pub const KEEPALIVE_TIMEOUT: u8 = 3;
     /// Messages out of protocol order.
     pub const PROTOCOL_ERROR: u8 = 4;
+    /// An Establish stamped further from the acceptor's clock than its tolerance.
+    pub const CLOCK_SKEW: u8 = 5;
 }
 
 /// Which end of the session.
@@ -68,6 +70,11 @@ pub struct SessionConfig {
     pub keepalive_ms: u32,
     /// Initiator or acceptor.
     pub role: Role,
+    /// Acceptor: an Establish whose timestampNs is further than this (ns) from the clock given
+    /// to [`Session::poll`] is terminated (ClockSkew), as FIX's SendingTime accuracy check ends
+    /// a Logon: a peer whose clock is off would stamp every TransactTime off too. `None`: not
+    /// checked. Only Establish carries a send stamp in this protocol.
+    pub sending_time_tolerance_ns: Option<u64>,
 }
 
 /// Counters.
@@ -183,22 +190,28 @@ impl Inner {
             chunk = &chunk[len..];
             self.last_recv_ns = now_ns;
             match msg {
-                Message::Session(s) => self.on_session(s),
+                Message::Session(s) => self.on_session(s, now_ns),
                 Message::App(view) => self.on_app(&view, on_app),
             }
         }
     }
 
-    fn on_session(&mut self, msg: SessionMessage) {
+    fn on_session(&mut self, msg: SessionMessage, now_ns: u64) {
         let own = self.cfg.session_id;
         match msg {
             SessionMessage::Establish {
                 session_id,
+                timestamp_ns,
                 next_seq_no,
                 ..
             } if self.cfg.role == Role::Acceptor => {
                 if session_id != own {
                     self.pending.terminate = Some(termination::UNKNOWN_SESSION);
+                    return;
+                }
+                let tolerance = self.cfg.sending_time_tolerance_ns;
+                if tolerance.is_some_and(|t| timestamp_ns.abs_diff(now_ns) > t) {
+                    self.pending.terminate = Some(termination::CLOCK_SKEW);
                     return;
                 }
                 self.state = State::Established;

@@ -1,16 +1,15 @@
 //! What the stage does with each event of the manager's session: master orders and clock
 //! messages become frames, every message gets its reply queued behind its frame.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
-use hdrhistogram::Histogram;
 use mam_core::engine::input::Input;
 use mam_core::pipeline::engine_stage::admin::SharedSnapshots;
-use mam_core::pipeline::{AccountDirectory, EdgeFrame, RingTx};
+use mam_core::pipeline::{AccountDirectory, EdgeFrame};
 use mam_core::symbol::SymbolTable;
 
 use super::account_request::{account_request_input, AccountRefusal};
+use super::backlog::Backlog;
 use super::clock::{self, ManagerClock};
 use super::convert::{
     amend_from_ocrr, cancel_from_ocr, master_from_nos, scope_input, watermark_from_tss,
@@ -23,18 +22,6 @@ use super::stats::{inc, ManagerCounters};
 use crate::fix::decode::{Message, RejectReason};
 use crate::fix::session::Event;
 use crate::fix::tag;
-use crate::latency::mono_ns;
-
-/// What waits to go out, in arrival order.
-#[derive(Debug)]
-pub(super) struct Item {
-    pub(super) frame: Option<EdgeFrame>,
-    /// A master order (counted as accepted once on the ring) rather than a watermark.
-    pub(super) order: bool,
-    /// When the bytes were read (monotonic ns).
-    pub(super) read_ns: u64,
-    pub(super) reply: Option<Reply>,
-}
 
 /// Everything the acceptor's event handler touches (apart from the acceptor itself).
 #[derive(Debug)]
@@ -46,19 +33,12 @@ pub(super) struct Handler {
     pub(super) defaults: MasterDefaults,
     /// The manager's clock (watermark) and stop state.
     pub(super) time: ManagerClock,
-    pub(super) backlog: VecDeque<Item>,
+    /// Frames for the engine and the replies behind them, in arrival order.
+    pub(super) backlog: Backlog<Reply>,
     pub(super) out: Outbox,
     pub(super) stats: Arc<ManagerCounters>,
     pub(super) read_ns: u64,
     pub(super) events: usize,
-    /// The engine ring (`None` once the stage is done).
-    pub(super) tx: Option<RingTx<EdgeFrame>>,
-    /// Items in the backlog whose frame is not on the ring yet.
-    pub(super) pending_frames: usize,
-    /// Since when the oldest pending frame waits for the ring (monotonic ns).
-    pub(super) waiting_since: Option<u64>,
-    /// "manager decode": bytes read → frame on the ring, ns.
-    pub(super) hist: Histogram<u64>,
     /// The engine's published snapshot, read to answer RequestForPositions (`None`: not
     /// wired, such requests are answered "not supported").
     pub(super) snapshots: Option<SharedSnapshots>,
@@ -69,104 +49,14 @@ pub(super) struct Handler {
     pub(super) rebalance_deposits: bool,
 }
 
-/// The engine ring as a manager edge pushes to it: a full ring never drops a frame, the wait
-/// is counted and timed, and the frame's latency (bytes read → on the ring) recorded. Both
-/// manager edges (FIX and binary) push through it.
-pub(super) struct RingOut<'a> {
-    /// The engine ring (`None` once the stage is done).
-    pub(super) tx: Option<&'a mut RingTx<EdgeFrame>>,
-    /// Since when the oldest pending frame waits (monotonic ns).
-    pub(super) waiting_since: &'a mut Option<u64>,
-    /// Bytes read → frame on the ring, ns.
-    pub(super) hist: &'a mut Histogram<u64>,
-    /// The stage's counters.
-    pub(super) stats: &'a ManagerCounters,
-}
-
-impl RingOut<'_> {
-    /// Puts `frame` on the ring if there is room (then `frame` becomes `None`); `false` if it
-    /// must wait. No frame, or no ring, passes. `order`: counted as an accepted master order
-    /// rather than a watermark.
-    pub(super) fn push(
-        &mut self,
-        frame: &mut Option<EdgeFrame>,
-        read_ns: u64,
-        order: bool,
-    ) -> bool {
-        let (Some(f), Some(tx)) = (*frame, self.tx.as_mut()) else {
-            *frame = None;
-            return true;
-        };
-        if tx.try_push(f).is_err() {
-            if tx.is_abandoned() {
-                // The engine is gone: nobody will ever take the frame.
-                tracing::warn!(
-                    seq = f.origin_seq,
-                    "engine ring abandoned: manager frame dropped"
-                );
-                *frame = None;
-                return true;
-            }
-            if self.waiting_since.is_none() {
-                *self.waiting_since = Some(mono_ns());
-                inc(&self.stats.ring_waits);
-            }
-            return false;
-        }
-        let t = mono_ns();
-        if let Some(since) = self.waiting_since.take() {
-            self.stats.ring_wait_ns.fetch_add(
-                t.saturating_sub(since),
-                std::sync::atomic::Ordering::Relaxed,
-            );
-        }
-        self.hist
-            .saturating_record(t.saturating_sub(read_ns).max(1));
-        inc(if order {
-            &self.stats.accepted
-        } else {
-            &self.stats.watermarks
-        });
-        *frame = None;
-        true
-    }
-}
-
 impl Handler {
     pub(super) fn watermark(&self) -> u64 {
         self.time.watermark()
     }
 
-    /// Puts `item`'s frame on the ring if there is room; `false` if it must wait (the wait is
-    /// counted once per frame). An item without a frame, or without a ring, passes.
-    pub(super) fn push(&mut self, item: &mut Item) -> bool {
-        let mut out = RingOut {
-            tx: self.tx.as_mut(),
-            waiting_since: &mut self.waiting_since,
-            hist: &mut self.hist,
-            stats: &self.stats,
-        };
-        out.push(&mut item.frame, item.read_ns, item.order)
-    }
-
-    /// A frame goes onto the ring at once unless older frames wait; its reply (which must
-    /// follow it) waits for the acceptor to be free.
+    /// Queues a frame for the engine and the reply behind it (see [`Backlog::queue`]).
     fn queue(&mut self, frame: Option<EdgeFrame>, order: bool, reply: Option<Reply>) {
-        let mut item = Item {
-            frame,
-            order,
-            read_ns: self.read_ns,
-            reply,
-        };
-        if self.pending_frames == 0 {
-            self.push(&mut item);
-        }
-        if item.frame.is_some() {
-            self.pending_frames += 1;
-        } else if item.reply.is_none() {
-            return;
-        }
-        self.backlog.push_back(item);
+        self.backlog.queue(frame, order, self.read_ns, reply);
     }
 
     pub(super) fn on_event(&mut self, e: Event<'_>) {

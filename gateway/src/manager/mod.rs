@@ -23,9 +23,11 @@ pub mod report;
 pub mod rules;
 pub mod stage;
 
+mod backlog;
 mod handler;
 mod refusal;
 mod reply;
+mod resume;
 mod stats;
 
 pub use convert::{

@@ -7,7 +7,6 @@
 //! The acceptor's handler cannot send while the session hands a message over, so every reply
 //! is queued behind the frame it answers and leaves once that frame is on the ring.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Acquire};
@@ -20,16 +19,18 @@ use mam_core::pipeline::{AccountDirectory, EdgeFrame, ManagerReport, RingRx, Rin
 use mam_core::symbol::SymbolTable;
 use thiserror::Error;
 
+use super::backlog::{Backlog, Delivery};
 use super::convert::{MasterDefaults, SharedDefaults};
 use super::handler::Handler;
 use super::reply::Outbox;
+use super::resume::rewound;
 use super::stats::inc;
 pub use super::stats::{ManagerCounters, ManagerStats};
 use crate::fix::session::acceptor::{Acceptor, AcceptorOptions};
 use crate::fix::session::initiator::now_ns;
 use crate::fix::session::{Role, Session, SessionConfig, SessionError, State};
 use crate::fix::store::{Store, StoreError};
-use crate::latency::{mono_ns, new_histogram, LatencyTap};
+use crate::latency::{mono_ns, LatencyTap};
 
 /// Most bytes one duty cycle reads from the manager's socket.
 pub const READ_LIMIT: usize = 64 << 10;
@@ -115,8 +116,6 @@ pub struct ManagerStage {
     h: Handler,
     stop: Arc<AtomicBool>,
     phase: Phase,
-    tap: Option<LatencyTap>,
-    last_publish: u64,
     /// A manager connection was up after the previous turn (counts disconnections of any
     /// kind, socket drops included).
     was_connected: bool,
@@ -142,16 +141,8 @@ impl ManagerStage {
             return Err(ManagerError::Remote(opts.listen));
         }
         let mut store = Store::open(&opts.store_dir)?;
-        if let Some(m) = opts.resume_after {
-            let want = m.saturating_add(1);
-            if store.next_target_seq() > want {
-                tracing::info!(
-                    from = store.next_target_seq(),
-                    to = want,
-                    "manager session: expecting the first master order the journal lacks"
-                );
-                store.set_next_target_seq(want);
-            }
+        if let Some(want) = rewound(store.next_target_seq(), opts.resume_after, "fix") {
+            store.set_next_target_seq(want);
         }
         let mut cfg = SessionConfig::new(Role::Acceptor, &opts.sender_comp, &opts.target_comp);
         cfg.heart_bt_int = opts.heart_bt_int;
@@ -173,6 +164,7 @@ impl ManagerStage {
                 source,
             })?;
         acc.set_read_limit(READ_LIMIT);
+        let stats = Arc::new(ManagerCounters::default());
         Ok(ManagerStage {
             acc: Some(acc),
             h: Handler {
@@ -180,23 +172,17 @@ impl ManagerStage {
                 manager: opts.manager,
                 defaults: opts.defaults,
                 time: Default::default(),
-                backlog: VecDeque::with_capacity(256),
+                backlog: Backlog::new(tx, stats.clone(), tap, HIST_NAME)?,
                 out: Outbox::default(),
-                stats: Arc::new(ManagerCounters::default()),
+                stats,
                 read_ns: 0,
                 events: 0,
-                tx: Some(tx),
-                pending_frames: 0,
-                waiting_since: None,
-                hist: new_histogram()?,
                 snapshots: None,
                 accounts: None,
                 rebalance_deposits: opts.rebalance_deposits,
             },
             stop,
             phase: Phase::Running,
-            tap,
-            last_publish: mono_ns(),
             was_connected: false,
             reports: None,
             live: None,
@@ -299,69 +285,41 @@ impl ManagerStage {
     /// The local "manager decode" histogram (bytes read → frame on the ring, ns) since it was
     /// last published to the tap.
     pub fn histogram(&self) -> &Histogram<u64> {
-        &self.h.hist
+        self.h.backlog.histogram()
     }
 
     /// Pushes queued frames and sends the replies behind them, in order, until the ring is
-    /// full. Returns the items completed.
+    /// full or the session pushes back. Returns the items completed.
     fn drain(&mut self) -> usize {
-        let mut n = 0;
         let now = now_ns();
-        while let Some(mut item) = self.h.backlog.pop_front() {
-            if item.frame.is_some() {
-                if !self.h.push(&mut item) {
-                    self.h.backlog.push_front(item);
-                    break;
-                }
-                self.h.pending_frames -= 1;
-            }
-            if let Some(r) = item.reply.take() {
-                let sent = match self.acc.as_mut() {
-                    Some(acc) => {
-                        let out = &self.h.out;
-                        acc.send_app(0, now, r.msg_type, |w| out.write(&r, w))
-                    }
-                    None => Err(SessionError::NotLoggedOn(State::Disconnected)),
-                };
-                match sent {
-                    Ok(_) => {}
-                    Err(SessionError::Backpressure { .. }) => {
-                        item.reply = Some(r);
-                        self.h.backlog.push_front(item);
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "manager reply not sent");
-                        inc(&self.h.stats.replies_lost);
-                    }
+        let (acc, out) = (&mut self.acc, &self.h.out);
+        let n = self.h.backlog.drain(|r| {
+            let sent = match acc.as_mut() {
+                Some(acc) => acc.send_app(0, now, r.msg_type, |w| out.write(&r, w)),
+                None => Err(SessionError::NotLoggedOn(State::Disconnected)),
+            };
+            match sent {
+                Ok(_) => Delivery::Sent,
+                Err(SessionError::Backpressure { .. }) => Delivery::Later(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "manager reply not sent");
+                    Delivery::Lost
                 }
             }
-            n += 1;
-        }
+        });
         if self.h.backlog.is_empty() {
             self.h.out.clear();
         }
         n
     }
 
-    fn publish(&mut self, force: bool) {
-        let now = mono_ns();
-        if force || now.saturating_sub(self.last_publish) >= LatencyTap::PUBLISH_NS {
-            if let Some(tap) = &self.tap {
-                tap.publish(HIST_NAME, &mut self.h.hist);
-            }
-            self.last_publish = now;
-        }
-    }
-
     fn finish(&mut self) {
         if let Some(mut acc) = self.acc.take() {
             acc.flush();
         }
-        // The engine sees the source end once the ring is empty.
-        self.h.tx = None;
+        self.h.backlog.close();
         self.phase = Phase::Done;
-        self.publish(true);
+        self.h.backlog.publish(true);
         tracing::info!(stats = ?self.stats(), "manager stage done");
     }
 
@@ -387,7 +345,7 @@ impl Stage for ManagerStage {
             if let Some(acc) = self.acc.as_mut() {
                 acc.flush();
             }
-            self.publish(false);
+            self.h.backlog.publish(false);
             return work;
         }
         if self.phase == Phase::Running && self.stop.load(Acquire) {
@@ -445,7 +403,7 @@ impl Stage for ManagerStage {
             }
             _ => {}
         }
-        self.publish(false);
+        self.h.backlog.publish(false);
         work
     }
 

@@ -23,9 +23,12 @@ use mam_benches::ledger::{
     apply_quotes, count_checks, mark_all, master_lots, open_timed, store_quotes, stream_columns,
     BareQuotes, MarkColumns, Params, Scenario, HELD,
 };
+use mam_benches::ledger::{BoxMirror, Clock, QuoteGen};
 use mam_core::alloc::model::{allocate, Order, StaticModel, Workspace};
 use mam_core::alloc::{MinLotPolicy, Mode};
 use mam_core::event::MarketEvent;
+use mam_core::ledger::Ledger;
+use mam_core::num::Lots;
 use serde::Serialize;
 
 /// Arguments of `mam bench ledger`.
@@ -159,64 +162,16 @@ pub fn measure(args: &Args) -> anyhow::Result<Report> {
     note("building the same accounts without positions");
     let mut flat = Scenario::build(p, false, false, |m| note(m)).map_err(|e| anyhow::anyhow!(e))?;
     let setup_s = t0.elapsed().as_secs_f64();
-    let ni = live.engine.ledger().instruments();
 
     // 1. Quotes.
     note(&format!("timing {} quotes", args.quotes));
     let ledger_before = live.engine.ledger().clone();
     let mut mirror = live.mirror.take().expect("built with a mirror");
     let (gen_before, clock_before) = (live.quotes.clone(), live.clock);
-    let seg = args.quotes.min(50_000);
-    let mut buf: Vec<MarketEvent> = Vec::with_capacity(seg);
-    let mut bare = BareQuotes::new(ni);
-    let (mut t_engine, mut t_bare) = (Vec::new(), Vec::new());
-    let (mut events, mut sent) = (0u64, 0u64);
-    let mut left = args.quotes;
-    while left > 0 {
-        let n = left.min(seg);
-        left -= n;
-        live.next_quotes(n, &mut buf);
-        let e = &mut live.engine;
-        let mut got = (0, 0);
-        t_engine.push(timed(|| got = apply_quotes(e, &buf)) / n as f64);
-        events += got.0;
-        sent += got.1;
-        t_bare.push(
-            timed(|| {
-                black_box(store_quotes(&mut bare, &buf));
-            }) / n as f64,
-        );
-    }
-    black_box(bare.bid(0));
-    let (q_engine, q_bare) = (stat(t_engine), stat(t_bare));
+    let (q_engine, q_bare, events, sent) = time_quotes(&mut live, args.quotes);
     note("counting the checks the quotes caused (a copy of the boxes replays them)");
-    let mut ledger_copy = ledger_before;
-    let (mut gen, mut clock) = (gen_before, clock_before);
-    let mut checks = 0u64;
-    let mut checking_quotes = 0u64;
-    let mut left = args.quotes;
-    while left > 0 {
-        let n = left.min(seg);
-        left -= n;
-        buf.clear();
-        for _ in 0..n {
-            buf.push(gen.next(clock.tick()));
-        }
-        for q in &buf {
-            let c = count_checks(
-                &mut mirror,
-                &mut ledger_copy,
-                live.engine.accounts(),
-                std::slice::from_ref(q),
-            );
-            checks += c;
-            checking_quotes += u64::from(c > 0);
-        }
-    }
-    anyhow::ensure!(
-        ledger_copy.quote(0) == live.engine.ledger().quote(0),
-        "the replay did not see the quotes the engine saw"
-    );
+    let replay = (ledger_before, gen_before, clock_before);
+    let (checks, checking_quotes) = count_quote_checks(&live, &mut mirror, replay, args.quotes)?;
     let eurusd = live.held[0];
     let watched = live.engine.watched_accounts(eurusd);
     anyhow::ensure!(
@@ -227,60 +182,13 @@ pub fn measure(args: &Args) -> anyhow::Result<Report> {
 
     // 3. A full mark, beside streaming its bytes.
     note("timing full marks");
-    let cols = MarkColumns::of(&live.engine);
-    let (mark, stream) = alternate(
-        budget,
-        5,
-        || {
-            timed(|| {
-                black_box(mark_all(black_box(&live.engine)));
-            })
-        },
-        || {
-            timed(|| {
-                black_box(stream_columns(black_box(&cols)));
-            })
-        },
-    );
-    drop(cols);
+    let (mark, stream) = time_marks(&live, budget);
 
     // 2. One open with live equity, beside the same open on imported equity.
     note("timing opens");
     let lots = master_lots(args.accounts);
-    let ticket = 1 << 40;
-    let opens_before = live.engine.open_orders();
-    let (o_live, o_flat) = alternate(
-        budget,
-        5,
-        || open_timed(&mut live, ticket, eurusd, lots).as_nanos() as f64,
-        || open_timed(&mut flat, ticket, eurusd, lots).as_nanos() as f64,
-    );
-    anyhow::ensure!(
-        live.engine.open_orders() == opens_before,
-        "bench orders left open"
-    );
-    let limits = live.limits(eurusd);
-    let mut out = vec![0u64; args.accounts];
-    let mut ws = Workspace::with_capacity(args.accounts);
-    let mut order = Order {
-        lots,
-        model: StaticModel::Equity,
-        policy: MinLotPolicy::Zero,
-        mode: Mode::Block,
-        rotation: 0,
-    };
-    let acc = live.engine.accounts();
-    let cols = acc.columns();
-    let mut t = Vec::new();
-    let start = Instant::now();
-    while t.len() < 5 || (start.elapsed() < budget / 2 && t.len() < 100_000) {
-        t.push(timed(|| {
-            let a = allocate(&cols, limits, &order, &mut out, &mut ws).expect("allocates");
-            order.rotation = order.rotation.wrapping_add(a.dealt);
-        }));
-        black_box(&out);
-    }
-    let pure = stat(t);
+    let (o_live, o_flat) = time_opens(&mut live, &mut flat, eurusd, lots, budget)?;
+    let pure = time_allocate(&live, eurusd, lots, args.accounts, budget);
 
     let brute_quotes = mark.median / q_engine.median;
     let lines = vec![
@@ -333,6 +241,150 @@ pub fn measure(args: &Args) -> anyhow::Result<Report> {
         stream_bytes: MarkColumns::of(&live.engine).bytes(),
     };
     Ok(report)
+}
+
+/// The engine's quote apply beside a bare bid/ask store, ns per quote, over `quotes` quotes in
+/// segments; and the limit events and stop-out orders the quotes caused.
+fn time_quotes(live: &mut Scenario, quotes: usize) -> (Stat, Stat, u64, u64) {
+    let ni = live.engine.ledger().instruments();
+    let seg = quotes.min(50_000);
+    let mut buf: Vec<MarketEvent> = Vec::with_capacity(seg);
+    let mut bare = BareQuotes::new(ni);
+    let (mut t_engine, mut t_bare) = (Vec::new(), Vec::new());
+    let (mut events, mut sent) = (0u64, 0u64);
+    let mut left = quotes;
+    while left > 0 {
+        let n = left.min(seg);
+        left -= n;
+        live.next_quotes(n, &mut buf);
+        let e = &mut live.engine;
+        let mut got = (0, 0);
+        t_engine.push(timed(|| got = apply_quotes(e, &buf)) / n as f64);
+        events += got.0;
+        sent += got.1;
+        t_bare.push(
+            timed(|| {
+                black_box(store_quotes(&mut bare, &buf));
+            }) / n as f64,
+        );
+    }
+    black_box(bare.bid(0));
+    (stat(t_engine), stat(t_bare), events, sent)
+}
+
+/// Replays the same `quotes` quotes from `replay` (the ledger, quote stream and clock before
+/// them) through `mirror`, the copy of the engine's boxes: the account checks they caused, and
+/// how many quotes caused any.
+fn count_quote_checks(
+    live: &Scenario,
+    mirror: &mut BoxMirror,
+    replay: (Ledger, QuoteGen, Clock),
+    quotes: usize,
+) -> anyhow::Result<(u64, u64)> {
+    let (mut ledger_copy, mut gen, mut clock) = replay;
+    let seg = quotes.min(50_000);
+    let mut buf: Vec<MarketEvent> = Vec::with_capacity(seg);
+    let mut checks = 0u64;
+    let mut checking_quotes = 0u64;
+    let mut left = quotes;
+    while left > 0 {
+        let n = left.min(seg);
+        left -= n;
+        buf.clear();
+        for _ in 0..n {
+            buf.push(gen.next(clock.tick()));
+        }
+        for q in &buf {
+            let c = count_checks(
+                mirror,
+                &mut ledger_copy,
+                live.engine.accounts(),
+                std::slice::from_ref(q),
+            );
+            checks += c;
+            checking_quotes += u64::from(c > 0);
+        }
+    }
+    anyhow::ensure!(
+        ledger_copy.quote(0) == live.engine.ledger().quote(0),
+        "the replay did not see the quotes the engine saw"
+    );
+    Ok((checks, checking_quotes))
+}
+
+/// A full mark of every account beside streaming the bytes it reads, alternately.
+fn time_marks(live: &Scenario, budget: Duration) -> (Stat, Stat) {
+    let cols = MarkColumns::of(&live.engine);
+    alternate(
+        budget,
+        5,
+        || {
+            timed(|| {
+                black_box(mark_all(black_box(&live.engine)));
+            })
+        },
+        || {
+            timed(|| {
+                black_box(stream_columns(black_box(&cols)));
+            })
+        },
+    )
+}
+
+/// One open on `instrument` with live equity beside the same open on imported equity
+/// (`flat`), alternately; each open is closed again.
+fn time_opens(
+    live: &mut Scenario,
+    flat: &mut Scenario,
+    instrument: u32,
+    lots: Lots,
+    budget: Duration,
+) -> anyhow::Result<(Stat, Stat)> {
+    let ticket = 1 << 40;
+    let opens_before = live.engine.open_orders();
+    let (o_live, o_flat) = alternate(
+        budget,
+        5,
+        || open_timed(live, ticket, instrument, lots).as_nanos() as f64,
+        || open_timed(flat, ticket, instrument, lots).as_nanos() as f64,
+    );
+    anyhow::ensure!(
+        live.engine.open_orders() == opens_before,
+        "bench orders left open"
+    );
+    Ok((o_live, o_flat))
+}
+
+/// The allocation alone (equity model, block) over every account, for half the budget.
+fn time_allocate(
+    live: &Scenario,
+    instrument: u32,
+    lots: Lots,
+    accounts: usize,
+    budget: Duration,
+) -> Stat {
+    let limits = live.limits(instrument);
+    let mut out = vec![0u64; accounts];
+    let mut ws = Workspace::with_capacity(accounts);
+    let mut order = Order {
+        lots,
+        model: StaticModel::Equity,
+        policy: MinLotPolicy::Zero,
+        mode: Mode::Block,
+        rotation: 0,
+    };
+    let acc = live.engine.accounts();
+    let cols = acc.columns();
+    let mut t = Vec::new();
+    let start = Instant::now();
+    while t.len() < 5 || (start.elapsed() < budget / 2 && t.len() < 100_000) {
+        t.push(timed(|| {
+            let a = allocate(&cols, limits, &order, &mut out, &mut ws).expect("allocates");
+            order.rotation = order.rotation.wrapping_add(a.dealt);
+        }));
+        black_box(&out);
+    }
+    stat(t)
 }
 
 /// Runs `mam bench ledger`.

@@ -7,7 +7,7 @@
 //! Each figure is printed beside its target; the `.hlog` interval logs and `.hgrm` tables of
 //! every figure and configuration go to `--out` (default: a new temporary directory, printed).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -303,6 +303,42 @@ pub struct Report {
 
 /// Measures every configuration of `mam bench pipeline` (progress on stderr unless `--json`).
 pub fn measure(a: &Args) -> anyhow::Result<Report> {
+    let (modes, routings) = modes_and_routings(a)?;
+    anyhow::ensure!(
+        a.seconds > 0.0 && a.warmup >= 0.0,
+        "--seconds must be > 0, --warmup ≥ 0"
+    );
+    let out = out_dir(a)?;
+    if !a.json {
+        println!(
+            "mam bench pipeline: {} s per configuration after {} s warm-up, {} quotes/s; files in {}",
+            a.seconds, a.warmup, a.quote_rate, out.display()
+        );
+    }
+    let mut results = Vec::new();
+    if !a.socket_only {
+        for &mode in &modes {
+            for &accounts in &a.accounts {
+                for &routing in &routings {
+                    results.extend(in_process(a, mode, accounts, routing, &out)?);
+                }
+            }
+        }
+    }
+    let sockets = if a.socket || a.socket_only {
+        socket_to_socket(a, &modes, &routings, &out)?
+    } else {
+        Vec::new()
+    };
+    Ok(Report {
+        out,
+        results,
+        sockets,
+    })
+}
+
+/// The threading modes and routings `--modes` and `--routing` name.
+fn modes_and_routings(a: &Args) -> anyhow::Result<(Vec<ThreadingMode>, Vec<Routing>)> {
     let modes = a
         .modes
         .iter()
@@ -319,134 +355,137 @@ pub fn measure(a: &Args) -> anyhow::Result<Report> {
                 .with_context(|| format!("unknown routing `{m}` (block, per-account)"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    anyhow::ensure!(
-        a.seconds > 0.0 && a.warmup >= 0.0,
-        "--seconds must be > 0, --warmup ≥ 0"
-    );
-    let out = match &a.out {
+    Ok((modes, routings))
+}
+
+/// Where the files go: `--out`, created, or the default directory.
+fn out_dir(a: &Args) -> anyhow::Result<PathBuf> {
+    Ok(match &a.out {
         Some(d) => {
             std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
             d.clone()
         }
         None => default_out_dir()?,
-    };
-    if !a.json {
-        println!(
-            "mam bench pipeline: {} s per configuration after {} s warm-up, {} quotes/s; files in {}",
-            a.seconds, a.warmup, a.quote_rate, out.display()
-        );
-    }
-    let mut results = Vec::new();
-    let mut sockets = Vec::new();
-    let rate_of = |accounts: usize, routing: Routing| {
-        let children = match routing {
-            Routing::Block => 1,
-            Routing::PerAccount => accounts.max(1) as u64,
-        };
-        a.rate.min(a.max_children_per_sec / children).max(2)
-    };
-    for &mode in &modes {
-        for &accounts in &a.accounts {
-            for &routing in &routings {
-                if a.socket_only {
-                    continue;
-                }
-                for admin_poll_hz in [None, Some(10)] {
-                    if admin_poll_hz.is_some() && !a.admin {
-                        continue;
-                    }
-                    let cfg = InProcessConfig {
-                        accounts,
-                        routing,
-                        mode,
-                        rate: rate_of(accounts, routing),
-                        quote_rate: a.quote_rate,
-                        seconds: a.seconds,
-                        warmup: a.warmup,
-                        out: out.clone(),
-                        pin: !a.no_pin,
-                        batch: a.batch,
-                        keep_journal: a.keep_journal.clone(),
-                        admin_poll_hz,
-                    };
-                    let before = loadavg();
-                    let r = run_in_process(&cfg).with_context(|| {
-                        format!("{} {accounts} {}", mode.as_str(), routing.as_str())
-                    })?;
-                    let c = &r.engine;
-                    if c.refused + c.risk_rejects > 0 {
-                        eprintln!(
-                        "  warning: {}: the engine refused {} inputs and risk-rejected {} orders; those master orders have no child and are missing from the figures",
-                        r.label, c.refused, c.risk_rejects
-                    );
-                    }
-                    if !a.json {
-                        eprintln!(
-                        "  {}: {} masters sent, {} complete, {} child orders; pinned {:?} ({}); generator late ≤ {:.1} µs; load average {before:.2} → {:.2}",
-                        r.label, r.masters_sent, r.masters_complete, r.child_orders, r.pinned_cores,
-                        r.threads.join(", "), us(r.max_late_ns), loadavg()
-                    );
-                    }
-                    results.push((r, (before, loadavg())));
-                }
-            }
-        }
-    }
-    if a.socket || a.socket_only {
-        let capture = match &a.capture {
-            Some(c) => c.clone(),
-            None => default_capture(&out)?,
-        };
-        let feed_speed = a
-            .feed_speed
-            .parse()
-            .map_err(|e| anyhow::anyhow!("--feed-speed {}: {e}", a.feed_speed))?;
-        for &mode in &modes {
-            for &accounts in &a.accounts {
-                for (routing, protocol) in routings
-                    .iter()
-                    .flat_map(|&r| [(r, ManagerProtocol::Fix), (r, ManagerProtocol::Binary)])
-                {
-                    let cfg = SocketConfig {
-                        mam: std::env::current_exe()?,
-                        capture: capture.clone(),
-                        feed_speed,
-                        accounts,
-                        routing,
-                        mode,
-                        rate: rate_of(accounts, routing),
-                        seconds: a.seconds,
-                        warmup: a.warmup,
-                        out: out.clone(),
-                        pin: !a.no_pin,
-                        protocol,
-                    };
-                    let before = loadavg();
-                    let r = run_socket(&cfg).with_context(|| {
-                        format!(
-                            "socket {} {accounts} {} ({} manager)",
-                            mode.as_str(),
-                            routing.as_str(),
-                            protocol.as_str()
-                        )
-                    })?;
-                    if !a.json {
-                        eprintln!(
-                            "  {}: {} masters sent, {} matched to child orders, {} child orders at the LP; daemon: {}; load average {before:.2} → {:.2}",
-                            r.label, r.masters_sent, r.masters_matched, r.child_orders,
-                            r.daemon_lines.join(" | "), loadavg()
-                        );
-                    }
-                    sockets.push(r);
-                }
-            }
-        }
-    }
-    Ok(Report {
-        out,
-        results,
-        sockets,
     })
+}
+
+/// The master order rate of a configuration: `--rate`, lowered so that the child orders it
+/// makes stay within `--max-children-per-sec`.
+fn rate_of(a: &Args, accounts: usize, routing: Routing) -> u64 {
+    let children = match routing {
+        Routing::Block => 1,
+        Routing::PerAccount => accounts.max(1) as u64,
+    };
+    a.rate.min(a.max_children_per_sec / children).max(2)
+}
+
+/// One in-process configuration, without and (with `--admin`) with the admin API polled:
+/// each result with the load average before and after.
+fn in_process(
+    a: &Args,
+    mode: ThreadingMode,
+    accounts: usize,
+    routing: Routing,
+    out: &Path,
+) -> anyhow::Result<Vec<(RunResult, (f64, f64))>> {
+    let mut results = Vec::new();
+    for admin_poll_hz in [None, Some(10)] {
+        if admin_poll_hz.is_some() && !a.admin {
+            continue;
+        }
+        let cfg = InProcessConfig {
+            accounts,
+            routing,
+            mode,
+            rate: rate_of(a, accounts, routing),
+            quote_rate: a.quote_rate,
+            seconds: a.seconds,
+            warmup: a.warmup,
+            out: out.to_path_buf(),
+            pin: !a.no_pin,
+            batch: a.batch,
+            keep_journal: a.keep_journal.clone(),
+            admin_poll_hz,
+        };
+        let before = loadavg();
+        let r = run_in_process(&cfg)
+            .with_context(|| format!("{} {accounts} {}", mode.as_str(), routing.as_str()))?;
+        let c = &r.engine;
+        if c.refused + c.risk_rejects > 0 {
+            eprintln!(
+                "  warning: {}: the engine refused {} inputs and risk-rejected {} orders; those master orders have no child and are missing from the figures",
+                r.label, c.refused, c.risk_rejects
+            );
+        }
+        if !a.json {
+            eprintln!(
+                "  {}: {} masters sent, {} complete, {} child orders; pinned {:?} ({}); generator late ≤ {:.1} µs; load average {before:.2} → {:.2}",
+                r.label, r.masters_sent, r.masters_complete, r.child_orders, r.pinned_cores,
+                r.threads.join(", "), us(r.max_late_ns), loadavg()
+            );
+        }
+        results.push((r, (before, loadavg())));
+    }
+    Ok(results)
+}
+
+/// The socket-to-socket configurations, each manager protocol beside the other.
+fn socket_to_socket(
+    a: &Args,
+    modes: &[ThreadingMode],
+    routings: &[Routing],
+    out: &Path,
+) -> anyhow::Result<Vec<SocketResult>> {
+    let mut sockets = Vec::new();
+    let capture = match &a.capture {
+        Some(c) => c.clone(),
+        None => default_capture(out)?,
+    };
+    let feed_speed = a
+        .feed_speed
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--feed-speed {}: {e}", a.feed_speed))?;
+    for &mode in modes {
+        for &accounts in &a.accounts {
+            for (routing, protocol) in routings
+                .iter()
+                .flat_map(|&r| [(r, ManagerProtocol::Fix), (r, ManagerProtocol::Binary)])
+            {
+                let cfg = SocketConfig {
+                    mam: std::env::current_exe()?,
+                    capture: capture.clone(),
+                    feed_speed,
+                    accounts,
+                    routing,
+                    mode,
+                    rate: rate_of(a, accounts, routing),
+                    seconds: a.seconds,
+                    warmup: a.warmup,
+                    out: out.to_path_buf(),
+                    pin: !a.no_pin,
+                    protocol,
+                };
+                let before = loadavg();
+                let r = run_socket(&cfg).with_context(|| {
+                    format!(
+                        "socket {} {accounts} {} ({} manager)",
+                        mode.as_str(),
+                        routing.as_str(),
+                        protocol.as_str()
+                    )
+                })?;
+                if !a.json {
+                    eprintln!(
+                        "  {}: {} masters sent, {} matched to child orders, {} child orders at the LP; daemon: {}; load average {before:.2} → {:.2}",
+                        r.label, r.masters_sent, r.masters_matched, r.child_orders,
+                        r.daemon_lines.join(" | "), loadavg()
+                    );
+                }
+                sockets.push(r);
+            }
+        }
+    }
+    Ok(sockets)
 }
 
 /// Runs `mam bench pipeline`.

@@ -10,7 +10,9 @@ use anyhow::Context;
 use mam_core::pipeline::Stage;
 use mam_gateway::manager::binary::{BinaryManagerOptions, BinaryManagerStage, STORE_CAPACITY};
 
-use super::{defaults, manager_counter_names, sock, Edge, ManagerRings, SessionContext};
+use super::{
+    defaults, manager_counters, manager_key_and_label, sock, Edge, ManagerRings, SessionContext,
+};
 use crate::daemon::config::{DaemonConfig, ManagerConfig};
 use crate::daemon::stats::EdgeCounters;
 
@@ -28,11 +30,7 @@ pub(super) fn stage(
     cfg: &DaemonConfig,
 ) -> anyhow::Result<(Box<dyn Stage>, String, EdgeCounters)> {
     let n = m.number;
-    let key = if n == 0 {
-        "manager".to_string()
-    } else {
-        format!("managers (number {n})")
-    };
+    let (key, label) = manager_key_and_label(n);
     let opts = BinaryManagerOptions {
         listen: sock(&m.listen)?,
         session_id: m.session_id,
@@ -43,6 +41,9 @@ pub(super) fn stage(
         allow_remote: m.allow_remote,
         defaults: defaults(cfg)?,
         manager: n,
+        sending_time_tolerance_ns: m
+            .sending_time_tolerance()?
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
     };
     let s = BinaryManagerStage::new(
         opts,
@@ -55,31 +56,12 @@ pub(super) fn stage(
     .with_reports(rings.report_rx)
     .with_live_defaults(x.defaults.clone());
     let line = format!(
-        "{}: binary order-entry acceptor listening on {} (session {})",
-        if n == 0 {
-            "manager".to_string()
-        } else {
-            format!("manager {n}")
-        },
+        "{label}: binary order-entry acceptor listening on {} (session {})",
         s.local_addr(),
         m.session_id
     );
-    // The FIX edge's names.
-    let names = manager_counter_names(
-        n,
-        ["logons", "masters-accepted", "reports", "masters-refused"],
-    );
-    let c = s.counters();
-    let counters: EdgeCounters = Box::new(move || {
-        let s = c.snapshot();
-        let v = [
-            s.logons,
-            s.accepted,
-            s.reports,
-            s.refused + s.session_rejects + s.business_rejects,
-        ];
-        names.into_iter().zip(v).collect()
-    });
+    // The FIX edge's counters but for position requests, which this protocol lacks.
+    let counters = manager_counters(n, s.counters(), false);
     Ok((
         Edge::boxed(s, Some(own), &x.stop, false, None),
         line,

@@ -235,12 +235,13 @@ pub struct ManagerConfig {
     /// Listen on a non-loopback address.
     pub allow_remote: bool,
     /// SendingTime accuracy (FIX 4.4): a manager message stamped further than this from our
-    /// clock is rejected (SessionRejectReason 10) and the session logged out; `"0s"` turns
-    /// the check off (docs/fix-session.md).
+    /// clock is rejected (SessionRejectReason 10) and the session logged out; over binary
+    /// order entry an Establish so stamped is terminated (ClockSkew); `"0s"` turns the check
+    /// off (docs/fix-session.md, docs/binary-order-entry.md).
     pub sending_time_tolerance: String,
     /// The session's protocol: `fix` (FIX 4.4, the CompIDs and password above) or `binary`
     /// (binary order entry for co-located managers, docs/binary-order-entry.md: the session
-    /// id below; the FIX keys are not used).
+    /// id below and `sending_time_tolerance`; the CompIDs and password are not used).
     pub protocol: String,
     /// `protocol = "binary"`: the session id the manager's Establish must carry.
     pub session_id: u64,
@@ -670,6 +671,48 @@ impl DaemonConfig {
 
     /// Checks every value; errors name the key.
     pub fn check(&self) -> anyhow::Result<Checked> {
+        let (mode, sequencing, idle) = self.check_pipeline()?;
+        self.check_accounts_and_feed(sequencing)?;
+        if self.manager.enabled {
+            addr("manager.listen", &self.manager.listen)?;
+        }
+        self.check_managers()?;
+        addr("lp.connect", &self.lp.connect)?;
+        self.lp.begin_string()?;
+        self.check_lps()?;
+        let engine = self.check_risk()?;
+        let sync = self.check_journal()?;
+        self.manager.sending_time_tolerance()?;
+        let (snapshots, admin) = self.check_admin()?;
+        let latency_dir = if self.latency.dir.is_absolute() {
+            self.latency.dir.clone()
+        } else {
+            self.state.join(&self.latency.dir)
+        };
+        Ok(Checked {
+            mode,
+            sequencing,
+            idle,
+            stats_interval: parse_duration(&self.stats_interval).context("stats_interval")?,
+            latency_interval: parse_duration(&self.latency.interval).context("latency.interval")?,
+            duration: self
+                .duration
+                .as_deref()
+                .map(parse_duration)
+                .transpose()
+                .context("duration")?,
+            drain_timeout: parse_duration(&self.engine.drain_timeout)
+                .context("engine.drain_timeout")?,
+            engine,
+            sync,
+            latency_dir,
+            admin,
+            snapshots,
+        })
+    }
+
+    /// `[pipeline]`: threading mode, sequencing, each stage's idle strategy, ring size.
+    fn check_pipeline(&self) -> anyhow::Result<(ThreadingMode, Sequencing, [IdleStrategy; 4])> {
         let p = &self.pipeline;
         let mode = ThreadingMode::from_name(&p.mode).with_context(|| {
             format!(
@@ -700,6 +743,11 @@ impl DaemonConfig {
                 p.ring
             );
         }
+        Ok((mode, sequencing, idle))
+    }
+
+    /// `accounts.generate` and `[feed]`, whose source must suit `sequencing`.
+    fn check_accounts_and_feed(&self, sequencing: Sequencing) -> anyhow::Result<()> {
         // Generated accounts are built in memory before the engine counts them: a huge
         // `generate` would exhaust memory (an abort) instead of being refused.
         if self.accounts.generate > MAX_ACCOUNTS {
@@ -733,13 +781,11 @@ impl DaemonConfig {
             }
             s => bail!("feed.source = \"{s}\": expected soup, udp or none"),
         }
-        if self.manager.enabled {
-            addr("manager.listen", &self.manager.listen)?;
-        }
-        self.check_managers()?;
-        addr("lp.connect", &self.lp.connect)?;
-        self.lp.begin_string()?;
-        self.check_lps()?;
+        Ok(())
+    }
+
+    /// `[engine.risk]`, as the engine's configuration.
+    fn check_risk(&self) -> anyhow::Result<EngineConfig> {
         let r = &self.engine.risk;
         let positive =
             |k: &str, v: &str| anyhow::anyhow!("engine.risk.{k} = \"{v}\": must be more than 0");
@@ -782,6 +828,11 @@ impl DaemonConfig {
                 r.max_open_orders
             );
         }
+        Ok(engine)
+    }
+
+    /// `[journal]`: the sync policy.
+    fn check_journal(&self) -> anyhow::Result<SyncPolicy> {
         let j = &self.journal;
         let interval = parse_duration(&j.sync_interval).context("journal.sync_interval")?;
         if interval.is_zero() {
@@ -791,7 +842,7 @@ impl DaemonConfig {
             );
         }
         let interval_ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
-        let sync = SyncPolicy::parse(&j.sync, interval_ns).map_err(|e| match e {
+        SyncPolicy::parse(&j.sync, interval_ns).map_err(|e| match e {
             SyncPolicyError::UnknownPolicy(_) => anyhow::anyhow!(
                 "journal.sync = \"{}\": expected every, interval or checkpoint",
                 j.sync
@@ -800,8 +851,12 @@ impl DaemonConfig {
                 "journal.sync_interval = \"{}\": must be more than 0",
                 j.sync_interval
             ),
-        })?;
-        self.manager.sending_time_tolerance()?;
+        })
+    }
+
+    /// `[admin]`: how often the engine publishes its snapshot (when the admin API or a manager
+    /// session reads it), and the admin API's address with that interval (when it is on).
+    fn check_admin(&self) -> anyhow::Result<(Option<Duration>, Option<AdminListen>)> {
         let snapshots = if self.admin.enabled || self.manager.enabled {
             let every =
                 parse_duration(&self.admin.snapshot_interval).context("admin.snapshot_interval")?;
@@ -831,33 +886,12 @@ impl DaemonConfig {
         } else {
             None
         };
-        let latency_dir = if self.latency.dir.is_absolute() {
-            self.latency.dir.clone()
-        } else {
-            self.state.join(&self.latency.dir)
-        };
-        Ok(Checked {
-            mode,
-            sequencing,
-            idle,
-            stats_interval: parse_duration(&self.stats_interval).context("stats_interval")?,
-            latency_interval: parse_duration(&self.latency.interval).context("latency.interval")?,
-            duration: self
-                .duration
-                .as_deref()
-                .map(parse_duration)
-                .transpose()
-                .context("duration")?,
-            drain_timeout: parse_duration(&self.engine.drain_timeout)
-                .context("engine.drain_timeout")?,
-            engine,
-            sync,
-            latency_dir,
-            admin,
-            snapshots,
-        })
+        Ok((snapshots, admin))
     }
 }
+
+/// The admin API's address and how often the engine publishes the snapshot it serves.
+type AdminListen = (SocketAddr, Duration);
 
 #[cfg(test)]
 mod tests {

@@ -24,7 +24,7 @@ use mam_gateway::lp::{LpRouterStage, LpRoutes, RoutedLp, RouterChanges};
 use mam_gateway::manager::convert::{
     model_from_name, policy_from_name, routing_from_name, MasterDefaults, SharedDefaults,
 };
-use mam_gateway::manager::stage::{ManagerOptions, ManagerStage};
+use mam_gateway::manager::stage::{ManagerCounters, ManagerOptions, ManagerStage};
 
 use super::config::DaemonConfig;
 use super::resume::{open_orders, Started, StatePaths};
@@ -557,19 +557,53 @@ pub fn lp_routes(
     })
 }
 
-/// Manager `n`'s names of its session counters `keys`, for either protocol: manager 0 keeps the
-/// stats line's names (`manager-logons`, the rest bare); the others' are `manager<n>-<key>`,
-/// made when the session starts and living as long as the process (the line takes static
-/// names; a reload that replaces a session makes them again: tens of bytes each).
-pub(super) fn manager_counter_names<const N: usize>(
-    n: u8,
-    keys: [&'static str; N],
-) -> [&'static str; N] {
+/// Manager `n`'s config key (`manager`, or `managers (number n)`), which errors name, and its
+/// label in the start-up lines (`manager`, `manager n`); alike for both protocols.
+pub(super) fn manager_key_and_label(n: u8) -> (String, String) {
     if n == 0 {
-        keys.map(|k| if k == "logons" { "manager-logons" } else { k })
+        ("manager".into(), "manager".into())
     } else {
-        keys.map(|k| &*Box::leak(format!("manager{n}-{k}").into_boxed_str()))
+        (format!("managers (number {n})"), format!("manager {n}"))
     }
+}
+
+/// Manager `n`'s stats counters read from its session's counters `c`, for either protocol:
+/// logons, masters accepted, reports, masters refused and, with `positions` (the FIX session
+/// answers position requests, the binary one does not), position requests answered and
+/// refused. Manager 0 keeps the stats line's names (`manager-logons`, the rest bare); the
+/// others' are `manager<n>-<key>`, made when the session starts and living as long as the
+/// process (the line takes static names; a reload that replaces a session makes them again:
+/// tens of bytes each).
+pub(super) fn manager_counters(n: u8, c: Arc<ManagerCounters>, positions: bool) -> EdgeCounters {
+    let keys = [
+        "logons",
+        "masters-accepted",
+        "reports",
+        "masters-refused",
+        "positions-answered",
+        "positions-refused",
+    ];
+    let keys = &keys[..if positions { 6 } else { 4 }];
+    let names: Vec<&'static str> = keys
+        .iter()
+        .map(|&k| match (n, k) {
+            (0, "logons") => "manager-logons",
+            (0, k) => k,
+            (n, k) => Box::leak(format!("manager{n}-{k}").into_boxed_str()),
+        })
+        .collect();
+    Box::new(move || {
+        let s = c.snapshot();
+        let v = [
+            s.logons,
+            s.accepted,
+            s.reports,
+            s.refused + s.session_rejects + s.business_rejects,
+            s.positions_answered,
+            s.positions_refused,
+        ];
+        names.iter().copied().zip(v).collect()
+    })
 }
 
 /// Manager `m`'s FIX acceptor as a stage stopped by `own` (which follows the daemon's stop),
@@ -586,11 +620,7 @@ pub fn manager_stage(
         return binary_edge::stage(m, rings, own, resume_after, x, cfg);
     }
     let n = m.number;
-    let key = if n == 0 {
-        "manager".to_string()
-    } else {
-        format!("managers (number {n})")
-    };
+    let (key, label) = manager_key_and_label(n);
     let opts = ManagerOptions {
         listen: sock(&m.listen)?,
         sender_comp: m.comp_id.clone(),
@@ -623,40 +653,12 @@ pub fn manager_stage(
         None => s,
     };
     let line = format!(
-        "{}: FIX acceptor listening on {} ({} <- {})",
-        if n == 0 {
-            "manager".to_string()
-        } else {
-            format!("manager {n}")
-        },
+        "{label}: FIX acceptor listening on {} ({} <- {})",
         s.local_addr().map_or(m.listen.clone(), |a| a.to_string()),
         m.comp_id,
         m.peer_comp_id
     );
-    let names = manager_counter_names(
-        n,
-        [
-            "logons",
-            "masters-accepted",
-            "reports",
-            "masters-refused",
-            "positions-answered",
-            "positions-refused",
-        ],
-    );
-    let c = s.counters();
-    let counters: EdgeCounters = Box::new(move || {
-        let s = c.snapshot();
-        let v = [
-            s.logons,
-            s.accepted,
-            s.reports,
-            s.refused + s.session_rejects + s.business_rejects,
-            s.positions_answered,
-            s.positions_refused,
-        ];
-        names.into_iter().zip(v).collect()
-    });
+    let counters = manager_counters(n, s.counters(), true);
     Ok((
         Edge::boxed(s, Some(own), &x.stop, false, None),
         line,

@@ -15,6 +15,7 @@ pub mod config;
 mod edges;
 pub mod reload;
 pub mod resume;
+mod rings;
 pub mod session_changes;
 pub mod sessions;
 mod signals;
@@ -37,13 +38,14 @@ use mam_core::pipeline::engine_stage::{
     EngineRings, EngineStage, EngineStageOptions, EngineStageReport, EngineStageStats, ReportSlot,
 };
 use mam_core::pipeline::{
-    ring, AccountDirectory, EdgeFrame, LatencyTap, ManagerReport, Pipeline, RingRx, RingTx,
+    AccountDirectory, EdgeFrame, IdleStrategy, LatencyTap, ManagerReport, Pipeline, RingRx, RingTx,
     RunnerConfig, Stage,
 };
 use mam_core::symbol::SymbolTable;
 
 use config::{Checked, DaemonConfig};
 use resume::{Started, StatePaths};
+use rings::Rings;
 use signals::OperatorSignals;
 use stats::StatsReporter;
 
@@ -146,12 +148,7 @@ fn print_start(
 
 /// Runs the daemon from `config_path`; `duration` overrides the file's.
 pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<ExitCode> {
-    // Installed first: a SIGINT/SIGTERM during start-up lets the start finish (it is atomic,
-    // resume.rs) and ends the process cleanly, rather than killing it half way (exit 143).
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
-    }
+    let stop = stop_on_signals()?;
     let Loaded {
         cfg,
         checked,
@@ -159,16 +156,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         paths,
         model,
     } = load(config_path, duration)?;
-    // Listening addresses are checked before the state directory is touched: a port in use
-    // fails the start with nothing on disk changed (the admin port is kept bound; the
-    // manager's is probed: bound, never listened on, so no client is accepted and dropped).
-    let admin_listener = checked
-        .admin
-        .map(|(a, _)| crate::admin::AdminServer::bind(a))
-        .transpose()?;
-    for m in cfg.manager_sessions() {
-        probe_listen(&format!("listen of manager {}", m.number), &m.listen)?;
-    }
+    let admin_listener = bind_listeners(&cfg, &checked)?;
     let started = resume::start(&cfg, checked.engine, &symbols, &paths, model)?;
     let mut out = std::io::stdout();
     print_start(&mut out, &cfg, &checked, &started)?;
@@ -183,67 +171,20 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     // Operator inputs from signals and the admin API (docs/admin.md).
     let admin = Arc::new(AdminQueue::new(256));
     let tap = LatencyTap::new();
-    let cap = cfg.pipeline.ring;
-    let (mtx, mrx, mstats) = ring(cap);
-    // One fill ring per LP session (`[lp]` first): the stats line shows the first.
-    let (ftx, frx, fstats) = ring(cap);
-    let (mut fill_txs, mut more_fills) = (vec![ftx], Vec::new());
-    for _ in &cfg.lps {
-        let (tx, rx, _) = ring(cap);
-        fill_txs.push(tx);
-        more_fills.push(rx);
-    }
-    let (otx, orx, ostats) = ring(cap);
-    // Per manager session: masters in, reports out. Manager 0's master ring is the one the
-    // stats line shows as "masters".
-    let mut manager_rings = Vec::new();
-    let mut engine_managers = Vec::new();
-    let mut astats = None;
-    let mut unsent = Vec::new();
-    for m in cfg.manager_sessions() {
-        let (atx, arx, st) = ring(cap);
-        let (rtx, rrx, _) = ring(cap);
-        astats.get_or_insert(st);
-        manager_rings.push(edges::ManagerRings {
-            number: m.number,
-            master_tx: atx,
-            report_rx: rrx,
-        });
-        engine_managers.push((m.number, arx, rtx));
-        // Reports a crash took between the journal and the manager's socket: sent first.
-        if started.restarted {
-            let u = resume::unsent_reports(&paths, m)?;
-            if !u.is_empty() {
-                writeln!(
-                    out,
-                    "  manager {}: {} reports journaled but never sent: sending them first",
-                    m.number,
-                    u.len()
-                )?;
-            }
-            unsent.extend(u);
-        }
-    }
+    let rings = Rings::new(&cfg);
+    let unsent = rings::unsent_reports(&mut out, &cfg, &started, &paths)?;
     let directory = AccountDirectory::new(started.engine.accounts().id.clone());
     let model_swaps = Arc::new(ModelSwaps::default());
-    // The engine's published snapshot: read by the admin API and by the manager session's
-    // position requests (one reader, shared; the engine never waits for either).
-    let (snapshot_writer, snapshots) = match checked.snapshots {
-        Some(every) => {
-            let (w, r) = snapshot_buffer(u64::try_from(every.as_nanos()).unwrap_or(u64::MAX));
-            (Some(w), Some(share_snapshots(r)))
-        }
-        None => (None, None),
-    };
+    let (snapshot_writer, snapshots) = snapshot_ends(&checked);
     let edges = edges::build(edges::EdgeInputs {
         cfg: &cfg,
         symbols: &symbols,
         paths: &paths,
         started: &started,
-        market_tx: Some(mtx),
-        managers: manager_rings,
-        fill_txs,
-        order_rx: Some(orx),
+        market_tx: Some(rings.market_tx),
+        managers: rings.managers,
+        fill_txs: rings.fill_txs,
+        order_rx: Some(rings.orders_rx),
         stop: stop.clone(),
         tap: tap.clone(),
         directory: directory.clone(),
@@ -254,8 +195,13 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
     }
     let attachments = Arc::new(Attachments::default());
     let late = sessions::LateCounters::default();
-    let control = Arc::new(session_changes::SessionControl::new(
+    let operator = Operator::new(
+        config_path,
         &cfg,
+        &edges,
+        signals,
+        admin.clone(),
+        &model_swaps,
         session_changes::SessionParts {
             ctx: edges.context.clone(),
             host: edges.managers.handle(),
@@ -263,21 +209,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
             router: edges.lp_changes.clone(),
             late: late.clone(),
         },
-    ));
-    let operator = Operator {
-        signals,
-        admin: admin.clone(),
-        reloader: Arc::new(
-            reload::Reloader::new(
-                config_path,
-                Some(edges.context.defaults.clone()),
-                model_swaps.clone(),
-            )?
-            .with_sessions(control.clone()),
-        ),
-        defaults: edges.defaults.clone(),
-        sessions: control.infos(),
-    };
+    )?;
     out.flush()?;
 
     let engine = EngineParts {
@@ -286,13 +218,13 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         admin: admin.clone(),
         tap: tap.clone(),
         rings: EngineRings {
-            market: edges.feed.is_some().then_some(mrx),
+            market: edges.feed.is_some().then_some(rings.market_rx),
             masters: None,
-            fills: frx,
-            orders: otx,
+            fills: rings.fills_rx,
+            orders: rings.orders_tx,
         },
-        managers: engine_managers,
-        more_fills,
+        managers: rings.engine_managers,
+        more_fills: rings.more_fills,
         unsent,
         directory,
         snapshots: snapshot_writer,
@@ -301,29 +233,11 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         open_orders_clock: edges.open_orders_clock,
     };
     let (engine_stage, report, estats) = engine_stage(&cfg, &checked, &paths, engine);
-    let mut stages: Vec<Box<dyn Stage>> = Vec::new();
-    let mut idle = Vec::new();
-    if let Some(f) = edges.feed {
-        stages.push(f);
-        idle.push(checked.idle[0]);
-    }
-    stages.push(Box::new(edges.managers));
-    idle.push(checked.idle[1]);
-    stages.push(Box::new(engine_stage));
-    idle.push(checked.idle[2]);
-    stages.push(edges.lp);
-    idle.push(checked.idle[3]);
-    let names: Vec<String> = stages.iter().map(|s| s.name().to_string()).collect();
-
+    let (stages, idle) = in_order(edges.feed, edges.managers, engine_stage, edges.lp, &checked);
     let mut reporter = StatsReporter::new(
         tap,
         estats,
-        vec![
-            ("feed", mstats),
-            ("masters", astats.unwrap_or_default()),
-            ("orders", ostats),
-            ("fills", fstats),
-        ],
+        rings.shown,
         edges.counters,
         checked.sync,
         &checked.latency_dir,
@@ -335,23 +249,7 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         )?),
         _ => None,
     };
-    let runner = RunnerConfig {
-        mode: checked.mode,
-        idle,
-        pin: cfg.pipeline.pin,
-    };
-    let pipeline = Pipeline::start(stages, &runner)?;
-    writeln!(
-        out,
-        "  stages {names:?} running ({} mode{})",
-        checked.mode.as_str(),
-        if pipeline.pinned_cores().is_empty() {
-            String::new()
-        } else {
-            format!(", pinned to cores {:?}", pipeline.pinned_cores())
-        }
-    )?;
-    out.flush()?;
+    let pipeline = start_pipeline(&mut out, stages, idle, &cfg, &checked)?;
     supervise(
         &mut out,
         pipeline,
@@ -369,6 +267,100 @@ pub fn run(config_path: &Path, duration: Option<Duration>) -> anyhow::Result<Exi
         .take()
         .context("the engine stage ended without a report")?;
     print_end(&mut out, report, reporter)
+}
+
+/// The stop flag, raised by SIGINT/SIGTERM. Installed first: a signal during start-up lets
+/// the start finish (it is atomic, resume.rs) and ends the process cleanly, rather than
+/// killing it half way (exit 143).
+fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
+    Ok(stop)
+}
+
+/// Checks the listening addresses before the state directory is touched: a port in use fails
+/// the start with nothing on disk changed. The admin port is kept bound (returned); the
+/// managers' are probed: bound, never listened on, so no client is accepted and dropped.
+fn bind_listeners(
+    cfg: &DaemonConfig,
+    checked: &Checked,
+) -> anyhow::Result<Option<std::net::TcpListener>> {
+    let admin_listener = checked
+        .admin
+        .map(|(a, _)| crate::admin::AdminServer::bind(a))
+        .transpose()?;
+    for m in cfg.manager_sessions() {
+        probe_listen(&format!("listen of manager {}", m.number), &m.listen)?;
+    }
+    Ok(admin_listener)
+}
+
+/// The engine's published snapshot, both ends, if anything reads it: the admin API and the
+/// manager sessions' position requests (one reader, shared; the engine never waits for
+/// either).
+fn snapshot_ends(checked: &Checked) -> (Option<SnapshotWriter>, Option<SharedSnapshots>) {
+    match checked.snapshots {
+        Some(every) => {
+            let (w, r) = snapshot_buffer(u64::try_from(every.as_nanos()).unwrap_or(u64::MAX));
+            (Some(w), Some(share_snapshots(r)))
+        }
+        None => (None, None),
+    }
+}
+
+/// The stages in the runner's order (feed if any, managers, engine, LP) and each one's idle
+/// strategy.
+fn in_order(
+    feed: Option<Box<dyn Stage>>,
+    managers: sessions::ManagerHost,
+    engine: EngineStage,
+    lp: Box<dyn Stage>,
+    checked: &Checked,
+) -> (Vec<Box<dyn Stage>>, Vec<IdleStrategy>) {
+    let mut stages: Vec<Box<dyn Stage>> = Vec::new();
+    let mut idle = Vec::new();
+    if let Some(f) = feed {
+        stages.push(f);
+        idle.push(checked.idle[0]);
+    }
+    stages.push(Box::new(managers));
+    idle.push(checked.idle[1]);
+    stages.push(Box::new(engine));
+    idle.push(checked.idle[2]);
+    stages.push(lp);
+    idle.push(checked.idle[3]);
+    (stages, idle)
+}
+
+/// Starts the stages on the pipeline runner and says which run, in what mode, where.
+fn start_pipeline(
+    out: &mut impl Write,
+    stages: Vec<Box<dyn Stage>>,
+    idle: Vec<IdleStrategy>,
+    cfg: &DaemonConfig,
+    checked: &Checked,
+) -> anyhow::Result<Pipeline> {
+    let names: Vec<String> = stages.iter().map(|s| s.name().to_string()).collect();
+    let runner = RunnerConfig {
+        mode: checked.mode,
+        idle,
+        pin: cfg.pipeline.pin,
+    };
+    let pipeline = Pipeline::start(stages, &runner)?;
+    writeln!(
+        out,
+        "  stages {names:?} running ({} mode{})",
+        checked.mode.as_str(),
+        if pipeline.pinned_cores().is_empty() {
+            String::new()
+        } else {
+            format!(", pinned to cores {:?}", pipeline.pinned_cores())
+        }
+    )?;
+    out.flush()?;
+    Ok(pipeline)
 }
 
 /// What the engine stage is built from.
@@ -502,6 +494,36 @@ struct Operator {
     defaults: Option<Arc<mam_gateway::manager::SharedDefaults>>,
     /// The manager sessions that run (a reload changes them).
     sessions: Arc<std::sync::Mutex<Vec<crate::admin::manager::SessionInfo>>>,
+}
+
+impl Operator {
+    /// The operator's ways in: `signals`, the admin API's queue `admin`, and a reloader of
+    /// `config_path` that swaps models through `model_swaps` and changes the sessions of
+    /// `parts` (built from `cfg` and the started `edges`).
+    fn new(
+        config_path: &Path,
+        cfg: &DaemonConfig,
+        edges: &edges::Edges,
+        signals: OperatorSignals,
+        admin: Arc<AdminQueue>,
+        model_swaps: &Arc<ModelSwaps>,
+        parts: session_changes::SessionParts,
+    ) -> anyhow::Result<Self> {
+        let control = Arc::new(session_changes::SessionControl::new(cfg, parts));
+        let reloader = reload::Reloader::new(
+            config_path,
+            Some(edges.context.defaults.clone()),
+            model_swaps.clone(),
+        )?
+        .with_sessions(control.clone());
+        Ok(Operator {
+            signals,
+            admin,
+            reloader: Arc::new(reloader),
+            defaults: edges.defaults.clone(),
+            sessions: control.infos(),
+        })
+    }
 }
 
 /// Watches the running pipeline until it ends: raises the stop flag at a signal or at the

@@ -70,6 +70,7 @@ impl BinaryManagerClient {
         let t = TcpTransport::connect(addr, timeout, TcpOptions::default())
             .map_err(|source| BinaryClientError::Connect { addr, source })?;
         let cfg = SessionConfig {
+            sending_time_tolerance_ns: None,
             session_id,
             keepalive_ms: 1_000,
             role: Role::Initiator,

@@ -16,20 +16,19 @@ pub mod report;
 #[cfg(test)]
 mod tests;
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Acquire};
 use std::sync::Arc;
 
-use hdrhistogram::Histogram;
 use mam_core::pipeline::{EdgeFrame, ManagerReport, RingRx, RingTx, Stage};
 use mam_core::symbol::SymbolTable;
 use thiserror::Error;
 
+use super::backlog::{Backlog, Delivery};
 use super::clock::{ManagerClock as Clock, STOPPING};
 use super::convert::{scope_input, MasterDefaults, MasterRefusal, OrdRejReason, SharedDefaults};
-use super::handler::RingOut;
+use super::resume::rewound;
 use super::rules::Converted;
 use super::stats::{inc, ManagerCounters, ManagerStats};
 use crate::binary::codec::{AppMessage, AppView};
@@ -38,7 +37,7 @@ use crate::binary::master_msg::{self as msg, MasterReject};
 use crate::binary::session::{Role, Session, SessionConfig, State};
 use crate::binary::store::{SeqStore, StoreError};
 use crate::fix::session::initiator::now_ns;
-use crate::latency::{mono_ns, new_histogram, LatencyTap};
+use crate::latency::{mono_ns, LatencyTap};
 use crate::transport::tcp::{TcpOptions, TcpTransport};
 
 /// Name of the latency histogram published to the tap: bytes read → frame on the ring, ns.
@@ -71,6 +70,10 @@ pub struct BinaryManagerOptions {
     pub defaults: MasterDefaults,
     /// The manager's number (bits 56-61 of its ids).
     pub manager: u8,
+    /// SendingTime accuracy: an Establish stamped further than this (ns) from our clock is
+    /// terminated (ClockSkew); `None`: not checked. The daemon's default is 120 s, as for FIX
+    /// (`manager.sending_time_tolerance`).
+    pub sending_time_tolerance_ns: Option<u64>,
 }
 
 /// Why the stage cannot start.
@@ -97,15 +100,6 @@ pub enum BinaryManagerError {
 
 type Conn = Session<Framed<TcpTransport>>;
 
-/// What waits to go out, in arrival order: a frame for the engine, then the reply to it.
-#[derive(Debug)]
-struct Item {
-    frame: Option<EdgeFrame>,
-    order: bool,
-    read_ns: u64,
-    reply: Option<MasterReject>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Running,
@@ -120,44 +114,17 @@ struct Handler {
     manager: u8,
     defaults: MasterDefaults,
     time: Clock,
-    backlog: VecDeque<Item>,
-    pending_frames: usize,
-    waiting_since: Option<u64>,
-    tx: Option<RingTx<EdgeFrame>>,
-    hist: Histogram<u64>,
+    /// Frames for the engine and the MasterRejects behind them, in arrival order.
+    backlog: Backlog<MasterReject>,
     stats: Arc<ManagerCounters>,
     read_ns: u64,
     events: usize,
 }
 
 impl Handler {
-    fn push(&mut self, item: &mut Item) -> bool {
-        RingOut {
-            tx: self.tx.as_mut(),
-            waiting_since: &mut self.waiting_since,
-            hist: &mut self.hist,
-            stats: &self.stats,
-        }
-        .push(&mut item.frame, item.read_ns, item.order)
-    }
-
-    /// A frame goes onto the ring at once unless older frames wait; its reply follows it.
+    /// Queues a frame for the engine and the reply behind it (see [`Backlog::queue`]).
     fn queue(&mut self, frame: Option<EdgeFrame>, order: bool, reply: Option<MasterReject>) {
-        let mut item = Item {
-            frame,
-            order,
-            read_ns: self.read_ns,
-            reply,
-        };
-        if self.pending_frames == 0 {
-            self.push(&mut item);
-        }
-        if item.frame.is_some() {
-            self.pending_frames += 1;
-        } else if item.reply.is_none() {
-            return;
-        }
-        self.backlog.push_back(item);
+        self.backlog.queue(frame, order, self.read_ns, reply);
     }
 
     fn refuse(&mut self, v: &AppView<'_>, orig: u64, r: &MasterRefusal, f: Option<EdgeFrame>) {
@@ -296,8 +263,6 @@ pub struct BinaryManagerStage {
     h: Handler,
     stop: Arc<AtomicBool>,
     phase: Phase,
-    tap: Option<LatencyTap>,
-    last_publish: u64,
     reports: Option<RingRx<ManagerReport>>,
     live: Option<Arc<SharedDefaults>>,
     report_wait: Option<ManagerReport>,
@@ -317,16 +282,8 @@ impl BinaryManagerStage {
             return Err(BinaryManagerError::Remote(opts.listen));
         }
         let mut store = SeqStore::open(&opts.store_path, opts.session_id, opts.store_capacity)?;
-        if let Some(m) = opts.resume_after {
-            let want = m.saturating_add(1);
-            if store.next_in() > want {
-                tracing::info!(
-                    from = store.next_in(),
-                    to = want,
-                    "binary manager session: expecting the first master order the journal lacks"
-                );
-                store.set_next_in(want);
-            }
+        if let Some(want) = rewound(store.next_in(), opts.resume_after, "binary") {
+            store.set_next_in(want);
         }
         let bind = |source| BinaryManagerError::Bind {
             addr: opts.listen,
@@ -335,6 +292,7 @@ impl BinaryManagerStage {
         let listener = std::net::TcpListener::bind(opts.listen).map_err(bind)?;
         listener.set_nonblocking(true).map_err(bind)?;
         let local = listener.local_addr().map_err(bind)?;
+        let stats = Arc::new(ManagerCounters::default());
         Ok(BinaryManagerStage {
             listener: Some(listener),
             local,
@@ -342,6 +300,7 @@ impl BinaryManagerStage {
                 session_id: opts.session_id,
                 keepalive_ms: opts.keepalive_ms,
                 role: Role::Acceptor,
+                sending_time_tolerance_ns: opts.sending_time_tolerance_ns,
             },
             store: Some(store),
             conn: None,
@@ -351,19 +310,13 @@ impl BinaryManagerStage {
                 manager: opts.manager,
                 defaults: opts.defaults,
                 time: Clock::default(),
-                backlog: VecDeque::with_capacity(256),
-                pending_frames: 0,
-                waiting_since: None,
-                tx: Some(tx),
-                hist: new_histogram()?,
-                stats: Arc::new(ManagerCounters::default()),
+                backlog: Backlog::new(tx, stats.clone(), tap, HIST_NAME)?,
+                stats,
                 read_ns: 0,
                 events: 0,
             },
             stop,
             phase: Phase::Running,
-            tap,
-            last_publish: mono_ns(),
             reports: None,
             live: None,
             report_wait: None,
@@ -493,37 +446,20 @@ impl BinaryManagerStage {
     /// Pushes queued frames and sends the replies behind them, in order, until the ring is
     /// full or the session pushes back. Returns the items completed.
     fn drain(&mut self) -> usize {
-        let mut n = 0;
-        while let Some(mut item) = self.h.backlog.pop_front() {
-            if item.frame.is_some() {
-                if !self.h.push(&mut item) {
-                    self.h.backlog.push_front(item);
-                    break;
-                }
-                self.h.pending_frames -= 1;
-            }
-            if let Some(r) = item.reply.take() {
-                match self.conn.as_mut() {
-                    Some(c) if c.state() == State::Established => {
-                        match c.send(&AppMessage::MasterReject(r), now_ns()) {
-                            Ok(_) => {}
-                            Err(e) if e.is_retryable() => {
-                                item.reply = Some(r);
-                                self.h.backlog.push_front(item);
-                                break;
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "binary manager reply not sent");
-                                inc(&self.h.stats.replies_lost);
-                            }
-                        }
+        let conn = &mut self.conn;
+        self.h.backlog.drain(|r| match conn.as_mut() {
+            Some(c) if c.state() == State::Established => {
+                match c.send(&AppMessage::MasterReject(r), now_ns()) {
+                    Ok(_) => Delivery::Sent,
+                    Err(e) if e.is_retryable() => Delivery::Later(r),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "binary manager reply not sent");
+                        Delivery::Lost
                     }
-                    _ => inc(&self.h.stats.replies_lost),
                 }
             }
-            n += 1;
-        }
-        n
+            _ => Delivery::Lost,
+        })
     }
 
     /// Sends waiting reports while the session takes them.
@@ -564,16 +500,6 @@ impl BinaryManagerStage {
         }
     }
 
-    fn publish(&mut self, force: bool) {
-        let now = mono_ns();
-        if force || now.saturating_sub(self.last_publish) >= LatencyTap::PUBLISH_NS {
-            if let Some(tap) = &self.tap {
-                tap.publish(HIST_NAME, &mut self.h.hist);
-            }
-            self.last_publish = now;
-        }
-    }
-
     fn finish(&mut self) {
         if let Some(c) = self.conn.as_mut() {
             if c.state() == State::Established {
@@ -584,10 +510,9 @@ impl BinaryManagerStage {
         }
         self.disconnect("mam is shutting down");
         self.listener = None;
-        // The engine sees the source end once the ring is empty.
-        self.h.tx = None;
+        self.h.backlog.close();
         self.phase = Phase::Done;
-        self.publish(true);
+        self.h.backlog.publish(true);
         tracing::info!(stats = ?self.stats(), "binary manager stage done");
     }
 }
@@ -605,7 +530,7 @@ impl Stage for BinaryManagerStage {
         if !self.h.backlog.is_empty() {
             // The ring is full: leave the socket unread until the frame fits.
             self.flush();
-            self.publish(false);
+            self.h.backlog.publish(false);
             return work;
         }
         if self.phase == Phase::Running && self.stop.load(Acquire) {
@@ -629,7 +554,7 @@ impl Stage for BinaryManagerStage {
             self.finish();
             work += 1;
         }
-        self.publish(false);
+        self.h.backlog.publish(false);
         work
     }
 
