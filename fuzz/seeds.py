@@ -52,6 +52,35 @@ if os.path.isfile(fix):
         out("fix_frame_parse", f"qfj-{i}", m)
         out("fix_session", f"qfj-{i}", m)
     out("fix_session", "qfj-all", b"".join(msgs[:32]).replace(b"|", b"\x01"))
+
+# Sessions the fuzz target's acceptor takes (fuzz_targets/fix_session.rs: FIX.4.4, MAM <- MGR,
+# password "pw", SendingTime near 2023-11-14 22:13:20 UTC), with correct BodyLength and
+# CheckSum: the QuickFIX/J copies above are refused at Logon (version, CompIDs, time), so
+# without these the fuzzer never got past it.
+def fix44(seq, mt, body, sending="20231114-22:13:20.000"):
+    b = f"35={mt}\x0134={seq}\x0149=MGR\x0152={sending}\x0156=MAM\x01{body}".encode()
+    head = b"8=FIX.4.4\x019=" + str(len(b)).encode() + b"\x01"
+    m = head + b
+    return m + b"10=%03d\x01" % (sum(m) % 256)
+
+T = "20231114-22:13:20.000"
+logon = fix44(1, "A", "98=0\x01108=30\x01554=pw\x01")
+app = [
+    fix44(2, "0", ""),
+    fix44(3, "D", f"11=1\x0155=EURUSD\x0154=1\x0138=10000\x0140=2\x0144=1.1\x0160={T}\x01"),
+    fix44(4, "G", f"11=2\x0141=1\x0155=EURUSD\x0154=1\x0138=20000\x0140=2\x0144=1.1\x0160={T}\x01"),
+    fix44(5, "F", f"11=3\x0141=1\x0155=EURUSD\x0154=1\x0160={T}\x01"),
+    fix44(6, "h", "335=1\x01340=2\x01"),
+    fix44(7, "1", "112=t1\x01"),
+    fix44(8, "2", "7=1\x0116=0\x01"),
+    fix44(9, "4", "123=Y\x0136=12\x01"),
+    fix44(12, "5", ""),
+]
+out("fix_session", "mam-logon", logon)
+out("fix_session", "mam-session", logon + b"".join(app))
+out("fix_session", "mam-gap", logon + app[1] + app[4] + app[6])
+out("fix_session", "mam-possdup", logon + fix44(2, "D", f"43=Y\x01122={T}\x0111=9\x0155=EURUSD\x0154=2\x0138=1\x0140=1\x0160={T}\x01"))
+out("fix_session", "mam-reset", logon + fix44(1, "A", "98=0\x01108=30\x01141=Y\x01554=pw\x01"))
 # The engine's files, built here from their documented layouts (docs/storage.md): an account
 # store of three accounts and a journal segment of a few records.
 import zlib
