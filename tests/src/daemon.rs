@@ -204,6 +204,27 @@ pub struct Capture {
     pub quotes: u64,
 }
 
+/// `csv` (the account CSV `mam accounts import` reads) written to `dir/accounts.csv` and
+/// imported into `dir/accounts.mams`, whose path is returned (for
+/// [`DaemonSetup::use_account_store`]).
+pub fn account_store(dir: &Path, csv: &str) -> PathBuf {
+    let path = dir.join("accounts.csv");
+    std::fs::write(&path, csv).expect("write accounts.csv");
+    let store = dir.join("accounts.mams");
+    let (s, c) = (store.display().to_string(), path.display().to_string());
+    mam(&["accounts", "import", "--store", &s, &c]);
+    store
+}
+
+/// Eight accounts, A0..A3 following manager 0 and B0..B3 manager 1, balances 10,000 to 40,000.
+pub fn two_manager_accounts() -> String {
+    let mut text = String::from("id,balance,equity,manager\n");
+    for i in 0..4 {
+        text += &format!("A{i},{b},{b},0\nB{i},{b},{b},1\n", b = 10_000 * (i + 1));
+    }
+    text
+}
+
 /// Converts hours `hours` of the shared Dukascopy EURUSD day 2019-02-04 into a pcap of mam
 /// SBE quotes in `dir` (with `mam capture convert`).
 pub fn convert_eurusd(dir: &Path, hours: std::ops::Range<u32>) -> Capture {

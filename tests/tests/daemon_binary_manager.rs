@@ -28,7 +28,10 @@ use mam_gateway::binary::master_msg::{
 };
 use mam_gateway::manager::binary::client::{order_of_close, order_of_open, BinaryManagerClient};
 use mam_gateway::manager::client::msg::Close;
-use mam_tests::daemon::{check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig};
+use mam_tests::daemon::{
+    account_store, check_statement_totals, lp_orders, out_file, two_manager_accounts, wait_until,
+    EurusdRig,
+};
 use mam_tests::heard::{at, buy_eurusd, Listener};
 use mam_tests::quickfix::free_port;
 
@@ -45,20 +48,7 @@ fn a_binary_and_a_fix_manager_side_by_side() {
             "[[managers]]\nnumber = 1\nlisten = \"{second}\"\nprotocol = \"binary\"\nsession_id = 7\n"
         ),
     );
-    let csv = d.join("accounts.csv");
-    let mut text = String::from("id,balance,equity,manager\n");
-    for i in 0..4 {
-        text += &format!("A{i},{b},{b},0\nB{i},{b},{b},1\n", b = 10_000 * (i + 1));
-    }
-    std::fs::write(&csv, text).unwrap();
-    let store = d.join("accounts.mams");
-    mam(&[
-        "accounts",
-        "import",
-        "--store",
-        &store.display().to_string(),
-        &csv.display().to_string(),
-    ]);
+    let store = account_store(d, &two_manager_accounts());
     let setup = rig.setup.clone();
     setup.use_account_store(&store);
     let mut daemon = setup.start(&out_file(d, "daemon"));

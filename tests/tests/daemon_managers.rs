@@ -21,7 +21,8 @@ use mam_core::num::{Money, Qty};
 use mam_gateway::manager::client::msg::AccountAction;
 use mam_tests::admin_api::Api;
 use mam_tests::daemon::{
-    check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig, ADMIN_ON,
+    account_store, check_statement_totals, lp_orders, out_file, two_manager_accounts, wait_until,
+    EurusdRig, ADMIN_ON,
 };
 use mam_tests::heard::{at, buy_eurusd, Listener};
 use mam_tests::quickfix::{free_port, Executor};
@@ -62,20 +63,7 @@ fn two_managers_and_two_lps_without_cross_talk() {
             b = lp_b.addr()
         ),
     );
-    let csv = d.join("accounts.csv");
-    let mut text = String::from("id,balance,equity,manager\n");
-    for i in 0..4 {
-        text += &format!("A{i},{b},{b},0\nB{i},{b},{b},1\n", b = 10_000 * (i + 1));
-    }
-    std::fs::write(&csv, text).unwrap();
-    let store = d.join("accounts.mams");
-    mam(&[
-        "accounts",
-        "import",
-        "--store",
-        &store.display().to_string(),
-        &csv.display().to_string(),
-    ]);
+    let store = account_store(d, &two_manager_accounts());
     let setup = rig.setup.clone();
     setup.use_account_store(&store);
     let mut daemon = setup.start(&out_file(d, "daemon"));

@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use mam_core::num::Qty;
 use mam_tests::admin_api::Api;
 use mam_tests::daemon::{
-    check_statement_totals, lp_orders, mam, out_file, wait_until, EurusdRig, Proc, ADMIN_ON,
+    account_store, check_statement_totals, lp_orders, out_file, wait_until, EurusdRig, Proc,
+    ADMIN_ON,
 };
 use mam_tests::heard::{at, buy_eurusd, Listener};
 use mam_tests::quickfix::{free_port, Executor};
@@ -77,21 +78,11 @@ fn sessions_are_added_and_removed_without_a_restart() {
         .unwrap_or_else(|e| panic!("{e}"));
     let rig = EurusdRig::new(d, 0, ADMIN_ON);
     let setup = rig.setup.clone();
-    let csv = d.join("accounts.csv");
-    std::fs::write(
-        &csv,
+    let store = account_store(
+        d,
         "id,balance,equity,manager\nA0,10000,10000,0\nA1,30000,30000,0\n\
          B0,20000,20000,1\nB1,20000,20000,1\n",
-    )
-    .unwrap();
-    let store = d.join("accounts.mams");
-    mam(&[
-        "accounts",
-        "import",
-        "--store",
-        &store.display().to_string(),
-        &csv.display().to_string(),
-    ]);
+    );
     setup.use_account_store(&store);
     let first = std::fs::read_to_string(&setup.config).unwrap();
     let manager1 =

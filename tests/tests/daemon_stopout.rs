@@ -68,8 +68,8 @@ use mam_core::event::{ChildOrder, ExecStatus, MarketEventKind, OrdType, Side};
 use mam_core::num::{Money, Price, Qty, Ratio};
 use mam_feed::replay::Speed;
 use mam_tests::daemon::{
-    check_statement_totals, convert_eurusd, lp_orders, mam, out_file, start_lp, wait_until,
-    Capture, DaemonSetup, JournalWatch, LpOrder, Replay, Rng,
+    account_store, check_statement_totals, convert_eurusd, lp_orders, out_file, start_lp,
+    wait_until, Capture, DaemonSetup, JournalWatch, LpOrder, Replay, Rng,
 };
 
 /// 14:00-16:00 UTC: 21,049 quotes, EURUSD from 1.1449 down to 1.1425 (14:57) in two legs.
@@ -686,16 +686,7 @@ struct Outcome {
 
 fn run(dir: &Path, cap: &Capture, setup: &Setup, kills: &[Kill]) -> Outcome {
     std::fs::create_dir_all(dir).unwrap();
-    let csv = dir.join("accounts.csv");
-    std::fs::write(&csv, accounts_csv(&setup.balances)).unwrap();
-    let store = dir.join("accounts.mams");
-    mam(&[
-        "accounts",
-        "import",
-        "--store",
-        store.to_str().unwrap(),
-        csv.to_str().unwrap(),
-    ]);
+    let store = account_store(dir, &accounts_csv(&setup.balances));
     // The killed run's feed is paced, so that the kills land where they are aimed.
     let speed = if kills.is_empty() { "max" } else { KILLED_PACE };
     let replay = Replay::start_at(&cap.path, &out_file(dir, "replay"), speed);

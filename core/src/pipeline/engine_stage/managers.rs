@@ -79,17 +79,14 @@ impl EngineStage {
 
     /// After a restart: the messages the journal holds only partly, each as its last origin
     /// record ([`ResumePoints::partial`](crate::engine::origin::ResumePoints::partial)). Their
-    /// sources were asked for them again whole; the inputs already journaled are dropped.
+    /// sources were asked for them again whole; the inputs already journaled are dropped. Call
+    /// it after [`with_manager`](Self::with_manager): a manager with no session sends nothing.
     pub fn with_partial_messages<'a>(mut self, last: impl IntoIterator<Item = &'a Origin>) -> Self {
         for o in last {
-            let Some(n) = o.source.checked_sub(SOURCE_MANAGER).map(usize::from) else {
-                continue;
-            };
-            while self.managers.len() <= n {
-                self.managers.push(ManagerLink::default());
-                self.seq.add_manager();
+            let n = o.source.checked_sub(SOURCE_MANAGER).map(usize::from);
+            if let Some(l) = n.and_then(|n| self.managers.get_mut(n)) {
+                l.partial = Some((o.seq, o.part));
             }
-            self.managers[n].partial = Some((o.seq, o.part));
         }
         self
     }
