@@ -181,3 +181,24 @@ fn out_of_order_zero_and_crossed_ticks_are_refused_naming_the_tick() {
         );
     }
 }
+
+#[test]
+fn lzma_properties_outside_lzma_files_are_refused_before_any_allocation() {
+    use mam_feed::dukascopy::{decompress_bi5, DukascopyError};
+    // lc 8, lp 4, pb 0 (0x2C): lzma-rs would fill 2^12 × 768 probabilities before reading on.
+    let mut hdr = vec![0x2Cu8];
+    hdr.extend_from_slice(&4096u32.to_le_bytes());
+    hdr.extend_from_slice(&u64::MAX.to_le_bytes());
+    hdr.extend_from_slice(&[0; 8]);
+    let e = decompress_bi5(&hdr, "h.bi5").unwrap_err();
+    assert!(matches!(e, DukascopyError::Lzma { .. }), "{e}");
+    assert!(e.to_string().contains("lc 8, lp 4"), "{e}");
+    // Beyond the last valid properties byte (224).
+    hdr[0] = 225;
+    assert!(decompress_bi5(&hdr, "h.bi5").is_err());
+    // Dukascopy's own 0x5D (lc 3, lp 0, pb 2) passes this check (what follows decides).
+    hdr[0] = 0x5D;
+    if let Err(e) = decompress_bi5(&hdr, "h.bi5") {
+        assert!(!e.to_string().contains("properties byte"), "{e}");
+    }
+}
