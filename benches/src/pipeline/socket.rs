@@ -211,6 +211,11 @@ pub struct SocketResult {
     pub daemon_lines: Vec<String>,
     /// The daemon's own latency logs.
     pub daemon_latency_dir: PathBuf,
+    /// The generator's median lateness: a master's send flushed − its intended time, ns
+    /// (charged to the figures, coordinated-omission style; it should be far below them).
+    pub late_p50_ns: u64,
+    /// The generator's largest lateness, ns.
+    pub late_max_ns: u64,
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> BenchError + '_ {
@@ -425,7 +430,16 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
     let start = mono_ns() + 10_000_000;
     let wall_start = SystemTime::now() + Duration::from_millis(10);
     let measure_from = start + (cfg.warmup * 1e9) as u64;
-    let intended = send_masters(&mut mgr, cfg, masters, start, 1_000_000_000 / rate)?;
+    let mut late = Vec::with_capacity(masters as usize);
+    let intended = send_masters(
+        &mut mgr,
+        cfg,
+        masters,
+        start,
+        1_000_000_000 / rate,
+        &mut late,
+    )?;
+    let (late_p50_ns, late_max_ns) = lateness(&late, measure_from);
     let mut arrivals = arrivals_until_quiet(&mut mgr, &lp)?;
     mgr.logout();
     daemon.stop()?;
@@ -458,7 +472,23 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
         child_orders: arrivals.len() as u64,
         daemon_lines,
         daemon_latency_dir: kept_latency,
+        late_p50_ns,
+        late_max_ns,
     })
+}
+
+/// Median and largest lateness (flushed − intended, ns) of the masters due from `from` on.
+fn lateness(late: &[(u64, u64)], from: u64) -> (u64, u64) {
+    let mut l: Vec<u64> = late
+        .iter()
+        .filter(|(t, _)| *t >= from)
+        .map(|(_, l)| *l)
+        .collect();
+    l.sort_unstable();
+    (
+        l.get(l.len() / 2).copied().unwrap_or(0),
+        l.last().copied().unwrap_or(0),
+    )
 }
 
 /// `socket-<mode>-<accounts>-<routing>[-binary]`: the prefix of the configuration's files.
@@ -505,14 +535,24 @@ fn start_lp(dir: &Path) -> Result<SimLpThread, BenchError> {
         .map_err(io(dir))
 }
 
-/// Sends `masters` master orders (opens and closes of alternate tickets), order `k` at
-/// `start + k × interval`; returns each one's intended send time by its sequence number.
+/// How many tickets stay open before a master closes the oldest: a close follows its open by
+/// `2 × CLOSE_LAG` master intervals or more. With a close right after its open (the bench
+/// until stop 25), one stall of the machine longer than an interval let a close reach the
+/// engine before its open's fill; that late fill is closed one child per account (the
+/// engine's rule), which made the engine later still, and a run could cascade into 170,000
+/// fills for 1,200 masters.
+const CLOSE_LAG: u64 = 4;
+
+/// Sends `masters` master orders (opens, and closes of the ticket opened [`CLOSE_LAG`] tickets
+/// earlier), order `k` at `start + k × interval`; returns each one's intended send time by its
+/// sequence number.
 fn send_masters(
     mgr: &mut Manager,
     cfg: &SocketConfig,
     masters: u64,
     start: u64,
     interval: u64,
+    late: &mut Vec<(u64, u64)>,
 ) -> Result<BTreeMap<u64, u64>, BenchError> {
     // Lots carry 4 decimals: one raw unit is 1e-4 lot = 10 base units of an FX symbol.
     let units = Qty(master_lots(cfg.accounts).0 * 10 * Qty::ONE_RAW);
@@ -524,24 +564,25 @@ fn send_masters(
     };
     let mut intended: BTreeMap<u64, u64> = BTreeMap::new(); // MsgSeqNum → intended mono ns
     let mut last_utc = 0u64;
+    let (mut opened, mut closed) = (0u64, 0u64);
     for k in 0..masters {
         let t = start + k * interval;
-        loop {
-            let now = mono_ns();
-            if now >= t {
-                break;
-            }
-            let wait = Duration::from_nanos((t - now).min(200_000));
-            mgr.poll(wait)?;
-        }
-        let ticket = k / 2 + 1;
+        wait_until(mgr, t)?;
+        let open = k.is_multiple_of(2) || opened - closed <= CLOSE_LAG;
+        let ticket = if open {
+            opened += 1;
+            opened
+        } else {
+            closed += 1;
+            closed
+        };
         let side = if ticket.is_multiple_of(2) {
             Side::Buy
         } else {
             Side::Sell
         };
         last_utc = utc_ns().max(last_utc);
-        let seq = if k.is_multiple_of(2) {
+        let seq = if open {
             mgr.open(&Open {
                 ticket,
                 symbol: "EURUSD".into(),
@@ -568,9 +609,40 @@ fn send_masters(
             })
         }?;
         mgr.flush()?;
+        late.push((t, mono_ns().saturating_sub(t)));
         intended.insert(seq, t);
     }
     Ok(intended)
+}
+
+/// What a master's send may start after its intended time before the wait stops sleeping and
+/// spins: Linux wakes a sleeper up to its timer slack (50 µs by default) late.
+const SPIN_NS: u64 = 150_000;
+
+/// Answers the daemon until `t` (monotonic ns), then returns, on time. mio hands epoll its
+/// timeout in whole milliseconds rounded up (mio 1.x, `sys/unix/selector/epoll.rs`), so a
+/// poll told to wait 200 µs sleeps a full millisecond: until stop 25 this loop did exactly
+/// that, every FIX master left up to 1 ms after its intended time, and the FIX socket figures
+/// carried that lateness (p50 ≈ 800 µs against ≈ 200 µs for the binary manager, whose client
+/// sleeps instead). Now: polls of whole milliseconds while more than one is left, then
+/// non-blocking polls with a short sleep, then spinning for the last [`SPIN_NS`].
+fn wait_until(mgr: &mut Manager, t: u64) -> Result<(), BenchError> {
+    loop {
+        let now = mono_ns();
+        if now >= t {
+            return Ok(());
+        }
+        let left = t - now;
+        let whole_ms = left.saturating_sub(SPIN_NS) / 1_000_000;
+        if whole_ms > 0 {
+            mgr.poll(Duration::from_millis(whole_ms))?;
+        } else {
+            mgr.poll(Duration::ZERO)?;
+            if left > SPIN_NS {
+                std::thread::sleep(Duration::from_nanos(left - SPIN_NS));
+            }
+        }
+    }
 }
 
 /// The LP's arrivals until it has seen nothing new for half a second (or 30 s passed).

@@ -217,6 +217,8 @@ fn socket_json(r: &SocketResult) -> Value {
         "masters_sent": r.masters_sent,
         "masters_matched": r.masters_matched,
         "child_orders": r.child_orders,
+        "generator_late_p50_ns": r.late_p50_ns,
+        "generator_late_max_ns": r.late_max_ns,
         "daemon": r.daemon_lines,
         "daemon_latency_dir": r.daemon_latency_dir.display().to_string(),
         "figures": figures_json(&Row::from(r)),
@@ -476,8 +478,9 @@ fn socket_to_socket(
                 })?;
                 if !a.json {
                     eprintln!(
-                        "  {}: {} masters sent, {} matched to child orders, {} child orders at the LP; daemon: {}; load average {before:.2} → {:.2}",
+                        "  {}: {} masters sent, {} matched to child orders, {} child orders at the LP; generator late p50 {:.1} µs, max {:.1} µs; daemon: {}; load average {before:.2} → {:.2}",
                         r.label, r.masters_sent, r.masters_matched, r.child_orders,
+                        us(r.late_p50_ns), us(r.late_max_ns),
                         r.daemon_lines.join(" | "), loadavg()
                     );
                 }

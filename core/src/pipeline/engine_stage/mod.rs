@@ -199,6 +199,8 @@ struct Hists {
     master: Histogram<u64>,
     fill: Histogram<u64>,
     apply: Histogram<u64>,
+    /// The applies of master orders alone (inputs with a manager's edge stamp).
+    master_apply: Histogram<u64>,
     first: Histogram<u64>,
     last: Histogram<u64>,
     sync: Histogram<u64>,
@@ -214,6 +216,7 @@ impl Hists {
             master: h(),
             fill: h(),
             apply: h(),
+            master_apply: h(),
             first: h(),
             last: h(),
             sync: h(),
@@ -225,6 +228,7 @@ impl Hists {
         tap.publish("master_to_engine", &mut self.master);
         tap.publish("fill_to_engine", &mut self.fill);
         tap.publish("engine_apply", &mut self.apply);
+        tap.publish("engine_apply_master", &mut self.master_apply);
         tap.publish("master_to_first_order", &mut self.first);
         tap.publish("master_to_last_order", &mut self.last);
         tap.publish("journal_sync", &mut self.sync);
@@ -557,6 +561,9 @@ impl EngineStage {
         self.emitted = emitted;
         let t1 = (self.opts.clock)();
         rec(&mut self.hists.apply, t1.saturating_sub(t0));
+        if cause_edge_ns != 0 {
+            rec(&mut self.hists.master_apply, t1.saturating_sub(t0));
+        }
         let s = &self.stats;
         s.inputs.fetch_add(1, Relaxed);
         s.orders.fetch_add(u64::from(n), Relaxed);
