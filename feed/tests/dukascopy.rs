@@ -202,3 +202,17 @@ fn lzma_properties_outside_lzma_files_are_refused_before_any_allocation() {
         assert!(!e.to_string().contains("properties byte"), "{e}");
     }
 }
+
+#[test]
+fn a_stream_past_the_cap_is_refused_as_a_bomb() {
+    use mam_feed::dukascopy::{decompress_bi5, decompress_bi5_within};
+    // 10,000 ticks of zeros: 200,000 bytes that lzma-rs squeezes to about 5 KB.
+    let raw = vec![0u8; 200_000];
+    let mut lz = Vec::new();
+    lzma_rs::lzma_compress(&mut &raw[..], &mut lz).unwrap();
+    assert!(lz.len() < 10_000, "{}", lz.len());
+    assert_eq!(decompress_bi5(&lz, "z.bi5").unwrap().len(), 200_000);
+    let e = decompress_bi5_within(&lz, "z.bi5", 65_536).unwrap_err();
+    assert!(e.to_string().contains("z.bi5"), "{e}");
+    assert!(e.to_string().contains("65536"), "{e}");
+}

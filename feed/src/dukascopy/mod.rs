@@ -184,9 +184,15 @@ struct Capped {
 impl Write for Capped {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
         if self.out.len() + b.len() > self.cap {
-            return Err(std::io::Error::other(
-                "decompressed data exceeds one hour of ticks",
-            ));
+            return Err(std::io::Error::other(format!(
+                "decompressed data exceeds {} bytes{}",
+                self.cap,
+                if self.cap == MAX_HOUR_BYTES {
+                    " (one hour at one tick per millisecond)"
+                } else {
+                    ""
+                }
+            )));
         }
         self.out.extend_from_slice(b);
         Ok(b.len())
@@ -198,6 +204,18 @@ impl Write for Capped {
 
 /// Decompresses a `.bi5` (empty input: no ticks). `file` names it in errors.
 pub fn decompress_bi5(bytes: &[u8], file: &str) -> Result<Vec<u8>, DukascopyError> {
+    decompress_bi5_within(bytes, file, MAX_HOUR_BYTES)
+}
+
+/// [`decompress_bi5`] refusing more than `cap` decompressed bytes (also the LZMA window's
+/// memory limit, at most 64 MiB). The fuzz target uses a small cap: under AddressSanitizer a
+/// decompression bomb that stops at [`MAX_HOUR_BYTES`] takes about a second, and the fuzzer
+/// finds such inputs quickly, so it ran at a few hundred inputs a second.
+pub fn decompress_bi5_within(
+    bytes: &[u8],
+    file: &str,
+    cap: usize,
+) -> Result<Vec<u8>, DukascopyError> {
     if bytes.is_empty() {
         return Ok(Vec::new());
     }
@@ -218,11 +236,11 @@ pub fn decompress_bi5(bytes: &[u8], file: &str) -> Result<Vec<u8>, DukascopyErro
     }
     let mut out = Capped {
         out: Vec::new(),
-        cap: MAX_HOUR_BYTES,
+        cap,
     };
     let opts = lzma_rs::decompress::Options {
         unpacked_size: lzma_rs::decompress::UnpackedSize::ReadFromHeader,
-        memlimit: Some(64 << 20),
+        memlimit: Some(cap.min(64 << 20)),
         allow_incomplete: false,
     };
     lzma_rs::lzma_decompress_with_options(&mut &bytes[..], &mut out, &opts).map_err(|e| {

@@ -44,6 +44,8 @@ use crate::latency::{mono_ns, new_histogram, LatencyError, LatencyTap};
 
 /// Most orders sent per cycle (then one flush): bounds a cycle's work and batches syscalls.
 pub const ORDER_BATCH: usize = 64;
+/// Most allocation account lines gathered per cycle (see `send_orders`).
+pub const ALLOC_LINE_BATCH: usize = 4096;
 /// Fills waiting for the engine beyond which the socket is not read until they drain.
 const BACKLOG_PAUSE: usize = 4096;
 /// How long to wait for the LP's Logout reply when stopping.
