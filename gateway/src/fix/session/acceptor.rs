@@ -228,8 +228,12 @@ impl Acceptor {
                 return Err(TransportError::Io(e).into());
             }
         }
-        if self.events.iter().any(|e| e.token() == LISTENER) {
-            self.listener_ready = true;
+        for e in self.events.iter() {
+            if e.token() == LISTENER {
+                self.listener_ready = true;
+            } else if let Some(Some(c)) = self.conns.get_mut(e.token().0) {
+                c.t.mark_readable();
+            }
         }
         if self.listener_ready {
             self.accept_all(now)?;
@@ -263,6 +267,7 @@ impl Acceptor {
                 continue;
             };
             let mut t = TcpTransport::new(stream, self.opts.tcp).map_err(TransportError::Io)?;
+            t.track_readiness();
             self.poll
                 .registry()
                 .register(

@@ -175,6 +175,7 @@ impl Initiator {
                             Interest::READABLE | Interest::WRITABLE,
                         )
                         .map_err(TransportError::Io)?;
+                    c.track_readiness();
                     self.connects += 1;
                     if self.failing > 0 {
                         tracing::warn!(addr = %self.opts.addr, failed_attempts = self.failing, "FIX initiator: connected after failed attempts");
@@ -207,6 +208,12 @@ impl Initiator {
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 return Err(TransportError::Io(e).into());
+            }
+        }
+        if !self.events.is_empty() {
+            // The connection is the only thing registered.
+            if let Some(c) = self.conn.as_mut() {
+                c.mark_readable();
             }
         }
         let lost = std::cell::Cell::new(false);
