@@ -15,8 +15,11 @@ if [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 for t in ${TARGETS:-$(cargo +nightly fuzz list)}; do
   mkdir -p corpus/$t logs
   start=$(date +%s)
+  # bi5: the seed corpus holds real hours of 20-30 KB; inputs of at most 2 KB (their first 2 KB
+  # and the short seeds) keep the LZMA decoder at thousands of runs a second.
+  extra=""; [ "$t" = bi5 ] && extra="-max_len=2048"
   cargo +nightly fuzz run -O "$t" corpus/$t -- -runs=$RUNS -max_total_time=$SECS \
-    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 > logs/$t.log 2>&1
+    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 $extra > logs/$t.log 2>&1
   rc=$?
   secs=$(( $(date +%s) - start ))
   execs=$(grep -m1 'stat::number_of_executed_units' logs/$t.log | awk '{print $2}')
