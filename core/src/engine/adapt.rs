@@ -199,7 +199,7 @@ impl Engine {
             return;
         }
         for j in 0..self.ni as u32 {
-            let q = self.ledger.position(a, j).qty.raw();
+            let q = self.ledger.qty(a, j).raw();
             if q == 0 {
                 continue;
             }
@@ -226,7 +226,7 @@ impl Engine {
             } else {
                 continue;
             };
-            let q = self.ledger.position(a, j as u32).qty.raw();
+            let q = self.ledger.qty(a, j as u32).raw();
             let Some(mid) = self.reference_price(j as u32) else {
                 continue;
             };

@@ -1147,7 +1147,7 @@ impl Engine {
                 self.kill_cancels(seq, r.ts_ns, d);
                 for a in 0..self.accounts.id.len() {
                     for s in 0..self.ledger.instruments() as u32 {
-                        if !self.ledger.position(a as u32, s).qty.is_zero() {
+                        if !self.ledger.qty(a as u32, s).is_zero() {
                             self.limit_close(seq, r.ts_ns, a, s, d);
                         }
                     }
@@ -1290,14 +1290,14 @@ impl Engine {
     fn position_check(&self, c: &ChildOrder) -> Result<(), RiskReject> {
         let (a, s) = (c.account as usize, c.instrument as usize);
         let i = a * self.ni + s;
-        let before = self.ledger.position(c.account, c.instrument).qty.raw() + self.working[i];
+        let before = self.ledger.qty(c.account, c.instrument).raw() + self.working[i];
         let after = before + signed(c);
         self.risk.check_position(c.instrument, before, after)?;
         let lim = self.config.risk.max_account_position_notional.raw();
         if lim < i64::MAX / 4 {
             let mut total: i64 = 0;
             for k in 0..self.ni {
-                let net = self.ledger.position(c.account, k as u32).qty.raw()
+                let net = self.ledger.qty(c.account, k as u32).raw()
                     + self.working[a * self.ni + k]
                     + if k == s { signed(c) } else { 0 };
                 let Some(px) = self.risk_reference(k as u32) else {
@@ -1335,7 +1335,7 @@ fn room(
     }
     // What working closing orders (the manager's, the engine's stop-outs and flattens) will
     // take counts as gone.
-    let pos = ledger.position(a as u32, instrument).qty.raw() + closing_working;
+    let pos = ledger.qty(a as u32, instrument).raw() + closing_working;
     let on_side = if side == Side::Buy { pos } else { -pos };
     let (mut held, mut opposite) = (0u64, 0u64);
     for t in tickets.values().filter(|t| t.instrument == instrument) {

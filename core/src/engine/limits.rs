@@ -307,7 +307,7 @@ impl Engine {
             // Among the positions working closes do not already cover.
             let worst = (0..self.ledger.instruments() as u32)
                 .filter(|&s| {
-                    let p = self.ledger.position(a as u32, s).qty.raw();
+                    let p = self.ledger.qty(a as u32, s).raw();
                     let q = p.saturating_add(self.closing_w[a * self.ni + s as usize]);
                     q != 0 && (q > 0) == (p > 0)
                 })
@@ -372,9 +372,7 @@ impl Engine {
         let mut sent = 0u16;
         if flatten {
             for s in 0..self.ledger.instruments() as u32 {
-                if !self.ledger.position(a as u32, s).qty.is_zero()
-                    && self.limit_close(seq, ts, a, s, d)
-                {
+                if !self.ledger.qty(a as u32, s).is_zero() && self.limit_close(seq, ts, a, s, d) {
                     sent += 1;
                 }
             }
@@ -402,7 +400,7 @@ impl Engine {
         d: &mut Vec<Decision>,
     ) -> bool {
         // What working closing orders (the manager's or the engine's) do not already close.
-        let pos = self.ledger.position(a as u32, s).qty.raw();
+        let pos = self.ledger.qty(a as u32, s).raw();
         let q = pos.saturating_add(self.closing_w[a * self.ni + s as usize]);
         if q == 0 || (q > 0) != (pos > 0) {
             return false;

@@ -269,6 +269,13 @@ impl Ledger {
         }
     }
 
+    /// The net quantity of [`Ledger::position`] alone: one column read, where `position` reads
+    /// five. The engine's per-account position checks need only this.
+    #[inline]
+    pub fn qty(&self, account: u32, instrument: u32) -> Qty {
+        Qty(self.qty[account as usize * self.ni + instrument as usize])
+    }
+
     /// Number of instruments `account` holds a non-zero position in.
     pub fn open_positions(&self, account: u32) -> u16 {
         self.open[account as usize]

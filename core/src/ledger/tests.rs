@@ -41,6 +41,7 @@ fn eurusd_long_marked_at_the_bid_then_closed_in_two() {
     assert_eq!(b.commission, m("2.8"));
     assert_eq!(bal, m("10070.2"));
     assert_eq!(l.position(0, eu).qty, q("60000"));
+    assert_eq!(l.qty(0, eu), q("60000"));
     assert_eq!(l.position(0, eu).avg_price(), Some(px("1.1")));
     // Sell 100,000 at 1.09: closes 60,000 (−600) and opens 40,000 short at 1.09.
     l.lp_fill(eu, q("-100000"));
