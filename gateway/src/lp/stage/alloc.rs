@@ -19,7 +19,13 @@ use crate::lp::account::AccountField;
 pub(super) struct AllocOut {
     /// Send allocations at all.
     on: bool,
+    /// `lines[..len]` is the block being gathered. The lines past `len` are kept from earlier
+    /// blocks so their account-id buffers are reused: a fresh `Vec` per line meant 1,000
+    /// small frees per block fill, and glibc consolidated them inside the engine's next large
+    /// allocation, on the same thread (`malloc_consolidate`, 12 % of a block open in the
+    /// daemon: `perf record`, stop 25).
     lines: Vec<AllocLine>,
+    len: usize,
     /// Messages of the current block already sent.
     next_chunk: usize,
 }
@@ -48,10 +54,20 @@ impl AllocOut {
             return Sent::Dropped;
         }
         if c.account != u32::MAX {
-            self.lines.push(AllocLine {
-                account: accounts.id(c.account).as_bytes().to_vec(),
-                qty: c.qty,
-            });
+            let text = accounts.id(c.account);
+            let id = text.as_bytes();
+            match self.lines.get_mut(self.len) {
+                Some(l) => {
+                    l.account.clear();
+                    l.account.extend_from_slice(id);
+                    l.qty = c.qty;
+                }
+                None => self.lines.push(AllocLine {
+                    account: id.to_vec(),
+                    qty: c.qty,
+                }),
+            }
+            self.len += 1;
             return Sent::Yes;
         }
         let (Some(symbol), Some(side)) =
@@ -65,7 +81,7 @@ impl AllocOut {
             return Sent::Dropped;
         };
         let cl = c.cl_ord_id.to_string();
-        let chunks: Vec<&[AllocLine]> = self.lines.chunks(MAX_ALLOCS).collect();
+        let chunks: Vec<&[AllocLine]> = self.lines[..self.len].chunks(MAX_ALLOCS).collect();
         while self.next_chunk < chunks.len() {
             let part = chunks[self.next_chunk];
             let alloc_id = format!("A{}.{}", c.cl_ord_id, self.next_chunk);
@@ -98,7 +114,7 @@ impl AllocOut {
     }
 
     fn reset(&mut self) {
-        self.lines.clear();
+        self.len = 0;
         self.next_chunk = 0;
     }
 }
