@@ -1373,15 +1373,13 @@ fn margin_calls_are_lifted_at_the_first_quote_above_the_level() {
 
 /// docs/daemon.md: with event-time sequencing the fills of an input's orders are "stamped
 /// with the master's event time" (core's event_time.rs: the event time of the input that
-/// caused the orders). Seen: the daemon killed right after a stop-out's LimitEvent is
-/// journaled and before the order's fill is; the restarted daemon awaits the order again,
-/// gets the fill and journals it with `recv_ns` 0 (the reference: the stop-out quote's time),
-/// and the margin-call lift at that fill carries `ts_ns` 0. The sequencer's `clock` starts at
-/// 0 after a restart and stamps the re-awaited orders' fills with it. State and statement are
-/// the same; the journal is not.
+/// caused the orders). Seen when this test was written: the daemon killed right after a
+/// stop-out's LimitEvent is journaled and before the order's fill is; the restarted daemon
+/// awaited the order again, got the fill and journaled it with `recv_ns` 0 (the reference: the
+/// stop-out quote's time), and the margin-call lift at that fill carried `ts_ns` 0: the
+/// sequencer's clock started at 0 after a restart. Fixed by `EngineStage::with_event_clock`
+/// (83921f4); the test stayed ignored until stop 25, which ran it three times (26 s each).
 #[test]
-#[ignore = "bug: after a restart, fills of re-awaited orders are journaled with recv_ns 0, not \
-            the event time of the input that caused the orders"]
 fn killed_run_journals_the_limit_events_of_an_uninterrupted_one() {
     let dir = workdir();
     let (cap, setup, reference, stops) = reference_run(dir.path(), false);
