@@ -30,7 +30,7 @@ mod tests;
 pub use accounts::accounts;
 pub use inproc::{run_in_process, InProcessConfig, RunResult};
 pub use record::{new_hist, FigureSummary};
-pub use socket::{run_socket, ManagerProtocol, SocketConfig, SocketResult};
+pub use socket::{run_socket, ManagerProtocol, SocketConfig, SocketResult, CLOSE_LAG};
 
 use std::path::PathBuf;
 

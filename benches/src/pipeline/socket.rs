@@ -182,6 +182,10 @@ pub struct SocketConfig {
     pub pin: bool,
     /// The manager session's protocol.
     pub protocol: ManagerProtocol,
+    /// Tickets held open before a master closes the oldest ([`CLOSE_LAG`] by default).
+    pub close_lag: u64,
+    /// The daemon sends AllocationInstructions to the LP (`[lp] allocation_instructions`).
+    pub allocation_instructions: bool,
 }
 
 /// What one socket configuration measured.
@@ -265,6 +269,7 @@ protocol = "{protocol}"
 connect = "{lp}"
 comp_id = "MAM"
 peer_comp_id = "LP"
+allocation_instructions = {allocation_instructions}
 [engine]
 model = "equity"
 routing = "{routing}"
@@ -290,6 +295,7 @@ interval = "1s"
         pin = cfg.pin,
         routing = cfg.routing.as_str(),
         protocol = cfg.protocol.as_str(),
+        allocation_instructions = cfg.allocation_instructions,
     )
 }
 
@@ -535,16 +541,16 @@ fn start_lp(dir: &Path) -> Result<SimLpThread, BenchError> {
         .map_err(io(dir))
 }
 
-/// How many tickets stay open before a master closes the oldest: a close follows its open by
-/// `2 × CLOSE_LAG` master intervals or more. With a close right after its open (the bench
+/// How many tickets stay open by default before a master closes the oldest
+/// (`--close-lag`): a close follows its open by `2 × CLOSE_LAG` master intervals or more. With a close right after its open (the bench
 /// until stop 25), one stall of the machine longer than an interval let a close reach the
 /// engine before its open's fill; that late fill is closed one child per account (the
 /// engine's rule), which made the engine later still, and a run could cascade into 170,000
 /// fills for 1,200 masters.
-const CLOSE_LAG: u64 = 4;
+pub const CLOSE_LAG: u64 = 4;
 
-/// Sends `masters` master orders (opens, and closes of the ticket opened [`CLOSE_LAG`] tickets
-/// earlier), order `k` at `start + k × interval`; returns each one's intended send time by its
+/// Sends `masters` master orders (opens, and closes of the ticket opened `cfg.close_lag`
+/// tickets earlier), order `k` at `start + k × interval`; returns each one's intended send time by its
 /// sequence number.
 fn send_masters(
     mgr: &mut Manager,
@@ -568,7 +574,7 @@ fn send_masters(
     for k in 0..masters {
         let t = start + k * interval;
         wait_until(mgr, t)?;
-        let open = k.is_multiple_of(2) || opened - closed <= CLOSE_LAG;
+        let open = k.is_multiple_of(2) || opened - closed <= cfg.close_lag;
         let ticket = if open {
             opened += 1;
             opened

@@ -61,6 +61,13 @@ pub struct Args {
     /// Socket run only (skip the in-process configurations).
     #[arg(long)]
     pub socket_only: bool,
+    /// Socket run: tickets held open before a master closes the oldest (a close follows its
+    /// open by twice as many master intervals or more).
+    #[arg(long, default_value_t = mam_benches::pipeline::CLOSE_LAG)]
+    pub close_lag: u64,
+    /// Socket run: the daemon sends no AllocationInstructions to the LP.
+    #[arg(long)]
+    pub no_allocation_instructions: bool,
     /// Output directory for the `.hlog` and `.hgrm` files.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -466,6 +473,8 @@ fn socket_to_socket(
                     out: out.to_path_buf(),
                     pin: !a.no_pin,
                     protocol,
+                    close_lag: a.close_lag,
+                    allocation_instructions: !a.no_allocation_instructions,
                 };
                 let before = loadavg();
                 let r = run_socket(&cfg).with_context(|| {

@@ -229,11 +229,9 @@ impl LpStage {
             self.resend_next += 1;
             n += 1;
         }
-        // An allocation's account lines are only gathered (a push each; the block's total line
+        // An allocation's account lines are only gathered (a copy each; the block's total line
         // sends the messages), so they have a budget of their own: counted as orders, a
-        // 1,000-account block's lines took 16 cycles, and at 1,000 blocks/s the order ring
-        // backed up behind them (stop 25: `mam bench pipeline --socket-only`, order ring wait
-        // p50 2.4 s).
+        // 1,000-account block's lines took 16 cycles.
         let mut lines = 0;
         while n < ORDER_BATCH && lines < ALLOC_LINE_BATCH {
             let eo = match self.held.take() {

@@ -368,14 +368,13 @@ impl BinaryManagerStage {
 
     /// Accepts a manager connection if none is up (a second one is closed at once: one
     /// session).
-    fn accept(&mut self) {
+    fn accept(&mut self, now: u64) {
         let Some(l) = self.listener.as_ref() else {
             return;
         };
         // With a session up, a second connection is only to be closed: look for one every
         // millisecond, not every duty cycle (an empty `accept` costs a socket inode
         // allocation in the kernel: 10 % of the shared thread in `perf record`, stop 25).
-        let now = mono_ns();
         if self.conn.is_some() && now < self.next_accept_ns {
             return;
         }
@@ -554,8 +553,9 @@ impl Stage for BinaryManagerStage {
         if let Some(d) = self.live.as_ref() {
             self.h.defaults = d.load();
         }
-        self.accept();
+        // One clock read for both: an accept is rare, and a turn reads the clock once.
         self.h.read_ns = mono_ns();
+        self.accept(self.h.read_ns);
         self.h.events = 0;
         self.read();
         work += self.h.events;

@@ -65,6 +65,8 @@ fn args(
         capture: capture.map(Path::to_path_buf),
         feed_speed: "100x".into(),
         socket_only: socket,
+        close_lag: mam_benches::pipeline::CLOSE_LAG,
+        no_allocation_instructions: false,
         out: Some(out.to_path_buf()),
         no_pin: false,
         batch: 64,
