@@ -67,7 +67,9 @@ fn engine_cycle(c: &mut Criterion, routing: Routing, timed_close: bool) {
     let plan = LoadPlan {
         start_ns: 0,
         master_start_ns: 0,
-        masters: u64::MAX,
+        // Open, close, open, close: each timed master is the open or the close of its pair.
+        masters: u64::MAX - 1,
+        close_lag: 0,
         master_interval_ns: 0,
         quotes: 0,
         quote_interval_ns: 0,

@@ -42,6 +42,9 @@ pub struct InProcessConfig {
     pub seconds: f64,
     /// Warm-up seconds (sent, not recorded).
     pub warmup: f64,
+    /// Tickets held open before a master closes the oldest ([`super::CLOSE_LAG`] by default;
+    /// see [`super::loadgen::master_schedule`]).
+    pub close_lag: u64,
     /// Where the `.hlog` and `.hgrm` files go.
     pub out: PathBuf,
     /// Pin stage threads to cores.
@@ -382,6 +385,7 @@ fn load_plan(cfg: &InProcessConfig, rate: u64, start_ns: u64, instrument: u32) -
         start_ns,
         master_start_ns: start_ns,
         masters,
+        close_lag: cfg.close_lag,
         master_interval_ns: 1_000_000_000 / rate,
         quotes,
         quote_interval_ns: 1_000_000_000u64

@@ -27,9 +27,11 @@ pub struct LoadPlan {
     pub start_ns: u64,
     /// Monotonic ns of master order 0.
     pub master_start_ns: u64,
-    /// Master orders to send (opens and closes alternate: even = open of ticket `i/2 + 1`,
-    /// odd = its full close).
+    /// Master orders to send, an even number: half opens, half full closes, in the order
+    /// [`master_schedule`] gives.
     pub masters: u64,
+    /// Tickets held open before a master closes the oldest (see [`master_schedule`]).
+    pub close_lag: u64,
     /// ns between master orders.
     pub master_interval_ns: u64,
     /// Quotes to send (0: no market stream).
@@ -96,14 +98,42 @@ impl LoadGen {
     }
 }
 
-/// Master order `i` of `plan`, stamped with its intended time `t`.
+/// Whether master order `k` of `masters` opens or closes, and which ticket: the first opens
+/// run until more than `lag` tickets are open, then closes of the oldest ticket and opens of
+/// the next alternate, and once every ticket (`masters / 2`) is open the rest close. With
+/// `lag` 0 each open is followed by its close; with `lag` L a close follows its open by about
+/// 2L master intervals, so a stall of the machine shorter than that cannot let a close reach
+/// the engine before its open's fill. Both harnesses (in-process and socket) send this order.
+pub fn master_schedule(k: u64, masters: u64, lag: u64) -> (bool, u64) {
+    debug_assert!(k < masters && masters.is_multiple_of(2));
+    let tickets = masters / 2;
+    // The first close: the first odd position past `lag` (the socket harness's rule before
+    // this function: open while k is even or at most `lag` tickets are open).
+    let first_close = (lag + 1 + lag % 2).min(tickets);
+    if k < first_close {
+        return (true, k + 1);
+    }
+    let j = k - first_close;
+    let left = tickets - first_close; // opens after the first close
+    if j < 2 * left {
+        if j.is_multiple_of(2) {
+            (false, j / 2 + 1)
+        } else {
+            (true, first_close + j.div_ceil(2))
+        }
+    } else {
+        (false, j - left + 1)
+    }
+}
+
+/// Master order `i` of `plan` ([`master_schedule`]), stamped with its intended time `t`.
 pub fn master_frame(plan: &LoadPlan, i: u64, t: u64) -> EdgeFrame {
-    let ticket = i / 2 + 1;
+    let (open, ticket) = master_schedule(i, plan.masters, plan.close_lag);
     let mode = match plan.routing {
         Routing::Block => MODE_BLOCK,
         Routing::PerAccount => MODE_PER_ACCOUNT,
     };
-    let input = if i.is_multiple_of(2) {
+    let input = if open {
         Input::Open(MasterOpen {
             ts_ns: t,
             ticket,
@@ -228,5 +258,53 @@ impl Stage for LoadGen {
 
     fn is_done(&self) -> bool {
         self.masters.is_none() && self.market.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::master_schedule;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every ticket opens once and closes once, after its open, in ticket order; no more
+        /// than `lag + 1` tickets are open before a close; lag 0 is open, close, open, close.
+        #[test]
+        fn every_ticket_opens_then_closes_once(tickets in 1u64..300, lag in 0u64..40) {
+            let masters = 2 * tickets;
+            let (mut opened, mut closed) = (0u64, 0u64);
+            for k in 0..masters {
+                let (open, t) = master_schedule(k, masters, lag);
+                if open {
+                    opened += 1;
+                    prop_assert_eq!(t, opened);
+                    prop_assert!(opened - closed <= lag + 2, "k {}", k);
+                } else {
+                    closed += 1;
+                    prop_assert_eq!(t, closed);
+                    prop_assert!(closed <= opened);
+                }
+                if lag == 0 {
+                    prop_assert_eq!((open, t), (k.is_multiple_of(2), k / 2 + 1));
+                }
+            }
+            prop_assert_eq!((opened, closed), (tickets, tickets));
+        }
+
+        /// While tickets are left to open, it is the socket harness's rule of stop 25: open
+        /// when k is even or at most `lag` tickets are open, else close the oldest.
+        #[test]
+        fn matches_the_stateful_rule_until_the_tail(tickets in 1u64..300, lag in 0u64..40) {
+            let masters = 2 * tickets;
+            let (mut opened, mut closed) = (0u64, 0u64);
+            for k in 0..masters {
+                if opened == tickets {
+                    break;
+                }
+                let open = k.is_multiple_of(2) || opened - closed <= lag;
+                let t = if open { opened += 1; opened } else { closed += 1; closed };
+                prop_assert_eq!(master_schedule(k, masters, lag), (open, t), "k {}", k);
+            }
+        }
     }
 }

@@ -37,6 +37,7 @@ use mam_gateway::latency::{mono_ns, read_hlog};
 use mam_gateway::lp::{SimLp, SimLpOptions, SimLpThread};
 
 use super::inproc::master_lots;
+use super::loadgen::master_schedule;
 use super::record::{FigureSummary, Recorder};
 use super::{BenchError, Figure, Routing};
 use crate::manager::{ClientOptions, Close, ManagerClient, Open, OrderOpts};
@@ -186,6 +187,9 @@ pub struct SocketConfig {
     pub close_lag: u64,
     /// The daemon sends AllocationInstructions to the LP (`[lp] allocation_instructions`).
     pub allocation_instructions: bool,
+    /// Keep the daemon's state directory (journal, checkpoints) in `<dir>/<label>/state`
+    /// (default: a temporary directory, removed after the run).
+    pub keep_journal: Option<PathBuf>,
 }
 
 /// What one socket configuration measured.
@@ -418,7 +422,19 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
 
     let (feed_addr, feed_stop, feed_thread) = serve_feed(cfg)?;
     let lp = start_lp(dir)?;
-    let state = dir.join("state");
+    let state = match &cfg.keep_journal {
+        Some(k) => {
+            let d = k.join(&label);
+            if d.exists() {
+                return Err(fail(format!(
+                    "{} exists: --keep-journal needs a fresh directory per configuration",
+                    d.display()
+                )));
+            }
+            d.join("state")
+        }
+        None => dir.join("state"),
+    };
     let config = dir.join("mam.toml");
     std::fs::write(&config, daemon_toml(cfg, &state, feed_addr, lp.addr())).map_err(io(&config))?;
     let daemon = Daemon::start(&cfg.mam, &config, &dir.join("daemon.stderr"))?;
@@ -541,17 +557,18 @@ fn start_lp(dir: &Path) -> Result<SimLpThread, BenchError> {
         .map_err(io(dir))
 }
 
-/// How many tickets stay open by default before a master closes the oldest
-/// (`--close-lag`): a close follows its open by `2 × CLOSE_LAG` master intervals or more. With a close right after its open (the bench
-/// until stop 25), one stall of the machine longer than an interval let a close reach the
-/// engine before its open's fill; that late fill is closed one child per account (the
-/// engine's rule), which made the engine later still, and a run could cascade into 170,000
-/// fills for 1,200 masters.
+/// How many tickets stay open by default before a master closes the oldest (`--close-lag`,
+/// both harnesses): a close follows its open by `2 × CLOSE_LAG` master intervals or more.
+/// With a close right after its open (the socket bench until stop 25, the in-process one
+/// until stop 26), one stall of the machine longer than an interval let a close reach the
+/// engine before its open's fill; until stop 26 the engine closed such a late block fill one
+/// child per account, which made it later still, and a run could cascade into 170,000 fills
+/// for 1,200 masters.
 pub const CLOSE_LAG: u64 = 4;
 
-/// Sends `masters` master orders (opens, and closes of the ticket opened `cfg.close_lag`
-/// tickets earlier), order `k` at `start + k × interval`; returns each one's intended send time by its
-/// sequence number.
+/// Sends `masters` master orders in [`master_schedule`]'s order (opens, and closes of the
+/// ticket opened `cfg.close_lag` tickets earlier), order `k` at `start + k × interval`;
+/// returns each one's intended send time by its sequence number.
 fn send_masters(
     mgr: &mut Manager,
     cfg: &SocketConfig,
@@ -570,18 +587,10 @@ fn send_masters(
     };
     let mut intended: BTreeMap<u64, u64> = BTreeMap::new(); // MsgSeqNum → intended mono ns
     let mut last_utc = 0u64;
-    let (mut opened, mut closed) = (0u64, 0u64);
     for k in 0..masters {
         let t = start + k * interval;
         wait_until(mgr, t)?;
-        let open = k.is_multiple_of(2) || opened - closed <= cfg.close_lag;
-        let ticket = if open {
-            opened += 1;
-            opened
-        } else {
-            closed += 1;
-            closed
-        };
+        let (open, ticket) = master_schedule(k, masters, cfg.close_lag);
         let side = if ticket.is_multiple_of(2) {
             Side::Buy
         } else {

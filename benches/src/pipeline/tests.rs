@@ -20,6 +20,7 @@ fn config(
         quote_rate: 1_000,
         seconds: 0.3,
         warmup: 0.1,
+        close_lag: super::CLOSE_LAG,
         out: out.to_path_buf(),
         pin: false,
         batch: 64,

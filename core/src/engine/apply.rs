@@ -748,6 +748,12 @@ impl Engine {
         }
         let (instrument, ticket, closing, order_id) =
             (o.instrument, o.ticket, o.closing, o.order_id);
+        // Late fills of a block are closed as a block, the way they came.
+        let late_mode = if o.block.is_some() {
+            MODE_BLOCK
+        } else {
+            MODE_PER_ACCOUNT
+        };
         let buy = o.side == Side::Buy as u8;
         let sign = |q: i64| Qty(if buy { q } else { -q });
         // An opening fill of a ticket whose master was already closed in full.
@@ -907,6 +913,7 @@ impl Engine {
             self.risk.on_fill(cl, f.last_qty);
         }
         self.fill_ends_order(seq, f, order_id, d);
+        let late = late.then_some(late_mode);
         self.after_fill(seq, f, (ticket, instrument), late, orphans, d);
         Ok(())
     }
@@ -944,28 +951,30 @@ impl Engine {
         }
     }
 
-    /// The last of [`Self::fill`]: what filled after the master `ticket` closed (`late`) or
-    /// after a limit action took the position (`orphans`) is closed at once, and the accounts
-    /// whose money moved are checked against their limits.
+    /// The last of [`Self::fill`]: what filled after the master `ticket` closed (`late`: the
+    /// mode to close it in) or after a limit action took the position (`orphans`) is closed at
+    /// once, and the accounts whose money moved are checked against their limits.
     fn after_fill(
         &mut self,
         seq: u64,
         f: &FillEvent,
         (ticket, instrument): (u64, u32),
-        late: bool,
+        late: Option<u8>,
         orphans: Vec<usize>,
         d: &mut Vec<Decision>,
     ) {
-        if late && self.tickets.contains_key(&ticket) {
-            // The master is closed: what filled after it is closed at once, one child per
-            // account (a block's sub-step fills would leave quantity in no account).
+        if let Some(mode) = late.filter(|_| self.tickets.contains_key(&ticket)) {
+            // The master is closed: what filled after it (whole steps per account) is closed
+            // at once, in the mode of the order that filled. A block's late fill closed one
+            // child per account multiplied the orders by the number of accounts: under load,
+            // when closes overtook their opens, that fed on itself (docs/latency.md, stop 26).
             let c = MasterClose {
                 ts_ns: f.recv_ns,
                 ticket,
                 lots: crate::num::Lots(0),
                 full: CLOSE_FULL,
                 residual: 0,
-                mode: MODE_PER_ACCOUNT,
+                mode,
                 _pad: [0; 5],
                 order_id: 0,
             };

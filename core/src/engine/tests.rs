@@ -646,6 +646,53 @@ fn full_close_leaves_every_account_at_zero() {
     assert!(net.values().all(|&v| v == 0), "{net:?}");
 }
 
+/// A master closed before its block filled: each part of the block that fills afterwards is
+/// closed at once as one block order (not one child per account, which multiplied the orders
+/// by the accounts), and every account ends flat.
+#[test]
+fn late_fills_of_a_block_close_as_one_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Driver::new(dir.path());
+    for op in warm_up() {
+        d.run(&op);
+    }
+    d.run(&open(1, 137, model_code::EQUITY, MODE_BLOCK));
+    assert_eq!(d.sent.len(), 1, "one block order");
+    d.run(&Op::Close {
+        ticket: 0,
+        pct: 100,
+        mode: MODE_BLOCK,
+        residual: 0,
+    });
+    assert_eq!(
+        d.sent.len(),
+        1,
+        "nothing has filled: the close sends nothing"
+    );
+    // The open fills in three parts; each part is late and closed as one block order.
+    d.run(&Op::Fill { parts: 3 });
+    let closes: Vec<_> = d.sent[1..].to_vec();
+    assert_eq!(closes.len(), 3, "{closes:?}");
+    assert!(closes
+        .iter()
+        .all(|o| o.account == u32::MAX && o.side == Side::Sell as u8));
+    let closed: i64 = closes.iter().map(|o| o.qty.raw()).sum();
+    assert_eq!(closed, d.sent[0].qty.raw(), "the whole block is closed");
+    while !d.pending.is_empty() {
+        d.run(&Op::Fill { parts: 2 });
+    }
+    for a in 0..ACCOUNTS as u32 {
+        assert_eq!(d.engine.ledger().qty(a, 0), Qty::ZERO, "account {a}");
+    }
+    assert!(
+        d.engine.holdings(1).is_none(),
+        "the ticket is flat and gone"
+    );
+    let c = d.engine.counters();
+    assert_eq!(c.invariant_failures, 0);
+    assert_eq!(c.tickets_flat, 1);
+}
+
 #[test]
 fn deposits_do_not_move_open_positions() {
     let dir = tempfile::tempdir().unwrap();

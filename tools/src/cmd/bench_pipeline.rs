@@ -61,8 +61,8 @@ pub struct Args {
     /// Socket run only (skip the in-process configurations).
     #[arg(long)]
     pub socket_only: bool,
-    /// Socket run: tickets held open before a master closes the oldest (a close follows its
-    /// open by twice as many master intervals or more).
+    /// Tickets held open before a master closes the oldest (a close follows its open by
+    /// twice as many master intervals or more), in-process and socket alike.
     #[arg(long, default_value_t = mam_benches::pipeline::CLOSE_LAG)]
     pub close_lag: u64,
     /// Socket run: the daemon sends no AllocationInstructions to the LP.
@@ -77,7 +77,8 @@ pub struct Args {
     /// Engine-stage batch: inputs taken per ring per duty cycle.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
-    /// Keep each configuration's journal and checkpoints in `DIR/<label>/` (for `mam journal`).
+    /// Keep each configuration's journal and checkpoints in `DIR/<label>/` (for `mam journal`;
+    /// a socket configuration's daemon state in `DIR/<label>/state`).
     #[arg(long)]
     pub keep_journal: Option<PathBuf>,
     /// Print one JSON object instead of the table.
@@ -410,6 +411,7 @@ fn in_process(
             quote_rate: a.quote_rate,
             seconds: a.seconds,
             warmup: a.warmup,
+            close_lag: a.close_lag,
             out: out.to_path_buf(),
             pin: !a.no_pin,
             batch: a.batch,
@@ -475,6 +477,7 @@ fn socket_to_socket(
                     protocol,
                     close_lag: a.close_lag,
                     allocation_instructions: !a.no_allocation_instructions,
+                    keep_journal: a.keep_journal.clone(),
                 };
                 let before = loadavg();
                 let r = run_socket(&cfg).with_context(|| {
