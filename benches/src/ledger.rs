@@ -626,6 +626,7 @@ impl BoxMirror {
             &conds,
             &self.syms,
             usize::from(self.hint[i]),
+            true,
             &mut self.tmp,
         ) as u8;
         for b in &self.tmp {

@@ -990,7 +990,7 @@ impl Engine {
             // The accounts whose money moved are checked against their limits.
             let touched = std::mem::take(&mut self.touched);
             for &a in &touched {
-                self.check_account(a as usize, f.recv_ns, seq, d);
+                self.check_account_after_fill(a as usize, f.recv_ns, seq, d);
             }
             self.touched = touched;
         }

@@ -100,8 +100,8 @@ impl Ledger {
 
     /// Draws a box inside which every condition keeps holding for `account` with `balance`
     /// and `leverage`, into `out` (one bound per sensitive symbol), and returns the width index
-    /// used (pass it back as `hint` next time: the search starts there, one wider first, so a
-    /// redraw usually costs one or two evaluations). A symbol without a quote gets a bound any
+    /// used (pass it back as `hint` next time: the search starts there, and with `widen` tries
+    /// one wider first, so a redraw usually costs one or two evaluations). A symbol without a quote gets a bound any
     /// quote leaves. If no width is narrow enough, every quote of a sensitive symbol leaves the
     /// box (the account is checked at each) and the index is `SHIFTS.len()`.
     #[allow(clippy::too_many_arguments)]
@@ -113,6 +113,7 @@ impl Ledger {
         conds: &[Condition],
         syms: &[u32],
         hint: usize,
+        widen: bool,
         out: &mut Vec<Bound>,
     ) -> usize {
         let a = account as usize;
@@ -155,10 +156,12 @@ impl Ledger {
         let start = hint.min(SHIFTS.len() - 1);
         if try_at(start, out) {
             // One wider, if it holds too (positions and prices move both ways).
-            if start > 0 && try_at(start - 1, out) {
+            if widen && start > 0 && try_at(start - 1, out) {
                 return start - 1;
             }
-            fill(Some(SHIFTS[start]), out);
+            if widen && start > 0 {
+                fill(Some(SHIFTS[start]), out);
+            }
             return start;
         }
         for i in start + 1..SHIFTS.len() {
@@ -168,6 +171,25 @@ impl Ledger {
         }
         fill(None, out);
         SHIFTS.len()
+    }
+
+    /// Whether every condition keeps holding for `account` while the quotes stay inside `bx`
+    /// (a box drawn earlier, at other quotes or another position: still sound if this holds
+    /// and the current quotes are inside it). `bx` must have a bound for every symbol the
+    /// account is sensitive to, or this is false.
+    pub fn box_still_holds(
+        &self,
+        account: u32,
+        balance: i64,
+        leverage: u32,
+        conds: &[Condition],
+        bx: &[Bound],
+    ) -> bool {
+        let lev = (
+            i128::from(leverage.max(1)),
+            1.0 / f64::from(leverage.max(1)),
+        );
+        self.box_holds(account as usize, balance, lev, conds, bx)
     }
 
     fn box_holds(

@@ -16,7 +16,7 @@ use mam_benches::ledger::{fill, master_lots, open, store_quotes, BareQuotes, Par
 use mam_core::alloc::model::{allocate, Order, StaticModel, Workspace};
 use mam_core::alloc::synth::{stream_reference, synthetic_accounts};
 use mam_core::alloc::{LotLimits, MinLotPolicy, Mode};
-use mam_core::engine::input::{Input, MODE_PER_ACCOUNT};
+use mam_core::engine::input::{Input, MasterClose, CLOSE_FULL, MODE_BLOCK, MODE_PER_ACCOUNT};
 use mam_core::engine::Decision;
 use mam_core::event::{MarketEvent, Side};
 use mam_core::num::{Lots, Price, Qty};
@@ -28,7 +28,7 @@ use mam_gateway::fix::msg::ExecutionReport;
 use super::bench_fix::{naive_decode, naive_encode};
 
 /// Every workload: name, what one item is, how many operations the base run does.
-pub const WORKLOADS: [(&str, &str, u64); 17] = [
+pub const WORKLOADS: [(&str, &str, u64); 18] = [
     ("alloc", "account (equity model, block, 10,000 accounts)", 8),
     ("alloc.stream", "account (streaming equity+flags)", 8),
     ("itch", "ITCH 5.0 message (mam)", 2),
@@ -61,6 +61,11 @@ pub const WORKLOADS: [(&str, &str, u64); 17] = [
         "engine.open.alloc",
         "allocate alone, same 1,000 accounts",
         20,
+    ),
+    (
+        "engine.round_trip",
+        "block open, its fill, full close, its fill (1,000 acc.)",
+        10,
     ),
 ];
 
@@ -176,7 +181,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         | "engine.quote.bare"
         | "engine.open"
         | "engine.open.per_account"
-        | "engine.open.alloc" => engine(&a.name, n),
+        | "engine.open.alloc"
+        | "engine.round_trip" => engine(&a.name, n),
         other => anyhow::bail!("unknown workload `{other}`"),
     }
 }
@@ -290,6 +296,35 @@ fn engine(name: &str, n: u64) -> anyhow::Result<ExitCode> {
                 s.engine.apply_without_journal(&cancel);
             }
             sent.len() as u64
+        });
+    }
+    if name == "engine.round_trip" {
+        // What a block costs after its order leaves: the fill allocated over the accounts
+        // (booked, limit-checked, allocation lines), and the full close and its fill. Each
+        // round trip leaves the book as it found it (the price is the quote's, unmoved).
+        let (bid, ask) = s.engine.ledger().quote(eurusd).context("EURUSD unquoted")?;
+        let mut k = 0u64;
+        return repeat(1, n, || {
+            k += 1;
+            let t = ticket + k;
+            let input = open(s.clock.tick(), t, eurusd, Side::Buy, lots);
+            let block = mam_benches::ledger::block_order(s.engine.apply_without_journal(&input));
+            let (cl, qty, _) = block.expect("the open sent its block order");
+            s.engine
+                .apply_without_journal(&fill(s.clock.tick(), cl, qty, ask));
+            let close = Input::Close(MasterClose {
+                ts_ns: s.clock.tick(),
+                ticket: t,
+                full: CLOSE_FULL,
+                mode: MODE_BLOCK,
+                ..MasterClose::default()
+            });
+            let block = mam_benches::ledger::block_order(s.engine.apply_without_journal(&close));
+            let (cl, qty, _) = block.expect("the close sent its block order");
+            let d = s
+                .engine
+                .apply_without_journal(&fill(s.clock.tick(), cl, qty, bid));
+            d.len() as u64
         });
     }
     // One ticket, as `mam bench ledger`'s opens: each is cancelled before the next.
