@@ -91,9 +91,8 @@ impl<R> Backlog<R> {
     }
 
     /// Hands the histogram to the tap every [`LatencyTap::PUBLISH_NS`], or now if `force`
-    /// (the stage's end).
-    pub(super) fn publish(&mut self, force: bool) {
-        let now = mono_ns();
+    /// (the stage's end); `now` is a monotonic time the caller read this turn.
+    pub(super) fn publish(&mut self, now: u64, force: bool) {
         if force || now.saturating_sub(self.last_publish) >= LatencyTap::PUBLISH_NS {
             if let Some(tap) = &self.tap {
                 tap.publish(self.hist_name, &mut self.hist);

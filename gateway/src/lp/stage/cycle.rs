@@ -24,19 +24,20 @@ impl Stage for LpStage {
         if self.fills.backlog() < BACKLOG_PAUSE {
             work += self.serve_socket(now);
         }
+        let mono = mono_ns();
         work += self.recon.turn(
             &mut self.ini,
             &self.symbols,
             &self.accounts,
             now,
-            mono_ns(),
+            mono,
             &self.stats,
         );
         if self.phase == Phase::Running {
             work += self.send_orders(now);
         }
         work += self.check_stop(now);
-        self.publish(false);
+        self.publish(mono, false);
         work
     }
 
@@ -407,15 +408,15 @@ impl LpStage {
             );
         }
         self.stats.fills_undelivered.fetch_add(left as u64, Relaxed);
-        self.publish(true);
+        self.publish(mono_ns(), true);
     }
 
-    /// Hands the histograms to the tap every [`LatencyTap::PUBLISH_NS`] and at the end.
-    fn publish(&mut self, force: bool) {
+    /// Hands the histograms to the tap every [`LatencyTap::PUBLISH_NS`] and at the end; `t`
+    /// is a monotonic time read this turn (each clock read is paid on every turn).
+    fn publish(&mut self, t: u64, force: bool) {
         let Some(tap) = self.tap.as_ref() else {
             return;
         };
-        let t = mono_ns();
         if !force && t.saturating_sub(self.last_publish_ns) < LatencyTap::PUBLISH_NS {
             return;
         }

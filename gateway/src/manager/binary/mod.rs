@@ -525,7 +525,7 @@ impl BinaryManagerStage {
         self.listener = None;
         self.h.backlog.close();
         self.phase = Phase::Done;
-        self.h.backlog.publish(true);
+        self.h.backlog.publish(mono_ns(), true);
         tracing::info!(stats = ?self.stats(), "binary manager stage done");
     }
 }
@@ -543,7 +543,7 @@ impl Stage for BinaryManagerStage {
         if !self.h.backlog.is_empty() {
             // The ring is full: leave the socket unread until the frame fits.
             self.flush();
-            self.h.backlog.publish(false);
+            self.h.backlog.publish(self.h.read_ns, false);
             return work;
         }
         if self.phase == Phase::Running && self.stop.load(Acquire) {
@@ -568,7 +568,7 @@ impl Stage for BinaryManagerStage {
             self.finish();
             work += 1;
         }
-        self.h.backlog.publish(false);
+        self.h.backlog.publish(self.h.read_ns, false);
         work
     }
 
