@@ -510,7 +510,13 @@ impl Engine {
     pub(super) fn rebox(&mut self, a: u32, widen: bool) {
         let i = a as usize;
         if self.ledger.open_positions(a) == 0 {
-            self.watch.remove(a);
+            // A flat account has no condition a price can break: any box is sound for it, so
+            // after a fill it keeps the one it has (when it reopens, that box is tried first
+            // and usually holds: no search, no index update). A quote that leaves the box
+            // drops it.
+            if widen {
+                self.watch.remove(a);
+            }
             return;
         }
         let (mc, so) = self.levels(i);
