@@ -27,8 +27,7 @@ pub struct Refs {
 /// more than 1,000,000 account shares a second (10,000 accounts: 100/s). The engine's order-rate
 /// table counts every account's share and holds at most `MAX_TABLE` (10,000,000) a second: at
 /// 1,000/s on 10,000 accounts the bench's engine risk-rejected millions of shares and the run
-/// never completed. Per-account routing is capped further by `mam bench pipeline`'s 200,000
-/// children/s.
+/// never completed. Per-account routing is capped further ([`PER_ACCOUNT_CHILDREN`]).
 pub fn rate(accounts: usize) -> u64 {
     (1_000_000 / accounts.max(1) as u64).clamp(2, 1_000)
 }
@@ -38,6 +37,17 @@ pub fn rate(accounts: usize) -> u64 {
 /// the harness's SimLp fall behind on a 2-core machine. The run then measures seconds of
 /// queueing, not latency (docs/latency.md, "Socket to socket: where the time went").
 pub const SOCKET_RATE: u64 = 200;
+
+/// Child orders per second of a per-account configuration, at most: in-process and socket to
+/// socket. A per-account child costs the engine 580-870 ns (`pipeline.*.per_child`, and the
+/// daemon's `engine_apply_master` ÷ 1,000 at 20 masters/s, stop 26), so `mam bench pipeline`'s
+/// default 200,000 a second asked for more than a core: the in-process 1,000-account run's
+/// p99 was 40 ms and the socket one's p50 117 ms, seconds of queueing, not latency. At a
+/// quarter of a core the figures are the pipeline's; through the sockets every child is also
+/// a FIX NewOrderSingle written, parsed by SimLp and answered, on the same two cores.
+pub const PER_ACCOUNT_CHILDREN: u64 = 50_000;
+/// The same through the sockets.
+pub const SOCKET_PER_ACCOUNT_CHILDREN: u64 = 20_000;
 
 /// The arguments of one configuration of `mam bench pipeline`.
 fn args(
@@ -57,7 +67,11 @@ fn args(
         } else {
             rate(accounts)
         },
-        max_children_per_sec: 200_000,
+        max_children_per_sec: if socket {
+            SOCKET_PER_ACCOUNT_CHILDREN
+        } else {
+            PER_ACCOUNT_CHILDREN
+        },
         quote_rate: 10_000,
         seconds: if quick { 1.0 } else { 5.0 },
         warmup: if quick { 0.3 } else { 1.0 },
