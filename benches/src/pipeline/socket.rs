@@ -420,8 +420,8 @@ pub fn run_socket(cfg: &SocketConfig) -> Result<SocketResult, BenchError> {
         Recorder::with_figures(&cfg.out, &label, &[Figure::FirstChild, Figure::LastChild])?;
     let mut packet_rec = Recorder::with_figures(&cfg.out, &label, &[Figure::PacketToEngine])?;
 
-    let (feed_addr, feed_stop, feed_thread) = serve_feed(cfg)?;
-    let lp = start_lp(dir)?;
+    let (feed_addr, feed_stop, feed_thread, first_mid) = serve_feed(cfg)?;
+    let lp = start_lp(dir, first_mid)?;
     let state = match &cfg.keep_journal {
         Some(k) => {
             let d = k.join(&label);
@@ -530,27 +530,53 @@ fn socket_label(cfg: &SocketConfig) -> String {
 
 /// The feed's thread: the capture over SoupBinTCP at the asked pace. Its address, its stop
 /// and the thread.
-fn serve_feed(cfg: &SocketConfig) -> Result<(SocketAddr, ServerStop, FeedThread), BenchError> {
+fn serve_feed(
+    cfg: &SocketConfig,
+) -> Result<(SocketAddr, ServerStop, FeedThread, Option<Price>), BenchError> {
     let msgs =
         load_capture(&cfg.capture).map_err(|e| fail(format!("{}: {e}", cfg.capture.display())))?;
+    let first_mid = first_mid(&msgs.messages);
     let mut scfg = ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
     scfg.speed = cfg.feed_speed;
     let mut server = SoupServer::bind(scfg, msgs.messages).map_err(|e| fail(e.to_string()))?;
     let feed_addr = server.local_addr().map_err(io(&cfg.capture))?;
     let feed_stop = server.stop_handle();
     let feed_thread = std::thread::spawn(move || server.run());
-    Ok((feed_addr, feed_stop, feed_thread))
+    Ok((feed_addr, feed_stop, feed_thread, first_mid))
+}
+
+/// The mid of the capture's first two-sided quote (the price SimLp fills market orders at).
+fn first_mid(messages: &[mam_feed::soup::SoupMessage]) -> Option<Price> {
+    use mam_feed::sbe::msg::{decode, Message};
+    use mam_feed::sbe::packet::Packet;
+    messages.iter().find_map(|m| {
+        let p = Packet::parse(&m.bytes).ok()?;
+        p.messages().find_map(|b| match decode(b).ok()? {
+            Message::Quote(q) => {
+                let (bid, ask) = (q.get().bid?, q.get().ask?);
+                Some(Price((bid.raw() + ask.raw()) / 2))
+            }
+            _ => None,
+        })
+    })
 }
 
 /// The feed server's thread.
 type FeedThread = std::thread::JoinHandle<Result<ServerStats, ServerError>>;
 
-/// The LP: fills everything, stamps arrivals.
-fn start_lp(dir: &Path) -> Result<SimLpThread, BenchError> {
+/// The LP: fills everything, stamps arrivals. Market orders fill at `market` (the capture's
+/// first mid), and a marketable limit at that price too, as an LP improves it. Until stop 26
+/// SimLp filled closes at their limit, the reference moved half the 5 % collar against the
+/// close, and market opens at a fixed 1.14000 beside a feed at 1.1443. Each round trip then
+/// lost about 2.5 % of its notional. At 1,000 masters/s the accounts crossed their 20 %
+/// drawdown within seconds, and about a tenth of the opens were refused (docs/latency.md,
+/// stop 26).
+fn start_lp(dir: &Path, market: Option<Price>) -> Result<SimLpThread, BenchError> {
     let mut lpo = SimLpOptions::new(&dir.join("sim-lp"));
     lpo.sender = "LP".into();
     lpo.target = "MAM".into();
-    lpo.market_price = Price(114_000_000);
+    lpo.market_price = market.unwrap_or(Price(114_000_000));
+    lpo.price_improvement = true;
     SimLp::bind(lpo)
         .map_err(|e| fail(format!("SimLp: {e}")))?
         .spawn()

@@ -75,6 +75,10 @@ pub struct SimLpOptions {
     /// Resend ExecutionReports when the client asks (FIX's rule, the default); off: gap-fill
     /// them, as LPs do that expect an OrderStatusRequest after a reconnect instead.
     pub resend_reports: bool,
+    /// Fill a limit order that is marketable against `market_price` at `market_price` (the
+    /// price improvement an LP gives), not at its limit. Off by default: every limit order
+    /// fills at its limit.
+    pub price_improvement: bool,
 }
 
 /// What the simulated LP does with an OrderStatusRequest (35=H).
@@ -115,6 +119,7 @@ impl SimLpOptions {
             auto_fill: true,
             status: StatusRequests::Answer,
             resend_reports: true,
+            price_improvement: false,
         }
     }
 }
@@ -324,9 +329,14 @@ impl SimLp {
     }
 }
 
-/// The fill price of an order: its limit, or the market price moved against the client.
+/// The fill price of an order: its limit (or, with `price_improvement`, the market price if
+/// that is better for the client), or the market price moved against the client.
 fn fill_price(o: &NewOrderSingle<'_>, opts: &SimLpOptions) -> Price {
     match (o.ord_type, o.price) {
+        (OrdType::Limit, Some(p)) if opts.price_improvement => match o.side {
+            Side::Buy => p.min(opts.market_price),
+            Side::Sell => p.max(opts.market_price),
+        },
         (OrdType::Limit, Some(p)) => p,
         _ => {
             let slip = opts.tick.raw().saturating_mul(opts.slippage_ticks);
@@ -496,3 +506,46 @@ mod thread;
 use book::{Book, PendingEr};
 use out::Out;
 pub use thread::SimLpThread;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(side: Side, ord_type: OrdType, price: Option<Price>) -> NewOrderSingle<'static> {
+        NewOrderSingle {
+            cl_ord_id: b"1",
+            account: None,
+            symbol: b"EURUSD",
+            side,
+            qty: Qty::from_raw(1_000_000),
+            ord_type,
+            price,
+            time_in_force: None,
+            transact_time_ns: 0,
+        }
+    }
+
+    /// Limits fill at their limit unless price improvement is on; then a marketable limit
+    /// fills at the market, and one away from the market still at its limit.
+    #[test]
+    fn limits_fill_at_the_limit_or_improved_to_the_market() {
+        let mut o = SimLpOptions::new(Path::new("unused"));
+        o.market_price = Price::from_raw(114_000_000);
+        let px = |raw| Some(Price::from_raw(raw));
+        let buy_above = order(Side::Buy, OrdType::Limit, px(117_000_000));
+        let buy_below = order(Side::Buy, OrdType::Limit, px(113_000_000));
+        let sell_below = order(Side::Sell, OrdType::Limit, px(111_000_000));
+        let sell_above = order(Side::Sell, OrdType::Limit, px(115_000_000));
+        assert_eq!(fill_price(&buy_above, &o), Price::from_raw(117_000_000));
+        assert_eq!(fill_price(&sell_below, &o), Price::from_raw(111_000_000));
+        o.price_improvement = true;
+        assert_eq!(fill_price(&buy_above, &o), o.market_price);
+        assert_eq!(fill_price(&sell_below, &o), o.market_price);
+        assert_eq!(fill_price(&buy_below, &o), Price::from_raw(113_000_000));
+        assert_eq!(fill_price(&sell_above, &o), Price::from_raw(115_000_000));
+        // Market orders: the market, slipped against the client.
+        o.slippage_ticks = 2;
+        let m = order(Side::Buy, OrdType::Market, None);
+        assert_eq!(fill_price(&m, &o), Price::from_raw(114_002_000));
+    }
+}
