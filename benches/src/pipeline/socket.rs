@@ -577,6 +577,7 @@ fn start_lp(dir: &Path, market: Option<Price>) -> Result<SimLpThread, BenchError
     lpo.target = "MAM".into();
     lpo.market_price = market.unwrap_or(Price(114_000_000));
     lpo.price_improvement = true;
+    lpo.keep_allocations = false;
     SimLp::bind(lpo)
         .map_err(|e| fail(format!("SimLp: {e}")))?
         .spawn()

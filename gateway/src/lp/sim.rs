@@ -79,6 +79,10 @@ pub struct SimLpOptions {
     /// price improvement an LP gives), not at its limit. Off by default: every limit order
     /// fills at its limit.
     pub price_improvement: bool,
+    /// Keep every AllocationInstruction received for [`SimLpHandle::allocations`] (the
+    /// default). Off for long runs: a 1,000-account block fill is 1,000 kept lines, and the
+    /// socket bench's heap growth (page faults, `mprotect`) was a fifth of SimLp's thread.
+    pub keep_allocations: bool,
 }
 
 /// What the simulated LP does with an OrderStatusRequest (35=H).
@@ -120,6 +124,7 @@ impl SimLpOptions {
             status: StatusRequests::Answer,
             resend_reports: true,
             price_improvement: false,
+            keep_allocations: true,
         }
     }
 }
@@ -286,7 +291,7 @@ impl SimLp {
                     on_order(msg, opts, shared, queue, book)
                 }
                 Event::App { msg, .. } if msg.msg_type() == msg_type::ALLOCATION_INSTRUCTION => {
-                    on_allocation(msg, shared, queue)
+                    on_allocation(msg, shared, opts.keep_allocations, queue)
                 }
                 Event::App { msg, .. } if msg.msg_type() == msg_type::ORDER_CANCEL_REQUEST => {
                     on_cancel(msg, shared, queue, book)
@@ -439,7 +444,7 @@ fn on_order(
 /// An AllocationInstruction: kept for the tests ([`SimLpHandle::allocations`]) and answered
 /// with an AllocationInstructionAck, AllocStatus 0 (accepted) when Σ AllocQty = Quantity, else
 /// 1 (block level reject) with AllocRejCode 1 (incorrect quantity).
-fn on_allocation(m: &Message<'_>, shared: &Shared, q: &mut VecDeque<Out>) {
+fn on_allocation(m: &Message<'_>, shared: &Shared, keep: bool, q: &mut VecDeque<Out>) {
     shared.stats.allocations.fetch_add(1, Relaxed);
     // The session validated it (ReceivedAllocation::parse): it parses.
     let Ok(a) = ReceivedAllocation::parse(m) else {
@@ -454,7 +459,9 @@ fn on_allocation(m: &Message<'_>, shared: &Shared, q: &mut VecDeque<Out>) {
         alloc_id: a.alloc_id.clone(),
         accepted: ok,
     });
-    lock(&shared.allocations).push(a);
+    if keep {
+        lock(&shared.allocations).push(a);
+    }
 }
 
 /// An OrderCancelRequest: what is left of an open order is cancelled (ExecutionReport
