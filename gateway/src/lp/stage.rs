@@ -187,6 +187,9 @@ struct Hists {
     ring_wait: Histogram<u64>,
     first_out: Histogram<u64>,
     last_out: Histogram<u64>,
+    /// The socket write of a cycle that carried a master's first or last child (`lp_write`):
+    /// the part of "child on the ring → child out" spent in the kernel.
+    write: Histogram<u64>,
 }
 
 /// The LP stage (see the module documentation).
@@ -291,6 +294,7 @@ impl LpStage {
                 ring_wait: new_histogram()?,
                 first_out: new_histogram()?,
                 last_out: new_histogram()?,
+                write: new_histogram()?,
             },
             tap,
             last_publish_ns: mono_ns(),

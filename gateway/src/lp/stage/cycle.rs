@@ -329,11 +329,17 @@ impl LpStage {
     /// Flushes the socket and records the batch's master → child-out latencies (the orders
     /// are written to the socket once the flush returns).
     fn flush_batch(&mut self) {
-        let _ = self.ini.flush();
         if self.batch_out.is_empty() {
+            let _ = self.ini.flush();
             return;
         }
+        let before = mono_ns();
+        let _ = self.ini.flush();
         let out_ns = mono_ns();
+        let _ = self
+            .hists
+            .write
+            .record(out_ns.saturating_sub(before).max(1));
         for (cause, first) in self.batch_out.drain(..) {
             let h = if first {
                 &mut self.hists.first_out
@@ -424,5 +430,6 @@ impl LpStage {
         tap.publish("order_ring_wait", &mut self.hists.ring_wait);
         tap.publish("master_to_first_child_out", &mut self.hists.first_out);
         tap.publish("master_to_last_child_out", &mut self.hists.last_out);
+        tap.publish("lp_write", &mut self.hists.write);
     }
 }
