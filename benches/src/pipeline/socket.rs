@@ -553,8 +553,8 @@ fn first_mid(messages: &[mam_feed::soup::SoupMessage]) -> Option<Price> {
         let p = Packet::parse(&m.bytes).ok()?;
         p.messages().find_map(|b| match decode(b).ok()? {
             Message::Quote(q) => {
-                let (bid, ask) = (q.get().bid?, q.get().ask?);
-                Some(Price((bid.raw() + ask.raw()) / 2))
+                let q = q.get();
+                Some(Price((q.bid?.raw() + q.ask?.raw()) / 2))
             }
             _ => None,
         })

@@ -262,7 +262,7 @@ pub struct EngineStage {
     seq: event_time::State,
     hists: Hists,
     last_publish: u64,
-    /// Idle cycles in a row (the periodic work reads the clock on one in [`IDLE_CLOCK_EVERY`]).
+    /// Idle cycles since the periodic work last ran (it runs on one in [`IDLE_CLOCK_EVERY`]).
     idle_cycles: u32,
     since_checkpoint: u64,
     stats: Arc<EngineStageStats>,
@@ -853,10 +853,14 @@ impl EngineStage {
         self.answer_admin();
         // The snapshot and histogram intervals are 100 ms and 1 s: an idle cycle (a few µs on
         // a shared thread) need not read the clock for them every time.
-        self.idle_cycles = if work == 0 { self.idle_cycles + 1 } else { 0 };
-        if !self.idle_cycles.is_multiple_of(IDLE_CLOCK_EVERY) {
-            return Ok(work);
+        if work == 0 {
+            self.idle_cycles += 1;
+            if self.idle_cycles < IDLE_CLOCK_EVERY {
+                return Ok(work);
+            }
         }
+        // Counting restarts here: an idle daemon never overflows the count.
+        self.idle_cycles = 0;
         let now = self.now();
         self.publish_snapshot(now, false);
         if let Some(e) = &self.engine {
